@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps and helpers shared by every rtprof BPF program. The maps are __weak so that
+ * `bpftool gen object` links the per-concern objects into one object with one copy of each. */
+#ifndef RTPROF_BPF_H
+#define RTPROF_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "rtprof_abi.h"
+
+#define TASK_RUNNING 0
+#define TASK_INTERRUPTIBLE 0x1
+#define TASK_UNINTERRUPTIBLE 0x2
+#define TASK_NOLOAD 0x400
+
+/* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
+__u64 target_gen __weak;
+/* Next free process slot; userspace and BPF both take slots with an atomic add. */
+__u32 next_slot __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RTP_DEFAULT_MAX_PROCS);
+	__type(key, __u32); /* tgid */
+	__type(value, struct rtp_target);
+} targets SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RTP_DEFAULT_MAX_THREADS);
+	__type(key, __u32); /* tid */
+	__type(value, struct rtp_thread);
+} threads SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rtp_cpu_cur);
+} cpu_cur SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RTP_CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RTP_RINGBUF_BYTES);
+} events SEC(".maps") __weak;
+
+static __always_inline void counter_inc(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct rtp_target *target_of(const struct task_struct *task)
+{
+	__u32 tgid = task->tgid;
+
+	if (!tgid)
+		return NULL;
+	return bpf_map_lookup_elem(&targets, &tgid);
+}
+
+/* The thread's record, created on first sight of a target thread. */
+static __always_inline struct rtp_thread *thread_get(struct task_struct *task, bool create)
+{
+	__u32 tid = task->pid;
+	struct rtp_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct rtp_thread init = {};
+
+	if (t || !create)
+		return t;
+	init.tid = tid;
+	init.tgid = task->tgid;
+	bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), task->comm);
+	if (bpf_map_update_elem(&threads, &tid, &init, BPF_NOEXIST) && bpf_map_lookup_elem(&threads, &tid) == NULL) {
+		counter_inc(RTP_CNT_THREAD_DROPS);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* floor(log2(v)) clamped to the histogram, branch-light as the verifier likes. */
+static __always_inline __u32 hist_slot(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r < RTP_HIST_SLOTS ? r : RTP_HIST_SLOTS - 1;
+}
+
+static __always_inline struct rtp_event *event_reserve(__u32 type, struct task_struct *task, __u64 now)
+{
+	struct rtp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		counter_inc(RTP_CNT_LOST_EVENTS);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = now;
+	e->tgid = task->tgid;
+	e->tid = task->pid;
+	e->cpu = bpf_get_smp_processor_id();
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
+	return e;
+}
+
+/* Wake the consumer only once enough is pending: a wakeup per event costs more than the tracing itself. */
+static __always_inline void event_submit(struct rtp_event *e)
+{
+	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, pending >= RTP_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* For the rare events the consumer must see while the process still exists (exec, process exit). */
+static __always_inline void event_submit_now(struct rtp_event *e)
+{
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+#endif /* RTPROF_BPF_H */

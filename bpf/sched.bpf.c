@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Per-thread on-CPU, run-queue wait, sleep/blocked time, switches and migrations; per-CPU busy time
+ * and a run-queue latency histogram per process. Mirrors the kernel's schedstat definitions:
+ * run-queue wait runs from wakeup or preemption to the next switch-in. */
+#include "rtprof.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RTP_DEFAULT_MAX_PROCS);
+	__type(key, __u32); /* slot */
+	__type(value, __u64);
+} cpu_busy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RTP_DEFAULT_MAX_PROCS);
+	__type(key, __u32); /* slot */
+	__type(value, struct rtp_hist);
+} runq_hist SEC(".maps");
+
+static __always_inline void switch_out(struct task_struct *prev, __u32 slot, struct rtp_cpu_cur *cur,
+				       bool preempt, unsigned int prev_state, __u64 now)
+{
+	struct rtp_thread *t = thread_get(prev, true);
+	__u64 *busy;
+
+	if (!t)
+		return;
+	if (t->on_ts) {
+		__u64 d = now - t->on_ts;
+
+		t->oncpu_ns += d;
+		busy = bpf_map_lookup_elem(&cpu_busy, &slot);
+		if (busy)
+			*busy += d;
+		t->on_ts = 0;
+	}
+	/* A syscall in flight leaves this CPU with its thread: keep its state with the thread. A call
+	 * sampled out of timing is timed from here, so a blocking call always has a latency. */
+	if (cur->tid == t->tid && cur->in_sys) {
+		t->sys_state = RTP_SYS_TIMED;
+		t->sys_ts = cur->in_sys == RTP_SYS_TIMED ? cur->sys_ts : now;
+		t->sys_nr = cur->sys_nr;
+	}
+	/* The kernel counts a voluntary switch exactly when it is not a preemption and the task left TASK_RUNNING. */
+	if (!preempt && prev_state != TASK_RUNNING) {
+		t->vol_switches++;
+		t->off_ts = now;
+		t->queued_ts = 0;
+		if ((prev_state & TASK_UNINTERRUPTIBLE) && !(prev_state & TASK_NOLOAD))
+			t->flags |= RTP_THR_OFF_BLOCKED;
+		else
+			t->flags &= ~RTP_THR_OFF_BLOCKED;
+	} else {
+		t->invol_switches++;
+		t->queued_ts = now;
+		t->off_ts = 0;
+	}
+}
+
+static __always_inline void switch_in(struct task_struct *next, __u32 slot, struct rtp_cpu_cur *cur, __u64 now)
+{
+	struct rtp_thread *t = thread_get(next, true);
+
+	if (!t)
+		return;
+	if (t->queued_ts) {
+		__u64 d = now - t->queued_ts;
+		struct rtp_hist *h = bpf_map_lookup_elem(&runq_hist, &slot);
+
+		t->runq_wait_ns += d;
+		if (h)
+			h->slots[hist_slot(d)]++;
+		t->queued_ts = 0;
+	}
+	t->off_ts = 0;
+	t->on_ts = now;
+	if (t->sys_state) {
+		cur->sys_ts = t->sys_ts;
+		cur->sys_nr = t->sys_nr;
+		cur->in_sys = t->sys_state;
+		t->sys_state = RTP_SYS_NONE;
+	}
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 zero = 0;
+	struct rtp_cpu_cur *cur = bpf_map_lookup_elem(&cpu_cur, &zero);
+	struct rtp_target *tgt;
+	__u64 now, gen = target_gen;
+	__u32 prev_slot1;
+
+	if (!cur)
+		return 0;
+	if (cur->tid == (__u32)prev->pid && cur->gen == gen) {
+		prev_slot1 = cur->slot1;
+	} else {
+		if (cur->tid != (__u32)prev->pid)
+			cur->in_sys = 0;
+		tgt = target_of(prev);
+		prev_slot1 = tgt ? tgt->slot + 1 : 0;
+	}
+	tgt = target_of(next);
+	if (!prev_slot1 && !tgt) {
+		cur->tid = next->pid;
+		cur->gen = gen;
+		cur->slot1 = 0;
+		cur->in_sys = 0;
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	if (prev_slot1)
+		switch_out(prev, prev_slot1 - 1, cur, preempt, prev_state, now);
+	cur->tid = next->pid;
+	cur->gen = gen;
+	cur->slot1 = tgt ? tgt->slot + 1 : 0;
+	cur->in_sys = 0;
+	if (tgt)
+		switch_in(next, tgt->slot, cur, now);
+	return 0;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p)
+{
+	struct rtp_thread *t;
+	__u64 now;
+
+	if (!target_of(p))
+		return 0;
+	t = thread_get(p, true);
+	if (!t || t->on_ts)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (t->off_ts) {
+		if (t->flags & RTP_THR_OFF_BLOCKED)
+			t->block_ns += now - t->off_ts;
+		else
+			t->sleep_ns += now - t->off_ts;
+		t->off_ts = 0;
+	}
+	if (!t->queued_ts)
+		t->queued_ts = now;
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(rtp_sched_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(rtp_sched_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(rtp_sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	struct rtp_thread *t;
+
+	if (!target_of(p))
+		return 0;
+	t = thread_get(p, true);
+	if (t)
+		__sync_fetch_and_add(&t->migrations, 1);
+	return 0;
+}

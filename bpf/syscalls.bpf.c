@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Per (process, syscall) count, errors by errno, total/max latency and a log2 histogram.
+ * The hot path touches only per-CPU array slots: "is current a target" comes from the per-CPU
+ * cache that sched_switch fills, so a syscall costs no hash lookup. */
+#include "rtprof.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before load: syscalls that never return, counted at entry. */
+const volatile __u32 nr_exit = 0xffffffff;
+const volatile __u32 nr_exit_group = 0xffffffff;
+/* 0: time every syscall; else time one in 2^sample_shift within a burst */
+const volatile __u32 sample_shift = RTP_DEFAULT_SAMPLE_SHIFT;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RTP_DEFAULT_MAX_PROCS * RTP_MAX_SYSCALLS);
+	__type(key, __u32); /* slot * RTP_MAX_SYSCALLS + nr */
+	__type(value, struct rtp_sys_stats);
+} sys_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RTP_DEFAULT_MAX_ERRNO_KEYS);
+	__type(key, struct rtp_errno_key);
+	__type(value, __u64);
+} sys_errnos SEC(".maps");
+
+/* The cache is stale after a switch we did not see (attach) or a change of the target set. */
+static __always_inline struct rtp_cpu_cur *cur_get(__u32 tid)
+{
+	__u32 zero = 0;
+	struct rtp_cpu_cur *cur = bpf_map_lookup_elem(&cpu_cur, &zero);
+	struct rtp_target *tgt;
+	__u64 gen = target_gen;
+
+	if (!cur)
+		return NULL;
+	if (cur->tid == tid && cur->gen == gen)
+		return cur;
+	if (cur->tid != tid) {
+		cur->tid = tid;
+		cur->in_sys = 0;
+	}
+	tgt = target_of(bpf_get_current_task_btf());
+	cur->slot1 = tgt ? tgt->slot + 1 : 0;
+	cur->gen = gen;
+	return cur;
+}
+
+static __always_inline struct rtp_sys_stats *stats_of(__u32 slot1, __u32 nr)
+{
+	__u32 idx;
+
+	if (nr >= RTP_MAX_SYSCALLS) {
+		counter_inc(RTP_CNT_SYSCALL_NR_OOR);
+		return NULL;
+	}
+	idx = (slot1 - 1) * RTP_MAX_SYSCALLS + nr;
+	return bpf_map_lookup_elem(&sys_stats, &idx);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
+{
+	struct rtp_cpu_cur *cur = cur_get((__u32)bpf_get_current_pid_tgid());
+	struct rtp_sys_stats *s;
+
+	if (!cur || !cur->slot1)
+		return 0;
+	if ((__u32)id == nr_exit || (__u32)id == nr_exit_group) {
+		s = stats_of(cur->slot1, (__u32)id);
+		if (s)
+			s->count++;
+		return 0;
+	}
+	cur->sys_nr = (__u32)id;
+	if (sample_shift) {
+		__u64 j = bpf_jiffies64();
+
+		if (j != cur->jiffy) {
+			cur->jiffy = j;
+			cur->burst = 0;
+		}
+		if (++cur->burst > RTP_BURST_CALLS && (cur->burst & ((1u << sample_shift) - 1))) {
+			cur->in_sys = RTP_SYS_COUNTED;
+			return 0;
+		}
+	}
+	cur->in_sys = RTP_SYS_TIMED;
+	cur->sys_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct rtp_cpu_cur *cur = cur_get((__u32)bpf_get_current_pid_tgid());
+	struct rtp_sys_stats *s;
+	__u32 state;
+	__u64 lat;
+
+	/* RTP_SYS_NONE: the syscall began before we attached; it is not counted. */
+	if (!cur || !cur->slot1 || !cur->in_sys)
+		return 0;
+	state = cur->in_sys;
+	cur->in_sys = RTP_SYS_NONE;
+	s = stats_of(cur->slot1, cur->sys_nr);
+	if (!s)
+		return 0;
+	s->count++;
+	if (state == RTP_SYS_TIMED) {
+		lat = bpf_ktime_get_ns() - cur->sys_ts;
+		s->timed++;
+		s->total_ns += lat;
+		if (lat > s->max_ns)
+			s->max_ns = lat;
+		s->hist[hist_slot(lat)]++;
+	}
+	if (ret < 0 && ret >= -4095) {
+		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };
+		__u64 one = 1, *n;
+
+		s->errors++;
+		n = bpf_map_lookup_elem(&sys_errnos, &key);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else if (bpf_map_update_elem(&sys_errnos, &key, &one, BPF_NOEXIST)) {
+			/* another CPU inserted it first */
+			n = bpf_map_lookup_elem(&sys_errnos, &key);
+			if (n)
+				__sync_fetch_and_add(n, 1);
+		}
+	}
+	return 0;
+}

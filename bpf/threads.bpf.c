@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Thread and process lifecycle: creation (with parent), exec, exit, rename. Always streamed:
+ * rare, and the report needs them. Children of a followed target join the target set here. */
+#include "rtprof.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before load: the number of process slots. */
+const volatile __u32 max_procs = RTP_DEFAULT_MAX_PROCS;
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct rtp_target *ptgt = target_of(parent);
+	struct rtp_thread *t;
+	struct rtp_event *e;
+	__u64 now;
+	__u32 flags = 0;
+
+	if (!ptgt)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (child->tgid != parent->tgid) {
+		if (ptgt->flags & RTP_TARGET_FOLLOW) {
+			__u32 slot = __sync_fetch_and_add(&next_slot, 1);
+			struct rtp_target tgt = { .slot = slot, .flags = ptgt->flags };
+			__u32 tgid = child->tgid;
+
+			if (slot < max_procs && !bpf_map_update_elem(&targets, &tgid, &tgt, BPF_ANY)) {
+				__sync_fetch_and_add(&target_gen, 1);
+				flags |= RTP_EV_FOLLOWED;
+			} else {
+				counter_inc(RTP_CNT_PROC_DROPS);
+			}
+		}
+	}
+	if (child->tgid == parent->tgid || (flags & RTP_EV_FOLLOWED)) {
+		t = thread_get(child, true);
+		if (t) {
+			t->parent_tid = parent->pid;
+			t->start_ns = now;
+		}
+	}
+	e = event_reserve(child->tgid == parent->tgid ? RTP_REC_THREAD_NEW : RTP_REC_PROC_NEW, child, now);
+	if (!e)
+		return 0;
+	e->flags = flags;
+	e->parent_tgid = parent->tgid;
+	e->parent_tid = parent->pid;
+	if (flags & RTP_EV_FOLLOWED)
+		event_submit_now(e);
+	else
+		event_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct rtp_thread *t;
+	struct rtp_event *e;
+
+	if (!target_of(p))
+		return 0;
+	t = thread_get(p, true);
+	if (t)
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p->comm);
+	e = event_reserve(RTP_REC_EXEC, p, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->parent_tid = old_pid;
+	event_submit_now(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(rtp_sched_process_exit, struct task_struct *p, bool group_dead)
+{
+	struct rtp_thread *t;
+	struct rtp_event *e;
+	__u64 now;
+
+	if (!target_of(p))
+		return 0;
+	now = bpf_ktime_get_ns();
+	t = thread_get(p, false);
+	if (t) {
+		t->exit_ns = now;
+		t->flags |= RTP_THR_EXITED;
+	}
+	e = event_reserve(RTP_REC_THREAD_EXIT, p, now);
+	if (!e)
+		return 0;
+	e->exit_code = p->exit_code;
+	if (group_dead) {
+		e->flags |= RTP_EV_GROUP_DEAD;
+		event_submit_now(e);
+	} else {
+		event_submit(e);
+	}
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(rtp_task_rename, struct task_struct *task, const char *comm)
+{
+	struct rtp_thread *t;
+	struct rtp_event *e;
+
+	if (!target_of(task))
+		return 0;
+	t = thread_get(task, true);
+	if (t)
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), comm);
+	e = event_reserve(RTP_REC_RENAME, task, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
+	event_submit(e);
+	return 0;
+}
