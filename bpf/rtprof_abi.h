@@ -80,6 +80,10 @@ struct rtp_thread {
 	__u64 vol_switches;
 	__u64 invol_switches;
 	__u64 migrations;
+	/* The kernel's own per-task accounting (se.sum_exec_runtime, sched_info.run_delay), read at each
+	 * switch: the first reading is the base, so totals cover the traced window only. */
+	__u64 k_oncpu_base, k_oncpu;
+	__u64 k_runq_base, k_runq;
 	__u64 start_ns; /* CLOCK_MONOTONIC; 0 if it existed before tracing */
 	__u64 exit_ns;
 	/* transient state */
@@ -92,6 +96,7 @@ struct rtp_thread {
 	char comm[RTP_COMM_LEN];
 };
 #define RTP_THR_EXITED 0x1
+#define RTP_THR_KSTATS 0x2      /* k_* hold the kernel's accounting (base taken) */
 #define RTP_THR_OFF_BLOCKED 0x4 /* the current off-CPU period is uninterruptible */
 
 /* Per-CPU "who runs here" cache so the syscall hot path needs no hash lookup. */

@@ -20,6 +20,29 @@ struct {
 	__type(value, struct rtp_hist);
 } runq_hist SEC(".maps");
 
+/* Read the kernel's accounting of a task that is not running right now (prev after its last
+ * update_curr, or next before it starts). Totals use it because the kernel skips clock updates
+ * between a wakeup and the switch (rq_clock_skip_update), so its run_delay leaves out the wakeup IPI and
+ * idle exit that event timestamps include (~10-15 us a wakeup on a VM); matching it makes the numbers
+ * comparable with /proc/PID/task/TID/schedstat. */
+static __always_inline void kstats_read(struct rtp_thread *t, struct task_struct *task)
+{
+	__u64 on, rq = 0;
+
+	on = task->se.sum_exec_runtime;
+	if (bpf_core_field_exists(task->sched_info))
+		rq = BPF_CORE_READ(task, sched_info.run_delay);
+	else
+		return;
+	if (!(t->flags & RTP_THR_KSTATS)) {
+		t->k_oncpu_base = t->start_ns ? 0 : on;
+		t->k_runq_base = t->start_ns ? 0 : rq;
+		t->flags |= RTP_THR_KSTATS;
+	}
+	t->k_oncpu = on;
+	t->k_runq = rq;
+}
+
 static __always_inline void switch_out(struct task_struct *prev, __u32 slot, struct rtp_cpu_cur *cur,
 				       bool preempt, unsigned int prev_state, __u64 now)
 {
@@ -37,6 +60,7 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 slot, str
 			*busy += d;
 		t->on_ts = 0;
 	}
+	kstats_read(t, prev);
 	/* A syscall in flight leaves this CPU with its thread: keep its state with the thread. A call
 	 * sampled out of timing is timed from here, so a blocking call always has a latency. */
 	if (cur->tid == t->tid && cur->in_sys) {
@@ -77,6 +101,7 @@ static __always_inline void switch_in(struct task_struct *next, __u32 slot, stru
 	}
 	t->off_ts = 0;
 	t->on_ts = now;
+	kstats_read(t, next);
 	if (t->sys_state) {
 		cur->sys_ts = t->sys_ts;
 		cur->sys_nr = t->sys_nr;
