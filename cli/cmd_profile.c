@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `rtprof run` and `rtprof attach`: one session loop, two ways to get a target. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "engine.h"
+#include "render.h"
+#include "rtprof.h"
+
+#define POLL_MS 100
+
+struct profile_opts {
+	bool json;
+	bool no_follow;
+	bool quiet;
+	bool exact_latency;
+	const char *output;
+	double duration_s; /* attach: 0 = until Ctrl-C or exit */
+	int top;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa = { .sa_handler = fn };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int parse_common(int argc, char **argv, struct profile_opts *po, bool attach, void (*help)(FILE *))
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "no-follow", no_argument, NULL, 'F' },
+		{ "top", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "exact-latency", no_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	po->top = 15;
+	while ((c = getopt_long(argc, argv, attach ? "+jo:d:qh" : "+jo:qh", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'j':
+			po->json = true;
+			break;
+		case 'o':
+			po->output = optarg;
+			break;
+		case 'd':
+			if (!attach)
+				goto bad;
+			errno = 0;
+			po->duration_s = strtod(optarg, &end);
+			if (errno || *end || !(po->duration_s > 0) || !isfinite(po->duration_s)) {
+				errorf("invalid duration '%s': expected seconds > 0", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'F':
+			po->no_follow = true;
+			break;
+		case 't':
+			po->top = atoi(optarg);
+			break;
+		case 'q':
+			po->quiet = true;
+			break;
+		case 'X':
+			po->exact_latency = true;
+			break;
+		case 'h':
+			help(stdout);
+			return 1;
+		default:
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	help(stderr);
+	return -EINVAL;
+}
+
+static int open_output(const struct profile_opts *po, FILE **out)
+{
+	if (!po->output) {
+		*out = stdout;
+		return 0;
+	}
+	*out = fopen(po->output, "we");
+	if (!*out) {
+		errorf("cannot write %s: %s", po->output, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int emit_report(struct engine *e, const char *mode, const struct profile_opts *po, FILE *out,
+		       void (*fixup)(struct rtp_report *, void *), void *ctx)
+{
+	struct rtp_report *rep = NULL;
+	struct render_opts ro = { .top_syscalls = po->top };
+	int r;
+
+	(void)engine__poll(e, 0); /* drain what the probes wrote until now */
+	r = engine__report(e, mode, &rep);
+	if (r) {
+		errorf("cannot read the measurements: %s", strerror(-r));
+		return r;
+	}
+	if (fixup)
+		fixup(rep, ctx);
+	if (po->json)
+		r = render_json(out, rep);
+	else
+		render_text(out, rep, &ro);
+	if (fflush(out) || ferror(out)) {
+		errorf("cannot write the report: %s", strerror(errno));
+		r = -EIO;
+	}
+	report__free(rep);
+	return r;
+}
+
+static int new_engine(const struct profile_opts *po, struct engine **e)
+{
+	struct engine_opts eo = {
+		.sz = sizeof(eo),
+		.no_follow = po->no_follow,
+		.btf_path = g_opts.btf_path,
+		.verbose = g_opts.verbose,
+		.exact_latency = po->exact_latency,
+	};
+	char err[RTP_ERRLEN];
+	int r = engine__new(&eo, e, err, sizeof(err));
+
+	if (r)
+		errorf("%s", err);
+	return r;
+}
+
+/* ---- run ---- */
+
+static void run_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: rtprof run [--json] [-o FILE] [--no-follow] [--exact-latency] [--top N] [-q] -- COMMAND [ARGS...]\n"
+		"\n"
+		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
+		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it).\n"
+		"\n"
+		"  -j, --json        print the report as one JSON object\n"
+		"  -o, --output FILE write the report to FILE instead of stdout\n"
+		"      --no-follow   do not profile the processes COMMAND forks\n"
+		"      --top N       syscall rows in the table (default 15; 0 = all)\n"
+		"      --exact-latency  time every syscall, also in bursts of fast calls (more overhead)\n"
+		"  -q, --quiet       no progress lines on stderr\n");
+}
+
+struct run_result {
+	struct rusage ru;
+	double wall_s;
+	int exit_status;
+	const char *cmd_path;
+};
+
+static void run_fixup(struct rtp_report *rep, void *ctx)
+{
+	const struct run_result *rr = ctx;
+
+	rep->process.source = "rusage";
+	rep->process.wall_s = rr->wall_s;
+	rep->process.cpu_user_s = (double)rr->ru.ru_utime.tv_sec + (double)rr->ru.ru_utime.tv_usec / 1e6;
+	rep->process.cpu_sys_s = (double)rr->ru.ru_stime.tv_sec + (double)rr->ru.ru_stime.tv_usec / 1e6;
+	rep->process.max_rss_kb = rr->ru.ru_maxrss;
+	rep->exit_status = rr->exit_status;
+	/* a program that ended before its exec was seen: identify it from the file it ran */
+	if (rep->n_targets && !rep->targets[0].runtime.exe[0] && rr->cmd_path)
+		(void)runtime__detect_elf(rr->cmd_path, &rep->targets[0].runtime);
+}
+
+/* Resolve COMMAND like execvp would, for the report when the process is gone before we look. */
+static char *resolve_command(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(cmd, '/'))
+		return realpath(cmd, NULL);
+	if (!path)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, cmd) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return realpath(buf, NULL);
+		path += len + (path[len] == ':');
+	}
+	return NULL;
+}
+
+static void child_exec(int go_fd, int err_fd, char **argv) __attribute__((noreturn));
+static void child_exec(int go_fd, int err_fd, char **argv)
+{
+	char c;
+	int e;
+
+	/* wait until the parent has put this pid in the target set */
+	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	execvp(argv[0], argv);
+	e = errno;
+	(void)!write(err_fd, &e, sizeof(e));
+	_exit(EXIT_NOEXEC);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct profile_opts po = {};
+	struct engine *e = NULL;
+	struct run_result rr = { .exit_status = -1 };
+	int go[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
+	char err[RTP_ERRLEN], *cmd_path = NULL;
+	FILE *out = NULL;
+	pid_t child = -1;
+	int r, exec_errno = 0, status = 0, ret = EXIT_USAGE;
+	double t0;
+
+	r = parse_common(argc, argv, &po, false, run_help);
+	if (r)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (optind >= argc) {
+		errorf("run: no command given; usage: rtprof run [OPTIONS] -- COMMAND [ARGS...]");
+		return EXIT_USAGE;
+	}
+	argv += optind;
+	cmd_path = resolve_command(argv[0]);
+	if (open_output(&po, &out))
+		goto cleanup;
+	if (new_engine(&po, &e))
+		goto cleanup;
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		errorf("pipe: %s", strerror(errno));
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		errorf("fork: %s", strerror(errno));
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	if (child == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child_exec(go[0], errp[1], argv);
+	}
+	close(go[0]);
+	close(errp[1]);
+	go[0] = errp[1] = -1;
+	/* like time(1): the terminal's Ctrl-C is for the command; we report when it ends */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	r = engine__add_target(e, child, err, sizeof(err));
+	if (r) {
+		errorf("%s", err);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	t0 = mono_s();
+	close(go[1]);
+	go[1] = -1;
+	while ((r = (int)read(errp[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	if (r == (int)sizeof(exec_errno)) {
+		errorf("cannot run '%s': %s", argv[0], strerror(exec_errno));
+		waitpid(child, NULL, 0);
+		ret = EXIT_NOEXEC;
+		goto cleanup;
+	}
+	if (!po.quiet && isatty(STDERR_FILENO))
+		fprintf(stderr, "rtprof: profiling %s (pid %d); report when it exits\n", argv[0], child);
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = engine__fd(e), .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		pid_t w = wait4(child, &status, WNOHANG, &rr.ru);
+
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR) {
+			errorf("wait4: %s", strerror(errno));
+			ret = EXIT_FAILURE_RT;
+			goto cleanup;
+		}
+		if (poll(pfd, pidfd >= 0 ? 2 : 1, POLL_MS) > 0 && (pfd[0].revents & POLLIN))
+			(void)engine__poll(e, 0);
+		if (stop_signal == SIGTERM)
+			kill(child, SIGTERM);
+	}
+	rr.wall_s = mono_s() - t0;
+	engine__stop_clock(e);
+	rr.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	rr.cmd_path = cmd_path;
+	if (emit_report(e, "run", &po, out, run_fixup, &rr)) {
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	ret = rr.exit_status;
+cleanup:
+	if (pidfd >= 0)
+		close(pidfd);
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (out && out != stdout)
+		fclose(out);
+	engine__free(e);
+	free(cmd_path);
+	return ret;
+}
+
+/* ---- attach ---- */
+
+static void attach_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: rtprof attach [--json] [-o FILE] [-d SECONDS] [--no-follow] [--exact-latency] [--top N] [-q] PID...\n"
+		"\n"
+		"Profile running processes (all their threads, and threads and processes they create from now on)\n"
+		"until Ctrl-C, SIGTERM, the duration, or the exit of every target; then report the attached window.\n"
+		"\n"
+		"  -j, --json          print the report as one JSON object\n"
+		"  -o, --output FILE   write the report to FILE instead of stdout\n"
+		"  -d, --duration SECS stop after SECS seconds\n"
+		"      --no-follow     do not profile processes the targets fork\n"
+		"      --top N         syscall rows in the table (default 15; 0 = all)\n"
+		"      --exact-latency time every syscall, also in bursts of fast calls (more overhead)\n"
+		"  -q, --quiet         no progress lines on stderr\n");
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	struct profile_opts po = {};
+	struct engine *e = NULL;
+	char err[RTP_ERRLEN];
+	pid_t *pids = NULL;
+	int npids, r, ret = EXIT_USAGE;
+	FILE *out = NULL;
+	double deadline = 0;
+
+	r = parse_common(argc, argv, &po, true, attach_help);
+	if (r)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	npids = argc - optind;
+	if (npids <= 0) {
+		errorf("attach: no PID given; usage: rtprof attach [OPTIONS] PID...");
+		return EXIT_USAGE;
+	}
+	pids = calloc((size_t)npids, sizeof(*pids));
+	if (!pids)
+		return EXIT_FAILURE_RT;
+	for (int i = 0; i < npids; i++) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(argv[optind + i], &end, 10);
+		if (errno || *end || v <= 0 || v > INT_MAX) {
+			errorf("attach: '%s' is not a process id", argv[optind + i]);
+			goto cleanup;
+		}
+		pids[i] = (pid_t)v;
+		/* say "no such process" before loading anything */
+		if (kill(pids[i], 0) && errno == ESRCH) {
+			errorf("no such process: %d", pids[i]);
+			goto cleanup;
+		}
+	}
+	if (open_output(&po, &out))
+		goto cleanup;
+	if (new_engine(&po, &e))
+		goto cleanup;
+	for (int i = 0; i < npids; i++) {
+		r = engine__add_target(e, pids[i], err, sizeof(err));
+		if (r) {
+			errorf("%s", err);
+			goto cleanup;
+		}
+	}
+	set_handler(SIGINT, on_stop_signal);
+	set_handler(SIGTERM, on_stop_signal);
+	if (!po.quiet)
+		fprintf(stderr, "rtprof: attached to %d process%s; %s\n", npids, npids > 1 ? "es" : "",
+			po.duration_s > 0 ? "stopping after the duration or when they exit"
+					  : "Ctrl-C to stop and report");
+	if (po.duration_s > 0)
+		deadline = mono_s() + po.duration_s;
+	while (!stop_signal && engine__live_targets(e) > 0) {
+		int wait_ms = POLL_MS;
+
+		if (deadline) {
+			double left = deadline - mono_s();
+
+			if (left <= 0)
+				break;
+			if (left * 1000 < wait_ms)
+				wait_ms = (int)(left * 1000) + 1;
+		}
+		r = engine__poll(e, wait_ms);
+		if (r < 0 && r != -EINTR) {
+			errorf("reading events: %s", strerror(-r));
+			ret = EXIT_FAILURE_RT;
+			goto cleanup;
+		}
+	}
+	engine__stop_clock(e);
+	ret = emit_report(e, "attach", &po, out, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
+cleanup:
+	if (out && out != stdout)
+		fclose(out);
+	engine__free(e);
+	free(pids);
+	return ret;
+}

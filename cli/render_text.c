@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The one table renderer of the CLI. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "render.h"
+
+const char *fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.2f us", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.3f s", (double)ns / 1e9);
+	return buf;
+}
+
+static void print_process(FILE *out, const struct rtp_report *r)
+{
+	const struct rtp_report_target *t = r->n_targets ? &r->targets[0] : NULL;
+	char load[256] = "";
+	size_t off = 0;
+
+	if (t) {
+		fprintf(out, "%s (pid %d)", t->comm, t->pid);
+		if (t->runtime.kind != RTP_RUNTIME_OTHER)
+			fprintf(out, "  %s %s", runtime__kind_name(t->runtime.kind),
+				t->runtime.version[0] ? t->runtime.version : "(version unknown)");
+		if (t->runtime.exe[0])
+			fprintf(out, "  %s", t->runtime.exe);
+		if (r->n_targets > 1)
+			fprintf(out, "  (+%zu more processes)", r->n_targets - 1);
+		fprintf(out, "\n\n");
+	}
+	for (int c = 0; c < r->process.ncpus && off < sizeof(load) - 8; c++)
+		off += (size_t)snprintf(load + off, sizeof(load) - off, "%s%.0f%%", c ? " " : "",
+					r->process.cpu_load_pct[c]);
+	fprintf(out, "  %10s %12s %10s   %s\n", "secs", "mem KB", "cpu secs", "cpu load");
+	fprintf(out, "  %10.3f %12ld %10.3f   %s\n\n", r->process.wall_s, r->process.max_rss_kb,
+		r->process.cpu_user_s + r->process.cpu_sys_s, load);
+}
+
+static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
+{
+	size_t n = r->n_syscalls;
+	char total[24], avg[24], p99[24], max[24];
+
+	if (top > 0 && (size_t)top < n)
+		n = (size_t)top;
+	fprintf(out, "Syscalls (%zu of %zu, by total time)\n", n, r->n_syscalls);
+	fprintf(out, "  %-20s %10s %8s %12s %12s %12s %12s\n", "syscall", "count", "errors", "total", "avg",
+		"p99", "max");
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_report_syscall *s = &r->syscalls[i];
+
+		fprintf(out, "  %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s %12s", s->name, s->count, s->errors,
+			fmt_ns(total, sizeof(total), s->total_ns), fmt_ns(avg, sizeof(avg), s->count ? s->total_ns / s->count : 0),
+			fmt_ns(p99, sizeof(p99), s->p99_ns), fmt_ns(max, sizeof(max), s->max_ns));
+		for (size_t j = 0; j < s->n_errnos && j < 3; j++) {
+			const char *name = strerrorname_np(s->errnos[j].err);
+
+			fprintf(out, "%s%s %" PRIu64, j ? ", " : "  ", name ? name : "?", s->errnos[j].count);
+		}
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+}
+
+static void print_threads(FILE *out, const struct rtp_report *r)
+{
+	char on[24], rq[24], sl[24], bl[24];
+
+	fprintf(out, "Threads (%zu)\n", r->n_threads);
+	fprintf(out, "  %8s %-16s %12s %12s %12s %12s %7s %7s %6s\n", "tid", "name", "on-CPU", "runq wait", "sleep",
+		"blocked", "vol", "invol", "migr");
+	for (size_t i = 0; i < r->n_threads; i++) {
+		const struct rtp_report_thread *t = &r->threads[i];
+
+		fprintf(out, "  %8d %-16s %12s %12s %12s %12s %7" PRIu64 " %7" PRIu64 " %6" PRIu64 "%s\n", t->tid,
+			t->name, fmt_ns(on, sizeof(on), t->oncpu_ns), fmt_ns(rq, sizeof(rq), t->runq_wait_ns),
+			fmt_ns(sl, sizeof(sl), t->sleep_ns), fmt_ns(bl, sizeof(bl), t->block_ns), t->vol_switches,
+			t->invol_switches, t->migrations, t->exited ? "  (exited)" : "");
+	}
+	fputc('\n', out);
+}
+
+static void print_hist(FILE *out, const char *title, const uint64_t *slots, size_t n)
+{
+	uint64_t max = 0;
+	size_t first = n, last = 0;
+	char lo[24], hi[24];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!slots[i])
+			continue;
+		if (first == n)
+			first = i;
+		last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	fprintf(out, "%s\n", title);
+	if (!max) {
+		fprintf(out, "  (none)\n\n");
+		return;
+	}
+	for (size_t i = first; i <= last; i++) {
+		int bar = (int)((slots[i] * 40 + max - 1) / max);
+
+		fprintf(out, "  %10s .. %-10s %10" PRIu64 " |%-40.*s|\n", fmt_ns(lo, sizeof(lo), i ? 1ull << i : 0),
+			fmt_ns(hi, sizeof(hi), (1ull << (i + 1)) - 1), slots[i], bar,
+			"****************************************");
+	}
+	fputc('\n', out);
+}
+
+void render_text(FILE *out, const struct rtp_report *r, const struct render_opts *opts)
+{
+	print_process(out, r);
+	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
+	print_threads(out, r);
+	print_hist(out, "Run-queue latency (wakeup or preemption to running, all target threads)", r->runq_hist,
+		   RTP_HIST_SLOTS);
+	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);
+	if (r->thread_drops || r->proc_drops || r->syscalls_unaggregated)
+		fprintf(out, "not tracked: %" PRIu64 " thread events (thread table full), %" PRIu64
+			" forked processes (no free slot), %" PRIu64 " syscalls (number out of range)\n",
+			r->thread_drops, r->proc_drops, r->syscalls_unaggregated);
+}

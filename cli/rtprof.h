@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef RTPROF_CLI_H
+#define RTPROF_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes. A profiled command's own code passes through `rtprof run`. */
+#define EXIT_OK 0
+#define EXIT_FAILURE_RT 1 /* failed while profiling */
+#define EXIT_USAGE 2      /* bad input: usage, unknown pid, cannot profile here */
+#define EXIT_NOEXEC 127   /* the command could not be run */
+
+struct global_opts {
+	bool verbose;
+	const char *btf_path;
+};
+
+extern struct global_opts g_opts;
+
+int cmd_run(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+
+/* Print "rtprof: MSG" to stderr. */
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The rtprof engine: loads and attaches the probe set, keeps the target set, consumes the
+ * lifecycle ring buffer and turns the BPF aggregates into a report. Used by the CLI in-process
+ * and by rtprofd. Functions return 0 or a negative errno; on failure `err` holds a sentence. */
+#ifndef RTPROF_ENGINE_H
+#define RTPROF_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "report.h"
+
+#define RTP_ERRLEN 512
+
+struct engine_opts {
+	size_t sz; /* sizeof(struct engine_opts), for forward compatibility */
+	bool no_follow;        /* do not add processes forked by targets */
+	unsigned int max_procs;   /* process slots; 0: RTP_DEFAULT_MAX_PROCS */
+	unsigned int max_threads; /* threads tracked; 0: RTP_DEFAULT_MAX_THREADS */
+	const char *btf_path;     /* kernel BTF to use instead of /sys/kernel/btf/vmlinux */
+	bool verbose;             /* let libbpf's debug messages through the print hook */
+	bool exact_latency;       /* time every syscall, also in bursts (costlier, see rtprof_abi.h) */
+};
+
+struct engine;
+
+/* Check that BPF profiling can work here (root/capabilities, BTF): 0 or -errno with a message. */
+int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen);
+
+int engine__new(const struct engine_opts *opts, struct engine **out, char *err, size_t errlen);
+void engine__free(struct engine *e);
+
+/* Add a running process (all its threads) to the target set.
+ * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: no free slot. */
+int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen);
+
+/* File descriptor that becomes readable when lifecycle events are pending (for the caller's poll). */
+int engine__fd(const struct engine *e);
+/* Consume pending events, waiting up to timeout_ms; samples /proc of live targets. Returns events or -errno. */
+int engine__poll(struct engine *e, int timeout_ms);
+/* Number of added targets (and followed children) whose process has not exited. */
+unsigned int engine__live_targets(const struct engine *e);
+/* Stop the session clock now (called when the workload ends, before building the report). */
+void engine__stop_clock(struct engine *e);
+
+/* Build the report of everything measured since the first target was added. */
+int engine__report(struct engine *e, const char *mode, struct rtp_report **out);
+
+/* libbpf messages go through this hook; the CLI decides where they are printed. */
+typedef void (*engine_log_fn)(const char *msg);
+void engine__set_log(engine_log_fn fn, bool verbose);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Readers of /proc text. The parse_* functions take a buffer so that tests and fuzzers can feed them. */
+#ifndef RTPROF_PROCFS_H
+#define RTPROF_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROCFS_COMM_LEN 16
+#define PF_KTHREAD_FLAG 0x00200000u /* task flag of kernel threads (include/linux/sched.h) */
+
+struct proc_stat {
+	pid_t pid;
+	char comm[PROCFS_COMM_LEN]; /* without the parentheses, truncated to 15 chars */
+	char state;
+	pid_t ppid;
+	unsigned int flags;
+	uint64_t utime_ticks;
+	uint64_t stime_ticks;
+	long num_threads;
+	uint64_t starttime_ticks;
+};
+
+struct proc_status {
+	uid_t ruid, euid;
+	long vm_hwm_kb; /* peak RSS; -1 if absent (kernel thread, zombie) */
+	long vm_rss_kb;
+	long threads;
+	uint64_t vol_switches, invol_switches; /* voluntary_/nonvoluntary_ctxt_switches */
+};
+
+/* Parse the text of /proc/PID/stat. Returns 0 or -EINVAL. */
+int procfs__parse_stat(const char *buf, size_t len, struct proc_stat *out);
+/* Parse the text of /proc/PID/status. Returns 0 or -EINVAL. */
+int procfs__parse_status(const char *buf, size_t len, struct proc_status *out);
+
+/* Read and parse /proc/PID/stat (tid == 0) or /proc/PID/task/TID/stat. -ESRCH if gone. */
+int procfs__read_stat(pid_t pid, pid_t tid, struct proc_stat *out);
+int procfs__read_status(pid_t pid, struct proc_status *out);
+/* Read a whole small /proc file into buf (NUL-terminated). Returns bytes read or -errno. */
+ssize_t procfs__read_file(const char *path, char *buf, size_t size);
+
+/* Clock ticks per second for the *_ticks fields. */
+long procfs__ticks_per_sec(void);
+
+#endif

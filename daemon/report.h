@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The report model: what a session measured, independent of how it is rendered (text, JSON). */
+#ifndef RTPROF_REPORT_H
+#define RTPROF_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rtprof_abi.h"
+#include "runtime.h"
+
+struct rtp_report_target {
+	pid_t pid;
+	char comm[RTP_COMM_LEN];
+	struct rtp_runtime_info runtime;
+	bool exited;
+};
+
+struct rtp_report_errno {
+	int err; /* positive errno */
+	uint64_t count;
+};
+
+struct rtp_report_syscall {
+	unsigned int nr;
+	char name[32];
+	uint64_t count;
+	uint64_t errors;
+	uint64_t timed;    /* calls whose latency was measured; < count when bursts were sampled */
+	uint64_t total_ns; /* measured total, scaled by count/timed when sampled */
+	uint64_t max_ns;
+	uint64_t p50_ns; /* estimated from the log2 histogram */
+	uint64_t p99_ns;
+	uint64_t hist[RTP_HIST_SLOTS];
+	struct rtp_report_errno *errnos; /* most frequent first */
+	size_t n_errnos;
+};
+
+struct rtp_report_thread {
+	pid_t tid;
+	pid_t tgid;
+	pid_t parent_tid;
+	char name[RTP_COMM_LEN];
+	uint64_t oncpu_ns;
+	uint64_t runq_wait_ns;
+	uint64_t sleep_ns;
+	uint64_t block_ns;
+	uint64_t vol_switches;
+	uint64_t invol_switches;
+	uint64_t migrations;
+	bool exited;
+};
+
+/* The classic comparison columns: secs, mem, cpu secs, cpu load per core. */
+struct rtp_report_process {
+	double wall_s;
+	double cpu_user_s;
+	double cpu_sys_s;
+	long max_rss_kb;
+	int ncpus;
+	double *cpu_load_pct; /* [ncpus]: busy share of each CPU spent on the targets */
+	const char *source;   /* "rusage" (run: wait4) or "procfs" (attach: /proc deltas) */
+};
+
+struct rtp_report {
+	const char *mode; /* "run" or "attach" */
+	struct rtp_report_target *targets; /* [0] is the main target */
+	size_t n_targets;
+	uint64_t duration_ns;
+	struct rtp_report_process process;
+	struct rtp_report_syscall *syscalls; /* by total_ns, descending */
+	size_t n_syscalls;
+	struct rtp_report_thread *threads; /* by tid */
+	size_t n_threads;
+	uint64_t runq_hist[RTP_HIST_SLOTS]; /* all targets */
+	uint64_t lost_events;
+	uint64_t thread_drops;
+	uint64_t proc_drops;
+	uint64_t syscalls_unaggregated;
+	int exit_status; /* run: the command's exit code (128+signal if killed); -1 otherwise */
+};
+
+void report__free(struct rtp_report *r);
+
+/* Percentile q (0..1) of a log2 histogram, interpolated within the slot; 0 for an empty one. */
+uint64_t hist__percentile(const uint64_t *slots, size_t n_slots, double q);
+
+#endif
