@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Readers of /proc/PID/stat and /proc/PID/status. The parsers see outside text (and fuzzers), so
+ * they walk [buf, buf + len) with explicit bounds and never rely on a terminating NUL. */
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A /proc/PID/stat line is ~52 numbers of at most 20 digits plus a 16-byte comm. */
+#define STAT_BUF_LEN 2048
+/* /proc/PID/status grows with the Groups: line; retry with a larger buffer up to this size. */
+#define STATUS_BUF_MIN 4096
+#define STATUS_BUF_MAX (1024 * 1024)
+
+struct cursor {
+	const char *p;
+	const char *end;
+};
+
+static void skip_blanks(struct cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t'))
+		c->p++;
+}
+
+/* Unsigned decimal; at least one digit; fails on overflow past `max`. */
+static int take_u64(struct cursor *c, uint64_t max, uint64_t *out)
+{
+	const char *p = c->p;
+	uint64_t v = 0;
+
+	if (p >= c->end || *p < '0' || *p > '9')
+		return -EINVAL;
+	while (p < c->end && *p >= '0' && *p <= '9') {
+		unsigned int digit = (unsigned int)(*p - '0');
+
+		if (v > (max - digit) / 10)
+			return -EINVAL;
+		v = v * 10 + digit;
+		p++;
+	}
+	c->p = p;
+	*out = v;
+	return 0;
+}
+
+/* Signed decimal within [min, max] (stat has negative fields: tpgid, nice, cutime...). */
+static int take_i64(struct cursor *c, int64_t min, int64_t max, int64_t *out)
+{
+	struct cursor t = *c;
+	bool negative = false;
+	uint64_t mag;
+	int64_t v;
+	int err;
+
+	if (t.p < t.end && *t.p == '-') {
+		negative = true;
+		t.p++;
+	}
+	err = take_u64(&t, negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, &mag);
+	if (err)
+		return err;
+	if (negative)
+		v = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag;
+	else
+		v = (int64_t)mag;
+	if (v < min || v > max)
+		return -EINVAL;
+	*c = t;
+	*out = v;
+	return 0;
+}
+
+/* Exactly one separating space, as the kernel writes it. */
+static int take_space(struct cursor *c)
+{
+	if (c->p >= c->end || *c->p != ' ')
+		return -EINVAL;
+	c->p++;
+	return 0;
+}
+
+int procfs__parse_stat(const char *buf, size_t len, struct proc_stat *out)
+{
+	struct cursor c;
+	struct proc_stat st = {};
+	const char *open_paren, *close_paren;
+	uint64_t u;
+	int64_t s;
+	size_t comm_len;
+	int field, err;
+
+	if (!buf || !out)
+		return -EINVAL;
+	c.p = buf;
+	c.end = buf + len;
+
+	err = take_i64(&c, 1, INT_MAX, &s);
+	if (err)
+		return err;
+	st.pid = (pid_t)s;
+	if (take_space(&c) || c.p >= c.end || *c.p != '(')
+		return -EINVAL;
+	open_paren = c.p;
+	/* comm may itself hold ')' and spaces; no later field can, so the last ')' closes it. */
+	close_paren = memrchr(open_paren, ')', (size_t)(c.end - open_paren));
+	if (!close_paren)
+		return -EINVAL;
+	comm_len = (size_t)(close_paren - open_paren - 1);
+	if (comm_len >= PROCFS_COMM_LEN)
+		comm_len = PROCFS_COMM_LEN - 1;
+	memcpy(st.comm, open_paren + 1, comm_len);
+	st.comm[comm_len] = '\0';
+	c.p = close_paren + 1;
+
+	if (take_space(&c) || c.p >= c.end || *c.p == ' ' || *c.p == '\n')
+		return -EINVAL;
+	st.state = *c.p++;
+
+	/* Fields 4 (ppid) to 22 (starttime), numbered as in proc(5). */
+	for (field = 4; field <= 22; field++) {
+		err = take_space(&c);
+		if (err)
+			return err;
+		switch (field) {
+		case 4:
+			err = take_i64(&c, 0, INT_MAX, &s);
+			st.ppid = (pid_t)s;
+			break;
+		case 9:
+			err = take_u64(&c, UINT_MAX, &u);
+			st.flags = (unsigned int)u;
+			break;
+		case 10: case 11: case 12: case 13: /* minflt cminflt majflt cmajflt */
+			err = take_u64(&c, UINT64_MAX, &u);
+			break;
+		case 14:
+			err = take_u64(&c, UINT64_MAX, &st.utime_ticks);
+			break;
+		case 15:
+			err = take_u64(&c, UINT64_MAX, &st.stime_ticks);
+			break;
+		case 20:
+			err = take_i64(&c, 0, LONG_MAX, &s);
+			st.num_threads = (long)s;
+			break;
+		case 22:
+			err = take_u64(&c, UINT64_MAX, &st.starttime_ticks);
+			break;
+		default: /* pgrp session tty_nr tpgid cutime cstime priority nice itrealvalue */
+			err = take_i64(&c, INT64_MIN, INT64_MAX, &s);
+			break;
+		}
+		if (err)
+			return err;
+	}
+	/* The kernel prints ~30 more fields: ending right here means the text was cut short,
+	 * possibly inside starttime. The later fields vary by kernel version and are not checked. */
+	if (c.p >= c.end || (*c.p != ' ' && *c.p != '\n'))
+		return -EINVAL;
+
+	*out = st;
+	return 0;
+}
+
+enum status_key {
+	KEY_UID = 1u << 0,
+	KEY_THREADS = 1u << 1,
+	KEY_VOL = 1u << 2,
+	KEY_INVOL = 1u << 3,
+	KEY_HWM = 1u << 4,
+	KEY_RSS = 1u << 5,
+};
+
+/* Keys present in the status of every task, kernel threads and zombies included. */
+#define STATUS_REQUIRED (KEY_UID | KEY_THREADS | KEY_VOL | KEY_INVOL)
+
+static bool line_has_key(const struct cursor *line, const char *key, struct cursor *value)
+{
+	size_t klen = strlen(key);
+
+	if ((size_t)(line->end - line->p) < klen || memcmp(line->p, key, klen) != 0)
+		return false;
+	value->p = line->p + klen;
+	value->end = line->end;
+	return true;
+}
+
+/* "  1234 kB": a size in kB, the unit optional. */
+static int take_kb(struct cursor *v, long *out)
+{
+	uint64_t u;
+	int err;
+
+	skip_blanks(v);
+	err = take_u64(v, LONG_MAX, &u);
+	if (err)
+		return err;
+	skip_blanks(v);
+	if (v->p < v->end && !((size_t)(v->end - v->p) >= 2 && memcmp(v->p, "kB", 2) == 0))
+		return -EINVAL;
+	*out = (long)u;
+	return 0;
+}
+
+static int take_count(struct cursor *v, uint64_t max, uint64_t *out)
+{
+	int err;
+
+	skip_blanks(v);
+	err = take_u64(v, max, out);
+	if (err)
+		return err;
+	skip_blanks(v);
+	return v->p == v->end ? 0 : -EINVAL;
+}
+
+static int parse_status_line(const struct cursor *line, struct proc_status *st, unsigned int *seen)
+{
+	struct cursor v;
+	uint64_t u;
+	int err;
+
+	if (line_has_key(line, "Uid:", &v)) {
+		uint64_t ruid, euid;
+
+		skip_blanks(&v);
+		err = take_u64(&v, UINT32_MAX, &ruid);
+		if (err)
+			return err;
+		skip_blanks(&v);
+		err = take_u64(&v, UINT32_MAX, &euid);
+		if (err)
+			return err;
+		st->ruid = (uid_t)ruid;
+		st->euid = (uid_t)euid;
+		*seen |= KEY_UID;
+	} else if (line_has_key(line, "Threads:", &v)) {
+		err = take_count(&v, LONG_MAX, &u);
+		if (err)
+			return err;
+		st->threads = (long)u;
+		*seen |= KEY_THREADS;
+	} else if (line_has_key(line, "voluntary_ctxt_switches:", &v)) {
+		err = take_count(&v, UINT64_MAX, &st->vol_switches);
+		if (err)
+			return err;
+		*seen |= KEY_VOL;
+	} else if (line_has_key(line, "nonvoluntary_ctxt_switches:", &v)) {
+		err = take_count(&v, UINT64_MAX, &st->invol_switches);
+		if (err)
+			return err;
+		*seen |= KEY_INVOL;
+	} else if (line_has_key(line, "VmHWM:", &v)) {
+		err = take_kb(&v, &st->vm_hwm_kb);
+		if (err)
+			return err;
+		*seen |= KEY_HWM;
+	} else if (line_has_key(line, "VmRSS:", &v)) {
+		err = take_kb(&v, &st->vm_rss_kb);
+		if (err)
+			return err;
+		*seen |= KEY_RSS;
+	}
+	return 0;
+}
+
+int procfs__parse_status(const char *buf, size_t len, struct proc_status *out)
+{
+	/* Kernel threads and zombies have no mm, hence no Vm* lines: -1 for both sizes. */
+	struct proc_status st = { .vm_hwm_kb = -1, .vm_rss_kb = -1 };
+	const char *p, *end;
+	unsigned int seen = 0;
+	int err;
+
+	if (!buf || !out)
+		return -EINVAL;
+
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct cursor line = { p, nl ? nl : end };
+
+		err = parse_status_line(&line, &st, &seen);
+		if (err)
+			return err;
+		p = nl ? nl + 1 : end;
+	}
+	if ((seen & STATUS_REQUIRED) != STATUS_REQUIRED)
+		return -EINVAL;
+
+	*out = st;
+	return 0;
+}
+
+ssize_t procfs__read_file(const char *path, char *buf, size_t size)
+{
+	size_t used = 0;
+	ssize_t ret;
+	char extra;
+	int fd;
+
+	if (!path || !buf || size == 0 || size > SSIZE_MAX)
+		return -EINVAL;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+
+	/* /proc files are generated per read() call: read until EOF, not just once. */
+	while (used < size - 1) {
+		ret = read(fd, buf + used, size - 1 - used);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto cleanup;
+		}
+		if (ret == 0)
+			break;
+		used += (size_t)ret;
+	}
+	if (used == size - 1) {
+		/* A full buffer may hide a truncated file: callers must not parse half a status. */
+		do
+			ret = read(fd, &extra, 1);
+		while (ret < 0 && errno == EINTR);
+		if (ret < 0) {
+			ret = -errno;
+			goto cleanup;
+		}
+		if (ret > 0) {
+			ret = -EFBIG;
+			goto cleanup;
+		}
+	}
+	buf[used] = '\0';
+	ret = (ssize_t)used;
+cleanup:
+	close(fd);
+	return ret;
+}
+
+/* A vanished pid shows as ENOENT on open and as ESRCH on read of an already open file. */
+static int gone_to_esrch(ssize_t err)
+{
+	return err == -ENOENT || err == -ESRCH ? -ESRCH : (int)err;
+}
+
+int procfs__read_stat(pid_t pid, pid_t tid, struct proc_stat *out)
+{
+	char path[64];
+	char buf[STAT_BUF_LEN];
+	ssize_t n;
+
+	if (pid <= 0 || tid < 0 || !out)
+		return -EINVAL;
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+
+	n = procfs__read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return gone_to_esrch(n);
+	return procfs__parse_stat(buf, (size_t)n, out);
+}
+
+int procfs__read_status(pid_t pid, struct proc_status *out)
+{
+	char path[64];
+	char *buf = NULL;
+	size_t size;
+	ssize_t n = -EFBIG;
+	int err;
+
+	if (pid <= 0 || !out)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+
+	for (size = STATUS_BUF_MIN; n == -EFBIG && size <= STATUS_BUF_MAX; size *= 2) {
+		char *bigger = realloc(buf, size);
+
+		if (!bigger) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		buf = bigger;
+		n = procfs__read_file(path, buf, size);
+	}
+	if (n < 0) {
+		err = gone_to_esrch(n);
+		goto cleanup;
+	}
+	err = procfs__parse_status(buf, (size_t)n, out);
+cleanup:
+	free(buf);
+	return err;
+}
+
+long procfs__ticks_per_sec(void)
+{
+	long ticks = sysconf(_SC_CLK_TCK);
+
+	/* USER_HZ is 100 on every architecture Linux supports; sysconf failing is theoretical. */
+	return ticks > 0 ? ticks : 100;
+}
