@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The report model's arithmetic and its renderers, on reports whose numbers are known. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "check.h"
+#include "render.h"
+#include "report.h"
+
+static void test_percentile(void)
+{
+	uint64_t h[RTP_HIST_SLOTS] = {};
+
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, 0.5), 0);
+	/* 100 values in [1024, 2048): the median interpolates to the middle of the slot */
+	h[10] = 100;
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, 0.5), 1536);
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, 1.0), 2048);
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, 0.0), 1024);
+	/* 99 fast calls and one slow: p50 among the fast, p99 at the top of the fast slot, p100 in the slow */
+	memset(h, 0, sizeof(h));
+	h[8] = 99;
+	h[20] = 1;
+	CHECK(hist__percentile(h, RTP_HIST_SLOTS, 0.50) >= 256 && hist__percentile(h, RTP_HIST_SLOTS, 0.50) < 512);
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, 0.99), 512);
+	CHECK(hist__percentile(h, RTP_HIST_SLOTS, 1.0) > (1u << 20));
+	/* out-of-range quantiles are clamped */
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, 7.0), hist__percentile(h, RTP_HIST_SLOTS, 1.0));
+	CHECK_EQ(hist__percentile(h, RTP_HIST_SLOTS, -1.0), hist__percentile(h, RTP_HIST_SLOTS, 0.0));
+}
+
+static struct rtp_report *sample_report(void)
+{
+	struct rtp_report *r = calloc(1, sizeof(*r));
+
+	r->mode = "run";
+	r->n_targets = 1;
+	r->targets = calloc(1, sizeof(*r->targets));
+	r->targets[0].pid = 4242;
+	strcpy(r->targets[0].comm, "python3");
+	r->targets[0].runtime.kind = RTP_RUNTIME_PYTHON;
+	strcpy(r->targets[0].runtime.version, "3.11.2");
+	strcpy(r->targets[0].runtime.exe, "/usr/bin/python3.11");
+	r->duration_ns = 2000000000ull;
+	r->process = (struct rtp_report_process){ .wall_s = 2.0, .cpu_user_s = 1.25, .cpu_sys_s = 0.5,
+						  .max_rss_kb = 204800, .ncpus = 2, .source = "rusage" };
+	r->process.cpu_load_pct = calloc(2, sizeof(double));
+	r->process.cpu_load_pct[0] = 87.5;
+	r->process.cpu_load_pct[1] = 0.0;
+	r->n_syscalls = 2;
+	r->syscalls = calloc(2, sizeof(*r->syscalls));
+	r->syscalls[0] = (struct rtp_report_syscall){ .nr = 262, .name = "newfstatat", .count = 50000, .errors = 50000,
+						      .timed = 50000, .total_ns = 40000000, .max_ns = 90000,
+						      .p50_ns = 700, .p99_ns = 3000 };
+	r->syscalls[0].n_errnos = 1;
+	r->syscalls[0].errnos = calloc(1, sizeof(struct rtp_report_errno));
+	r->syscalls[0].errnos[0] = (struct rtp_report_errno){ .err = ENOENT, .count = 50000 };
+	r->syscalls[0].hist[9] = 50000;
+	r->syscalls[1] = (struct rtp_report_syscall){ .nr = 110, .name = "getppid", .count = 200000, .timed = 12500,
+						      .total_ns = 20000000, .max_ns = 5000, .p50_ns = 90, .p99_ns = 200 };
+	r->n_threads = 1;
+	r->threads = calloc(1, sizeof(*r->threads));
+	r->threads[0] = (struct rtp_report_thread){ .tid = 4243, .tgid = 4242, .parent_tid = 4242, .name = "worker",
+						    .oncpu_ns = 1500000000, .runq_wait_ns = 3000000, .sleep_ns = 10,
+						    .block_ns = 20, .vol_switches = 7, .invol_switches = 3,
+						    .migrations = 1, .exited = true };
+	r->runq_hist[12] = 4;
+	r->lost_events = 3;
+	r->exit_status = 0;
+	return r;
+}
+
+static json_object *get(json_object *o, const char *path)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save)) {
+		char *end;
+		long idx = strtol(k, &end, 10);
+
+		if (*end == '\0' && json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)idx);
+		else if (!json_object_object_get_ex(o, k, &o))
+			return NULL;
+	}
+	return o;
+}
+
+static void test_json(void)
+{
+	struct rtp_report *r = sample_report();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_object *root;
+
+	CHECK_EQ(render_json(f, r), 0);
+	fclose(f);
+	root = json_tokener_parse(buf);
+	CHECK(root != NULL);
+	CHECK_EQ(json_object_get_int(get(root, "target.pid")), 4242);
+	CHECK_STREQ(json_object_get_string(get(root, "target.runtime")), "python");
+	CHECK_STREQ(json_object_get_string(get(root, "target.runtime_version")), "3.11.2");
+	CHECK_STREQ(json_object_get_string(get(root, "target.exe")), "/usr/bin/python3.11");
+	CHECK_EQ(json_object_get_int64(get(root, "duration_ns")), 2000000000);
+	CHECK_EQ(json_object_get_int64(get(root, "process.max_rss_kb")), 204800);
+	CHECK(json_object_get_double(get(root, "process.cpu_user_s")) == 1.25);
+	CHECK(json_object_get_double(get(root, "process.cpu_load_pct.0")) == 87.5);
+	CHECK_EQ(json_object_array_length(get(root, "process.cpu_load_pct")), 2);
+	CHECK_STREQ(json_object_get_string(get(root, "syscalls.0.name")), "newfstatat");
+	CHECK_EQ(json_object_get_int64(get(root, "syscalls.0.errnos.ENOENT")), 50000);
+	CHECK_EQ(json_object_get_int64(get(root, "syscalls.0.avg_ns")), 800);
+	CHECK_EQ(json_object_array_length(get(root, "syscalls.0.hist")), 10);
+	CHECK_EQ(json_object_get_int64(get(root, "syscalls.1.count")), 200000);
+	CHECK_EQ(json_object_get_int64(get(root, "syscalls.1.timed")), 12500);
+	CHECK_EQ(json_object_get_int64(get(root, "syscalls.1.nr")), 110);
+	CHECK_EQ(json_object_get_int(get(root, "threads.0.tid")), 4243);
+	CHECK_STREQ(json_object_get_string(get(root, "threads.0.name")), "worker");
+	CHECK_EQ(json_object_get_int64(get(root, "threads.0.oncpu_ns")), 1500000000);
+	CHECK_EQ(json_object_get_int64(get(root, "threads.0.invol_switches")), 3);
+	CHECK(json_object_get_boolean(get(root, "threads.0.exited")));
+	CHECK_EQ(json_object_get_int64(get(root, "runq_hist.12")), 4);
+	CHECK_EQ(json_object_get_int64(get(root, "lost_events")), 3);
+	CHECK_EQ(json_object_get_int(get(root, "exit_status")), 0);
+	json_object_put(root);
+	free(buf);
+	report__free(r);
+}
+
+static void test_text(void)
+{
+	struct rtp_report *r = sample_report();
+	struct render_opts ro = { .top_syscalls = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	render_text(f, r, &ro);
+	fclose(f);
+	CHECK(strstr(buf, "python3 (pid 4242)  python 3.11.2") != NULL);
+	CHECK(strstr(buf, "2.000       204800      1.750   88% 0%") != NULL);
+	CHECK(strstr(buf, "Syscalls (1 of 2, by total time)") != NULL);
+	CHECK(strstr(buf, "ENOENT 50000") != NULL);
+	CHECK(strstr(buf, "getppid") == NULL); /* cut by --top 1 */
+	CHECK(strstr(buf, "worker") != NULL);
+	CHECK(strstr(buf, "lost events: 3") != NULL);
+	free(buf);
+	report__free(r);
+}
+
+static void test_fmt_ns(void)
+{
+	char b[24];
+
+	CHECK_STREQ(fmt_ns(b, sizeof(b), 999), "999 ns");
+	CHECK_STREQ(fmt_ns(b, sizeof(b), 1500), "1.50 us");
+	CHECK_STREQ(fmt_ns(b, sizeof(b), 2500000), "2.50 ms");
+	CHECK_STREQ(fmt_ns(b, sizeof(b), 3000000000ull), "3.000 s");
+}
+
+int main(void)
+{
+	test_percentile();
+	test_json();
+	test_text();
+	test_fmt_ns();
+	report__free(NULL);
+	return check_summary();
+}
