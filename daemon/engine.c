@@ -115,8 +115,8 @@ int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen)
 
 	if (geteuid() != 0 && !has_bpf_caps())
 		return fail(err, errlen, -EPERM,
-			    "loading BPF probes needs root (or CAP_BPF and CAP_PERFMON), and no rtprofd daemon "
-			    "answered to do it instead; run with sudo, or start rtprofd");
+			    "profiling needs root (or CAP_BPF and CAP_PERFMON) to load the BPF probes; "
+			    "run rtprof with sudo");
 	if (access(btf, R_OK))
 		return fail(err, errlen, -ENOENT,
 			    "kernel BTF not found at %s (%s): rtprof's CO-RE probes need a kernel built with "
