@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what rtprof needs to build and to run its tests, from Debian's packages.
+# Usage: packaging/install-deps.sh [--tests]   (as root)
+set -eu
+pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev pkg-config cmake make gcc scdoc"
+if [ "${1:-}" = "--tests" ]; then
+	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev"
+	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+fi
+command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
