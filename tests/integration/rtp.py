@@ -1,0 +1,240 @@
+"""Shared helpers of rtprof's integration tests: locating rtprof and the interpreters, running rtprof, reading its JSON.
+
+Every test file is run as `python3 tests/integration/test_X.py --rtprof PATH` (or with RTPROF=PATH in the
+environment) and ends with rtp.main(), which strips --rtprof from argv and hands the rest to unittest.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = os.path.normpath(os.path.join(HERE, "..", "workloads"))
+
+# Set by main() from --rtprof or $RTPROF; tests fail (not skip) when it is missing: no rtprof, no result.
+RTPROF = os.environ.get("RTPROF")
+
+# Generous bound on any single rtprof invocation; the workloads themselves take a few seconds at most.
+DEFAULT_TIMEOUT = 120
+
+
+def main():
+    global RTPROF
+    argv = [sys.argv[0]]
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args):
+        if args[i] == "--rtprof" and i + 1 < len(args):
+            RTPROF = args[i + 1]
+            i += 2
+        elif args[i].startswith("--rtprof="):
+            RTPROF = args[i].split("=", 1)[1]
+            i += 1
+        else:
+            argv.append(args[i])
+            i += 1
+    if RTPROF:
+        RTPROF = os.path.abspath(RTPROF)
+    unittest.main(argv=argv, verbosity=2)
+
+
+def check_rtprof():
+    """Called from setUpModule: a missing binary is an error of the run, never a skip."""
+    if not RTPROF:
+        raise RuntimeError("rtprof binary not given: pass --rtprof PATH or set RTPROF=PATH")
+    if not (os.path.isfile(RTPROF) and os.access(RTPROF, os.X_OK)):
+        raise RuntimeError("rtprof binary %r does not exist or is not executable" % RTPROF)
+
+
+# ---- environment: root, interpreters -------------------------------------------------------------------------------
+
+def skip_or_fail(test, reason):
+    """Skip with the reason; in CI (CI=true, root, python3 and node installed) a missing piece is a failure."""
+    if os.environ.get("CI") == "true":
+        test.fail("CI must run this test, but: " + reason)
+    test.skipTest(reason)
+
+
+def require_root(test):
+    if os.geteuid() != 0:
+        skip_or_fail(test, "needs root (euid is %d): rtprof loads BPF programs" % os.geteuid())
+
+
+def python_exe():
+    """Debian's /usr/bin/python3 (3.11, static libpython with USDT probes) when present, else this interpreter."""
+    if os.path.isfile("/usr/bin/python3") and os.access("/usr/bin/python3", os.X_OK):
+        return "/usr/bin/python3"
+    return sys.executable
+
+
+def node_exe():
+    return shutil.which("node")
+
+
+def require_node(test):
+    node = node_exe()
+    if not node:
+        skip_or_fail(test, "needs node on PATH (PATH=%s)" % os.environ.get("PATH", ""))
+    return node
+
+
+def workload(name):
+    path = os.path.join(WORKLOADS, name)
+    if not os.path.isfile(path):
+        raise RuntimeError("workload %s is missing" % path)
+    return path
+
+
+# ---- running rtprof ------------------------------------------------------------------------------------------------
+
+class Result:
+    """What one rtprof invocation did: exit code, output, and the wall time measured around it."""
+
+    def __init__(self, argv, returncode, stdout, stderr, elapsed_s):
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed_s = elapsed_s
+
+    def describe(self):
+        return "command %s\n  exit code %r after %.2f s\n  stdout (%d bytes): %s\n  stderr: %s" % (
+            " ".join(self.argv), self.returncode, self.elapsed_s, len(self.stdout),
+            _tail(self.stdout), _tail(self.stderr))
+
+
+def _tail(text, limit=2000):
+    text = text or ""
+    if len(text) > limit:
+        return "..." + text[-limit:]
+    return text
+
+
+def run(argv, timeout=DEFAULT_TIMEOUT, env=None, stdin=subprocess.DEVNULL):
+    """Run argv, capture stdout/stderr as text; on timeout kill it and fail with what it printed."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            universal_newlines=True, errors="replace")
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError("timed out after %d s: %s\nstdout: %s\nstderr: %s"
+                             % (timeout, " ".join(argv), _tail(out), _tail(err)))
+    return Result(argv, proc.returncode, out, err, time.monotonic() - start)
+
+
+def rtprof(*args, **kw):
+    return run([RTPROF] + list(args), **kw)
+
+
+def parse_report(test, text, what):
+    """The report must be exactly one JSON object (json.loads rejects anything after it)."""
+    try:
+        report = json.loads(text)
+    except ValueError as e:
+        test.fail("%s is not exactly one JSON object: %s\n%s" % (what, e, _tail(text)))
+    test.assertIsInstance(report, dict, "%s is JSON but not an object" % what)
+    return report
+
+
+def run_json(test, cmd, extra=(), timeout=DEFAULT_TIMEOUT, expect_rc=0):
+    """`rtprof run --json [extra] -- cmd...`: check the exit code, return (Result, report from stdout)."""
+    res = rtprof("run", "--json", *extra, "--", *cmd, timeout=timeout)
+    if expect_rc is not None:
+        test.assertEqual(res.returncode, expect_rc,
+                         "rtprof should exit with the command's code %d\n%s" % (expect_rc, res.describe()))
+    return res, parse_report(test, res.stdout, "stdout of `rtprof run --json`")
+
+
+def read_report_file(test, path, res):
+    test.assertTrue(os.path.exists(path), "rtprof did not write the report file %s\n%s" % (path, res.describe()))
+    with open(path) as f:
+        return parse_report(test, f.read(), "report file %s" % path)
+
+
+# ---- reading a report ----------------------------------------------------------------------------------------------
+
+def syscalls_named(report, name):
+    return [s for s in report.get("syscalls", []) if s.get("name") == name]
+
+
+def syscall_count(test, report, name):
+    """Count of syscall `name`; 0 when the report has no row for it (it was never called)."""
+    rows = syscalls_named(report, name)
+    test.assertLessEqual(len(rows), 1, "report has %d rows for syscall %s: %s" % (len(rows), name, rows))
+    return rows[0]["count"] if rows else 0
+
+
+def threads_by_tid(report):
+    return {t["tid"]: t for t in report.get("threads", [])}
+
+
+def syscall_summary(report, limit=12):
+    rows = sorted(report.get("syscalls", []), key=lambda s: -s.get("count", 0))[:limit]
+    return ", ".join("%s=%s" % (s.get("name"), s.get("count")) for s in rows)
+
+
+def wait_for_file(path, proc, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+class BackgroundRtprof:
+    """`rtprof attach ...` in the background, its stderr read line by line to see "attached"."""
+
+    def __init__(self, args):
+        self.argv = [RTPROF, "attach"] + list(args)
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, universal_newlines=True, errors="replace")
+        self.stderr_lines = []
+        self.attached = threading.Event()
+        self.stdout = ""
+        self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._out_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._err_reader.start()
+        self._out_reader.start()
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+            if "attached" in line:
+                self.attached.set()
+
+    def _read_stdout(self):
+        self.stdout = self.proc.stdout.read()
+
+    def wait(self, timeout):
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self._err_reader.join(5)
+        self._out_reader.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._err_reader.join(5)
+        self._out_reader.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def describe(self):
+        return "%s\n  exit code %r\n  stdout: %s\n  stderr: %s" % (" ".join(self.argv), self.proc.poll(),
+                                                                  self.stdout[-2000:],
+                                                                  "".join(self.stderr_lines)[-2000:])

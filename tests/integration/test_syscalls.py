@@ -1,0 +1,103 @@
+"""Syscall counts and errors of `rtprof run` against workloads that make a known number of calls, and exit codes.
+
+Interpreters may make a few calls of their own at startup, so every count is checked as the difference from a
+baseline run of the same script with zero iterations, and the baseline itself must be small.
+"""
+
+import signal
+import unittest
+
+import rtp
+
+N_GETPPID = 200000
+M_STAT = 50000
+# An interpreter's own startup may make a few such calls; more than this means the count is wrong, not "startup".
+BASELINE_MAX = 100
+
+
+def setUpModule():
+    rtp.check_rtprof()
+
+
+class SyscallCounts(unittest.TestCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def counted_getppid(self, cmd, n):
+        res, report = rtp.run_json(self, cmd + [str(n)])
+        self.assertEqual(report.get("mode"), "run", "report of `rtprof run` should say mode run")
+        return rtp.syscall_count(self, report, "getppid"), report
+
+    def check_getppid(self, cmd, runtime):
+        base, base_report = self.counted_getppid(cmd, 0)
+        count, report = self.counted_getppid(cmd, N_GETPPID)
+        self.assertEqual(report["target"]["runtime"], runtime,
+                         "target.runtime for %s: %s" % (cmd[0], report["target"]))
+        self.assertLessEqual(base, BASELINE_MAX,
+                             "baseline run (0 iterations) counted %d getppid calls; top syscalls: %s"
+                             % (base, rtp.syscall_summary(base_report)))
+        self.assertEqual(count - base, N_GETPPID,
+                         "workload made exactly %d getppid calls; report counted %d, baseline %d (difference %d); "
+                         "lost_events=%s" % (N_GETPPID, count, base, count - base, report.get("lost_events")))
+        row = rtp.syscalls_named(report, "getppid")[0]
+        self.assertEqual(row.get("errors"), 0, "getppid cannot fail, yet errors=%s" % row.get("errors"))
+        self.assertGreater(row.get("total_ns", 0), 0, "getppid total_ns should be > 0: %s" % row)
+        self.assertLessEqual(row.get("p50_ns", 0), row.get("p99_ns", 0), "p50 > p99: %s" % row)
+        self.assertLessEqual(row.get("p99_ns", 0), row.get("max_ns", 0) * 2,
+                             "p99 (a log2 bucket bound at most 2x a sample) far above max: %s" % row)
+
+    def test_python_getppid_exact(self):
+        self.check_getppid([rtp.python_exe(), rtp.workload("getppid_loop.py")], "python")
+
+    def test_node_getppid_exact(self):
+        node = rtp.require_node(self)
+        self.check_getppid([node, rtp.workload("getppid_loop.js")], "node")
+
+    def enoent_rows(self, report):
+        return [s for s in report.get("syscalls", []) if s.get("errnos", {}).get("ENOENT", 0) >= M_STAT]
+
+    def test_python_stat_missing_enoent_exact(self):
+        cmd = [rtp.python_exe(), rtp.workload("stat_missing.py")]
+        _, base_report = rtp.run_json(self, cmd + ["0"])
+        _, report = rtp.run_json(self, cmd + [str(M_STAT)])
+        rows = self.enoent_rows(report)
+        self.assertEqual(len(rows), 1,
+                         "exactly one syscall (the stat one, newfstatat on x86_64) should have >= %d ENOENT errors; "
+                         "got %s" % (M_STAT, [(s.get("name"), s.get("errnos")) for s in report.get("syscalls", [])]))
+        row = rows[0]
+        name = row["name"]
+        self.assertGreaterEqual(row.get("errors", 0), M_STAT,
+                                "%s: errors=%s < %d failed stat calls" % (name, row.get("errors"), M_STAT))
+        self.assertGreaterEqual(row.get("count", 0), row.get("errors", 0),
+                                "%s: count %s < errors %s" % (name, row.get("count"), row.get("errors")))
+        self.assertEqual(sum(row["errnos"].values()), row["errors"],
+                         "%s: errnos %s do not add up to errors=%s" % (name, row["errnos"], row["errors"]))
+        base_rows = rtp.syscalls_named(base_report, name)
+        base = base_rows[0].get("errnos", {}).get("ENOENT", 0) if base_rows else 0
+        self.assertLessEqual(base, BASELINE_MAX, "baseline run (0 stats) had %d ENOENT from %s" % (base, name))
+        got = row["errnos"]["ENOENT"] - base
+        self.assertEqual(got, M_STAT,
+                         "%s: %d ENOENT in the run, %d in the baseline: difference %d, expected exactly %d; "
+                         "lost_events=%s" % (name, row["errnos"]["ENOENT"], base, got, M_STAT,
+                                             report.get("lost_events")))
+
+
+class ExitCodes(unittest.TestCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_exit_code_propagates(self):
+        res, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("exit_with.py"), "code:3"], expect_rc=3)
+        self.assertEqual(report.get("mode"), "run", "a report is still written when the command fails")
+
+    def test_killed_by_signal_is_128_plus_signal(self):
+        res, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("exit_with.py"),
+                                          "signal:%d" % signal.SIGKILL], expect_rc=128 + signal.SIGKILL)
+        self.assertEqual(report.get("mode"), "run", "a report is still written when the command is killed")
+
+    def test_exit_zero(self):
+        rtp.run_json(self, [rtp.python_exe(), rtp.workload("exit_with.py"), "code:0"], expect_rc=0)
+
+
+if __name__ == "__main__":
+    rtp.main()
