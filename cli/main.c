@@ -103,8 +103,13 @@ int main(int argc, char **argv)
 	engine__set_log(log_libbpf, g_opts.verbose);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
+			char prog[64];
+
 			argc -= optind;
 			argv += optind;
+			/* getopt prefixes its messages with argv[0]: "rtprof run: unrecognized option ..." */
+			snprintf(prog, sizeof(prog), "rtprof %s", commands[i].name);
+			argv[0] = prog;
 			optind = 0; /* reset getopt for the command's own parsing */
 			return commands[i].fn(argc, argv);
 		}
