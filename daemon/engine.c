@@ -604,6 +604,13 @@ static int cmp_errno(const void *a, const void *b)
 	return (x->count < y->count) - (x->count > y->count);
 }
 
+/* qsort() must not be given NULL, even for zero elements */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int collect_sched(struct engine *e, struct rtp_report *rep)
 {
 	unsigned int nslots = e->skel->bss->next_slot;
@@ -695,12 +702,12 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 	if (r)
 		goto cleanup;
 	for (size_t i = 0; i < rep->n_syscalls; i++)
-		qsort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
-	qsort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
+		sort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
+	sort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
 	r = collect_threads(e, rep, now);
 	if (r)
 		goto cleanup;
-	qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
+	sort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
 	r = collect_sched(e, rep);
 	if (r)
 		goto cleanup;
