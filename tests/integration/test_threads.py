@@ -71,8 +71,9 @@ class ThreadSchedstat(unittest.TestCase):
         for ref in truth["workers"]:
             tid = ref["tid"]
             got = threads.get(tid)
-            # the workers computed for ~0.3 s each: a report of nothing would not be "within tolerance"
-            self.assertGreater(ref["oncpu_ns"], 200_000_000, "worker %d did not compute: %s" % (tid, ref))
+            # the workers computed for 0.3 s (Python: CPU time; Node: wall time, 4 threads on the CPUs there are):
+            # a report of nothing would not be "within tolerance"
+            self.assertGreater(ref["oncpu_ns"], 100_000_000, "worker %d did not compute: %s" % (tid, ref))
             if got is None:
                 problems.append("tid %d missing from report threads %s" % (tid, sorted(threads)))
                 continue
