@@ -17,8 +17,6 @@
 
 /* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
 __u64 target_gen __weak;
-/* Next free process slot; userspace and BPF both take slots with an atomic add. */
-__u32 next_slot __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -18,8 +18,10 @@
 /* Slot i counts values v with 2^i <= v < 2^(i+1) ns (slot 0 also holds 0 and 1); 2^39 ns is ~9 min. */
 #define RTP_HIST_SLOTS 40
 
-/* Defaults, resizable at load time (engine_opts). */
-#define RTP_DEFAULT_MAX_PROCS 16
+/* Defaults, resizable at load time (engine_opts). A slot is a unit of aggregation -- a session: every
+ * process of a session, and every process they fork, adds to the same slot. */
+#define RTP_DEFAULT_MAX_SLOTS 1
+#define RTP_DEFAULT_MAX_PROCS 4096
 #define RTP_DEFAULT_MAX_THREADS 16384
 #define RTP_DEFAULT_MAX_ERRNO_KEYS 4096
 #define RTP_RINGBUF_BYTES (1u << 20)
@@ -28,7 +30,7 @@
 
 /* Value of the `targets` map, keyed by tgid. */
 struct rtp_target {
-	__u32 slot;  /* index of this process in the per-process arrays */
+	__u32 slot;  /* the session slot its figures add to */
 	__u32 flags; /* RTP_TARGET_* */
 };
 #define RTP_TARGET_FOLLOW 0x1 /* processes it forks become targets too */
@@ -115,7 +117,7 @@ struct rtp_cpu_cur {
 enum rtp_counter {
 	RTP_CNT_LOST_EVENTS = 0,  /* ring-buffer reserves that failed */
 	RTP_CNT_THREAD_DROPS = 1, /* events for threads not tracked because `threads` was full */
-	RTP_CNT_PROC_DROPS = 2,   /* forked processes not followed: no free slot */
+	RTP_CNT_PROC_DROPS = 2,   /* forked processes not followed: the target table was full */
 	RTP_CNT_SYSCALL_NR_OOR = 3, /* syscalls with nr >= RTP_MAX_SYSCALLS, not aggregated */
 	RTP_CNT_NR = 4,
 };

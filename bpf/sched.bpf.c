@@ -8,14 +8,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RTP_DEFAULT_MAX_PROCS);
+	__uint(max_entries, RTP_DEFAULT_MAX_SLOTS);
 	__type(key, __u32); /* slot */
 	__type(value, __u64);
 } cpu_busy SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RTP_DEFAULT_MAX_PROCS);
+	__uint(max_entries, RTP_DEFAULT_MAX_SLOTS);
 	__type(key, __u32); /* slot */
 	__type(value, struct rtp_hist);
 } runq_hist SEC(".maps");

@@ -14,7 +14,7 @@ const volatile __u32 sample_shift = RTP_DEFAULT_SAMPLE_SHIFT;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RTP_DEFAULT_MAX_PROCS * RTP_MAX_SYSCALLS);
+	__uint(max_entries, RTP_DEFAULT_MAX_SLOTS * RTP_MAX_SYSCALLS);
 	__type(key, __u32); /* slot * RTP_MAX_SYSCALLS + nr */
 	__type(value, struct rtp_sys_stats);
 } sys_stats SEC(".maps");

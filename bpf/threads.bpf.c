@@ -5,9 +5,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by userspace before load: the number of process slots. */
-const volatile __u32 max_procs = RTP_DEFAULT_MAX_PROCS;
-
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -22,15 +19,15 @@ int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_str
 	now = bpf_ktime_get_ns();
 	if (child->tgid != parent->tgid) {
 		if (ptgt->flags & RTP_TARGET_FOLLOW) {
-			__u32 slot = __sync_fetch_and_add(&next_slot, 1);
-			struct rtp_target tgt = { .slot = slot, .flags = ptgt->flags };
+			/* the child adds to its parent's session */
+			struct rtp_target tgt = *ptgt;
 			__u32 tgid = child->tgid;
 
-			if (slot < max_procs && !bpf_map_update_elem(&targets, &tgid, &tgt, BPF_ANY)) {
+			if (bpf_map_update_elem(&targets, &tgid, &tgt, BPF_ANY)) {
+				counter_inc(RTP_CNT_PROC_DROPS);
+			} else {
 				__sync_fetch_and_add(&target_gen, 1);
 				flags |= RTP_EV_FOLLOWED;
-			} else {
-				counter_inc(RTP_CNT_PROC_DROPS);
 			}
 		}
 	}

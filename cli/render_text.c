@@ -127,6 +127,6 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);
 	if (r->thread_drops || r->proc_drops || r->syscalls_unaggregated)
 		fprintf(out, "not tracked: %" PRIu64 " thread events (thread table full), %" PRIu64
-			" forked processes (no free slot), %" PRIu64 " syscalls (number out of range)\n",
+			" forked processes (target table full), %" PRIu64 " syscalls (number out of range)\n",
 			r->thread_drops, r->proc_drops, r->syscalls_unaggregated);
 }

@@ -660,7 +660,8 @@ int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
 		goto cleanup;
 
 	/* /proc/PID/exe opens the running file even when deleted or in another mount namespace. */
-	err = inspect_elf(exe_link, name, NULL, info);
+	/* No libpython mapped (yet: right after exec the loader has not run): follow the exe's DT_NEEDED. */
+	err = inspect_elf(exe_link, name, info->lib[0] ? NULL : name, info);
 	if (err == -ENOMEM)
 		goto cleanup;
 	if (err) {

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Folding the BPF maps into totals -- per-slot syscall and scheduler figures, errnos, thread records --
+ * and building the report model. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "engine_internal.h"
+#include "syscall_names.h"
+#include "rtprof.skel.h"
+
+static void agg_free(struct agg *a);
+
+static int agg_init(struct agg *a, int ncpus)
+{
+	memset(a, 0, sizeof(*a));
+	a->ncpus = ncpus;
+	a->sys = calloc(RTP_MAX_SYSCALLS, sizeof(*a->sys));
+	a->busy_ns = calloc((size_t)ncpus, sizeof(*a->busy_ns));
+	if (!a->sys || !a->busy_ns) {
+		agg_free(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void agg_free(struct agg *a)
+{
+	if (!a)
+		return;
+	free(a->sys);
+	free(a->busy_ns);
+	free(a->errnos);
+	memset(a, 0, sizeof(*a));
+}
+
+static int agg_add_errno(struct agg *a, uint16_t nr, uint16_t err, uint64_t count)
+{
+	for (size_t i = 0; i < a->n_errnos; i++) {
+		if (a->errnos[i].nr == nr && a->errnos[i].err == err) {
+			a->errnos[i].count += count;
+			return 0;
+		}
+	}
+	if (a->n_errnos == a->cap_errnos) {
+		size_t cap = a->cap_errnos ? a->cap_errnos * 2 : 16;
+		struct agg_errno *n = realloc(a->errnos, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		a->errnos = n;
+		a->cap_errnos = cap;
+	}
+	a->errnos[a->n_errnos++] = (struct agg_errno){ .nr = nr, .err = err, .count = count };
+	return 0;
+}
+
+static void sys_add(struct rtp_sys_stats *dst, const struct rtp_sys_stats *v)
+{
+	dst->count += v->count;
+	dst->errors += v->errors;
+	dst->timed += v->timed;
+	dst->total_ns += v->total_ns;
+	if (v->max_ns > dst->max_ns)
+		dst->max_ns = v->max_ns;
+	for (int h = 0; h < RTP_HIST_SLOTS; h++)
+		dst->hist[h] += v->hist[h];
+}
+
+/* Add one slot's per-CPU figures to `a`. */
+static int fold_slot(struct engine *e, __u32 slot, struct agg *a)
+{
+	int ncpus = e->ncpus, r = 0;
+	struct rtp_sys_stats *vals = calloc((size_t)ncpus, sizeof(*vals));
+	struct rtp_hist *hists = calloc((size_t)ncpus, sizeof(*hists));
+	uint64_t *busy = calloc((size_t)ncpus, sizeof(*busy));
+	size_t vals_sz = sizeof(*vals) * (size_t)ncpus;
+
+	if (!vals || !hists || !busy) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
+		__u32 key = slot * RTP_MAX_SYSCALLS + nr;
+
+		r = bpf_map__lookup_elem(e->skel->maps.sys_stats, &key, sizeof(key), vals, vals_sz, 0);
+		if (r)
+			goto cleanup;
+		for (int c = 0; c < ncpus; c++)
+			if (vals[c].count)
+				sys_add(&a->sys[nr], &vals[c]);
+	}
+	r = bpf_map__lookup_elem(e->skel->maps.runq_hist, &slot, sizeof(slot), hists, sizeof(*hists) * (size_t)ncpus, 0);
+	if (r)
+		goto cleanup;
+	for (int c = 0; c < ncpus; c++)
+		for (int h = 0; h < RTP_HIST_SLOTS; h++)
+			a->runq_hist[h] += hists[c].slots[h];
+	r = bpf_map__lookup_elem(e->skel->maps.cpu_busy, &slot, sizeof(slot), busy, sizeof(*busy) * (size_t)ncpus, 0);
+	if (r)
+		goto cleanup;
+	for (int c = 0; c < ncpus; c++)
+		a->busy_ns[c] += busy[c];
+cleanup:
+	free(vals);
+	free(hists);
+	free(busy);
+	return r;
+}
+
+/* Add the errno counts of every slot to `a`. */
+static int fold_errnos(struct engine *e, struct agg *a)
+{
+	struct bpf_map *map = e->skel->maps.sys_errnos;
+	struct rtp_errno_key key, next, *prev = NULL;
+	int r = 0;
+
+	while (!r && bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		uint64_t count;
+
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &count, sizeof(count), 0) == 0)
+			r = agg_add_errno(a, key.nr, key.err, count);
+	}
+	return r;
+}
+
+static int exited_thread_append(struct engine *e, const struct rtp_thread *t)
+{
+	if (e->n_exited_threads == e->cap_exited_threads) {
+		size_t cap = e->cap_exited_threads ? e->cap_exited_threads * 2 : 64;
+		struct rtp_thread *n = realloc(e->exited_threads, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		e->exited_threads = n;
+		e->cap_exited_threads = cap;
+	}
+	e->exited_threads[e->n_exited_threads++] = *t;
+	return 0;
+}
+
+int engine_harvest_threads(struct engine *e, uint64_t now)
+{
+	struct bpf_map *map = e->skel->maps.threads;
+	__u32 key, next, *prev = NULL, *doomed = NULL;
+	size_t n_doomed = 0, cap_doomed = 0;
+	int r = 0;
+
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		struct rtp_thread t;
+
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0))
+			continue;
+		if (!(t.flags & RTP_THR_EXITED) || t.exit_ns + RTP_FORGET_GRACE_NS > now)
+			continue;
+		r = exited_thread_append(e, &t);
+		if (r)
+			break;
+		if (n_doomed == cap_doomed) {
+			size_t cap = cap_doomed ? cap_doomed * 2 : 64;
+			__u32 *n = realloc(doomed, cap * sizeof(*n));
+
+			if (!n) {
+				e->n_exited_threads--;
+				r = -ENOMEM;
+				break;
+			}
+			doomed = n;
+			cap_doomed = cap;
+		}
+		doomed[n_doomed++] = key;
+	}
+	for (size_t i = 0; i < n_doomed; i++)
+		(void)bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
+	free(doomed);
+	return r;
+}
+
+/* ---- report ---- */
+
+static void thread_to_report(const struct rtp_thread *t, struct rtp_report_thread *rt, uint64_t now)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->tid = (pid_t)t->tid;
+	rt->tgid = (pid_t)t->tgid;
+	rt->parent_tid = (pid_t)t->parent_tid;
+	memcpy(rt->name, t->comm, sizeof(rt->name));
+	rt->name[sizeof(rt->name) - 1] = '\0';
+	/* totals from the kernel's own accounting when it was readable, else from event timestamps */
+	if (t->flags & RTP_THR_KSTATS) {
+		rt->oncpu_ns = t->k_oncpu - t->k_oncpu_base;
+		rt->runq_wait_ns = t->k_runq - t->k_runq_base;
+	} else {
+		rt->oncpu_ns = t->oncpu_ns;
+		rt->runq_wait_ns = t->runq_wait_ns;
+	}
+	rt->sleep_ns = t->sleep_ns;
+	rt->block_ns = t->block_ns;
+	/* close the intervals still open when the session ended */
+	if (t->on_ts && now > t->on_ts)
+		rt->oncpu_ns += now - t->on_ts;
+	if (t->queued_ts && now > t->queued_ts)
+		rt->runq_wait_ns += now - t->queued_ts;
+	if (t->off_ts && now > t->off_ts) {
+		if (t->flags & RTP_THR_OFF_BLOCKED)
+			rt->block_ns += now - t->off_ts;
+		else
+			rt->sleep_ns += now - t->off_ts;
+	}
+	rt->vol_switches = t->vol_switches;
+	rt->invol_switches = t->invol_switches;
+	rt->migrations = t->migrations;
+	rt->exited = t->flags & RTP_THR_EXITED;
+}
+
+static int collect_threads(struct engine *e, struct rtp_report *rep, uint64_t now)
+{
+	struct bpf_map *map = e->skel->maps.threads;
+	__u32 key, next, *prev = NULL;
+	size_t cap = e->n_exited_threads + 64;
+
+	rep->threads = calloc(cap, sizeof(*rep->threads));
+	if (!rep->threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_exited_threads; i++)
+		thread_to_report(&e->exited_threads[i], &rep->threads[rep->n_threads++], now);
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		struct rtp_thread t;
+
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0))
+			continue;
+		if (rep->n_threads == cap) {
+			struct rtp_report_thread *n = realloc(rep->threads, cap * 2 * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			rep->threads = n;
+			cap *= 2;
+		}
+		thread_to_report(&t, &rep->threads[rep->n_threads++], now);
+	}
+	return 0;
+}
+
+static int collect_syscalls(const struct agg *a, struct rtp_report *rep)
+{
+	rep->syscalls = calloc(RTP_MAX_SYSCALLS, sizeof(*rep->syscalls));
+	if (!rep->syscalls)
+		return -ENOMEM;
+	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
+		const struct rtp_sys_stats *v = &a->sys[nr];
+		struct rtp_report_syscall *sc;
+		const char *name;
+
+		if (!v->count)
+			continue;
+		sc = &rep->syscalls[rep->n_syscalls++];
+		sc->nr = nr;
+		sc->count = v->count;
+		sc->errors = v->errors;
+		sc->timed = v->timed;
+		sc->total_ns = v->total_ns;
+		if (v->timed && v->timed < v->count) /* bursts were sampled: scale the measured total */
+			sc->total_ns = (uint64_t)((double)v->total_ns * (double)v->count / (double)v->timed);
+		sc->max_ns = v->max_ns;
+		memcpy(sc->hist, v->hist, sizeof(sc->hist));
+		name = syscall__name(nr);
+		if (name)
+			snprintf(sc->name, sizeof(sc->name), "%s", name);
+		else
+			snprintf(sc->name, sizeof(sc->name), "syscall_%u", nr);
+		sc->p50_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.50);
+		sc->p99_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.99);
+		if (sc->p99_ns > sc->max_ns)
+			sc->p99_ns = sc->max_ns;
+		if (sc->p50_ns > sc->p99_ns)
+			sc->p50_ns = sc->p99_ns;
+	}
+	for (size_t i = 0; i < a->n_errnos; i++) {
+		const struct agg_errno *ae = &a->errnos[i];
+		struct rtp_report_syscall *sc = NULL;
+		struct rtp_report_errno *n;
+
+		for (size_t j = 0; j < rep->n_syscalls && !sc; j++)
+			if (rep->syscalls[j].nr == ae->nr)
+				sc = &rep->syscalls[j];
+		if (!sc)
+			continue;
+		n = realloc(sc->errnos, (sc->n_errnos + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		sc->errnos = n;
+		sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = ae->err, .count = ae->count };
+	}
+	return 0;
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct rtp_report_thread *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static int cmp_syscall(const void *a, const void *b)
+{
+	const struct rtp_report_syscall *x = a, *y = b;
+
+	if (x->total_ns != y->total_ns)
+		return x->total_ns < y->total_ns ? 1 : -1;
+	return (x->count < y->count) - (x->count > y->count);
+}
+
+static int cmp_errno(const void *a, const void *b)
+{
+	const struct rtp_report_errno *x = a, *y = b;
+
+	return (x->count < y->count) - (x->count > y->count);
+}
+
+/* qsort() must not be given NULL, even for zero elements */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static void collect_process_procfs(struct engine *e, struct rtp_report *rep)
+{
+	double tick = (double)procfs__ticks_per_sec();
+
+	rep->process.source = "procfs";
+	rep->process.wall_s = (double)rep->duration_ns / 1e9;
+	rep->process.max_rss_kb = 0;
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+
+		if (p->have_first && p->have_last && tick > 0) {
+			rep->process.cpu_user_s += (double)(p->last.utime_ticks - p->first.utime_ticks) / tick;
+			rep->process.cpu_sys_s += (double)(p->last.stime_ticks - p->first.stime_ticks) / tick;
+		}
+		if (p->max_rss_kb > rep->process.max_rss_kb)
+			rep->process.max_rss_kb = p->max_rss_kb;
+	}
+}
+
+static int sum_percpu_u64(struct bpf_map *map, __u32 key, int ncpus, uint64_t *out)
+{
+	uint64_t vals[ncpus];
+	int r = bpf_map__lookup_elem(map, &key, sizeof(key), vals, sizeof(vals), 0);
+
+	if (r)
+		return r;
+	*out = 0;
+	for (int c = 0; c < ncpus; c++)
+		*out += vals[c];
+	return 0;
+}
+
+int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
+{
+	struct rtp_report *rep = calloc(1, sizeof(*rep));
+	struct agg all = {};
+	uint64_t now;
+	int r = -ENOMEM;
+
+	if (!rep)
+		return -ENOMEM;
+	engine__stop_clock(e);
+	now = e->stop_ns;
+	rep->mode = mode;
+	rep->exit_status = -1;
+	rep->duration_ns = e->start_ns && now > e->start_ns ? now - e->start_ns : 0;
+	rep->targets = calloc(e->n_procs ? e->n_procs : 1, sizeof(*rep->targets));
+	if (!rep->targets)
+		goto cleanup;
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+		struct rtp_report_target *t = &rep->targets[rep->n_targets++];
+
+		if (!p->runtime_known && !p->exited && runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
+			p->runtime_known = true;
+		t->pid = p->pid;
+		memcpy(t->comm, p->comm, sizeof(t->comm));
+		t->runtime = p->runtime;
+		t->exited = p->exited;
+	}
+	r = agg_init(&all, e->ncpus);
+	for (__u32 s = 0; s < RTP_ENGINE_SLOTS && !r; s++)
+		r = fold_slot(e, s, &all);
+	r = r ?: fold_errnos(e, &all);
+	r = r ?: collect_syscalls(&all, rep);
+	if (r)
+		goto cleanup;
+	for (size_t i = 0; i < rep->n_syscalls; i++)
+		sort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
+	sort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
+	r = collect_threads(e, rep, now);
+	if (r)
+		goto cleanup;
+	sort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
+	memcpy(rep->runq_hist, all.runq_hist, sizeof(rep->runq_hist));
+	rep->process.ncpus = e->ncpus;
+	rep->process.cpu_load_pct = calloc((size_t)e->ncpus, sizeof(double));
+	if (!rep->process.cpu_load_pct) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	for (int c = 0; c < e->ncpus; c++)
+		rep->process.cpu_load_pct[c] =
+			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
+	collect_process_procfs(e, rep);
+	for (__u32 c = 0; c < RTP_CNT_NR; c++) {
+		uint64_t v = 0;
+
+		if (sum_percpu_u64(e->skel->maps.counters, c, e->ncpus, &v))
+			continue;
+		switch (c) {
+		case RTP_CNT_LOST_EVENTS: rep->lost_events = v; break;
+		case RTP_CNT_THREAD_DROPS: rep->thread_drops = v; break;
+		case RTP_CNT_PROC_DROPS: rep->proc_drops = v; break;
+		case RTP_CNT_SYSCALL_NR_OOR: rep->syscalls_unaggregated = v; break;
+		}
+	}
+	*out = rep;
+	rep = NULL;
+cleanup:
+	agg_free(&all);
+	report__free(rep);
+	return r;
+}

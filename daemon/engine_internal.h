@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared between engine.c (probes, targets, events) and aggregate.c (folding the BPF maps into totals
+ * and the report). Not part of the engine's API. */
+#ifndef RTPROF_ENGINE_INTERNAL_H
+#define RTPROF_ENGINE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "engine.h"
+#include "procfs.h"
+#include "rtprof_abi.h"
+#include "runtime.h"
+
+/* How long after its exit a process stays in the target set, and a thread's record in the BPF map before
+ * it moves to userspace: the exit is followed by the threads' last switches. */
+#define RTP_FORGET_GRACE_NS (200ull * 1000 * 1000)
+/* Session slots: the CLI runs one session. */
+#define RTP_ENGINE_SLOTS 1
+
+struct rtprof_bpf;
+struct ring_buffer;
+
+struct target_proc {
+	pid_t pid;
+	bool forgotten;  /* exited and taken out of the target set */
+	bool exited;
+	bool user_added; /* named by the user, not a followed child */
+	uint64_t exit_ns;
+	char comm[RTP_COMM_LEN];
+	struct rtp_runtime_info runtime;
+	bool runtime_known;
+	struct proc_stat first, last; /* /proc samples bounding the attached interval */
+	bool have_first, have_last;
+	long max_rss_kb;
+};
+
+struct agg_errno {
+	uint16_t nr, err;
+	uint64_t count;
+};
+
+/* Totals folded out of the BPF maps. */
+struct agg {
+	struct rtp_sys_stats *sys; /* [RTP_MAX_SYSCALLS], summed over CPUs */
+	uint64_t runq_hist[RTP_HIST_SLOTS];
+	uint64_t *busy_ns; /* [ncpus] */
+	int ncpus;
+	struct agg_errno *errnos;
+	size_t n_errnos, cap_errnos;
+};
+
+struct engine {
+	struct rtprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct engine_opts opts;
+	struct target_proc *procs;
+	size_t n_procs, cap_procs;
+	int ncpus;
+	uint64_t start_ns, stop_ns;
+	uint64_t events;
+	uint64_t last_harvest_ns;
+	struct rtp_thread *exited_threads; /* records moved out of the BPF map */
+	size_t n_exited_threads, cap_exited_threads;
+};
+
+uint64_t mono_ns(void);
+
+/* Move the records of threads that exited more than the grace period ago out of the BPF map. */
+int engine_harvest_threads(struct engine *e, uint64_t now);
+
+#endif
