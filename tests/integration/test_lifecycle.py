@@ -1,0 +1,53 @@
+"""Processes and threads coming and going: forked children are followed (or not, with --no-follow) and
+their syscalls counted exactly; thousands of short threads all appear in the report, none dropped."""
+
+import unittest
+
+import rtp
+
+CHILDREN = 20
+CALLS = 1000
+THREADS = 5000
+
+
+def setUpModule():
+    rtp.check_rtprof()
+
+
+class Lifecycle(unittest.TestCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_children_are_followed(self):
+        _, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("fork_children.py"), str(CHILDREN),
+                                        str(CALLS)])
+        self.assertEqual(rtp.syscall_count(self, report, "getppid"), CHILDREN * CALLS,
+                         "every child's getppid calls: " + rtp.syscall_summary(report))
+        pids = [t["pid"] for t in report["targets"]]
+        self.assertEqual(len(pids), 1 + CHILDREN, "targets: main process and each child: %s" % pids)
+        self.assertEqual(len(set(pids)), len(pids), "a process listed twice: %s" % pids)
+        self.assertTrue(all(t["exited"] for t in report["targets"]), report["targets"])
+        self.assertEqual(report["proc_drops"], 0)
+
+    def test_no_follow(self):
+        _, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("fork_children.py"), str(CHILDREN),
+                                        str(CALLS)], extra=["--no-follow"])
+        self.assertEqual(rtp.syscall_count(self, report, "getppid"), 0,
+                         "children are not followed: " + rtp.syscall_summary(report))
+        self.assertEqual([t["pid"] for t in report["targets"]], [report["target"]["pid"]])
+        # the parent's own calls are still there: one wait4 per child
+        self.assertEqual(rtp.syscall_count(self, report, "wait4"), CHILDREN, rtp.syscall_summary(report))
+
+    def test_thread_churn(self):
+        _, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("thread_churn.py"), str(THREADS)])
+        pid = report["target"]["pid"]
+        workers = [t for t in report["threads"] if t["tid"] != pid]
+        self.assertEqual(len(workers), THREADS, "each short thread has a row")
+        self.assertTrue(all(t["exited"] and t["tgid"] == pid for t in workers))
+        self.assertEqual(rtp.syscall_count(self, report, "getppid"), THREADS, rtp.syscall_summary(report))
+        self.assertEqual(report["thread_drops"], 0)
+        self.assertEqual(report["lost_events"], 0)
+
+
+if __name__ == "__main__":
+    rtp.main()
