@@ -460,8 +460,15 @@ static void test_read_thread(void)
 	pthread_join(thread, NULL);
 	close(r.fds[0]);
 	close(r.fds[1]);
-	/* A thread that has exited is gone from task/. */
-	CHECK_EQ(procfs__read_stat(getpid(), r.tid, &st), -ESRCH);
+	/* A thread that has exited is gone from task/ -- shortly after pthread_join, which returns when the
+	 * kernel clears the thread's tid (mm_release), before the thread is released. */
+	{
+		int gone = 0;
+
+		for (int i = 0; i < 1000 && (gone = procfs__read_stat(getpid(), r.tid, &st)) != -ESRCH; i++)
+			usleep(1000);
+		CHECK_EQ(gone, -ESRCH);
+	}
 }
 
 static void test_zombie_and_gone(void)
