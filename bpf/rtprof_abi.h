@@ -95,6 +95,8 @@ struct rtp_thread {
 	__u64 sys_ts;    /* syscall in flight across a switch-out: its entry time */
 	__u32 sys_nr;
 	__u32 sys_state; /* RTP_SYS_* of that syscall */
+	__u32 cpu;       /* where it was last switched in */
+	__u32 _pad;
 	char comm[RTP_COMM_LEN];
 };
 #define RTP_THR_EXITED 0x1

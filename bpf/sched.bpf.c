@@ -21,46 +21,53 @@ struct {
 } runq_hist SEC(".maps");
 
 /* Read the kernel's accounting of a task that is not running right now (prev after its last
- * update_curr, or next before it starts). Totals use it because the kernel skips clock updates
+ * update_curr, or next before it starts) and return the CPU time it used since the previous reading,
+ * KSTATS_NONE if there was none. Totals use it because the kernel skips clock updates
  * between a wakeup and the switch (rq_clock_skip_update), so its run_delay leaves out the wakeup IPI and
  * idle exit that event timestamps include (~10-15 us a wakeup on a VM); matching it makes the numbers
  * comparable with /proc/PID/task/TID/schedstat. */
-static __always_inline void kstats_read(struct rtp_thread *t, struct task_struct *task)
-{
-	__u64 on, rq = 0;
+#define KSTATS_NONE ((__u64)-1)
 
+static __always_inline __u64 kstats_read(struct rtp_thread *t, struct task_struct *task)
+{
+	__u64 on, rq, ran = KSTATS_NONE;
+
+	if (!bpf_core_field_exists(task->sched_info))
+		return KSTATS_NONE;
 	on = task->se.sum_exec_runtime;
-	if (bpf_core_field_exists(task->sched_info))
-		rq = BPF_CORE_READ(task, sched_info.run_delay);
-	else
-		return;
+	rq = BPF_CORE_READ(task, sched_info.run_delay);
 	if (!(t->flags & RTP_THR_KSTATS)) {
-		t->k_oncpu_base = t->start_ns ? 0 : on;
+		/* a thread born under tracing starts from zero; one seen first now, from now */
+		t->k_oncpu_base = t->k_oncpu = t->start_ns ? 0 : on;
 		t->k_runq_base = t->start_ns ? 0 : rq;
 		t->flags |= RTP_THR_KSTATS;
 	}
+	if (on >= t->k_oncpu)
+		ran = on - t->k_oncpu;
 	t->k_oncpu = on;
 	t->k_runq = rq;
+	return ran;
 }
 
 static __always_inline void switch_out(struct task_struct *prev, __u32 slot, struct rtp_cpu_cur *cur,
 				       bool preempt, unsigned int prev_state, __u64 now)
 {
 	struct rtp_thread *t = thread_get(prev, true);
-	__u64 *busy;
+	__u64 ran_ts = 0, ran, *busy;
 
 	if (!t)
 		return;
 	if (t->on_ts) {
-		__u64 d = now - t->on_ts;
-
-		t->oncpu_ns += d;
-		busy = bpf_map_lookup_elem(&cpu_busy, &slot);
-		if (busy)
-			*busy += d;
+		ran_ts = now - t->on_ts;
+		t->oncpu_ns += ran_ts;
 		t->on_ts = 0;
 	}
-	kstats_read(t, prev);
+	/* a running task does not migrate: all it ran since the last reading was on this CPU, also when
+	 * it was already running when tracing began */
+	ran = kstats_read(t, prev);
+	busy = bpf_map_lookup_elem(&cpu_busy, &slot);
+	if (busy)
+		*busy += ran != KSTATS_NONE ? ran : ran_ts;
 	/* A syscall in flight leaves this CPU with its thread: keep its state with the thread. A call
 	 * sampled out of timing is timed from here, so a blocking call always has a latency. */
 	if (cur->tid == t->tid && cur->in_sys) {
@@ -101,7 +108,8 @@ static __always_inline void switch_in(struct task_struct *next, __u32 slot, stru
 	}
 	t->off_ts = 0;
 	t->on_ts = now;
-	kstats_read(t, next);
+	t->cpu = bpf_get_smp_processor_id();
+	(void)kstats_read(t, next);
 	if (t->sys_state) {
 		cur->sys_ts = t->sys_ts;
 		cur->sys_nr = t->sys_nr;

@@ -185,8 +185,12 @@ int engine_harvest_threads(struct engine *e, uint64_t now)
 
 /* ---- report ---- */
 
-static void thread_to_report(const struct rtp_thread *t, struct rtp_report_thread *rt, uint64_t now)
+/* `busy_ns`: per-CPU busy time, given the CPU time a thread running right now used since its switch-in */
+static void thread_to_report(const struct rtp_thread *t, struct rtp_report_thread *rt, uint64_t now,
+			     uint64_t *busy_ns, int ncpus)
 {
+	struct proc_schedstat ss;
+
 	memset(rt, 0, sizeof(*rt));
 	rt->tid = (pid_t)t->tid;
 	rt->tgid = (pid_t)t->tgid;
@@ -203,11 +207,21 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	}
 	rt->sleep_ns = t->sleep_ns;
 	rt->block_ns = t->block_ns;
-	/* close the intervals still open when the session ended */
-	if (t->on_ts && now > t->on_ts)
-		rt->oncpu_ns += now - t->on_ts;
-	if (t->queued_ts && now > t->queued_ts)
-		rt->runq_wait_ns += now - t->queued_ts;
+	/* close the intervals still open when the session ended: for a live thread the kernel's accounting
+	 * of now, else the time since the last event */
+	if ((t->flags & (RTP_THR_KSTATS | RTP_THR_EXITED)) == RTP_THR_KSTATS &&
+	    procfs__read_schedstat((pid_t)t->tgid, (pid_t)t->tid, &ss) == 0 && ss.oncpu_ns >= t->k_oncpu_base &&
+	    ss.runq_wait_ns >= t->k_runq_base) {
+		rt->oncpu_ns = ss.oncpu_ns - t->k_oncpu_base;
+		rt->runq_wait_ns = ss.runq_wait_ns - t->k_runq_base;
+		if (t->on_ts && t->cpu < (__u32)ncpus && ss.oncpu_ns >= t->k_oncpu)
+			busy_ns[t->cpu] += ss.oncpu_ns - t->k_oncpu;
+	} else {
+		if (t->on_ts && now > t->on_ts)
+			rt->oncpu_ns += now - t->on_ts;
+		if (t->queued_ts && now > t->queued_ts)
+			rt->runq_wait_ns += now - t->queued_ts;
+	}
 	if (t->off_ts && now > t->off_ts) {
 		if (t->flags & RTP_THR_OFF_BLOCKED)
 			rt->block_ns += now - t->off_ts;
@@ -220,7 +234,7 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	rt->exited = t->flags & RTP_THR_EXITED;
 }
 
-static int collect_threads(struct engine *e, struct rtp_report *rep, uint64_t now)
+static int collect_threads(struct engine *e, struct rtp_report *rep, uint64_t now, struct agg *all)
 {
 	struct bpf_map *map = e->skel->maps.threads;
 	__u32 key, next, *prev = NULL;
@@ -230,7 +244,7 @@ static int collect_threads(struct engine *e, struct rtp_report *rep, uint64_t no
 	if (!rep->threads)
 		return -ENOMEM;
 	for (size_t i = 0; i < e->n_exited_threads; i++)
-		thread_to_report(&e->exited_threads[i], &rep->threads[rep->n_threads++], now);
+		thread_to_report(&e->exited_threads[i], &rep->threads[rep->n_threads++], now, all->busy_ns, all->ncpus);
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		struct rtp_thread t;
 
@@ -246,7 +260,7 @@ static int collect_threads(struct engine *e, struct rtp_report *rep, uint64_t no
 			rep->threads = n;
 			cap *= 2;
 		}
-		thread_to_report(&t, &rep->threads[rep->n_threads++], now);
+		thread_to_report(&t, &rep->threads[rep->n_threads++], now, all->busy_ns, all->ncpus);
 	}
 	return 0;
 }
@@ -404,7 +418,7 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 	for (size_t i = 0; i < rep->n_syscalls; i++)
 		sort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
 	sort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
-	r = collect_threads(e, rep, now);
+	r = collect_threads(e, rep, now, &all);
 	if (r)
 		goto cleanup;
 	sort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);

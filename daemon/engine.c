@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -285,6 +286,38 @@ void engine__free(struct engine *e)
 	free(e);
 }
 
+/* Give each thread that exists at attach the kernel's accounting of that moment as its base, so its
+ * totals cover the attached window however long it runs before its first switch. A thread the probes
+ * saw first keeps the base they took (BPF_NOEXIST). */
+static void seed_threads(struct engine *e, pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		struct rtp_thread t = { .tgid = (__u32)pid, .flags = RTP_THR_KSTATS };
+		struct proc_schedstat ss;
+		struct proc_stat st;
+		char *end;
+		long tid = strtol(d->d_name, &end, 10);
+
+		if (*end || tid <= 0 || procfs__read_schedstat(pid, (pid_t)tid, &ss))
+			continue;
+		t.tid = (__u32)tid;
+		t.k_oncpu_base = t.k_oncpu = ss.oncpu_ns;
+		t.k_runq_base = t.k_runq = ss.runq_wait_ns;
+		if (procfs__read_stat(pid, (pid_t)tid, &st) == 0)
+			snprintf(t.comm, sizeof(t.comm), "%s", st.comm);
+		(void)bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST);
+	}
+	closedir(dir);
+}
+
 static int kernel_thread(const struct proc_stat *st)
 {
 	return (st->flags & PF_KTHREAD_FLAG) != 0;
@@ -324,6 +357,7 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 	}
 	p->user_added = true;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
+	seed_threads(e, pid);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	if (!e->start_ns)
 		e->start_ns = mono_ns();

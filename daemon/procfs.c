@@ -411,3 +411,45 @@ long procfs__ticks_per_sec(void)
 	/* USER_HZ is 100 on every architecture Linux supports; sysconf failing is theoretical. */
 	return ticks > 0 ? ticks : 100;
 }
+
+int procfs__parse_schedstat(const char *buf, size_t len, struct proc_schedstat *out)
+{
+	uint64_t v[3];
+	size_t i = 0;
+
+	if (!buf || !out)
+		return -EINVAL;
+	for (int f = 0; f < 3; f++) {
+		bool digits = false;
+
+		v[f] = 0;
+		for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+			if (v[f] > (UINT64_MAX - 9) / 10)
+				return -EINVAL;
+			v[f] = v[f] * 10 + (uint64_t)(buf[i] - '0');
+			digits = true;
+		}
+		/* each number ends in a space, the last in a newline */
+		if (!digits || i >= len || buf[i] != (f < 2 ? ' ' : '\n'))
+			return -EINVAL;
+		i++;
+	}
+	out->oncpu_ns = v[0];
+	out->runq_wait_ns = v[1];
+	out->timeslices = v[2];
+	return 0;
+}
+
+int procfs__read_schedstat(pid_t pid, pid_t tid, struct proc_schedstat *out)
+{
+	char path[64], buf[128];
+	ssize_t n;
+
+	if (pid <= 0 || tid <= 0 || !out)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+	n = procfs__read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return gone_to_esrch(n);
+	return procfs__parse_schedstat(buf, (size_t)n, out);
+}

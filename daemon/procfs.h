@@ -31,10 +31,21 @@ struct proc_status {
 	uint64_t vol_switches, invol_switches; /* voluntary_/nonvoluntary_ctxt_switches */
 };
 
+/* /proc/PID/task/TID/schedstat: the kernel's own accounting of a thread. */
+struct proc_schedstat {
+	uint64_t oncpu_ns;     /* se.sum_exec_runtime */
+	uint64_t runq_wait_ns; /* sched_info.run_delay */
+	uint64_t timeslices;   /* sched_info.pcount */
+};
+
 /* Parse the text of /proc/PID/stat. Returns 0 or -EINVAL. */
 int procfs__parse_stat(const char *buf, size_t len, struct proc_stat *out);
 /* Parse the text of /proc/PID/status. Returns 0 or -EINVAL. */
 int procfs__parse_status(const char *buf, size_t len, struct proc_status *out);
+
+/* Parse the text of /proc/PID/task/TID/schedstat ("N N N\n"). Returns 0 or -EINVAL. */
+int procfs__parse_schedstat(const char *buf, size_t len, struct proc_schedstat *out);
+int procfs__read_schedstat(pid_t pid, pid_t tid, struct proc_schedstat *out);
 
 /* Read and parse /proc/PID/stat (tid == 0) or /proc/PID/task/TID/stat. -ESRCH if gone. */
 int procfs__read_stat(pid_t pid, pid_t tid, struct proc_stat *out);

@@ -105,6 +105,33 @@ class AttachDuration(unittest.TestCase):
                         "duration_ns %s for -d 1" % report.get("duration_ns"))
         self.assertIsNone(sleeper.poll(), "rtprof must leave its target running after -d expires")
 
+    def test_thread_running_before_attach(self):
+        """A thread already spinning when rtprof attaches, and still spinning when it stops, has the whole
+        window on CPU: the kernel's accounting at attach is its base, and at the stop its end."""
+        spinner = subprocess.Popen([rtp.python_exe(), rtp.workload("spin.py"), "30"])
+        self.addCleanup(lambda: (spinner.kill(), spinner.wait()))
+        time.sleep(0.3)
+        before = read_schedstat_ns(spinner.pid)
+        res = rtp.rtprof("attach", "--json", "-d", "1", str(spinner.pid), timeout=30)
+        after = read_schedstat_ns(spinner.pid)
+        self.assertEqual(res.returncode, 0, res.describe())
+        report = rtp.parse_report(self, res.stdout, "stdout of `rtprof attach --json`")
+        (thread,) = [t for t in report["threads"] if t["tid"] == spinner.pid]
+        window = report["duration_ns"]
+        # it spun through the window (the machine's other CPU is free), and cannot have run more than
+        # the kernel counted between the readings taken around rtprof
+        self.assertGreaterEqual(thread["oncpu_ns"], 0.97 * window, "oncpu %d over a %d ns window" %
+                                (thread["oncpu_ns"], window))
+        self.assertLessEqual(thread["oncpu_ns"], after - before)
+        load = sum(report["process"]["cpu_load_pct"])
+        self.assertTrue(97.0 <= load <= 101.0, "cpu load per CPU %s should add up to one busy CPU" %
+                        report["process"]["cpu_load_pct"])
+
+
+def read_schedstat_ns(tid):
+    with open("/proc/%d/task/%d/schedstat" % (tid, tid)) as f:
+        return int(f.read().split()[0])
+
 
 if __name__ == "__main__":
     rtp.main()

@@ -521,6 +521,33 @@ static void test_read_file(void)
 	CHECK_EQ(procfs__read_file("/proc/sys/kernel/ostype", small, 6), -EFBIG);
 }
 
+static void test_schedstat(void)
+{
+	static const char *bad[] = { "", "1", "1 2", "1 2 3", "1 2 3 ", "a 2 3\n", "1  2 3\n", "-1 2 3\n",
+				     "99999999999999999999 2 3\n", "1 2 x\n" };
+	struct proc_schedstat ss = { 7, 7, 7 };
+	const char *ok = "301557891 2231109 70\n";
+	char *exact;
+
+	CHECK_EQ(procfs__parse_schedstat(ok, strlen(ok), &ss), 0);
+	CHECK_EQ(ss.oncpu_ns, 301557891);
+	CHECK_EQ(ss.runq_wait_ns, 2231109);
+	CHECK_EQ(ss.timeslices, 70);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ss = (struct proc_schedstat){ 7, 7, 7 };
+		/* an exactly sized copy, so that reading past the end would show under ASan/valgrind */
+		exact = malloc(strlen(bad[i]) + 1);
+		memcpy(exact, bad[i], strlen(bad[i]) + 1);
+		CHECK_EQ(procfs__parse_schedstat(exact, strlen(exact), &ss), -EINVAL);
+		CHECK_EQ(ss.oncpu_ns, 7); /* untouched on failure */
+		free(exact);
+	}
+	/* this thread has run: its schedstat counts some CPU time */
+	CHECK_EQ(procfs__read_schedstat(getpid(), getpid(), &ss), 0);
+	CHECK(ss.oncpu_ns > 0);
+	CHECK_EQ(procfs__read_schedstat(getpid(), 0, &ss), -EINVAL);
+}
+
 int main(void)
 {
 	test_parse_stat_known();
@@ -535,5 +562,6 @@ int main(void)
 	test_read_thread();
 	test_zombie_and_gone();
 	test_read_file();
+	test_schedstat();
 	return check_summary();
 }
