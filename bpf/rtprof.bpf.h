@@ -51,6 +51,16 @@ struct {
 	__uint(max_entries, RTP_RINGBUF_BYTES);
 } events SEC(".maps") __weak;
 
+/* Trace records, only while recording (sized to one page otherwise). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} trace SEC(".maps") __weak;
+
+/* Set by userspace before load: stream trace records. A constant, so that the verifier drops the
+ * recording code from the programs when it is off. */
+const volatile __u32 record_trace __weak = 0;
+
 static __always_inline void counter_inc(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
@@ -125,6 +135,23 @@ static __always_inline void event_submit(struct rtp_event *e)
 	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
 	bpf_ringbuf_submit(e, pending >= RTP_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* Reserve a trace record; a full buffer is counted, never silent. */
+static __always_inline void *trace_reserve(__u32 size)
+{
+	void *r = bpf_ringbuf_reserve(&trace, size, 0);
+
+	if (!r)
+		counter_inc(RTP_CNT_TRACE_LOST);
+	return r;
+}
+
+/* Never a wakeup: the consumer polls the trace buffer on a short timer while recording; asking the
+ * buffer how full it is on every record cost more than the timer's wakeups. */
+static __always_inline void trace_submit(void *r)
+{
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 /* For the rare events the consumer must see while the process still exists (exec, process exit). */

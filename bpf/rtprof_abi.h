@@ -121,7 +121,8 @@ enum rtp_counter {
 	RTP_CNT_THREAD_DROPS = 1, /* events for threads not tracked because `threads` was full */
 	RTP_CNT_PROC_DROPS = 2,   /* forked processes not followed: the target table was full */
 	RTP_CNT_SYSCALL_NR_OOR = 3, /* syscalls with nr >= RTP_MAX_SYSCALLS, not aggregated */
-	RTP_CNT_NR = 4,
+	RTP_CNT_TRACE_LOST = 4,   /* trace records lost: the `trace` ring buffer was full */
+	RTP_CNT_NR = 5,
 };
 
 /* Ring-buffer records: fixed size, first field the type. */
@@ -146,6 +147,52 @@ struct rtp_event {
 	__s32 exit_code;
 	__u32 cpu;
 	char comm[RTP_COMM_LEN];
+};
+
+/* ---- Trace records: streamed through the `trace` ring buffer only while a trace is recorded ---- */
+
+/* 64 MiB hold ~1.6 M records: 0.3 s of the densest syscall loop, 10x the consumer's poll period */
+#define RTP_DEFAULT_TRACE_BUFFER (64u << 20)
+#define RTP_TRACE_POLL_MS 25
+
+enum rtp_trace_type {
+	RTP_TR_SYSCALL = 16,
+	RTP_TR_SWITCH = 17,
+	RTP_TR_WAKEUP = 18,
+	RTP_TR_MIGRATE = 19,
+};
+
+/* One syscall of a target thread, written at its exit. */
+struct rtp_tr_syscall {
+	__u32 type;
+	__u32 tid;
+	__u64 ts_ns; /* entry, CLOCK_MONOTONIC */
+	__u64 dur_ns;
+	__s64 ret;
+	__u32 nr;
+	__u32 cpu;
+};
+
+/* A context switch in which prev or next (or both) is a target thread; 0 for the one that is not. */
+struct rtp_tr_switch {
+	__u32 type;
+	__u32 cpu;
+	__u64 ts_ns;
+	__u32 prev_tid;
+	__u32 next_tid;
+	__u32 prev_state; /* the task state prev left in: 0 = still runnable */
+	__u32 preempt;
+	__u64 prev_oncpu_ns; /* the kernel's accounting of prev as it leaves: se.sum_exec_runtime */
+	__u64 prev_runq_ns;  /* sched_info.run_delay */
+};
+
+/* A target thread made runnable (wakeup) or moved to another CPU (migrate). */
+struct rtp_tr_wakeup {
+	__u32 type;
+	__u32 cpu; /* where the event ran */
+	__u64 ts_ns;
+	__u32 tid;
+	__u32 target_cpu; /* wakeup: the CPU it will run on; migrate: the destination */
 };
 
 #endif /* RTPROF_ABI_H */

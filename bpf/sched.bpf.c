@@ -118,6 +118,44 @@ static __always_inline void switch_in(struct task_struct *next, __u32 slot, stru
 	}
 }
 
+static __always_inline void trace_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
+					 unsigned int prev_state, __u64 now)
+{
+	struct rtp_tr_switch *r = trace_reserve(sizeof(*r));
+
+	if (!r)
+		return;
+	r->type = RTP_TR_SWITCH;
+	r->cpu = bpf_get_smp_processor_id();
+	r->ts_ns = now;
+	r->prev_tid = prev ? prev->pid : 0;
+	r->next_tid = next ? next->pid : 0;
+	r->prev_state = prev_state;
+	r->preempt = preempt;
+	r->prev_oncpu_ns = 0;
+	r->prev_runq_ns = 0;
+	if (prev) {
+		r->prev_oncpu_ns = prev->se.sum_exec_runtime;
+		if (bpf_core_field_exists(prev->sched_info))
+			r->prev_runq_ns = BPF_CORE_READ(prev, sched_info.run_delay);
+	}
+	trace_submit(r);
+}
+
+static __always_inline void trace_wakeup(__u32 type, struct task_struct *p, __u32 target_cpu, __u64 now)
+{
+	struct rtp_tr_wakeup *r = trace_reserve(sizeof(*r));
+
+	if (!r)
+		return;
+	r->type = type;
+	r->cpu = bpf_get_smp_processor_id();
+	r->ts_ns = now;
+	r->tid = p->pid;
+	r->target_cpu = target_cpu;
+	trace_submit(r);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -155,6 +193,8 @@ int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	cur->in_sys = 0;
 	if (tgt)
 		switch_in(next, tgt->slot, cur, now);
+	if (record_trace)
+		trace_switch(preempt, prev_slot1 ? prev : NULL, tgt ? next : NULL, prev_state, now);
 	return 0;
 }
 
@@ -169,6 +209,8 @@ static __always_inline int on_wakeup(struct task_struct *p)
 	if (!t || t->on_ts)
 		return 0;
 	now = bpf_ktime_get_ns();
+	if (record_trace)
+		trace_wakeup(RTP_TR_WAKEUP, p, BPF_CORE_READ(p, thread_info.cpu), now);
 	if (t->off_ts) {
 		if (t->flags & RTP_THR_OFF_BLOCKED)
 			t->block_ns += now - t->off_ts;
@@ -203,5 +245,7 @@ int BPF_PROG(rtp_sched_migrate_task, struct task_struct *p, int dest_cpu)
 	t = thread_get(p, true);
 	if (t)
 		__sync_fetch_and_add(&t->migrations, 1);
+	if (record_trace)
+		trace_wakeup(RTP_TR_MIGRATE, p, (__u32)dest_cpu, bpf_ktime_get_ns());
 	return 0;
 }

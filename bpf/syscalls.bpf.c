@@ -60,6 +60,22 @@ static __always_inline struct rtp_sys_stats *stats_of(__u32 slot1, __u32 nr)
 	return bpf_map_lookup_elem(&sys_stats, &idx);
 }
 
+static __always_inline void trace_syscall(__u32 tid, __u32 nr, __u64 ts, __u64 dur, long ret)
+{
+	struct rtp_tr_syscall *r = trace_reserve(sizeof(*r));
+
+	if (!r)
+		return;
+	r->type = RTP_TR_SYSCALL;
+	r->tid = tid;
+	r->ts_ns = ts;
+	r->dur_ns = dur;
+	r->ret = ret;
+	r->nr = nr;
+	r->cpu = bpf_get_smp_processor_id();
+	trace_submit(r);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
 {
@@ -72,6 +88,8 @@ int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
 		s = stats_of(cur->slot1, (__u32)id);
 		if (s)
 			s->count++;
+		if (record_trace)
+			trace_syscall(cur->tid, (__u32)id, bpf_ktime_get_ns(), 0, 0);
 		return 0;
 	}
 	cur->sys_nr = (__u32)id;
@@ -116,6 +134,8 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		if (lat > s->max_ns)
 			s->max_ns = lat;
 		s->hist[hist_slot(lat)]++;
+		if (record_trace)
+			trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret);
 	}
 	if (ret < 0 && ret >= -4095) {
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };

@@ -17,20 +17,29 @@
 #include <sys/wait.h>
 
 #include "engine.h"
+#include "record.h"
 #include "render.h"
 #include "rtprof.h"
 
-#define POLL_MS 100
 
 struct profile_opts {
 	bool json;
 	bool no_follow;
 	bool quiet;
 	bool exact_latency;
-	const char *output;
-	double duration_s; /* attach: 0 = until Ctrl-C or exit */
+	const char *output; /* the report */
+	const char *trace;  /* the trace being recorded */
+	uint64_t max_size;  /* of the trace */
+	double duration_s;  /* attach: of the session; run: of the recording; 0 = unbounded */
 	int top;
 };
+
+static bool is_trace_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 10 && !strcmp(path + n - 10, ".rtprof.gz")) || (n > 7 && !strcmp(path + n - 7, ".rtprof"));
+}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -65,13 +74,14 @@ static int parse_common(int argc, char **argv, struct profile_opts *po, bool att
 		{ "top", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "exact-latency", no_argument, NULL, 'X' },
+		{ "max-size", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c;
 
 	po->top = 15;
-	while ((c = getopt_long(argc, argv, attach ? "+jo:d:qh" : "+jo:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jo:d:qh", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
@@ -79,11 +89,18 @@ static int parse_common(int argc, char **argv, struct profile_opts *po, bool att
 			po->json = true;
 			break;
 		case 'o':
-			po->output = optarg;
+			if (is_trace_path(optarg))
+				po->trace = optarg;
+			else
+				po->output = optarg;
+			break;
+		case 'M':
+			if (parse_size(optarg, &po->max_size)) {
+				errorf("invalid size '%s': expected bytes, or a number with K, M or G", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'd':
-			if (!attach)
-				goto bad;
 			errno = 0;
 			po->duration_s = strtod(optarg, &end);
 			if (errno || *end || !(po->duration_s > 0) || !isfinite(po->duration_s)) {
@@ -130,8 +147,9 @@ static int open_output(const struct profile_opts *po, FILE **out)
 	return 0;
 }
 
+/* Build the report; finish the trace (its footer carries the process figures); render. */
 static int emit_report(struct engine *e, const char *mode, const struct profile_opts *po, FILE *out,
-		       void (*fixup)(struct rtp_report *, void *), void *ctx)
+		       struct recorder **rec, void (*fixup)(struct rtp_report *, void *), void *ctx)
 {
 	struct rtp_report *rep = NULL;
 	struct render_opts ro = { .top_syscalls = po->top };
@@ -145,8 +163,12 @@ static int emit_report(struct engine *e, const char *mode, const struct profile_
 	}
 	if (fixup)
 		fixup(rep, ctx);
+	if (*rec) {
+		r = recorder__finish(*rec, e, rep, stop_signal ? "signal" : "exit");
+		*rec = NULL;
+	}
 	if (po->json)
-		r = render_json(out, rep);
+		r = render_json(out, rep) ?: r;
 	else
 		render_text(out, rep, &ro);
 	if (fflush(out) || ferror(out)) {
@@ -154,6 +176,42 @@ static int emit_report(struct engine *e, const char *mode, const struct profile_
 		r = -EIO;
 	}
 	report__free(rep);
+	return r;
+}
+
+static char *join_args(char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (char **a = argv; *a; a++)
+		len += strlen(*a) + 1;
+	s = calloc(1, len);
+	for (char **a = argv; s && *a; a++) {
+		if (a != argv)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+static int open_recorder(const struct profile_opts *po, struct engine *e, const char *mode, pid_t target,
+			 char **argv, struct recorder **rec)
+{
+	char *command = join_args(argv);
+	struct recorder_opts ro = {
+		.path = po->trace,
+		.max_bytes = po->max_size,
+		.duration_s = strcmp(mode, "run") == 0 ? po->duration_s : 0,
+		.progress = !po->quiet && isatty(STDERR_FILENO),
+		.quiet = po->quiet,
+		.mode = mode,
+		.target_pid = target,
+		.command = command,
+	};
+	int r = recorder__open(&ro, e, rec);
+
+	free(command);
 	return r;
 }
 
@@ -165,6 +223,7 @@ static int new_engine(const struct profile_opts *po, struct engine **e)
 		.btf_path = g_opts.btf_path,
 		.verbose = g_opts.verbose,
 		.exact_latency = po->exact_latency,
+		.record = po->trace != NULL,
 	};
 	char err[RTP_ERRLEN];
 	int r = engine__new(&eo, e, err, sizeof(err));
@@ -179,13 +238,17 @@ static int new_engine(const struct profile_opts *po, struct engine **e)
 static void run_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprof run [--json] [-o FILE] [--no-follow] [--exact-latency] [--top N] [-q] -- COMMAND [ARGS...]\n"
+		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
+		"                  [--top N] [-q] -- COMMAND [ARGS...]\n"
 		"\n"
 		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
 		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it).\n"
 		"\n"
 		"  -j, --json        print the report as one JSON object\n"
-		"  -o, --output FILE write the report to FILE instead of stdout\n"
+		"  -o, --output FILE FILE ending in .rtprof.gz: record every event to this trace (the report still\n"
+		"                    goes to stdout); any other FILE: write the report there instead of stdout\n"
+		"      --max-size SIZE  stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
+		"  -d, --duration SECS  stop recording after SECS seconds (the command runs on)\n"
 		"      --no-follow   do not profile the processes COMMAND forks\n"
 		"      --top N       syscall rows in the table (default 15; 0 = all)\n"
 		"      --exact-latency  time every syscall, also in bursts of fast calls (more overhead)\n"
@@ -257,6 +320,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct profile_opts po = {};
 	struct engine *e = NULL;
+	struct recorder *rec = NULL;
 	struct run_result rr = { .exit_status = -1 };
 	int go[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
 	char err[RTP_ERRLEN], *cmd_path = NULL;
@@ -277,8 +341,6 @@ int cmd_run(int argc, char **argv)
 	argv += optind;
 	cmd_path = resolve_command(argv[0]);
 	if (open_output(&po, &out))
-		goto cleanup;
-	if (new_engine(&po, &e))
 		goto cleanup;
 	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
 		errorf("pipe: %s", strerror(errno));
@@ -303,12 +365,22 @@ int cmd_run(int argc, char **argv)
 	/* like time(1): the terminal's Ctrl-C is for the command; we report when it ends */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	r = engine__add_target(e, child, err, sizeof(err));
-	if (r) {
+	set_handler(SIGTERM, on_stop_signal);
+	/* the probes load after the fork: the child, waiting to exec, shares none of their buffers (its
+	 * peak RSS, which wait4 reports, would count them) */
+	if (new_engine(&po, &e)) {
+		ret = EXIT_USAGE;
+	} else if (po.trace && open_recorder(&po, e, "run", child, argv, &rec)) {
+		ret = EXIT_FAILURE_RT;
+	} else if (engine__add_target(e, child, err, sizeof(err))) {
 		errorf("%s", err);
+		ret = EXIT_FAILURE_RT;
+	} else {
+		ret = EXIT_OK;
+	}
+	if (ret != EXIT_OK) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
-		ret = EXIT_FAILURE_RT;
 		goto cleanup;
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
@@ -336,21 +408,28 @@ int cmd_run(int argc, char **argv)
 			ret = EXIT_FAILURE_RT;
 			goto cleanup;
 		}
-		if (poll(pfd, pidfd >= 0 ? 2 : 1, POLL_MS) > 0 && (pfd[0].revents & POLLIN))
-			(void)engine__poll(e, 0);
-		if (stop_signal == SIGTERM)
+		/* records come without wakeups: consume on every turn, woken or timed out */
+		(void)poll(pfd, pidfd >= 0 ? 2 : 1, engine__poll_ms(e));
+		(void)engine__poll(e, 0);
+		if (stop_signal == SIGTERM) {
 			kill(child, SIGTERM);
+			stop_signal = 0;
+		}
+		if (rec)
+			recorder__tick(rec, e);
 	}
 	rr.wall_s = mono_s() - t0;
 	engine__stop_clock(e);
 	rr.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	rr.cmd_path = cmd_path;
-	if (emit_report(e, "run", &po, out, run_fixup, &rr)) {
+	if (emit_report(e, "run", &po, out, &rec, run_fixup, &rr)) {
 		ret = EXIT_FAILURE_RT;
 		goto cleanup;
 	}
 	ret = rr.exit_status;
 cleanup:
+	if (rec)
+		(void)recorder__finish_abort(rec);
 	if (pidfd >= 0)
 		close(pidfd);
 	for (int i = 0; i < 2; i++) {
@@ -371,14 +450,17 @@ cleanup:
 static void attach_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprof attach [--json] [-o FILE] [-d SECONDS] [--no-follow] [--exact-latency] [--top N] [-q] PID...\n"
+		"Usage: rtprof attach [--json] [-o FILE] [-d SECONDS] [--max-size SIZE] [--no-follow] [--exact-latency]\n"
+		"                     [--top N] [-q] PID...\n"
 		"\n"
 		"Profile running processes (all their threads, and threads and processes they create from now on)\n"
 		"until Ctrl-C, SIGTERM, the duration, or the exit of every target; then report the attached window.\n"
 		"\n"
 		"  -j, --json          print the report as one JSON object\n"
-		"  -o, --output FILE   write the report to FILE instead of stdout\n"
+		"  -o, --output FILE   FILE ending in .rtprof.gz: record every event to this trace (the report still\n"
+		"                      goes to stdout); any other FILE: write the report there instead of stdout\n"
 		"  -d, --duration SECS stop after SECS seconds\n"
+		"      --max-size SIZE stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
 		"      --no-follow     do not profile processes the targets fork\n"
 		"      --top N         syscall rows in the table (default 15; 0 = all)\n"
 		"      --exact-latency time every syscall, also in bursts of fast calls (more overhead)\n"
@@ -389,6 +471,7 @@ int cmd_attach(int argc, char **argv)
 {
 	struct profile_opts po = {};
 	struct engine *e = NULL;
+	struct recorder *rec = NULL;
 	char err[RTP_ERRLEN];
 	pid_t *pids = NULL;
 	int npids, r, ret = EXIT_USAGE;
@@ -427,6 +510,8 @@ int cmd_attach(int argc, char **argv)
 		goto cleanup;
 	if (new_engine(&po, &e))
 		goto cleanup;
+	if (po.trace && open_recorder(&po, e, "attach", pids[0], argv + optind, &rec))
+		goto cleanup;
 	for (int i = 0; i < npids; i++) {
 		r = engine__add_target(e, pids[i], err, sizeof(err));
 		if (r) {
@@ -443,7 +528,7 @@ int cmd_attach(int argc, char **argv)
 	if (po.duration_s > 0)
 		deadline = mono_s() + po.duration_s;
 	while (!stop_signal && engine__live_targets(e) > 0) {
-		int wait_ms = POLL_MS;
+		int wait_ms = engine__poll_ms(e);
 
 		if (deadline) {
 			double left = deadline - mono_s();
@@ -459,10 +544,14 @@ int cmd_attach(int argc, char **argv)
 			ret = EXIT_FAILURE_RT;
 			goto cleanup;
 		}
+		if (rec)
+			recorder__tick(rec, e);
 	}
 	engine__stop_clock(e);
-	ret = emit_report(e, "attach", &po, out, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
+	ret = emit_report(e, "attach", &po, out, &rec, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
 cleanup:
+	if (rec)
+		(void)recorder__finish_abort(rec);
 	if (out && out != stdout)
 		fclose(out);
 	engine__free(e);

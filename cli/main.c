@@ -20,6 +20,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "run a command under the probes and report when it exits" },
 	{ "attach", cmd_attach, "profile running processes until Ctrl-C, a duration, or their exit" },
+	{ "report", cmd_report, "print the report of a recorded trace (.rtprof.gz)" },
 };
 
 void errorf(const char *fmt, ...)

@@ -131,6 +131,10 @@ int render_json(FILE *out, const struct rtp_report *r)
 	json_object_object_add(root, "proc_drops", u64(r->proc_drops));
 	json_object_object_add(root, "syscalls_unaggregated", u64(r->syscalls_unaggregated));
 	json_object_object_add(root, "exit_status", json_object_new_int(r->exit_status));
+	a = json_object_new_array();
+	if (r->warning[0])
+		json_object_array_add(a, json_object_new_string(r->warning));
+	json_object_object_add(root, "warnings", a);
 
 	if (fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
 		ret = -EIO;

@@ -125,6 +125,8 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 	print_hist(out, "Run-queue latency (wakeup or preemption to running, all target threads)", r->runq_hist,
 		   RTP_HIST_SLOTS);
 	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);
+	if (r->warning[0])
+		fprintf(out, "warning: %s\n", r->warning);
 	if (r->thread_drops || r->proc_drops || r->syscalls_unaggregated)
 		fprintf(out, "not tracked: %" PRIu64 " thread events (thread table full), %" PRIu64
 			" forked processes (target table full), %" PRIu64 " syscalls (number out of range)\n",

@@ -19,6 +19,7 @@ extern struct global_opts g_opts;
 
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Print "rtprof: MSG" to stderr. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

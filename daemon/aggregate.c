@@ -222,7 +222,8 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 		if (t->queued_ts && now > t->queued_ts)
 			rt->runq_wait_ns += now - t->queued_ts;
 	}
-	if (t->off_ts && now > t->off_ts) {
+	/* a dead thread's last switch-out is no sleep */
+	if (t->off_ts && now > t->off_ts && !(t->flags & RTP_THR_EXITED)) {
 		if (t->flags & RTP_THR_OFF_BLOCKED)
 			rt->block_ns += now - t->off_ts;
 		else
@@ -367,19 +368,6 @@ static void collect_process_procfs(struct engine *e, struct rtp_report *rep)
 	}
 }
 
-static int sum_percpu_u64(struct bpf_map *map, __u32 key, int ncpus, uint64_t *out)
-{
-	uint64_t vals[ncpus];
-	int r = bpf_map__lookup_elem(map, &key, sizeof(key), vals, sizeof(vals), 0);
-
-	if (r)
-		return r;
-	*out = 0;
-	for (int c = 0; c < ncpus; c++)
-		*out += vals[c];
-	return 0;
-}
-
 int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 {
 	struct rtp_report *rep = calloc(1, sizeof(*rep));
@@ -436,10 +424,11 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 	for (__u32 c = 0; c < RTP_CNT_NR; c++) {
 		uint64_t v = 0;
 
-		if (sum_percpu_u64(e->skel->maps.counters, c, e->ncpus, &v))
+		if (engine_counter(e, c, &v, NULL))
 			continue;
 		switch (c) {
-		case RTP_CNT_LOST_EVENTS: rep->lost_events = v; break;
+		case RTP_CNT_LOST_EVENTS:
+		case RTP_CNT_TRACE_LOST: rep->lost_events += v; break;
 		case RTP_CNT_THREAD_DROPS: rep->thread_drops = v; break;
 		case RTP_CNT_PROC_DROPS: rep->proc_drops = v; break;
 		case RTP_CNT_SYSCALL_NR_OOR: rep->syscalls_unaggregated = v; break;

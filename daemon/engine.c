@@ -148,10 +148,50 @@ static void proc_sample(struct target_proc *p)
 		p->max_rss_kb = status.vm_hwm_kb;
 }
 
-static void proc_detect_runtime(struct target_proc *p)
+void engine_trace(struct engine *e, const struct trace_rec *rec)
 {
+	if (e->trace_fn && e->trace_fn(rec, e->trace_ctx))
+		e->trace_fn = NULL; /* the sink failed (disk full...): it said why; stop streaming */
+}
+
+static void proc_detect_runtime(struct engine *e, struct target_proc *p)
+{
+	struct trace_rec rec = { .type = TRACE_PROC };
+
 	if (runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
 		p->runtime_known = true;
+	if (!e->trace_fn)
+		return;
+	rec.proc.pid = (uint32_t)p->pid;
+	rec.proc.ts_ns = mono_ns();
+	rec.proc.runtime_kind = p->runtime.kind;
+	snprintf(rec.proc.runtime_version, sizeof(rec.proc.runtime_version), "%s", p->runtime.version);
+	snprintf(rec.proc.exe, sizeof(rec.proc.exe), "%.*s", (int)sizeof(rec.proc.exe) - 1, p->runtime.exe);
+	snprintf(rec.proc.comm, sizeof(rec.proc.comm), "%s", p->comm);
+	engine_trace(e, &rec);
+}
+
+/* Records of the `trace` ring buffer, as the probes wrote them. */
+static int on_trace(void *ctx, void *data, size_t size)
+{
+	struct engine *e = ctx;
+	struct trace_rec rec;
+	__u32 type;
+
+	if (size < sizeof(type) || !e->trace_fn)
+		return 0;
+	memcpy(&type, data, sizeof(type));
+	rec.type = type;
+	if (type == RTP_TR_SYSCALL && size >= sizeof(rec.sys))
+		memcpy(&rec.sys, data, sizeof(rec.sys));
+	else if (type == RTP_TR_SWITCH && size >= sizeof(rec.sw))
+		memcpy(&rec.sw, data, sizeof(rec.sw));
+	else if ((type == RTP_TR_WAKEUP || type == RTP_TR_MIGRATE) && size >= sizeof(rec.wk))
+		memcpy(&rec.wk, data, sizeof(rec.wk));
+	else
+		return 0;
+	engine_trace(e, &rec);
+	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -163,6 +203,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	e->events++;
+	if (e->trace_fn) {
+		struct trace_rec rec = { .type = ev->type };
+
+		rec.ev = *ev;
+		engine_trace(e, &rec);
+	}
 	switch (ev->type) {
 	case RTP_REC_PROC_NEW:
 		if (ev->flags & RTP_EV_FOLLOWED && !proc_find(e, (pid_t)ev->tgid)) {
@@ -176,7 +222,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 			p->runtime_known = false;
-			proc_detect_runtime(p);
+			proc_detect_runtime(e, p);
 			/* usage before exec belongs to the launcher, not the program */
 			p->have_first = false;
 			proc_sample(p);
@@ -244,7 +290,18 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	}
 	e->skel->rodata->nr_exit = SYS_exit;
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
-	e->skel->rodata->sample_shift = e->opts.exact_latency ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
+	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
+	if (e->opts.record) {
+		unsigned int bytes = e->opts.trace_buffer_bytes ? e->opts.trace_buffer_bytes : RTP_DEFAULT_TRACE_BUFFER;
+
+		e->skel->rodata->record_trace = 1;
+		r = bpf_map__set_max_entries(e->skel->maps.trace, bytes);
+		if (r) {
+			r = fail(err, errlen, r, "trace buffer of %u bytes: %s (a power of 2 of at least a page)",
+				 bytes, strerror(-r));
+			goto cleanup;
+		}
+	}
 	r = set_sizes(e->skel, e->opts.max_procs, e->opts.max_threads);
 	if (r) {
 		r = fail(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
@@ -267,6 +324,13 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = -errno;
 		r = fail(err, errlen, r, "cannot open the event ring buffer: %s", strerror(-r));
 		goto cleanup;
+	}
+	if (e->opts.record) {
+		r = ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.trace), on_trace, e);
+		if (r) {
+			r = fail(err, errlen, r, "cannot open the trace ring buffer: %s", strerror(-r));
+			goto cleanup;
+		}
 	}
 	*out = e;
 	return 0;
@@ -291,6 +355,7 @@ void engine__free(struct engine *e)
  * saw first keeps the base they took (BPF_NOEXIST). */
 static void seed_threads(struct engine *e, pid_t pid)
 {
+	uint64_t now = mono_ns();
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
@@ -313,7 +378,16 @@ static void seed_threads(struct engine *e, pid_t pid)
 		t.k_runq_base = t.k_runq = ss.runq_wait_ns;
 		if (procfs__read_stat(pid, (pid_t)tid, &st) == 0)
 			snprintf(t.comm, sizeof(t.comm), "%s", st.comm);
-		(void)bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST);
+		if (bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST))
+			continue;
+		if (e->trace_fn) {
+			struct trace_rec rec = { .type = TRACE_THREAD_BASE };
+
+			rec.th = (struct trace_thread_acct){ .tid = t.tid, .tgid = t.tgid, .ts_ns = now,
+							     .oncpu_ns = ss.oncpu_ns, .runq_ns = ss.runq_wait_ns };
+			memcpy(rec.th.comm, t.comm, sizeof(rec.th.comm));
+			engine_trace(e, &rec);
+		}
 	}
 	closedir(dir);
 }
@@ -359,9 +433,8 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	seed_threads(e, pid);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
-	if (!e->start_ns)
-		e->start_ns = mono_ns();
-	proc_detect_runtime(p);
+	(void)engine__start_clock(e);
+	proc_detect_runtime(e, p);
 	proc_sample(p);
 	return 0;
 }
@@ -418,8 +491,94 @@ unsigned int engine__live_targets(const struct engine *e)
 	return n;
 }
 
-void engine__stop_clock(struct engine *e)
+uint64_t engine__start_clock(struct engine *e)
+{
+	if (!e->start_ns)
+		e->start_ns = mono_ns();
+	return e->start_ns;
+}
+
+uint64_t engine__stop_clock(struct engine *e)
 {
 	if (!e->stop_ns)
 		e->stop_ns = mono_ns();
+	return e->stop_ns;
+}
+
+void engine__set_trace_sink(struct engine *e, engine_trace_fn fn, void *ctx)
+{
+	e->trace_fn = e->opts.record ? fn : NULL;
+	e->trace_ctx = ctx;
+}
+
+int engine__ncpus(const struct engine *e)
+{
+	return e->ncpus;
+}
+
+int engine_counter(struct engine *e, unsigned int idx, uint64_t *total, uint64_t *per_cpu)
+{
+	uint64_t vals[e->ncpus];
+	__u32 key = idx;
+	int r = bpf_map__lookup_elem(e->skel->maps.counters, &key, sizeof(key), vals, sizeof(vals), 0);
+
+	if (r)
+		return r;
+	*total = 0;
+	for (int c = 0; c < e->ncpus; c++) {
+		*total += vals[c];
+		if (per_cpu)
+			per_cpu[c] = vals[c];
+	}
+	return 0;
+}
+
+void engine__trace_counts(struct engine *e, uint64_t *lost)
+{
+	uint64_t lost_events = 0;
+
+	*lost = 0;
+	(void)engine_counter(e, RTP_CNT_TRACE_LOST, lost, NULL);
+	(void)engine_counter(e, RTP_CNT_LOST_EVENTS, &lost_events, NULL);
+	*lost += lost_events;
+}
+
+int engine__poll_ms(const struct engine *e)
+{
+	return e->opts.record ? RTP_TRACE_POLL_MS : RTP_POLL_MS;
+}
+
+int engine__trace_finish(struct engine *e, uint64_t *lost_per_cpu, unsigned int ncpus, uint64_t *lost)
+{
+	uint64_t trace_lost[e->ncpus], event_lost[e->ncpus], t1 = 0, t2 = 0, now = mono_ns();
+	struct bpf_map *map = e->skel->maps.threads;
+	__u32 key, next, *prev = NULL;
+	int r;
+
+	r = ring_buffer__consume(e->rb);
+	if (r < 0)
+		return r;
+	while (e->trace_fn && bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		struct trace_rec rec = { .type = TRACE_THREAD_END };
+		struct proc_schedstat ss;
+		struct rtp_thread t;
+
+		key = next;
+		prev = &key;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0) || (t.flags & RTP_THR_EXITED) ||
+		    procfs__read_schedstat((pid_t)t.tgid, (pid_t)t.tid, &ss))
+			continue;
+		rec.th = (struct trace_thread_acct){ .tid = t.tid, .tgid = t.tgid, .ts_ns = now,
+						     .oncpu_ns = ss.oncpu_ns, .runq_ns = ss.runq_wait_ns };
+		memcpy(rec.th.comm, t.comm, sizeof(rec.th.comm));
+		engine_trace(e, &rec);
+	}
+	r = engine_counter(e, RTP_CNT_TRACE_LOST, &t1, trace_lost) ?:
+	    engine_counter(e, RTP_CNT_LOST_EVENTS, &t2, event_lost);
+	if (r)
+		return r;
+	for (unsigned int c = 0; c < ncpus; c++)
+		lost_per_cpu[c] = c < (unsigned int)e->ncpus ? trace_lost[c] + event_lost[c] : 0;
+	*lost = t1 + t2;
+	return 0;
 }

@@ -7,9 +7,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "report.h"
+#include "trace.h"
 
 #define RTP_ERRLEN 512
 
@@ -21,6 +23,8 @@ struct engine_opts {
 	const char *btf_path;     /* kernel BTF to use instead of /sys/kernel/btf/vmlinux */
 	bool verbose;             /* let libbpf's debug messages through the print hook */
 	bool exact_latency;       /* time every syscall, also in bursts (costlier, see rtprof_abi.h) */
+	bool record;              /* stream every event to the trace sink (implies exact_latency) */
+	unsigned int trace_buffer_bytes; /* trace ring buffer; 0: RTP_DEFAULT_TRACE_BUFFER */
 };
 
 struct engine;
@@ -41,11 +45,28 @@ int engine__fd(const struct engine *e);
 int engine__poll(struct engine *e, int timeout_ms);
 /* Number of added targets (and followed children) whose process has not exited. */
 unsigned int engine__live_targets(const struct engine *e);
-/* Stop the session clock now (called when the workload ends, before building the report). */
-void engine__stop_clock(struct engine *e);
+/* Start the session clock now, if no target started it yet; its CLOCK_MONOTONIC time in ns. */
+uint64_t engine__start_clock(struct engine *e);
+/* Stop the session clock now (when the workload ends, before building the report), if not stopped
+ * yet; the stop time. */
+uint64_t engine__stop_clock(struct engine *e);
 
 /* Build the report of everything measured since the first target was added. */
 int engine__report(struct engine *e, const char *mode, struct rtp_report **out);
+
+/* Where recorded events go (opts.record): each lifecycle event, syscall, switch, wakeup and migration
+ * of the targets, plus the userspace records of trace.h. Set before adding targets. A failing sink
+ * (non-zero) stops the streaming; the engine goes on. */
+typedef int (*engine_trace_fn)(const struct trace_rec *rec, void *ctx);
+void engine__set_trace_sink(struct engine *e, engine_trace_fn fn, void *ctx);
+/* End of recording: drain the buffers, write a TRACE_THREAD_END for each live thread, and give the
+ * records lost by the probes (lifecycle and trace), per CPU (lost_per_cpu[ncpus]) and in total. */
+int engine__trace_finish(struct engine *e, uint64_t *lost_per_cpu, unsigned int ncpus, uint64_t *lost);
+/* Records the probes lost so far (for progress lines). */
+void engine__trace_counts(struct engine *e, uint64_t *lost);
+/* How often to call engine__poll, in ms: records are consumed on this timer. */
+int engine__poll_ms(const struct engine *e);
+int engine__ncpus(const struct engine *e);
 
 /* libbpf messages go through this hook; the CLI decides where they are printed. */
 typedef void (*engine_log_fn)(const char *msg);

@@ -14,6 +14,7 @@
 /* How long after its exit a process stays in the target set, and a thread's record in the BPF map before
  * it moves to userspace: the exit is followed by the threads' last switches. */
 #define RTP_FORGET_GRACE_NS (200ull * 1000 * 1000)
+#define RTP_POLL_MS 100
 /* Session slots: the CLI runs one session. */
 #define RTP_ENGINE_SLOTS 1
 
@@ -59,11 +60,18 @@ struct engine {
 	uint64_t start_ns, stop_ns;
 	uint64_t events;
 	uint64_t last_harvest_ns;
+	engine_trace_fn trace_fn;
+	void *trace_ctx;
 	struct rtp_thread *exited_threads; /* records moved out of the BPF map */
 	size_t n_exited_threads, cap_exited_threads;
 };
 
 uint64_t mono_ns(void);
+
+/* Hand a record to the trace sink, if recording. */
+void engine_trace(struct engine *e, const struct trace_rec *rec);
+/* Sum a per-CPU counter; per_cpu (optional) gets each CPU's value. */
+int engine_counter(struct engine *e, unsigned int idx, uint64_t *total, uint64_t *per_cpu);
 
 /* Move the records of threads that exited more than the grace period ago out of the BPF map. */
 int engine_harvest_threads(struct engine *e, uint64_t now);

@@ -80,9 +80,15 @@ struct rtp_report {
 	uint64_t proc_drops;
 	uint64_t syscalls_unaggregated;
 	int exit_status; /* run: the command's exit code (128+signal if killed); -1 otherwise */
+	char warning[256]; /* what is incomplete about this report ("" if nothing): a cut trace... */
 };
 
 void report__free(struct rtp_report *r);
+
+/* The report of a recorded trace (.rtprof.gz). `warning` gets what was wrong with the file, if anything
+ * ("" otherwise): a cut or damaged trace still gives the report of what could be read. 0 or -errno. */
+int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
+		       size_t errlen);
 
 /* Percentile q (0..1) of a log2 histogram, interpolated within the slot; 0 for an empty one. */
 uint64_t hist__percentile(const uint64_t *slots, size_t n_slots, double q);

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+#include "record.h"
+#include "rtprof.h"
+
+/* zlib level 1: the consumer must keep up with millions of records a second on one core; the varint
+ * encoding already removes most redundancy (see docs/trace-format.md for the measurements) */
+#define TRACE_ZLIB_LEVEL 1
+#define PROGRESS_EVERY_NS 500000000ull
+
+struct recorder {
+	struct trace_writer *w;
+	struct recorder_opts opts;
+	uint64_t start_ns, last_progress_ns;
+	const char *stopped; /* why streaming stopped early */
+	int write_err;
+	bool progress_shown;
+};
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || !v)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int sink(const struct trace_rec *rec, void *ctx)
+{
+	struct recorder *r = ctx;
+	int err = trace_writer__write(r->w, rec);
+
+	if (err) {
+		r->write_err = err;
+		r->stopped = "error";
+		errorf("writing %s: %s; the trace stops here (readable up to its last complete block)",
+		       r->opts.path, strerror(-err));
+		return err;
+	}
+	if (r->opts.max_bytes && trace_writer__bytes(r->w) >= r->opts.max_bytes) {
+		r->stopped = "max-size";
+		return 1;
+	}
+	return 0;
+}
+
+int recorder__open(const struct recorder_opts *opts, struct engine *e, struct recorder **out)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct trace_header h = { .format_version = TRACE_FORMAT_VERSION, .clock_id = CLOCK_MONOTONIC };
+	struct utsname u;
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->opts = *opts;
+	snprintf(h.rtprof_version, sizeof(h.rtprof_version), "%s", RTPROF_VERSION);
+	if (gethostname(h.host, sizeof(h.host) - 1))
+		h.host[0] = '\0';
+	if (uname(&u) == 0) {
+		snprintf(h.kernel, sizeof(h.kernel), "%.*s", (int)sizeof(h.kernel) - 1, u.release);
+		snprintf(h.machine, sizeof(h.machine), "%.*s", (int)sizeof(h.machine) - 1, u.machine);
+	}
+	r->start_ns = engine__start_clock(e);
+	h.start_ns = r->start_ns;
+	h.realtime_offset_ns = (int64_t)(now_ns(CLOCK_REALTIME) - r->start_ns);
+	h.ncpus = (uint32_t)engine__ncpus(e);
+	snprintf(h.mode, sizeof(h.mode), "%s", opts->mode);
+	h.target_pid = (uint32_t)opts->target_pid;
+	snprintf(h.command, sizeof(h.command), "%s", opts->command ? opts->command : "");
+	err = trace_writer__open(opts->path, TRACE_ZLIB_LEVEL, &h, &r->w);
+	if (err) {
+		errorf("cannot write %s: %s", opts->path, strerror(-err));
+		free(r);
+		return err;
+	}
+	r->last_progress_ns = r->start_ns;
+	engine__set_trace_sink(e, sink, r);
+	*out = r;
+	return 0;
+}
+
+static void progress(struct recorder *r, struct engine *e, bool final)
+{
+	uint64_t lost;
+
+	engine__trace_counts(e, &lost);
+	fprintf(stderr, "%srtprof: recording %s: %" PRIu64 " events, %.1f MB, %" PRIu64 " lost%s%s",
+		r->progress_shown ? "\r" : "", r->opts.path, trace_writer__records(r->w), (double)trace_writer__bytes(r->w) / 1e6, lost,
+		r->stopped ? " (stopped: " : "", r->stopped ? r->stopped : "");
+	if (r->stopped)
+		fputc(')', stderr);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+	r->progress_shown = true;
+}
+
+void recorder__tick(struct recorder *r, struct engine *e)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	if (!r->stopped && r->opts.duration_s > 0 && (double)(now - r->start_ns) / 1e9 >= r->opts.duration_s) {
+		r->stopped = "duration";
+		engine__set_trace_sink(e, NULL, NULL);
+	}
+	if (r->stopped && r->stopped[0] != 'e')
+		engine__set_trace_sink(e, NULL, NULL);
+	if (r->opts.progress && now - r->last_progress_ns >= PROGRESS_EVERY_NS) {
+		r->last_progress_ns = now;
+		progress(r, e, false);
+	}
+}
+
+const char *recorder__stopped(const struct recorder *r)
+{
+	return r->stopped;
+}
+
+int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_report *rep, const char *stop_reason)
+{
+	struct trace_footer *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f) {
+		trace_writer__abort(r->w);
+		free(r);
+		return -ENOMEM;
+	}
+	f->ncpus = (uint32_t)engine__ncpus(e);
+	if (f->ncpus > TRACE_MAX_CPUS)
+		f->ncpus = TRACE_MAX_CPUS;
+	err = engine__trace_finish(e, f->lost_per_cpu, f->ncpus, &f->lost);
+	engine__set_trace_sink(e, NULL, NULL);
+	f->end_ns = engine__stop_clock(e);
+	f->records = trace_writer__records(r->w);
+	f->exit_status = rep->exit_status;
+	f->wall_s = rep->process.wall_s;
+	f->cpu_user_s = rep->process.cpu_user_s;
+	f->cpu_sys_s = rep->process.cpu_sys_s;
+	f->max_rss_kb = rep->process.max_rss_kb;
+	snprintf(f->process_source, sizeof(f->process_source), "%s", rep->process.source ? rep->process.source : "");
+	snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", r->stopped ? r->stopped : stop_reason);
+	if (!r->opts.quiet)
+		progress(r, e, true);
+	if (r->write_err) {
+		/* the file ends at its last complete block; a footer now would only fail again */
+		trace_writer__abort(r->w);
+		err = r->write_err;
+	} else {
+		int cerr = trace_writer__close(r->w, f);
+
+		if (cerr) {
+			errorf("writing %s: %s", r->opts.path, strerror(-cerr));
+			err = cerr;
+		}
+	}
+	free(f);
+	free(r);
+	return err;
+}
+
+int recorder__finish_abort(struct recorder *r)
+{
+	int err = trace_writer__flush(r->w);
+
+	trace_writer__abort(r->w);
+	free(r);
+	return err;
+}

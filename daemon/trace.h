@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The .rtprof.gz trace file: a gzip stream of independently compressed blocks (one gzip member
+ * each): a header block, record blocks, a footer block. Format: docs/trace-format.md. The reader
+ * trusts nothing in the file. */
+#ifndef RTPROF_TRACE_H
+#define RTPROF_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtprof_abi.h"
+
+#define TRACE_FORMAT_VERSION 1
+#define TRACE_MAX_CPUS 4096
+
+/* Record types written by userspace, beside the BPF ones (enum rtp_rec_type, enum rtp_trace_type). */
+enum trace_user_type {
+	TRACE_THREAD_BASE = 32, /* a thread that existed when tracing began: the kernel's accounting then */
+	TRACE_THREAD_END = 33,  /* a thread alive when tracing ended: the kernel's accounting then */
+	TRACE_PROC = 34,        /* what a target process runs */
+};
+
+struct trace_thread_acct {
+	uint32_t tid;
+	uint32_t tgid;
+	uint64_t ts_ns;
+	uint64_t oncpu_ns;
+	uint64_t runq_ns;
+	char comm[RTP_COMM_LEN];
+};
+
+struct trace_proc {
+	uint32_t pid;
+	uint32_t runtime_kind; /* enum rtp_runtime_kind */
+	uint64_t ts_ns;
+	char runtime_version[32];
+	char exe[256];
+	char comm[RTP_COMM_LEN];
+};
+
+/* One decoded record. `type` tells which member is valid. */
+struct trace_rec {
+	uint32_t type;
+	union {
+		struct rtp_tr_syscall sys;   /* RTP_TR_SYSCALL */
+		struct rtp_tr_switch sw;     /* RTP_TR_SWITCH */
+		struct rtp_tr_wakeup wk;     /* RTP_TR_WAKEUP, RTP_TR_MIGRATE */
+		struct rtp_event ev;         /* RTP_REC_* lifecycle */
+		struct trace_thread_acct th; /* TRACE_THREAD_BASE, TRACE_THREAD_END */
+		struct trace_proc proc;      /* TRACE_PROC */
+	};
+};
+
+/* Timestamp of any record. */
+uint64_t trace_rec__ts(const struct trace_rec *rec);
+
+struct trace_header {
+	uint32_t format_version;
+	char rtprof_version[16];
+	char host[64];
+	char kernel[64];  /* uname release */
+	char machine[16]; /* uname machine */
+	uint32_t clock_id; /* CLOCK_MONOTONIC: every ts_ns */
+	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC when recording began */
+	uint32_t ncpus;
+	char mode[8]; /* "run", "attach" */
+	uint32_t target_pid;
+	char command[256];
+	uint64_t start_ns;
+};
+
+struct trace_footer {
+	uint64_t end_ns;
+	uint64_t records;   /* records the writer wrote */
+	uint64_t lost;      /* records the probes could not stream */
+	uint32_t ncpus;
+	uint64_t lost_per_cpu[TRACE_MAX_CPUS];
+	int32_t exit_status;
+	double wall_s, cpu_user_s, cpu_sys_s;
+	int64_t max_rss_kb;
+	char process_source[8];
+	char stop_reason[32]; /* "exit", "signal", "duration", "max-size", "error" */
+};
+
+/* ---- writing ---- */
+
+struct trace_writer;
+
+/* level: zlib compression level (1 = fastest). Returns 0 or -errno. */
+int trace_writer__open(const char *path, int level, const struct trace_header *h, struct trace_writer **out);
+int trace_writer__write(struct trace_writer *w, const struct trace_rec *rec);
+/* Compress and write the pending block: a sync point a truncated file is readable up to. */
+int trace_writer__flush(struct trace_writer *w);
+uint64_t trace_writer__bytes(const struct trace_writer *w);   /* compressed bytes written */
+uint64_t trace_writer__records(const struct trace_writer *w);
+/* Write the footer and close. The writer is freed whatever the result. */
+int trace_writer__close(struct trace_writer *w, const struct trace_footer *f);
+/* Close without a footer (after an error); frees. */
+void trace_writer__abort(struct trace_writer *w);
+
+/* ---- reading ---- */
+
+struct trace_reader;
+
+/* Open a file, or a buffer (not copied; must outlive the reader), and read its header.
+ * Returns 0 or -errno, with a sentence in err. */
+int trace_reader__open(const char *path, struct trace_reader **out, char *err, size_t errlen);
+int trace_reader__open_mem(const void *buf, size_t len, struct trace_reader **out, char *err, size_t errlen);
+const struct trace_header *trace_reader__header(const struct trace_reader *r);
+/* 1: *rec holds the next record; 0: no more (see warning); <0: -errno (I/O, memory). */
+int trace_reader__next(struct trace_reader *r, struct trace_rec *rec);
+/* After the end: the footer, or NULL when the file has none (cut short). */
+const struct trace_footer *trace_reader__footer(const struct trace_reader *r);
+/* Non-NULL when something was wrong with the file: what was skipped or where it ended. */
+const char *trace_reader__warning(const struct trace_reader *r);
+void trace_reader__free(struct trace_reader *r);
+
+#endif

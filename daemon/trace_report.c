@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The report of a recorded trace: the same model, and the same arithmetic, as a live session's
+ * (aggregate.c), computed from the records alone. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "syscall_names.h"
+#include "trace.h"
+
+#define TASK_UNINTERRUPTIBLE 0x2
+#define TASK_NOLOAD 0x400
+
+struct thr {
+	uint32_t tid, tgid, parent_tid, cpu;
+	char comm[RTP_COMM_LEN];
+	bool have_base, running, exited, off_blocked;
+	uint64_t base_on, base_rq, last_on, last_rq;
+	uint64_t vol, invol, migrations, sleep_ns, block_ns;
+	uint64_t off_ts, queued_ts;
+};
+
+struct agg {
+	struct thr *thr;
+	size_t n_thr, cap_thr;
+	uint32_t *index; /* open addressing over thr by tid: slot holds idx + 1 */
+	size_t index_cap;
+	struct rtp_sys_stats *sys;
+	struct { uint16_t nr, err; uint64_t count; } *errnos;
+	size_t n_errnos, cap_errnos;
+	uint64_t runq_hist[RTP_HIST_SLOTS];
+	uint64_t *busy; /* [ncpus] */
+	uint32_t ncpus;
+	struct rtp_report_target *targets;
+	size_t n_targets, cap_targets;
+	uint64_t last_ts;
+};
+
+static uint32_t hist_slot(uint64_t v)
+{
+	uint32_t r = 0;
+
+	while (v > 1 && r < RTP_HIST_SLOTS - 1) {
+		v >>= 1;
+		r++;
+	}
+	return r;
+}
+
+static int index_grow(struct agg *a)
+{
+	size_t cap = a->index_cap ? a->index_cap * 2 : 1024;
+	uint32_t *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_thr; i++) {
+		size_t h = (a->thr[i].tid * 2654435761u) & (cap - 1);
+
+		while (n[h])
+			h = (h + 1) & (cap - 1);
+		n[h] = (uint32_t)i + 1;
+	}
+	free(a->index);
+	a->index = n;
+	a->index_cap = cap;
+	return 0;
+}
+
+static struct thr *thr_get(struct agg *a, uint32_t tid)
+{
+	size_t h;
+
+	if (!tid)
+		return NULL;
+	if (a->n_thr * 2 >= a->index_cap && index_grow(a))
+		return NULL;
+	h = (tid * 2654435761u) & (a->index_cap - 1);
+	while (a->index[h]) {
+		struct thr *t = &a->thr[a->index[h] - 1];
+
+		if (t->tid == tid)
+			return t;
+		h = (h + 1) & (a->index_cap - 1);
+	}
+	if (a->n_thr == a->cap_thr) {
+		size_t cap = a->cap_thr ? a->cap_thr * 2 : 256;
+		struct thr *n = realloc(a->thr, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		a->thr = n;
+		a->cap_thr = cap;
+	}
+	a->index[h] = (uint32_t)a->n_thr + 1;
+	memset(&a->thr[a->n_thr], 0, sizeof(a->thr[0]));
+	a->thr[a->n_thr].tid = tid;
+	return &a->thr[a->n_thr++];
+}
+
+static struct rtp_report_target *target_get(struct agg *a, uint32_t pid)
+{
+	for (size_t i = 0; i < a->n_targets; i++)
+		if (a->targets[i].pid == (pid_t)pid)
+			return &a->targets[i];
+	if (a->n_targets == a->cap_targets) {
+		size_t cap = a->cap_targets ? a->cap_targets * 2 : 8;
+		struct rtp_report_target *n = realloc(a->targets, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		a->targets = n;
+		a->cap_targets = cap;
+	}
+	memset(&a->targets[a->n_targets], 0, sizeof(a->targets[0]));
+	a->targets[a->n_targets].pid = (pid_t)pid;
+	return &a->targets[a->n_targets++];
+}
+
+static int add_errno(struct agg *a, uint16_t nr, uint16_t err)
+{
+	for (size_t i = 0; i < a->n_errnos; i++) {
+		if (a->errnos[i].nr == nr && a->errnos[i].err == err) {
+			a->errnos[i].count++;
+			return 0;
+		}
+	}
+	if (a->n_errnos == a->cap_errnos) {
+		size_t cap = a->cap_errnos ? a->cap_errnos * 2 : 16;
+		void *n = realloc(a->errnos, cap * sizeof(a->errnos[0]));
+
+		if (!n)
+			return -ENOMEM;
+		a->errnos = n;
+		a->cap_errnos = cap;
+	}
+	a->errnos[a->n_errnos].nr = nr;
+	a->errnos[a->n_errnos].err = err;
+	a->errnos[a->n_errnos++].count = 1;
+	return 0;
+}
+
+/* The kernel's accounting of a thread as the trace saw it: the first reading is its base. */
+static void thr_reading(struct thr *t, uint64_t on, uint64_t rq, uint64_t *busy, uint32_t cpu, uint32_t ncpus)
+{
+	if (!t->have_base) {
+		t->have_base = true;
+		t->base_on = t->last_on = on;
+		t->base_rq = rq;
+	}
+	if (on >= t->last_on && cpu < ncpus)
+		busy[cpu] += on - t->last_on;
+	if (on > t->last_on)
+		t->last_on = on;
+	if (rq > t->last_rq)
+		t->last_rq = rq;
+}
+
+static int apply(struct agg *a, const struct trace_rec *rec)
+{
+	struct rtp_report_target *tg;
+	struct thr *t;
+	uint64_t ts = trace_rec__ts(rec);
+
+	if (ts > a->last_ts)
+		a->last_ts = ts;
+	switch (rec->type) {
+	case RTP_TR_SYSCALL: {
+		struct rtp_sys_stats *s;
+
+		if (rec->sys.nr >= RTP_MAX_SYSCALLS)
+			return 0;
+		s = &a->sys[rec->sys.nr];
+		s->count++;
+		s->timed++;
+		s->total_ns += rec->sys.dur_ns;
+		if (rec->sys.dur_ns > s->max_ns)
+			s->max_ns = rec->sys.dur_ns;
+		s->hist[hist_slot(rec->sys.dur_ns)]++;
+		if (rec->sys.ret < 0 && rec->sys.ret >= -4095) {
+			s->errors++;
+			return add_errno(a, (uint16_t)rec->sys.nr, (uint16_t)-rec->sys.ret);
+		}
+		return 0;
+	}
+	case RTP_TR_SWITCH:
+		if ((t = thr_get(a, rec->sw.prev_tid))) {
+			thr_reading(t, rec->sw.prev_oncpu_ns, rec->sw.prev_runq_ns, a->busy, rec->sw.cpu, a->ncpus);
+			t->running = false;
+			if (!rec->sw.preempt && rec->sw.prev_state) {
+				t->vol++;
+				t->off_ts = ts;
+				t->queued_ts = 0;
+				t->off_blocked = (rec->sw.prev_state & TASK_UNINTERRUPTIBLE) && !(rec->sw.prev_state & TASK_NOLOAD);
+			} else {
+				t->invol++;
+				t->queued_ts = ts;
+				t->off_ts = 0;
+			}
+		}
+		if ((t = thr_get(a, rec->sw.next_tid))) {
+			if (t->queued_ts && ts >= t->queued_ts)
+				a->runq_hist[hist_slot(ts - t->queued_ts)]++;
+			t->queued_ts = 0;
+			t->off_ts = 0;
+			t->running = true;
+			t->cpu = rec->sw.cpu;
+		}
+		return 0;
+	case RTP_TR_WAKEUP:
+		t = thr_get(a, rec->wk.tid);
+		if (!t || t->running)
+			return 0;
+		if (t->off_ts && ts >= t->off_ts) {
+			if (t->off_blocked)
+				t->block_ns += ts - t->off_ts;
+			else
+				t->sleep_ns += ts - t->off_ts;
+			t->off_ts = 0;
+		}
+		if (!t->queued_ts)
+			t->queued_ts = ts;
+		return 0;
+	case RTP_TR_MIGRATE:
+		if ((t = thr_get(a, rec->wk.tid)))
+			t->migrations++;
+		return 0;
+	case TRACE_THREAD_BASE:
+	case TRACE_THREAD_END:
+		if (!(t = thr_get(a, rec->th.tid)))
+			return -ENOMEM;
+		t->tgid = rec->th.tgid;
+		if (rec->type == TRACE_THREAD_BASE) {
+			memcpy(t->comm, rec->th.comm, sizeof(t->comm));
+			t->have_base = false; /* this reading is the base */
+			t->last_on = t->last_rq = 0;
+		}
+		thr_reading(t, rec->th.oncpu_ns, rec->th.runq_ns, a->busy,
+			    t->running ? t->cpu : UINT32_MAX, a->ncpus);
+		return 0;
+	case TRACE_PROC:
+		if (!(tg = target_get(a, rec->proc.pid)))
+			return -ENOMEM;
+		tg->runtime.kind = (enum rtp_runtime_kind)rec->proc.runtime_kind;
+		snprintf(tg->runtime.version, sizeof(tg->runtime.version), "%s", rec->proc.runtime_version);
+		snprintf(tg->runtime.exe, sizeof(tg->runtime.exe), "%s", rec->proc.exe);
+		if (rec->proc.comm[0])
+			memcpy(tg->comm, rec->proc.comm, sizeof(tg->comm));
+		return 0;
+	case RTP_REC_THREAD_NEW:
+	case RTP_REC_PROC_NEW:
+		if (rec->type == RTP_REC_PROC_NEW && !(rec->ev.flags & RTP_EV_FOLLOWED))
+			return 0;
+		if (!(t = thr_get(a, rec->ev.tid)))
+			return -ENOMEM;
+		t->tgid = rec->ev.tgid;
+		t->parent_tid = rec->ev.parent_tid;
+		memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
+		/* born under tracing: its accounting starts from zero */
+		t->have_base = true;
+		if (rec->type == RTP_REC_PROC_NEW && (tg = target_get(a, rec->ev.tgid)))
+			memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
+		return 0;
+	case RTP_REC_EXEC:
+	case RTP_REC_RENAME:
+		if ((t = thr_get(a, rec->ev.tid)))
+			memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
+		if (rec->type == RTP_REC_EXEC && (tg = target_get(a, rec->ev.tgid)))
+			memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
+		return 0;
+	case RTP_REC_THREAD_EXIT:
+		if ((t = thr_get(a, rec->ev.tid)))
+			t->exited = true;
+		if ((rec->ev.flags & RTP_EV_GROUP_DEAD) && (tg = target_get(a, rec->ev.tgid)))
+			tg->exited = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int cmp_syscall(const void *x, const void *y)
+{
+	const struct rtp_report_syscall *a = x, *b = y;
+
+	if (a->total_ns != b->total_ns)
+		return a->total_ns < b->total_ns ? 1 : -1;
+	return (a->count < b->count) - (a->count > b->count);
+}
+
+static int cmp_errno(const void *x, const void *y)
+{
+	const struct rtp_report_errno *a = x, *b = y;
+
+	return (a->count < b->count) - (a->count > b->count);
+}
+
+static int cmp_thread(const void *x, const void *y)
+{
+	const struct rtp_report_thread *a = x, *b = y;
+
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+static int build(struct agg *a, const struct trace_header *h, const struct trace_footer *f, struct rtp_report *rep)
+{
+	uint64_t end = f ? f->end_ns : a->last_ts;
+
+	rep->mode = strcmp(h->mode, "run") == 0 ? "run" : strcmp(h->mode, "attach") == 0 ? "attach" : "trace";
+	rep->duration_ns = end > h->start_ns ? end - h->start_ns : 0;
+	rep->exit_status = f ? f->exit_status : -1;
+	rep->lost_events = f ? f->lost : 0;
+	if (f) {
+		rep->process.wall_s = f->wall_s;
+		rep->process.cpu_user_s = f->cpu_user_s;
+		rep->process.cpu_sys_s = f->cpu_sys_s;
+		rep->process.max_rss_kb = f->max_rss_kb;
+		rep->process.source = strcmp(f->process_source, "rusage") == 0 ? "rusage" : "procfs";
+	} else {
+		rep->process.wall_s = (double)rep->duration_ns / 1e9;
+		rep->process.source = "trace";
+	}
+	/* the main target first, as in a live report */
+	for (size_t i = 1; i < a->n_targets; i++) {
+		if (a->targets[i].pid == (pid_t)h->target_pid) {
+			struct rtp_report_target tmp = a->targets[0];
+
+			a->targets[0] = a->targets[i];
+			a->targets[i] = tmp;
+		}
+	}
+	rep->targets = a->targets;
+	rep->n_targets = a->n_targets;
+	a->targets = NULL;
+
+	rep->process.ncpus = (int)a->ncpus;
+	rep->process.cpu_load_pct = calloc(a->ncpus ? a->ncpus : 1, sizeof(double));
+	rep->syscalls = calloc(RTP_MAX_SYSCALLS, sizeof(*rep->syscalls));
+	rep->threads = calloc(a->n_thr ? a->n_thr : 1, sizeof(*rep->threads));
+	if (!rep->process.cpu_load_pct || !rep->syscalls || !rep->threads)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < a->ncpus; c++)
+		rep->process.cpu_load_pct[c] = rep->duration_ns ? 100.0 * (double)a->busy[c] / (double)rep->duration_ns : 0;
+	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
+		const struct rtp_sys_stats *v = &a->sys[nr];
+		struct rtp_report_syscall *sc;
+		const char *name = syscall__name(nr);
+
+		if (!v->count)
+			continue;
+		sc = &rep->syscalls[rep->n_syscalls++];
+		sc->nr = nr;
+		sc->count = v->count;
+		sc->errors = v->errors;
+		sc->timed = v->timed;
+		sc->total_ns = v->total_ns;
+		sc->max_ns = v->max_ns;
+		memcpy(sc->hist, v->hist, sizeof(sc->hist));
+		if (name)
+			snprintf(sc->name, sizeof(sc->name), "%s", name);
+		else
+			snprintf(sc->name, sizeof(sc->name), "syscall_%u", nr);
+		sc->p50_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.50);
+		sc->p99_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.99);
+		if (sc->p99_ns > sc->max_ns)
+			sc->p99_ns = sc->max_ns;
+		if (sc->p50_ns > sc->p99_ns)
+			sc->p50_ns = sc->p99_ns;
+		for (size_t i = 0; i < a->n_errnos; i++) {
+			struct rtp_report_errno *n;
+
+			if (a->errnos[i].nr != nr)
+				continue;
+			n = realloc(sc->errnos, (sc->n_errnos + 1) * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			sc->errnos = n;
+			sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = a->errnos[i].err,
+										.count = a->errnos[i].count };
+		}
+		if (sc->n_errnos > 1)
+			qsort(sc->errnos, sc->n_errnos, sizeof(*sc->errnos), cmp_errno);
+	}
+	if (rep->n_syscalls > 1)
+		qsort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
+	for (size_t i = 0; i < a->n_thr; i++) {
+		const struct thr *t = &a->thr[i];
+		struct rtp_report_thread *rt = &rep->threads[rep->n_threads++];
+
+		rt->tid = (pid_t)t->tid;
+		rt->tgid = (pid_t)t->tgid;
+		rt->parent_tid = (pid_t)t->parent_tid;
+		memcpy(rt->name, t->comm, sizeof(rt->name));
+		rt->name[sizeof(rt->name) - 1] = '\0';
+		rt->oncpu_ns = t->last_on - t->base_on;
+		rt->runq_wait_ns = t->last_rq >= t->base_rq ? t->last_rq - t->base_rq : 0;
+		rt->sleep_ns = t->sleep_ns;
+		rt->block_ns = t->block_ns;
+		if (t->off_ts && end > t->off_ts && !t->exited) { /* still off CPU when the trace ended */
+			if (t->off_blocked)
+				rt->block_ns += end - t->off_ts;
+			else
+				rt->sleep_ns += end - t->off_ts;
+		}
+		rt->vol_switches = t->vol;
+		rt->invol_switches = t->invol;
+		rt->migrations = t->migrations;
+		rt->exited = t->exited;
+	}
+	if (rep->n_threads > 1)
+		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
+	for (size_t i = 0; i < RTP_HIST_SLOTS; i++)
+		rep->runq_hist[i] = a->runq_hist[i];
+	return 0;
+}
+
+int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
+		       size_t errlen)
+{
+	struct trace_reader *rd = NULL;
+	struct rtp_report *rep = NULL;
+	struct agg a = {};
+	struct trace_rec rec;
+	const char *w;
+	int r;
+
+	r = trace_reader__open(path, &rd, err, errlen);
+	if (r)
+		return r;
+	a.ncpus = trace_reader__header(rd)->ncpus;
+	a.sys = calloc(RTP_MAX_SYSCALLS, sizeof(*a.sys));
+	a.busy = calloc(a.ncpus ? a.ncpus : 1, sizeof(*a.busy));
+	rep = calloc(1, sizeof(*rep));
+	if (!a.sys || !a.busy || !rep) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	while ((r = trace_reader__next(rd, &rec)) == 1) {
+		r = apply(&a, &rec);
+		if (r)
+			goto cleanup;
+	}
+	if (r < 0)
+		goto cleanup;
+	r = build(&a, trace_reader__header(rd), trace_reader__footer(rd), rep);
+	if (r)
+		goto cleanup;
+	w = trace_reader__warning(rd);
+	if (w)
+		snprintf(rep->warning, sizeof(rep->warning), "%s", w);
+	if (warning && wlen)
+		snprintf(warning, wlen, "%s", w ? w : "");
+	*out = rep;
+	rep = NULL;
+cleanup:
+	if (r < 0)
+		snprintf(err, errlen, "reading %s: %s", path, strerror(-r));
+	report__free(rep);
+	trace_reader__free(rd);
+	free(a.thr);
+	free(a.index);
+	free(a.sys);
+	free(a.errnos);
+	free(a.busy);
+	free(a.targets);
+	return r;
+}
