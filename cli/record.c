@@ -15,11 +15,14 @@
  * encoding already removes most redundancy (see docs/trace-format.md for the measurements) */
 #define TRACE_ZLIB_LEVEL 1
 #define PROGRESS_EVERY_NS 500000000ull
+/* A sync point at least this often, so that a recording cut by a crash or a full disk loses at most
+ * this much (and the process and thread records written first are in the file at once). */
+#define FLUSH_EVERY_NS 1000000000ull
 
 struct recorder {
 	struct trace_writer *w;
 	struct recorder_opts opts;
-	uint64_t start_ns, last_progress_ns;
+	uint64_t start_ns, last_progress_ns, last_flush_ns;
 	const char *stopped; /* why streaming stopped early */
 	int write_err;
 	bool progress_shown;
@@ -137,6 +140,18 @@ void recorder__tick(struct recorder *r, struct engine *e)
 	}
 	if (r->stopped && r->stopped[0] != 'e')
 		engine__set_trace_sink(e, NULL, NULL);
+	if (!r->stopped && (!r->last_flush_ns || now - r->last_flush_ns >= FLUSH_EVERY_NS)) {
+		int err = trace_writer__flush(r->w);
+
+		r->last_flush_ns = now;
+		if (err) {
+			r->write_err = err;
+			r->stopped = "error";
+			engine__set_trace_sink(e, NULL, NULL);
+			errorf("writing %s: %s; the trace stops here (readable up to its last complete block)",
+			       r->opts.path, strerror(-err));
+		}
+	}
 	if (r->opts.progress && now - r->last_progress_ns >= PROGRESS_EVERY_NS) {
 		r->last_progress_ns = now;
 		progress(r, e, false);

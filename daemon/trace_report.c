@@ -422,6 +422,7 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 	struct trace_reader *rd = NULL;
 	struct rtp_report *rep = NULL;
 	struct agg a = {};
+	const struct trace_footer *f;
 	struct trace_rec rec;
 	const char *w;
 	int r;
@@ -448,8 +449,14 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 	if (r)
 		goto cleanup;
 	w = trace_reader__warning(rd);
-	if (w)
+	if (w) {
 		snprintf(rep->warning, sizeof(rep->warning), "%s", w);
+	} else if ((f = trace_reader__footer(rd)) && strcmp(f->stop_reason, "exit") && strcmp(f->stop_reason, "signal")) {
+		snprintf(rep->warning, sizeof(rep->warning),
+			 "the recording stopped before the session ended (%s): the trace covers its beginning only",
+			 f->stop_reason);
+		w = rep->warning;
+	}
 	if (warning && wlen)
 		snprintf(warning, wlen, "%s", w ? w : "");
 	*out = rep;

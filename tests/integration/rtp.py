@@ -15,6 +15,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.normpath(os.path.join(HERE, "..", "workloads"))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 
 # Set by main() from --rtprof or $RTPROF; tests fail (not skip) when it is missing: no rtprof, no result.
 RTPROF = os.environ.get("RTPROF")
