@@ -111,8 +111,8 @@ cleanup:
 	return r;
 }
 
-/* Add the errno counts of every slot to `a`. */
-static int fold_errnos(struct engine *e, struct agg *a)
+/* Add the errno counts of one slot to `a`. */
+static int fold_errnos(struct engine *e, __u32 slot, struct agg *a)
 {
 	struct bpf_map *map = e->skel->maps.sys_errnos;
 	struct rtp_errno_key key, next, *prev = NULL;
@@ -123,7 +123,7 @@ static int fold_errnos(struct engine *e, struct agg *a)
 
 		key = next;
 		prev = &key;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), &count, sizeof(count), 0) == 0)
+		if (key.slot == slot && bpf_map__lookup_elem(map, &key, sizeof(key), &count, sizeof(count), 0) == 0)
 			r = agg_add_errno(a, key.nr, key.err, count);
 	}
 	return r;
@@ -235,35 +235,73 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	rt->exited = t->flags & RTP_THR_EXITED;
 }
 
-static int collect_threads(struct engine *e, struct rtp_report *rep, uint64_t now, struct agg *all)
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The tgids of a session's processes, sorted, to tell its threads from the others'. */
+static __u32 *session_tgids(struct engine *e, unsigned int session, size_t *n)
+{
+	__u32 *v = malloc((e->n_procs ? e->n_procs : 1) * sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < e->n_procs; i++)
+		if (e->procs[i].session == session)
+			v[(*n)++] = (__u32)e->procs[i].pid;
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_u32);
+	return v;
+}
+
+static bool in_set(const __u32 *set, size_t n, __u32 v)
+{
+	return n && bsearch(&v, set, n, sizeof(v), cmp_u32);
+}
+
+static int collect_threads(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now,
+			   struct agg *all)
 {
 	struct bpf_map *map = e->skel->maps.threads;
 	__u32 key, next, *prev = NULL;
-	size_t cap = e->n_exited_threads + 64;
+	size_t cap = e->n_exited_threads + 64, n_tgids;
+	__u32 *tgids = session_tgids(e, session, &n_tgids);
+	int r = 0;
 
 	rep->threads = calloc(cap, sizeof(*rep->threads));
-	if (!rep->threads)
+	if (!rep->threads || !tgids) {
+		free(tgids);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < e->n_exited_threads; i++)
-		thread_to_report(&e->exited_threads[i], &rep->threads[rep->n_threads++], now, all->busy_ns, all->ncpus);
+		if (in_set(tgids, n_tgids, e->exited_threads[i].tgid))
+			thread_to_report(&e->exited_threads[i], &rep->threads[rep->n_threads++], now, all->busy_ns,
+					 all->ncpus);
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		struct rtp_thread t;
 
 		key = next;
 		prev = &key;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0))
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0) || !in_set(tgids, n_tgids, t.tgid))
 			continue;
 		if (rep->n_threads == cap) {
 			struct rtp_report_thread *n = realloc(rep->threads, cap * 2 * sizeof(*n));
 
-			if (!n)
-				return -ENOMEM;
+			if (!n) {
+				r = -ENOMEM;
+				break;
+			}
 			rep->threads = n;
 			cap *= 2;
 		}
 		thread_to_report(&t, &rep->threads[rep->n_threads++], now, all->busy_ns, all->ncpus);
 	}
-	return 0;
+	free(tgids);
+	return r;
 }
 
 static int collect_syscalls(const struct agg *a, struct rtp_report *rep)
@@ -349,7 +387,7 @@ static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 		qsort(base, n, size, cmp);
 }
 
-static void collect_process_procfs(struct engine *e, struct rtp_report *rep)
+static void collect_process_procfs(struct engine *e, unsigned int session, struct rtp_report *rep)
 {
 	double tick = (double)procfs__ticks_per_sec();
 
@@ -359,6 +397,8 @@ static void collect_process_procfs(struct engine *e, struct rtp_report *rep)
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
 
+		if (p->session != session)
+			continue;
 		if (p->have_first && p->have_last && tick > 0) {
 			rep->process.cpu_user_s += (double)(p->last.utime_ticks - p->first.utime_ticks) / tick;
 			rep->process.cpu_sys_s += (double)(p->last.stime_ticks - p->first.stime_ticks) / tick;
@@ -368,27 +408,35 @@ static void collect_process_procfs(struct engine *e, struct rtp_report *rep)
 	}
 }
 
-int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
+int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out)
 {
-	struct rtp_report *rep = calloc(1, sizeof(*rep));
+	struct rtp_report *rep;
+	struct session *ses;
 	struct agg all = {};
 	uint64_t now;
 	int r = -ENOMEM;
 
+	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
+		return -ENOENT;
+	ses = &e->sessions[session];
+	rep = calloc(1, sizeof(*rep));
 	if (!rep)
 		return -ENOMEM;
-	engine__stop_clock(e);
-	now = e->stop_ns;
+	/* a running session's report covers it up to now */
+	now = ses->stop_ns ? ses->stop_ns : mono_ns();
 	rep->mode = mode;
 	rep->exit_status = -1;
-	rep->duration_ns = e->start_ns && now > e->start_ns ? now - e->start_ns : 0;
+	rep->duration_ns = ses->start_ns && now > ses->start_ns ? now - ses->start_ns : 0;
 	rep->targets = calloc(e->n_procs ? e->n_procs : 1, sizeof(*rep->targets));
 	if (!rep->targets)
 		goto cleanup;
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
-		struct rtp_report_target *t = &rep->targets[rep->n_targets++];
+		struct rtp_report_target *t;
 
+		if (p->session != (unsigned int)session)
+			continue;
+		t = &rep->targets[rep->n_targets++];
 		if (!p->runtime_known && !p->exited && runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
 			p->runtime_known = true;
 		t->pid = p->pid;
@@ -397,16 +445,15 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 		t->exited = p->exited;
 	}
 	r = agg_init(&all, e->ncpus);
-	for (__u32 s = 0; s < RTP_ENGINE_SLOTS && !r; s++)
-		r = fold_slot(e, s, &all);
-	r = r ?: fold_errnos(e, &all);
+	r = r ?: fold_slot(e, (__u32)session, &all);
+	r = r ?: fold_errnos(e, (__u32)session, &all);
 	r = r ?: collect_syscalls(&all, rep);
 	if (r)
 		goto cleanup;
 	for (size_t i = 0; i < rep->n_syscalls; i++)
 		sort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
 	sort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
-	r = collect_threads(e, rep, now, &all);
+	r = collect_threads(e, (unsigned int)session, rep, now, &all);
 	if (r)
 		goto cleanup;
 	sort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
@@ -420,7 +467,7 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 	for (int c = 0; c < e->ncpus; c++)
 		rep->process.cpu_load_pct[c] =
 			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
-	collect_process_procfs(e, rep);
+	collect_process_procfs(e, (unsigned int)session, rep);
 	for (__u32 c = 0; c < RTP_CNT_NR; c++) {
 		uint64_t v = 0;
 
@@ -440,4 +487,117 @@ cleanup:
 	agg_free(&all);
 	report__free(rep);
 	return r;
+}
+
+int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
+{
+	(void)engine__stop_clock(e);
+	return engine__session_report(e, 0, mode, out);
+}
+
+/* Clear a slot's per-CPU figures and errno counts in the maps. */
+static int clear_slot(struct engine *e, __u32 slot)
+{
+	size_t n = (size_t)e->ncpus;
+	void *zeros = calloc(n, sizeof(struct rtp_sys_stats) > sizeof(struct rtp_hist) ? sizeof(struct rtp_sys_stats)
+										      : sizeof(struct rtp_hist));
+	struct bpf_map *map = e->skel->maps.sys_errnos;
+	struct rtp_errno_key key, next, *prev = NULL, *doomed = NULL;
+	size_t n_doomed = 0, cap_doomed = 0;
+	int r = 0;
+
+	if (!zeros)
+		return -ENOMEM;
+	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS && !r; nr++) {
+		__u32 k = slot * RTP_MAX_SYSCALLS + nr;
+
+		r = bpf_map__update_elem(e->skel->maps.sys_stats, &k, sizeof(k), zeros, n * sizeof(struct rtp_sys_stats), 0);
+	}
+	r = r ?: bpf_map__update_elem(e->skel->maps.runq_hist, &slot, sizeof(slot), zeros, n * sizeof(struct rtp_hist), 0);
+	r = r ?: bpf_map__update_elem(e->skel->maps.cpu_busy, &slot, sizeof(slot), zeros, n * sizeof(__u64), 0);
+	while (!r && bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		key = next;
+		prev = &key;
+		if (key.slot != slot)
+			continue;
+		if (n_doomed == cap_doomed) {
+			size_t cap = cap_doomed ? cap_doomed * 2 : 16;
+			struct rtp_errno_key *nd = realloc(doomed, cap * sizeof(*nd));
+
+			if (!nd) {
+				r = -ENOMEM;
+				break;
+			}
+			doomed = nd;
+			cap_doomed = cap;
+		}
+		doomed[n_doomed++] = key;
+	}
+	for (size_t i = 0; i < n_doomed; i++)
+		(void)bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
+	free(doomed);
+	free(zeros);
+	return r;
+}
+
+void engine__session_free(struct engine *e, int session)
+{
+	size_t n_tgids, kept = 0;
+	__u32 *tgids;
+
+	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
+		return;
+	tgids = session_tgids(e, (unsigned int)session, &n_tgids);
+	/* out of the target set first, so that nothing adds to the slot while it is cleared */
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+
+		if (p->session == (unsigned int)session) {
+			__u32 key = (__u32)p->pid;
+
+			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
+		} else {
+			e->procs[kept++] = *p;
+		}
+	}
+	e->n_procs = kept;
+	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+	if (tgids) {
+		struct bpf_map *map = e->skel->maps.threads;
+		__u32 key, next, *prev = NULL;
+		size_t kept_threads = 0;
+
+		for (size_t i = 0; i < e->n_exited_threads; i++)
+			if (!in_set(tgids, n_tgids, e->exited_threads[i].tgid))
+				e->exited_threads[kept_threads++] = e->exited_threads[i];
+		e->n_exited_threads = kept_threads;
+		__u32 *doomed = NULL;
+		size_t n_doomed = 0, cap_doomed = 0;
+
+		/* collected, then deleted: deleting during get_next_key would restart the walk */
+		while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+			struct rtp_thread t;
+
+			key = next;
+			prev = &key;
+			if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0) || !in_set(tgids, n_tgids, t.tgid))
+				continue;
+			if (n_doomed == cap_doomed) {
+				size_t cap = cap_doomed ? cap_doomed * 2 : 64;
+				__u32 *nd = realloc(doomed, cap * sizeof(*nd));
+
+				if (!nd)
+					break;
+				doomed = nd;
+				cap_doomed = cap;
+			}
+			doomed[n_doomed++] = key;
+		}
+		for (size_t i = 0; i < n_doomed; i++)
+			(void)bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
+		free(doomed);
+		free(tgids);
+	}
+	(void)clear_slot(e, (__u32)session);
+	e->sessions[session] = (struct session){ 0 };
 }

@@ -107,7 +107,7 @@ static struct target_proc *proc_find(struct engine *e, pid_t pid)
 	return NULL;
 }
 
-static struct target_proc *proc_new(struct engine *e, pid_t pid)
+static struct target_proc *proc_new(struct engine *e, pid_t pid, unsigned int session)
 {
 	struct target_proc *p;
 
@@ -123,6 +123,7 @@ static struct target_proc *proc_new(struct engine *e, pid_t pid)
 	p = &e->procs[e->n_procs++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
+	p->session = session;
 	p->max_rss_kb = -1;
 	return p;
 }
@@ -212,7 +213,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	switch (ev->type) {
 	case RTP_REC_PROC_NEW:
 		if (ev->flags & RTP_EV_FOLLOWED && !proc_find(e, (pid_t)ev->tgid)) {
-			p = proc_new(e, (pid_t)ev->tgid);
+			struct rtp_target tgt;
+			__u32 key = ev->tgid;
+
+			/* the child went into its parent's session: the probes know which */
+			if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
+				break;
+			p = proc_new(e, (pid_t)ev->tgid, tgt.slot);
 			if (p)
 				snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 		}
@@ -243,15 +250,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int set_sizes(struct rtprof_bpf *skel, unsigned int procs, unsigned int threads)
+static int set_sizes(struct rtprof_bpf *skel, unsigned int procs, unsigned int threads, unsigned int sessions)
 {
 	int err = 0;
 
 	err = err ?: bpf_map__set_max_entries(skel->maps.targets, procs);
 	err = err ?: bpf_map__set_max_entries(skel->maps.threads, threads);
-	err = err ?: bpf_map__set_max_entries(skel->maps.sys_stats, RTP_ENGINE_SLOTS * RTP_MAX_SYSCALLS);
-	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_busy, RTP_ENGINE_SLOTS);
-	err = err ?: bpf_map__set_max_entries(skel->maps.runq_hist, RTP_ENGINE_SLOTS);
+	err = err ?: bpf_map__set_max_entries(skel->maps.sys_stats, sessions * RTP_MAX_SYSCALLS);
+	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_busy, sessions);
+	err = err ?: bpf_map__set_max_entries(skel->maps.runq_hist, sessions);
 	return err;
 }
 
@@ -274,6 +281,13 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		e->opts.max_procs = RTP_DEFAULT_MAX_PROCS;
 	if (!e->opts.max_threads)
 		e->opts.max_threads = RTP_DEFAULT_MAX_THREADS;
+	if (!e->opts.max_sessions)
+		e->opts.max_sessions = RTP_DEFAULT_MAX_SLOTS;
+	e->sessions = calloc(e->opts.max_sessions, sizeof(*e->sessions));
+	if (!e->sessions) {
+		r = fail(err, errlen, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
 	e->ncpus = libbpf_num_possible_cpus();
 	if (e->ncpus <= 0) {
 		r = fail(err, errlen, -EINVAL, "cannot count the possible CPUs");
@@ -302,7 +316,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 			goto cleanup;
 		}
 	}
-	r = set_sizes(e->skel, e->opts.max_procs, e->opts.max_threads);
+	r = set_sizes(e->skel, e->opts.max_procs, e->opts.max_threads, e->opts.max_sessions);
 	if (r) {
 		r = fail(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto cleanup;
@@ -346,6 +360,7 @@ void engine__free(struct engine *e)
 	ring_buffer__free(e->rb);
 	rtprof_bpf__destroy(e->skel);
 	free(e->exited_threads);
+	free(e->sessions);
 	free(e->procs);
 	free(e);
 }
@@ -397,7 +412,7 @@ static int kernel_thread(const struct proc_stat *st)
 	return (st->flags & PF_KTHREAD_FLAG) != 0;
 }
 
-int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
+int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
 {
 	struct rtp_target tgt = { .flags = e->opts.no_follow ? 0 : RTP_TARGET_FOLLOW };
 	struct target_proc *p;
@@ -405,6 +420,9 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 	__u32 key = (__u32)pid;
 	int r;
 
+	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
+		return fail(err, errlen, -EINVAL, "no session %d", session);
+	tgt.slot = (__u32)session;
 	if (pid <= 0)
 		return fail(err, errlen, -ESRCH, "no such process: %d", pid);
 	if (proc_find(e, pid))
@@ -420,7 +438,7 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 	if (kernel_thread(&st))
 		return fail(err, errlen, -EINVAL, "%d (%s) is a kernel thread; rtprof profiles user processes",
 			    pid, st.comm);
-	p = proc_new(e, pid);
+	p = proc_new(e, pid, (unsigned int)session);
 	r = p ? bpf_map__update_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_ANY) : -ENOMEM;
 	if (r) {
 		if (p)
@@ -433,10 +451,18 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	seed_threads(e, pid);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
-	(void)engine__start_clock(e);
+	if (!e->sessions[session].start_ns)
+		e->sessions[session].start_ns = mono_ns();
 	proc_detect_runtime(e, p);
 	proc_sample(p);
 	return 0;
+}
+
+int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
+{
+	if (!e->sessions[0].used)
+		e->sessions[0].used = true;
+	return engine__session_add(e, 0, pid, err, errlen);
 }
 
 int engine__fd(const struct engine *e)
@@ -482,27 +508,52 @@ int engine__poll(struct engine *e, int timeout_ms)
 	return (int)(e->events - before);
 }
 
-unsigned int engine__live_targets(const struct engine *e)
+unsigned int engine__session_live(const struct engine *e, int session)
 {
 	unsigned int n = 0;
 
 	for (size_t i = 0; i < e->n_procs; i++)
-		n += !e->procs[i].exited;
+		n += !e->procs[i].exited && e->procs[i].session == (unsigned int)session;
 	return n;
+}
+
+unsigned int engine__live_targets(const struct engine *e)
+{
+	return engine__session_live(e, 0);
+}
+
+int engine__session_of(const struct engine *e, pid_t pid)
+{
+	for (size_t i = 0; i < e->n_procs; i++)
+		if (e->procs[i].pid == pid && !e->procs[i].forgotten)
+			return (int)e->procs[i].session;
+	return -1;
+}
+
+int engine__session_new(struct engine *e)
+{
+	for (unsigned int s = 0; s < e->opts.max_sessions; s++) {
+		if (!e->sessions[s].used) {
+			e->sessions[s] = (struct session){ .used = true };
+			return (int)s;
+		}
+	}
+	return -ENOSPC;
 }
 
 uint64_t engine__start_clock(struct engine *e)
 {
-	if (!e->start_ns)
-		e->start_ns = mono_ns();
-	return e->start_ns;
+	e->sessions[0].used = true;
+	if (!e->sessions[0].start_ns)
+		e->sessions[0].start_ns = mono_ns();
+	return e->sessions[0].start_ns;
 }
 
 uint64_t engine__stop_clock(struct engine *e)
 {
-	if (!e->stop_ns)
-		e->stop_ns = mono_ns();
-	return e->stop_ns;
+	if (!e->sessions[0].stop_ns)
+		e->sessions[0].stop_ns = mono_ns();
+	return e->sessions[0].stop_ns;
 }
 
 void engine__set_trace_sink(struct engine *e, engine_trace_fn fn, void *ctx)

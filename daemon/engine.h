@@ -20,6 +20,7 @@ struct engine_opts {
 	bool no_follow;        /* do not add processes forked by targets */
 	unsigned int max_procs;   /* process slots; 0: RTP_DEFAULT_MAX_PROCS */
 	unsigned int max_threads; /* threads tracked; 0: RTP_DEFAULT_MAX_THREADS */
+	unsigned int max_sessions; /* sessions aggregated apart (rtprofd); 0: 1 */
 	const char *btf_path;     /* kernel BTF to use instead of /sys/kernel/btf/vmlinux */
 	bool verbose;             /* let libbpf's debug messages through the print hook */
 	bool exact_latency;       /* time every syscall, also in bursts (costlier, see rtprof_abi.h) */
@@ -35,8 +36,20 @@ int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen);
 int engine__new(const struct engine_opts *opts, struct engine **out, char *err, size_t errlen);
 void engine__free(struct engine *e);
 
-/* Add a running process (all its threads) to the target set.
- * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: no free slot. */
+/* Sessions: each aggregates its targets (and what they fork) apart from the others. The CLI uses the
+ * functions without a session argument, which act on session 0. */
+int engine__session_new(struct engine *e); /* a free session's id, or -ENOSPC */
+/* Stop tracing the session's processes and forget everything about it. */
+void engine__session_free(struct engine *e, int session);
+int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);
+unsigned int engine__session_live(const struct engine *e, int session);
+/* The session's report so far (or up to its stop). */
+int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out);
+/* Whether pid is traced, and in which session. */
+int engine__session_of(const struct engine *e, pid_t pid);
+
+/* Add a running process (all its threads) to the target set of session 0.
+ * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: the target table is full. */
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen);
 
 /* File descriptor that becomes readable when lifecycle events are pending (for the caller's poll). */

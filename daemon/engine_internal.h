@@ -15,14 +15,14 @@
  * it moves to userspace: the exit is followed by the threads' last switches. */
 #define RTP_FORGET_GRACE_NS (200ull * 1000 * 1000)
 #define RTP_POLL_MS 100
-/* Session slots: the CLI runs one session. */
-#define RTP_ENGINE_SLOTS 1
+
 
 struct rtprof_bpf;
 struct ring_buffer;
 
 struct target_proc {
 	pid_t pid;
+	unsigned int session; /* its slot */
 	bool forgotten;  /* exited and taken out of the target set */
 	bool exited;
 	bool user_added; /* named by the user, not a followed child */
@@ -50,6 +50,11 @@ struct agg {
 	size_t n_errnos, cap_errnos;
 };
 
+struct session {
+	bool used;
+	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
+};
+
 struct engine {
 	struct rtprof_bpf *skel;
 	struct ring_buffer *rb;
@@ -57,7 +62,7 @@ struct engine {
 	struct target_proc *procs;
 	size_t n_procs, cap_procs;
 	int ncpus;
-	uint64_t start_ns, stop_ns;
+	struct session *sessions; /* [opts.max_sessions] */
 	uint64_t events;
 	uint64_t last_harvest_ns;
 	engine_trace_fn trace_fn;
