@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The one table renderer of the CLI. */
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "render.h"
 
@@ -131,4 +133,17 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 		fprintf(out, "not tracked: %" PRIu64 " thread events (thread table full), %" PRIu64
 			" forked processes (target table full), %" PRIu64 " syscalls (number out of range)\n",
 			r->thread_drops, r->proc_drops, r->syscalls_unaggregated);
+}
+
+int render_json(FILE *out, const struct rtp_report *r)
+{
+	json_object *root = report__json(r);
+	int ret = 0;
+
+	if (!root)
+		return -ENOMEM;
+	if (fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		ret = -EIO;
+	json_object_put(root);
+	return ret;
 }

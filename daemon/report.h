@@ -85,6 +85,10 @@ struct rtp_report {
 
 void report__free(struct rtp_report *r);
 
+struct json_object;
+/* The report as JSON (docs/report-json.md); NULL when out of memory. Free with json_object_put(). */
+struct json_object *report__json(const struct rtp_report *r);
+
 /* The report of a recorded trace (.rtprof.gz). `warning` gets what was wrong with the file, if anything
  * ("" otherwise): a cut or damaged trace still gives the report of what could be read. 0 or -errno. */
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,

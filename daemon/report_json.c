@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The one JSON writer of the CLI: every report goes through render_json(). */
+/* The one JSON form of a report: the CLI prints it, rtprofd sends it, compare and the daemon client read
+ * it back (keys: docs/report-json.md). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <json-c/json.h>
 
-#include "render.h"
+#include "report.h"
 
 static json_object *u64(uint64_t v)
 {
@@ -88,13 +90,12 @@ static json_object *thread_json(const struct rtp_report_thread *t)
 	return o;
 }
 
-int render_json(FILE *out, const struct rtp_report *r)
+json_object *report__json(const struct rtp_report *r)
 {
 	json_object *root = json_object_new_object(), *a, *proc, *load;
-	int ret = 0;
 
 	if (!root)
-		return -ENOMEM;
+		return NULL;
 	json_object_object_add(root, "version", json_object_new_string(RTPROF_VERSION));
 	json_object_object_add(root, "mode", json_object_new_string(r->mode ? r->mode : ""));
 	if (r->n_targets)
@@ -135,9 +136,5 @@ int render_json(FILE *out, const struct rtp_report *r)
 	if (r->warning[0])
 		json_object_array_add(a, json_object_new_string(r->warning));
 	json_object_object_add(root, "warnings", a);
-
-	if (fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
-		ret = -EIO;
-	json_object_put(root);
-	return ret;
+	return root;
 }
