@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* `rtprof run` and `rtprof attach`: one session loop, two ways to get a target. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,8 +16,10 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <json-c/json.h>
 
 #include "engine.h"
+#include "client.h"
 #include "record.h"
 #include "render.h"
 #include "rtprof.h"
@@ -27,6 +30,7 @@ struct profile_opts {
 	bool no_follow;
 	bool quiet;
 	bool exact_latency;
+	bool local; /* attach: never through rtprofd */
 	const char *output; /* the report */
 	const char *trace;  /* the trace being recorded */
 	uint64_t max_size;  /* of the trace */
@@ -75,6 +79,8 @@ static int parse_common(int argc, char **argv, struct profile_opts *po, bool att
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "exact-latency", no_argument, NULL, 'X' },
 		{ "max-size", required_argument, NULL, 'M' },
+		{ "local", no_argument, NULL, 'L' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -119,6 +125,14 @@ static int parse_common(int argc, char **argv, struct profile_opts *po, bool att
 			break;
 		case 'X':
 			po->exact_latency = true;
+			break;
+		case 'L':
+			if (!attach)
+				goto bad;
+			po->local = true;
+			break;
+		case 'S':
+			g_opts.socket_path = optarg;
 			break;
 		case 'h':
 			help(stdout);
@@ -455,16 +469,106 @@ static void attach_help(FILE *out)
 		"\n"
 		"Profile running processes (all their threads, and threads and processes they create from now on)\n"
 		"until Ctrl-C, SIGTERM, the duration, or the exit of every target; then report the attached window.\n"
+		"When rtprofd answers on its socket, the session runs there (so you need no root for your own\n"
+		"processes); otherwise, or with --local or when recording a trace, in this process.\n"
 		"\n"
 		"  -j, --json          print the report as one JSON object\n"
 		"  -o, --output FILE   FILE ending in .rtprof.gz: record every event to this trace (the report still\n"
 		"                      goes to stdout); any other FILE: write the report there instead of stdout\n"
 		"  -d, --duration SECS stop after SECS seconds\n"
 		"      --max-size SIZE stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
+		"      --local         profile in this process even when rtprofd runs (which needs root)\n"
+		"      --socket PATH   the rtprofd to use (default $RTPROF_SOCKET, else /run/rtprof/rtprofd.sock)\n"
 		"      --no-follow     do not profile processes the targets fork\n"
 		"      --top N         syscall rows in the table (default 15; 0 = all)\n"
 		"      --exact-latency time every syscall, also in bursts of fast calls (more overhead)\n"
 		"  -q, --quiet         no progress lines on stderr\n");
+}
+
+static json_object *session_request(const char *type, int64_t session)
+{
+	json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "type", json_object_new_string(type));
+	json_object_object_add(req, "session", json_object_new_int64(session));
+	return req;
+}
+
+/* The session in rtprofd: attach, wait as the embedded path would, fetch the report, detach. */
+static int attach_via_daemon(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
+			     FILE *out)
+{
+	json_object *req = json_object_new_object(), *arr = json_object_new_array(), *reply = NULL;
+	struct render_opts ro = { .top_syscalls = po->top };
+	struct rtp_report *rep = NULL;
+	double deadline = po->duration_s > 0 ? mono_s() + po->duration_s : 0;
+	char err[512];
+	int64_t session;
+	int r;
+
+	for (int i = 0; i < npids; i++)
+		json_object_array_add(arr, json_object_new_int(pids[i]));
+	json_object_object_add(req, "type", json_object_new_string("attach"));
+	json_object_object_add(req, "pids", arr);
+	json_object_object_add(req, "follow", json_object_new_boolean(!po->no_follow));
+	r = client__call(c, req, &reply, err, sizeof(err));
+	if (r) {
+		errorf("%s", err);
+		return r == -EIO || r == -ETIMEDOUT || r == -ECONNRESET ? EXIT_FAILURE_RT : EXIT_USAGE;
+	}
+	session = json_object_get_int64(json_object_object_get(reply, "session"));
+	json_object_put(reply);
+	set_handler(SIGINT, on_stop_signal);
+	set_handler(SIGTERM, on_stop_signal);
+	if (!po->quiet)
+		fprintf(stderr, "rtprof: attached to %d process%s through rtprofd (session %" PRId64 "); %s\n", npids,
+			npids > 1 ? "es" : "", session,
+			po->duration_s > 0 ? "stopping after the duration or when they exit" : "Ctrl-C to stop and report");
+	while (!stop_signal) {
+		json_object *list = NULL, *sessions;
+		int live = -1;
+
+		if (deadline && mono_s() >= deadline)
+			break;
+		usleep(100000);
+		r = client__call(c, session_request("sessions", session), &list, err, sizeof(err));
+		if (r) {
+			errorf("%s", err);
+			return EXIT_FAILURE_RT;
+		}
+		sessions = json_object_object_get(list, "sessions");
+		for (size_t i = 0; i < json_object_array_length(sessions); i++) {
+			json_object *s = json_object_array_get_idx(sessions, i);
+
+			if (json_object_get_int64(json_object_object_get(s, "session")) == session)
+				live = json_object_get_int(json_object_object_get(s, "live_processes"));
+		}
+		json_object_put(list);
+		if (live == 0)
+			break;
+	}
+	req = session_request("query", session);
+	json_object_object_add(req, "what", json_object_new_string("summary"));
+	r = client__call(c, req, &reply, err, sizeof(err));
+	if (r || report__from_json(json_object_object_get(reply, "report"), &rep)) {
+		errorf("%s", r ? err : "rtprofd's report could not be read");
+		json_object_put(reply);
+		return EXIT_FAILURE_RT;
+	}
+	json_object_put(reply);
+	reply = NULL;
+	if (client__call(c, session_request("detach", session), &reply, err, sizeof(err)) == 0)
+		json_object_put(reply);
+	if (po->json)
+		r = render_json(out, rep);
+	else
+		render_text(out, rep, &ro);
+	report__free(rep);
+	if (r || fflush(out) || ferror(out)) {
+		errorf("cannot write the report: %s", strerror(errno));
+		return EXIT_FAILURE_RT;
+	}
+	return EXIT_OK;
 }
 
 int cmd_attach(int argc, char **argv)
@@ -508,6 +612,21 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (open_output(&po, &out))
 		goto cleanup;
+	/* recording streams every event to this process's file: that stays embedded for now */
+	if (!po.local && !po.trace) {
+		struct rtp_client *c = NULL;
+
+		r = client__connect(client__socket_path(), &c, err, sizeof(err));
+		if (r == 0) {
+			ret = attach_via_daemon(c, &po, pids, npids, out);
+			client__close(c);
+			goto cleanup;
+		}
+		if (r != -ENOENT && r != -ECONNREFUSED)
+			errorf("warning: %s; profiling in this process instead", err);
+		else if (g_opts.verbose)
+			errorf("%s; profiling in this process", err);
+	}
 	if (new_engine(&po, &e))
 		goto cleanup;
 	if (po.trace && open_recorder(&po, e, "attach", pids[0], argv + optind, &rec))

@@ -21,6 +21,10 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run a command under the probes and report when it exits" },
 	{ "attach", cmd_attach, "profile running processes until Ctrl-C, a duration, or their exit" },
 	{ "report", cmd_report, "print the report of a recorded trace (.rtprof.gz)" },
+	{ "sessions", cmd_sessions, "list the sessions rtprofd runs for you" },
+	{ "query", cmd_query, "print a daemon session's report so far: summary, syscalls, threads, sched" },
+	{ "detach", cmd_detach, "end a daemon session" },
+	{ "status", cmd_status, "rtprofd's version, uptime, sessions, events, memory" },
 };
 
 void errorf(const char *fmt, ...)
@@ -42,7 +46,7 @@ static void log_libbpf(const char *msg)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprof [-v] [--btf FILE] COMMAND [ARGS...]\n"
+		"Usage: rtprof [-v] [--btf FILE] [--socket PATH] COMMAND [ARGS...]\n"
 		"\n"
 		"System-level profiler for Python and Node.js processes: syscalls, threads and scheduling,\n"
 		"measured with eBPF.\n"
@@ -55,6 +59,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -v, --verbose   show libbpf's messages (verifier log on load failures)\n"
 		"      --btf FILE  kernel BTF to use when the kernel has none at /sys/kernel/btf/vmlinux\n"
+		"      --socket PATH  rtprofd's socket (default $RTPROF_SOCKET, else /run/rtprof/rtprofd.sock)\n"
 		"  -V, --version   print the version\n"
 		"  -h, --help      this help; 'rtprof COMMAND --help' for a command's options\n"
 		"\n"
@@ -71,6 +76,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "btf", required_argument, NULL, 'B' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -85,6 +91,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			g_opts.btf_path = optarg;
+			break;
+		case 'S':
+			g_opts.socket_path = optarg;
 			break;
 		case 'V':
 			printf("rtprof %s\n", RTPROF_VERSION);

@@ -13,6 +13,7 @@
 struct global_opts {
 	bool verbose;
 	const char *btf_path;
+	const char *socket_path; /* rtprofd's socket */
 };
 
 extern struct global_opts g_opts;
@@ -20,6 +21,10 @@ extern struct global_opts g_opts;
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* Print "rtprof: MSG" to stderr. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

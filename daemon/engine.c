@@ -562,6 +562,11 @@ void engine__set_trace_sink(struct engine *e, engine_trace_fn fn, void *ctx)
 	e->trace_ctx = ctx;
 }
 
+uint64_t engine__events(const struct engine *e)
+{
+	return e->events;
+}
+
 int engine__ncpus(const struct engine *e)
 {
 	return e->ncpus;

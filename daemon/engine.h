@@ -80,6 +80,8 @@ void engine__trace_counts(struct engine *e, uint64_t *lost);
 /* How often to call engine__poll, in ms: records are consumed on this timer. */
 int engine__poll_ms(const struct engine *e);
 int engine__ncpus(const struct engine *e);
+/* Lifecycle events consumed so far. */
+uint64_t engine__events(const struct engine *e);
 
 /* libbpf messages go through this hook; the CLI decides where they are printed. */
 typedef void (*engine_log_fn)(const char *msg);

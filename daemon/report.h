@@ -88,6 +88,9 @@ void report__free(struct rtp_report *r);
 struct json_object;
 /* The report as JSON (docs/report-json.md); NULL when out of memory. Free with json_object_put(). */
 struct json_object *report__json(const struct rtp_report *r);
+/* Back from that JSON (a saved --json report, or rtprofd's reply): missing keys read as zero.
+ * 0, -EINVAL (not an object) or -ENOMEM. */
+int report__from_json(struct json_object *o, struct rtp_report **out);
 
 /* The report of a recorded trace (.rtprof.gz). `warning` gets what was wrong with the file, if anything
  * ("" otherwise): a cut or damaged trace still gives the report of what could be read. 0 or -errno. */

@@ -3,6 +3,7 @@
  * it back (keys: docs/report-json.md). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -137,4 +138,193 @@ json_object *report__json(const struct rtp_report *r)
 		json_object_array_add(a, json_object_new_string(r->warning));
 	json_object_object_add(root, "warnings", a);
 	return root;
+}
+
+/* ---- reading it back ---- */
+
+static uint64_t get_u64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int))
+		return json_object_get_uint64(v);
+	if (json_object_is_type(v, json_type_double) && json_object_get_double(v) >= 0)
+		return (uint64_t)json_object_get_double(v);
+	return 0;
+}
+
+static double get_double(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
+}
+
+static void get_string(json_object *o, const char *key, char *out, size_t size)
+{
+	json_object *v;
+
+	out[0] = '\0';
+	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		snprintf(out, size, "%s", json_object_get_string(v));
+}
+
+static json_object *get_array(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static void get_hist(json_object *o, const char *key, uint64_t *slots)
+{
+	json_object *a = get_array(o, key);
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	for (size_t i = 0; i < n && i < RTP_HIST_SLOTS; i++)
+		slots[i] = (uint64_t)json_object_get_int64(json_object_array_get_idx(a, i));
+}
+
+static void target_from_json(json_object *o, struct rtp_report_target *t)
+{
+	char kind[16];
+
+	t->pid = (pid_t)get_u64(o, "pid");
+	get_string(o, "comm", t->comm, sizeof(t->comm));
+	get_string(o, "exe", t->runtime.exe, sizeof(t->runtime.exe));
+	get_string(o, "runtime_version", t->runtime.version, sizeof(t->runtime.version));
+	get_string(o, "runtime_lib", t->runtime.lib, sizeof(t->runtime.lib));
+	get_string(o, "runtime", kind, sizeof(kind));
+	t->runtime.kind = strcmp(kind, "python") == 0 ? RTP_RUNTIME_PYTHON
+			  : strcmp(kind, "node") == 0	  ? RTP_RUNTIME_NODE
+							  : RTP_RUNTIME_OTHER;
+	t->exited = get_u64(o, "exited") != 0 || json_object_get_boolean(json_object_object_get(o, "exited"));
+}
+
+static const char *const modes[] = { "run", "attach", "trace" };
+
+int report__from_json(json_object *o, struct rtp_report **out)
+{
+	struct rtp_report *r;
+	json_object *a, *proc, *v;
+	char mode[16];
+	size_t n;
+
+	if (!o || !json_object_is_type(o, json_type_object))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	get_string(o, "mode", mode, sizeof(mode));
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(mode, modes[i]) == 0)
+			r->mode = modes[i];
+	r->duration_ns = get_u64(o, "duration_ns");
+	r->exit_status = json_object_object_get_ex(o, "exit_status", &v) ? json_object_get_int(v) : -1;
+	if ((a = get_array(o, "targets")) && (n = json_object_array_length(a))) {
+		r->targets = calloc(n, sizeof(*r->targets));
+		if (!r->targets)
+			goto nomem;
+		for (size_t i = 0; i < n; i++)
+			target_from_json(json_object_array_get_idx(a, i), &r->targets[r->n_targets++]);
+	} else if (json_object_object_get_ex(o, "target", &v)) {
+		r->targets = calloc(1, sizeof(*r->targets));
+		if (!r->targets)
+			goto nomem;
+		target_from_json(v, &r->targets[r->n_targets++]);
+	}
+	if (json_object_object_get_ex(o, "process", &proc)) {
+		r->process.wall_s = get_double(proc, "wall_s");
+		r->process.cpu_user_s = get_double(proc, "cpu_user_s");
+		r->process.cpu_sys_s = get_double(proc, "cpu_sys_s");
+		r->process.max_rss_kb = (long)get_u64(proc, "max_rss_kb");
+		get_string(proc, "source", mode, sizeof(mode));
+		r->process.source = strcmp(mode, "rusage") == 0 ? "rusage" : strcmp(mode, "procfs") == 0 ? "procfs" : "trace";
+		if ((a = get_array(proc, "cpu_load_pct")) && (n = json_object_array_length(a)) && n <= 65536) {
+			r->process.cpu_load_pct = calloc(n, sizeof(double));
+			if (!r->process.cpu_load_pct)
+				goto nomem;
+			for (size_t i = 0; i < n; i++)
+				r->process.cpu_load_pct[i] = json_object_get_double(json_object_array_get_idx(a, i));
+			r->process.ncpus = (int)n;
+		}
+	}
+	if ((a = get_array(o, "syscalls")) && (n = json_object_array_length(a))) {
+		r->syscalls = calloc(n, sizeof(*r->syscalls));
+		if (!r->syscalls)
+			goto nomem;
+		for (size_t i = 0; i < n; i++) {
+			json_object *s = json_object_array_get_idx(a, i), *errnos;
+			struct rtp_report_syscall *sc = &r->syscalls[r->n_syscalls++];
+
+			get_string(s, "name", sc->name, sizeof(sc->name));
+			sc->nr = (unsigned int)get_u64(s, "nr");
+			sc->count = get_u64(s, "count");
+			sc->errors = get_u64(s, "errors");
+			sc->timed = get_u64(s, "timed");
+			sc->total_ns = get_u64(s, "total_ns");
+			sc->max_ns = get_u64(s, "max_ns");
+			sc->p50_ns = get_u64(s, "p50_ns");
+			sc->p99_ns = get_u64(s, "p99_ns");
+			get_hist(s, "hist", sc->hist);
+			if (json_object_object_get_ex(s, "errnos", &errnos) && json_object_is_type(errnos, json_type_object)) {
+				size_t ne = (size_t)json_object_object_length(errnos);
+
+				sc->errnos = calloc(ne ? ne : 1, sizeof(*sc->errnos));
+				if (!sc->errnos)
+					goto nomem;
+				json_object_object_foreach(errnos, name, count) {
+					int err = 0;
+
+					/* names back to numbers through the C library's own table */
+					for (int e = 1; e < 4096 && !err; e++) {
+						const char *en = strerrorname_np(e);
+
+						if (en && strcmp(en, name) == 0)
+							err = e;
+					}
+					if (!err && name[0] == 'E')
+						err = atoi(name + 1);
+					sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = err,
+												.count = (uint64_t)json_object_get_int64(count) };
+				}
+			}
+		}
+	}
+	if ((a = get_array(o, "threads")) && (n = json_object_array_length(a))) {
+		r->threads = calloc(n, sizeof(*r->threads));
+		if (!r->threads)
+			goto nomem;
+		for (size_t i = 0; i < n; i++) {
+			json_object *t = json_object_array_get_idx(a, i);
+			struct rtp_report_thread *rt = &r->threads[r->n_threads++];
+
+			rt->tid = (pid_t)get_u64(t, "tid");
+			rt->tgid = (pid_t)get_u64(t, "tgid");
+			rt->parent_tid = (pid_t)get_u64(t, "parent_tid");
+			get_string(t, "name", rt->name, sizeof(rt->name));
+			rt->oncpu_ns = get_u64(t, "oncpu_ns");
+			rt->runq_wait_ns = get_u64(t, "runq_wait_ns");
+			rt->sleep_ns = get_u64(t, "sleep_ns");
+			rt->block_ns = get_u64(t, "block_ns");
+			rt->vol_switches = get_u64(t, "vol_switches");
+			rt->invol_switches = get_u64(t, "invol_switches");
+			rt->migrations = get_u64(t, "migrations");
+			rt->exited = json_object_get_boolean(json_object_object_get(t, "exited"));
+		}
+	}
+	get_hist(o, "runq_hist", r->runq_hist);
+	r->lost_events = get_u64(o, "lost_events");
+	r->thread_drops = get_u64(o, "thread_drops");
+	r->proc_drops = get_u64(o, "proc_drops");
+	r->syscalls_unaggregated = get_u64(o, "syscalls_unaggregated");
+	if ((a = get_array(o, "warnings")) && json_object_array_length(a))
+		snprintf(r->warning, sizeof(r->warning), "%s", json_object_get_string(json_object_array_get_idx(a, 0)));
+	*out = r;
+	return 0;
+nomem:
+	report__free(r);
+	return -ENOMEM;
 }

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "protocol.h"
+
+int proto__frame(struct proto_buf *out, struct json_object *msg)
+{
+	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(text), need = out->len + 4 + len;
+
+	if (len > RTP_PROTO_MAX_REPLY)
+		return -EMSGSIZE;
+	if (need > out->cap) {
+		size_t cap = out->cap ? out->cap : 4096;
+		uint8_t *n;
+
+		while (cap < need)
+			cap *= 2;
+		n = realloc(out->p, cap);
+		if (!n)
+			return -ENOMEM;
+		out->p = n;
+		out->cap = cap;
+	}
+	out->p[out->len++] = (uint8_t)(len >> 24);
+	out->p[out->len++] = (uint8_t)(len >> 16);
+	out->p[out->len++] = (uint8_t)(len >> 8);
+	out->p[out->len++] = (uint8_t)len;
+	memcpy(out->p + out->len, text, len);
+	out->len += len;
+	return 0;
+}
+
+ssize_t proto__parse(const uint8_t *in, size_t len, size_t max, struct json_object **msg)
+{
+	struct json_tokener *tok;
+	json_object *obj, *type;
+	uint32_t n;
+
+	if (len < 4)
+		return 0;
+	n = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	if (n == 0 || n > max)
+		return -EMSGSIZE;
+	if (len - 4 < n)
+		return 0;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	obj = json_tokener_parse_ex(tok, (const char *)in + 4, (int)n);
+	/* the whole frame must be one complete value, nothing after it */
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
+	    !json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, "type", &type) ||
+	    !json_object_is_type(type, json_type_string)) {
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return -EBADMSG;
+	}
+	json_tokener_free(tok);
+	*msg = obj;
+	return (ssize_t)n + 4;
+}
+
+void proto_buf__consume(struct proto_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+void proto_buf__free(struct proto_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+const char *proto__type(struct json_object *msg)
+{
+	json_object *type;
+
+	if (msg && json_object_object_get_ex(msg, "type", &type) && json_object_is_type(type, json_type_string))
+		return json_object_get_string(type);
+	return "";
+}

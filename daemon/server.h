@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rtprofd's server: the listening socket, its clients, their sessions and the requests of
+ * docs/protocol.md, each authorised from the peer's credentials. */
+#ifndef RTPROF_SERVER_H
+#define RTPROF_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine.h"
+
+#define SERVER_MAX_CLIENTS 256
+#define SERVER_MAX_SESSIONS 64           /* engine slots */
+#define SERVER_MAX_SESSIONS_PER_USER 16
+#define SERVER_MAX_PIDS_PER_ATTACH 64
+#define SERVER_MAX_CLIENT_BACKLOG (64u << 20) /* replies a client has not read; past it, it is dropped */
+
+struct server_opts {
+	const char *socket_path;
+	const char *group; /* owner group of the socket, if it exists */
+	unsigned int mode; /* of the socket */
+};
+
+struct server;
+
+/* Bind and listen. Returns 0 or -errno with a sentence in err. */
+int server__new(const struct server_opts *opts, struct engine *e, struct server **out, char *err, size_t errlen);
+void server__free(struct server *s);
+/* Add the listening socket and clients to epoll fd `epfd`; their events come back to server__handle. */
+int server__register(struct server *s, int epfd);
+/* An epoll event whose data.ptr the server registered. */
+void server__handle(struct server *s, void *tag, uint32_t events);
+/* Is this epoll tag one of the server's? */
+bool server__owns(const struct server *s, void *tag);
+
+struct server_stats {
+	unsigned int clients, sessions, targets;
+	uint64_t requests, refused, dropped_clients;
+};
+void server__stats(const struct server *s, struct server_stats *st);
+
+#endif
