@@ -135,6 +135,7 @@ enum rtp_rec_type {
 };
 #define RTP_EV_GROUP_DEAD 0x1
 #define RTP_EV_FOLLOWED 0x2
+#define RTP_EV_WATCH 0x4 /* exec of a program that is not traced, reported for watch mode */
 
 struct rtp_event {
 	__u32 type;  /* enum rtp_rec_type */

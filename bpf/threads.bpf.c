@@ -5,6 +5,18 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Set by userspace before load: report execs of programs named python* or node* (rtprofd --watch). */
+const volatile __u32 watch_execs = 0;
+
+static __always_inline bool comm_is_watched(const char *comm)
+{
+	char c[8] = {};
+
+	bpf_probe_read_kernel(c, sizeof(c), comm);
+	return (c[0] == 'p' && c[1] == 'y' && c[2] == 't' && c[3] == 'h' && c[4] == 'o' && c[5] == 'n') ||
+	       (c[0] == 'n' && c[1] == 'o' && c[2] == 'd' && c[3] == 'e' && (c[4] == 0 || c[4] == 'j'));
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -57,8 +69,18 @@ int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struc
 	struct rtp_thread *t;
 	struct rtp_event *e;
 
-	if (!target_of(p))
+	if (!target_of(p)) {
+		/* watch mode: tell userspace about every new python or node program */
+		if (watch_execs && comm_is_watched(p->comm)) {
+			e = event_reserve(RTP_REC_EXEC, p, bpf_ktime_get_ns());
+			if (e) {
+				e->flags = RTP_EV_WATCH;
+				e->parent_tid = old_pid;
+				event_submit_now(e);
+			}
+		}
 		return 0;
+	}
 	t = thread_get(p, true);
 	if (t)
 		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), p->comm);

@@ -225,6 +225,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 		break;
 	case RTP_REC_EXEC:
+		if (ev->flags & RTP_EV_WATCH) {
+			if (e->exec_fn)
+				e->exec_fn((pid_t)ev->tgid, ev->comm, e->exec_ctx);
+			break;
+		}
 		p = proc_find(e, (pid_t)ev->tgid);
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
@@ -305,6 +310,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->skel->rodata->nr_exit = SYS_exit;
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
 	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
+	e->skel->rodata->watch_execs = e->opts.watch_execs;
 	if (e->opts.record) {
 		unsigned int bytes = e->opts.trace_buffer_bytes ? e->opts.trace_buffer_bytes : RTP_DEFAULT_TRACE_BUFFER;
 
@@ -554,6 +560,12 @@ uint64_t engine__stop_clock(struct engine *e)
 	if (!e->sessions[0].stop_ns)
 		e->sessions[0].stop_ns = mono_ns();
 	return e->sessions[0].stop_ns;
+}
+
+void engine__set_exec_watch(struct engine *e, engine_exec_fn fn, void *ctx)
+{
+	e->exec_fn = fn;
+	e->exec_ctx = ctx;
 }
 
 void engine__set_trace_sink(struct engine *e, engine_trace_fn fn, void *ctx)

@@ -25,6 +25,7 @@ struct engine_opts {
 	bool verbose;             /* let libbpf's debug messages through the print hook */
 	bool exact_latency;       /* time every syscall, also in bursts (costlier, see rtprof_abi.h) */
 	bool record;              /* stream every event to the trace sink (implies exact_latency) */
+	bool watch_execs;         /* report execs of python and node programs that are not traced */
 	unsigned int trace_buffer_bytes; /* trace ring buffer; 0: RTP_DEFAULT_TRACE_BUFFER */
 };
 
@@ -82,6 +83,11 @@ int engine__poll_ms(const struct engine *e);
 int engine__ncpus(const struct engine *e);
 /* Lifecycle events consumed so far. */
 uint64_t engine__events(const struct engine *e);
+
+/* Watch mode (opts.watch_execs): called with each untraced process that exec'd a program named
+ * python* or node*, as the probes saw it. */
+typedef void (*engine_exec_fn)(pid_t pid, const char *comm, void *ctx);
+void engine__set_exec_watch(struct engine *e, engine_exec_fn fn, void *ctx);
 
 /* libbpf messages go through this hook; the CLI decides where they are printed. */
 typedef void (*engine_log_fn)(const char *msg);

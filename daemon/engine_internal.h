@@ -65,6 +65,8 @@ struct engine {
 	struct session *sessions; /* [opts.max_sessions] */
 	uint64_t events;
 	uint64_t last_harvest_ns;
+	engine_exec_fn exec_fn;
+	void *exec_ctx;
 	engine_trace_fn trace_fn;
 	void *trace_ctx;
 	struct rtp_thread *exited_threads; /* records moved out of the BPF map */

@@ -14,7 +14,9 @@
 #include <sys/signalfd.h>
 #include <json-c/json.h>
 
+#include "config.h"
 #include "engine.h"
+#include "metrics.h"
 #include "procfs.h"
 #include "protocol.h"
 #include "server.h"
@@ -57,16 +59,59 @@ json_object *rtprofd_status_json(void)
 	return o;
 }
 
+#define DEFAULT_CONFIG "/etc/rtprof/rtprofd.conf"
+
+static void on_exec(pid_t pid, const char *comm, void *ctx)
+{
+	(void)comm;
+	server__watch_exec(ctx, pid);
+}
+
+/* The configuration: defaults, then the file, then the command line (kept in *cmdline). */
+static int load_config(const char *path, bool must_exist, const struct rtprofd_config *cmdline, unsigned int set,
+		       struct rtprofd_config *out)
+{
+	struct rtprofd_config c;
+	char err[512];
+	int r;
+
+	config__defaults(&c);
+	r = config__load(path, &c, err, sizeof(err));
+	if (r && (r != -ENOENT || must_exist)) {
+		fprintf(stderr, "rtprofd: %s\n", err);
+		return r;
+	}
+	if (set & 1)
+		memcpy(c.socket, cmdline->socket, sizeof(c.socket));
+	if (set & 2)
+		memcpy(c.group, cmdline->group, sizeof(c.group));
+	if (set & 4)
+		c.watch = cmdline->watch;
+	if (set & 8)
+		c.retention_s = cmdline->retention_s;
+	if (set & 16)
+		memcpy(c.metrics, cmdline->metrics, sizeof(c.metrics));
+	*out = c;
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprofd [--socket PATH] [--group NAME] [-v]\n"
+		"Usage: rtprofd [--config FILE] [--socket PATH] [--group NAME] [--watch LIST] [--retention SECS]\n"
+		"               [--metrics ADDR:PORT] [-v]\n"
 		"\n"
 		"The rtprof daemon: runs the profiling engine for clients of its Unix socket, so that users may profile\n"
 		"their own processes without root (see rtprofd(8), docs/protocol.md). Stays in the foreground and logs\n"
 		"to stderr (journald picks it up). SIGTERM or SIGINT: detach everything and exit 0.\n"
 		"\n"
+		"  -c, --config FILE  read this configuration (default " DEFAULT_CONFIG ", if it exists);\n"
+		"                     the command line wins over it; SIGHUP reads it again\n"
 		"  -s, --socket PATH  listen here (default " RTP_DEFAULT_SOCKET ")\n"
+		"  -w, --watch LIST   profile every python and/or node process (python,node), each in a session of\n"
+		"                     its own, in-kernel aggregation only\n"
+		"      --retention S  keep a watched process's figures S seconds after it exits (default 300)\n"
+		"      --metrics ADDR:PORT  serve /metrics in the Prometheus text format (a bare PORT: 127.0.0.1)\n"
 		"      --group NAME   group owning the socket, if it exists (default rtprof); mode 0660\n"
 		"  -f, --foreground   accepted for systemd units; rtprofd always stays in the foreground\n"
 		"  -v, --verbose      debug messages, libbpf's included\n"
@@ -77,12 +122,20 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
+		{ "config", required_argument, NULL, 'c' }, { "watch", required_argument, NULL, 'w' },
+		{ "retention", required_argument, NULL, 'R' }, { "metrics", required_argument, NULL, 'm' },
 		{ "foreground", no_argument, NULL, 'f' },   { "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct server_opts so = { .socket_path = RTP_DEFAULT_SOCKET, .group = "rtprof", .mode = 0660 };
-	struct engine_opts eo = { .sz = sizeof(eo), .max_sessions = SERVER_MAX_SESSIONS };
+	struct server_opts so = { .mode = 0660 };
+	struct engine_opts eo = { .sz = sizeof(eo), .max_sessions = SERVER_MAX_SESSIONS, .watch_execs = true };
+	struct rtprofd_config cmdline = {}, cfg;
+	const char *config_path = DEFAULT_CONFIG;
+	bool config_given = false;
+	unsigned int set = 0;
+	struct metrics *metrics = NULL;
+	static int metrics_tag;
 	struct epoll_event ev;
 	struct server *srv = NULL;
 	char err[RTP_ERRLEN];
@@ -91,10 +144,35 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	static int engine_tag, signal_tag;
 
-	while ((c = getopt_long(argc, argv, "s:fvVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:w:m:fvVh", longopts, NULL)) != -1) {
+		char *end;
+
 		switch (c) {
-		case 's': so.socket_path = optarg; break;
-		case 'g': so.group = optarg; break;
+		case 's':
+			if (snprintf(cmdline.socket, sizeof(cmdline.socket), "%s", optarg) >= (int)sizeof(cmdline.socket)) {
+				fprintf(stderr, "rtprofd: socket path too long\n");
+				return 2;
+			}
+			set |= 1;
+			break;
+		case 'g': snprintf(cmdline.group, sizeof(cmdline.group), "%s", optarg); set |= 2; break;
+		case 'c': config_path = optarg; config_given = true; break;
+		case 'w':
+			if (config__parse_watch(optarg, &cmdline.watch)) {
+				fprintf(stderr, "rtprofd: --watch takes python, node or python,node\n");
+				return 2;
+			}
+			set |= 4;
+			break;
+		case 'R':
+			cmdline.retention_s = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !*optarg) {
+				fprintf(stderr, "rtprofd: --retention takes seconds\n");
+				return 2;
+			}
+			set |= 8;
+			break;
+		case 'm': snprintf(cmdline.metrics, sizeof(cmdline.metrics), "%s", optarg); set |= 16; break;
 		case 'f': break;
 		case 'v': g_verbose = true; break;
 		case 'V': printf("rtprofd %s\n", RTPROF_VERSION); return 0;
@@ -106,6 +184,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (load_config(config_path, config_given, &cmdline, set, &cfg))
+		return 2;
+	so.socket_path = cfg.socket;
+	so.group = cfg.group;
 	clock_gettime(CLOCK_MONOTONIC, &g_started);
 	eo.verbose = g_verbose;
 	engine__set_log(log_libbpf, g_verbose);
@@ -139,7 +221,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtprofd: epoll: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	fprintf(stderr, "rtprofd: listening on %s\n", so.socket_path);
+	if (cfg.metrics[0]) {
+		r = metrics__start(cfg.metrics, srv, g_engine, &metrics, err, sizeof(err));
+		ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &metrics_tag };
+		if (r || epoll_ctl(epfd, EPOLL_CTL_ADD, metrics__fd(metrics), &ev)) {
+			fprintf(stderr, "rtprofd: %s\n", r ? err : strerror(errno));
+			goto cleanup;
+		}
+		fprintf(stderr, "rtprofd: serving metrics on http://%s/metrics\n", cfg.metrics);
+	}
+	engine__set_exec_watch(g_engine, on_exec, srv);
+	server__set_watch(srv, cfg.watch, cfg.retention_s);
+	server__watch_scan(srv);
+	fprintf(stderr, "rtprofd: listening on %s%s%s%s\n", so.socket_path, cfg.watch ? "; watching" : "",
+		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
 	while (running) {
 		struct epoll_event events[64];
 		int n = epoll_wait(epfd, events, 64, engine__poll_ms(g_engine));
@@ -155,11 +250,25 @@ int main(int argc, char **argv)
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						fprintf(stderr, "rtprofd: SIGHUP: nothing to reload\n");
-					else
+					struct rtprofd_config next;
+
+					if (si.ssi_signo != SIGHUP) {
 						running = false;
+					} else if (load_config(config_path, config_given, &cmdline, set, &next) == 0) {
+						/* the socket, group and metrics address are bound at start */
+						if (strcmp(next.socket, cfg.socket) || strcmp(next.group, cfg.group) ||
+						    strcmp(next.metrics, cfg.metrics))
+							fprintf(stderr, "rtprofd: SIGHUP: socket, group and metrics changes "
+									"take a restart\n");
+						cfg.watch = next.watch;
+						cfg.retention_s = next.retention_s;
+						server__set_watch(srv, cfg.watch, cfg.retention_s);
+						server__watch_scan(srv);
+						fprintf(stderr, "rtprofd: SIGHUP: configuration read again\n");
+					}
 				}
+			} else if (tag == &metrics_tag) {
+				metrics__run(metrics);
 			} else if (tag != &engine_tag && server__owns(srv, tag)) {
 				server__handle(srv, tag, events[i].events);
 			}
@@ -167,10 +276,12 @@ int main(int argc, char **argv)
 		r = engine__poll(g_engine, 0);
 		if (r < 0 && r != -EINTR)
 			fprintf(stderr, "rtprofd: reading events: %s\n", strerror(-r));
+		server__tick(srv);
 	}
 	fprintf(stderr, "rtprofd: stopping\n");
 	ret = 0;
 cleanup:
+	metrics__stop(metrics);
 	server__free(srv);
 	engine__free(g_engine);
 	if (sfd >= 0)

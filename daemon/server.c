@@ -14,7 +14,11 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 
+#include <dirent.h>
+
+#include "config.h"
 #include "procfs.h"
+#include "runtime.h"
 #include "protocol.h"
 #include "server.h"
 
@@ -40,6 +44,8 @@ struct sess {
 	uint64_t created_ns;
 	pid_t pids[SERVER_MAX_PIDS_PER_ATTACH];
 	size_t npids;
+	bool watched;
+	uint64_t ended_ns; /* watched: when its process was first seen gone */
 };
 
 struct server {
@@ -51,7 +57,8 @@ struct server {
 	struct client *clients[SERVER_MAX_CLIENTS];
 	struct sess sessions[SERVER_MAX_SESSIONS];
 	unsigned long next_id;
-	uint64_t requests, refused, dropped;
+	uint64_t requests, refused, dropped, watch_dropped;
+	unsigned int watch_mask, retention_s;
 };
 
 static uint64_t mono_now(void)
@@ -438,6 +445,7 @@ static json_object *session_json(struct server *s, const struct sess *ss)
 	json_object_object_add(o, "pids", arr);
 	json_object_object_add(o, "live_processes", json_object_new_int((int)engine__session_live(s->e, ss->slot)));
 	json_object_object_add(o, "age_s", json_object_new_double((double)(mono_now() - ss->created_ns) / 1e9));
+	json_object_object_add(o, "watched", json_object_new_boolean(ss->watched));
 	return o;
 }
 
@@ -528,9 +536,11 @@ void server__stats(const struct server *s, struct server_stats *st)
 	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
 		if (s->sessions[i].used) {
 			st->sessions++;
+			st->watched += s->sessions[i].watched;
 			st->targets += engine__session_live(s->e, s->sessions[i].slot);
 		}
 	}
+	st->watch_dropped = s->watch_dropped;
 	st->requests = s->requests;
 	st->refused = s->refused;
 	st->dropped_clients = s->dropped;
@@ -552,6 +562,8 @@ static void do_status(struct server *s, struct client *c, json_object *req)
 	json_object_object_add(msg, "requests", json_object_new_uint64(st.requests));
 	json_object_object_add(msg, "refused", json_object_new_uint64(st.refused));
 	json_object_object_add(msg, "dropped_clients", json_object_new_uint64(st.dropped_clients));
+	json_object_object_add(msg, "watched_processes", json_object_new_int((int)st.watched));
+	json_object_object_add(msg, "watch_dropped", json_object_new_uint64(st.watch_dropped));
 	reply(s, c, msg, req);
 }
 
@@ -672,4 +684,109 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 	}
 	if (!flush_client(s, c))
 		client_close(s, c);
+}
+
+void server__foreach_session(const struct server *s, server_session_fn fn, void *ctx)
+{
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		const struct sess *ss = &s->sessions[i];
+
+		if (ss->used)
+			fn(ctx, ss->id, ss->slot, ss->owner, ss->watched);
+	}
+}
+
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s)
+{
+	s->watch_mask = mask;
+	s->retention_s = retention_s;
+	/* processes of a runtime no longer watched are let go */
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		struct sess *ss = &s->sessions[i];
+		struct rtp_report_target *t;
+		struct rtp_report *rep = NULL;
+		unsigned int kind = 0;
+
+		if (!ss->used || !ss->watched)
+			continue;
+		if (engine__session_report(s->e, ss->slot, "attach", &rep) == 0 && rep->n_targets) {
+			t = &rep->targets[0];
+			kind = t->runtime.kind == RTP_RUNTIME_PYTHON ? WATCH_PYTHON : t->runtime.kind == RTP_RUNTIME_NODE ? WATCH_NODE : 0;
+		}
+		report__free(rep);
+		if (!(kind & mask))
+			sess_free(s, ss);
+	}
+}
+
+void server__watch_exec(struct server *s, pid_t pid)
+{
+	struct rtp_runtime_info rt;
+	struct sess *ss = NULL;
+	unsigned int kind, watched = 0;
+	char err[RTP_ERRLEN];
+	int slot;
+
+	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0 || runtime__detect(pid, &rt))
+		return;
+	kind = rt.kind == RTP_RUNTIME_PYTHON ? WATCH_PYTHON : rt.kind == RTP_RUNTIME_NODE ? WATCH_NODE : 0;
+	if (!(kind & s->watch_mask))
+		return;
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+		watched += s->sessions[i].used && s->sessions[i].watched;
+	slot = watched < SERVER_MAX_WATCHED ? engine__session_new(s->e) : -ENOSPC;
+	for (int i = 0; i < SERVER_MAX_SESSIONS && slot >= 0 && !ss; i++)
+		if (!s->sessions[i].used)
+			ss = &s->sessions[i];
+	if (slot < 0 || !ss) {
+		if (slot >= 0)
+			engine__session_free(s->e, slot);
+		s->watch_dropped++;
+		return;
+	}
+	*ss = (struct sess){ .used = true, .id = s->next_id++, .slot = slot, .owner = 0, .watched = true,
+			     .created_ns = mono_now(), .npids = 1, .pids = { pid } };
+	if (engine__session_add(s->e, slot, pid, err, sizeof(err))) {
+		/* it exited meanwhile, most likely */
+		sess_free(s, ss);
+		return;
+	}
+	logf_("watching %s %s (pid %d), session %lu", runtime__kind_name(rt.kind), rt.version, (int)pid, ss->id);
+}
+
+void server__watch_scan(struct server *s)
+{
+	struct dirent *d;
+	DIR *dir;
+
+	if (!s->watch_mask || !(dir = opendir("/proc")))
+		return;
+	while ((d = readdir(dir))) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+		struct proc_stat st;
+
+		/* the comm test first: only python* and node* programs are worth reading the ELF of */
+		if (*end || pid <= 0 || procfs__read_stat((pid_t)pid, 0, &st) ||
+		    (strncmp(st.comm, "python", 6) && strncmp(st.comm, "node", 4)))
+			continue;
+		server__watch_exec(s, (pid_t)pid);
+	}
+	closedir(dir);
+}
+
+void server__tick(struct server *s)
+{
+	uint64_t now = mono_now();
+
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		struct sess *ss = &s->sessions[i];
+
+		if (!ss->used || !ss->watched || engine__session_live(s->e, ss->slot))
+			continue;
+		if (!ss->ended_ns)
+			ss->ended_ns = now;
+		else if (now - ss->ended_ns >= (uint64_t)s->retention_s * 1000000000ull)
+			sess_free(s, ss);
+	}
 }

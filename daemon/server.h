@@ -35,9 +35,24 @@ void server__handle(struct server *s, void *tag, uint32_t events);
 bool server__owns(const struct server *s, void *tag);
 
 struct server_stats {
-	unsigned int clients, sessions, targets;
-	uint64_t requests, refused, dropped_clients;
+	unsigned int clients, sessions, targets, watched;
+	uint64_t requests, refused, dropped_clients, watch_dropped;
 };
 void server__stats(const struct server *s, struct server_stats *st);
+
+/* Watch mode: every python/node process (WATCH_* of config.h) gets a session of its own, owned by root,
+ * kept `retention_s` after it exits. Watched sessions use at most SERVER_MAX_WATCHED slots, so that
+ * clients always find some; processes beyond that are counted, not watched. */
+#define SERVER_MAX_WATCHED (SERVER_MAX_SESSIONS - 8)
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s);
+/* A process that exec'd python* or node*: watch it if its runtime is one of the mask's. */
+void server__watch_exec(struct server *s, pid_t pid);
+/* Look at every running process (at start, and when the watch list changes). */
+void server__watch_scan(struct server *s);
+/* Periodic work: forget watched processes that exited more than the retention ago. */
+void server__tick(struct server *s);
+
+typedef void (*server_session_fn)(void *ctx, unsigned long id, int slot, uid_t owner, bool watched);
+void server__foreach_session(const struct server *s, server_session_fn fn, void *ctx);
 
 #endif

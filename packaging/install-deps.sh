@@ -2,9 +2,9 @@
 # Installs what rtprof needs to build and to run its tests, from Debian's packages.
 # Usage: packaging/install-deps.sh [--tests]   (as root)
 set -eu
-pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev pkg-config cmake make gcc scdoc"
+pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev pkg-config cmake make gcc scdoc"
 if [ "${1:-}" = "--tests" ]; then
-	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev"
+	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 fi
 command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "procfs.h"
+#include "protocol.h"
+
+#define CONFIG_MAX_BYTES (64u << 10)
+
+void config__defaults(struct rtprofd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->socket, sizeof(c->socket), "%s", RTP_DEFAULT_SOCKET);
+	snprintf(c->group, sizeof(c->group), "rtprof");
+	c->retention_s = 300;
+}
+
+int config__parse_watch(const char *list, unsigned int *mask)
+{
+	unsigned int m = 0;
+
+	while (*list) {
+		size_t len = strcspn(list, ", ");
+
+		if (len == 6 && !strncmp(list, "python", 6))
+			m |= WATCH_PYTHON;
+		else if (len == 4 && !strncmp(list, "node", 4))
+			m |= WATCH_NODE;
+		else if ((len == 4 && !strncmp(list, "none", 4)) || len == 0)
+			;
+		else
+			return -EINVAL;
+		list += len;
+		list += strspn(list, ", ");
+	}
+	*mask = m;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+static int set_string(char *dst, size_t size, const char *value)
+{
+	if (strlen(value) >= size || !*value)
+		return -EINVAL;
+	snprintf(dst, size, "%s", value);
+	return 0;
+}
+
+static int apply(struct rtprofd_config *c, const char *key, const char *value)
+{
+	if (!strcmp(key, "socket"))
+		return value[0] == '/' ? set_string(c->socket, sizeof(c->socket), value) : -EINVAL;
+	if (!strcmp(key, "group"))
+		return set_string(c->group, sizeof(c->group), value);
+	if (!strcmp(key, "watch"))
+		return config__parse_watch(value, &c->watch);
+	if (!strcmp(key, "metrics")) {
+		if (!strcmp(value, "off")) {
+			c->metrics[0] = '\0';
+			return 0;
+		}
+		return strchr(value, ':') ? set_string(c->metrics, sizeof(c->metrics), value) : -EINVAL;
+	}
+	if (!strcmp(key, "retention")) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno || *end || end == value || v > 7 * 24 * 3600 || value[0] == '-')
+			return -EINVAL;
+		c->retention_s = (unsigned int)v;
+		return 0;
+	}
+	return -ENOKEY;
+}
+
+int config__parse(const char *text, size_t len, struct rtprofd_config *out, char *err, size_t errlen)
+{
+	struct rtprofd_config c = *out;
+	char line[512];
+	size_t pos = 0;
+	int lineno = 0;
+
+	while (pos < len) {
+		size_t n = 0;
+		char *key, *value, *eq;
+		int r;
+
+		lineno++;
+		while (pos < len && text[pos] != '\n') {
+			if (n + 1 >= sizeof(line) || text[pos] == '\0') {
+				snprintf(err, errlen, "line %d: too long, or not text", lineno);
+				return -EINVAL;
+			}
+			line[n++] = text[pos++];
+		}
+		pos++; /* the newline */
+		line[n] = '\0';
+		if ((key = strchr(line, '#')))
+			*key = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			snprintf(err, errlen, "line %d: expected key = value", lineno);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = trim(key);
+		value = trim(eq + 1);
+		r = apply(&c, key, value);
+		if (r == -ENOKEY) {
+			snprintf(err, errlen, "line %d: unknown key '%.64s'", lineno, key);
+			return -EINVAL;
+		}
+		if (r) {
+			snprintf(err, errlen, "line %d: bad value for %s: '%.128s'", lineno, key, value);
+			return -EINVAL;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+int config__load(const char *path, struct rtprofd_config *c, char *err, size_t errlen)
+{
+	char *buf = malloc(CONFIG_MAX_BYTES);
+	ssize_t n;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	n = procfs__read_file(path, buf, CONFIG_MAX_BYTES);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, n == -EFBIG ? "larger than 64 KiB" : strerror((int)-n));
+		free(buf);
+		return (int)n;
+	}
+	r = config__parse(buf, (size_t)n, c, err, errlen);
+	if (r) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s: %s", path, err);
+		snprintf(err, errlen, "%s", msg);
+	}
+	free(buf);
+	return r;
+}

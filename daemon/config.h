@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* rtprofd's configuration file: `key = value` lines, `#` comments (docs/rtprofd.8.scd, packaging/rtprofd.conf). */
+#ifndef RTPROF_CONFIG_H
+#define RTPROF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WATCH_PYTHON 0x1
+#define WATCH_NODE 0x2
+
+struct rtprofd_config {
+	char socket[108];
+	char group[64];
+	unsigned int watch;       /* WATCH_* */
+	unsigned int retention_s; /* how long a watched process is kept after it exits */
+	char metrics[64];         /* ADDR:PORT, or "" */
+};
+
+/* The defaults: the standard socket, group rtprof, no watching, 300 s retention, no metrics. */
+void config__defaults(struct rtprofd_config *c);
+/* Parse text over *c (keys not given keep their values). 0, or -EINVAL with "line N: ..." in err. */
+int config__parse(const char *text, size_t len, struct rtprofd_config *c, char *err, size_t errlen);
+/* Read and parse a file; -ENOENT if it does not exist. */
+int config__load(const char *path, struct rtprofd_config *c, char *err, size_t errlen);
+/* "python,node" -> WATCH_* mask; -EINVAL for an unknown name. */
+int config__parse_watch(const char *list, unsigned int *mask);
+
+#endif

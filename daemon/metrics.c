@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <microhttpd.h>
+
+#include "metrics.h"
+#include "procfs.h"
+
+struct metrics {
+	struct MHD_Daemon *d;
+	struct server *srv;
+	struct engine *e;
+};
+
+struct text {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->oom)
+		return;
+	for (;;) {
+		size_t room = t->cap - t->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(t->p ? t->p + t->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap * 2 : 65536;
+		while (cap - t->len <= (size_t)n)
+			cap *= 2;
+		char *p = realloc(t->p, cap);
+		if (!p) {
+			t->oom = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+}
+
+/* A label value as the exposition format wants it: \\, \" and \n escaped. */
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < size; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = *s == '\n' ? 'n' : *s;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+struct sess_report {
+	unsigned long id;
+	bool watched;
+	struct rtp_report *rep;
+};
+
+struct collect {
+	struct engine *e;
+	struct sess_report *v;
+	size_t n;
+};
+
+static void collect_one(void *ctx, unsigned long id, int slot, uid_t owner, bool watched)
+{
+	struct collect *c = ctx;
+	struct rtp_report *rep = NULL;
+
+	(void)owner;
+	if (engine__session_report(c->e, slot, "attach", &rep) == 0)
+		c->v[c->n++] = (struct sess_report){ .id = id, .watched = watched, .rep = rep };
+}
+
+/* The labels naming a session's main process. */
+static void proc_labels(const struct sess_report *s, char *out, size_t size)
+{
+	const struct rtp_report_target *t = s->rep->n_targets ? &s->rep->targets[0] : NULL;
+	char comm[64];
+
+	snprintf(out, size, "session=\"%lu\",pid=\"%d\",comm=\"%s\",runtime=\"%s\"", s->id, t ? t->pid : 0,
+		 esc(t ? t->comm : "", comm, sizeof(comm)), runtime__kind_name(t ? t->runtime.kind : RTP_RUNTIME_OTHER));
+}
+
+char *metrics__render(struct server *srv, struct engine *e, size_t *len)
+{
+	struct collect c = { .e = e, .v = calloc(SERVER_MAX_SESSIONS, sizeof(*c.v)) };
+	struct server_stats st;
+	struct text t = {};
+	struct rusage ru;
+	struct proc_status ps = { .vm_rss_kb = -1 };
+	uint64_t lost = 0;
+	char labels[256], name[64];
+
+	if (!c.v)
+		return NULL;
+	server__foreach_session(srv, collect_one, &c);
+
+	put(&t, "# HELP rtprof_syscalls_total Syscalls the profiled processes made.\n# TYPE rtprof_syscalls_total counter\n");
+	for (size_t i = 0; i < c.n; i++) {
+		proc_labels(&c.v[i], labels, sizeof(labels));
+		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
+			put(&t, "rtprof_syscalls_total{%s,syscall=\"%s\"} %llu\n", labels,
+			    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
+			    (unsigned long long)c.v[i].rep->syscalls[k].count);
+	}
+	put(&t, "# HELP rtprof_syscall_errors_total Syscalls that returned an error.\n# TYPE rtprof_syscall_errors_total counter\n");
+	for (size_t i = 0; i < c.n; i++) {
+		proc_labels(&c.v[i], labels, sizeof(labels));
+		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
+			put(&t, "rtprof_syscall_errors_total{%s,syscall=\"%s\"} %llu\n", labels,
+			    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
+			    (unsigned long long)c.v[i].rep->syscalls[k].errors);
+	}
+	put(&t, "# HELP rtprof_syscall_latency_seconds Latency of the timed syscalls (log2 buckets).\n"
+		"# TYPE rtprof_syscall_latency_seconds histogram\n");
+	for (size_t i = 0; i < c.n; i++) {
+		proc_labels(&c.v[i], labels, sizeof(labels));
+		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++) {
+			const struct rtp_report_syscall *sc = &c.v[i].rep->syscalls[k];
+			/* the histogram holds the timed calls: its sum is their measured total, not the estimate */
+			double measured = sc->timed < sc->count && sc->count
+						  ? (double)sc->total_ns * (double)sc->timed / (double)sc->count
+						  : (double)sc->total_ns;
+			uint64_t cum = 0;
+
+			esc(sc->name, name, sizeof(name));
+			for (int h = 0; h < RTP_HIST_SLOTS; h++) {
+				cum += sc->hist[h];
+				put(&t, "rtprof_syscall_latency_seconds_bucket{%s,syscall=\"%s\",le=\"%.9g\"} %llu\n", labels,
+				    name, ldexp(1.0, h + 1) / 1e9, (unsigned long long)cum);
+			}
+			put(&t, "rtprof_syscall_latency_seconds_bucket{%s,syscall=\"%s\",le=\"+Inf\"} %llu\n", labels, name,
+			    (unsigned long long)cum);
+			put(&t, "rtprof_syscall_latency_seconds_sum{%s,syscall=\"%s\"} %.9f\n", labels, name, measured / 1e9);
+			put(&t, "rtprof_syscall_latency_seconds_count{%s,syscall=\"%s\"} %llu\n", labels, name,
+			    (unsigned long long)cum);
+		}
+	}
+	static const struct {
+		const char *metric, *help;
+		size_t offset;
+		bool ns;
+	} thread_counters[] = {
+		{ "rtprof_thread_cpu_seconds_total", "Time the thread ran on a CPU.",
+		  offsetof(struct rtp_report_thread, oncpu_ns), true },
+		{ "rtprof_thread_runqueue_wait_seconds_total", "Time the thread waited for a CPU while runnable.",
+		  offsetof(struct rtp_report_thread, runq_wait_ns), true },
+		{ "rtprof_thread_sleep_seconds_total", "Time the thread slept (interruptible).",
+		  offsetof(struct rtp_report_thread, sleep_ns), true },
+		{ "rtprof_thread_blocked_seconds_total", "Time the thread waited uninterruptibly.",
+		  offsetof(struct rtp_report_thread, block_ns), true },
+		{ "rtprof_thread_voluntary_switches_total", "Context switches the thread made by blocking.",
+		  offsetof(struct rtp_report_thread, vol_switches), false },
+		{ "rtprof_thread_involuntary_switches_total", "Context switches that preempted the thread.",
+		  offsetof(struct rtp_report_thread, invol_switches), false },
+		{ "rtprof_thread_migrations_total", "Moves of the thread to another CPU.",
+		  offsetof(struct rtp_report_thread, migrations), false },
+	};
+	for (size_t m = 0; m < sizeof(thread_counters) / sizeof(thread_counters[0]); m++) {
+		put(&t, "# HELP %s %s\n# TYPE %s counter\n", thread_counters[m].metric, thread_counters[m].help,
+		    thread_counters[m].metric);
+		for (size_t i = 0; i < c.n; i++) {
+			for (size_t k = 0; k < c.v[i].rep->n_threads; k++) {
+				const struct rtp_report_thread *th = &c.v[i].rep->threads[k];
+				uint64_t v;
+
+				memcpy(&v, (const char *)th + thread_counters[m].offset, sizeof(v));
+				put(&t, "%s{session=\"%lu\",pid=\"%d\",tid=\"%d\",thread=\"%s\"} ", thread_counters[m].metric,
+				    c.v[i].id, th->tgid, th->tid, esc(th->name, name, sizeof(name)));
+				if (thread_counters[m].ns)
+					put(&t, "%.9f\n", (double)v / 1e9);
+				else
+					put(&t, "%llu\n", (unsigned long long)v);
+			}
+		}
+	}
+	engine__trace_counts(e, &lost);
+	server__stats(srv, &st);
+	getrusage(RUSAGE_SELF, &ru);
+	(void)procfs__read_status(getpid(), &ps);
+	put(&t, "# HELP rtprof_lost_events_total Events the probes could not hand over (a full ring buffer).\n"
+		"# TYPE rtprof_lost_events_total counter\nrtprof_lost_events_total %llu\n", (unsigned long long)lost);
+	put(&t, "# HELP rtprof_sessions Sessions rtprofd runs.\n# TYPE rtprof_sessions gauge\nrtprof_sessions %u\n",
+	    st.sessions);
+	put(&t, "# HELP rtprof_watched_processes Processes watched (--watch).\n# TYPE rtprof_watched_processes gauge\n"
+		"rtprof_watched_processes %u\n", st.watched);
+	put(&t, "# HELP rtprof_daemon_cpu_seconds_total CPU time rtprofd used.\n# TYPE rtprof_daemon_cpu_seconds_total counter\n"
+		"rtprof_daemon_cpu_seconds_total %.6f\n",
+	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		    (double)ru.ru_stime.tv_usec / 1e6);
+	put(&t, "# HELP rtprof_daemon_resident_memory_bytes rtprofd's resident memory.\n"
+		"# TYPE rtprof_daemon_resident_memory_bytes gauge\nrtprof_daemon_resident_memory_bytes %lld\n",
+	    ps.vm_rss_kb < 0 ? 0LL : (long long)ps.vm_rss_kb * 1024);
+	for (size_t i = 0; i < c.n; i++)
+		report__free(c.v[i].rep);
+	free(c.v);
+	if (t.oom) {
+		free(t.p);
+		return NULL;
+	}
+	*len = t.len;
+	return t.p ? t.p : strdup("");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct metrics *m = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned int code = MHD_HTTP_OK;
+	size_t len = 0;
+	char *body;
+
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)con_cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		static char text[] = "only GET\n";
+
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+		body = text;
+		len = sizeof(text) - 1;
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_PERSISTENT);
+	} else if (strcmp(url, "/metrics")) {
+		static char text[] = "rtprofd serves /metrics\n";
+
+		code = MHD_HTTP_NOT_FOUND;
+		resp = MHD_create_response_from_buffer(sizeof(text) - 1, text, MHD_RESPMEM_PERSISTENT);
+	} else {
+		body = metrics__render(m->srv, m->e, &len);
+		if (!body)
+			return MHD_NO;
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(conn, code, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int metrics__start(const char *spec, struct server *srv, struct engine *e, struct metrics **out, char *err,
+		   size_t errlen)
+{
+	struct sockaddr_storage ss = {};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char host[64] = "127.0.0.1";
+	const char *colon = strrchr(spec, ':'), *port_s = colon ? colon + 1 : spec;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct metrics *m;
+	char *end;
+	long port;
+
+	errno = 0;
+	port = strtol(port_s, &end, 10);
+	if (errno || *end || port <= 0 || port > 65535) {
+		snprintf(err, errlen, "metrics: '%s' is not ADDR:PORT", spec);
+		return -EINVAL;
+	}
+	if (colon && colon > spec) {
+		size_t n = (size_t)(colon - spec);
+
+		if (spec[0] == '[' && n > 2 && spec[n - 1] == ']')
+			snprintf(host, sizeof(host), "%.*s", (int)(n - 2), spec + 1);
+		else
+			snprintf(host, sizeof(host), "%.*s", (int)n, spec);
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(err, errlen, "metrics: '%s' is not an IP address", host);
+		return -EINVAL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->srv = srv;
+	m->e = e;
+	m->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR, &ss,
+				MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!m->d) {
+		snprintf(err, errlen, "metrics: cannot listen on %s:%ld", host, port);
+		free(m);
+		return -EADDRINUSE;
+	}
+	*out = m;
+	return 0;
+}
+
+int metrics__fd(const struct metrics *m)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return info ? info->epoll_fd : -1;
+}
+
+void metrics__run(struct metrics *m)
+{
+	(void)MHD_run(m->d);
+}
+
+void metrics__stop(struct metrics *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->d);
+	free(m);
+}
