@@ -31,7 +31,8 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 	int c;
 
 	dc->top = 15;
-	while ((c = getopt_long(argc, argv, "+jh", longopts, NULL)) != -1) {
+	/* options may follow the operands: rtprof query 3 --json */
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			dc->json = true;

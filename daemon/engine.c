@@ -429,6 +429,7 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
 		return fail(err, errlen, -EINVAL, "no session %d", session);
 	tgt.slot = (__u32)session;
+	tgt.flags = e->sessions[session].no_follow ? 0 : RTP_TARGET_FOLLOW;
 	if (pid <= 0)
 		return fail(err, errlen, -ESRCH, "no such process: %d", pid);
 	if (proc_find(e, pid))
@@ -467,7 +468,7 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 {
 	if (!e->sessions[0].used)
-		e->sessions[0].used = true;
+		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow };
 	return engine__session_add(e, 0, pid, err, errlen);
 }
 
@@ -540,16 +541,23 @@ int engine__session_new(struct engine *e)
 {
 	for (unsigned int s = 0; s < e->opts.max_sessions; s++) {
 		if (!e->sessions[s].used) {
-			e->sessions[s] = (struct session){ .used = true };
+			e->sessions[s] = (struct session){ .used = true, .no_follow = e->opts.no_follow };
 			return (int)s;
 		}
 	}
 	return -ENOSPC;
 }
 
+void engine__session_follow(struct engine *e, int session, bool follow)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+		e->sessions[session].no_follow = !follow;
+}
+
 uint64_t engine__start_clock(struct engine *e)
 {
-	e->sessions[0].used = true;
+	if (!e->sessions[0].used)
+		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow };
 	if (!e->sessions[0].start_ns)
 		e->sessions[0].start_ns = mono_ns();
 	return e->sessions[0].start_ns;

@@ -40,6 +40,8 @@ void engine__free(struct engine *e);
 /* Sessions: each aggregates its targets (and what they fork) apart from the others. The CLI uses the
  * functions without a session argument, which act on session 0. */
 int engine__session_new(struct engine *e); /* a free session's id, or -ENOSPC */
+/* Whether processes forked by the session's targets join it (default: !opts.no_follow). */
+void engine__session_follow(struct engine *e, int session, bool follow);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);

@@ -52,6 +52,7 @@ struct agg {
 
 struct session {
 	bool used;
+	bool no_follow; /* processes its targets fork stay out of it */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 };
 

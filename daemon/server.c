@@ -413,6 +413,8 @@ static void do_attach(struct server *s, struct client *c, json_object *req)
 	}
 	*ss = (struct sess){ .used = true, .id = s->next_id++, .slot = slot, .owner = c->uid, .creator = c,
 			     .created_ns = mono_now() };
+	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
+		engine__session_follow(s->e, slot, json_object_get_boolean(v));
 	for (int i = 0; i < n; i++) {
 		pid_t pid = (pid_t)json_object_get_int64(json_object_array_get_idx(pids, (size_t)i));
 		char err[RTP_ERRLEN];
@@ -746,6 +748,8 @@ void server__watch_exec(struct server *s, pid_t pid)
 	}
 	*ss = (struct sess){ .used = true, .id = s->next_id++, .slot = slot, .owner = 0, .watched = true,
 			     .created_ns = mono_now(), .npids = 1, .pids = { pid } };
+	/* each watched process is a session of its own: its python/node children get theirs */
+	engine__session_follow(s->e, slot, false);
 	if (engine__session_add(s->e, slot, pid, err, sizeof(err))) {
 		/* it exited meanwhile, most likely */
 		sess_free(s, ss);

@@ -1,0 +1,180 @@
+"""rtprofd --watch python,node picks up python and node processes started after it, counts their syscalls,
+forgets them after the retention; --metrics serves valid Prometheus exposition text with the same numbers."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import rtp
+
+CALLS = 20000
+RETENTION_S = 1
+
+
+def setUpModule():
+    rtp.check_rtprof()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? '
+                    r'(-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+
+
+def check_exposition(test, text):
+    """The text exposition format's rules: HELP/TYPE lines, sample syntax, one contiguous family per name,
+    histograms with cumulative buckets ending in +Inf equal to _count. Returns {(name, labels): value}."""
+    types, seen_families, current, samples = {}, set(), None, {}
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line:
+            continue
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            test.assertIn(parts[1], ("HELP", "TYPE"), "line %d: %s" % (n, line))
+            test.assertTrue(NAME.match(parts[2]), "line %d: bad name %r" % (n, parts[2]))
+            if parts[1] == "TYPE":
+                test.assertIn(parts[3], ("counter", "gauge", "histogram", "summary", "untyped"), line)
+                test.assertNotIn(parts[2], types, "line %d: a second TYPE for %s" % (n, parts[2]))
+                types[parts[2]] = parts[3]
+            continue
+        m = SAMPLE.match(line)
+        test.assertTrue(m, "line %d is not a sample: %r" % (n, line))
+        name = m.group(1)
+        family = re.sub(r"_(bucket|sum|count)$", "", name) if re.sub(r"_(bucket|sum|count)$", "", name) in types \
+            else name
+        if family != current:
+            test.assertNotIn(family, seen_families, "line %d: family %s is not contiguous" % (n, family))
+            seen_families.add(family)
+            current = family
+        labels = tuple(LABEL.findall(m.group(3) or ""))
+        test.assertEqual(len(set(k for k, _ in labels)), len(labels), "line %d: a label twice" % n)
+        test.assertNotIn((name, labels), samples, "line %d: a duplicate sample" % n)
+        samples[(name, labels)] = float(m.group(4))
+    for family, kind in types.items():
+        if kind != "histogram":
+            continue
+        series = {}
+        for (name, labels), value in samples.items():
+            if name == family + "_bucket":
+                key = tuple(l for l in labels if l[0] != "le")
+                le = dict(labels)["le"]
+                series.setdefault(key, []).append((float("inf") if le == "+Inf" else float(le), value))
+        for key, buckets in series.items():
+            buckets.sort()
+            values = [v for _, v in buckets]
+            test.assertEqual(values, sorted(values), "%s %s: buckets not cumulative" % (family, key))
+            test.assertEqual(buckets[-1][0], float("inf"))
+            test.assertEqual(buckets[-1][1], samples[(family + "_count", key)])
+    return samples
+
+
+class WatchAndMetrics(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            return
+        cls.tmp = tempfile.mkdtemp(prefix="rtprofd-watch-")
+        cls.sock = os.path.join(cls.tmp, "rtprofd.sock")
+        cls.port = free_port()
+        rtprofd = os.path.join(os.path.dirname(os.path.dirname(rtp.RTPROF)), "daemon", "rtprofd")
+        cls.log = open(os.path.join(cls.tmp, "rtprofd.log"), "w+")
+        cls.daemon = subprocess.Popen([rtprofd, "--socket", cls.sock, "--config", "/dev/null", "--watch", "python,node",
+                                       "--retention", str(RETENTION_S), "--metrics", "127.0.0.1:%d" % cls.port],
+                                      stdin=subprocess.DEVNULL, stdout=cls.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(cls.sock) and time.monotonic() < deadline and cls.daemon.poll() is None:
+            time.sleep(0.05)
+
+    @classmethod
+    def tearDownClass(cls):
+        if os.geteuid() != 0:
+            return
+        cls.daemon.send_signal(signal.SIGTERM)
+        cls.daemon.wait(10)
+        cls.log.close()
+        shutil.rmtree(cls.tmp)
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.assertIsNone(self.daemon.poll(), "rtprofd is running")
+        self.assertTrue(os.path.exists(self.sock), "rtprofd listens")
+
+    def rtprof(self, *args):
+        res = rtp.rtprof("--socket", self.sock, *args)
+        self.assertEqual(res.returncode, 0, res.describe())
+        return json.loads(res.stdout)
+
+    def session_of(self, pid, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for s in self.rtprof("sessions", "--json"):
+                if pid in s["pids"]:
+                    return s
+            time.sleep(0.05)
+        return None
+
+    def watch_one(self, cmd, runtime):
+        proc = subprocess.Popen(cmd + ["0.8", str(CALLS), "1.0"])
+        try:
+            s = self.session_of(proc.pid)
+            self.assertIsNotNone(s, "the new %s process (pid %d) is watched" % (runtime, proc.pid))
+            self.assertTrue(s["watched"])
+            self.assertEqual(proc.wait(20), 0)
+            report = self.rtprof("query", str(s["session"]), "--json")
+            self.assertEqual(report["target"]["runtime"], runtime)
+            self.assertEqual(rtp.syscall_count(self, report, "getppid"), CALLS)
+            metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=10).read().decode()
+            samples = check_exposition(self, metrics)
+            mine = [v for (name, labels), v in samples.items() if name == "rtprof_syscalls_total" and
+                    ("pid", str(proc.pid)) in labels and ("syscall", "getppid") in labels]
+            self.assertEqual(mine, [CALLS], "the metrics show the same count")
+            self.check_promtool(metrics)
+            # gone after the retention
+            deadline = time.monotonic() + RETENTION_S + 3
+            while self.session_of(proc.pid, timeout=0.1) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertIsNone(self.session_of(proc.pid, timeout=0.1), "forgotten after the retention")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def check_promtool(self, metrics):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            rtp.skip_or_fail(self, "promtool (Debian package prometheus) is not installed")
+        res = subprocess.run([promtool, "check", "metrics"], input=metrics, capture_output=True, text=True)
+        # promtool also lints (e.g. counters should end in _total): only a parse error is a failure
+        self.assertNotIn("error while linting", res.stderr + res.stdout)
+        self.assertFalse("parse" in (res.stderr + res.stdout).lower() and res.returncode != 0,
+                         res.stderr + res.stdout)
+
+    def test_python_is_watched(self):
+        self.watch_one([rtp.python_exe(), rtp.workload("sleep_getppid_park.py")], "python")
+
+    def test_node_is_watched(self):
+        node = rtp.require_node(self)
+        self.watch_one([node, rtp.workload("sleep_getppid_park.js")], "node")
+
+    def test_not_found_is_404(self):
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            urllib.request.urlopen("http://127.0.0.1:%d/other" % self.port, timeout=10)
+        self.assertEqual(ctx.exception.code, 404)
+
+
+if __name__ == "__main__":
+    rtp.main()
