@@ -18,6 +18,7 @@
 struct rtp_client {
 	int fd;
 	struct proto_buf in;
+	size_t consumed; /* of in: the binary frame handed out last */
 	int next_id;
 };
 
@@ -73,10 +74,9 @@ static int read_reply(struct rtp_client *c, json_object **msg)
 	}
 }
 
-int client__call(struct rtp_client *c, json_object *req, json_object **reply, char *err, size_t errlen)
+int client__send(struct rtp_client *c, json_object *req)
 {
 	struct proto_buf out = {};
-	json_object *msg = NULL, *v;
 	size_t off = 0;
 	int r;
 
@@ -92,6 +92,73 @@ int client__call(struct rtp_client *c, json_object *req, json_object **reply, ch
 			off += (size_t)n;
 	}
 	proto_buf__free(&out);
+	return r;
+}
+
+static int fill(struct rtp_client *c)
+{
+	uint8_t buf[65536];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+	if (n <= 0)
+		return n == 0 ? -ECONNRESET : -errno;
+	if (c->in.len + (size_t)n > c->in.cap) {
+		size_t cap = c->in.cap ? c->in.cap : 65536;
+		uint8_t *p;
+
+		while (cap < c->in.len + (size_t)n)
+			cap *= 2;
+		p = realloc(c->in.p, cap);
+		if (!p)
+			return -ENOMEM;
+		c->in.p = p;
+		c->in.cap = cap;
+	}
+	memcpy(c->in.p + c->in.len, buf, (size_t)n);
+	c->in.len += (size_t)n;
+	return 0;
+}
+
+int client__next(struct rtp_client *c, int timeout_ms, json_object **msg, const void **bin, size_t *bin_len)
+{
+	if (c->consumed) {
+		proto_buf__consume(&c->in, c->consumed);
+		c->consumed = 0;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		const uint8_t *b = NULL;
+		ssize_t used = proto__parse_any(c->in.p, c->in.len, RTP_PROTO_MAX_REPLY, msg, &b, bin_len);
+		int r;
+
+		if (used > 0) {
+			if (*msg) {
+				proto_buf__consume(&c->in, (size_t)used);
+			} else {
+				*bin = b;
+				c->consumed = (size_t)used;
+			}
+			return 1;
+		}
+		if (used < 0)
+			return (int)used;
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0)
+			return errno == EINTR ? 0 : -errno;
+		if (r == 0)
+			return 0;
+		r = fill(c);
+		if (r)
+			return r;
+	}
+}
+
+int client__call(struct rtp_client *c, json_object *req, json_object **reply, char *err, size_t errlen)
+{
+	json_object *msg = NULL, *v;
+	int r;
+
+	r = client__send(c, req);
 	r = r ?: read_reply(c, &msg);
 	if (r) {
 		snprintf(err, errlen, "talking to rtprofd: %s", strerror(-r));

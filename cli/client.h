@@ -17,4 +17,10 @@ int client__connect(const char *path, struct rtp_client **out, char *err, size_t
 int client__call(struct rtp_client *c, struct json_object *req, struct json_object **reply, char *err, size_t errlen);
 void client__close(struct rtp_client *c);
 
+/* For streams (a recording): send without waiting, then take frames one at a time. */
+int client__send(struct rtp_client *c, struct json_object *req);
+/* Wait up to timeout_ms for a frame: 1 with either *msg (JSON, the caller's to free) or *bin and *bin_len
+ * (valid until the next call); 0 on timeout; -errno when the connection broke. */
+int client__next(struct rtp_client *c, int timeout_ms, struct json_object **msg, const void **bin, size_t *bin_len);
+
 #endif

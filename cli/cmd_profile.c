@@ -20,6 +20,7 @@
 
 #include "engine.h"
 #include "client.h"
+#include "protocol.h"
 #include "record.h"
 #include "render.h"
 #include "rtprof.h"
@@ -571,6 +572,106 @@ static int attach_via_daemon(struct rtp_client *c, const struct profile_opts *po
 	return EXIT_OK;
 }
 
+/* A trace recorded by rtprofd: it streams the file's bytes, this process writes them, as its user. */
+static int record_via_daemon(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
+			     FILE *out)
+{
+	json_object *req = json_object_new_object(), *arr = json_object_new_array(), *msg;
+	struct render_opts ro = { .top_syscalls = po->top };
+	double deadline = po->duration_s > 0 ? mono_s() + po->duration_s : 0, last_progress = 0;
+	bool progress = !po->quiet && isatty(STDERR_FILENO), stopping = false;
+	uint64_t bytes = 0;
+	FILE *tf;
+	int ret = EXIT_FAILURE_RT;
+
+	tf = fopen(po->trace, "we");
+	if (!tf) {
+		errorf("cannot write %s: %s", po->trace, strerror(errno));
+		json_object_put(req);
+		json_object_put(arr);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < npids; i++)
+		json_object_array_add(arr, json_object_new_int(pids[i]));
+	json_object_object_add(req, "type", json_object_new_string("record"));
+	json_object_object_add(req, "pids", arr);
+	json_object_object_add(req, "follow", json_object_new_boolean(!po->no_follow));
+	if (client__send(c, req)) {
+		errorf("talking to rtprofd: %s", strerror(errno));
+		goto cleanup;
+	}
+	set_handler(SIGINT, on_stop_signal);
+	set_handler(SIGTERM, on_stop_signal);
+	for (;;) {
+		const void *bin = NULL;
+		size_t len = 0;
+		int r;
+
+		if (!stopping && (stop_signal || (deadline && mono_s() >= deadline))) {
+			json_object *stop = json_object_new_object();
+
+			json_object_object_add(stop, "type", json_object_new_string("stop"));
+			(void)client__send(c, stop);
+			stopping = true;
+		}
+		msg = NULL;
+		r = client__next(c, 100, &msg, &bin, &len);
+		if (r < 0) {
+			errorf("rtprofd ended the recording: %s; %s is readable up to its last complete block",
+			       strerror(-r), po->trace);
+			goto cleanup;
+		}
+		if (r == 0)
+			continue;
+		if (!msg) {
+			if (fwrite(bin, 1, len, tf) != len) {
+				errorf("writing %s: %s", po->trace, strerror(errno));
+				goto cleanup;
+			}
+			bytes += len;
+			if (progress && mono_s() - last_progress >= 0.5) {
+				last_progress = mono_s();
+				fprintf(stderr, "\rrtprof: recording %s through rtprofd: %.1f MB", po->trace, (double)bytes / 1e6);
+			}
+			continue;
+		}
+		if (!strcmp(proto__type(msg), "error")) {
+			errorf("%s", json_object_get_string(json_object_object_get(msg, "message")));
+			json_object_put(msg);
+			ret = EXIT_USAGE;
+			goto cleanup;
+		}
+		if (!strcmp(proto__type(msg), "recording") && !po->quiet) {
+			fprintf(stderr, "rtprof: recording %d process%s through rtprofd into %s; %s\n", npids,
+				npids > 1 ? "es" : "", po->trace,
+				po->duration_s > 0 ? "stopping after the duration or when they exit" : "Ctrl-C to stop");
+		} else if (!strcmp(proto__type(msg), "recorded")) {
+			struct rtp_report *rep = NULL;
+
+			if (!po->quiet)
+				fprintf(stderr, "%srtprof: recorded %s: %" PRId64 " events, %.1f MB, %" PRId64 " lost\n",
+					progress ? "\r" : "", po->trace,
+					json_object_get_int64(json_object_object_get(msg, "records")), (double)bytes / 1e6,
+					json_object_get_int64(json_object_object_get(msg, "lost")));
+			if (report__from_json(json_object_object_get(msg, "report"), &rep) == 0) {
+				int rr = po->json ? render_json(out, rep) : (render_text(out, rep, &ro), 0);
+
+				ret = rr || fflush(out) ? EXIT_FAILURE_RT : EXIT_OK;
+				report__free(rep);
+			}
+			json_object_put(msg);
+			break;
+		}
+		json_object_put(msg);
+	}
+cleanup:
+	if (fclose(tf) && ret == EXIT_OK) {
+		errorf("writing %s: %s", po->trace, strerror(errno));
+		ret = EXIT_FAILURE_RT;
+	}
+	return ret;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	struct profile_opts po = {};
@@ -612,13 +713,12 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (open_output(&po, &out))
 		goto cleanup;
-	/* recording streams every event to this process's file: that stays embedded for now */
-	if (!po.local && !po.trace) {
+	if (!po.local) {
 		struct rtp_client *c = NULL;
 
 		r = client__connect(client__socket_path(), &c, err, sizeof(err));
 		if (r == 0) {
-			ret = attach_via_daemon(c, &po, pids, npids, out);
+			ret = po.trace ? record_via_daemon(c, &po, pids, npids, out) : attach_via_daemon(c, &po, pids, npids, out);
 			client__close(c);
 			goto cleanup;
 		}

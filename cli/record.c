@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 
 #include "record.h"
 #include "rtprof.h"
@@ -81,27 +80,14 @@ static int sink(const struct trace_rec *rec, void *ctx)
 int recorder__open(const struct recorder_opts *opts, struct engine *e, struct recorder **out)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
-	struct trace_header h = { .format_version = TRACE_FORMAT_VERSION, .clock_id = CLOCK_MONOTONIC };
-	struct utsname u;
+	struct trace_header h;
 	int err;
 
 	if (!r)
 		return -ENOMEM;
 	r->opts = *opts;
-	snprintf(h.rtprof_version, sizeof(h.rtprof_version), "%s", RTPROF_VERSION);
-	if (gethostname(h.host, sizeof(h.host) - 1))
-		h.host[0] = '\0';
-	if (uname(&u) == 0) {
-		snprintf(h.kernel, sizeof(h.kernel), "%.*s", (int)sizeof(h.kernel) - 1, u.release);
-		snprintf(h.machine, sizeof(h.machine), "%.*s", (int)sizeof(h.machine) - 1, u.machine);
-	}
 	r->start_ns = engine__start_clock(e);
-	h.start_ns = r->start_ns;
-	h.realtime_offset_ns = (int64_t)(now_ns(CLOCK_REALTIME) - r->start_ns);
-	h.ncpus = (uint32_t)engine__ncpus(e);
-	snprintf(h.mode, sizeof(h.mode), "%s", opts->mode);
-	h.target_pid = (uint32_t)opts->target_pid;
-	snprintf(h.command, sizeof(h.command), "%s", opts->command ? opts->command : "");
+	trace_header__init(&h, r->start_ns, (unsigned int)engine__ncpus(e), opts->mode, opts->target_pid, opts->command);
 	err = trace_writer__open(opts->path, TRACE_ZLIB_LEVEL, &h, &r->w);
 	if (err) {
 		errorf("cannot write %s: %s", opts->path, strerror(-err));

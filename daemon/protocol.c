@@ -6,10 +6,10 @@
 
 #include "protocol.h"
 
-int proto__frame(struct proto_buf *out, struct json_object *msg)
+static int frame(struct proto_buf *out, const void *payload, size_t len, uint32_t flag)
 {
-	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(text), need = out->len + 4 + len;
+	size_t need = out->len + 4 + len;
+	uint32_t word = (uint32_t)len | flag;
 
 	if (len > RTP_PROTO_MAX_REPLY)
 		return -EMSGSIZE;
@@ -25,13 +25,46 @@ int proto__frame(struct proto_buf *out, struct json_object *msg)
 		out->p = n;
 		out->cap = cap;
 	}
-	out->p[out->len++] = (uint8_t)(len >> 24);
-	out->p[out->len++] = (uint8_t)(len >> 16);
-	out->p[out->len++] = (uint8_t)(len >> 8);
-	out->p[out->len++] = (uint8_t)len;
-	memcpy(out->p + out->len, text, len);
+	out->p[out->len++] = (uint8_t)(word >> 24);
+	out->p[out->len++] = (uint8_t)(word >> 16);
+	out->p[out->len++] = (uint8_t)(word >> 8);
+	out->p[out->len++] = (uint8_t)word;
+	memcpy(out->p + out->len, payload, len);
 	out->len += len;
 	return 0;
+}
+
+int proto__frame(struct proto_buf *out, struct json_object *msg)
+{
+	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return frame(out, text, strlen(text), 0);
+}
+
+int proto__frame_bytes(struct proto_buf *out, const void *buf, size_t len)
+{
+	return len ? frame(out, buf, len, RTP_PROTO_BINARY) : 0;
+}
+
+ssize_t proto__parse_any(const uint8_t *in, size_t len, size_t max, struct json_object **msg, const uint8_t **bin,
+			 size_t *bin_len)
+{
+	uint32_t n;
+
+	if (len < 4)
+		return 0;
+	n = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	if (!(n & RTP_PROTO_BINARY))
+		return proto__parse(in, len, max, msg);
+	n &= ~RTP_PROTO_BINARY;
+	if (n == 0 || n > max)
+		return -EMSGSIZE;
+	if (len - 4 < n)
+		return 0;
+	*msg = NULL;
+	*bin = in + 4;
+	*bin_len = n;
+	return (ssize_t)n + 4;
 }
 
 ssize_t proto__parse(const uint8_t *in, size_t len, size_t max, struct json_object **msg)

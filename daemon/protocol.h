@@ -22,6 +22,13 @@ struct proto_buf {
 
 /* Append msg, framed, to out. 0 or -ENOMEM / -EMSGSIZE. */
 int proto__frame(struct proto_buf *out, struct json_object *msg);
+/* Binary frames (bit 31 of the length set) carry the bytes of a trace file from the daemon to its
+ * client; the daemon accepts none. */
+#define RTP_PROTO_BINARY 0x80000000u
+int proto__frame_bytes(struct proto_buf *out, const void *buf, size_t len);
+/* Like proto__parse, but also takes binary frames: then *msg is NULL and *bin, *bin_len point into in. */
+ssize_t proto__parse_any(const uint8_t *in, size_t len, size_t max, struct json_object **msg, const uint8_t **bin,
+			 size_t *bin_len);
 
 /* Take one message from the front of in[0..len): returns the bytes it used (> 0) and sets *msg; 0 when
  * the message is not complete yet; -EMSGSIZE when its length is 0 or over max; -EBADMSG when it is not a

@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
 	while (running) {
 		struct epoll_event events[64];
-		int n = epoll_wait(epfd, events, 64, engine__poll_ms(g_engine));
+		int n = epoll_wait(epfd, events, 64, server__poll_ms(srv));
 
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "rtprofd: epoll_wait: %s\n", strerror(errno));

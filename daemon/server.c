@@ -19,10 +19,25 @@
 #include "config.h"
 #include "procfs.h"
 #include "runtime.h"
+#include "trace.h"
 #include "protocol.h"
 #include "server.h"
 
-enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2 };
+enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3 };
+
+struct client;
+
+/* A trace recorded for a client: an engine of its own with the probes in recording mode (so that the
+ * shared engine's sessions pay nothing for it), its file streamed to the client in binary frames. */
+struct recording {
+	enum tag_kind kind;
+	struct engine *e;
+	struct trace_writer *w;
+	struct client *c;
+	bool stop;   /* the client asked to stop */
+	int err;     /* the stream broke */
+	uint64_t last_flush_ns;
+};
 
 struct client {
 	enum tag_kind kind;
@@ -33,6 +48,7 @@ struct client {
 	bool closing; /* flush what is queued, then close */
 	uint32_t events;
 	struct proto_buf in, out;
+	struct recording *rec;
 };
 
 struct sess {
@@ -162,7 +178,7 @@ int server__register(struct server *s, int epfd)
 
 bool server__owns(const struct server *s, void *tag)
 {
-	return tag && (tag == s || *(enum tag_kind *)tag == TAG_CLIENT);
+	return tag && (tag == s || *(enum tag_kind *)tag == TAG_CLIENT || *(enum tag_kind *)tag == TAG_RECORDING);
 }
 
 static void sess_free(struct server *s, struct sess *ss)
@@ -171,8 +187,12 @@ static void sess_free(struct server *s, struct sess *ss)
 	*ss = (struct sess){ 0 };
 }
 
+static void recording_free(struct server *s, struct recording *rec);
+
 static void client_close(struct server *s, struct client *c)
 {
+	if (c->rec)
+		recording_free(s, c->rec);
 	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
 		if (s->sessions[i].used && s->sessions[i].creator == c)
 			sess_free(s, &s->sessions[i]);
@@ -589,12 +609,232 @@ static void do_hello(struct server *s, struct client *c, json_object *req)
 	reply(s, c, msg, req);
 }
 
+#define SERVER_MAX_RECORDINGS 4
+#define RECORDING_TRACE_BUFFER (32u << 20)
+#define RECORDING_FLUSH_NS 1000000000ull
+
+static int recording_sink(void *ctx, const void *buf, size_t len)
+{
+	struct recording *rec = ctx;
+	struct client *c = rec->c;
+
+	if (c->out.len > SERVER_MAX_CLIENT_BACKLOG)
+		return -ENOBUFS; /* the client does not keep up: the trace stops */
+	return proto__frame_bytes(&c->out, buf, len);
+}
+
+static int recording_record(const struct trace_rec *r, void *ctx)
+{
+	struct recording *rec = ctx;
+	int err = trace_writer__write(rec->w, r);
+
+	if (err)
+		rec->err = err;
+	return err;
+}
+
+static void recording_free(struct server *s, struct recording *rec)
+{
+	if (!rec)
+		return;
+	if (s->epfd >= 0 && rec->e)
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, engine__fd(rec->e), NULL);
+	trace_writer__abort(rec->w);
+	engine__free(rec->e);
+	if (rec->c)
+		rec->c->rec = NULL;
+	free(rec);
+}
+
+static unsigned int recordings(const struct server *s)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+		n += s->clients[i] && s->clients[i]->rec;
+	return n;
+}
+
+static void do_record(struct server *s, struct client *c, json_object *req)
+{
+	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = RECORDING_TRACE_BUFFER };
+	json_object *pids, *v, *msg;
+	struct trace_header h;
+	struct recording *rec;
+	char why[RTP_ERRLEN];
+	int n, r;
+
+	if (c->rec) {
+		reply_error(s, c, req, "EBUSY", "this connection is recording already");
+		return;
+	}
+	if (recordings(s) >= SERVER_MAX_RECORDINGS) {
+		reply_error(s, c, req, "ENOSPC", "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
+		return;
+	}
+	if (!json_object_object_get_ex(req, "pids", &pids) || !json_object_is_type(pids, json_type_array) ||
+	    (n = (int)json_object_array_length(pids)) < 1 || n > SERVER_MAX_PIDS_PER_ATTACH) {
+		reply_error(s, c, req, "EINVAL", "record needs \"pids\": 1 to %d process ids", SERVER_MAX_PIDS_PER_ATTACH);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int64_t pid;
+
+		v = json_object_array_get_idx(pids, (size_t)i);
+		if (!json_object_is_type(v, json_type_int) || (pid = json_object_get_int64(v)) <= 0 || pid > INT32_MAX) {
+			reply_error(s, c, req, "EINVAL", "\"pids\" must hold process ids");
+			return;
+		}
+		r = may_profile(c, (pid_t)pid, why, sizeof(why));
+		if (r) {
+			if (r == -EPERM) {
+				s->refused++;
+				logf_("refused: uid %u (pid %d) asked to record pid %lld: %s", (unsigned int)c->uid, (int)c->pid,
+				      (long long)pid, why);
+			}
+			reply_error(s, c, req, r == -EPERM ? "EPERM" : "ESRCH", "%s", why);
+			return;
+		}
+	}
+	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
+		eo.no_follow = !json_object_get_boolean(v);
+	rec = calloc(1, sizeof(*rec));
+	if (!rec) {
+		reply_error(s, c, req, "ENOMEM", "out of memory");
+		return;
+	}
+	rec->kind = TAG_RECORDING;
+	rec->c = c;
+	r = engine__new(&eo, &rec->e, why, sizeof(why));
+	if (r) {
+		free(rec);
+		reply_error(s, c, req, "EIO", "%s", why);
+		return;
+	}
+	c->rec = rec;
+	/* the reply first, then the file's first block */
+	msg = json_object_new_object();
+	json_object_object_add(msg, "type", json_object_new_string("recording"));
+	json_object_object_add(msg, "pids", json_object_get(pids));
+	reply(s, c, msg, req);
+	trace_header__init(&h, engine__start_clock(rec->e), (unsigned int)engine__ncpus(rec->e), "attach",
+			   (pid_t)json_object_get_int64(json_object_array_get_idx(pids, 0)), "");
+	r = trace_writer__open_sink(recording_sink, rec, 1, &h, &rec->w);
+	engine__set_trace_sink(rec->e, recording_record, rec);
+	for (int i = 0; i < n && !r; i++)
+		r = engine__add_target(rec->e, (pid_t)json_object_get_int64(json_object_array_get_idx(pids, (size_t)i)),
+				       why, sizeof(why));
+	if (!r) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rec };
+
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, engine__fd(rec->e), &ev))
+			r = -errno;
+	}
+	if (r) {
+		recording_free(s, rec);
+		reply_error(s, c, req, "EIO", "cannot record: %s", why[0] ? why : strerror(-r));
+		c->closing = true;
+		return;
+	}
+	rec->last_flush_ns = mono_now();
+}
+
+static void do_stop(struct server *s, struct client *c, json_object *req)
+{
+	if (!c->rec) {
+		reply_error(s, c, req, "EINVAL", "nothing is being recorded on this connection");
+		return;
+	}
+	c->rec->stop = true;
+}
+
+/* The end of a recording: the last records, the footer, and a "recorded" message with the report. */
+static void recording_finish(struct server *s, struct recording *rec, const char *why)
+{
+	struct client *c = rec->c;
+	struct trace_footer *f = calloc(1, sizeof(*f));
+	struct rtp_report *rep = NULL;
+	json_object *msg;
+	int r;
+
+	(void)engine__poll(rec->e, 0);
+	(void)engine__stop_clock(rec->e);
+	r = f ? engine__report(rec->e, "attach", &rep) : -ENOMEM;
+	if (!r) {
+		f->ncpus = (uint32_t)engine__ncpus(rec->e);
+		if (f->ncpus > TRACE_MAX_CPUS)
+			f->ncpus = TRACE_MAX_CPUS;
+		r = engine__trace_finish(rec->e, f->lost_per_cpu, f->ncpus, &f->lost);
+		engine__set_trace_sink(rec->e, NULL, NULL);
+		f->end_ns = engine__stop_clock(rec->e);
+		f->records = trace_writer__records(rec->w);
+		f->exit_status = -1;
+		f->wall_s = rep->process.wall_s;
+		f->cpu_user_s = rep->process.cpu_user_s;
+		f->cpu_sys_s = rep->process.cpu_sys_s;
+		f->max_rss_kb = rep->process.max_rss_kb;
+		snprintf(f->process_source, sizeof(f->process_source), "procfs");
+		snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", rec->err ? "error" : why);
+		r = r ?: rec->err ?: trace_writer__close(rec->w, f);
+		rec->w = NULL;
+	}
+	msg = json_object_new_object();
+	json_object_object_add(msg, "type", json_object_new_string(r ? "error" : "recorded"));
+	if (r) {
+		json_object_object_add(msg, "code", json_object_new_string("EIO"));
+		json_object_object_add(msg, "message", json_object_new_string(strerror(-r)));
+	} else {
+		json_object_object_add(msg, "records", json_object_new_uint64(f->records));
+		json_object_object_add(msg, "lost", json_object_new_uint64(f->lost));
+		json_object_object_add(msg, "report", report__json(rep));
+	}
+	reply(s, c, msg, NULL);
+	report__free(rep);
+	free(f);
+	recording_free(s, rec);
+	if (!flush_client(s, c))
+		client_close(s, c);
+}
+
+static void recordings_tick(struct server *s)
+{
+	uint64_t now = mono_now();
+
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+		struct recording *rec = c ? c->rec : NULL;
+
+		if (!rec)
+			continue;
+		(void)engine__poll(rec->e, 0);
+		if (!rec->err && now - rec->last_flush_ns >= RECORDING_FLUSH_NS) {
+			rec->err = trace_writer__flush(rec->w);
+			rec->last_flush_ns = now;
+		}
+		if (rec->err == -ENOBUFS) {
+			logf_("client pid %d uid %u does not read its trace: dropped", (int)c->pid, (unsigned int)c->uid);
+			s->dropped++;
+			client_close(s, c);
+			continue;
+		}
+		if (rec->stop || rec->err || !engine__live_targets(rec->e))
+			recording_finish(s, rec, rec->stop ? "signal" : "exit");
+		else if (!flush_client(s, c))
+			client_close(s, c);
+	}
+}
+
+int server__poll_ms(const struct server *s)
+{
+	return recordings(s) ? RTP_TRACE_POLL_MS : 100;
+}
+
 static const struct {
 	const char *type;
 	void (*fn)(struct server *, struct client *, json_object *);
 } handlers[] = {
 	{ "attach", do_attach }, { "detach", do_detach }, { "sessions", do_sessions },
-	{ "query", do_query },	 { "status", do_status },
+	{ "query", do_query },	 { "status", do_status }, { "record", do_record }, { "stop", do_stop },
 };
 
 static void dispatch(struct server *s, struct client *c, json_object *req)
@@ -677,6 +917,10 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 
 	if (tag == s) {
 		accept_clients(s);
+		return;
+	}
+	if (*(enum tag_kind *)tag == TAG_RECORDING) {
+		(void)engine__poll(((struct recording *)tag)->e, 0);
 		return;
 	}
 	c = tag;
@@ -783,6 +1027,7 @@ void server__tick(struct server *s)
 {
 	uint64_t now = mono_now();
 
+	recordings_tick(s);
 	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
 		struct sess *ss = &s->sessions[i];
 

@@ -49,8 +49,10 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 void server__watch_exec(struct server *s, pid_t pid);
 /* Look at every running process (at start, and when the watch list changes). */
 void server__watch_scan(struct server *s);
-/* Periodic work: forget watched processes that exited more than the retention ago. */
+/* Periodic work: stream recordings, forget watched processes that exited more than the retention ago. */
 void server__tick(struct server *s);
+/* How long the main loop may sleep (shorter while a trace is being recorded). */
+int server__poll_ms(const struct server *s);
 
 typedef void (*server_session_fn)(void *ctx, unsigned long id, int slot, uid_t owner, bool watched);
 void server__foreach_session(const struct server *s, server_session_fn fn, void *ctx);

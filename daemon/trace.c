@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <zlib.h>
 
 #include "trace.h"
@@ -46,6 +48,9 @@ static int buf_reserve(struct buf *b, size_t more)
 
 static int put_bytes(struct buf *b, const void *p, size_t len)
 {
+	/* inflate may give no bytes while the buffer is still NULL: NULL + 0 is undefined */
+	if (!len)
+		return 0;
 	if (buf_reserve(b, len))
 		return -ENOMEM;
 	memcpy(b->p + b->len, p, len);
@@ -181,7 +186,9 @@ uint64_t trace_rec__ts(const struct trace_rec *rec)
 /* ---- writer ---- */
 
 struct trace_writer {
-	int fd;
+	int fd; /* -1 with a sink */
+	trace_sink_fn sink;
+	void *sink_ctx;
 	z_stream z;
 	bool z_ready;
 	struct buf block;
@@ -236,7 +243,8 @@ static int block_emit(struct trace_writer *w)
 		zr = deflate(&w->z, Z_FINISH);
 		if (zr == Z_STREAM_ERROR)
 			return w->err = -EIO;
-		r = write_all(w->fd, w->zout, IN_CHUNK - w->z.avail_out);
+		r = w->sink ? w->sink(w->sink_ctx, w->zout, IN_CHUNK - w->z.avail_out)
+			    : write_all(w->fd, w->zout, IN_CHUNK - w->z.avail_out);
 		if (r)
 			return w->err = r;
 		w->bytes += IN_CHUNK - w->z.avail_out;
@@ -254,38 +262,63 @@ static int encode_header(struct buf *b, const struct trace_header *h)
 	       put_str(b, h->command, sizeof(h->command)) ?: put_varint(b, h->start_ns);
 }
 
-int trace_writer__open(const char *path, int level, const struct trace_header *h, struct trace_writer **out)
+static int writer_new(int level, struct trace_writer **out)
 {
 	struct trace_writer *w = calloc(1, sizeof(*w));
-	int r;
 
 	if (!w)
 		return -ENOMEM;
 	w->fd = -1;
 	w->zout = malloc(IN_CHUNK);
-	if (!w->zout) {
-		r = -ENOMEM;
-		goto cleanup;
-	}
 	/* 15 + 16: a gzip wrapper, so that gzip -t and zcat read the file */
-	if (deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		r = -ENOMEM;
-		goto cleanup;
+	if (!w->zout || deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		trace_writer__abort(w);
+		return -ENOMEM;
 	}
 	w->z_ready = true;
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		r = -errno;
-		goto cleanup;
-	}
-	r = block_begin(w, 'H') ?: encode_header(&w->block, h) ?: block_emit(w) ?: block_begin(w, 'R');
-	if (r)
-		goto cleanup;
 	*out = w;
 	return 0;
-cleanup:
-	trace_writer__abort(w);
-	return r;
+}
+
+static int writer_start(struct trace_writer *w, const struct trace_header *h)
+{
+	return block_begin(w, 'H') ?: encode_header(&w->block, h) ?: block_emit(w) ?: block_begin(w, 'R');
+}
+
+int trace_writer__open(const char *path, int level, const struct trace_header *h, struct trace_writer **out)
+{
+	struct trace_writer *w;
+	int r = writer_new(level, &w);
+
+	if (r)
+		return r;
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	r = w->fd < 0 ? -errno : writer_start(w, h);
+	if (r) {
+		trace_writer__abort(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+int trace_writer__open_sink(trace_sink_fn sink, void *ctx, int level, const struct trace_header *h,
+			    struct trace_writer **out)
+{
+	struct trace_writer *w;
+	int r = writer_new(level, &w);
+
+	if (r)
+		return r;
+	w->sink = sink;
+	w->sink_ctx = ctx;
+	r = writer_start(w, h);
+	if (r) {
+		trace_writer__abort(w);
+		return r;
+	}
+	*out = w;
+	return 0;
 }
 
 static int encode_record(struct buf *b, const struct trace_rec *rec, uint64_t *prev_ts)
@@ -390,11 +423,13 @@ int trace_writer__close(struct trace_writer *w, const struct trace_footer *f)
 	int r = trace_writer__flush(w);
 
 	r = r ?: block_begin(w, 'F') ?: encode_footer(&w->block, f) ?: block_emit(w);
-	if (!r && fsync(w->fd) && errno != EINVAL)
-		r = -errno;
-	if (close(w->fd) && !r)
-		r = -errno;
-	w->fd = -1;
+	if (w->fd >= 0) {
+		if (!r && fsync(w->fd) && errno != EINVAL)
+			r = -errno;
+		if (close(w->fd) && !r)
+			r = -errno;
+		w->fd = -1;
+	}
 	trace_writer__abort(w);
 	return r;
 }
@@ -410,6 +445,32 @@ void trace_writer__abort(struct trace_writer *w)
 	free(w->zout);
 	free(w->block.p);
 	free(w);
+}
+
+void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int ncpus, const char *mode,
+			pid_t target_pid, const char *command)
+{
+	struct timespec mono, real;
+	struct utsname u;
+
+	memset(h, 0, sizeof(*h));
+	h->format_version = TRACE_FORMAT_VERSION;
+	h->clock_id = CLOCK_MONOTONIC;
+	snprintf(h->rtprof_version, sizeof(h->rtprof_version), "%s", RTPROF_VERSION);
+	if (gethostname(h->host, sizeof(h->host) - 1))
+		h->host[0] = '\0';
+	if (uname(&u) == 0) {
+		snprintf(h->kernel, sizeof(h->kernel), "%.*s", (int)sizeof(h->kernel) - 1, u.release);
+		snprintf(h->machine, sizeof(h->machine), "%.*s", (int)sizeof(h->machine) - 1, u.machine);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	h->realtime_offset_ns = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000ll + (real.tv_nsec - mono.tv_nsec);
+	h->start_ns = start_ns;
+	h->ncpus = ncpus;
+	snprintf(h->mode, sizeof(h->mode), "%s", mode);
+	h->target_pid = (uint32_t)target_pid;
+	snprintf(h->command, sizeof(h->command), "%s", command ? command : "");
 }
 
 /* ---- reader ---- */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rtprof_abi.h"
 
@@ -89,6 +90,11 @@ struct trace_writer;
 
 /* level: zlib compression level (1 = fastest). Returns 0 or -errno. */
 int trace_writer__open(const char *path, int level, const struct trace_header *h, struct trace_writer **out);
+/* The same, handing each piece of the file to sink instead (rtprofd streams a trace to its client, who
+ * writes the file). A sink returns 0 or -errno. */
+typedef int (*trace_sink_fn)(void *ctx, const void *buf, size_t len);
+int trace_writer__open_sink(trace_sink_fn sink, void *ctx, int level, const struct trace_header *h,
+			    struct trace_writer **out);
 int trace_writer__write(struct trace_writer *w, const struct trace_rec *rec);
 /* Compress and write the pending block: a sync point a truncated file is readable up to. */
 int trace_writer__flush(struct trace_writer *w);
@@ -98,6 +104,10 @@ uint64_t trace_writer__records(const struct trace_writer *w);
 int trace_writer__close(struct trace_writer *w, const struct trace_footer *f);
 /* Close without a footer (after an error); frees. */
 void trace_writer__abort(struct trace_writer *w);
+
+/* The header of a new trace: this host and kernel, the engine's clock and CPUs. */
+void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int ncpus, const char *mode,
+			pid_t target_pid, const char *command);
 
 /* ---- reading ---- */
 
