@@ -4,9 +4,12 @@ recording with the file still readable."""
 
 import json
 import os
+import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import rtp
@@ -137,6 +140,59 @@ class Bounds(unittest.TestCase):
         off, _ = offline(self, copy)
         self.assertTrue(off["warnings"], "a cut trace says so")
         self.assertLess(rtp.syscall_count(self, off, "getppid"), 1000000)
+
+
+class DaemonRecording(unittest.TestCase):
+    """`rtprof attach -o FILE.rtprof.gz` through rtprofd: the daemon records and streams; the CLI writes the file
+    as its own user -- here nobody, recording nobody's own process."""
+
+    def setUp(self):
+        rtp.require_root(self)
+        if not shutil.which("setpriv"):
+            rtp.skip_or_fail(self, "setpriv (util-linux) is needed to run as nobody")
+        self.tmp = tempfile.mkdtemp(prefix="rtprof-drec-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        os.chmod(self.tmp, 0o777)
+        self.sock = os.path.join(self.tmp, "rtprofd.sock")
+        rtprofd = os.path.join(os.path.dirname(os.path.dirname(rtp.RTPROF)), "daemon", "rtprofd")
+        self.daemon = subprocess.Popen([rtprofd, "--socket", self.sock, "--config", "/dev/null"],
+                                       stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (self.daemon.send_signal(signal.SIGTERM), self.daemon.wait(10)))
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.chmod(self.sock, 0o666)
+        self.binary = os.path.join(self.tmp, "rtprof")
+        shutil.copy(rtp.RTPROF, self.binary)
+        os.chmod(self.binary, 0o755)
+        self.as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+    def test_record_through_daemon_as_nobody(self):
+        go = os.path.join(self.tmp, "go")
+        trace = os.path.join(self.tmp, "t.rtprof.gz")
+        # nobody's process: waits for the go file, then makes exactly N getppid calls and exits
+        target = subprocess.Popen(self.as_nobody + [rtp.python_exe(), "-c",
+                                  "import os, time\nwhile not os.path.exists(%r): time.sleep(0.01)\n"
+                                  "for _ in range(%d): os.getppid()\n" % (go, N)])
+        self.addCleanup(lambda: target.poll() is None and (target.kill(), target.wait()))
+        env = dict(os.environ, RTPROF_SOCKET=self.sock)
+        prof = subprocess.Popen(self.as_nobody + [self.binary, "attach", "--json", "-o", trace, str(target.pid)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(trace) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the recording has started (its file exists); let the probes settle
+        open(go, "w").close()
+        out, err = prof.communicate(timeout=60)
+        self.assertEqual(prof.returncode, 0, err)
+        self.assertIn("through rtprofd", err)
+        live = json.loads(out)
+        self.assertEqual(rtp.syscall_count(self, live, "getppid"), N)
+        self.assertEqual(pwd.getpwuid(os.stat(trace).st_uid).pw_name, "nobody", "the file is the user's")
+        self.assertEqual(subprocess.run(["gzip", "-t", trace]).returncode, 0)
+        off, _ = offline(self, trace)
+        self.assertEqual(off["warnings"], [])
+        self.assertEqual(rtp.syscall_count(self, off, "getppid"), N, "one record per call in the streamed file")
 
 
 if __name__ == "__main__":
