@@ -83,6 +83,8 @@ ssize_t proto__parse(const uint8_t *in, size_t len, size_t max, struct json_obje
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
+	/* strict JSON, and UTF-8 only: what is echoed back must stay valid */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, (const char *)in + 4, (int)n);
 	/* the whole frame must be one complete value, nothing after it */
 	if (!obj || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||

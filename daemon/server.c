@@ -68,7 +68,7 @@ struct server {
 	enum tag_kind kind; /* TAG_LISTEN: the server itself is the listening socket's tag */
 	int fd;
 	int epfd;
-	char path[108];
+	char path[108]; /* set once bound: the file to remove at exit */
 	struct engine *e;
 	struct client *clients[SERVER_MAX_CLIENTS];
 	struct sess sessions[SERVER_MAX_SESSIONS];
@@ -117,7 +117,6 @@ int server__new(const struct server_opts *opts, struct engine *e, struct server 
 	s->e = e;
 	s->epfd = -1;
 	s->next_id = 1;
-	snprintf(s->path, sizeof(s->path), "%s", opts->socket_path);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", opts->socket_path);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
@@ -134,7 +133,13 @@ int server__new(const struct server_opts *opts, struct engine *e, struct server 
 	close(s->fd);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	(void)unlink(opts->socket_path);
-	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(s->fd, 64)) {
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		r = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", opts->socket_path, strerror(errno));
+		goto fail;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", opts->socket_path); /* ours from now on */
+	if (listen(s->fd, 64)) {
 		r = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", opts->socket_path, strerror(errno));
 		goto fail;
@@ -161,10 +166,10 @@ void server__free(struct server *s)
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
 		if (s->clients[i])
 			client_close(s, s->clients[i]);
-	if (s->fd >= 0) {
+	if (s->fd >= 0)
 		close(s->fd);
+	if (s->path[0])
 		(void)unlink(s->path);
-	}
 	free(s);
 }
 
@@ -256,6 +261,8 @@ static void set_events(struct server *s, struct client *c, uint32_t events)
 		c->events = events;
 }
 
+static void process_input(struct server *s, struct client *c);
+
 /* Write what is queued; false when the client is gone. */
 static bool flush_client(struct server *s, struct client *c)
 {
@@ -273,7 +280,14 @@ static bool flush_client(struct server *s, struct client *c)
 	}
 	if (!c->out.len && c->closing)
 		return false;
-	set_events(s, c, c->out.len ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	if (c->out.len < SERVER_CLIENT_OUT_HIGH && c->in.len && !c->closing) {
+		size_t before = c->out.len;
+
+		process_input(s, c); /* requests held back while replies were pending */
+		if (c->out.len != before)
+			return flush_client(s, c);
+	}
+	set_events(s, c, (c->out.len ? EPOLLOUT : 0) | (c->out.len < SERVER_CLIENT_OUT_HIGH ? EPOLLIN : 0));
 	return true;
 }
 
@@ -290,6 +304,18 @@ static void reply(struct server *s, struct client *c, json_object *msg, json_obj
 		c->closing = true;
 	}
 	json_object_put(msg);
+}
+
+/* A client's string as it may appear in a reply: printable ASCII, the rest '?' (a cut must not split a
+ * UTF-8 sequence, and replies stay valid JSON). */
+static const char *printable(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 1 < size; in++)
+		out[o++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	out[o] = '\0';
+	return out;
 }
 
 static void reply_error(struct server *s, struct client *c, json_object *req, const char *code, const char *fmt, ...)
@@ -310,14 +336,15 @@ static void reply_error(struct server *s, struct client *c, json_object *req, co
 }
 
 /* The rule ptrace uses, from /proc: the process's real and effective uid are the client's, and it is
- * dumpable (/proc/PID is owned by root otherwise). Root may profile anything. */
+ * dumpable (/proc/PID/stat is owned by root otherwise: task_dump_owner()). Root may profile anything. */
 static int may_profile(const struct client *c, pid_t pid, char *why, size_t len)
 {
 	struct proc_status st;
 	struct stat sb;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	/* the files in /proc/PID (not the directory) become root's when the process is not dumpable */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (procfs__read_status(pid, &st) || stat(path, &sb)) {
 		snprintf(why, len, "no such process: %d", (int)pid);
 		return -ESRCH;
@@ -523,7 +550,10 @@ static void do_query(struct server *s, struct client *c, json_object *req)
 		if (strcmp(view_keys[i][0], what) == 0)
 			view = (int)i;
 	if (view < 0) {
-		reply_error(s, c, req, "EINVAL", "unknown view '%s': summary, syscalls, threads or sched", what);
+		char shown[65];
+
+		reply_error(s, c, req, "EINVAL", "unknown view '%s': summary, syscalls, threads or sched",
+			    printable(what, shown, sizeof(shown)));
 		return;
 	}
 	r = engine__session_report(s->e, ss->slot, "attach", &rep);
@@ -545,7 +575,7 @@ static void do_query(struct server *s, struct client *c, json_object *req)
 	msg = json_object_new_object();
 	json_object_object_add(msg, "type", json_object_new_string("report"));
 	json_object_object_add(msg, "session", json_object_new_int64((int64_t)ss->id));
-	json_object_object_add(msg, "view", json_object_new_string(what));
+	json_object_object_add(msg, "view", json_object_new_string(view_keys[view][0]));
 	json_object_object_add(msg, "report", full);
 	reply(s, c, msg, req);
 }
@@ -840,6 +870,7 @@ static const struct {
 static void dispatch(struct server *s, struct client *c, json_object *req)
 {
 	const char *type = proto__type(req);
+	char shown[65];
 
 	s->requests++;
 	if (!c->hello) {
@@ -857,14 +888,42 @@ static void dispatch(struct server *s, struct client *c, json_object *req)
 			return;
 		}
 	}
-	reply_error(s, c, req, "EINVAL", "unknown request type '%.64s'", type);
+	reply_error(s, c, req, "EINVAL", "unknown request type '%s'", printable(type, shown, sizeof(shown)));
+}
+
+/* Requests waiting in c->in, while the client reads its replies: a client that only writes gets no
+ * more answers (nor reads) until its unsent replies drain, so it cannot starve the others. */
+static void process_input(struct server *s, struct client *c)
+{
+	int budget = SERVER_REQUESTS_PER_TURN;
+
+	while (!c->closing && c->out.len < SERVER_CLIENT_OUT_HIGH && budget-- > 0) {
+		json_object *req = NULL;
+		ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REQUEST, &req);
+
+		if (used == 0)
+			return;
+		if (used < 0) {
+			logf_("client pid %d uid %u sent a malformed message (%s): connection closed", (int)c->pid,
+			      (unsigned int)c->uid, used == -EMSGSIZE ? "bad length" : "not a JSON object with a type");
+			reply_error(s, c, NULL, "EPROTO", "malformed message (%s): closing the connection",
+				    used == -EMSGSIZE ? "bad length" : "not UTF-8 JSON: one object with a type");
+			c->closing = true;
+			c->in.len = 0;
+			return;
+		}
+		dispatch(s, c, req);
+		json_object_put(req);
+		proto_buf__consume(&c->in, (size_t)used);
+	}
 }
 
 static bool read_client(struct server *s, struct client *c)
 {
 	uint8_t buf[65536];
 
-	for (;;) {
+	/* at most a few reads a turn, and none while replies pile up: backpressure through the socket */
+	for (int i = 0; i < 4 && c->out.len < SERVER_CLIENT_OUT_HIGH && c->in.len <= RTP_PROTO_MAX_REQUEST + 4; i++) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
 
 		if (n == 0)
@@ -887,28 +946,9 @@ static bool read_client(struct server *s, struct client *c)
 		}
 		memcpy(c->in.p + c->in.len, buf, (size_t)n);
 		c->in.len += (size_t)n;
-		for (;;) {
-			json_object *req = NULL;
-			ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REQUEST, &req);
-
-			if (used == 0)
-				break;
-			if (used < 0) {
-				logf_("client pid %d uid %u sent a malformed message (%s): connection closed", (int)c->pid,
-				      (unsigned int)c->uid, used == -EMSGSIZE ? "bad length" : "not a JSON object with a type");
-				reply_error(s, c, NULL, "EPROTO", "malformed message (%s): closing the connection",
-					    used == -EMSGSIZE ? "bad length" : "not a JSON object with a type");
-				c->closing = true;
-				c->in.len = 0;
-				break;
-			}
-			dispatch(s, c, req);
-			json_object_put(req);
-			proto_buf__consume(&c->in, (size_t)used);
-			if (c->closing)
-				break;
-		}
+		process_input(s, c);
 	}
+	return true;
 }
 
 void server__handle(struct server *s, void *tag, uint32_t events)

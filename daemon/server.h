@@ -14,7 +14,9 @@
 #define SERVER_MAX_SESSIONS 64           /* engine slots */
 #define SERVER_MAX_SESSIONS_PER_USER 16
 #define SERVER_MAX_PIDS_PER_ATTACH 64
-#define SERVER_MAX_CLIENT_BACKLOG (64u << 20) /* replies a client has not read; past it, it is dropped */
+#define SERVER_MAX_CLIENT_BACKLOG (16u << 20) /* a trace stream a client has not read; past it, it is dropped */
+#define SERVER_CLIENT_OUT_HIGH (1u << 20)     /* unsent replies past which a client's requests wait */
+#define SERVER_REQUESTS_PER_TURN 16           /* a client's requests handled per turn of the loop */
 
 struct server_opts {
 	const char *socket_path;

@@ -1,0 +1,1205 @@
+"""rtprofd, the daemon, against real workloads and real clients.
+
+Each test class runs its own rtprofd on a socket in a temporary directory (group: nobody's, mode 0660, so that
+the unprivileged tests can connect) and stops it in tearDownClass, where a daemon that does not exit 0 on
+SIGTERM -- a crash, or a leak reported by LeakSanitizer in the sanitizer build -- is an error of the class.
+
+- Counts through the daemon are exact, and the same as the embedded engine's (`attach --local`).
+- Per-thread scheduling figures through the daemon agree with the kernel's own schedstat.
+- A session made by a raw protocol client is listed, queried and ended by the CLI.
+- As user nobody: one's own (dumpable) processes can be profiled through the daemon, root's cannot, and root's
+  sessions cannot be seen, queried or ended.
+- Hostile clients (bad frames, bad JSON, floods of connections, a client that never reads) cost the daemon
+  one connection at most: a fresh client still gets its status within 1 s, and the memory stays bounded.
+- Lifecycle: a session ends with its connection, outlives its target; a second rtprofd leaves a live one's
+  socket alone; SIGTERM leaves no socket file and no BPF program behind.
+
+rtprofd is found from --rtprofd PATH, $RTPROFD, or next to rtprof in the build tree (RTPROF/../daemon/rtprofd).
+"""
+
+import grp
+import json
+import os
+import pwd
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import rtp
+
+RTPROFD = os.environ.get("RTPROFD")
+
+K_GETPPID = 20000
+NEW_THREADS = 3            # attach_threads.py/.js
+STARTUP_TIMEOUT = 30
+WORKLOAD_TIMEOUT = 60
+ANSWER_S = 1.0             # a healthy daemon answers a fresh client's status within this
+MAX_REQUEST = 64 << 10     # RTP_PROTO_MAX_REQUEST
+MAX_CLIENTS = 256          # SERVER_MAX_CLIENTS
+RSS_GROWTH_KB = 64 << 10   # what hostile clients may make the daemon's RSS grow by, at most
+SESSION_RE = re.compile(r"through rtprofd \(session (\d+)\)")
+
+
+def setUpModule():
+    rtp.check_rtprof()
+    path = rtprofd_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise RuntimeError("rtprofd binary %r does not exist or is not executable: pass --rtprofd PATH or set "
+                           "RTPROFD=PATH" % path)
+
+
+def rtprofd_path():
+    if RTPROFD:
+        return os.path.abspath(RTPROFD)
+    return os.path.normpath(os.path.join(os.path.dirname(rtp.RTPROF), "..", "daemon", "rtprofd"))
+
+
+def take_rtprofd_arg():
+    """Remove --rtprofd PATH from sys.argv (rtp.main() hands the rest to unittest)."""
+    global RTPROFD
+    argv = [sys.argv[0]]
+    args = sys.argv[1:]
+    i = 0
+    while i < len(args):
+        if args[i] == "--rtprofd" and i + 1 < len(args):
+            RTPROFD = args[i + 1]
+            i += 2
+        elif args[i].startswith("--rtprofd="):
+            RTPROFD = args[i].split("=", 1)[1]
+            i += 1
+        else:
+            argv.append(args[i])
+            i += 1
+    sys.argv[:] = argv
+
+
+def nobody_ids():
+    """(uid, gid, group name) of user nobody, or None."""
+    try:
+        pw = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    try:
+        group = grp.getgrgid(pw.pw_gid).gr_name
+    except KeyError:
+        return None
+    return pw.pw_uid, pw.pw_gid, group
+
+
+# ---- the protocol, spoken by hand --------------------------------------------------------------------------------
+
+def frame(payload):
+    """4-byte big-endian length, then the payload (bytes as they are; anything else as JSON)."""
+    if not isinstance(payload, bytes):
+        payload = json.dumps(payload).encode()
+    return struct.pack(">I", len(payload)) + payload
+
+
+class DaemonError(Exception):
+    def __init__(self, reply):
+        Exception.__init__(self, "rtprofd answered with an error: %s" % reply)
+        self.reply = reply
+
+
+class Conn:
+    """A raw client of rtprofd's socket; every wait is bounded."""
+
+    def __init__(self, path, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(path)
+                break
+            except BlockingIOError:  # the listen backlog is full: the daemon has not accepted the others yet
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001)
+            except BaseException:
+                self.sock.close()
+                raise
+        self.buf = b""
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send_hostile(self, data):
+        """Send what the daemon may refuse half-way: its closing the connection is no error here."""
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def send(self, msg):
+        self.send_raw(frame(msg))
+
+    def _fill(self, n, deadline):
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no complete reply in time (%d bytes buffered)" % len(self.buf))
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise EOFError("rtprofd closed the connection")
+            self.buf += chunk
+
+    def recv(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        self._fill(4, deadline)
+        (n,) = struct.unpack(">I", self.buf[:4])
+        self._fill(4 + n, deadline)
+        body, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+        try:
+            return json.loads(body.decode())
+        except ValueError as e:  # UnicodeDecodeError included
+            raise AssertionError("rtprofd sent a frame that is not JSON in UTF-8 (%s): %r" % (e, body[:300]))
+
+    def call(self, msg, timeout=5.0):
+        self.send(msg)
+        return self.recv(timeout)
+
+    def request(self, msg, timeout=5.0):
+        reply = self.call(msg, timeout)
+        if reply.get("type") == "error":
+            raise DaemonError(reply)
+        return reply
+
+    def hello(self, timeout=5.0):
+        reply = self.call({"type": "hello", "version": 1}, timeout)
+        if reply.get("type") != "hello" or reply.get("version") != 1:
+            raise AssertionError("hello answered with %s" % reply)
+        return reply
+
+    def wait_closed(self, timeout=ANSWER_S):
+        """Read until the daemon closes the connection: (closed in time?, the messages it sent before)."""
+        deadline = time.monotonic() + timeout
+        closed = False
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            self.buf += chunk
+        messages = []
+        while len(self.buf) >= 4:
+            (n,) = struct.unpack(">I", self.buf[:4])
+            if len(self.buf) < 4 + n:
+                break
+            try:
+                messages.append(json.loads(self.buf[4:4 + n].decode()))
+            except ValueError:
+                messages.append({"unparsable": self.buf[4:4 + n][:200]})
+            self.buf = self.buf[4 + n:]
+        return closed, messages
+
+    def close(self):
+        self.sock.close()
+
+
+# ---- the daemon --------------------------------------------------------------------------------------------------
+
+class Daemon:
+    """rtprofd on a socket in a temporary directory, its output in a log file there."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="rtprofd-test-")
+        os.chmod(self.dir, 0o755)
+        self.socket = os.path.join(self.dir, "rtprofd.sock")
+        self.log_path = os.path.join(self.dir, "rtprofd.log")
+        self.argv = [rtprofd_path(), "--socket", self.socket]
+        ids = nobody_ids()
+        if ids:
+            self.argv += ["--group", ids[2]]
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        self.exit_code = None
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                self.cleanup()
+                raise RuntimeError("rtprofd exited with %r at startup\n%s" % (self.proc.returncode, self.log_tail()))
+            try:
+                st = self.status(timeout=2)
+                break
+            except (OSError, EOFError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    self.cleanup()
+                    raise RuntimeError("rtprofd did not answer on %s within %d s\n%s"
+                                       % (self.socket, STARTUP_TIMEOUT, self.log_tail()))
+                time.sleep(0.05)
+        if st.get("pid") != self.pid:
+            raise RuntimeError("status from %s names pid %s, not rtprofd's %d" % (self.socket, st.get("pid"), self.pid))
+        self.baseline_rss_kb = st["rss_kb"]
+        if not ids:  # no group to give the socket to nobody: open it to all
+            os.chmod(self.socket, 0o666)
+
+    def connect(self, timeout=5.0):
+        c = Conn(self.socket, timeout)
+        c.hello(timeout)
+        return c
+
+    def status(self, timeout=ANSWER_S):
+        c = Conn(self.socket, timeout)
+        try:
+            c.hello(timeout)
+            return c.request({"type": "status"}, timeout)
+        finally:
+            c.close()
+
+    def sessions(self):
+        """Every session (as root), by id."""
+        c = self.connect()
+        try:
+            return {s["session"]: s for s in c.request({"type": "sessions"})["sessions"]}
+        finally:
+            c.close()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def log_tail(self, limit=3000):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return "(no log)"
+        return "rtprofd log:\n" + (text if len(text) <= limit else "..." + text[-limit:])
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.exit_code = "still running %d s after SIGTERM: killed" % timeout
+                return self.exit_code
+        if self.exit_code is None:
+            self.exit_code = self.proc.returncode
+        return self.exit_code
+
+    def cleanup(self):
+        if not self.log.closed:
+            self.log.close()
+        shutil.rmtree(self.dir, True)
+
+
+class Background:
+    """A command in the background (rtprof attach, usually), its stderr read line by line to see "attached"."""
+
+    def __init__(self, argv, env=None):
+        self.argv = list(argv)
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, universal_newlines=True, errors="replace", env=env)
+        self.stderr_lines = []
+        self.stdout = ""
+        self.attached = threading.Event()
+        self._threads = [threading.Thread(target=self._read_stderr, daemon=True),
+                         threading.Thread(target=self._read_stdout, daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+            if "attached" in line:
+                self.attached.set()
+
+    def _read_stdout(self):
+        self.stdout = self.proc.stdout.read()
+
+    def attached_line(self):
+        return next((line for line in self.stderr_lines if "attached" in line), "")
+
+    def session(self):
+        m = SESSION_RE.search(self.attached_line())
+        return int(m.group(1)) if m else None
+
+    def wait(self, timeout):
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self._threads:
+            t.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for t in self._threads:
+            t.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def describe(self):
+        return "%s\n  exit code %r\n  stdout: %s\n  stderr: %s" % (" ".join(self.argv), self.proc.poll(),
+                                                                  self.stdout[-2000:],
+                                                                  "".join(self.stderr_lines)[-2000:])
+
+
+def socket_env(path):
+    return dict(os.environ, RTPROF_SOCKET=path)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class DaemonCase(unittest.TestCase):
+    """One rtprofd for the class."""
+
+    daemon = None
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() == 0 and rtp.RTPROF:
+            cls.daemon = Daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        d, cls.daemon = cls.daemon, None
+        if d is None:
+            return
+        rc = d.stop()
+        log = d.log_tail()
+        d.cleanup()
+        if rc != 0:
+            raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.assertIsNotNone(self.daemon, "no rtprofd for this class")
+        self.assertTrue(self.daemon.alive(), "rtprofd died before this test\n" + self.daemon.log_tail())
+
+    def tmpdir(self, owner=None):
+        tmp = tempfile.mkdtemp(prefix="rtprof-daemon-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        if owner:
+            os.chown(tmp, owner[0], owner[1])
+        return tmp
+
+    def spawn(self, argv, **kw):
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
+
+        def reap():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        self.addCleanup(reap)
+        return proc
+
+    def background(self, argv, env=None):
+        bg = Background(argv, env)
+        self.addCleanup(bg.kill)
+        return bg
+
+    def conn(self):
+        c = self.daemon.connect()
+        self.addCleanup(c.close)
+        return c
+
+    def wait_ready(self, path, proc, what):
+        self.assertTrue(rtp.wait_for_file(path, proc, STARTUP_TIMEOUT),
+                        "%s did not start (exit code %r)" % (what, proc.poll()))
+
+    def rtprof(self, *args, **kw):
+        return rtp.rtprof(*args, timeout=kw.pop("timeout", 30), **kw)
+
+    def assert_healthy(self, after):
+        """The daemon lives, answers a fresh client's status within 1 s, and its RSS stayed bounded."""
+        d = self.daemon
+        self.assertTrue(d.alive(), "rtprofd died after %s (exit %r)\n%s" % (after, d.proc.poll(), d.log_tail()))
+        start = time.monotonic()
+        try:
+            st = d.status(timeout=ANSWER_S)
+        except (OSError, EOFError, ValueError, DaemonError) as e:
+            self.fail("after %s, a fresh client got no status within %.1f s: %r\n%s"
+                      % (after, ANSWER_S, e, d.log_tail()))
+        elapsed = time.monotonic() - start
+        self.assertLess(elapsed, ANSWER_S, "after %s, status took %.3f s" % (after, elapsed))
+        self.assertLessEqual(st["rss_kb"], d.baseline_rss_kb + RSS_GROWTH_KB,
+                             "after %s, rtprofd's RSS is %d kB, it started at %d kB"
+                             % (after, st["rss_kb"], d.baseline_rss_kb))
+        return st
+
+
+# ---- 1. exact counts through the daemon, and the same as embedded -------------------------------------------------
+
+class AttachThroughDaemon(DaemonCase):
+    def attach_once(self, interpreter, script, runtime, local):
+        tmp = self.tmpdir()
+        ready, go, out = (os.path.join(tmp, n) for n in ("ready", "go", "out.json"))
+        target = self.spawn([interpreter, rtp.workload(script), ready, go, out, str(K_GETPPID)])
+        self.wait_ready(ready, target, script)
+        # RTPROF_SOCKET points at the live daemon in both runs: --local must win over it
+        bg = self.background([rtp.RTPROF, "attach", "--json"] + (["--local"] if local else []) + [str(target.pid)],
+                             env=socket_env(self.daemon.socket))
+        self.assertTrue(bg.attached.wait(STARTUP_TIMEOUT), "rtprof did not attach\n" + bg.describe())
+        line = bg.attached_line()
+        if local:
+            self.assertNotIn("rtprofd", line, "--local must profile in the CLI\n" + bg.describe())
+        else:
+            self.assertIn("through rtprofd", line, "with RTPROF_SOCKET set, attach goes through the daemon\n"
+                          + bg.describe())
+            self.assertIn(bg.session(), self.daemon.sessions(), "the CLI's session is not in the daemon's list")
+        open(go, "w").close()
+        try:
+            self.assertEqual(target.wait(WORKLOAD_TIMEOUT), 0, "workload %s failed" % script)
+        except subprocess.TimeoutExpired:
+            self.fail("workload %s did not finish within %d s of the go file" % (script, WORKLOAD_TIMEOUT))
+        rc = bg.wait(30)
+        self.assertEqual(rc, 0, "rtprof attach should exit 0 when its target exits\n" + bg.describe())
+        report = rtp.parse_report(self, bg.stdout, "stdout of `rtprof attach --json`")
+        truth = read_json(out)
+        self.assertEqual(report.get("mode"), "attach", "mode of %s" % bg.describe())
+        self.assertEqual(report["target"]["pid"], target.pid, "target: %s" % report["target"])
+        self.assertEqual(report["target"]["runtime"], runtime, "target: %s" % report["target"])
+        threads = rtp.threads_by_tid(report)
+        missing = [tid for tid in truth["tids"] if tid not in threads]
+        self.assertFalse(missing, "threads %s missing from the report's %s" % (missing, sorted(threads)))
+        count = rtp.syscall_count(self, report, "getppid")
+        self.assertEqual(count, NEW_THREADS * K_GETPPID,
+                         "%s: %d threads made exactly %d getppid calls each: report counted %d (lost_events=%s)"
+                         % ("--local" if local else "through rtprofd", NEW_THREADS, K_GETPPID, count,
+                            report.get("lost_events")))
+        return count
+
+    def check(self, interpreter, script, runtime):
+        via_daemon = self.attach_once(interpreter, script, runtime, local=False)
+        embedded = self.attach_once(interpreter, script, runtime, local=True)
+        self.assertEqual(via_daemon, embedded, "the daemon and the embedded engine disagree")
+        self.assertEqual(self.daemon.sessions(), {}, "the CLI's session should be gone after its report")
+
+    def test_python(self):
+        self.check(rtp.python_exe(), "attach_threads.py", "python")
+
+    def test_node(self):
+        node = rtp.require_node(self)
+        self.check(node, "attach_threads.js", "node")
+
+
+# ---- 2. per-thread scheduling through the daemon vs the kernel ----------------------------------------------------
+
+class ThreadsThroughDaemon(DaemonCase):
+    """The parked-workers method of test_threads.py, the session in rtprofd."""
+
+    def check_workload(self, cmd_prefix, script, runtime):
+        tmp = self.tmpdir()
+        truth_path, go_path, report_path = (os.path.join(tmp, n) for n in ("truth.json", "go", "report.json"))
+        target = self.spawn(cmd_prefix + [rtp.workload(script), truth_path, go_path])
+        bg = self.background([rtp.RTPROF, "attach", "--json", "-o", report_path, str(target.pid)],
+                             env=socket_env(self.daemon.socket))
+        self.assertTrue(bg.attached.wait(STARTUP_TIMEOUT), "rtprof did not attach\n" + bg.describe())
+        self.assertIn("through rtprofd", bg.attached_line(), bg.describe())
+        open(go_path, "w").close()
+        self.assertTrue(rtp.wait_for_file(truth_path, target, WORKLOAD_TIMEOUT),
+                        "workload wrote no reference figures (exit %r)" % target.poll())
+        bg.proc.send_signal(signal.SIGINT)
+        self.assertEqual(bg.wait(30), 0, "rtprof attach should end with 0 on SIGINT\n" + bg.describe())
+        truth = read_json(truth_path)
+        report = read_json(report_path)
+        self.assertEqual(report["target"]["pid"], truth["pid"])
+        self.assertEqual(report["target"]["runtime"], runtime, "target: %s" % report["target"])
+        self.assertEqual(len(truth["workers"]), 4, "workload should report 4 workers: %s" % truth)
+        threads = rtp.threads_by_tid(report)
+        problems = []
+        for ref in truth["workers"]:
+            tid = ref["tid"]
+            got = threads.get(tid)
+            self.assertGreater(ref["oncpu_ns"], 100_000_000, "worker %d did not compute: %s" % (tid, ref))
+            if got is None:
+                problems.append("tid %d missing from report threads %s" % (tid, sorted(threads)))
+                continue
+            if got.get("exited"):
+                problems.append("tid %d is parked, alive, but exited=%s" % (tid, got.get("exited")))
+            for key in ("oncpu_ns", "runq_wait_ns"):
+                diff = got.get(key, 0) - ref[key]
+                tol = 0.02 * ref[key] + 1e6
+                if abs(diff) > tol:
+                    problems.append("tid %d: %s %d vs schedstat %d: off by %+d ns (%+.2f%%), tolerance %d ns"
+                                    % (tid, key, got.get(key, 0), ref[key], diff, 100.0 * diff / max(ref[key], 1),
+                                       tol))
+            for key in ("vol_switches", "invol_switches"):
+                diff = got.get(key, 0) - ref[key]
+                if abs(diff) > 2:
+                    problems.append("tid %d: %s %d vs /proc status %d: off by %+d, tolerance 2"
+                                    % (tid, key, got.get(key, 0), ref[key], diff))
+        if problems:
+            self.fail("through rtprofd, per-thread figures disagree with the kernel's (lost_events=%s):\n  %s"
+                      % (report.get("lost_events"), "\n  ".join(problems)))
+
+    def test_python_threads(self):
+        self.check_workload([rtp.python_exe()], "threads_schedstat.py", "python")
+
+    def test_node_worker_threads(self):
+        node = rtp.require_node(self)
+        self.check_workload([node], "threads_schedstat.js", "node")
+
+
+# ---- 3. a raw client's session, seen and ended by the CLI ---------------------------------------------------------
+
+class QueryWhileRunning(DaemonCase):
+    def test_sessions_query_detach(self):
+        tmp = self.tmpdir()
+        ready, go, done = (os.path.join(tmp, n) for n in ("ready", "go", "done"))
+        target = self.spawn([rtp.python_exe(), rtp.workload("getppid_then_park.py"), ready, go, done,
+                             str(K_GETPPID)])
+        self.wait_ready(ready, target, "getppid_then_park.py")
+        c = self.conn()
+        attached = c.request({"type": "attach", "pids": [target.pid], "id": 7})
+        self.assertEqual(attached.get("type"), "attached", attached)
+        self.assertEqual(attached.get("pids"), [target.pid], attached)
+        self.assertEqual(attached.get("id"), 7, "the request's id should come back with the reply: %s" % attached)
+        sid = attached["session"]
+        open(go, "w").close()
+        self.assertTrue(rtp.wait_for_file(done, target, WORKLOAD_TIMEOUT), "workload did not make its calls")
+        sock = ["--socket", self.daemon.socket]
+
+        res = self.rtprof("sessions", "--json", *sock)
+        self.assertEqual(res.returncode, 0, res.describe())
+        listed = {s["session"]: s for s in json.loads(res.stdout)}
+        self.assertIn(sid, listed, "root's `rtprof sessions` should list the raw client's session\n" + res.describe())
+        self.assertEqual(listed[sid]["pids"], [target.pid], listed[sid])
+        self.assertEqual(listed[sid]["owner_uid"], 0, listed[sid])
+        self.assertEqual(listed[sid]["live_processes"], 1, listed[sid])
+
+        res = self.rtprof("query", "--json", *sock, str(sid), "syscalls")
+        self.assertEqual(res.returncode, 0, res.describe())
+        view = rtp.parse_report(self, res.stdout, "`rtprof query ID syscalls --json`")
+        self.assertEqual(rtp.syscall_count(self, view, "getppid"), K_GETPPID,
+                         "the workload made exactly %d getppid calls: %s" % (K_GETPPID, rtp.syscall_summary(view)))
+        self.assertEqual(view["target"]["pid"], target.pid, view["target"])
+        self.assertNotIn("threads", view, "the syscalls view keeps only its keys: %s" % sorted(view))
+
+        res = self.rtprof("query", "--json", *sock, str(sid), "threads")
+        self.assertEqual(res.returncode, 0, res.describe())
+        view = rtp.parse_report(self, res.stdout, "`rtprof query ID threads --json`")
+        self.assertIn(target.pid, rtp.threads_by_tid(view), "the main thread is missing: %s" % view.get("threads"))
+        self.assertNotIn("syscalls", view, "the threads view keeps only its keys: %s" % sorted(view))
+
+        res = self.rtprof("query", *sock, str(sid))  # text
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertIn("getppid", res.stdout, res.describe())
+
+        res = self.rtprof("query", "--json", *sock, str(sid), "bogus")
+        self.assertEqual(res.returncode, 2, "an unknown view is a usage error\n" + res.describe())
+        self.assertIn("unknown view", res.stderr, res.describe())
+
+        # the raw client sees the same numbers, and its connection was not disturbed
+        rep = c.request({"type": "query", "session": sid, "what": "summary"})
+        self.assertEqual((rep["type"], rep["session"]), ("report", sid), rep)
+        self.assertEqual(rep["report"]["mode"], "attach")
+        self.assertEqual(rtp.syscall_count(self, rep["report"], "getppid"), K_GETPPID)
+
+        res = self.rtprof("detach", *sock, str(sid))
+        self.assertEqual(res.returncode, 0, "root may end any session\n" + res.describe())
+        self.assertNotIn(sid, self.daemon.sessions(), "detached session still listed")
+        gone = c.call({"type": "query", "session": sid})
+        self.assertEqual((gone.get("type"), gone.get("code")), ("error", "ENOENT"), gone)
+        self.assertIsNone(target.poll(), "detaching must leave the target running")
+        self.assertEqual(c.request({"type": "status"})["type"], "status", "the creator's connection should go on")
+
+        res = self.rtprof("query", "--json", *sock, str(sid))
+        self.assertEqual(res.returncode, 2, res.describe())
+        self.assertIn("no session", res.stderr, res.describe())
+        self.assertEqual(res.stdout, "", res.describe())
+
+
+# ---- 4. as user nobody --------------------------------------------------------------------------------------------
+
+NOT_DUMPABLE = """
+import ctypes, sys, time
+if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE, 0
+    sys.exit("prctl failed")
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+class Unprivileged(DaemonCase):
+    def setUp(self):
+        DaemonCase.setUp(self)
+        ids = nobody_ids()
+        if not ids:
+            rtp.skip_or_fail(self, "no user nobody with a group")
+        if not shutil.which("setpriv"):
+            rtp.skip_or_fail(self, "setpriv is not installed to run processes as nobody")
+        self.nobody = ids
+        self.as_nobody = ["setpriv", "--reuid=%d" % ids[0], "--regid=%d" % ids[1], "--clear-groups"]
+        self.binary = rtp.RTPROF
+        if rtp.run(self.as_nobody + ["test", "-x", self.binary]).returncode != 0:
+            tmp = self.tmpdir()
+            os.chmod(tmp, 0o755)
+            self.binary = os.path.join(tmp, "rtprof")
+            shutil.copy(rtp.RTPROF, self.binary)
+            os.chmod(self.binary, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+
+    def nobody_rtprof(self, *args, env=None):
+        return rtp.run(self.as_nobody + [self.binary] + list(args), timeout=30, env=env)
+
+    def check_refused(self, res, *substrings):
+        self.assertEqual(res.returncode, 2, res.describe())
+        self.assertEqual(res.stdout, "", "nothing on stdout on error\n" + res.describe())
+        self.assertTrue(res.stderr.startswith("rtprof: "), res.describe())
+        self.assertTrue(any(s in res.stderr for s in substrings),
+                        "message should mention one of %s\n%s" % (substrings, res.describe()))
+
+    def root_session(self):
+        """A session of root's, on a root process, made by a raw client kept open for the test."""
+        sleeper = self.spawn(["sleep", "60"])
+        return self.conn().request({"type": "attach", "pids": [sleeper.pid]})["session"]
+
+    def test_own_process_counted_exactly(self):
+        tmp = self.tmpdir(owner=self.nobody)
+        ready, go, out = (os.path.join(tmp, n) for n in ("ready", "go", "out.json"))
+        root_sid = self.root_session()
+        target = self.spawn(self.as_nobody + [rtp.python_exe(), rtp.workload("attach_threads.py"), ready, go, out,
+                                              str(K_GETPPID)])
+        self.wait_ready(ready, target, "nobody's attach_threads.py")
+        self.assertEqual(os.stat("/proc/%d" % target.pid).st_uid, self.nobody[0], "the workload is not nobody's")
+        sock = ["--socket", self.daemon.socket]
+        bg = self.background(self.as_nobody + [self.binary, "attach", "--json"] + sock + [str(target.pid)])
+        self.assertTrue(bg.attached.wait(STARTUP_TIMEOUT), "nobody's rtprof did not attach\n" + bg.describe())
+        sid = bg.session()
+        self.assertIsNotNone(sid, "attach as nobody should go through rtprofd\n" + bg.describe())
+
+        res = self.nobody_rtprof("sessions", "--json", *sock)
+        self.assertEqual(res.returncode, 0, res.describe())
+        mine = {s["session"]: s for s in json.loads(res.stdout)}
+        self.assertEqual(sorted(mine), [sid], "nobody should see its session and no other\n" + res.describe())
+        self.assertEqual(mine[sid]["owner_uid"], self.nobody[0])
+        self.assertIn(root_sid, self.daemon.sessions(), "root sees root's session")
+        self.assertIn(sid, self.daemon.sessions(), "root sees nobody's session")
+
+        res = self.nobody_rtprof("query", "--json", *sock, str(root_sid))
+        self.check_refused(res, "no session")
+        res = self.nobody_rtprof("detach", *sock, str(root_sid))
+        self.check_refused(res, "no session")
+        self.assertIn(root_sid, self.daemon.sessions(), "nobody ended root's session")
+
+        open(go, "w").close()
+        try:
+            self.assertEqual(target.wait(WORKLOAD_TIMEOUT), 0, "nobody's workload failed")
+        except subprocess.TimeoutExpired:
+            self.fail("nobody's workload did not finish within %d s" % WORKLOAD_TIMEOUT)
+        self.assertEqual(bg.wait(30), 0, "rtprof attach as nobody should exit 0\n" + bg.describe())
+        report = rtp.parse_report(self, bg.stdout, "stdout of nobody's `rtprof attach --json`")
+        self.assertEqual(report.get("mode"), "attach")
+        self.assertEqual(report["target"]["pid"], target.pid)
+        count = rtp.syscall_count(self, report, "getppid")
+        self.assertEqual(count, NEW_THREADS * K_GETPPID, "nobody's workload made exactly %d getppid calls; "
+                         "report counted %d (lost_events=%s)" % (NEW_THREADS * K_GETPPID, count,
+                                                                 report.get("lost_events")))
+
+    def test_socket_mode(self):
+        st = os.stat(self.daemon.socket)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid), (0o660, 0, self.nobody[1]),
+                         "the socket should be root's, of the --group given, mode 0660")
+
+    def test_root_process_refused(self):
+        sleeper = self.spawn(["sleep", "60"])
+        before = self.daemon.status()["refused"]
+        res = self.nobody_rtprof("attach", "--json", "--socket", self.daemon.socket, str(sleeper.pid))
+        self.check_refused(res, "not to you", "belongs to")
+        self.assertEqual(self.daemon.status()["refused"], before + 1, "the daemon should count the refusal")
+        self.assertEqual(self.daemon.sessions(), {}, "a refused attach left a session")
+        self.assertIsNone(sleeper.poll())
+
+    def test_own_non_dumpable_process_refused(self):
+        """The ptrace rule: one's own process that made itself non-dumpable is root's to profile."""
+        target = self.spawn(self.as_nobody + [rtp.python_exe(), "-c", NOT_DUMPABLE], stdout=subprocess.PIPE)
+        self.addCleanup(target.stdout.close)
+        ready = select.select([target.stdout], [], [], STARTUP_TIMEOUT)[0]
+        self.assertTrue(ready and target.stdout.readline() == b"ready\n", "the non-dumpable workload did not start")
+        # /proc/PID keeps the owner's uid (task_dump_owner() spares world-readable directories); its files do not
+        self.assertEqual(os.stat("/proc/%d/stat" % target.pid).st_uid, 0,
+                         "/proc/PID/stat of a non-dumpable process is root's")
+        # -d 1: should the daemon accept, the CLI ends after 1 s with a report (and the test fails)
+        res = self.nobody_rtprof("attach", "--json", "-d", "1", "--socket", self.daemon.socket, str(target.pid))
+        self.check_refused(res, "dumpable")
+        self.assertEqual(self.daemon.sessions(), {}, "a refused attach left a session")
+
+    def test_without_daemon_root_is_needed(self):
+        sleeper = self.spawn(self.as_nobody + ["sleep", "60"])
+        res = self.nobody_rtprof("attach", "--json", str(sleeper.pid),
+                                 env=dict(os.environ, RTPROF_SOCKET="/nonexistent/rtprofd.sock"))
+        self.check_refused(res, "root")
+
+
+# ---- 5. hostile clients -------------------------------------------------------------------------------------------
+
+class HostileBase(DaemonCase):
+    def raw(self):
+        c = Conn(self.daemon.socket, timeout=5)
+        self.addCleanup(c.close)
+        return c
+
+    def assert_closed(self, c, what, expect_error=None):
+        closed, messages = c.wait_closed(ANSWER_S)
+        self.assertTrue(closed, "rtprofd should close the connection after %s within %.1f s; it sent %s"
+                        % (what, ANSWER_S, messages))
+        for m in messages:
+            self.assertEqual(m.get("type"), "error", "after %s the daemon answered %s" % (what, m))
+            if expect_error:
+                self.assertEqual(m.get("code"), expect_error, "after %s: %s" % (what, m))
+
+
+class HostileClients(HostileBase):
+    def test_truncated_frame(self):
+        c = self.raw()
+        c.send_raw(struct.pack(">I", 100) + b"0123456789")
+        c.close()
+        self.assert_healthy("a truncated frame")
+
+    def test_zero_length(self):
+        c = self.raw()
+        c.send_raw(struct.pack(">I", 0))
+        self.assert_closed(c, "a frame of length 0", "EPROTO")
+        self.assert_healthy("a frame of length 0")
+
+    def test_oversized_length(self):
+        c = self.raw()
+        c.hello()
+        c.send_hostile(struct.pack(">I", 0x7FFFFFFF) + b"{")
+        self.assert_closed(c, "a length of 0x7fffffff", "EPROTO")
+        self.assert_healthy("a length of 0x7fffffff")
+
+    def test_wrong_version(self):
+        for hello in ({"type": "hello", "version": 2}, {"type": "hello", "version": 0}, {"type": "hello"},
+                      {"type": "hello", "version": "1"}, {"type": "hello", "version": 1 << 40}):
+            c = self.raw()
+            reply = c.call(hello)
+            self.assertEqual((reply.get("type"), reply.get("code")), ("error", "EPROTO"), "%s: %s" % (hello, reply))
+            self.assert_closed(c, "hello %s" % hello)
+        self.assert_healthy("hellos of the wrong version")
+
+    def test_garbage(self):
+        rnd = random.Random(20240601)
+        cases = [b"GET / HTTP/1.1\r\nHost: rtprofd\r\n\r\n",
+                 bytes(rnd.getrandbits(8) for _ in range(4096)),
+                 frame(b"\xff\xfe\x00garbage\x80"),
+                 frame(b'{"type":"status"} {"type":"status"}'),
+                 frame(b'{"type":"status"}\x00'),
+                 frame(b'{"type":"status"')]
+        for i, data in enumerate(cases):
+            c = self.raw()
+            c.hello()
+            c.send_hostile(data)
+            self.assert_closed(c, "garbage case %d %r" % (i, data[:40]))
+        self.assert_healthy("garbage")
+
+    def test_replies_are_utf8_json(self):
+        """A request type of 30 euro signs (90 bytes of UTF-8; sent escaped, so the request is plain ASCII) is
+        unknown: the error saying so must still be JSON in UTF-8. So must the answer to a request whose type
+        is not UTF-8 at all, if the daemon answers rather than closing the connection."""
+        c = self.raw()
+        c.hello()
+        reply = c.call({"type": "\u20ac" * 30})
+        self.assertEqual((reply.get("type"), reply.get("code")), ("error", "EINVAL"), reply)
+        self.assertEqual(c.request({"type": "status"})["type"], "status")
+        c = self.raw()
+        c.hello()
+        c.send_hostile(frame(b'{"type":"st\xffus"}'))
+        closed, messages = c.wait_closed(0.5)  # raises if a frame is not UTF-8 JSON
+        for m in messages:
+            self.assertEqual(m.get("type"), "error", m)
+        self.assert_healthy("requests with non-ASCII types")
+
+    def test_json_not_an_object(self):
+        for payload in (b"[1,2,3]", b'"status"', b"42", b"null", b"true", b"{}", b'{"type":1}', b'{"type":null}',
+                        b'{"type":["status"]}'):
+            c = self.raw()
+            c.hello()
+            c.send_hostile(frame(payload))
+            self.assert_closed(c, "frame %r" % payload, "EPROTO")
+        self.assert_healthy("JSON that is not a request")
+
+    def test_request_before_hello(self):
+        sleeper = self.spawn(["sleep", "60"])
+        for req in ({"type": "status"}, {"type": "attach", "pids": [sleeper.pid]}):
+            c = self.raw()
+            reply = c.call(req)
+            self.assertEqual((reply.get("type"), reply.get("code")), ("error", "EPROTO"), "%s: %s" % (req, reply))
+            self.assert_closed(c, "%s before hello" % req)
+        self.assertEqual(self.daemon.sessions(), {}, "an attach before hello made a session")
+        self.assert_healthy("requests before hello")
+
+    def test_unknown_request_keeps_connection(self):
+        c = self.raw()
+        c.hello()
+        reply = c.call({"type": "frobnicate", "id": "x"})
+        self.assertEqual((reply.get("type"), reply.get("code"), reply.get("id")), ("error", "EINVAL", "x"), reply)
+        for bad in ({"type": "attach"}, {"type": "attach", "pids": []}, {"type": "attach", "pids": ["1"]},
+                    {"type": "attach", "pids": [-1]}, {"type": "attach", "pids": list(range(1, 100))},
+                    {"type": "query"}, {"type": "query", "session": "1"}, {"type": "detach", "session": 0}):
+            reply = c.call(bad)
+            self.assertEqual(reply.get("type"), "error", "%s: %s" % (bad, reply))
+        self.assertEqual(c.request({"type": "status"})["type"], "status", "a bad request must not end the connection")
+        self.assertEqual(self.daemon.sessions(), {}, "bad attach requests made a session")
+        self.assert_healthy("bad requests")
+
+    def test_pipelined_and_split_frames(self):
+        c = self.raw()
+        c.send_raw(b"".join(frame(m) for m in ({"type": "hello", "version": 1, "id": 1}, {"type": "status", "id": 2},
+                                               {"type": "sessions", "id": 3}, {"type": "status", "id": 4})))
+        got = [c.recv() for _ in range(4)]
+        self.assertEqual([(m.get("type"), m.get("id")) for m in got],
+                         [("hello", 1), ("status", 2), ("sessions", 3), ("status", 4)], got)
+        c2 = self.raw()
+        for b in frame({"type": "hello", "version": 1}):
+            c2.send_raw(bytes([b]))
+            time.sleep(0.002)
+        self.assertEqual(c2.recv().get("type"), "hello", "a frame sent a byte at a time")
+        self.assert_healthy("pipelined and split frames")
+
+    def test_deeply_nested_json(self):
+        c = self.raw()
+        c.hello()
+        c.send_hostile(frame(b'{"type":"status","x":' + b"[" * 10000 + b"]" * 10000 + b"}"))
+        self.assert_closed(c, "JSON nested 10000 levels deep")
+        c = self.raw()
+        c.send_hostile(frame(b"[" * 30000))
+        self.assert_closed(c, "30000 unclosed brackets")
+        c = self.raw()  # a little nesting is fine
+        c.hello()
+        reply = c.call({"type": "status", "x": [[[[[[[[[[1]]]]]]]]]]})
+        self.assertEqual(reply.get("type"), "status", reply)
+        self.assert_healthy("deeply nested JSON")
+
+    def test_request_size_limit(self):
+        def padded(size):
+            head, tail = b'{"type":"status","pad":"', b'"}'
+            return head + b"x" * (size - len(head) - len(tail)) + tail
+        at_limit, over = padded(MAX_REQUEST), padded(MAX_REQUEST + 1)
+        self.assertEqual((len(at_limit), len(over)), (MAX_REQUEST, MAX_REQUEST + 1))
+        c = self.raw()
+        c.hello()
+        c.send_raw(frame(at_limit))
+        self.assertEqual(c.recv().get("type"), "status", "a request of exactly 64 KiB is allowed")
+        c.send_hostile(frame(over))
+        self.assert_closed(c, "a request of 64 KiB + 1", "EPROTO")
+        c = self.raw()
+        c.hello()
+        c.send_hostile(frame(b'{"type":"status","pad":"' + b"x" * (1 << 20) + b'"}'))
+        self.assert_closed(c, "a request of 1 MiB", "EPROTO")
+        self.assert_healthy("requests over 64 KiB")
+
+    def open_many(self, n, greet=True):
+        conns = []
+        for i in range(n):
+            c = Conn(self.daemon.socket, timeout=5)
+            self.addCleanup(c.close)
+            if not greet:
+                pass
+            elif i % 3 == 1:
+                c.hello()
+            elif i % 3 == 2:
+                c.send_raw(b"\x00\x00")  # half a length
+            conns.append(c)
+        return conns
+
+    def wait_clients(self, n, timeout=ANSWER_S):
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.daemon.status()
+            if st["clients"] == n or time.monotonic() > deadline:
+                return st
+            time.sleep(0.02)
+
+    def test_200_connections_held_open(self):
+        conns = self.open_many(200)
+        st = self.assert_healthy("200 connections held open")
+        self.assertEqual(st["clients"], 201, "200 held open and the one asking: %s" % st)
+        for c in conns:
+            c.close()
+        st = self.wait_clients(1)
+        self.assertEqual(st["clients"], 1, "the 200 closed connections are still counted: %s" % st)
+        self.assert_healthy("200 connections closed")
+
+    def test_300_connections(self):
+        keeper = self.raw()  # holds one slot, and asks while the rest are full
+        keeper.hello()
+        self.wait_clients(2)
+        before = keeper.request({"type": "status"})
+        self.assertEqual(before["clients"], 1, "another client is connected: %s" % before)
+        conns = self.open_many(300, greet=False)
+        deadline = time.monotonic() + ANSWER_S
+        refused = set()
+        while time.monotonic() < deadline and len(refused) < 300 - (MAX_CLIENTS - 1):
+            readable = select.select([c.sock for c in conns if c.sock not in refused], [], [], 0.05)[0]
+            for s in readable:
+                try:
+                    if not s.recv(1 << 16, socket.MSG_PEEK):
+                        refused.add(s)
+                except ConnectionResetError:
+                    refused.add(s)
+        st = keeper.request({"type": "status"}, timeout=ANSWER_S)
+        self.assertEqual(st["clients"], MAX_CLIENTS, "with 301 connections the daemon keeps %d: %s"
+                         % (MAX_CLIENTS, st))
+        self.assertEqual(len(refused), 300 - (MAX_CLIENTS - 1), "connections closed by the daemon")
+        self.assertEqual(st["dropped_clients"] - before["dropped_clients"], 300 - (MAX_CLIENTS - 1), st)
+        for c in conns:
+            c.close()
+        keeper.close()
+        st = self.wait_clients(1)
+        self.assertEqual(st["clients"], 1, "closed connections are still counted: %s" % st)
+        self.assert_healthy("300 connections")
+
+
+class SlowReader(HostileBase):
+    """Its own daemon: what this client makes rtprofd allocate must not be charged to the other tests."""
+
+    def test_client_that_never_reads(self):
+        """A client sends queries without end and reads nothing. Its session is on a process of 200 threads, so
+        that each reply is large (tens of kB): the replies pile up fast. Meanwhile others must be answered within
+        1 s, and rtprofd's memory must stay bounded (it may stop reading from that client, or drop it)."""
+        tmp = self.tmpdir()
+        ready = os.path.join(tmp, "ready")
+        target = self.spawn([rtp.python_exe(), rtp.workload("park_threads.py"), ready, "200"])
+        self.wait_ready(ready, target, "park_threads.py")
+        slow = self.raw()
+        slow.hello()
+        sid = slow.request({"type": "attach", "pids": [target.pid]})["session"]
+        reply_size = len(json.dumps(slow.request({"type": "query", "session": sid, "what": "summary"})))
+        batch = frame({"type": "query", "session": sid, "what": "summary"}) * 1000
+        stop = threading.Event()
+        sent = [0]
+        ended = [None]
+
+        def pump():
+            slow.sock.setblocking(False)
+            off = 0
+            while not stop.is_set():
+                select.select([], [slow.sock], [], 0.1)
+                try:
+                    n = slow.sock.send(batch[off:])
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    ended[0] = e  # dropped by the daemon
+                    return
+                off = (off + n) % len(batch)
+                sent[0] += n
+
+        pumper = threading.Thread(target=pump, daemon=True)
+        pumper.start()
+        self.addCleanup(stop.set)
+        latencies = []
+        start = time.monotonic()
+        try:
+            while time.monotonic() - start < 3.0:
+                t = time.monotonic()
+                try:
+                    self.daemon.status(timeout=5)
+                    latencies.append(time.monotonic() - t)
+                except (OSError, EOFError):
+                    latencies.append(float("inf"))
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            pumper.join(5)
+        peak_kb = vm_hwm_kb(self.daemon.pid)
+        slow.close()
+        self.wait_answer(10)  # what the flood left queued is not this check's concern
+        worst = max(latencies)
+        self.assertLess(worst, ANSWER_S, "while one client sent queries without reading the replies (%d bytes of "
+                        "requests in 3 s, replies of %d bytes each; %s), a fresh client waited up to %s for its "
+                        "status (%d tries: %s); rtprofd's peak RSS %d kB (started at %d kB)"
+                        % (sent[0], reply_size, "it was dropped: %r" % ended[0] if ended[0] else "it stayed connected",
+                           "%.2f s" % worst if worst < 1e9 else "more than 5 s", len(latencies),
+                           ", ".join("%.3f" % x for x in latencies), peak_kb, self.daemon.baseline_rss_kb))
+        self.assertLessEqual(peak_kb, self.daemon.baseline_rss_kb + RSS_GROWTH_KB,
+                             "a client that does not read its replies made rtprofd's RSS reach %d kB (started at "
+                             "%d kB; %s)" % (peak_kb, self.daemon.baseline_rss_kb,
+                                             "dropped: %r" % ended[0] if ended[0] else "not dropped"))
+        self.assert_healthy("a client that never reads")
+
+    def wait_answer(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.daemon.status(timeout=timeout)
+            except (OSError, EOFError):
+                if time.monotonic() > deadline:
+                    raise
+
+
+def vm_hwm_kb(pid):
+    """Peak RSS of a process."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ---- 6. lifecycle -------------------------------------------------------------------------------------------------
+
+class Lifecycle(DaemonCase):
+    def wait_until(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.02)
+
+    def test_cli_killed_mid_session(self):
+        sleeper = self.spawn(["sleep", "60"])
+        bg = self.background([rtp.RTPROF, "attach", "--socket", self.daemon.socket, str(sleeper.pid)])
+        self.assertTrue(bg.attached.wait(STARTUP_TIMEOUT), "rtprof did not attach\n" + bg.describe())
+        sid = bg.session()
+        self.assertIn(sid, self.daemon.sessions(), bg.describe())
+        bg.proc.kill()
+        bg.proc.wait()
+        start = time.monotonic()
+        gone = self.wait_until(lambda: sid not in self.daemon.sessions(), 1.0)
+        self.assertTrue(gone, "session %d still listed 1 s after its CLI was killed: %s"
+                        % (sid, self.daemon.sessions()))
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.assertIsNone(sleeper.poll(), "the target must outlive its profiler")
+        self.assert_state_not_stopped(sleeper.pid)
+
+    def assert_state_not_stopped(self, pid):
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+        state = text[text.rindex(")") + 2]
+        self.assertNotIn(state, "tT", "process %d is left stopped (state %s)" % (pid, state))
+
+    def test_target_killed_mid_session(self):
+        tmp = self.tmpdir()
+        ready, go, done = (os.path.join(tmp, n) for n in ("ready", "go", "done"))
+        target = self.spawn([rtp.python_exe(), rtp.workload("getppid_then_park.py"), ready, go, done, str(K_GETPPID)])
+        self.wait_ready(ready, target, "getppid_then_park.py")
+        c = self.conn()
+        sid = c.request({"type": "attach", "pids": [target.pid]})["session"]
+        open(go, "w").close()
+        self.assertTrue(rtp.wait_for_file(done, target, WORKLOAD_TIMEOUT), "workload did not make its calls")
+        self.assertEqual(self.daemon.sessions()[sid]["live_processes"], 1)
+        target.kill()
+        target.wait()
+        live = self.wait_until(lambda: self.daemon.sessions()[sid]["live_processes"] == 0, 1.0)
+        self.assertTrue(live, "live_processes is %d 1 s after the only target was killed"
+                        % self.daemon.sessions()[sid]["live_processes"])
+        rep = c.request({"type": "query", "session": sid, "what": "summary"})["report"]
+        self.assertEqual(rtp.syscall_count(self, rep, "getppid"), K_GETPPID, rtp.syscall_summary(rep))
+        self.assertEqual(rep["target"]["pid"], target.pid)
+        self.assertTrue(rep["target"]["exited"], "the killed target should be marked exited: %s" % rep["target"])
+        res = rtp.rtprof("query", "--json", "--socket", self.daemon.socket, str(sid), "syscalls", timeout=30)
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertEqual(rtp.syscall_count(self, rtp.parse_report(self, res.stdout, "query"), "getppid"), K_GETPPID)
+
+
+class SocketTakeover(DaemonCase):
+    """Its own daemon: a failure here would take the socket from the other tests."""
+
+    def test_second_daemon_on_the_same_socket(self):
+        before = os.stat(self.daemon.socket)
+        res = rtp.run([rtprofd_path(), "--socket", self.daemon.socket], timeout=30)
+        self.assertNotEqual(res.returncode, 0, "a second rtprofd on a live socket must fail\n" + res.describe())
+        self.assertIn("another rtprofd", res.stderr, res.describe())
+        self.assertTrue(os.path.exists(self.daemon.socket),
+                        "the second rtprofd removed the first one's socket file %s\n%s"
+                        % (self.daemon.socket, res.describe()))
+        self.assert_healthy("a second rtprofd tried the same socket")
+        self.assertEqual(os.stat(self.daemon.socket).st_ino, before.st_ino, "the socket file was replaced")
+
+
+def bpf_programs():
+    """bpftool's list of loaded programs, or None without bpftool."""
+    bpftool = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else None)
+    if not bpftool:
+        return None
+    res = rtp.run([bpftool, "prog", "show", "--json"], timeout=30)
+    if res.returncode != 0:
+        raise AssertionError("bpftool failed\n" + res.describe())
+    return json.loads(res.stdout)
+
+
+def held_prog_ids(pid):
+    """Ids of the BPF programs a process holds a file descriptor of (a program's, or a link's)."""
+    ids = set()
+    fddir = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fddir):
+        try:
+            with open(os.path.join(fddir, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+class Shutdown(DaemonCase):
+    def test_sigterm(self):
+        d = self.daemon
+        sleeper = self.spawn(["sleep", "60"])
+        c = self.conn()
+        c.request({"type": "attach", "pids": [sleeper.pid]})
+        progs = bpf_programs()
+        held = held_prog_ids(d.pid)
+        if progs is not None:
+            ours = {p["id"] for p in progs if p.get("name", "").startswith("rtp_")
+                    and (p["id"] in held or any(x.get("pid") == d.pid for x in p.get("pids", [])))}
+            self.assertTrue(ours, "rtprofd holds no rtp_* program before SIGTERM (held ids %s)" % sorted(held))
+        else:
+            self.assertTrue(held, "rtprofd holds no BPF program before SIGTERM")
+        d.proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        try:
+            rc = d.proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            rc = d.proc.wait(30)
+            self.fail("rtprofd took %.1f s to exit after SIGTERM (exit %r)\n%s"
+                      % (time.monotonic() - start, rc, d.log_tail()))
+        d.exit_code = rc
+        self.assertEqual(rc, 0, "rtprofd should exit 0 on SIGTERM\n" + d.log_tail())
+        self.assertFalse(os.path.exists(d.socket), "rtprofd left its socket file %s" % d.socket)
+        closed, _ = c.wait_closed(ANSWER_S)
+        self.assertTrue(closed, "the client's connection is still open after rtprofd exited")
+        self.assertIsNone(sleeper.poll(), "the target must outlive the daemon")
+        if progs is None:
+            rtp.skip_or_fail(self, "bpftool is not installed: cannot check that rtprofd's programs are gone")
+        # the kernel frees programs after the last reference goes, some of it deferred (RCU): allow it 5 s
+        deadline = time.monotonic() + 5
+        while True:
+            left = [(p["id"], p.get("name")) for p in bpf_programs()
+                    if p["id"] in ours or any(x.get("pid") == d.pid for x in p.get("pids", []))]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(left, [], "rtprofd's BPF programs outlived it by %.1f s" % (time.monotonic() - start))
+
+
+if __name__ == "__main__":
+    take_rtprofd_arg()
+    rtp.main()
