@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "query", cmd_query, "print a daemon session's report so far: summary, syscalls, threads, sched" },
 	{ "detach", cmd_detach, "end a daemon session" },
 	{ "status", cmd_status, "rtprofd's version, uptime, sessions, events, memory" },
+	{ "top", cmd_top, "a refreshing view of the sessions' threads: CPU, run-queue wait, switches, syscalls/s" },
 };
 
 void errorf(const char *fmt, ...)

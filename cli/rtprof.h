@@ -25,6 +25,7 @@ int cmd_sessions(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Print "rtprof: MSG" to stderr. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -456,6 +456,10 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 	r = collect_threads(e, (unsigned int)session, rep, now, &all);
 	if (r)
 		goto cleanup;
+	/* a running session's live threads were read from /proc just now: end the window after them, so
+	 * that rates over short intervals (rtprof top) do not drift on a loaded machine */
+	if (!ses->stop_ns && (now = mono_ns()) > ses->start_ns && ses->start_ns)
+		rep->duration_ns = now - ses->start_ns;
 	sort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
 	memcpy(rep->runq_hist, all.runq_hist, sizeof(rep->runq_hist));
 	rep->process.ncpus = e->ncpus;

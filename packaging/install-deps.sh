@@ -4,7 +4,7 @@
 set -eu
 pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev pkg-config cmake make gcc scdoc"
 if [ "${1:-}" = "--tests" ]; then
-	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus"
+	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus tmux"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 fi
 command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
