@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "run a command under the probes and report when it exits" },
 	{ "attach", cmd_attach, "profile running processes until Ctrl-C, a duration, or their exit" },
 	{ "report", cmd_report, "print the report of a recorded trace (.rtprof.gz)" },
+	{ "export", cmd_export, "write a trace as Chrome/Perfetto JSON, folded stacks or CSV" },
+	{ "compare", cmd_compare, "compare traces or saved --json reports side by side" },
 	{ "sessions", cmd_sessions, "list the sessions rtprofd runs for you" },
 	{ "query", cmd_query, "print a daemon session's report so far: summary, syscalls, threads, sched" },
 	{ "detach", cmd_detach, "end a daemon session" },

@@ -21,6 +21,8 @@ extern struct global_opts g_opts;
 int cmd_run(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_detach(int argc, char **argv);

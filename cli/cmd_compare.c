@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `rtprof compare A B [C...]`: reports side by side -- of traces, or of reports saved with --json --
+ * with each figure's ratio to the first input. The table people quote when the same program runs in
+ * Python and in Node. Output: docs/export.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "render.h"
+#include "report.h"
+#include "rtprof.h"
+
+#define MAX_INPUTS 26                 /* labelled A..Z */
+#define MAX_REPORT_JSON (256u << 20)  /* a saved report is far smaller; this only bounds a wrong file */
+
+struct input {
+	const char *path;
+	char base[64]; /* its file name, for the header */
+	char label[2]; /* "A", "B", ... */
+	const char *kind; /* "trace" or "report" */
+	struct rtp_report *rep;
+};
+
+/* One row of the syscall table: a syscall in the top of any input. */
+struct sys_row {
+	char name[32];
+	uint64_t count[MAX_INPUTS];
+	uint64_t total_ns[MAX_INPUTS];
+	uint64_t max_total;
+};
+
+/* Scheduling totals over every thread of an input. */
+struct sched_totals {
+	uint64_t threads, oncpu_ns, runq_wait_ns, sleep_ns, block_ns, vol, invol, migrations;
+};
+
+static const struct sched_metric {
+	const char *title, *key;
+	bool is_ns;
+	size_t offset;
+} sched_metrics[] = {
+	{ "threads", "threads", false, offsetof(struct sched_totals, threads) },
+	{ "on-CPU", "oncpu_ns", true, offsetof(struct sched_totals, oncpu_ns) },
+	{ "run-queue wait", "runq_wait_ns", true, offsetof(struct sched_totals, runq_wait_ns) },
+	{ "sleep", "sleep_ns", true, offsetof(struct sched_totals, sleep_ns) },
+	{ "blocked", "block_ns", true, offsetof(struct sched_totals, block_ns) },
+	{ "voluntary switches", "vol_switches", false, offsetof(struct sched_totals, vol) },
+	{ "involuntary switches", "invol_switches", false, offsetof(struct sched_totals, invol) },
+	{ "migrations", "migrations", false, offsetof(struct sched_totals, migrations) },
+};
+
+static uint64_t metric(const struct sched_totals *t, const struct sched_metric *m)
+{
+	return *(const uint64_t *)((const char *)t + m->offset);
+}
+
+/* ---- reading the inputs ---- */
+
+static int read_json_report(const char *path, struct rtp_report **out, char *err, size_t errlen)
+{
+	json_tokener *tok = NULL;
+	json_object *root = NULL, *v;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+	int r = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return r;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			char *t;
+
+			cap = cap ? cap * 2 : 1 << 16;
+			if (cap > MAX_REPORT_JSON) {
+				r = -EFBIG;
+				snprintf(err, errlen, "%s: larger than any report; not a report saved with --json", path);
+				goto cleanup;
+			}
+			t = realloc(text, cap);
+			if (!t) {
+				r = -ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				goto cleanup;
+			}
+			text = t;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		r = -EIO;
+		snprintf(err, errlen, "reading %s: %s", path, strerror(EIO));
+		goto cleanup;
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s is neither a trace (.rtprof.gz) nor a report saved with --json: %s", path,
+			 root ? "it is not one JSON value" : json_tokener_error_desc(json_tokener_get_error(tok)));
+		goto cleanup;
+	}
+	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "process", &v) ||
+	    !json_object_object_get_ex(root, "syscalls", &v)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s is JSON but not an rtprof report (no \"process\" and \"syscalls\" keys)", path);
+		goto cleanup;
+	}
+	r = report__from_json(root, out);
+	if (r)
+		snprintf(err, errlen, "%s: %s", path, r == -ENOMEM ? "out of memory" : "not an rtprof report");
+cleanup:
+	if (tok)
+		json_tokener_free(tok);
+	json_object_put(root);
+	free(text);
+	fclose(f);
+	return r;
+}
+
+static int load_input(struct input *in, char *err, size_t errlen)
+{
+	unsigned char magic[2] = {};
+	char warning[256], *copy;
+	FILE *f;
+	size_t n;
+	int r;
+
+	copy = strdup(in->path);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(in->base, sizeof(in->base), "%s", basename(copy));
+	free(copy);
+	f = fopen(in->path, "re");
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", in->path, strerror(errno));
+		return r;
+	}
+	n = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) { /* gzip: a trace */
+		in->kind = "trace";
+		r = report__from_trace(in->path, &in->rep, warning, sizeof(warning), err, errlen);
+		if (!r && warning[0])
+			errorf("warning: %s: %s", in->path, warning);
+		return r;
+	}
+	in->kind = "report";
+	return read_json_report(in->path, &in->rep, err, errlen);
+}
+
+/* ---- the comparison ---- */
+
+static struct sched_totals sched_of(const struct rtp_report *r)
+{
+	struct sched_totals t = { .threads = r->n_threads };
+
+	for (size_t i = 0; i < r->n_threads; i++) {
+		const struct rtp_report_thread *th = &r->threads[i];
+
+		t.oncpu_ns += th->oncpu_ns;
+		t.runq_wait_ns += th->runq_wait_ns;
+		t.sleep_ns += th->sleep_ns;
+		t.block_ns += th->block_ns;
+		t.vol += th->vol_switches;
+		t.invol += th->invol_switches;
+		t.migrations += th->migrations;
+	}
+	return t;
+}
+
+static double cpu_s(const struct rtp_report *r)
+{
+	return r->process.cpu_user_s + r->process.cpu_sys_s;
+}
+
+static const struct rtp_report_syscall *find_syscall(const struct rtp_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_syscalls; i++)
+		if (!strcmp(r->syscalls[i].name, name))
+			return &r->syscalls[i];
+	return NULL;
+}
+
+static int cmp_by_total(const void *x, const void *y)
+{
+	const struct rtp_report_syscall *a = *(const struct rtp_report_syscall *const *)x;
+	const struct rtp_report_syscall *b = *(const struct rtp_report_syscall *const *)y;
+
+	if (a->total_ns != b->total_ns)
+		return a->total_ns < b->total_ns ? 1 : -1;
+	return strcmp(a->name, b->name);
+}
+
+static int cmp_row(const void *x, const void *y)
+{
+	const struct sys_row *a = x, *b = y;
+
+	if (a->max_total != b->max_total)
+		return a->max_total < b->max_total ? 1 : -1;
+	return strcmp(a->name, b->name);
+}
+
+/* The union of every input's top syscalls by total time, taken in turns (each input's first, then each
+ * one's second...) so that no input's heaviest calls are crowded out; at most `top` rows (0: all). */
+static int syscall_rows(const struct input *in, size_t n, size_t top, struct sys_row **out, size_t *n_out)
+{
+	const struct rtp_report_syscall **sorted[MAX_INPUTS] = {};
+	struct sys_row *rows = NULL;
+	size_t n_rows = 0, cap = 0, longest = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = in[i].rep->n_syscalls;
+
+		sorted[i] = calloc(k ? k : 1, sizeof(*sorted[i]));
+		if (!sorted[i]) {
+			r = -ENOMEM;
+			goto cleanup;
+		}
+		for (size_t j = 0; j < k; j++)
+			sorted[i][j] = &in[i].rep->syscalls[j];
+		if (k > 1)
+			qsort(sorted[i], k, sizeof(*sorted[i]), cmp_by_total);
+		if (k > longest)
+			longest = k;
+	}
+	for (size_t rank = 0; rank < longest && (!top || n_rows < top); rank++) {
+		for (size_t i = 0; i < n && (!top || n_rows < top); i++) {
+			const struct rtp_report_syscall *s;
+			bool have = false;
+
+			if (rank >= in[i].rep->n_syscalls)
+				continue;
+			s = sorted[i][rank];
+			for (size_t j = 0; j < n_rows && !have; j++)
+				have = !strcmp(rows[j].name, s->name);
+			if (have)
+				continue;
+			if (n_rows == cap) {
+				struct sys_row *t;
+
+				cap = cap ? cap * 2 : 32;
+				t = realloc(rows, cap * sizeof(*t));
+				if (!t) {
+					r = -ENOMEM;
+					goto cleanup;
+				}
+				rows = t;
+			}
+			memset(&rows[n_rows], 0, sizeof(rows[0]));
+			snprintf(rows[n_rows].name, sizeof(rows[n_rows].name), "%s", s->name);
+			n_rows++;
+		}
+	}
+	for (size_t j = 0; j < n_rows; j++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct rtp_report_syscall *s = find_syscall(in[i].rep, rows[j].name);
+
+			if (!s)
+				continue;
+			rows[j].count[i] = s->count;
+			rows[j].total_ns[i] = s->total_ns;
+			if (s->total_ns > rows[j].max_total)
+				rows[j].max_total = s->total_ns;
+		}
+	}
+	if (n_rows > 1)
+		qsort(rows, n_rows, sizeof(*rows), cmp_row);
+	*out = rows;
+	*n_out = n_rows;
+	rows = NULL;
+cleanup:
+	for (size_t i = 0; i < n; i++)
+		free(sorted[i]);
+	free(rows);
+	return r;
+}
+
+/* "2.37x"; "-" when both are 0; "n/a" when only the reference is. */
+static const char *fmt_ratio(char *buf, size_t len, double value, double ref)
+{
+	if (ref > 0)
+		snprintf(buf, len, value / ref >= 100 ? "%.0fx" : "%.2fx", value / ref);
+	else
+		snprintf(buf, len, "%s", value > 0 ? "n/a" : "-");
+	return buf;
+}
+
+static const char *fmt_load(char *buf, size_t len, const struct rtp_report *r)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < r->process.ncpus && off + 8 < len; c++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%.0f%%", c ? " " : "", r->process.cpu_load_pct[c]);
+	if (!r->process.ncpus)
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+static void print_text(FILE *out, const struct input *in, size_t n, const struct sys_row *rows, size_t n_rows,
+		       size_t top)
+{
+	char a[32], b[32], load[256], who[MAX_INPUTS][96], rt[MAX_INPUTS][64];
+	int wbase = 4, wwho = 6, wrt = 7;
+	struct sched_totals st[MAX_INPUTS];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_report_target *t = in[i].rep->n_targets ? &in[i].rep->targets[0] : NULL;
+		int k;
+
+		if (t)
+			k = snprintf(who[i], sizeof(who[i]), "%s (pid %d)", t->comm, t->pid);
+		else
+			k = snprintf(who[i], sizeof(who[i]), "-");
+		if (k > wwho)
+			wwho = k;
+		if (t && t->runtime.kind != RTP_RUNTIME_OTHER)
+			k = snprintf(rt[i], sizeof(rt[i]), "%s %s", runtime__kind_name(t->runtime.kind),
+				     t->runtime.version[0] ? t->runtime.version : "(version unknown)");
+		else
+			k = snprintf(rt[i], sizeof(rt[i]), "other");
+		if (k > wrt)
+			wrt = k;
+		k = (int)strlen(in[i].base);
+		if (k > wbase)
+			wbase = k;
+		st[i] = sched_of(in[i].rep);
+	}
+	fprintf(out, "%-7s  %-*s  %-6s  %-*s  %-*s  %s\n", "Inputs", wbase, "file", "kind", wwho, "target", wrt, "runtime",
+		"mode");
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_report *r = in[i].rep;
+
+		fprintf(out, "  %-5s  %-*s  %-6s  %-*s  %-*s  %s%s\n", in[i].label, wbase, in[i].base, in[i].kind, wwho,
+			who[i], wrt, rt[i], r->mode ? r->mode : "-",
+			r->n_targets > 1 ? " (and the processes it forked)" : "");
+	}
+
+	/* the classic columns, one row per input, then each one's ratios to A */
+	fprintf(out, "\nProcess\n");
+	fprintf(out, "  %-6s %10s %12s %10s   %s\n", "", "secs", "mem KB", "cpu secs", "cpu load (per CPU)");
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_report *r = in[i].rep;
+
+		fprintf(out, "  %-6s %10.3f %12ld %10.3f   %s\n", in[i].label, r->process.wall_s, r->process.max_rss_kb,
+			cpu_s(r), fmt_load(load, sizeof(load), r));
+	}
+	for (size_t i = 1; i < n; i++) {
+		const struct rtp_report *r = in[i].rep, *r0 = in[0].rep;
+		char lbl[8], c1[32], c2[32], c3[32];
+
+		snprintf(lbl, sizeof(lbl), "%s/%s", in[i].label, in[0].label);
+		fprintf(out, "  %-6s %10s %12s %10s\n", lbl,
+			fmt_ratio(c1, sizeof(c1), r->process.wall_s, r0->process.wall_s),
+			fmt_ratio(c2, sizeof(c2), (double)r->process.max_rss_kb, (double)r0->process.max_rss_kb),
+			fmt_ratio(c3, sizeof(c3), cpu_s(r), cpu_s(r0)));
+	}
+
+	/* syscalls: count and total for each input, the total's ratio to A */
+	fprintf(out, "\nSyscalls (the top %zu by total time of any input; time ratio to %s)\n", top ? top : n_rows,
+		in[0].label);
+	fprintf(out, "  %-20s", "");
+	for (size_t i = 0; i < n; i++) {
+		int w = i ? 33 : 23;
+		char head[8];
+
+		snprintf(head, sizeof(head), " %s ", in[i].label);
+		/* a centred " X " in a rule as wide as the input's columns */
+		fprintf(out, "  ");
+		for (int k = 0; k < w; k++)
+			fputc(k >= (w - 3) / 2 && k < (w - 3) / 2 + 3 ? head[k - (w - 3) / 2] : '-', out);
+	}
+	fprintf(out, "\n  %-20s", "syscall");
+	for (size_t i = 0; i < n; i++) {
+		char ratio[16];
+
+		fprintf(out, "  %10s %12s", "count", "total");
+		if (i) {
+			snprintf(ratio, sizeof(ratio), "%s/%s", in[i].label, in[0].label);
+			fprintf(out, " %9s", ratio);
+		}
+	}
+	fputc('\n', out);
+	for (size_t j = 0; j < n_rows; j++) {
+		fprintf(out, "  %-20s", rows[j].name);
+		for (size_t i = 0; i < n; i++) {
+			fprintf(out, "  %10" PRIu64 " %12s", rows[j].count[i], fmt_ns(a, sizeof(a), rows[j].total_ns[i]));
+			if (i)
+				fprintf(out, " %9s",
+					fmt_ratio(b, sizeof(b), (double)rows[j].total_ns[i], (double)rows[j].total_ns[0]));
+		}
+		fputc('\n', out);
+	}
+	if (!n_rows)
+		fprintf(out, "  (no syscalls)\n");
+
+	/* scheduling: a row per figure, a column per input */
+	fprintf(out, "\nScheduling (all threads of the targets; ratio to %s)\n", in[0].label);
+	fprintf(out, "  %-20s", "");
+	for (size_t i = 0; i < n; i++) {
+		char ratio[16];
+
+		fprintf(out, "  %12s", in[i].label);
+		if (i) {
+			snprintf(ratio, sizeof(ratio), "%s/%s", in[i].label, in[0].label);
+			fprintf(out, " %9s", ratio);
+		}
+	}
+	fputc('\n', out);
+	for (size_t m = 0; m < sizeof(sched_metrics) / sizeof(sched_metrics[0]); m++) {
+		const struct sched_metric *sm = &sched_metrics[m];
+
+		fprintf(out, "  %-20s", sm->title);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v = metric(&st[i], sm);
+
+			if (sm->is_ns)
+				fprintf(out, "  %12s", fmt_ns(a, sizeof(a), v));
+			else
+				fprintf(out, "  %12" PRIu64, v);
+			if (i)
+				fprintf(out, " %9s", fmt_ratio(b, sizeof(b), (double)v, (double)metric(&st[0], sm)));
+		}
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].rep->lost_events)
+			fprintf(out, "\n%s: %" PRIu64 " events lost while recording: its figures are incomplete\n",
+				in[i].label, in[i].rep->lost_events);
+		if (in[i].rep->warning[0])
+			fprintf(out, "%s: warning: %s\n", in[i].label, in[i].rep->warning);
+	}
+}
+
+static json_object *ratio_json(double value, double ref)
+{
+	return ref > 0 ? json_object_new_double(value / ref) : NULL;
+}
+
+/* An array of one figure per input, and its ratios to the first in `ratios`. */
+static void add_series(json_object *obj, json_object *ratios, const char *key, const double *v, size_t n, bool integral)
+{
+	json_object *vals = json_object_new_array(), *rat = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object_array_add(vals, integral ? json_object_new_uint64((uint64_t)v[i])
+						     : json_object_new_double(v[i]));
+		json_object_array_add(rat, ratio_json(v[i], v[0]));
+	}
+	json_object_object_add(obj, key, vals);
+	json_object_object_add(ratios, key, rat);
+}
+
+static int print_json(FILE *out, const struct input *in, size_t n, const struct sys_row *rows, size_t n_rows)
+{
+	json_object *root = json_object_new_object(), *inputs = json_object_new_array(), *proc = json_object_new_object();
+	json_object *sys = json_object_new_array(), *sched = json_object_new_object(), *ratios = json_object_new_object();
+	json_object *load = json_object_new_array();
+	double v[MAX_INPUTS] = {};
+	int ret = 0;
+
+	if (!root || !inputs || !proc || !sys || !sched || !ratios || !load) {
+		ret = -ENOMEM;
+		json_object_put(inputs);
+		json_object_put(proc);
+		json_object_put(sys);
+		json_object_put(sched);
+		json_object_put(ratios);
+		json_object_put(load);
+		goto cleanup;
+	}
+	json_object_object_add(root, "version", json_object_new_string(RTPROF_VERSION));
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object(), *rep = report__json(in[i].rep);
+
+		if (!o || !rep) {
+			json_object_put(o);
+			json_object_put(rep);
+			ret = -ENOMEM;
+			break;
+		}
+		json_object_object_add(o, "label", json_object_new_string(in[i].label));
+		json_object_object_add(o, "file", json_object_new_string(in[i].path));
+		json_object_object_add(o, "kind", json_object_new_string(in[i].kind));
+		json_object_object_add(o, "report", rep);
+		json_object_array_add(inputs, o);
+	}
+	json_object_object_add(root, "inputs", inputs);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = in[i].rep->process.wall_s;
+	add_series(proc, ratios, "wall_s", v, n, false);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (double)in[i].rep->process.max_rss_kb;
+	add_series(proc, ratios, "max_rss_kb", v, n, true);
+	for (size_t i = 0; i < n; i++)
+		v[i] = cpu_s(in[i].rep);
+	add_series(proc, ratios, "cpu_s", v, n, false);
+	for (size_t i = 0; i < n; i++) {
+		json_object *l = json_object_new_array();
+
+		for (int c = 0; c < in[i].rep->process.ncpus; c++)
+			json_object_array_add(l, json_object_new_double(in[i].rep->process.cpu_load_pct[c]));
+		json_object_array_add(load, l);
+	}
+	json_object_object_add(proc, "cpu_load_pct", load);
+	json_object_object_add(root, "process", proc);
+
+	for (size_t j = 0; j < n_rows; j++) {
+		json_object *o = json_object_new_object(), *count = json_object_new_array();
+		json_object *total = json_object_new_array(), *ratio = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(rows[j].name));
+		for (size_t i = 0; i < n; i++) {
+			json_object_array_add(count, json_object_new_uint64(rows[j].count[i]));
+			json_object_array_add(total, json_object_new_uint64(rows[j].total_ns[i]));
+			json_object_array_add(ratio, ratio_json((double)rows[j].total_ns[i], (double)rows[j].total_ns[0]));
+		}
+		json_object_object_add(o, "count", count);
+		json_object_object_add(o, "total_ns", total);
+		json_object_object_add(o, "total_ratio", ratio);
+		json_object_array_add(sys, o);
+	}
+	json_object_object_add(root, "syscalls", sys);
+
+	for (size_t m = 0; m < sizeof(sched_metrics) / sizeof(sched_metrics[0]); m++) {
+		for (size_t i = 0; i < n; i++) {
+			struct sched_totals st = sched_of(in[i].rep);
+
+			v[i] = (double)metric(&st, &sched_metrics[m]);
+		}
+		add_series(sched, ratios, sched_metrics[m].key, v, n, true);
+	}
+	json_object_object_add(root, "scheduling", sched);
+	json_object_object_add(root, "ratios", ratios);
+	if (!ret && fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								    JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		ret = -EIO;
+cleanup:
+	json_object_put(root);
+	return ret;
+}
+
+static void compare_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: rtprof compare [--json] [--top N] A B [C...]\n"
+		"\n"
+		"Compare recorded traces (.rtprof.gz) or reports saved with --json side by side: the process\n"
+		"figures (secs, mem KB, cpu secs, cpu load per CPU), the syscalls that take the most time in any\n"
+		"input, and scheduling totals, each with its ratio to the first input (A).\n"
+		"\n"
+		"  -j, --json    print one JSON object: every input's report, the figures and their ratios\n"
+		"      --top N   syscall rows (default 15; 0 = all)\n"
+		"\n"
+		"Example:\n"
+		"  rtprof compare app-python.rtprof.gz app-node.rtprof.gz\n");
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "top", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct input in[MAX_INPUTS] = {};
+	struct sys_row *rows = NULL;
+	size_t n = 0, n_rows = 0, top = 15;
+	bool json = false;
+	char err[512], *end;
+	int c, r, ret = EXIT_FAILURE_RT;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 0 || v > 100000) {
+				errorf("compare: invalid --top '%s': expected a number of rows >= 0", optarg);
+				return EXIT_USAGE;
+			}
+			top = (size_t)v;
+			break;
+		case 'h':
+			compare_help(stdout);
+			return EXIT_OK;
+		default:
+			compare_help(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 2 || argc - optind > MAX_INPUTS) {
+		errorf("compare: give 2 to %d traces or saved reports; usage: rtprof compare [--json] A B [C...]",
+		       MAX_INPUTS);
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++, n++) {
+		in[n].path = argv[i];
+		in[n].label[0] = (char)('A' + n);
+		r = load_input(&in[n], err, sizeof(err));
+		if (r) {
+			if (strstr(err, in[n].path))
+				errorf("%s", err);
+			else
+				errorf("%s: %s", in[n].path, err);
+			ret = r == -ENOMEM || r == -EIO ? EXIT_FAILURE_RT : EXIT_USAGE;
+			n++;
+			goto cleanup;
+		}
+	}
+	if (syscall_rows(in, n, top, &rows, &n_rows)) {
+		errorf("out of memory");
+		goto cleanup;
+	}
+	if (json) {
+		r = print_json(stdout, in, n, rows, n_rows);
+	} else {
+		print_text(stdout, in, n, rows, n_rows, top);
+		r = 0;
+	}
+	if (fflush(stdout) || ferror(stdout))
+		r = -EIO;
+	if (r) {
+		errorf("writing the comparison: %s", strerror(-r));
+		goto cleanup;
+	}
+	ret = EXIT_OK;
+cleanup:
+	for (size_t i = 0; i < n; i++)
+		report__free(in[i].rep);
+	free(rows);
+	return ret;
+}
