@@ -4,8 +4,9 @@
 set -eu
 pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev pkg-config cmake make gcc scdoc"
 if [ "${1:-}" = "--tests" ]; then
-	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus tmux"
+	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus tmux systemd"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
 command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
 missing=""
