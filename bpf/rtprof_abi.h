@@ -34,6 +34,9 @@ struct rtp_target {
 	__u32 flags; /* RTP_TARGET_* */
 };
 #define RTP_TARGET_FOLLOW 0x1 /* processes it forks become targets too */
+/* An unprivileged user's session: a process that execs a set-user-ID, set-group-ID or file-capability
+ * program leaves it at once (ptrace would lose access too). */
+#define RTP_TARGET_DROP_SECUREEXEC 0x2
 
 /* Per (process slot, syscall nr): index slot * RTP_MAX_SYSCALLS + nr of the per-CPU `sys_stats` array. */
 struct rtp_sys_stats {
@@ -136,6 +139,7 @@ enum rtp_rec_type {
 #define RTP_EV_GROUP_DEAD 0x1
 #define RTP_EV_FOLLOWED 0x2
 #define RTP_EV_WATCH 0x4 /* exec of a program that is not traced, reported for watch mode */
+#define RTP_EV_DROPPED 0x8 /* exec of a privileged program: the process left the target set */
 
 struct rtp_event {
 	__u32 type;  /* enum rtp_rec_type */

@@ -66,6 +66,7 @@ int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_str
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
+	struct rtp_target *tgt;
 	struct rtp_thread *t;
 	struct rtp_event *e;
 
@@ -78,6 +79,20 @@ int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struc
 				e->parent_tid = old_pid;
 				event_submit_now(e);
 			}
+		}
+		return 0;
+	}
+	tgt = target_of(p);
+	if (tgt && (tgt->flags & RTP_TARGET_DROP_SECUREEXEC) && BPF_CORE_READ_BITFIELD(bprm, secureexec)) {
+		__u32 tgid = p->tgid;
+
+		bpf_map_delete_elem(&targets, &tgid);
+		__sync_fetch_and_add(&target_gen, 1);
+		e = event_reserve(RTP_REC_EXEC, p, bpf_ktime_get_ns());
+		if (e) {
+			e->flags = RTP_EV_DROPPED;
+			e->parent_tid = old_pid;
+			event_submit_now(e);
 		}
 		return 0;
 	}

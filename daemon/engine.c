@@ -231,6 +231,12 @@ static int on_event(void *ctx, void *data, size_t size)
 			break;
 		}
 		p = proc_find(e, (pid_t)ev->tgid);
+		if (p && (ev->flags & RTP_EV_DROPPED)) {
+			/* it exec'd a privileged program: out of the session, as if it had ended */
+			p->exited = p->forgotten = true;
+			p->exit_ns = ev->ts_ns;
+			break;
+		}
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 			p->runtime_known = false;
@@ -429,7 +435,8 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
 		return fail(err, errlen, -EINVAL, "no session %d", session);
 	tgt.slot = (__u32)session;
-	tgt.flags = e->sessions[session].no_follow ? 0 : RTP_TARGET_FOLLOW;
+	tgt.flags = (e->sessions[session].no_follow ? 0 : RTP_TARGET_FOLLOW) |
+		    (e->sessions[session].restricted ? RTP_TARGET_DROP_SECUREEXEC : 0);
 	if (pid <= 0)
 		return fail(err, errlen, -ESRCH, "no such process: %d", pid);
 	if (proc_find(e, pid))
@@ -552,6 +559,12 @@ void engine__session_follow(struct engine *e, int session, bool follow)
 {
 	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
 		e->sessions[session].no_follow = !follow;
+}
+
+void engine__session_restrict(struct engine *e, int session)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+		e->sessions[session].restricted = true;
 }
 
 uint64_t engine__start_clock(struct engine *e)

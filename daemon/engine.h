@@ -42,6 +42,9 @@ void engine__free(struct engine *e);
 int engine__session_new(struct engine *e); /* a free session's id, or -ENOSPC */
 /* Whether processes forked by the session's targets join it (default: !opts.no_follow). */
 void engine__session_follow(struct engine *e, int session, bool follow);
+/* For an unprivileged user's session: a target that execs a set-user-ID, set-group-ID or file-capability
+ * program leaves the session at once (as ptrace access would be lost). Call before adding targets. */
+void engine__session_restrict(struct engine *e, int session);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);

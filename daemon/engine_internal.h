@@ -53,6 +53,7 @@ struct agg {
 struct session {
 	bool used;
 	bool no_follow; /* processes its targets fork stay out of it */
+	bool restricted; /* an unprivileged user's: drop processes that exec privileged programs */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 };
 

@@ -443,9 +443,20 @@ static void do_attach(struct server *s, struct client *c, json_object *req)
 			reply_error(s, c, req, r == -EPERM ? "EPERM" : "ESRCH", "%s", why);
 			return;
 		}
-		if (engine__session_of(s->e, (pid_t)pid) >= 0) {
-			reply_error(s, c, req, "EBUSY", "process %lld is already profiled by another session", (long long)pid);
-			return;
+		if ((r = engine__session_of(s->e, (pid_t)pid)) >= 0) {
+			struct sess *w = NULL;
+
+			for (int k = 0; k < SERVER_MAX_SESSIONS; k++)
+				if (s->sessions[k].used && s->sessions[k].slot == r)
+					w = &s->sessions[k];
+			/* a user's own attach takes a watched process over; its watch figures restart later */
+			if (w && w->watched) {
+				sess_free(s, w);
+			} else {
+				reply_error(s, c, req, "EBUSY", "process %lld is already profiled by another session",
+					    (long long)pid);
+				return;
+			}
 		}
 	}
 	slot = engine__session_new(s->e);
@@ -462,6 +473,8 @@ static void do_attach(struct server *s, struct client *c, json_object *req)
 			     .created_ns = mono_now() };
 	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
 		engine__session_follow(s->e, slot, json_object_get_boolean(v));
+	if (c->uid != 0)
+		engine__session_restrict(s->e, slot);
 	for (int i = 0; i < n; i++) {
 		pid_t pid = (pid_t)json_object_get_int64(json_object_array_get_idx(pids, (size_t)i));
 		char err[RTP_ERRLEN];
@@ -751,6 +764,8 @@ static void do_record(struct server *s, struct client *c, json_object *req)
 			   (pid_t)json_object_get_int64(json_object_array_get_idx(pids, 0)), "");
 	r = trace_writer__open_sink(recording_sink, rec, 1, &h, &rec->w);
 	engine__set_trace_sink(rec->e, recording_record, rec);
+	if (c->uid != 0)
+		engine__session_restrict(rec->e, 0);
 	for (int i = 0; i < n && !r; i++)
 		r = engine__add_target(rec->e, (pid_t)json_object_get_int64(json_object_array_get_idx(pids, (size_t)i)),
 				       why, sizeof(why));
