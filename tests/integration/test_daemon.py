@@ -676,6 +676,41 @@ class Unprivileged(DaemonCase):
         sleeper = self.spawn(["sleep", "60"])
         return self.conn().request({"type": "attach", "pids": [sleeper.pid]})["session"]
 
+    def test_privileged_exec_leaves_the_session(self):
+        """ptrace loses access to a process that execs a set-user-ID program; so does nobody's session: the
+        process leaves it at once (listed as ended while it still runs), and its work is not counted."""
+        tmp = self.tmpdir(owner=self.nobody)
+        os.chmod(tmp, 0o755)
+        suid, plain = os.path.join(tmp, "suidsleep"), os.path.join(tmp, "plainsleep")
+        for path, mode in ((suid, 0o4755), (plain, 0o755)):
+            shutil.copy("/bin/sleep", path)
+            os.chown(path, 0, 0)
+            os.chmod(path, mode)
+        go, pids = os.path.join(tmp, "go"), os.path.join(tmp, "pids")
+        script = ("import os, subprocess, time\n"
+                  "while not os.path.exists(%r): time.sleep(0.01)\n"
+                  "a = subprocess.Popen([%r, '3']); b = subprocess.Popen([%r, '3'])\n"
+                  "open(%r + '.tmp', 'w').write('%%d %%d' %% (a.pid, b.pid)); os.rename(%r + '.tmp', %r)\n"
+                  "a.wait(); b.wait()\n" % (go, suid, plain, pids, pids, pids))
+        target = self.spawn(self.as_nobody + [rtp.python_exe(), "-c", script])
+        sock = ["--socket", self.daemon.socket]
+        bg = self.background(self.as_nobody + [self.binary, "attach", "--json"] + sock + [str(target.pid)])
+        self.assertTrue(bg.attached.wait(STARTUP_TIMEOUT), "nobody's rtprof did not attach\n" + bg.describe())
+        sid = bg.session()
+        open(go, "w").close()
+        deadline = time.monotonic() + 10
+        while not os.path.exists(pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        suid_pid, plain_pid = (int(x) for x in open(pids).read().split())
+        time.sleep(0.5)
+        self.assertTrue(os.path.exists("/proc/%d" % suid_pid), "the set-user-ID sleeper still runs")
+        res = rtp.run([rtp.RTPROF, "query", "--json", "--socket", self.daemon.socket, str(sid)], timeout=30)
+        self.assertEqual(res.returncode, 0, res.describe())
+        targets = {t["pid"]: t for t in json.loads(res.stdout)["targets"]}
+        self.assertIn(plain_pid, targets, "the plain child is followed")
+        self.assertFalse(targets[plain_pid]["exited"], "the plain child is profiled while it runs")
+        self.assertTrue(targets[suid_pid]["exited"], "the set-user-ID child left the session at its exec")
+
     def test_own_process_counted_exactly(self):
         tmp = self.tmpdir(owner=self.nobody)
         ready, go, out = (os.path.join(tmp, n) for n in ("ready", "go", "out.json"))
