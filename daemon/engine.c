@@ -213,11 +213,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	switch (ev->type) {
 	case RTP_REC_PROC_NEW:
 		if (ev->flags & RTP_EV_FOLLOWED && !proc_find(e, (pid_t)ev->tgid)) {
+			struct target_proc *parent = proc_find(e, (pid_t)ev->parent_tgid);
 			struct rtp_target tgt;
 			__u32 key = ev->tgid;
 
-			/* the child went into its parent's session: the probes know which */
-			if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
+			/* the child went into its parent's session (the probes' table says which, unless the child
+			 * already left it: an exec of a privileged program) */
+			if (parent)
+				tgt.slot = parent->session;
+			else if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
 				break;
 			p = proc_new(e, (pid_t)ev->tgid, tgt.slot);
 			if (p)

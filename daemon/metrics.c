@@ -60,11 +60,14 @@ static void put(struct text *t, const char *fmt, ...)
 	}
 }
 
-/* A label value as the exposition format wants it: \\, \" and \n escaped. */
-static const char *esc(const char *s, char *buf, size_t size)
+/* A label value as the exposition format wants it: UTF-8, with \\, \" and \n escaped. */
+static const char *esc(const char *raw, char *buf, size_t size)
 {
+	char utf8[256];
+	const char *s = utf8;
 	size_t o = 0;
 
+	utf8_sanitize(raw, utf8, sizeof(utf8));
 	for (; *s && o + 2 < size; s++) {
 		if (*s == '\\' || *s == '"' || *s == '\n') {
 			buf[o++] = '\\';

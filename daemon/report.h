@@ -97,6 +97,10 @@ int report__from_json(struct json_object *o, struct rtp_report **out);
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
 		       size_t errlen);
 
+/* Copy a string from the kernel or a file (a thread name, a path) as valid UTF-8: each byte that is not
+ * part of a valid sequence becomes U+FFFD. Returns the length written (out is NUL-terminated). */
+size_t utf8_sanitize(const char *in, char *out, size_t size);
+
 /* Percentile q (0..1) of a log2 histogram, interpolated within the slot; 0 for an empty one. */
 uint64_t hist__percentile(const uint64_t *slots, size_t n_slots, double q);
 

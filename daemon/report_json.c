@@ -14,18 +14,27 @@ static json_object *u64(uint64_t v)
 	return json_object_new_uint64(v);
 }
 
+/* Names and paths come from the kernel and the file system: bytes, not necessarily UTF-8. */
+static json_object *text(const char *s)
+{
+	char buf[3 * 4096 + 1];
+
+	utf8_sanitize(s, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
 static json_object *target_json(const struct rtp_report_target *t)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "pid", json_object_new_int(t->pid));
-	json_object_object_add(o, "comm", json_object_new_string(t->comm));
-	json_object_object_add(o, "exe", json_object_new_string(t->runtime.exe));
+	json_object_object_add(o, "comm", text(t->comm));
+	json_object_object_add(o, "exe", text(t->runtime.exe));
 	json_object_object_add(o, "runtime", json_object_new_string(runtime__kind_name(t->runtime.kind)));
 	json_object_object_add(o, "runtime_version",
 			       t->runtime.version[0] ? json_object_new_string(t->runtime.version) : NULL);
 	if (t->runtime.lib[0])
-		json_object_object_add(o, "runtime_lib", json_object_new_string(t->runtime.lib));
+		json_object_object_add(o, "runtime_lib", text(t->runtime.lib));
 	json_object_object_add(o, "exited", json_object_new_boolean(t->exited));
 	return o;
 }
@@ -79,7 +88,7 @@ static json_object *thread_json(const struct rtp_report_thread *t)
 	json_object_object_add(o, "tid", json_object_new_int(t->tid));
 	json_object_object_add(o, "tgid", json_object_new_int(t->tgid));
 	json_object_object_add(o, "parent_tid", json_object_new_int(t->parent_tid));
-	json_object_object_add(o, "name", json_object_new_string(t->name));
+	json_object_object_add(o, "name", text(t->name));
 	json_object_object_add(o, "oncpu_ns", u64(t->oncpu_ns));
 	json_object_object_add(o, "runq_wait_ns", u64(t->runq_wait_ns));
 	json_object_object_add(o, "sleep_ns", u64(t->sleep_ns));
@@ -135,7 +144,7 @@ json_object *report__json(const struct rtp_report *r)
 	json_object_object_add(root, "exit_status", json_object_new_int(r->exit_status));
 	a = json_object_new_array();
 	if (r->warning[0])
-		json_object_array_add(a, json_object_new_string(r->warning));
+		json_object_array_add(a, text(r->warning));
 	json_object_object_add(root, "warnings", a);
 	return root;
 }

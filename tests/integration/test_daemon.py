@@ -715,7 +715,11 @@ class Unprivileged(DaemonCase):
         tmp = self.tmpdir(owner=self.nobody)
         ready, go, out = (os.path.join(tmp, n) for n in ("ready", "go", "out.json"))
         root_sid = self.root_session()
-        target = self.spawn(self.as_nobody + [rtp.python_exe(), rtp.workload("attach_threads.py"), ready, go, out,
+        # nobody may not be able to read the source tree (a clone in a private directory): a copy of its own
+        script = os.path.join(tmp, "attach_threads.py")
+        shutil.copy(rtp.workload("attach_threads.py"), script)
+        os.chmod(script, 0o644)
+        target = self.spawn(self.as_nobody + [rtp.python_exe(), script, ready, go, out,
                                               str(K_GETPPID)])
         self.wait_ready(ready, target, "nobody's attach_threads.py")
         self.assertEqual(os.stat("/proc/%d" % target.pid).st_uid, self.nobody[0], "the workload is not nobody's")

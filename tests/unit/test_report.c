@@ -161,8 +161,29 @@ static void test_fmt_ns(void)
 	CHECK_STREQ(fmt_ns(b, sizeof(b), 3000000000ull), "3.000 s");
 }
 
+static void test_utf8(void)
+{
+	char out[64];
+
+	CHECK_EQ(utf8_sanitize("python3", out, sizeof(out)), 7);
+	CHECK_STREQ(out, "python3");
+	utf8_sanitize("caf\xc3\xa9 \xe2\x82\xac", out, sizeof(out)); /* valid 2- and 3-byte sequences stay */
+	CHECK_STREQ(out, "caf\xc3\xa9 \xe2\x82\xac");
+	utf8_sanitize("a\xff" "b", out, sizeof(out));
+	CHECK_STREQ(out, "a\xef\xbf\xbd" "b");
+	utf8_sanitize("\xc3", out, sizeof(out)); /* cut sequence */
+	CHECK_STREQ(out, "\xef\xbf\xbd");
+	utf8_sanitize("\xc0\xaf", out, sizeof(out)); /* overlong */
+	CHECK_STREQ(out, "\xef\xbf\xbd\xef\xbf\xbd");
+	utf8_sanitize("\xed\xa0\x80", out, sizeof(out)); /* a UTF-16 surrogate */
+	CHECK(strncmp(out, "\xef\xbf\xbd", 3) == 0);
+	CHECK_EQ(utf8_sanitize("abcdef", out, 4), 3); /* truncated, terminated */
+	CHECK_STREQ(out, "abc");
+}
+
 int main(void)
 {
+	test_utf8();
 	test_percentile();
 	test_json();
 	test_text();
