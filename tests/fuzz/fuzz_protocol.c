@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* libFuzzer target: what rtprofd reads from a client -- the framing and JSON of proto__parse, consumed
+ * message by message as the server does -- and what the CLI reads back: report__from_json on any
+ * JSON object, whose result must render back to JSON. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <json-c/json.h>
+
+#include "protocol.h"
+#include "report.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t off = 0;
+
+	while (off < size) {
+		json_object *msg = NULL;
+		const uint8_t *bin = NULL;
+		size_t bin_len = 0;
+		ssize_t used = proto__parse_any(data + off, size - off, RTP_PROTO_MAX_REQUEST, &msg, &bin, &bin_len);
+		struct rtp_report *rep = NULL;
+
+		if (used <= 0)
+			break;
+		if ((size_t)used > size - off)
+			__builtin_trap();
+		if (msg) {
+			json_object *report = json_object_object_get(msg, "report");
+
+			if (report__from_json(report ? report : msg, &rep) == 0) {
+				json_object *back = report__json(rep);
+
+				if (!back)
+					__builtin_trap();
+				json_object_put(back);
+				report__free(rep);
+			}
+			json_object_put(msg);
+		} else if (bin < data + off || bin + bin_len > data + size) {
+			__builtin_trap();
+		}
+		off += (size_t)used;
+	}
+	return 0;
+}
