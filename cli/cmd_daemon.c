@@ -15,6 +15,7 @@
 struct daemon_cmd {
 	const char *usage;
 	bool json;
+	bool window;
 	int top;
 };
 
@@ -25,6 +26,7 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "top", required_argument, NULL, 't' },
+		{ "window", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -42,6 +44,9 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 			break;
 		case 't':
 			dc->top = atoi(optarg);
+			break;
+		case 'w':
+			dc->window = true;
 			break;
 		case 'h':
 			printf("%s", dc->usage);
@@ -139,9 +144,11 @@ int cmd_sessions(int argc, char **argv)
 
 int cmd_query(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof query [--json] [--top N] [--socket PATH] SESSION [summary|syscalls|threads|sched]\n\n"
+	struct daemon_cmd dc = { .usage = "Usage: rtprof query [--json] [--window] [--top N] [--socket PATH] SESSION\n"
+					  "                    [summary|syscalls|threads|sched]\n\n"
 					  "Print a daemon session's report so far; the JSON has the keys of docs/report-json.md\n"
-					  "(all of them for summary; the view's for the others).\n" };
+					  "(all of them for summary; the view's for the others). --window: a watched process's\n"
+					  "last complete rolling window instead (rtprofd --window).\n" };
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);
 	json_object *req, *reply, *rep;
 	struct rtp_report *r = NULL;
@@ -159,6 +166,8 @@ int cmd_query(int argc, char **argv)
 	req = request("query");
 	json_object_object_add(req, "session", json_object_new_int64(id));
 	json_object_object_add(req, "what", json_object_new_string(what));
+	if (dc.window)
+		json_object_object_add(req, "window", json_object_new_boolean(1));
 	reply = call(req, &rc);
 	if (!reply)
 		return rc;

@@ -16,6 +16,7 @@ void config__defaults(struct rtprofd_config *c)
 	snprintf(c->socket, sizeof(c->socket), "%s", RTP_DEFAULT_SOCKET);
 	snprintf(c->group, sizeof(c->group), "rtprof");
 	c->retention_s = 300;
+	c->window_s = 60;
 }
 
 int config__parse_watch(const char *list, unsigned int *mask)
@@ -75,15 +76,18 @@ static int apply(struct rtprofd_config *c, const char *key, const char *value)
 		}
 		return strchr(value, ':') ? set_string(c->metrics, sizeof(c->metrics), value) : -EINVAL;
 	}
-	if (!strcmp(key, "retention")) {
+	if (!strcmp(key, "retention") || !strcmp(key, "window")) {
 		char *end;
 		unsigned long v;
 
 		errno = 0;
 		v = strtoul(value, &end, 10);
-		if (errno || *end || end == value || v > 7 * 24 * 3600 || value[0] == '-')
+		if (errno || *end || end == value || v > 7 * 24 * 3600 || value[0] == '-' || (key[0] == 'w' && !v))
 			return -EINVAL;
-		c->retention_s = (unsigned int)v;
+		if (key[0] == 'w')
+			c->window_s = (unsigned int)v;
+		else
+			c->retention_s = (unsigned int)v;
 		return 0;
 	}
 	return -ENOKEY;

@@ -14,10 +14,11 @@ struct rtprofd_config {
 	char group[64];
 	unsigned int watch;       /* WATCH_* */
 	unsigned int retention_s; /* how long a watched process is kept after it exits */
+	unsigned int window_s;    /* a watched process's rolling window */
 	char metrics[64];         /* ADDR:PORT, or "" */
 };
 
-/* The defaults: the standard socket, group rtprof, no watching, 300 s retention, no metrics. */
+/* The defaults: the standard socket, group rtprof, no watching, 300 s retention, 60 s window, no metrics. */
 void config__defaults(struct rtprofd_config *c);
 /* Parse text over *c (keys not given keep their values). 0, or -EINVAL with "line N: ..." in err. */
 int config__parse(const char *text, size_t len, struct rtprofd_config *c, char *err, size_t errlen);

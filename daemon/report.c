@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -84,4 +85,115 @@ size_t utf8_sanitize(const char *in, char *out, size_t size)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void hist_sub(uint64_t *a, const uint64_t *b)
+{
+	for (int i = 0; i < RTP_HIST_SLOTS; i++)
+		a[i] = sub(a[i], b[i]);
+}
+
+int report__subtract(const struct rtp_report *now, const struct rtp_report *then, struct rtp_report **out)
+{
+	struct rtp_report *d = calloc(1, sizeof(*d));
+	double dur_now = (double)now->duration_ns, dur_then = (double)then->duration_ns;
+
+	if (!d)
+		return -ENOMEM;
+	*d = *now;
+	d->targets = NULL;
+	d->syscalls = NULL;
+	d->threads = NULL;
+	d->process.cpu_load_pct = NULL;
+	d->n_syscalls = d->n_threads = 0;
+	d->duration_ns = sub(now->duration_ns, then->duration_ns);
+	d->targets = calloc(now->n_targets ? now->n_targets : 1, sizeof(*d->targets));
+	d->syscalls = calloc(now->n_syscalls ? now->n_syscalls : 1, sizeof(*d->syscalls));
+	d->threads = calloc(now->n_threads ? now->n_threads : 1, sizeof(*d->threads));
+	d->process.cpu_load_pct = calloc(now->process.ncpus ? (size_t)now->process.ncpus : 1, sizeof(double));
+	if (!d->targets || !d->syscalls || !d->threads || !d->process.cpu_load_pct)
+		goto nomem;
+	memcpy(d->targets, now->targets, now->n_targets * sizeof(*d->targets));
+	d->process.wall_s = (double)d->duration_ns / 1e9;
+	d->process.cpu_user_s = now->process.cpu_user_s > then->process.cpu_user_s ? now->process.cpu_user_s - then->process.cpu_user_s : 0;
+	d->process.cpu_sys_s = now->process.cpu_sys_s > then->process.cpu_sys_s ? now->process.cpu_sys_s - then->process.cpu_sys_s : 0;
+	for (int c = 0; c < now->process.ncpus; c++) {
+		double busy = now->process.cpu_load_pct[c] * dur_now -
+			      (c < then->process.ncpus ? then->process.cpu_load_pct[c] * dur_then : 0);
+
+		d->process.cpu_load_pct[c] = d->duration_ns && busy > 0 ? busy / (double)d->duration_ns : 0;
+	}
+	for (size_t i = 0; i < now->n_syscalls; i++) {
+		const struct rtp_report_syscall *a = &now->syscalls[i], *b = NULL;
+		struct rtp_report_syscall *s;
+
+		for (size_t j = 0; j < then->n_syscalls && !b; j++)
+			if (then->syscalls[j].nr == a->nr)
+				b = &then->syscalls[j];
+		if (b && a->count <= b->count)
+			continue; /* nothing in the window */
+		s = &d->syscalls[d->n_syscalls++];
+		*s = *a;
+		s->errnos = NULL;
+		s->n_errnos = 0;
+		if (b) {
+			s->count = sub(a->count, b->count);
+			s->errors = sub(a->errors, b->errors);
+			s->timed = sub(a->timed, b->timed);
+			s->total_ns = sub(a->total_ns, b->total_ns);
+			hist_sub(s->hist, b->hist);
+			s->p50_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.50);
+			s->p99_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.99);
+			/* max_ns stays the largest seen so far: a maximum cannot be taken apart */
+		}
+		if (a->n_errnos) {
+			s->errnos = calloc(a->n_errnos, sizeof(*s->errnos));
+			if (!s->errnos)
+				goto nomem;
+			for (size_t k = 0; k < a->n_errnos; k++) {
+				uint64_t before = 0;
+
+				for (size_t m = 0; b && m < b->n_errnos; m++)
+					if (b->errnos[m].err == a->errnos[k].err)
+						before = b->errnos[m].count;
+				if (a->errnos[k].count > before)
+					s->errnos[s->n_errnos++] = (struct rtp_report_errno){ .err = a->errnos[k].err,
+											.count = a->errnos[k].count - before };
+			}
+		}
+	}
+	for (size_t i = 0; i < now->n_threads; i++) {
+		const struct rtp_report_thread *a = &now->threads[i], *b = NULL;
+		struct rtp_report_thread *t = &d->threads[d->n_threads++];
+
+		for (size_t j = 0; j < then->n_threads && !b; j++)
+			if (then->threads[j].tid == a->tid)
+				b = &then->threads[j];
+		*t = *a;
+		if (b) {
+			t->oncpu_ns = sub(a->oncpu_ns, b->oncpu_ns);
+			t->runq_wait_ns = sub(a->runq_wait_ns, b->runq_wait_ns);
+			t->sleep_ns = sub(a->sleep_ns, b->sleep_ns);
+			t->block_ns = sub(a->block_ns, b->block_ns);
+			t->vol_switches = sub(a->vol_switches, b->vol_switches);
+			t->invol_switches = sub(a->invol_switches, b->invol_switches);
+			t->migrations = sub(a->migrations, b->migrations);
+		}
+	}
+	memcpy(d->runq_hist, now->runq_hist, sizeof(d->runq_hist));
+	hist_sub(d->runq_hist, then->runq_hist);
+	d->lost_events = sub(now->lost_events, then->lost_events);
+	d->thread_drops = sub(now->thread_drops, then->thread_drops);
+	d->proc_drops = sub(now->proc_drops, then->proc_drops);
+	d->syscalls_unaggregated = sub(now->syscalls_unaggregated, then->syscalls_unaggregated);
+	*out = d;
+	return 0;
+nomem:
+	report__free(d);
+	return -ENOMEM;
 }

@@ -97,6 +97,10 @@ int report__from_json(struct json_object *o, struct rtp_report **out);
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
 		       size_t errlen);
 
+/* What happened between two reports of the same session (then taken before now): counts, times and
+ * histograms subtracted, rates recomputed; maxima stay those of `now` (a maximum cannot be taken apart). */
+int report__subtract(const struct rtp_report *now, const struct rtp_report *then, struct rtp_report **out);
+
 /* Copy a string from the kernel or a file (a thread name, a path) as valid UTF-8: each byte that is not
  * part of a valid sequence becomes U+FFFD. Returns the length written (out is NUL-terminated). */
 size_t utf8_sanitize(const char *in, char *out, size_t size);

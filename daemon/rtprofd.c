@@ -91,6 +91,8 @@ static int load_config(const char *path, bool must_exist, const struct rtprofd_c
 		c.retention_s = cmdline->retention_s;
 	if (set & 16)
 		memcpy(c.metrics, cmdline->metrics, sizeof(c.metrics));
+	if (set & 32)
+		c.window_s = cmdline->window_s;
 	*out = c;
 	return 0;
 }
@@ -111,6 +113,8 @@ static void usage(FILE *out)
 		"  -w, --watch LIST   profile every python and/or node process (python,node), each in a session of\n"
 		"                     its own, in-kernel aggregation only\n"
 		"      --retention S  keep a watched process's figures S seconds after it exits (default 300)\n"
+		"      --window S     a watched process's rolling window (default 60): query --window gives the\n"
+		"                     last complete one\n"
 		"      --metrics ADDR:PORT  serve /metrics in the Prometheus text format (a bare PORT: 127.0.0.1)\n"
 		"      --group NAME   group owning the socket, if it exists (default rtprof); mode 0660\n"
 		"  -f, --foreground   accepted for systemd units; rtprofd always stays in the foreground\n"
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' }, { "group", required_argument, NULL, 'g' },
 		{ "config", required_argument, NULL, 'c' }, { "watch", required_argument, NULL, 'w' },
 		{ "retention", required_argument, NULL, 'R' }, { "metrics", required_argument, NULL, 'm' },
+		{ "window", required_argument, NULL, 'W' },
 		{ "foreground", no_argument, NULL, 'f' },   { "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
 		{},
@@ -173,6 +178,14 @@ int main(int argc, char **argv)
 			set |= 8;
 			break;
 		case 'm': snprintf(cmdline.metrics, sizeof(cmdline.metrics), "%s", optarg); set |= 16; break;
+		case 'W':
+			cmdline.window_s = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || !cmdline.window_s) {
+				fprintf(stderr, "rtprofd: --window takes seconds > 0\n");
+				return 2;
+			}
+			set |= 32;
+			break;
 		case 'f': break;
 		case 'v': g_verbose = true; break;
 		case 'V': printf("rtprofd %s\n", RTPROF_VERSION); return 0;
@@ -231,7 +244,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtprofd: serving metrics on http://%s/metrics\n", cfg.metrics);
 	}
 	engine__set_exec_watch(g_engine, on_exec, srv);
-	server__set_watch(srv, cfg.watch, cfg.retention_s);
+	server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s);
 	server__watch_scan(srv);
 	fprintf(stderr, "rtprofd: listening on %s%s%s%s\n", so.socket_path, cfg.watch ? "; watching" : "",
 		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
@@ -262,7 +275,7 @@ int main(int argc, char **argv)
 									"take a restart\n");
 						cfg.watch = next.watch;
 						cfg.retention_s = next.retention_s;
-						server__set_watch(srv, cfg.watch, cfg.retention_s);
+						server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s);
 						server__watch_scan(srv);
 						fprintf(stderr, "rtprofd: SIGHUP: configuration read again\n");
 					}

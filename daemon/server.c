@@ -62,6 +62,10 @@ struct sess {
 	size_t npids;
 	bool watched;
 	uint64_t ended_ns; /* watched: when its process was first seen gone */
+	/* watched: the rolling window -- the report at the start of the current window, and the last
+	 * complete window's figures (that report subtracted from the one at its end) */
+	struct rtp_report *win_base, *win_last;
+	uint64_t win_base_ns;
 };
 
 struct server {
@@ -74,7 +78,7 @@ struct server {
 	struct sess sessions[SERVER_MAX_SESSIONS];
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
-	unsigned int watch_mask, retention_s;
+	unsigned int watch_mask, retention_s, window_s;
 };
 
 static uint64_t mono_now(void)
@@ -188,6 +192,8 @@ bool server__owns(const struct server *s, void *tag)
 
 static void sess_free(struct server *s, struct sess *ss)
 {
+	report__free(ss->win_base);
+	report__free(ss->win_last);
 	engine__session_free(s->e, ss->slot);
 	*ss = (struct sess){ 0 };
 }
@@ -569,13 +575,29 @@ static void do_query(struct server *s, struct client *c, json_object *req)
 			    printable(what, shown, sizeof(shown)));
 		return;
 	}
-	r = engine__session_report(s->e, ss->slot, "attach", &rep);
-	if (r || !(full = report__json(rep))) {
+	if (json_object_object_get_ex(req, "window", &v) && json_object_get_boolean(v)) {
+		if (!ss->watched) {
+			reply_error(s, c, req, "EINVAL", "only watched processes keep a rolling window");
+			return;
+		}
+		if (!ss->win_last) {
+			reply_error(s, c, req, "EAGAIN", "no complete window yet: the window is %u s", s->window_s);
+			return;
+		}
+		full = report__json(ss->win_last);
+		if (!full) {
+			reply_error(s, c, req, "EIO", "out of memory");
+			return;
+		}
+	} else {
+		r = engine__session_report(s->e, ss->slot, "attach", &rep);
+		if (r || !(full = report__json(rep))) {
+			report__free(rep);
+			reply_error(s, c, req, "EIO", "cannot read the session's measurements: %s", strerror(r ? -r : ENOMEM));
+			return;
+		}
 		report__free(rep);
-		reply_error(s, c, req, "EIO", "cannot read the session's measurements: %s", strerror(r ? -r : ENOMEM));
-		return;
 	}
-	report__free(rep);
 	if (view > 0) {
 		json_object *part = json_object_new_object();
 
@@ -997,10 +1019,11 @@ void server__foreach_session(const struct server *s, server_session_fn fn, void 
 	}
 }
 
-void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s)
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s)
 {
 	s->watch_mask = mask;
 	s->retention_s = retention_s;
+	s->window_s = window_s ? window_s : 60;
 	/* processes of a runtime no longer watched are let go */
 	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
 		struct sess *ss = &s->sessions[i];
@@ -1086,7 +1109,22 @@ void server__tick(struct server *s)
 	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
 		struct sess *ss = &s->sessions[i];
 
-		if (!ss->used || !ss->watched || engine__session_live(s->e, ss->slot))
+		if (!ss->used || !ss->watched)
+			continue;
+		if (!ss->win_base || now - ss->win_base_ns >= (uint64_t)s->window_s * 1000000000ull) {
+			struct rtp_report *cur = NULL, *delta = NULL;
+
+			if (engine__session_report(s->e, ss->slot, "attach", &cur) == 0) {
+				if (ss->win_base && report__subtract(cur, ss->win_base, &delta) == 0) {
+					report__free(ss->win_last);
+					ss->win_last = delta;
+				}
+				report__free(ss->win_base);
+				ss->win_base = cur;
+				ss->win_base_ns = now;
+			}
+		}
+		if (engine__session_live(s->e, ss->slot))
 			continue;
 		if (!ss->ended_ns)
 			ss->ended_ns = now;

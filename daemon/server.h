@@ -46,7 +46,7 @@ void server__stats(const struct server *s, struct server_stats *st);
  * kept `retention_s` after it exits. Watched sessions use at most SERVER_MAX_WATCHED slots, so that
  * clients always find some; processes beyond that are counted, not watched. */
 #define SERVER_MAX_WATCHED (SERVER_MAX_SESSIONS - 8)
-void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s);
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s);
 /* A process that exec'd python* or node*: watch it if its runtime is one of the mask's. */
 void server__watch_exec(struct server *s, pid_t pid);
 /* Look at every running process (at start, and when the watch list changes). */

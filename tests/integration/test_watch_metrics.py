@@ -17,6 +17,7 @@ import rtp
 
 CALLS = 20000
 RETENTION_S = 1
+WINDOW_S = 1
 
 
 def setUpModule():
@@ -93,7 +94,8 @@ class WatchAndMetrics(unittest.TestCase):
         rtprofd = os.path.join(os.path.dirname(os.path.dirname(rtp.RTPROF)), "daemon", "rtprofd")
         cls.log = open(os.path.join(cls.tmp, "rtprofd.log"), "w+")
         cls.daemon = subprocess.Popen([rtprofd, "--socket", cls.sock, "--config", "/dev/null", "--watch", "python,node",
-                                       "--retention", str(RETENTION_S), "--metrics", "127.0.0.1:%d" % cls.port],
+                                       "--retention", str(RETENTION_S), "--window", str(WINDOW_S),
+                                       "--metrics", "127.0.0.1:%d" % cls.port],
                                       stdin=subprocess.DEVNULL, stdout=cls.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while not os.path.exists(cls.sock) and time.monotonic() < deadline and cls.daemon.poll() is None:
@@ -169,6 +171,25 @@ class WatchAndMetrics(unittest.TestCase):
     def test_node_is_watched(self):
         node = rtp.require_node(self)
         self.watch_one([node, rtp.workload("sleep_getppid_park.js")], "node")
+
+    def test_rolling_window(self):
+        """The cumulative report has every call; a window that ended after the calls, none -- and lasts the window."""
+        proc = subprocess.Popen([rtp.python_exe(), rtp.workload("sleep_getppid_park.py"), "0.8", str(CALLS), "3.5"])
+        try:
+            s = self.session_of(proc.pid)
+            self.assertIsNotNone(s, "the new python process is watched")
+            time.sleep(0.8 + 2.5 * WINDOW_S)  # the calls, then more than two windows of sleep
+            self.assertIsNone(proc.poll(), "still parked")
+            total = self.rtprof("query", str(s["session"]), "--json")
+            window = self.rtprof("query", str(s["session"]), "--json", "--window")
+            self.assertEqual(rtp.syscall_count(self, total, "getppid"), CALLS)
+            self.assertEqual(rtp.syscall_count(self, window, "getppid"), 0, "the last window saw no call")
+            self.assertTrue(0.8e9 <= window["duration_ns"] <= 1.5e9, "a window lasts about %d s: %d ns" %
+                            (WINDOW_S, window["duration_ns"]))
+            self.assertLess(window["duration_ns"], total["duration_ns"])
+        finally:
+            proc.kill()
+            proc.wait()
 
     def test_not_found_is_404(self):
         with self.assertRaises(urllib.error.HTTPError) as ctx:

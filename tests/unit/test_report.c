@@ -161,6 +161,36 @@ static void test_fmt_ns(void)
 	CHECK_STREQ(fmt_ns(b, sizeof(b), 3000000000ull), "3.000 s");
 }
 
+static void test_subtract(void)
+{
+	struct rtp_report *then = sample_report(), *now = sample_report(), *d = NULL;
+
+	/* between the two: 1 s more, 1000 more getppid calls, 0.5 s more on CPU, 2 more switches */
+	now->duration_ns += 1000000000ull;
+	now->syscalls[1].count += 1000;
+	now->syscalls[1].timed += 1000;
+	now->syscalls[1].total_ns += 100000;
+	now->syscalls[1].hist[6] += 1000;
+	now->threads[0].oncpu_ns += 500000000ull;
+	now->threads[0].vol_switches += 2;
+	now->process.cpu_load_pct[0] = 100.0 * (0.875 * 2.0 + 0.5) / 3.0; /* 1.75 s busy, then 0.5 s more */
+	CHECK_EQ(report__subtract(now, then, &d), 0);
+	CHECK_EQ(d->duration_ns, 1000000000ull);
+	CHECK_EQ(d->n_syscalls, 1); /* newfstatat made no call in between */
+	CHECK_STREQ(d->syscalls[0].name, "getppid");
+	CHECK_EQ(d->syscalls[0].count, 1000);
+	CHECK_EQ(d->syscalls[0].total_ns, 100000);
+	CHECK_EQ(d->syscalls[0].hist[6], 1000);
+	CHECK(d->syscalls[0].p50_ns >= 64 && d->syscalls[0].p50_ns < 128);
+	CHECK_EQ(d->threads[0].oncpu_ns, 500000000ull);
+	CHECK_EQ(d->threads[0].vol_switches, 2);
+	CHECK(d->process.cpu_load_pct[0] > 49.9 && d->process.cpu_load_pct[0] < 50.1);
+	CHECK_EQ(d->lost_events, 0);
+	report__free(d);
+	report__free(now);
+	report__free(then);
+}
+
 static void test_utf8(void)
 {
 	char out[64];
@@ -184,6 +214,7 @@ static void test_utf8(void)
 int main(void)
 {
 	test_utf8();
+	test_subtract();
 	test_percentile();
 	test_json();
 	test_text();
