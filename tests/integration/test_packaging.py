@@ -43,7 +43,7 @@ ADDRESS_FAMILIES = {"AF_UNIX", "AF_INET", "AF_INET6"}
 # Directives that would break rtprofd: a syscall filter (bpf() is in @privileged), another user (it needs root),
 # ProcSubset=pid / ProtectProc= (it must see every process), ProtectKernelTunables= (hides /proc/kallsyms).
 FORBIDDEN = ("SystemCallFilter", "User", "DynamicUser", "ProcSubset", "ProtectProc", "ProtectKernelTunables")
-CONFIG_KEYS = ("socket", "group", "watch", "retention", "metrics")
+CONFIG_KEYS = ("socket", "group", "watch", "retention", "metrics", "window")
 DEFAULT_CONFIG = "/etc/rtprof/rtprofd.conf"
 
 
