@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Runtime detection: python or node, and which version, from the process's executable, the
  * libraries it maps and the ELF files themselves (symbols, .dynamic, .rodata) through libelf.
- * The ELF files are outside input: every offset is checked against the file size first. */
+ * The ELF files are outside input: every offset is checked against the file size first.
+ * Large sections (node: 47 MB of .rodata, 7 MB of dynamic symbols and names) are read with pread
+ * in windows, never through libelf's mapping: touched pages of a mapping count in rtprofd's RSS. */
 #include "runtime.h"
 
 #include <ctype.h>
@@ -18,8 +20,28 @@
 #include <unistd.h>
 
 #define DELETED_SUFFIX " (deleted)"
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 /* Distinct "vX.Y.Z" strings kept while scanning node's .rodata; real binaries have one or two. */
 #define NODE_MAX_CANDIDATES 8
+/* Digits in each part of node's "vX.Y.Z"; the longest token is "v" + 3 parts + 2 dots. */
+#define V_TRIPLE_DIGITS 6
+#define V_TRIPLE_MAX (1 + 3 * V_TRIPLE_DIGITS + 2)
+/* Bytes of a section read at a time: the peak RSS a scan adds, whatever the section's size. */
+#define SCAN_WINDOW (256 * 1024)
+/* Bytes read past a window so that a token starting in it is seen whole: match_v_triple looks at
+ * one byte past the longest "vX.Y.Z", and the longest symbol name matched is "Py_Initialize\0". */
+#define SCAN_LOOKAHEAD 32
+_Static_assert(SCAN_LOOKAHEAD >= V_TRIPLE_MAX + 1, "a vX.Y.Z token must fit in the lookahead");
+
+/* The symbol names note_symbol acts on, found in a string table. */
+enum sym_name {
+	SYM_OTHER = 0,
+	SYM_PY_VERSION, /* Py_Version: PY_VERSION_HEX, exported since CPython 3.11 */
+	SYM_PY_DEFINED, /* Py_Initialize, Py_BytesMain, _PyRuntime */
+	SYM_NODE,       /* node:: (_ZN4node...) */
+	SYM_UV_RUN,
+	SYM_V8DBG,      /* V8's postmortem-debugging constants (v8dbg_*) */
+};
 
 struct elf_facts {
 	bool py_defined;   /* defines Py_Initialize, Py_BytesMain or _PyRuntime */
@@ -38,6 +60,20 @@ struct elf_file {
 	uint64_t size;
 	GElf_Ehdr ehdr;
 	size_t shstrndx;
+	/* Section bytes read by read_window: window[0] is the byte before them, window + 1 the bytes. */
+	char *window;
+};
+
+/* Where in a string table a name note_symbol acts on starts; st_name is 32 bits in both classes. */
+struct name_hit {
+	uint32_t offset;
+	uint8_t name; /* enum sym_name */
+};
+
+/* The name_hits of one string table, in increasing offset order. */
+struct name_index {
+	struct name_hit *hits;
+	size_t count, cap;
 };
 
 const char *runtime__kind_name(enum rtp_runtime_kind kind)
@@ -106,8 +142,10 @@ static void elf_file_close(struct elf_file *f)
 		elf_end(f->elf);
 	if (f->fd >= 0)
 		close(f->fd);
+	free(f->window);
 	f->elf = NULL;
 	f->fd = -1;
+	f->window = NULL;
 }
 
 /* Section headers and section contents must lie inside the file: a truncated copy fails here
@@ -155,6 +193,7 @@ static int elf_file_open(const char *path, struct elf_file *f)
 
 	f->fd = -1;
 	f->elf = NULL;
+	f->window = NULL;
 	/* O_NONBLOCK: a FIFO at the path must not hang us; it is rejected as not regular below. */
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (f->fd < 0)
@@ -173,13 +212,16 @@ static int elf_file_open(const char *path, struct elf_file *f)
 		err = -ENOTSUP;
 		goto cleanup;
 	}
-	/* Mapped, not read: node is ~100 MB and only its .rodata and symbols are looked at. */
+	/* Mapped, not read: ELF_C_READ would copy every section asked for (elf_strptr reads the whole
+	 * table). Only headers, .dynamic and a few strings are touched in the mapping. */
 	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}
 	err = check_layout(f);
+	if (!err && !(f->window = malloc(1 + SCAN_WINDOW + SCAN_LOOKAHEAD)))
+		err = -ENOMEM;
 cleanup:
 	if (err)
 		elf_file_close(f);
@@ -202,66 +244,266 @@ static Elf_Scn *find_section(struct elf_file *f, const char *name, GElf_Shdr *sh
 	return NULL;
 }
 
-static void note_symbol(struct elf_facts *facts, const char *name, const GElf_Sym *sym)
+/* `len` bytes at `offset` of the file into buf; check_layout bounded section offsets by its size. */
+static int read_at(struct elf_file *f, void *buf, size_t len, uint64_t offset)
 {
-	if (sym->st_shndx == SHN_UNDEF || !name[0])
+	ssize_t n = pread(f->fd, buf, len, (off_t)offset);
+
+	if (n < 0)
+		return -errno;
+	/* Short only if the file shrank since it was opened. */
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* Section bytes in f->window: tokens that start in [base, owned_end) are this window's to
+ * report, and lie whole before `end` (SCAN_LOOKAHEAD further, unless the section ends first).
+ * base[-1] is the byte before, or '\0' at the section's start, which reads as a string boundary. */
+struct window {
+	const char *base, *owned_end, *end;
+};
+
+static int read_window(struct elf_file *f, const GElf_Shdr *shdr, uint64_t start, struct window *w)
+{
+	uint64_t left = shdr->sh_size - start;
+	size_t len = left < SCAN_WINDOW + SCAN_LOOKAHEAD ? (size_t)left : SCAN_WINDOW + SCAN_LOOKAHEAD;
+	size_t before = start > 0;
+	int err;
+
+	f->window[0] = '\0';
+	err = read_at(f, f->window + 1 - before, len + before, shdr->sh_offset + start - before);
+	if (err)
+		return err;
+	w->base = f->window + 1;
+	w->owned_end = w->base + (len < SCAN_WINDOW ? len : SCAN_WINDOW);
+	w->end = w->base + len;
+	return 0;
+}
+
+/* An unsigned integer of `len` bytes in the file's byte order. */
+static uint64_t load_uint(const struct elf_file *f, const unsigned char *bytes, size_t len)
+{
+	uint64_t value = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		value = value << 8 | bytes[f->ehdr.e_ident[EI_DATA] == ELFDATA2MSB ? i : len - 1 - i];
+	return value;
+}
+
+/* One symbol table entry in file format (Elf32_Sym or Elf64_Sym) to GElf_Sym. */
+static void decode_sym(const struct elf_file *f, const unsigned char *raw, GElf_Sym *sym)
+{
+	sym->st_name = (GElf_Word)load_uint(f, raw, 4);
+	if (gelf_getclass(f->elf) == ELFCLASS64) {
+		sym->st_info = raw[4];
+		sym->st_other = raw[5];
+		sym->st_shndx = (GElf_Section)load_uint(f, raw + 6, 2);
+		sym->st_value = load_uint(f, raw + 8, 8);
+		sym->st_size = load_uint(f, raw + 16, 8);
+	} else {
+		sym->st_value = load_uint(f, raw + 4, 4);
+		sym->st_size = load_uint(f, raw + 8, 4);
+		sym->st_info = raw[12];
+		sym->st_other = raw[13];
+		sym->st_shndx = (GElf_Section)load_uint(f, raw + 14, 2);
+	}
+}
+
+/* Names note_symbol acts on: exact ones compared with their NUL, prefixes without. */
+#define SYM_EXACT(text, name) { text, sizeof(text), name }
+#define SYM_PREFIX(text, name) { text, sizeof(text) - 1, name }
+static const struct sym_text {
+	const char *text;
+	size_t len;
+	enum sym_name name;
+} exact_names[] = {
+	SYM_EXACT("Py_Version", SYM_PY_VERSION), SYM_EXACT("Py_Initialize", SYM_PY_DEFINED),
+	SYM_EXACT("Py_BytesMain", SYM_PY_DEFINED), SYM_EXACT("_PyRuntime", SYM_PY_DEFINED),
+	SYM_EXACT("uv_run", SYM_UV_RUN),
+}, prefix_names[] = {
+	SYM_PREFIX("_ZN4node", SYM_NODE),
+	SYM_PREFIX("v8dbg_", SYM_V8DBG),
+};
+#undef SYM_EXACT
+#undef SYM_PREFIX
+
+static int add_hit(struct name_index *idx, uint64_t offset, enum sym_name name)
+{
+	if (offset > UINT32_MAX)
+		return 0;
+	if (idx->count == idx->cap) {
+		size_t cap = idx->cap ? idx->cap * 2 : 64;
+		struct name_hit *hits = reallocarray(idx->hits, cap, sizeof(*hits));
+
+		if (!hits)
+			return -ENOMEM;
+		idx->hits = hits;
+		idx->cap = cap;
+	}
+	idx->hits[idx->count++] = (struct name_hit){ (uint32_t)offset, (uint8_t)name };
+	return 0;
+}
+
+/* key: a st_name, or a name_hit, whose offset comes first. */
+static int compare_hit(const void *key, const void *elem)
+{
+	uint32_t offset = *(const uint32_t *)key, hit = ((const struct name_hit *)elem)->offset;
+
+	return offset < hit ? -1 : offset > hit;
+}
+
+/* Every offset of a string table where a name note_symbol acts on starts, the tails of longer
+ * strings included (linkers merge "xuv_run" into "uv_run"), sorted. The table is read once, in
+ * windows, so that symbols are then matched by st_name alone: node's .dynsym orders its names
+ * randomly over 5 MB. */
+static int index_names(struct elf_file *f, const GElf_Shdr *strtab, struct name_index *idx)
+{
+	uint64_t start, terminated = 0; /* names starting below this offset end in a NUL in the table */
+	struct window w;
+	const char *p;
+	size_t i;
+	int err;
+
+	idx->count = 0;
+	for (start = 0; start < strtab->sh_size; start += SCAN_WINDOW) {
+		err = read_window(f, strtab, start, &w);
+		if (err)
+			return err;
+		/* An exact name ends at a NUL: the lookahead holds the NUL of one starting in the window. */
+		for (p = w.base; p < w.end && (p = memchr(p, '\0', (size_t)(w.end - p))); p++) {
+			size_t name_end = (size_t)(p + 1 - w.base);
+
+			if (p < w.owned_end)
+				terminated = start + name_end;
+			for (i = 0; i < ARRAY_LEN(exact_names); i++) {
+				const struct sym_text *exact = &exact_names[i];
+				const char *name;
+
+				/* Starting before the window, it was the previous window's. */
+				if (name_end < exact->len)
+					continue;
+				name = w.base + (name_end - exact->len);
+				if (name >= w.owned_end || memcmp(name, exact->text, exact->len) != 0)
+					continue;
+				err = add_hit(idx, start + (uint64_t)(name - w.base), exact->name);
+				if (err)
+					return err;
+			}
+		}
+		for (i = 0; i < ARRAY_LEN(prefix_names); i++) {
+			const struct sym_text *prefix = &prefix_names[i];
+
+			for (p = w.base; (p = memmem(p, (size_t)(w.end - p), prefix->text, prefix->len)) &&
+					 p < w.owned_end;
+			     p++) {
+				err = add_hit(idx, start + (uint64_t)(p - w.base), prefix->name);
+				if (err)
+					return err;
+			}
+		}
+	}
+	if (idx->count)
+		qsort(idx->hits, idx->count, sizeof(*idx->hits), compare_hit);
+	/* elf_strptr gives no name that runs to the end of the table without a NUL. */
+	while (idx->count && idx->hits[idx->count - 1].offset >= terminated)
+		idx->count--;
+	return 0;
+}
+
+static void note_symbol(struct elf_facts *facts, enum sym_name name, const GElf_Sym *sym)
+{
+	if (sym->st_shndx == SHN_UNDEF)
 		return;
-	switch (name[0]) {
-	case 'P':
-		if (strcmp(name, "Py_Version") == 0 && !facts->has_py_version) {
+	switch (name) {
+	case SYM_PY_VERSION:
+		if (!facts->has_py_version) {
 			facts->has_py_version = true;
 			facts->py_version = *sym;
-		} else if (strcmp(name, "Py_Initialize") == 0 || strcmp(name, "Py_BytesMain") == 0) {
-			facts->py_defined = true;
 		}
 		break;
-	case '_':
-		if (strcmp(name, "_PyRuntime") == 0)
-			facts->py_defined = true;
-		else if (starts_with(name, "_ZN4node"))
-			facts->node_defined = true;
+	case SYM_PY_DEFINED:
+		facts->py_defined = true;
 		break;
-	case 'u':
-		if (strcmp(name, "uv_run") == 0)
-			facts->uv_run = true;
+	case SYM_NODE:
+		facts->node_defined = true;
 		break;
-	case 'v':
-		if (starts_with(name, "v8dbg_"))
-			facts->v8dbg = true;
+	case SYM_UV_RUN:
+		facts->uv_run = true;
+		break;
+	case SYM_V8DBG:
+		facts->v8dbg = true;
+		break;
+	case SYM_OTHER:
 		break;
 	}
 }
 
-static int scan_symbols(struct elf_file *f, GElf_Word type, struct elf_facts *facts)
+/* The symbols of one table, read in windows, whose names are in the index. */
+static int match_symbols(struct elf_file *f, const GElf_Shdr *symtab, size_t symsize,
+			 const struct name_index *idx, struct elf_facts *facts)
 {
-	Elf_Scn *scn = NULL;
-	size_t symsize = gelf_fsize(f->elf, ELF_T_SYM, 1, EV_CURRENT);
+	uint64_t count = symtab->sh_size / symsize, first;
+	size_t per_window = SCAN_WINDOW / symsize, i;
 
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-		size_t i, count;
+	for (first = 0; first < count; first += per_window) {
+		size_t n = count - first < per_window ? (size_t)(count - first) : per_window;
+		int err = read_at(f, f->window, n * symsize, symtab->sh_offset + first * symsize);
 
-		if (!gelf_getshdr(scn, &shdr))
-			return -EINVAL;
-		if (shdr.sh_type != type)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !symsize)
-			return -EINVAL;
-		count = data->d_size / symsize;
-		for (i = 0; i < count; i++) {
+		if (err)
+			return err;
+		for (i = 0; i < n; i++) {
+			const struct name_hit *hit;
 			GElf_Sym sym;
-			const char *name;
 
-			if (!gelf_getsym(data, (int)i, &sym))
-				return -EINVAL;
-			name = elf_strptr(f->elf, shdr.sh_link, sym.st_name);
-			if (name)
-				note_symbol(facts, name, &sym);
+			decode_sym(f, (const unsigned char *)f->window + i * symsize, &sym);
+			hit = bsearch(&sym.st_name, idx->hits, idx->count, sizeof(*idx->hits), compare_hit);
+			if (hit)
+				note_symbol(facts, (enum sym_name)hit->name, &sym);
 		}
 	}
 	return 0;
+}
+
+static int scan_symbols(struct elf_file *f, GElf_Word type, struct elf_facts *facts)
+{
+	size_t symsize = gelf_fsize(f->elf, ELF_T_SYM, 1, EV_CURRENT);
+	struct name_index idx = {};
+	Elf_Scn *scn = NULL;
+	int err = 0;
+
+	if (!symsize)
+		return -EINVAL;
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		GElf_Shdr shdr, strtab;
+		Elf_Scn *strscn;
+
+		if (!gelf_getshdr(scn, &shdr)) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		if (shdr.sh_type != type)
+			continue;
+		/* As elf_getdata + gelf_getsym: no table of partial entries, nor a compressed one. */
+		if (shdr.sh_size % symsize || (shdr.sh_flags & SHF_COMPRESSED)) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		/* Names in a section that is no string table resolve to nothing, as with elf_strptr;
+		 * linkers never compress string tables, so a compressed one is taken as corrupt. */
+		strscn = elf_getscn(f->elf, shdr.sh_link);
+		if (!strscn || !gelf_getshdr(strscn, &strtab) || strtab.sh_type != SHT_STRTAB ||
+		    (strtab.sh_flags & SHF_COMPRESSED))
+			continue;
+		err = index_names(f, &strtab, &idx);
+		/* No name of interest: the symbols need not be read at all. */
+		if (!err && idx.count)
+			err = match_symbols(f, &shdr, symsize, &idx, facts);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	free(idx.hits);
+	return err;
 }
 
 static int scan_dynamic(struct elf_file *f, struct elf_facts *facts)
@@ -310,9 +552,8 @@ static int read_py_version(struct elf_file *f, const GElf_Sym *sym, char *out, s
 	static const char *const level_suffix[16] = { [0xA] = "a", [0xB] = "b", [0xC] = "rc" };
 	unsigned char bytes[8];
 	Elf_Scn *scn = NULL;
-	uint64_t hex = 0, offset;
+	uint64_t hex, offset;
 	unsigned int major, minor, micro, level, serial;
-	size_t i;
 
 	if (sym->st_size != 4 && sym->st_size != 8)
 		return -ENODATA;
@@ -330,13 +571,9 @@ static int read_py_version(struct elf_file *f, const GElf_Sym *sym, char *out, s
 			return -ENODATA;
 		offset = shdr.sh_offset + (sym->st_value - shdr.sh_addr);
 		/* check_layout bounded the section, hence the symbol, by the file size. */
-		if (pread(f->fd, bytes, sym->st_size, (off_t)offset) != (ssize_t)sym->st_size)
+		if (read_at(f, bytes, sym->st_size, offset) != 0)
 			return -EINVAL;
-		for (i = 0; i < sym->st_size; i++) {
-			size_t at = f->ehdr.e_ident[EI_DATA] == ELFDATA2MSB ? i : sym->st_size - 1 - i;
-
-			hex = hex << 8 | bytes[at];
-		}
+		hex = load_uint(f, bytes, sym->st_size);
 		/* PY_VERSION_HEX: major 8 bits, minor 8, micro 8, release level 4, serial 4. */
 		major = (unsigned int)(hex >> 24) & 0xff;
 		minor = (unsigned int)(hex >> 16) & 0xff;
@@ -376,7 +613,7 @@ static size_t match_v_triple(const char *p, size_t avail)
 				return 0;
 			i++;
 		}
-		while (i < avail && isdigit((unsigned char)p[i]) && digits < 6) {
+		while (i < avail && isdigit((unsigned char)p[i]) && digits < V_TRIPLE_DIGITS) {
 			i++;
 			digits++;
 		}
@@ -389,9 +626,64 @@ static size_t match_v_triple(const char *p, size_t avail)
 	return i;
 }
 
-static bool token_start(const char *base, const char *p)
+/* p[-1] is readable: the byte before, or '\0' at the section's start (see read_window). */
+static bool token_start(const char *p)
 {
-	return p == base || !(isalnum((unsigned char)p[-1]) || p[-1] == '.');
+	return !(isalnum((unsigned char)p[-1]) || p[-1] == '.');
+}
+
+static size_t find_candidate(const struct node_candidate *cands, size_t ncands, const char *version,
+			     size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ncands; i++)
+		if (strlen(cands[i].version) == len && memcmp(cands[i].version, version, len) == 0)
+			break;
+	return i;
+}
+
+/* One pass over .rodata: collect the NUL-terminated "vX.Y.Z" candidates or, when `counting`,
+ * count every occurrence of the candidates collected. */
+static int scan_v_triples(struct elf_file *f, const GElf_Shdr *shdr, struct node_candidate *cands,
+			  size_t *ncands, bool counting)
+{
+	struct window w;
+	uint64_t start;
+	const char *p;
+	int err;
+
+	for (start = 0; start < shdr->sh_size; start += SCAN_WINDOW) {
+		err = read_window(f, shdr, start, &w);
+		if (err)
+			return err;
+		for (p = w.base; p < w.owned_end && (p = memchr(p, 'v', (size_t)(w.owned_end - p))); p++) {
+			/* w.end is the section's end or SCAN_LOOKAHEAD on: as matched over the whole section. */
+			size_t n = match_v_triple(p, (size_t)(w.end - p)), i;
+			int score;
+
+			if (!n || !token_start(p))
+				continue;
+			i = find_candidate(cands, *ncands, p + 1, n - 1);
+			if (counting) {
+				if (i < *ncands)
+					cands[i].count++;
+				continue;
+			}
+			if (p + n >= w.end || p[n] != '\0')
+				continue;
+			score = p[-1] == '\0' ? 2 : 1;
+			if (i == *ncands) {
+				if (*ncands == NODE_MAX_CANDIDATES)
+					continue;
+				memcpy(cands[i].version, p + 1, n - 1);
+				(*ncands)++;
+			}
+			if (score > cands[i].score)
+				cands[i].score = score;
+		}
+	}
+	return 0;
 }
 
 /* Node's version as NODE_VERSION ("v20.20.2"), a string literal in .rodata. The linker's tail
@@ -401,51 +693,21 @@ static int node_version_from_rodata(struct elf_file *f, char *out, size_t outlen
 {
 	struct node_candidate cands[NODE_MAX_CANDIDATES] = {};
 	size_t ncands = 0, i, best = 0;
-	Elf_Scn *scn;
 	GElf_Shdr shdr;
-	Elf_Data *data;
-	const char *base, *p, *end;
+	int err;
 
-	scn = find_section(f, ".rodata", &shdr);
-	if (!scn || shdr.sh_type == SHT_NOBITS)
+	if (!find_section(f, ".rodata", &shdr) || shdr.sh_type == SHT_NOBITS)
 		return -ENODATA;
-	data = elf_getdata(scn, NULL);
-	if (!data || !data->d_buf)
-		return -ENODATA;
-	base = data->d_buf;
-	end = base + data->d_size;
-
-	for (p = base; p < end && (p = memchr(p, 'v', (size_t)(end - p))); p++) {
-		size_t n = match_v_triple(p, (size_t)(end - p));
-		int score;
-
-		if (!n || p + n >= end || p[n] != '\0' || !token_start(base, p))
-			continue;
-		score = (p == base || p[-1] == '\0') ? 2 : 1;
-		for (i = 0; i < ncands; i++)
-			if (strlen(cands[i].version) == n - 1 && memcmp(cands[i].version, p + 1, n - 1) == 0)
-				break;
-		if (i == ncands) {
-			if (ncands == NODE_MAX_CANDIDATES)
-				continue;
-			memcpy(cands[i].version, p + 1, n - 1);
-			ncands++;
-		}
-		if (score > cands[i].score)
-			cands[i].score = score;
-	}
+	err = scan_v_triples(f, &shdr, cands, &ncands, false);
+	if (err)
+		return err;
 	if (!ncands)
 		return -ENODATA;
-
 	/* Bundled libraries' versions can be NUL-terminated too; node's own recurs (URLs, banner). */
-	for (p = base; ncands > 1 && p < end && (p = memchr(p, 'v', (size_t)(end - p))); p++) {
-		size_t n = match_v_triple(p, (size_t)(end - p));
-
-		if (!n || !token_start(base, p))
-			continue;
-		for (i = 0; i < ncands; i++)
-			if (strlen(cands[i].version) == n - 1 && memcmp(cands[i].version, p + 1, n - 1) == 0)
-				cands[i].count++;
+	if (ncands > 1) {
+		err = scan_v_triples(f, &shdr, cands, &ncands, true);
+		if (err)
+			return err;
 	}
 	for (i = 1; i < ncands; i++)
 		if (cands[i].score > cands[best].score ||

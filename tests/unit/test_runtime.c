@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* runtime: kind and version of real interpreters on this machine, each compared with what the
- * interpreter itself prints; broken ELF files; live processes (this one, spawned ones, gone ones).
- * Interpreters that are missing are skipped with a printed reason. */
+ * interpreter itself prints; the peak RSS that detecting node costs; names and versions that
+ * straddle the read boundaries of small ELF files written here; broken ELF files; live processes
+ * (this one, spawned ones, gone ones). Interpreters that are missing are skipped with a printed reason. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +26,25 @@
 	"print(\"%d.%d.%d\" % tuple(v[:3]) + ({\"alpha\": \"a\", \"beta\": \"b\", "             \
 	"\"candidate\": \"rc\"}.get(v[3], \"\") + (str(v[4]) if v[3] != \"final\" else \"\")))"
 
+/* AddressSanitizer's shadow memory and quarantine change what RSS measures. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
+
+/* The longest "vX.Y.Z" runtime.c takes for node's version: six digits a part. */
+#define LONGEST_NODE_VERSION "v123456.123456.123456"
+
 static char tmpdir[] = "/tmp/test_runtime.XXXXXX";
+
+/* Read sizes runtime.c might use: a token is written across each of them. */
+static const size_t read_boundaries[] = { 4096, 65536, 131072, 262144, 524288, 1048576 };
 
 static void skip(const char *what, const char *why)
 {
@@ -177,6 +197,231 @@ static void test_node(void)
 	CHECK_STREQ(info.version, expected);
 	CHECK_STREQ(info.lib, "");
 	stop(pid);
+}
+
+/* A field of /proc/self/status in KiB ("VmHWM", "VmRSS"), or -1. */
+static long status_kib(const char *field)
+{
+	char line[256];
+	size_t len = strlen(field);
+	long kib = -1;
+	FILE *status = fopen("/proc/self/status", "re");
+
+	while (status && fgets(line, sizeof(line), status))
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			kib = strtol(line + len + 1, NULL, 10);
+	if (status)
+		fclose(status);
+	return kib;
+}
+
+/* rtprofd detects every process it watches within a 64 MiB RSS budget: reading node's ~100 MB
+ * file (47 MB of .rodata, 7 MB of dynamic symbols) must not make it resident. */
+static void test_node_memory(void)
+{
+	char exe[PATH_MAX];
+	struct rtp_runtime_info info;
+	long before, after;
+	int fd;
+
+	if (TEST_ASAN) {
+		skip("node detection peak RSS", "AddressSanitizer's shadow memory changes RSS accounting");
+		return;
+	}
+	if (run_line("command -v node", exe) != 0 || exe[0] != '/') {
+		skip("node detection peak RSS", "no node on PATH");
+		return;
+	}
+	/* "5" resets VmHWM to the current RSS (Linux 4.0): earlier tests' peaks must not hide this one. */
+	fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "5", 1) != 1) {
+		skip("node detection peak RSS", "VmHWM cannot be reset through /proc/self/clear_refs");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	before = status_kib("VmHWM");
+	CHECK_EQ(runtime__detect_elf(exe, &info), 0);
+	after = status_kib("VmHWM");
+	printf("node detection: VmHWM %ld -> %ld KiB\n", before, after);
+	CHECK(before > 0 && after >= before);
+	CHECK(after - before < 16 * 1024);
+}
+
+struct test_section {
+	const char *name;
+	Elf64_Word type;
+	Elf64_Xword flags;
+	Elf64_Addr addr;
+	Elf64_Word link;
+	Elf64_Xword entsize;
+	const void *bytes;
+	size_t size;
+};
+
+/* An ELF64 file in this machine's byte order: sections[i] is section i + 1, then .shstrtab. */
+static int write_elf(const char *path, const struct test_section *sections, size_t count)
+{
+	Elf64_Ehdr ehdr = { .e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64 } };
+	Elf64_Shdr shdrs[8] = {};
+	char names[256] = "";
+	size_t names_len = 1, i;
+	uint64_t offset = sizeof(ehdr);
+	int fd, err = 0;
+
+	if (count + 2 > sizeof(shdrs) / sizeof(shdrs[0]))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i <= count; i++) {
+		Elf64_Shdr *shdr = &shdrs[i + 1];
+		const char *name = i < count ? sections[i].name : ".shstrtab";
+
+		shdr->sh_name = (Elf64_Word)names_len;
+		names_len += (size_t)snprintf(names + names_len, sizeof(names) - names_len, "%s", name) + 1;
+		shdr->sh_offset = offset;
+		shdr->sh_addralign = 1;
+		if (i == count) {
+			shdr->sh_type = SHT_STRTAB;
+			shdr->sh_size = names_len;
+			break;
+		}
+		shdr->sh_type = sections[i].type;
+		shdr->sh_flags = sections[i].flags;
+		shdr->sh_addr = sections[i].addr;
+		shdr->sh_link = sections[i].link;
+		shdr->sh_entsize = sections[i].entsize;
+		shdr->sh_size = sections[i].size;
+		if (pwrite(fd, sections[i].bytes, sections[i].size, (off_t)offset) != (ssize_t)sections[i].size)
+			err = -EIO;
+		offset = (offset + sections[i].size + 7) & ~(uint64_t)7;
+	}
+	if (pwrite(fd, names, names_len, (off_t)offset) != (ssize_t)names_len)
+		err = -EIO;
+	offset = (offset + names_len + 7) & ~(uint64_t)7;
+
+	ehdr.e_ident[EI_DATA] = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+	ehdr.e_ident[EI_VERSION] = EV_CURRENT;
+	ehdr.e_type = ET_EXEC;
+	ehdr.e_version = EV_CURRENT;
+	ehdr.e_ehsize = sizeof(ehdr);
+	ehdr.e_shentsize = sizeof(Elf64_Shdr);
+	ehdr.e_shoff = offset;
+	ehdr.e_shnum = (Elf64_Half)(count + 2);
+	ehdr.e_shstrndx = (Elf64_Half)(count + 1);
+	if (pwrite(fd, shdrs, ehdr.e_shnum * sizeof(Elf64_Shdr), (off_t)offset) !=
+		    (ssize_t)(ehdr.e_shnum * sizeof(Elf64_Shdr)) ||
+	    pwrite(fd, &ehdr, sizeof(ehdr), 0) != (ssize_t)sizeof(ehdr))
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+/* Detect a file named "node" whose .rodata is `rodata`: the version found, "" for none. */
+static void check_rodata_version(char *rodata, size_t size, const char *expected)
+{
+	const struct test_section section = { ".rodata", SHT_PROGBITS, SHF_ALLOC, 0x1000, 0, 0, rodata, size };
+	struct rtp_runtime_info info;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/node", tmpdir);
+	CHECK_EQ(write_elf(path, &section, 1), 0);
+	CHECK_EQ(runtime__detect_elf(path, &info), 0);
+	CHECK_EQ(info.kind, RTP_RUNTIME_NODE);
+	CHECK_STREQ(info.version, expected);
+}
+
+/* A "vX.Y.Z" across a read boundary is found, and counted once; the byte before it still decides
+ * whether it starts a token. */
+static void test_node_version_boundaries(void)
+{
+	static const size_t shifts[] = { 0, 1, 10, 21, 22 }; /* bytes of the token before the boundary */
+	const size_t len = strlen(LONGEST_NODE_VERSION);
+	size_t b, s;
+
+	for (b = 0; b < sizeof(read_boundaries) / sizeof(read_boundaries[0]); b++) {
+		for (s = 0; s < sizeof(shifts) / sizeof(shifts[0]); s++) {
+			size_t size = read_boundaries[b] + 4096, at = read_boundaries[b] - shifts[s];
+			char *rodata = calloc(1, size);
+
+			if (!rodata) {
+				CHECK(!"calloc");
+				return;
+			}
+			memcpy(rodata + at, LONGEST_NODE_VERSION, len);
+			check_rodata_version(rodata, size, LONGEST_NODE_VERSION + 1);
+			rodata[at - 1] = 'x';
+			check_rodata_version(rodata, size, "");
+			rodata[at - 1] = '\0';
+			/* Tied on score and count with "v1.1.1", which was found first: it wins unless the
+			 * straddling occurrence is counted twice. */
+			memcpy(rodata + 16, "v1.1.1", 6);
+			memcpy(rodata + 32, "v1.1.1", 6);
+			memcpy(rodata + 64, LONGEST_NODE_VERSION, len);
+			check_rodata_version(rodata, size, "1.1.1");
+			free(rodata);
+		}
+	}
+}
+
+/* Detect a file whose .symtab holds one defined symbol named at `name_at` of `strtab`, with
+ * PY_VERSION_HEX 3.12.4 final as its 4-byte value. */
+static void check_symbol_name(const char *strtab, size_t size, uint32_t name_at,
+			      enum rtp_runtime_kind kind, const char *version)
+{
+	const uint32_t py_version_hex = 0x030c04f0;
+	const Elf64_Sym syms[2] = { {}, { .st_name = name_at,
+					   .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT),
+					   .st_shndx = 1,
+					   .st_value = 0x2000,
+					   .st_size = sizeof(py_version_hex) } };
+	const struct test_section sections[] = {
+		{ ".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 0x2000, 0, 0, &py_version_hex, sizeof(py_version_hex) },
+		{ ".strtab", SHT_STRTAB, 0, 0, 0, 0, strtab, size },
+		{ ".symtab", SHT_SYMTAB, 0, 0, 2, sizeof(Elf64_Sym), syms, sizeof(syms) },
+	};
+	struct rtp_runtime_info info;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/elf", tmpdir);
+	CHECK_EQ(write_elf(path, sections, 3), 0);
+	CHECK_EQ(runtime__detect_elf(path, &info), 0);
+	CHECK_EQ(info.kind, kind);
+	CHECK_STREQ(info.version, version);
+}
+
+/* Symbol names across a read boundary of the string table still name their symbols; a name
+ * that runs to the end of the table without a NUL names nothing (elf_strptr's rule). */
+static void test_symbol_name_boundaries(void)
+{
+	static const size_t shifts[] = { 0, 1, 5, 10, 11 };
+	static const char node_name[] = "_ZN4node4InitEv";
+	size_t b, s;
+
+	for (b = 0; b < sizeof(read_boundaries) / sizeof(read_boundaries[0]); b++) {
+		for (s = 0; s < sizeof(shifts) / sizeof(shifts[0]); s++) {
+			size_t size = read_boundaries[b] + 4096, at = read_boundaries[b] - shifts[s];
+			char *strtab = calloc(1, size);
+
+			if (!strtab) {
+				CHECK(!"calloc");
+				return;
+			}
+			memcpy(strtab + at, "Py_Version", sizeof("Py_Version"));
+			check_symbol_name(strtab, size, (uint32_t)at, RTP_RUNTIME_PYTHON, "3.12.4");
+			/* The tail of a longer string, as the linker merges them. */
+			strtab[at - 1] = '_';
+			check_symbol_name(strtab, size, (uint32_t)at, RTP_RUNTIME_PYTHON, "3.12.4");
+			check_symbol_name(strtab, size, (uint32_t)at - 1, RTP_RUNTIME_OTHER, "");
+			memcpy(strtab + at, node_name, sizeof(node_name));
+			check_symbol_name(strtab, size, (uint32_t)at, RTP_RUNTIME_NODE, "");
+			check_symbol_name(strtab, at + sizeof(node_name), (uint32_t)at, RTP_RUNTIME_NODE, "");
+			check_symbol_name(strtab, at + sizeof(node_name) - 1, (uint32_t)at, RTP_RUNTIME_OTHER, "");
+			free(strtab);
+		}
+	}
 }
 
 /* One CPython with a shared libpython: the library alone, the exe (which only names it in
@@ -480,6 +725,10 @@ static void remove_tmpdir(void)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/corrupt", tmpdir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/node", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/elf", tmpdir);
+	unlink(path);
 	rmdir(tmpdir);
 }
 
@@ -492,7 +741,10 @@ int main(void)
 	test_kind_names();
 	test_system_python();
 	test_node();
+	test_node_memory();
 	test_shared_pythons();
+	test_node_version_boundaries();
+	test_symbol_name_boundaries();
 	test_bad_files();
 	test_truncated_elf();
 	test_corrupt_elf();
