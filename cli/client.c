@@ -39,12 +39,14 @@ static const struct {
 	{ "ENOSPC", ENOSPC }, { "EBUSY", EBUSY }, { "EPROTO", EPROTO }, { "EIO", EIO },
 };
 
+static int fill(struct rtp_client *c);
+
 static int read_reply(struct rtp_client *c, json_object **msg)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		uint8_t buf[65536];
-		ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REPLY, msg), n;
+		ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REPLY, msg);
+		int r;
 
 		if (used > 0) {
 			proto_buf__consume(&c->in, (size_t)used);
@@ -54,23 +56,9 @@ static int read_reply(struct rtp_client *c, json_object **msg)
 			return (int)used;
 		if (poll(&pfd, 1, REPLY_TIMEOUT_MS) <= 0)
 			return -ETIMEDOUT;
-		n = recv(c->fd, buf, sizeof(buf), 0);
-		if (n <= 0)
-			return n == 0 ? -ECONNRESET : -errno;
-		if (c->in.len + (size_t)n > c->in.cap) {
-			size_t cap = c->in.cap ? c->in.cap : 65536;
-			uint8_t *p;
-
-			while (cap < c->in.len + (size_t)n)
-				cap *= 2;
-			p = realloc(c->in.p, cap);
-			if (!p)
-				return -ENOMEM;
-			c->in.p = p;
-			c->in.cap = cap;
-		}
-		memcpy(c->in.p + c->in.len, buf, (size_t)n);
-		c->in.len += (size_t)n;
+		r = fill(c);
+		if (r)
+			return r;
 	}
 }
 

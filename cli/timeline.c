@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tidtab.h"
 #include "timeline.h"
 
 #define TASK_UNINTERRUPTIBLE 0x2
@@ -42,10 +43,7 @@ struct load_thr {
 };
 
 struct loader {
-	struct load_thr *thr;
-	size_t n_thr, cap_thr;
-	uint32_t *index; /* open addressing over thr by tid: slot holds idx + 1 */
-	size_t index_cap;
+	struct tidtab thr; /* struct load_thr */
 	struct sched_ev *ev;
 	size_t n_ev, cap_ev;
 	struct timeline_process *procs;
@@ -70,56 +68,10 @@ const char *thread_state__name(enum thread_state s)
 	}
 }
 
-static int index_grow(struct loader *l)
-{
-	size_t cap = l->index_cap ? l->index_cap * 2 : 1024;
-	uint32_t *n = calloc(cap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (size_t i = 0; i < l->n_thr; i++) {
-		size_t h = (l->thr[i].tid * 2654435761u) & (cap - 1);
-
-		while (n[h])
-			h = (h + 1) & (cap - 1);
-		n[h] = (uint32_t)i + 1;
-	}
-	free(l->index);
-	l->index = n;
-	l->index_cap = cap;
-	return 0;
-}
-
 /* The thread tid, created on first sight; NULL for tid 0 (not traced) or out of memory. */
 static struct load_thr *thr_get(struct loader *l, uint32_t tid)
 {
-	size_t h;
-
-	if (!tid)
-		return NULL;
-	if (l->n_thr * 2 >= l->index_cap && index_grow(l))
-		return NULL;
-	h = (tid * 2654435761u) & (l->index_cap - 1);
-	while (l->index[h]) {
-		struct load_thr *t = &l->thr[l->index[h] - 1];
-
-		if (t->tid == tid)
-			return t;
-		h = (h + 1) & (l->index_cap - 1);
-	}
-	if (l->n_thr == l->cap_thr) {
-		size_t cap = l->cap_thr ? l->cap_thr * 2 : 256;
-		struct load_thr *n = realloc(l->thr, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		l->thr = n;
-		l->cap_thr = cap;
-	}
-	l->index[h] = (uint32_t)l->n_thr + 1;
-	memset(&l->thr[l->n_thr], 0, sizeof(l->thr[0]));
-	l->thr[l->n_thr].tid = tid;
-	return &l->thr[l->n_thr++];
+	return tidtab__get(&l->thr, tid);
 }
 
 static int add_ev(struct loader *l, uint64_t ts, uint32_t tid, enum sched_ev_kind kind, uint32_t cpu,
@@ -439,15 +391,16 @@ static int build(struct loader *l, struct timeline *tl)
 {
 	size_t e = 0;
 
-	tl->threads = calloc(l->n_thr ? l->n_thr : 1, sizeof(*tl->threads));
+	tl->threads = calloc(l->thr.n ? l->thr.n : 1, sizeof(*tl->threads));
 	if (!tl->threads)
 		return -ENOMEM;
-	for (size_t i = 0; i < l->n_thr; i++) {
+	for (size_t i = 0; i < l->thr.n; i++) {
 		struct timeline_thread *th = &tl->threads[tl->n_threads++];
+		const struct load_thr *lt = tidtab__at(&l->thr, i);
 
-		th->tid = l->thr[i].tid;
-		th->tgid = l->thr[i].tgid;
-		memcpy(th->name, l->thr[i].comm, sizeof(th->name));
+		th->tid = lt->tid;
+		th->tgid = lt->tgid;
+		memcpy(th->name, lt->comm, sizeof(th->name));
 		th->name[sizeof(th->name) - 1] = '\0';
 	}
 	if (tl->n_threads > 1)
@@ -483,7 +436,7 @@ int timeline__load(const char *path, const struct timeline_opts *opts, struct ti
 	struct trace_reader *rd = NULL;
 	struct timeline *tl = NULL;
 	const struct trace_footer *f;
-	struct loader l = {};
+	struct loader l = { .thr = TIDTAB_INIT(struct load_thr) };
 	struct trace_rec rec;
 	const char *w;
 	int r;
@@ -526,8 +479,7 @@ cleanup:
 		snprintf(err, errlen, "reading %s: %s", path, strerror(-r));
 	timeline__free(tl);
 	trace_reader__free(rd);
-	free(l.thr);
-	free(l.index);
+	tidtab__free(&l.thr);
 	free(l.ev);
 	free(l.procs);
 	return r;

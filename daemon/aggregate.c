@@ -9,7 +9,6 @@
 #include <bpf/libbpf.h>
 
 #include "engine_internal.h"
-#include "syscall_names.h"
 #include "rtprof.skel.h"
 
 static void agg_free(struct agg *a);
@@ -310,33 +309,15 @@ static int collect_syscalls(const struct agg *a, struct rtp_report *rep)
 	if (!rep->syscalls)
 		return -ENOMEM;
 	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
-		const struct rtp_sys_stats *v = &a->sys[nr];
-		struct rtp_report_syscall *sc;
-		const char *name;
+		if (a->sys[nr].count)
+			report__syscall_fill(&rep->syscalls[rep->n_syscalls++], nr, &a->sys[nr]);
+	}
+	/* rtprofd keeps reports (rolling windows): give back the unused rows, ~200 KiB a report */
+	if (rep->n_syscalls < RTP_MAX_SYSCALLS) {
+		struct rtp_report_syscall *n = realloc(rep->syscalls, (rep->n_syscalls ? rep->n_syscalls : 1) * sizeof(*n));
 
-		if (!v->count)
-			continue;
-		sc = &rep->syscalls[rep->n_syscalls++];
-		sc->nr = nr;
-		sc->count = v->count;
-		sc->errors = v->errors;
-		sc->timed = v->timed;
-		sc->total_ns = v->total_ns;
-		if (v->timed && v->timed < v->count) /* bursts were sampled: scale the measured total */
-			sc->total_ns = (uint64_t)((double)v->total_ns * (double)v->count / (double)v->timed);
-		sc->max_ns = v->max_ns;
-		memcpy(sc->hist, v->hist, sizeof(sc->hist));
-		name = syscall__name(nr);
-		if (name)
-			snprintf(sc->name, sizeof(sc->name), "%s", name);
-		else
-			snprintf(sc->name, sizeof(sc->name), "syscall_%u", nr);
-		sc->p50_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.50);
-		sc->p99_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.99);
-		if (sc->p99_ns > sc->max_ns)
-			sc->p99_ns = sc->max_ns;
-		if (sc->p50_ns > sc->p99_ns)
-			sc->p50_ns = sc->p99_ns;
+		if (n)
+			rep->syscalls = n;
 	}
 	for (size_t i = 0; i < a->n_errnos; i++) {
 		const struct agg_errno *ae = &a->errnos[i];
@@ -413,6 +394,7 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 	struct rtp_report *rep;
 	struct session *ses;
 	struct agg all = {};
+	size_t n_targets = 0;
 	uint64_t now;
 	int r = -ENOMEM;
 
@@ -427,7 +409,10 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 	rep->mode = mode;
 	rep->exit_status = -1;
 	rep->duration_ns = ses->start_ns && now > ses->start_ns ? now - ses->start_ns : 0;
-	rep->targets = calloc(e->n_procs ? e->n_procs : 1, sizeof(*rep->targets));
+	/* a target row is 8 KiB (two paths): as many as the session has, not as the engine has */
+	for (size_t i = 0; i < e->n_procs; i++)
+		n_targets += e->procs[i].session == (unsigned int)session;
+	rep->targets = calloc(n_targets ? n_targets : 1, sizeof(*rep->targets));
 	if (!rep->targets)
 		goto cleanup;
 	for (size_t i = 0; i < e->n_procs; i++) {

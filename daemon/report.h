@@ -105,6 +105,10 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
  * part of a valid sequence becomes U+FFFD. Returns the length written (out is NUL-terminated). */
 size_t utf8_sanitize(const char *in, char *out, size_t size);
 
+/* One syscall's row from its aggregated figures: name from the syscall table, p50/p99 from the histogram,
+ * the total scaled up when bursts were sampled. errnos are left alone. */
+void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const struct rtp_sys_stats *v);
+
 /* Percentile q (0..1) of a log2 histogram, interpolated within the slot; 0 for an empty one. */
 uint64_t hist__percentile(const uint64_t *slots, size_t n_slots, double q);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "report.h"
-#include "syscall_names.h"
+#include "tidtab.h"
 #include "trace.h"
 
 #define TASK_UNINTERRUPTIBLE 0x2
@@ -23,10 +23,7 @@ struct thr {
 };
 
 struct agg {
-	struct thr *thr;
-	size_t n_thr, cap_thr;
-	uint32_t *index; /* open addressing over thr by tid: slot holds idx + 1 */
-	size_t index_cap;
+	struct tidtab thr; /* struct thr */
 	struct rtp_sys_stats *sys;
 	struct { uint16_t nr, err; uint64_t count; } *errnos;
 	size_t n_errnos, cap_errnos;
@@ -49,55 +46,9 @@ static uint32_t hist_slot(uint64_t v)
 	return r;
 }
 
-static int index_grow(struct agg *a)
-{
-	size_t cap = a->index_cap ? a->index_cap * 2 : 1024;
-	uint32_t *n = calloc(cap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (size_t i = 0; i < a->n_thr; i++) {
-		size_t h = (a->thr[i].tid * 2654435761u) & (cap - 1);
-
-		while (n[h])
-			h = (h + 1) & (cap - 1);
-		n[h] = (uint32_t)i + 1;
-	}
-	free(a->index);
-	a->index = n;
-	a->index_cap = cap;
-	return 0;
-}
-
 static struct thr *thr_get(struct agg *a, uint32_t tid)
 {
-	size_t h;
-
-	if (!tid)
-		return NULL;
-	if (a->n_thr * 2 >= a->index_cap && index_grow(a))
-		return NULL;
-	h = (tid * 2654435761u) & (a->index_cap - 1);
-	while (a->index[h]) {
-		struct thr *t = &a->thr[a->index[h] - 1];
-
-		if (t->tid == tid)
-			return t;
-		h = (h + 1) & (a->index_cap - 1);
-	}
-	if (a->n_thr == a->cap_thr) {
-		size_t cap = a->cap_thr ? a->cap_thr * 2 : 256;
-		struct thr *n = realloc(a->thr, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		a->thr = n;
-		a->cap_thr = cap;
-	}
-	a->index[h] = (uint32_t)a->n_thr + 1;
-	memset(&a->thr[a->n_thr], 0, sizeof(a->thr[0]));
-	a->thr[a->n_thr].tid = tid;
-	return &a->thr[a->n_thr++];
+	return tidtab__get(&a->thr, tid);
 }
 
 static struct rtp_report_target *target_get(struct agg *a, uint32_t pid)
@@ -338,36 +289,18 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 	rep->process.ncpus = (int)a->ncpus;
 	rep->process.cpu_load_pct = calloc(a->ncpus ? a->ncpus : 1, sizeof(double));
 	rep->syscalls = calloc(RTP_MAX_SYSCALLS, sizeof(*rep->syscalls));
-	rep->threads = calloc(a->n_thr ? a->n_thr : 1, sizeof(*rep->threads));
+	rep->threads = calloc(a->thr.n ? a->thr.n : 1, sizeof(*rep->threads));
 	if (!rep->process.cpu_load_pct || !rep->syscalls || !rep->threads)
 		return -ENOMEM;
 	for (uint32_t c = 0; c < a->ncpus; c++)
 		rep->process.cpu_load_pct[c] = rep->duration_ns ? 100.0 * (double)a->busy[c] / (double)rep->duration_ns : 0;
 	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
-		const struct rtp_sys_stats *v = &a->sys[nr];
 		struct rtp_report_syscall *sc;
-		const char *name = syscall__name(nr);
 
-		if (!v->count)
+		if (!a->sys[nr].count)
 			continue;
 		sc = &rep->syscalls[rep->n_syscalls++];
-		sc->nr = nr;
-		sc->count = v->count;
-		sc->errors = v->errors;
-		sc->timed = v->timed;
-		sc->total_ns = v->total_ns;
-		sc->max_ns = v->max_ns;
-		memcpy(sc->hist, v->hist, sizeof(sc->hist));
-		if (name)
-			snprintf(sc->name, sizeof(sc->name), "%s", name);
-		else
-			snprintf(sc->name, sizeof(sc->name), "syscall_%u", nr);
-		sc->p50_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.50);
-		sc->p99_ns = hist__percentile(sc->hist, RTP_HIST_SLOTS, 0.99);
-		if (sc->p99_ns > sc->max_ns)
-			sc->p99_ns = sc->max_ns;
-		if (sc->p50_ns > sc->p99_ns)
-			sc->p50_ns = sc->p99_ns;
+		report__syscall_fill(sc, nr, &a->sys[nr]);
 		for (size_t i = 0; i < a->n_errnos; i++) {
 			struct rtp_report_errno *n;
 
@@ -385,8 +318,8 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 	}
 	if (rep->n_syscalls > 1)
 		qsort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
-	for (size_t i = 0; i < a->n_thr; i++) {
-		const struct thr *t = &a->thr[i];
+	for (size_t i = 0; i < a->thr.n; i++) {
+		const struct thr *t = tidtab__at(&a->thr, i);
 		struct rtp_report_thread *rt = &rep->threads[rep->n_threads++];
 
 		rt->tid = (pid_t)t->tid;
@@ -421,7 +354,7 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 {
 	struct trace_reader *rd = NULL;
 	struct rtp_report *rep = NULL;
-	struct agg a = {};
+	struct agg a = { .thr = TIDTAB_INIT(struct thr) };
 	const struct trace_footer *f;
 	struct trace_rec rec;
 	const char *w;
@@ -466,8 +399,7 @@ cleanup:
 		snprintf(err, errlen, "reading %s: %s", path, strerror(-r));
 	report__free(rep);
 	trace_reader__free(rd);
-	free(a.thr);
-	free(a.index);
+	tidtab__free(&a.thr);
 	free(a.sys);
 	free(a.errnos);
 	free(a.busy);

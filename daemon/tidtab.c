@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <stdlib.h>
+#include <string.h>
+
+#include "tidtab.h"
+
+static size_t slot_of(uint32_t tid, size_t cap)
+{
+	return (tid * 2654435761u) & (cap - 1); /* Knuth's multiplicative hash; cap is a power of 2 */
+}
+
+static int index_grow(struct tidtab *t)
+{
+	size_t cap = t->index_cap ? t->index_cap * 2 : 1024;
+	uint32_t *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t h = slot_of(*(const uint32_t *)tidtab__at(t, i), cap);
+
+		while (n[h])
+			h = (h + 1) & (cap - 1);
+		n[h] = (uint32_t)i + 1;
+	}
+	free(t->index);
+	t->index = n;
+	t->index_cap = cap;
+	return 0;
+}
+
+void *tidtab__at(const struct tidtab *t, size_t i)
+{
+	return (char *)t->items + i * t->item_size;
+}
+
+void *tidtab__get(struct tidtab *t, uint32_t tid)
+{
+	void *item;
+	size_t h;
+
+	if (!tid)
+		return NULL;
+	if (t->n * 2 >= t->index_cap && index_grow(t))
+		return NULL;
+	for (h = slot_of(tid, t->index_cap); t->index[h]; h = (h + 1) & (t->index_cap - 1)) {
+		item = tidtab__at(t, t->index[h] - 1);
+		if (*(const uint32_t *)item == tid)
+			return item;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		void *n = realloc(t->items, cap * t->item_size);
+
+		if (!n)
+			return NULL;
+		t->items = n;
+		t->cap = cap;
+	}
+	t->index[h] = (uint32_t)t->n + 1;
+	item = tidtab__at(t, t->n++);
+	memset(item, 0, t->item_size);
+	memcpy(item, &tid, sizeof(tid));
+	return item;
+}
+
+void tidtab__free(struct tidtab *t)
+{
+	free(t->items);
+	free(t->index);
+	t->items = NULL;
+	t->index = NULL;
+	t->n = t->cap = t->index_cap = 0;
+}
