@@ -128,6 +128,46 @@ static int fold_errnos(struct engine *e, __u32 slot, struct agg *a)
 	return r;
 }
 
+/* Delete the entries of a hash map for which doomed() says so. Keys are collected during the walk and
+ * deleted after it: deleting during get_next_key would restart it. doomed() may return <0 to stop. */
+static int delete_where(struct bpf_map *map, size_t key_size, size_t value_size,
+			int (*doomed)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	uint8_t key[64], next[64], value[sizeof(struct rtp_thread)], *prev = NULL, *keys = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	if (key_size > sizeof(key) || value_size > sizeof(value))
+		return -EINVAL;
+	while (bpf_map__get_next_key(map, prev, next, key_size) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map__lookup_elem(map, key, key_size, value, value_size, 0))
+			continue;
+		r = doomed(key, value, ctx);
+		if (r < 0)
+			break;
+		if (!r)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			uint8_t *nk = realloc(keys, ncap * key_size);
+
+			if (!nk) {
+				r = -ENOMEM;
+				break;
+			}
+			keys = nk;
+			cap = ncap;
+		}
+		memcpy(keys + n++ * key_size, key, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		(void)bpf_map__delete_elem(map, keys + i * key_size, key_size, 0);
+	free(keys);
+	return r < 0 ? r : 0;
+}
+
 static int exited_thread_append(struct engine *e, const struct rtp_thread *t)
 {
 	if (e->n_exited_threads == e->cap_exited_threads) {
@@ -143,43 +183,27 @@ static int exited_thread_append(struct engine *e, const struct rtp_thread *t)
 	return 0;
 }
 
+struct harvest {
+	struct engine *e;
+	uint64_t now;
+};
+
+static int harvest_one(const void *key, const void *value, void *ctx)
+{
+	const struct rtp_thread *t = value;
+	struct harvest *h = ctx;
+
+	(void)key;
+	if (!(t->flags & RTP_THR_EXITED) || t->exit_ns + RTP_FORGET_GRACE_NS > h->now)
+		return 0;
+	return exited_thread_append(h->e, t) ?: 1;
+}
+
 int engine_harvest_threads(struct engine *e, uint64_t now)
 {
-	struct bpf_map *map = e->skel->maps.threads;
-	__u32 key, next, *prev = NULL, *doomed = NULL;
-	size_t n_doomed = 0, cap_doomed = 0;
-	int r = 0;
+	struct harvest h = { .e = e, .now = now };
 
-	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-		struct rtp_thread t;
-
-		key = next;
-		prev = &key;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0))
-			continue;
-		if (!(t.flags & RTP_THR_EXITED) || t.exit_ns + RTP_FORGET_GRACE_NS > now)
-			continue;
-		r = exited_thread_append(e, &t);
-		if (r)
-			break;
-		if (n_doomed == cap_doomed) {
-			size_t cap = cap_doomed ? cap_doomed * 2 : 64;
-			__u32 *n = realloc(doomed, cap * sizeof(*n));
-
-			if (!n) {
-				e->n_exited_threads--;
-				r = -ENOMEM;
-				break;
-			}
-			doomed = n;
-			cap_doomed = cap;
-		}
-		doomed[n_doomed++] = key;
-	}
-	for (size_t i = 0; i < n_doomed; i++)
-		(void)bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
-	free(doomed);
-	return r;
+	return delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), harvest_one, &h);
 }
 
 /* ---- report ---- */
@@ -484,15 +508,18 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 	return engine__session_report(e, 0, mode, out);
 }
 
+static int errno_of_slot(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return ((const struct rtp_errno_key *)key)->slot == *(const __u32 *)ctx;
+}
+
 /* Clear a slot's per-CPU figures and errno counts in the maps. */
 static int clear_slot(struct engine *e, __u32 slot)
 {
 	size_t n = (size_t)e->ncpus;
 	void *zeros = calloc(n, sizeof(struct rtp_sys_stats) > sizeof(struct rtp_hist) ? sizeof(struct rtp_sys_stats)
 										      : sizeof(struct rtp_hist));
-	struct bpf_map *map = e->skel->maps.sys_errnos;
-	struct rtp_errno_key key, next, *prev = NULL, *doomed = NULL;
-	size_t n_doomed = 0, cap_doomed = 0;
 	int r = 0;
 
 	if (!zeros)
@@ -504,29 +531,22 @@ static int clear_slot(struct engine *e, __u32 slot)
 	}
 	r = r ?: bpf_map__update_elem(e->skel->maps.runq_hist, &slot, sizeof(slot), zeros, n * sizeof(struct rtp_hist), 0);
 	r = r ?: bpf_map__update_elem(e->skel->maps.cpu_busy, &slot, sizeof(slot), zeros, n * sizeof(__u64), 0);
-	while (!r && bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-		key = next;
-		prev = &key;
-		if (key.slot != slot)
-			continue;
-		if (n_doomed == cap_doomed) {
-			size_t cap = cap_doomed ? cap_doomed * 2 : 16;
-			struct rtp_errno_key *nd = realloc(doomed, cap * sizeof(*nd));
-
-			if (!nd) {
-				r = -ENOMEM;
-				break;
-			}
-			doomed = nd;
-			cap_doomed = cap;
-		}
-		doomed[n_doomed++] = key;
-	}
-	for (size_t i = 0; i < n_doomed; i++)
-		(void)bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
-	free(doomed);
+	r = r ?: delete_where(e->skel->maps.sys_errnos, sizeof(struct rtp_errno_key), sizeof(__u64), errno_of_slot, &slot);
 	free(zeros);
 	return r;
+}
+
+struct tgid_set {
+	const __u32 *v;
+	size_t n;
+};
+
+static int thread_of_set(const void *key, const void *value, void *ctx)
+{
+	const struct tgid_set *set = ctx;
+
+	(void)key;
+	return in_set(set->v, set->n, ((const struct rtp_thread *)value)->tgid);
 }
 
 void engine__session_free(struct engine *e, int session)
@@ -552,39 +572,14 @@ void engine__session_free(struct engine *e, int session)
 	e->n_procs = kept;
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	if (tgids) {
-		struct bpf_map *map = e->skel->maps.threads;
-		__u32 key, next, *prev = NULL;
+		struct tgid_set set = { tgids, n_tgids };
 		size_t kept_threads = 0;
 
 		for (size_t i = 0; i < e->n_exited_threads; i++)
 			if (!in_set(tgids, n_tgids, e->exited_threads[i].tgid))
 				e->exited_threads[kept_threads++] = e->exited_threads[i];
 		e->n_exited_threads = kept_threads;
-		__u32 *doomed = NULL;
-		size_t n_doomed = 0, cap_doomed = 0;
-
-		/* collected, then deleted: deleting during get_next_key would restart the walk */
-		while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
-			struct rtp_thread t;
-
-			key = next;
-			prev = &key;
-			if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0) || !in_set(tgids, n_tgids, t.tgid))
-				continue;
-			if (n_doomed == cap_doomed) {
-				size_t cap = cap_doomed ? cap_doomed * 2 : 64;
-				__u32 *nd = realloc(doomed, cap * sizeof(*nd));
-
-				if (!nd)
-					break;
-				doomed = nd;
-				cap_doomed = cap;
-			}
-			doomed[n_doomed++] = key;
-		}
-		for (size_t i = 0; i < n_doomed; i++)
-			(void)bpf_map__delete_elem(map, &doomed[i], sizeof(doomed[i]), 0);
-		free(doomed);
+		(void)delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), thread_of_set, &set);
 		free(tgids);
 	}
 	(void)clear_slot(e, (__u32)session);

@@ -411,24 +411,18 @@ static struct sess *request_session(struct server *s, struct client *c, json_obj
 	return ss;
 }
 
-static void do_attach(struct server *s, struct client *c, json_object *req)
+/* The "pids" of an attach or record request, each a process the client may profile; else an error was
+ * sent and the count returned is 0. */
+static int request_pids(struct server *s, struct client *c, json_object *req, const char *verb, json_object **pids_out)
 {
-	json_object *pids, *v, *msg, *arr;
-	int n, owned = 0, slot;
-	struct sess *ss = NULL;
-	char why[256];
+	json_object *pids, *v;
+	char why[RTP_ERRLEN];
+	int n;
 
 	if (!json_object_object_get_ex(req, "pids", &pids) || !json_object_is_type(pids, json_type_array) ||
 	    (n = (int)json_object_array_length(pids)) < 1 || n > SERVER_MAX_PIDS_PER_ATTACH) {
-		reply_error(s, c, req, "EINVAL", "attach needs \"pids\": 1 to %d process ids", SERVER_MAX_PIDS_PER_ATTACH);
-		return;
-	}
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
-		owned += s->sessions[i].used && s->sessions[i].owner == c->uid;
-	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
-		s->refused++;
-		reply_error(s, c, req, "ENOSPC", "you have %d sessions, the most a user may have", owned);
-		return;
+		reply_error(s, c, req, "EINVAL", "%s needs \"pids\": 1 to %d process ids", verb, SERVER_MAX_PIDS_PER_ATTACH);
+		return 0;
 	}
 	for (int i = 0; i < n; i++) {
 		int64_t pid;
@@ -437,18 +431,43 @@ static void do_attach(struct server *s, struct client *c, json_object *req)
 		v = json_object_array_get_idx(pids, (size_t)i);
 		if (!json_object_is_type(v, json_type_int) || (pid = json_object_get_int64(v)) <= 0 || pid > INT32_MAX) {
 			reply_error(s, c, req, "EINVAL", "\"pids\" must hold process ids");
-			return;
+			return 0;
 		}
 		r = may_profile(c, (pid_t)pid, why, sizeof(why));
 		if (r) {
 			if (r == -EPERM) {
 				s->refused++;
-				logf_("refused: uid %u (pid %d) asked to attach to pid %lld: %s", (unsigned int)c->uid,
-				      (int)c->pid, (long long)pid, why);
+				logf_("refused: uid %u (pid %d) asked to %s pid %lld: %s", (unsigned int)c->uid, (int)c->pid,
+				      verb, (long long)pid, why);
 			}
 			reply_error(s, c, req, r == -EPERM ? "EPERM" : "ESRCH", "%s", why);
-			return;
+			return 0;
 		}
+	}
+	*pids_out = pids;
+	return n;
+}
+
+static void do_attach(struct server *s, struct client *c, json_object *req)
+{
+	json_object *pids, *v, *msg, *arr;
+	int n, owned = 0, slot;
+	struct sess *ss = NULL;
+
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+		owned += s->sessions[i].used && s->sessions[i].owner == c->uid;
+	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
+		s->refused++;
+		reply_error(s, c, req, "ENOSPC", "you have %d sessions, the most a user may have", owned);
+		return;
+	}
+	n = request_pids(s, c, req, "attach", &pids);
+	if (!n)
+		return;
+	for (int i = 0; i < n; i++) {
+		int64_t pid = json_object_get_int64(json_object_array_get_idx(pids, (size_t)i));
+		int r;
+
 		if ((r = engine__session_of(s->e, (pid_t)pid)) >= 0) {
 			struct sess *w = NULL;
 
@@ -737,30 +756,9 @@ static void do_record(struct server *s, struct client *c, json_object *req)
 		reply_error(s, c, req, "ENOSPC", "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
 		return;
 	}
-	if (!json_object_object_get_ex(req, "pids", &pids) || !json_object_is_type(pids, json_type_array) ||
-	    (n = (int)json_object_array_length(pids)) < 1 || n > SERVER_MAX_PIDS_PER_ATTACH) {
-		reply_error(s, c, req, "EINVAL", "record needs \"pids\": 1 to %d process ids", SERVER_MAX_PIDS_PER_ATTACH);
+	n = request_pids(s, c, req, "record", &pids);
+	if (!n)
 		return;
-	}
-	for (int i = 0; i < n; i++) {
-		int64_t pid;
-
-		v = json_object_array_get_idx(pids, (size_t)i);
-		if (!json_object_is_type(v, json_type_int) || (pid = json_object_get_int64(v)) <= 0 || pid > INT32_MAX) {
-			reply_error(s, c, req, "EINVAL", "\"pids\" must hold process ids");
-			return;
-		}
-		r = may_profile(c, (pid_t)pid, why, sizeof(why));
-		if (r) {
-			if (r == -EPERM) {
-				s->refused++;
-				logf_("refused: uid %u (pid %d) asked to record pid %lld: %s", (unsigned int)c->uid, (int)c->pid,
-				      (long long)pid, why);
-			}
-			reply_error(s, c, req, r == -EPERM ? "EPERM" : "ESRCH", "%s", why);
-			return;
-		}
-	}
 	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
 		eo.no_follow = !json_object_get_boolean(v);
 	rec = calloc(1, sizeof(*rec));
