@@ -159,8 +159,14 @@ static uint64_t get_u64(json_object *o, const char *key)
 		return 0;
 	if (json_object_is_type(v, json_type_int))
 		return json_object_get_uint64(v);
-	if (json_object_is_type(v, json_type_double) && json_object_get_double(v) >= 0)
-		return (uint64_t)json_object_get_double(v);
+	if (json_object_is_type(v, json_type_double)) {
+		double d = json_object_get_double(v);
+
+		/* a double beyond uint64_t (or NaN) must not be cast: that is undefined */
+		if (!(d >= 0))
+			return 0;
+		return d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
+	}
 	return 0;
 }
 
