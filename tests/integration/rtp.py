@@ -19,29 +19,44 @@ REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 
 # Set by main() from --rtprof or $RTPROF; tests fail (not skip) when it is missing: no rtprof, no result.
 RTPROF = os.environ.get("RTPROF")
+# rtprofd: --rtprofd or $RTPROFD, else built next to rtprof (BUILD/daemon/rtprofd for BUILD/cli/rtprof).
+RTPROFD = os.environ.get("RTPROFD")
 
 # Generous bound on any single rtprof invocation; the workloads themselves take a few seconds at most.
 DEFAULT_TIMEOUT = 120
 
 
 def main():
-    global RTPROF
+    global RTPROF, RTPROFD
     argv = [sys.argv[0]]
     args = sys.argv[1:]
     i = 0
     while i < len(args):
-        if args[i] == "--rtprof" and i + 1 < len(args):
-            RTPROF = args[i + 1]
-            i += 2
-        elif args[i].startswith("--rtprof="):
-            RTPROF = args[i].split("=", 1)[1]
-            i += 1
+        name = args[i].split("=", 1)[0]
+        if name in ("--rtprof", "--rtprofd"):
+            if "=" in args[i]:
+                value, i = args[i].split("=", 1)[1], i + 1
+            elif i + 1 < len(args):
+                value, i = args[i + 1], i + 2
+            else:
+                break
+            if name == "--rtprof":
+                RTPROF = value
+            else:
+                RTPROFD = value
         else:
             argv.append(args[i])
             i += 1
     if RTPROF:
         RTPROF = os.path.abspath(RTPROF)
     unittest.main(argv=argv, verbosity=2)
+
+
+def rtprofd_path():
+    """The rtprofd to test: --rtprofd / $RTPROFD, else the one built next to rtprof."""
+    if RTPROFD:
+        return os.path.abspath(RTPROFD)
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(RTPROF)), "..", "daemon", "rtprofd"))
 
 
 def check_rtprof():

@@ -38,7 +38,6 @@ import unittest
 
 import rtp
 
-RTPROFD = os.environ.get("RTPROFD")
 
 K_GETPPID = 20000
 NEW_THREADS = 3            # attach_threads.py/.js
@@ -53,35 +52,10 @@ SESSION_RE = re.compile(r"through rtprofd \(session (\d+)\)")
 
 def setUpModule():
     rtp.check_rtprof()
-    path = rtprofd_path()
+    path = rtp.rtprofd_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise RuntimeError("rtprofd binary %r does not exist or is not executable: pass --rtprofd PATH or set "
                            "RTPROFD=PATH" % path)
-
-
-def rtprofd_path():
-    if RTPROFD:
-        return os.path.abspath(RTPROFD)
-    return os.path.normpath(os.path.join(os.path.dirname(rtp.RTPROF), "..", "daemon", "rtprofd"))
-
-
-def take_rtprofd_arg():
-    """Remove --rtprofd PATH from sys.argv (rtp.main() hands the rest to unittest)."""
-    global RTPROFD
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        if args[i] == "--rtprofd" and i + 1 < len(args):
-            RTPROFD = args[i + 1]
-            i += 2
-        elif args[i].startswith("--rtprofd="):
-            RTPROFD = args[i].split("=", 1)[1]
-            i += 1
-        else:
-            argv.append(args[i])
-            i += 1
-    sys.argv[:] = argv
 
 
 def nobody_ids():
@@ -227,7 +201,7 @@ class Daemon:
         os.chmod(self.dir, 0o755)
         self.socket = os.path.join(self.dir, "rtprofd.sock")
         self.log_path = os.path.join(self.dir, "rtprofd.log")
-        self.argv = [rtprofd_path(), "--socket", self.socket]
+        self.argv = [rtp.rtprofd_path(), "--socket", self.socket]
         ids = nobody_ids()
         if ids:
             self.argv += ["--group", ids[2]]
@@ -1162,7 +1136,7 @@ class SocketTakeover(DaemonCase):
 
     def test_second_daemon_on_the_same_socket(self):
         before = os.stat(self.daemon.socket)
-        res = rtp.run([rtprofd_path(), "--socket", self.daemon.socket], timeout=30)
+        res = rtp.run([rtp.rtprofd_path(), "--socket", self.daemon.socket], timeout=30)
         self.assertNotEqual(res.returncode, 0, "a second rtprofd on a live socket must fail\n" + res.describe())
         self.assertIn("another rtprofd", res.stderr, res.describe())
         self.assertTrue(os.path.exists(self.daemon.socket),
@@ -1240,5 +1214,4 @@ class Shutdown(DaemonCase):
 
 
 if __name__ == "__main__":
-    take_rtprofd_arg()
     rtp.main()

@@ -66,9 +66,7 @@ def shared_env(test):
 
 
 def rtprofd_path():
-    """rtprofd is built next to rtprof: BUILD/daemon/rtprofd for BUILD/cli/rtprof ($RTPROFD overrides)."""
-    path = os.environ.get("RTPROFD") or os.path.join(os.path.dirname(os.path.dirname(rtp.RTPROF)), "daemon",
-                                                     "rtprofd")
+    path = rtp.rtprofd_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise RuntimeError("rtprofd binary %r does not exist (set RTPROFD=PATH)" % path)
     return path

@@ -154,7 +154,7 @@ class DaemonRecording(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         os.chmod(self.tmp, 0o777)
         self.sock = os.path.join(self.tmp, "rtprofd.sock")
-        rtprofd = os.path.join(os.path.dirname(os.path.dirname(rtp.RTPROF)), "daemon", "rtprofd")
+        rtprofd = rtp.rtprofd_path()
         self.daemon = subprocess.Popen([rtprofd, "--socket", self.sock, "--config", "/dev/null"],
                                        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (self.daemon.send_signal(signal.SIGTERM), self.daemon.wait(10)))

@@ -91,7 +91,7 @@ class WatchAndMetrics(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="rtprofd-watch-")
         cls.sock = os.path.join(cls.tmp, "rtprofd.sock")
         cls.port = free_port()
-        rtprofd = os.path.join(os.path.dirname(os.path.dirname(rtp.RTPROF)), "daemon", "rtprofd")
+        rtprofd = rtp.rtprofd_path()
         cls.log = open(os.path.join(cls.tmp, "rtprofd.log"), "w+")
         cls.daemon = subprocess.Popen([rtprofd, "--socket", cls.sock, "--config", "/dev/null", "--watch", "python,node",
                                        "--retention", str(RETENTION_S), "--window", str(WINDOW_S),
