@@ -34,7 +34,9 @@ for t in "${targets[@]}"; do
 	log=$work/$t.log
 	echo "== $t: ${seconds}s from $(ls "$here/corpus/$t" | wc -l) seeds"
 	# -timeout: one input may take at most 10 s; -rss_limit_mb: libFuzzer's default, said explicitly.
-	if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -use_value_profile=1 \
+	# FUZZ_SEED (CI sets it): the same sequence of inputs every run, so that CI replays a prefix of what was
+	# fuzzed before the change landed instead of meeting new inputs at random; unset, a new seed each time.
+	if ! "$bin" -max_total_time="$seconds" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -timeout=10 -rss_limit_mb=2048 -use_value_profile=1 \
 		-print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t/" "$work/$t" >"$log" 2>&1; then
 		tail -n 60 "$log" >&2
 		for a in "$build/fuzz-artifacts/$t/"*; do
