@@ -39,6 +39,14 @@ struct {
 	__type(value, struct rtp_cpu_cur);
 } cpu_cur SEC(".maps") __weak;
 
+/* Runtime metrics of python and node targets, keyed by tgid (entries made by userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct rtp_rt_proc);
+} rt_procs SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RTP_CNT_NR);
@@ -97,6 +105,14 @@ static __always_inline struct rtp_thread *thread_get(struct task_struct *task, b
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
+static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)
+{
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->total_ns, d);
+	if (d > s->max_ns)
+		s->max_ns = d; /* racy between CPUs: a maximum may be missed by another's at the same instant */
+}
+
 /* floor(log2(v)) clamped to the histogram, branch-light as the verifier likes. */
 static __always_inline __u32 hist_slot(__u64 v)
 {
@@ -152,6 +168,25 @@ static __always_inline void *trace_reserve(__u32 size)
 static __always_inline void trace_submit(void *r)
 {
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
+/* An interval of a runtime (GIL wait, collection, event-loop iteration...) while recording. */
+static __always_inline void trace_runtime(__u32 tid, __u64 start, __u64 dur, __u32 kind, __u32 arg)
+{
+	struct rtp_tr_runtime *r;
+
+	if (!record_trace)
+		return;
+	r = trace_reserve(sizeof(*r));
+	if (!r)
+		return;
+	r->type = RTP_TR_RUNTIME;
+	r->tid = tid;
+	r->ts_ns = start;
+	r->dur_ns = dur;
+	r->kind = kind;
+	r->arg = arg;
+	trace_submit(r);
 }
 
 /* For the rare events the consumer must see while the process still exists (exec, process exit). */

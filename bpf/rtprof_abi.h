@@ -37,6 +37,11 @@ struct rtp_target {
 /* An unprivileged user's session: a process that execs a set-user-ID, set-group-ID or file-capability
  * program leaves it at once (ptrace would lose access too). */
 #define RTP_TARGET_DROP_SECUREEXEC 0x2
+/* Runtime metrics read from its syscalls (set by userspace once the runtime is known; never inherited):
+ * futex waits on an address in rtp_rt_proc.gil_lo..gil_hi are GIL waits; epoll waits are event-loop idle. */
+#define RTP_TARGET_RT_GIL_FUTEX 0x4
+#define RTP_TARGET_RT_LOOP 0x8
+#define RTP_TARGET_RT_MASK (RTP_TARGET_RT_GIL_FUTEX | RTP_TARGET_RT_LOOP)
 
 /* Per (process slot, syscall nr): index slot * RTP_MAX_SYSCALLS + nr of the per-CPU `sys_stats` array. */
 struct rtp_sys_stats {
@@ -46,6 +51,7 @@ struct rtp_sys_stats {
 	__u64 total_ns; /* over the timed calls */
 	__u64 max_ns;
 	__u64 hist[RTP_HIST_SLOTS]; /* log2 latency histogram of the timed calls */
+	__u64 trace_lost; /* while recording: calls whose trace record was lost (the trace buffer was full) */
 };
 
 /* Latency sampling in syscall bursts: a thread past RTP_BURST_CALLS syscalls within one jiffy on one
@@ -59,6 +65,8 @@ struct rtp_sys_stats {
 #define RTP_SYS_NONE 0
 #define RTP_SYS_TIMED 1   /* sys_ts holds its entry time */
 #define RTP_SYS_COUNTED 2 /* sampled out: counted, not timed */
+#define RTP_SYS_STATE 0x3 /* the bits above */
+#define RTP_SYS_RT 0x4    /* flag: a GIL futex wait or an event-loop epoll wait (always timed) */
 
 /* Key of the `sys_errnos` hash; value: __u64 count. */
 struct rtp_errno_key {
@@ -101,7 +109,26 @@ struct rtp_thread {
 	__u32 cpu;       /* where it was last switched in */
 	__u32 _pad;
 	char comm[RTP_COMM_LEN];
+	/* Runtime metrics (python: GIL; node: event loop), see rtp_rt_proc. */
+	__u64 gil_wait_ns;
+	__u64 gil_hold_ns; /* uprobe methods only; the futex method reports on-CPU time */
+	__u64 gil_waits;
+	__u64 gil_ts;      /* uprobes: take entered at (waiting) or hold began at (holding) */
+	__u32 gil_state;   /* RTP_GIL_* */
+	__u32 gc_kind;     /* collection in progress: generation/collector + 1; 0 none */
+	__u64 gc_ts;
+	__u64 task_ts;     /* libuv threadpool task running since; 0 none */
+	__u32 task_kind;   /* its RTP_TP_* */
+	__u32 _pad2;
+	__u64 loop_idle_ns;   /* blocked in epoll_wait */
+	__u64 loop_busy_ns;   /* between leaving one epoll_wait and entering the next */
+	__u64 loop_iters;
+	__u64 loop_busy_max_ns;
+	__u64 loop_last_exit; /* left its last epoll_wait at; 0 never */
 };
+#define RTP_GIL_NONE 0
+#define RTP_GIL_WAITING 1
+#define RTP_GIL_HOLDING 2
 #define RTP_THR_EXITED 0x1
 #define RTP_THR_KSTATS 0x2      /* k_* hold the kernel's accounting (base taken) */
 #define RTP_THR_OFF_BLOCKED 0x4 /* the current off-CPU period is uninterruptible */
@@ -111,6 +138,8 @@ struct rtp_cpu_cur {
 	__u64 gen;    /* target_gen it was computed under */
 	__u32 tid;
 	__u32 slot1;  /* target slot + 1; 0 = not a target */
+	__u32 tflags; /* its target's RTP_TARGET_RT_* flags */
+	__u32 _pad;
 	__u64 sys_ts; /* entry time of the syscall in flight */
 	__u32 sys_nr;
 	__u32 in_sys; /* RTP_SYS_* */
@@ -126,6 +155,48 @@ enum rtp_counter {
 	RTP_CNT_SYSCALL_NR_OOR = 3, /* syscalls with nr >= RTP_MAX_SYSCALLS, not aggregated */
 	RTP_CNT_TRACE_LOST = 4,   /* trace records lost: the `trace` ring buffer was full */
 	RTP_CNT_NR = 5,
+};
+
+/* ---- Runtime metrics: value of the `rt_procs` hash, keyed by tgid. Userspace writes the configuration
+ * (kind, GIL range) when it attaches; the probes add to the totals. ---- */
+#define RTP_RT_PYTHON 1
+#define RTP_RT_NODE 2
+/* Python: generations 0..2; node: V8's GarbageCollector enum (scavenger, mark-compactor, minor mark-compactor) */
+#define RTP_RT_GC_KINDS 4
+/* libuv threadpool task kinds (the uprobe's attach cookie) */
+#define RTP_TP_FS 0
+#define RTP_TP_WORK 1
+#define RTP_TP_DNS 2
+#define RTP_TP_RANDOM 3
+#define RTP_TP_KINDS 4
+
+struct rtp_rt_stat {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+};
+
+struct rtp_rt_proc {
+	__u32 kind; /* RTP_RT_* */
+	__u32 _pad;
+	__u64 gil_lo, gil_hi; /* futex method: the interpreter's runtime state (_PyRuntime) holding the GIL */
+	struct rtp_rt_stat gc[RTP_RT_GC_KINDS];
+	__u64 gil_wait_hist[RTP_HIST_SLOTS];
+	__u64 loop_busy_hist[RTP_HIST_SLOTS]; /* iterations of the main thread's loop (tid == tgid) */
+	__u64 tp_submitted;
+	__u64 tp_started[RTP_TP_KINDS];
+	__u64 tp_completed;
+	__u64 tp_queue_ns, tp_queue_max_ns;
+	__u64 tp_run_ns, tp_run_max_ns;
+	__s64 tp_busy; /* tasks running now */
+	__u64 tp_busy_max;
+};
+
+/* Key of the `tp_pending` hash: a submitted libuv work item, until a worker starts it; value: submit time. */
+struct rtp_tp_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 work; /* struct uv__work * */
 };
 
 /* Ring-buffer records: fixed size, first field the type. */
@@ -165,6 +236,25 @@ enum rtp_trace_type {
 	RTP_TR_SWITCH = 17,
 	RTP_TR_WAKEUP = 18,
 	RTP_TR_MIGRATE = 19,
+	RTP_TR_RUNTIME = 20,
+};
+
+/* rtp_tr_runtime.kind: an interval of a runtime's life on one thread */
+enum rtp_tr_runtime_kind {
+	RTP_TRK_GIL_WAIT = 1,  /* waiting for the GIL */
+	RTP_TRK_GIL_HOLD = 2,  /* holding it (uprobe GIL methods only) */
+	RTP_TRK_GC = 3,        /* a collection; arg: generation / V8 collector */
+	RTP_TRK_LOOP_BUSY = 4, /* an event-loop iteration's busy time (between two epoll waits) */
+	RTP_TRK_TP_TASK = 5,   /* a libuv threadpool task running; arg: RTP_TP_* */
+};
+
+struct rtp_tr_runtime {
+	__u32 type;
+	__u32 tid;
+	__u64 ts_ns; /* start */
+	__u64 dur_ns;
+	__u32 kind;  /* enum rtp_tr_runtime_kind */
+	__u32 arg;
 };
 
 /* One syscall of a target thread, written at its exit. */

@@ -71,8 +71,8 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 slot, str
 	/* A syscall in flight leaves this CPU with its thread: keep its state with the thread. A call
 	 * sampled out of timing is timed from here, so a blocking call always has a latency. */
 	if (cur->tid == t->tid && cur->in_sys) {
-		t->sys_state = RTP_SYS_TIMED;
-		t->sys_ts = cur->in_sys == RTP_SYS_TIMED ? cur->sys_ts : now;
+		t->sys_state = RTP_SYS_TIMED | (cur->in_sys & RTP_SYS_RT);
+		t->sys_ts = (cur->in_sys & RTP_SYS_STATE) == RTP_SYS_TIMED ? cur->sys_ts : now;
 		t->sys_nr = cur->sys_nr;
 	}
 	/* The kernel counts a voluntary switch exactly when it is not a preemption and the task left TASK_RUNNING. */
@@ -181,6 +181,7 @@ int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		cur->tid = next->pid;
 		cur->gen = gen;
 		cur->slot1 = 0;
+		cur->tflags = 0;
 		cur->in_sys = 0;
 		return 0;
 	}
@@ -190,6 +191,7 @@ int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 	cur->tid = next->pid;
 	cur->gen = gen;
 	cur->slot1 = tgt ? tgt->slot + 1 : 0;
+	cur->tflags = tgt ? tgt->flags : 0;
 	cur->in_sys = 0;
 	if (tgt)
 		switch_in(next, tgt->slot, cur, now);

@@ -11,6 +11,15 @@ const volatile __u32 nr_exit = 0xffffffff;
 const volatile __u32 nr_exit_group = 0xffffffff;
 /* 0: time every syscall; else time one in 2^sample_shift within a burst */
 const volatile __u32 sample_shift = RTP_DEFAULT_SAMPLE_SHIFT;
+/* Runtime metrics (set by userspace; 0xffffffff where the architecture lacks the call) */
+const volatile __u32 nr_futex = 0xffffffff;
+const volatile __u32 nr_epoll_wait = 0xffffffff;
+const volatile __u32 nr_epoll_pwait = 0xffffffff;
+const volatile __u32 nr_epoll_pwait2 = 0xffffffff;
+
+#define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME */
+#define FUTEX_WAIT 0
+#define FUTEX_WAIT_BITSET 9
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -44,6 +53,7 @@ static __always_inline struct rtp_cpu_cur *cur_get(__u32 tid)
 	}
 	tgt = target_of(bpf_get_current_task_btf());
 	cur->slot1 = tgt ? tgt->slot + 1 : 0;
+	cur->tflags = tgt ? tgt->flags : 0;
 	cur->gen = gen;
 	return cur;
 }
@@ -60,12 +70,13 @@ static __always_inline struct rtp_sys_stats *stats_of(__u32 slot1, __u32 nr)
 	return bpf_map_lookup_elem(&sys_stats, &idx);
 }
 
-static __always_inline void trace_syscall(__u32 tid, __u32 nr, __u64 ts, __u64 dur, long ret)
+/* 0, or -1 when the record was lost (the trace buffer was full) */
+static __always_inline int trace_syscall(__u32 tid, __u32 nr, __u64 ts, __u64 dur, long ret)
 {
 	struct rtp_tr_syscall *r = trace_reserve(sizeof(*r));
 
 	if (!r)
-		return;
+		return -1;
 	r->type = RTP_TR_SYSCALL;
 	r->tid = tid;
 	r->ts_ns = ts;
@@ -74,6 +85,79 @@ static __always_inline void trace_syscall(__u32 tid, __u32 nr, __u64 ts, __u64 d
 	r->nr = nr;
 	r->cpu = bpf_get_smp_processor_id();
 	trace_submit(r);
+	return 0;
+}
+
+static __always_inline bool is_epoll_wait(__u32 nr)
+{
+	return nr == nr_epoll_wait || nr == nr_epoll_pwait || nr == nr_epoll_pwait2;
+}
+
+/* A syscall that runtime metrics time exactly: a wait on the GIL (a futex wait on an address inside the
+ * interpreter's runtime state) or an event loop's epoll wait. At entry, an epoll wait ends the loop's busy
+ * period (one iteration). */
+static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *regs, __u32 nr)
+{
+	if ((cur->tflags & RTP_TARGET_RT_GIL_FUTEX) && nr == nr_futex) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
+		__u64 uaddr = BPF_CORE_READ(regs, di);
+		__u32 op = (__u32)BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
+
+		if (!rp || (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET) || uaddr < rp->gil_lo || uaddr >= rp->gil_hi)
+			return false;
+		cur->sys_ts = bpf_ktime_get_ns();
+		return true;
+	}
+	if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait(nr)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct rtp_thread *t = thread_get(task, true);
+		__u64 now = bpf_ktime_get_ns();
+
+		cur->sys_ts = now;
+
+		if (t && t->loop_last_exit && now > t->loop_last_exit) {
+			__u64 busy = now - t->loop_last_exit;
+
+			t->loop_busy_ns += busy;
+			t->loop_iters++;
+			trace_runtime(t->tid, t->loop_last_exit, busy, RTP_TRK_LOOP_BUSY, 0);
+			if (busy > t->loop_busy_max_ns)
+				t->loop_busy_max_ns = busy;
+			if (task->pid == task->tgid) {
+				__u32 tgid = task->tgid;
+				struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
+
+				if (rp)
+					__sync_fetch_and_add(&rp->loop_busy_hist[hist_slot(busy)], 1);
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+static __always_inline void rt_exit(__u32 nr, __u64 start, __u64 now)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct rtp_thread *t = thread_get(task, true);
+	__u64 d = now - start;
+
+	if (!t)
+		return;
+	if (is_epoll_wait(nr)) {
+		t->loop_idle_ns += d;
+		t->loop_last_exit = now;
+	} else {
+		__u32 tgid = task->tgid;
+		struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
+
+		t->gil_wait_ns += d;
+		t->gil_waits++;
+		trace_runtime(t->tid, start, d, RTP_TRK_GIL_WAIT, 0);
+		if (rp)
+			__sync_fetch_and_add(&rp->gil_wait_hist[hist_slot(d)], 1);
+	}
 }
 
 SEC("tp_btf/sys_enter")
@@ -88,11 +172,15 @@ int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
 		s = stats_of(cur->slot1, (__u32)id);
 		if (s)
 			s->count++;
-		if (record_trace)
-			trace_syscall(cur->tid, (__u32)id, bpf_ktime_get_ns(), 0, 0);
+		if (record_trace && trace_syscall(cur->tid, (__u32)id, bpf_ktime_get_ns(), 0, 0) && s)
+			s->trace_lost++;
 		return 0;
 	}
 	cur->sys_nr = (__u32)id;
+	if ((cur->tflags & RTP_TARGET_RT_MASK) && rt_enter(cur, regs, (__u32)id)) {
+		cur->in_sys = RTP_SYS_TIMED | RTP_SYS_RT;
+		return 0;
+	}
 	if (sample_shift) {
 		__u64 j = bpf_jiffies64();
 
@@ -118,24 +206,38 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	__u32 state;
 	__u64 lat;
 
-	/* RTP_SYS_NONE: the syscall began before we attached; it is not counted. */
-	if (!cur || !cur->slot1 || !cur->in_sys)
+	if (!cur || !cur->slot1)
 		return 0;
+	/* RTP_SYS_NONE: the syscall began before we attached; it is not counted. An event loop's epoll wait
+	 * in flight at attach still marks where the loop's next busy period begins. */
+	if (!cur->in_sys) {
+		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait((__u32)BPF_CORE_READ(regs, orig_ax))) {
+			struct rtp_thread *t = thread_get(bpf_get_current_task_btf(), true);
+
+			if (t)
+				t->loop_last_exit = bpf_ktime_get_ns();
+		}
+		return 0;
+	}
 	state = cur->in_sys;
 	cur->in_sys = RTP_SYS_NONE;
 	s = stats_of(cur->slot1, cur->sys_nr);
 	if (!s)
 		return 0;
 	s->count++;
-	if (state == RTP_SYS_TIMED) {
-		lat = bpf_ktime_get_ns() - cur->sys_ts;
+	if ((state & RTP_SYS_STATE) == RTP_SYS_TIMED) {
+		__u64 now = bpf_ktime_get_ns();
+
+		lat = now - cur->sys_ts;
 		s->timed++;
 		s->total_ns += lat;
 		if (lat > s->max_ns)
 			s->max_ns = lat;
 		s->hist[hist_slot(lat)]++;
-		if (record_trace)
-			trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret);
+		if (state & RTP_SYS_RT)
+			rt_exit(cur->sys_nr, cur->sys_ts, now);
+		if (record_trace && trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret))
+			s->trace_lost++;
 	}
 	if (ret < 0 && ret >= -4095) {
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };

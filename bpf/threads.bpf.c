@@ -35,6 +35,8 @@ int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_str
 			struct rtp_target tgt = *ptgt;
 			__u32 tgid = child->tgid;
 
+			tgt.flags &= ~RTP_TARGET_RT_MASK; /* until its runtime is known */
+
 			if (bpf_map_update_elem(&targets, &tgid, &tgt, BPF_ANY)) {
 				counter_inc(RTP_CNT_PROC_DROPS);
 			} else {

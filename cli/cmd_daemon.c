@@ -145,7 +145,7 @@ int cmd_sessions(int argc, char **argv)
 int cmd_query(int argc, char **argv)
 {
 	struct daemon_cmd dc = { .usage = "Usage: rtprof query [--json] [--window] [--top N] [--socket PATH] SESSION\n"
-					  "                    [summary|syscalls|threads|sched]\n\n"
+					  "                    [summary|syscalls|threads|sched|runtime]\n\n"
 					  "Print a daemon session's report so far; the JSON has the keys of docs/report-json.md\n"
 					  "(all of them for summary; the view's for the others). --window: a watched process's\n"
 					  "last complete rolling window instead (rtprofd --window).\n" };

@@ -20,6 +20,8 @@
 /* Syscall slices live on a sibling track of their thread: partial overlaps with state slices are the
  * rule (a syscall that sleeps spans running and sleeping), and one track's slices must nest. */
 #define SYSCALL_TRACK_TID 0x40000000u
+/* Runtime intervals (GIL, collections, event-loop iterations, threadpool tasks): a third track. */
+#define RUNTIME_TRACK_TID 0x20000000u
 /* Cells of the CPU-load counters (buckets x CPUs) above which the bucket is widened. */
 #define MAX_LOAD_CELLS (4u << 20)
 
@@ -44,6 +46,11 @@ struct sys_slice {
 	uint32_t tid, nr;
 };
 
+struct rt_slice {
+	uint64_t ts, dur;
+	uint32_t tid, kind, arg;
+};
+
 /* Folded: total syscall time per (thread, syscall), open addressing on the pair. */
 struct folded_cell {
 	uint32_t tid, nr; /* nr + 1 in the table: 0 = free */
@@ -57,6 +64,8 @@ struct export {
 	uint64_t min_syscall_ns;
 	struct sys_slice *slices; /* chrome */
 	size_t n_slices, cap_slices;
+	struct rt_slice *rts; /* chrome: runtime intervals */
+	size_t n_rts, cap_rts;
 	struct folded_cell *cells; /* folded */
 	size_t n_cells, cap_cells;
 	bool first_event;
@@ -269,6 +278,48 @@ static int on_syscall(void *ctx, const struct rtp_tr_syscall *sys)
 	return 0;
 }
 
+static const char *rt_name(const struct rtp_tr_runtime *rt, char *buf, size_t len)
+{
+	static const char *const tp[] = { "fs", "work", "dns", "random" };
+
+	switch (rt->kind) {
+	case RTP_TRK_GIL_WAIT: return "GIL wait";
+	case RTP_TRK_GIL_HOLD: return "GIL held";
+	case RTP_TRK_GC: snprintf(buf, len, "GC %u", rt->arg); return buf;
+	case RTP_TRK_LOOP_BUSY: return "event loop busy";
+	case RTP_TRK_TP_TASK: snprintf(buf, len, "threadpool %s", rt->arg < 4 ? tp[rt->arg] : "?"); return buf;
+	default: snprintf(buf, len, "runtime %u", rt->kind); return buf;
+	}
+}
+
+static int on_runtime(void *ctx, const struct rtp_tr_runtime *rt)
+{
+	struct export *x = ctx;
+	char buf[32];
+
+	switch (x->format) {
+	case FMT_CHROME:
+		if (x->n_rts == x->cap_rts) {
+			size_t cap = x->cap_rts ? x->cap_rts * 2 : 256;
+			struct rt_slice *n = realloc(x->rts, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			x->rts = n;
+			x->cap_rts = cap;
+		}
+		x->rts[x->n_rts++] = (struct rt_slice){ .ts = rt->ts_ns, .dur = rt->dur_ns, .tid = rt->tid,
+							.kind = rt->kind, .arg = rt->arg };
+		return 0;
+	case FMT_CSV:
+		out_printf(x->out, "runtime,%u,%" PRId64 ",%" PRIu64 ",%s,,\n", rt->tid, rel_ns(x, rt->ts_ns),
+			   (uint64_t)rt->dur_ns, rt_name(rt, buf, sizeof(buf)));
+		return x->out->err;
+	default:
+		return 0;
+	}
+}
+
 /* ---- chrome ---- */
 
 static uint32_t pid_of(const struct timeline *tl, const struct timeline_thread *th)
@@ -303,6 +354,18 @@ static int cmp_slice(const void *a, const void *b)
 	if (x->tid != y->tid)
 		return x->tid < y->tid ? -1 : 1;
 	return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* by thread, then start; the longer first at the same start, so that what it contains nests in it */
+static int cmp_rt_slice(const void *a, const void *b)
+{
+	const struct rt_slice *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->dur < y->dur) - (x->dur > y->dur);
 }
 
 static void chrome_process_names(struct export *x, const struct timeline *tl)
@@ -446,6 +509,50 @@ static size_t chrome_syscalls(struct export *x, const struct timeline *tl, uint3
 	return i;
 }
 
+/* The runtime slices of one thread on its own track; returns the index after them. */
+static size_t chrome_runtime(struct export *x, const struct timeline *tl, uint32_t pid, size_t i, size_t index)
+{
+	uint32_t tid = x->rts[i].tid;
+	uint64_t open_end = 0;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%u runtime", tid);
+	ev_sep(x);
+	out_printf(x->out, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,\"args\":{\"name\":", pid,
+		   tid + RUNTIME_TRACK_TID);
+	out_json_str(x->out, name);
+	out_puts(x->out, "}}");
+	ev_sep(x);
+	out_printf(x->out, "{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%u,\"tid\":%u,"
+		   "\"args\":{\"sort_index\":%zu}}", pid, tid + RUNTIME_TRACK_TID, 2 * index + 1);
+	for (; i < x->n_rts && x->rts[i].tid == tid && !x->out->err; i++) {
+		const struct rt_slice *s = &x->rts[i];
+		struct rtp_tr_runtime r = { .kind = s->kind, .arg = s->arg };
+		uint64_t start = s->ts < tl->start_ns ? tl->start_ns : s->ts, end = s->ts + s->dur;
+		char buf[32];
+
+		if (end > tl->end_ns)
+			end = tl->end_ns;
+		if (start < open_end && end > open_end)
+			start = open_end; /* keep one track's slices nested */
+		if (end <= start)
+			continue;
+		if (end > open_end)
+			open_end = end;
+		ev_sep(x);
+		out_puts(x->out, "{\"ph\":\"X\",\"cat\":\"runtime\",\"name\":");
+		out_json_str(x->out, rt_name(&r, buf, sizeof(buf)));
+		out_printf(x->out, ",\"pid\":%u,\"tid\":%u,\"ts\":", pid, tid + RUNTIME_TRACK_TID);
+		out_us(x->out, start - tl->start_ns);
+		out_puts(x->out, ",\"dur\":");
+		out_us(x->out, end - start);
+		out_puts(x->out, "}");
+	}
+	while (i < x->n_rts && x->rts[i].tid == tid)
+		i++;
+	return i;
+}
+
 /* Per-CPU busy share of the targets per bucket, from the running spans. */
 static void chrome_load(struct export *x, const struct timeline *tl, uint64_t bucket_ns)
 {
@@ -513,10 +620,12 @@ static void chrome_load(struct export *x, const struct timeline *tl, uint64_t bu
 static void export_chrome(struct export *x, const struct timeline *tl, uint64_t bucket_ns)
 {
 	const struct trace_header *h = &tl->header;
-	size_t s = 0;
+	size_t s = 0, r = 0;
 
 	if (x->n_slices > 1)
 		qsort(x->slices, x->n_slices, sizeof(*x->slices), cmp_slice);
+	if (x->n_rts > 1)
+		qsort(x->rts, x->n_rts, sizeof(*x->rts), cmp_rt_slice);
 	out_puts(x->out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":\"rtprof ");
 	out_puts(x->out, RTPROF_VERSION);
 	out_puts(x->out, "\",\"command\":");
@@ -538,7 +647,7 @@ static void export_chrome(struct export *x, const struct timeline *tl, uint64_t 
 		chrome_thread_meta(x, tl, &tl->threads[i], i,
 				   s < x->n_slices && x->slices[s].tid == tl->threads[i].tid);
 	}
-	/* each track's events in time order: a thread's states, then its syscalls */
+	/* each track's events in time order: a thread's states, then its syscalls, then its runtime */
 	s = 0;
 	for (size_t i = 0; i < tl->n_threads && !x->out->err; i++) {
 		const struct timeline_thread *th = &tl->threads[i];
@@ -548,6 +657,10 @@ static void export_chrome(struct export *x, const struct timeline *tl, uint64_t 
 			s++; /* syscalls of a thread without scheduling records: no track to put them on */
 		if (s < x->n_slices && x->slices[s].tid == th->tid)
 			s = chrome_syscalls(x, tl, pid_of(tl, th), s);
+		while (r < x->n_rts && x->rts[r].tid < th->tid)
+			r++;
+		if (r < x->n_rts && x->rts[r].tid == th->tid)
+			r = chrome_runtime(x, tl, pid_of(tl, th), r, tl->n_threads + i);
 	}
 	chrome_load(x, tl, bucket_ns);
 	out_puts(x->out, "\n]}\n");
@@ -673,7 +786,7 @@ int cmd_export(int argc, char **argv)
 		{},
 	};
 	struct export x = { .format = FMT_CHROME, .min_syscall_ns = 100000 };
-	struct timeline_opts topts = { .on_syscall = on_syscall, .ctx = &x };
+	struct timeline_opts topts = { .on_syscall = on_syscall, .on_runtime = on_runtime, .ctx = &x };
 	struct out *out = NULL;
 	struct timeline *tl = NULL;
 	struct trace_reader *rd = NULL;
@@ -819,6 +932,7 @@ cleanup:
 	free(out);
 	timeline__free(tl);
 	free(x.slices);
+	free(x.rts);
 	free(x.cells);
 	return ret;
 }

@@ -35,6 +35,8 @@ struct profile_opts {
 	const char *output; /* the report */
 	const char *trace;  /* the trace being recorded */
 	uint64_t max_size;  /* of the trace */
+	uint64_t trace_buffer; /* the probes' trace ring buffer, bytes; 0 = default */
+	int runtime_mode;   /* enum engine_rt_mode */
 	double duration_s;  /* attach: of the session; run: of the recording; 0 = unbounded */
 	int top;
 };
@@ -82,6 +84,9 @@ static int parse_common(int argc, char **argv, struct profile_opts *po, bool att
 		{ "max-size", required_argument, NULL, 'M' },
 		{ "local", no_argument, NULL, 'L' },
 		{ "socket", required_argument, NULL, 'S' },
+		{ "no-runtime", no_argument, NULL, 'R' },
+		{ "gil", required_argument, NULL, 'G' },
+		{ "trace-buffer", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -117,6 +122,27 @@ static int parse_common(int argc, char **argv, struct profile_opts *po, bool att
 			break;
 		case 'F':
 			po->no_follow = true;
+			break;
+		case 'R':
+			po->runtime_mode = ENGINE_RT_OFF;
+			break;
+		case 'G':
+			if (!strcmp(optarg, "futex"))
+				po->runtime_mode = ENGINE_RT_ON;
+			else if (!strcmp(optarg, "uprobes"))
+				po->runtime_mode = ENGINE_RT_GIL_UPROBES;
+			else {
+				errorf("invalid GIL method '%s': expected futex or uprobes", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'B':
+			/* a BPF ring buffer is a power of two of at least a page */
+			if (parse_size(optarg, &po->trace_buffer) || po->trace_buffer < 4096 ||
+			    po->trace_buffer > (1ull << 31) || (po->trace_buffer & (po->trace_buffer - 1))) {
+				errorf("invalid trace buffer size '%s': a power of two from 4K to 2G", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 't':
 			po->top = atoi(optarg);
@@ -239,6 +265,8 @@ static int new_engine(const struct profile_opts *po, struct engine **e)
 		.verbose = g_opts.verbose,
 		.exact_latency = po->exact_latency,
 		.record = po->trace != NULL,
+		.trace_buffer_bytes = (unsigned int)po->trace_buffer,
+		.runtime_mode = po->runtime_mode,
 	};
 	char err[RTP_ERRLEN];
 	int r = engine__new(&eo, e, err, sizeof(err));
@@ -254,7 +282,7 @@ static void run_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
-		"                  [--top N] [-q] -- COMMAND [ARGS...]\n"
+		"                  [--no-runtime] [--gil futex|uprobes] [--top N] [-q] -- COMMAND [ARGS...]\n"
 		"\n"
 		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
 		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it).\n"
@@ -263,10 +291,15 @@ static void run_help(FILE *out)
 		"  -o, --output FILE FILE ending in .rtprof.gz: record every event to this trace (the report still\n"
 		"                    goes to stdout); any other FILE: write the report there instead of stdout\n"
 		"      --max-size SIZE  stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
+		"      --trace-buffer SIZE  the probes' trace buffer (power of two, default 64M); what does not\n"
+		"                    fit is counted as lost\n"
 		"  -d, --duration SECS  stop recording after SECS seconds (the command runs on)\n"
 		"      --no-follow   do not profile the processes COMMAND forks\n"
 		"      --top N       syscall rows in the table (default 15; 0 = all)\n"
 		"      --exact-latency  time every syscall, also in bursts of fast calls (more overhead)\n"
+		"      --no-runtime  no runtime metrics (Python GIL and GC, Node event loop, threadpool and GC)\n"
+		"      --gil METHOD  how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
+		"                    a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
 		"  -q, --quiet       no progress lines on stderr\n");
 }
 
@@ -466,7 +499,7 @@ static void attach_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof attach [--json] [-o FILE] [-d SECONDS] [--max-size SIZE] [--no-follow] [--exact-latency]\n"
-		"                     [--top N] [-q] PID...\n"
+		"                     [--no-runtime] [--gil futex|uprobes] [--top N] [-q] PID...\n"
 		"\n"
 		"Profile running processes (all their threads, and threads and processes they create from now on)\n"
 		"until Ctrl-C, SIGTERM, the duration, or the exit of every target; then report the attached window.\n"
@@ -478,11 +511,16 @@ static void attach_help(FILE *out)
 		"                      goes to stdout); any other FILE: write the report there instead of stdout\n"
 		"  -d, --duration SECS stop after SECS seconds\n"
 		"      --max-size SIZE stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
+		"      --trace-buffer SIZE  the probes' trace buffer (power of two, default 64M); what does not\n"
+		"                      fit is counted as lost\n"
 		"      --local         profile in this process even when rtprofd runs (which needs root)\n"
 		"      --socket PATH   the rtprofd to use (default $RTPROF_SOCKET, else /run/rtprof/rtprofd.sock)\n"
 		"      --no-follow     do not profile processes the targets fork\n"
 		"      --top N         syscall rows in the table (default 15; 0 = all)\n"
 		"      --exact-latency time every syscall, also in bursts of fast calls (more overhead)\n"
+		"      --no-runtime    no runtime metrics (Python GIL and GC, Node event loop, threadpool and GC)\n"
+		"      --gil METHOD    how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
+		"                      a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
 		"  -q, --quiet         no progress lines on stderr\n");
 }
 
@@ -512,6 +550,8 @@ static int attach_via_daemon(struct rtp_client *c, const struct profile_opts *po
 	json_object_object_add(req, "type", json_object_new_string("attach"));
 	json_object_object_add(req, "pids", arr);
 	json_object_object_add(req, "follow", json_object_new_boolean(!po->no_follow));
+	json_object_object_add(req, "runtime", json_object_new_string(po->runtime_mode == ENGINE_RT_OFF ? "off"
+					   : po->runtime_mode == ENGINE_RT_GIL_UPROBES ? "uprobes" : "futex"));
 	r = client__call(c, req, &reply, err, sizeof(err));
 	if (r) {
 		errorf("%s", err);
@@ -594,8 +634,12 @@ static int record_via_daemon(struct rtp_client *c, const struct profile_opts *po
 	for (int i = 0; i < npids; i++)
 		json_object_array_add(arr, json_object_new_int(pids[i]));
 	json_object_object_add(req, "type", json_object_new_string("record"));
+	if (po->trace_buffer)
+		json_object_object_add(req, "trace_buffer", json_object_new_int64((int64_t)po->trace_buffer));
 	json_object_object_add(req, "pids", arr);
 	json_object_object_add(req, "follow", json_object_new_boolean(!po->no_follow));
+	json_object_object_add(req, "runtime", json_object_new_string(po->runtime_mode == ENGINE_RT_OFF ? "off"
+					   : po->runtime_mode == ENGINE_RT_GIL_UPROBES ? "uprobes" : "futex"));
 	if (client__send(c, req)) {
 		errorf("talking to rtprofd: %s", strerror(errno));
 		goto cleanup;

@@ -62,7 +62,7 @@ struct top_frame {
 	char when[16];
 	int sessions_total; /* the daemon's, visible to this user or not */
 	int clients;	    /* rtprofd's clients, this one included */
-	char (*session_heads)[320]; /* two lines each */
+	char (*session_heads)[448]; /* two or three lines each */
 	size_t n_sessions;
 	struct top_row *rows;
 	size_t n_rows, cap_rows;
@@ -272,9 +272,63 @@ static const char *fmt_rate(char *buf, size_t len, double v)
 	return buf;
 }
 
+static const struct rtp_report_runtime *find_runtime(const struct rtp_report *r, pid_t pid)
+{
+	for (size_t i = 0; r && i < r->n_runtimes; i++)
+		if (r->runtimes[i].pid == pid)
+			return &r->runtimes[i];
+	return NULL;
+}
+
+static uint64_t gc_count(const struct rtp_report_runtime *rt)
+{
+	uint64_t n = 0;
+
+	for (unsigned int k = 0; rt && k < RTP_RT_GC_KINDS; k++)
+		n += rt->gc[k].count;
+	return n;
+}
+
+/* The main target's runtime metrics over the refresh interval, as a third line of its session's head:
+ * GIL wait share (python), event-loop utilisation and threadpool tasks (node), collections. */
+static void runtime_line(char *out, size_t len, const struct rtp_report *rep, const struct rtp_report *base,
+			 double dt_ns)
+{
+	const struct rtp_report_runtime *rt = rep->n_targets ? find_runtime(rep, rep->targets[0].pid) : NULL, *b;
+	char gc[48], r1[24];
+
+	out[0] = '\0';
+	if (!rt)
+		return;
+	b = find_runtime(base, rt->pid);
+	if (rt->gc_method[0])
+		snprintf(gc, sizeof(gc), "  gc/s %s", fmt_rate(r1, sizeof(r1), dt_ns > 0 ? (double)delta(gc_count(rt),
+									   gc_count(b)) * 1e9 / dt_ns : 0));
+	else
+		snprintf(gc, sizeof(gc), "  gc -");
+	if (rt->kind == RTP_RUNTIME_PYTHON) {
+		uint64_t w = delta(rt->gil_wait_ns, b ? b->gil_wait_ns : 0), h = delta(rt->gil_hold_ns, b ? b->gil_hold_ns : 0);
+
+		if (rt->gil_method[0])
+			snprintf(out, len, "\n  GIL wait %.1f%% of thread time%s", w + h ? 100.0 * (double)w / (double)(w + h) : 0,
+				 gc);
+		else
+			snprintf(out, len, "\n  GIL -%s", gc);
+	} else {
+		uint64_t bu = delta(rt->loop_busy_ns, b ? b->loop_busy_ns : 0), id = delta(rt->loop_idle_ns, b ? b->loop_idle_ns : 0);
+		char r2[24];
+
+		snprintf(out, len, "\n  event loop %.1f%% busy  longest %.1f ms  pool tasks/s %s%s",
+			 bu + id ? 100.0 * (double)bu / (double)(bu + id) : 0, (double)rt->loop_busy_max_ns / 1e6,
+			 fmt_rate(r2, sizeof(r2), dt_ns > 0 ? (double)delta(rt->tp_completed, b ? b->tp_completed : 0) * 1e9 / dt_ns : 0),
+			 gc);
+	}
+}
+
 static void session_head(char *out, size_t len, int64_t session, int live, const struct rtp_report *rep,
 			 const struct rtp_report *base, double dt_ns)
 {
+	char rtline[160];
 	const struct rtp_report_target *t = rep->n_targets ? &rep->targets[0] : NULL;
 	const struct rtp_report_syscall *top = NULL;
 	uint64_t calls = 0, top_calls = 0;
@@ -307,12 +361,13 @@ static void session_head(char *out, size_t len, int64_t session, int live, const
 	if (top)
 		snprintf(top_text, sizeof(top_text), "%s %s/s", top->name,
 			 fmt_rate(top_rate, sizeof(top_rate), dt_ns > 0 ? (double)top_calls * 1e9 / dt_ns : 0));
-	/* two lines, each within 80 columns */
+	runtime_line(rtline, sizeof(rtline), rep, base, dt_ns);
+	/* two lines (three for a python or node target), each within 80 columns */
 	snprintf(out, len,
 		 "session %" PRId64 ": %s (pid %d%s)%s  procs %d/%zu  threads %zu\n"
-		 "  syscalls/s %s  top %s  lost events %" PRIu64,
+		 "  syscalls/s %s  top %s  lost events %" PRIu64 "%s",
 		 session, comm, t ? t->pid : 0, more, runtime, live, rep->n_targets, threads, rate, top_text,
-		 rep->lost_events);
+		 rep->lost_events, rtline);
 }
 
 static void frame__clear(struct top_frame *f)

@@ -119,11 +119,107 @@ static void print_hist(FILE *out, const char *title, const uint64_t *slots, size
 	fputc('\n', out);
 }
 
+static void print_unavailable(FILE *out, const char *what, const char *why)
+{
+	fprintf(out, "  %s: not measured: %s\n", what, why[0] ? why : "unknown reason");
+}
+
+static void print_gc(FILE *out, const struct rtp_report_runtime *rt)
+{
+	struct rtp_report_rt_stat all = { 0 };
+	char tot[24], mx[24], avg[24];
+
+	if (!rt->gc_method[0]) {
+		print_unavailable(out, "GC", rt->gc_unavailable);
+		return;
+	}
+	for (unsigned int k = 0; k < rt->n_gc_kinds && k < RTP_RT_GC_KINDS; k++) {
+		all.count += rt->gc[k].count;
+		all.total_ns += rt->gc[k].total_ns;
+		if (rt->gc[k].max_ns > all.max_ns)
+			all.max_ns = rt->gc[k].max_ns;
+	}
+	fprintf(out, "  GC (%s): %" PRIu64 " collections, %s in all, longest %s\n", rt->gc_method, all.count,
+		fmt_ns(tot, sizeof(tot), all.total_ns), fmt_ns(mx, sizeof(mx), all.max_ns));
+	for (unsigned int k = 0; k < rt->n_gc_kinds && k < RTP_RT_GC_KINDS; k++) {
+		const struct rtp_report_rt_stat *g = &rt->gc[k];
+
+		if (!g->count)
+			continue;
+		fprintf(out, "    %-20s %8" PRIu64 " %12s total %12s avg %12s max\n",
+			rt->kind == RTP_RUNTIME_PYTHON ? (k == 0 ? "generation 0" : k == 1 ? "generation 1" : "generation 2")
+						       : report__gc_kind_name(rt->kind, k),
+			g->count, fmt_ns(tot, sizeof(tot), g->total_ns), fmt_ns(avg, sizeof(avg), g->total_ns / g->count),
+			fmt_ns(mx, sizeof(mx), g->max_ns));
+	}
+}
+
+static void print_python(FILE *out, const struct rtp_report_runtime *rt)
+{
+	char w[24], h[24];
+
+	fprintf(out, "Python %s (pid %d)\n", rt->version[0] ? rt->version : "", rt->pid);
+	if (!rt->gil_method[0]) {
+		print_unavailable(out, "GIL", rt->gil_unavailable);
+	} else {
+		fprintf(out, "  GIL (%s): waited %s in %" PRIu64 " waits, held %s\n", rt->gil_method,
+			fmt_ns(w, sizeof(w), rt->gil_wait_ns), rt->gil_waits, fmt_ns(h, sizeof(h), rt->gil_hold_ns));
+		fprintf(out, "    %8s %-16s %12s %12s %8s %7s\n", "tid", "name", "wait", "hold", "waits", "wait %");
+		for (size_t i = 0; i < rt->n_gil_threads; i++) {
+			const struct rtp_report_gil_thread *t = &rt->gil_threads[i];
+
+			fprintf(out, "    %8d %-16s %12s %12s %8" PRIu64 " %6.1f%%\n", t->tid, t->name,
+				fmt_ns(w, sizeof(w), t->wait_ns), fmt_ns(h, sizeof(h), t->hold_ns), t->waits,
+				100.0 * t->wait_share);
+		}
+		if (rt->gil_notes[0])
+			fprintf(out, "    (%s)\n", rt->gil_notes);
+	}
+	print_gc(out, rt);
+	fputc('\n', out);
+	if (rt->gil_method[0] && rt->gil_waits)
+		print_hist(out, "  GIL wait time", rt->gil_wait_hist, RTP_HIST_SLOTS);
+}
+
+static void print_node(FILE *out, const struct rtp_report_runtime *rt)
+{
+	char b[24], i[24], m[24], q[24], r[24];
+	uint64_t all = rt->loop_busy_ns + rt->loop_idle_ns;
+
+	fprintf(out, "Node.js %s (pid %d)\n", rt->version[0] ? rt->version : "", rt->pid);
+	if (!rt->loop_method[0])
+		print_unavailable(out, "event loop", rt->loop_unavailable);
+	else if (!all)
+		fprintf(out, "  event loop: no iteration seen\n");
+	else
+		fprintf(out, "  event loop: %.1f%% utilisation (busy %s, idle %s), %" PRIu64 " iterations, longest %s\n",
+			100.0 * (double)rt->loop_busy_ns / (double)all, fmt_ns(b, sizeof(b), rt->loop_busy_ns),
+			fmt_ns(i, sizeof(i), rt->loop_idle_ns), rt->loop_iters, fmt_ns(m, sizeof(m), rt->loop_busy_max_ns));
+	if (!rt->tp_method[0])
+		print_unavailable(out, "threadpool", rt->tp_unavailable);
+	else
+		fprintf(out, "  threadpool: %" PRIu64 " tasks (fs %" PRIu64 ", work %" PRIu64 ", dns %" PRIu64
+			", random %" PRIu64 "), queue wait %s (max %s), run %s, up to %" PRIu64 " busy workers\n",
+			rt->tp_completed, rt->tp_kind[RTP_TP_FS], rt->tp_kind[RTP_TP_WORK], rt->tp_kind[RTP_TP_DNS],
+			rt->tp_kind[RTP_TP_RANDOM], fmt_ns(q, sizeof(q), rt->tp_queue_ns),
+			fmt_ns(m, sizeof(m), rt->tp_queue_max_ns), fmt_ns(r, sizeof(r), rt->tp_run_ns), rt->tp_busy_max);
+	print_gc(out, rt);
+	fputc('\n', out);
+	if (rt->loop_iters)
+		print_hist(out, "  Event-loop iterations, busy time", rt->loop_busy_hist, RTP_HIST_SLOTS);
+}
+
 void render_text(FILE *out, const struct rtp_report *r, const struct render_opts *opts)
 {
 	print_process(out, r);
 	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
 	print_threads(out, r);
+	for (size_t i = 0; i < r->n_runtimes; i++) {
+		if (r->runtimes[i].kind == RTP_RUNTIME_PYTHON)
+			print_python(out, &r->runtimes[i]);
+		else
+			print_node(out, &r->runtimes[i]);
+	}
 	print_hist(out, "Run-queue latency (wakeup or preemption to running, all target threads)", r->runq_hist,
 		   RTP_HIST_SLOTS);
 	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);

@@ -156,6 +156,8 @@ static int apply(struct loader *l, const struct trace_rec *rec, const struct tim
 		return add_ev(l, ts, rec->wk.tid, EV_WAKE, rec->wk.target_cpu, TSTATE_RUNNABLE, 0);
 	case RTP_TR_MIGRATE:
 		return thr_get(l, rec->wk.tid) ? 0 : -ENOMEM;
+	case RTP_TR_RUNTIME:
+		return opts && opts->on_runtime ? opts->on_runtime(opts->ctx, &rec->rt) : 0;
 	case TRACE_THREAD_BASE:
 	case TRACE_THREAD_END:
 		if (!(t = thr_get(l, rec->th.tid)))

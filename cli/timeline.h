@@ -63,6 +63,8 @@ struct timeline_opts {
 	/* Called for every syscall record in file order (per thread, that is time order); a non-zero
 	 * return stops reading and is returned. */
 	int (*on_syscall)(void *ctx, const struct rtp_tr_syscall *sys);
+	/* The same for runtime intervals (GIL waits, collections, event-loop iterations...). */
+	int (*on_runtime)(void *ctx, const struct rtp_tr_runtime *rt);
 	void *ctx;
 };
 

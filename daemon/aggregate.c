@@ -256,6 +256,17 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	rt->invol_switches = t->invol_switches;
 	rt->migrations = t->migrations;
 	rt->exited = t->flags & RTP_THR_EXITED;
+	rt->gil_wait_ns = t->gil_wait_ns;
+	rt->gil_hold_ns = t->gil_hold_ns;
+	if (t->gil_state == RTP_GIL_HOLDING && now > t->gil_ts && !(t->flags & RTP_THR_EXITED))
+		rt->gil_hold_ns += now - t->gil_ts; /* holding it right now */
+	rt->gil_waits = t->gil_waits;
+	rt->loop_idle_ns = t->loop_idle_ns;
+	rt->loop_busy_ns = t->loop_busy_ns;
+	rt->loop_iters = t->loop_iters;
+	rt->loop_busy_max_ns = t->loop_busy_max_ns;
+	rt->start_ns = t->start_ns;
+	rt->exit_ns = t->exit_ns;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -481,6 +492,9 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 		rep->process.cpu_load_pct[c] =
 			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
 	collect_process_procfs(e, (unsigned int)session, rep);
+	r = rt_report(e, (unsigned int)session, rep, now);
+	if (r)
+		goto cleanup;
 	for (__u32 c = 0; c < RTP_CNT_NR; c++) {
 		uint64_t v = 0;
 
@@ -565,6 +579,8 @@ void engine__session_free(struct engine *e, int session)
 			__u32 key = (__u32)p->pid;
 
 			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
+			rt_detach(e, p);
+			rt_free(p);
 		} else {
 			e->procs[kept++] = *p;
 		}

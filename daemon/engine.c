@@ -21,15 +21,21 @@
 
 static engine_log_fn log_fn;
 static bool log_verbose;
+/* Non-zero while runtime probes are attached: their failures (a process that exits meanwhile, a
+ * missing symbol) go into the report's `unavailable`, not to the terminal, unless verbose. */
+int engine_log_quiet;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char msg[1024];
+	const char *m = msg;
 
-	if (!log_fn || (level == LIBBPF_DEBUG && !log_verbose) || (level == LIBBPF_INFO && !log_verbose))
+	if (!log_fn || ((level == LIBBPF_DEBUG || level == LIBBPF_INFO || engine_log_quiet) && !log_verbose))
 		return 0;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_fn(msg);
+	if (!strncmp(m, "libbpf: ", 8))
+		m += 8; /* the hook says where it comes from */
+	log_fn(m);
 	return 0;
 }
 
@@ -161,6 +167,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p)
 
 	if (runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
 		p->runtime_known = true;
+	rt_attach(e, p);
 	if (!e->trace_fn)
 		return;
 	rec.proc.pid = (uint32_t)p->pid;
@@ -189,6 +196,8 @@ static int on_trace(void *ctx, void *data, size_t size)
 		memcpy(&rec.sw, data, sizeof(rec.sw));
 	else if ((type == RTP_TR_WAKEUP || type == RTP_TR_MIGRATE) && size >= sizeof(rec.wk))
 		memcpy(&rec.wk, data, sizeof(rec.wk));
+	else if (type == RTP_TR_RUNTIME && size >= sizeof(rec.rt))
+		memcpy(&rec.rt, data, sizeof(rec.rt));
 	else
 		return 0;
 	engine_trace(e, &rec);
@@ -239,6 +248,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			/* it exec'd a privileged program: out of the session, as if it had ended */
 			p->exited = p->forgotten = true;
 			p->exit_ns = ev->ts_ns;
+			rt_detach(e, p);
 			break;
 		}
 		if (p) {
@@ -321,6 +331,14 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
 	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
 	e->skel->rodata->watch_execs = e->opts.watch_execs;
+	e->skel->rodata->nr_futex = SYS_futex;
+#ifdef SYS_epoll_wait
+	e->skel->rodata->nr_epoll_wait = SYS_epoll_wait;
+#endif
+	e->skel->rodata->nr_epoll_pwait = SYS_epoll_pwait;
+#ifdef SYS_epoll_pwait2
+	e->skel->rodata->nr_epoll_pwait2 = SYS_epoll_pwait2;
+#endif
 	if (e->opts.record) {
 		unsigned int bytes = e->opts.trace_buffer_bytes ? e->opts.trace_buffer_bytes : RTP_DEFAULT_TRACE_BUFFER;
 
@@ -374,6 +392,8 @@ void engine__free(struct engine *e)
 	if (!e)
 		return;
 	ring_buffer__free(e->rb);
+	for (size_t i = 0; i < e->n_procs; i++)
+		rt_free(&e->procs[i]);
 	rtprof_bpf__destroy(e->skel);
 	free(e->exited_threads);
 	free(e->sessions);
@@ -479,7 +499,8 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 {
 	if (!e->sessions[0].used)
-		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow };
+		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
+						   .rt_mode = e->opts.runtime_mode };
 	return engine__session_add(e, 0, pid, err, errlen);
 }
 
@@ -500,6 +521,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 	if (r < 0)
 		return r;
 	now = mono_ns();
+	rt_poll(e);
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
 
@@ -515,6 +537,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
 			__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 			p->forgotten = true;
+			rt_detach(e, p);
 		}
 	}
 	if (now >= e->last_harvest_ns + RTP_FORGET_GRACE_NS) {
@@ -552,7 +575,8 @@ int engine__session_new(struct engine *e)
 {
 	for (unsigned int s = 0; s < e->opts.max_sessions; s++) {
 		if (!e->sessions[s].used) {
-			e->sessions[s] = (struct session){ .used = true, .no_follow = e->opts.no_follow };
+			e->sessions[s] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
+							   .rt_mode = e->opts.runtime_mode };
 			return (int)s;
 		}
 	}
@@ -565,6 +589,12 @@ void engine__session_follow(struct engine *e, int session, bool follow)
 		e->sessions[session].no_follow = !follow;
 }
 
+void engine__session_runtime(struct engine *e, int session, int mode)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+		e->sessions[session].rt_mode = mode;
+}
+
 void engine__session_restrict(struct engine *e, int session)
 {
 	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
@@ -574,7 +604,8 @@ void engine__session_restrict(struct engine *e, int session)
 uint64_t engine__start_clock(struct engine *e)
 {
 	if (!e->sessions[0].used)
-		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow };
+		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
+						   .rt_mode = e->opts.runtime_mode };
 	if (!e->sessions[0].start_ns)
 		e->sessions[0].start_ns = mono_ns();
 	return e->sessions[0].start_ns;

@@ -27,6 +27,14 @@ struct engine_opts {
 	bool record;              /* stream every event to the trace sink (implies exact_latency) */
 	bool watch_execs;         /* report execs of python and node programs that are not traced */
 	unsigned int trace_buffer_bytes; /* trace ring buffer; 0: RTP_DEFAULT_TRACE_BUFFER */
+	int runtime_mode;         /* enum engine_rt_mode: runtime metrics of python/node targets */
+};
+
+/* Runtime metrics (docs/runtime-metrics.md) of a session's python and node processes. */
+enum engine_rt_mode {
+	ENGINE_RT_ON = 0,          /* default: GIL from futex waits, no breakpoint on hot paths */
+	ENGINE_RT_OFF = 1,
+	ENGINE_RT_GIL_UPROBES = 2, /* GIL from uprobes on take_gil/drop_gil (or PyEval_RestoreThread/SaveThread) */
 };
 
 struct engine;
@@ -45,6 +53,8 @@ void engine__session_follow(struct engine *e, int session, bool follow);
 /* For an unprivileged user's session: a target that execs a set-user-ID, set-group-ID or file-capability
  * program leaves the session at once (as ptrace access would be lost). Call before adding targets. */
 void engine__session_restrict(struct engine *e, int session);
+/* Runtime metrics for the processes added from now on (enum engine_rt_mode; default: opts.runtime_mode). */
+void engine__session_runtime(struct engine *e, int session, int mode);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);

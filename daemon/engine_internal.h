@@ -30,6 +30,7 @@ struct target_proc {
 	char comm[RTP_COMM_LEN];
 	struct rtp_runtime_info runtime;
 	bool runtime_known;
+	struct rt_state *rt; /* runtime metrics probes (rtmetrics.c); NULL when none */
 	struct proc_stat first, last; /* /proc samples bounding the attached interval */
 	bool have_first, have_last;
 	long max_rss_kb;
@@ -54,6 +55,7 @@ struct session {
 	bool used;
 	bool no_follow; /* processes its targets fork stay out of it */
 	bool restricted; /* an unprivileged user's: drop processes that exec privileged programs */
+	int rt_mode;     /* enum engine_rt_mode */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 };
 
@@ -76,11 +78,20 @@ struct engine {
 };
 
 uint64_t mono_ns(void);
+extern int engine_log_quiet; /* libbpf's warnings are not printed while non-zero (unless verbose) */
 
 /* Hand a record to the trace sink, if recording. */
 void engine_trace(struct engine *e, const struct trace_rec *rec);
 /* Sum a per-CPU counter; per_cpu (optional) gets each CPU's value. */
 int engine_counter(struct engine *e, unsigned int idx, uint64_t *total, uint64_t *per_cpu);
+
+/* Runtime metrics (rtmetrics.c): attach the probes for a process whose runtime is known (python, node), as
+ * its session's mode says; detach them (keeping its totals for the report); the report's runtime section. */
+void rt_attach(struct engine *e, struct target_proc *p);
+void rt_detach(struct engine *e, struct target_proc *p);
+void rt_free(struct target_proc *p);
+void rt_poll(struct engine *e); /* finish what waited for the process's libraries to be mapped */
+int rt_report(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now);
 
 /* Move the records of threads that exited more than the grace period ago out of the BPF map. */
 int engine_harvest_threads(struct engine *e, uint64_t now);

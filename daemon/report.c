@@ -16,6 +16,9 @@ void report__free(struct rtp_report *r)
 		free(r->syscalls[i].errnos);
 	free(r->syscalls);
 	free(r->threads);
+	for (size_t i = 0; i < r->n_runtimes; i++)
+		free(r->runtimes[i].gil_threads);
+	free(r->runtimes);
 	free(r->targets);
 	free(r->process.cpu_load_pct);
 	free(r);
@@ -99,6 +102,89 @@ static void hist_sub(uint64_t *a, const uint64_t *b)
 		a[i] = sub(a[i], b[i]);
 }
 
+const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i)
+{
+	static const char *const py[] = { "0", "1", "2", "3" };
+	static const char *const v8[] = { "scavenge", "mark-compact", "minor-mark-compact", "other" };
+
+	if (i >= RTP_RT_GC_KINDS)
+		return "?";
+	return kind == RTP_RUNTIME_NODE ? v8[i] : py[i];
+}
+
+const char *report__tp_kind_name(unsigned int i)
+{
+	static const char *const names[] = { "fs", "work", "dns", "random" };
+
+	return i < RTP_TP_KINDS ? names[i] : "?";
+}
+
+static void rt_stat_sub(struct rtp_report_rt_stat *a, const struct rtp_report_rt_stat *b)
+{
+	a->count = sub(a->count, b->count);
+	a->total_ns = sub(a->total_ns, b->total_ns);
+}
+
+/* The runtime metrics of `now` minus those of `then` (same pid), into d (a copy of now's). */
+static int runtimes_subtract(struct rtp_report *d, const struct rtp_report *now, const struct rtp_report *then)
+{
+	d->runtimes = calloc(now->n_runtimes ? now->n_runtimes : 1, sizeof(*d->runtimes));
+	if (!d->runtimes)
+		return -ENOMEM;
+	for (size_t i = 0; i < now->n_runtimes; i++) {
+		const struct rtp_report_runtime *a = &now->runtimes[i], *b = NULL;
+		struct rtp_report_runtime *r = &d->runtimes[d->n_runtimes++];
+
+		*r = *a;
+		r->gil_threads = NULL;
+		r->n_gil_threads = 0;
+		if (a->n_gil_threads) {
+			r->gil_threads = calloc(a->n_gil_threads, sizeof(*r->gil_threads));
+			if (!r->gil_threads)
+				return -ENOMEM;
+			memcpy(r->gil_threads, a->gil_threads, a->n_gil_threads * sizeof(*r->gil_threads));
+			r->n_gil_threads = a->n_gil_threads;
+		}
+		for (size_t j = 0; j < then->n_runtimes && !b; j++)
+			if (then->runtimes[j].pid == a->pid)
+				b = &then->runtimes[j];
+		if (!b)
+			continue;
+		r->gil_wait_ns = sub(a->gil_wait_ns, b->gil_wait_ns);
+		r->gil_hold_ns = sub(a->gil_hold_ns, b->gil_hold_ns);
+		r->gil_waits = sub(a->gil_waits, b->gil_waits);
+		hist_sub(r->gil_wait_hist, b->gil_wait_hist);
+		for (size_t k = 0; k < r->n_gil_threads; k++) {
+			struct rtp_report_gil_thread *t = &r->gil_threads[k];
+
+			for (size_t m = 0; m < b->n_gil_threads; m++) {
+				const struct rtp_report_gil_thread *o = &b->gil_threads[m];
+
+				if (o->tid != t->tid)
+					continue;
+				t->wait_ns = sub(t->wait_ns, o->wait_ns);
+				t->hold_ns = sub(t->hold_ns, o->hold_ns);
+				t->waits = sub(t->waits, o->waits);
+				t->wait_share = d->duration_ns ? (double)t->wait_ns / (double)d->duration_ns : 0;
+				break;
+			}
+		}
+		for (unsigned int k = 0; k < RTP_RT_GC_KINDS; k++)
+			rt_stat_sub(&r->gc[k], &b->gc[k]);
+		r->loop_busy_ns = sub(a->loop_busy_ns, b->loop_busy_ns);
+		r->loop_idle_ns = sub(a->loop_idle_ns, b->loop_idle_ns);
+		r->loop_iters = sub(a->loop_iters, b->loop_iters);
+		hist_sub(r->loop_busy_hist, b->loop_busy_hist);
+		r->tp_submitted = sub(a->tp_submitted, b->tp_submitted);
+		r->tp_completed = sub(a->tp_completed, b->tp_completed);
+		r->tp_queue_ns = sub(a->tp_queue_ns, b->tp_queue_ns);
+		r->tp_run_ns = sub(a->tp_run_ns, b->tp_run_ns);
+		for (unsigned int k = 0; k < RTP_TP_KINDS; k++)
+			r->tp_kind[k] = sub(a->tp_kind[k], b->tp_kind[k]);
+	}
+	return 0;
+}
+
 int report__subtract(const struct rtp_report *now, const struct rtp_report *then, struct rtp_report **out)
 {
 	struct rtp_report *d = calloc(1, sizeof(*d));
@@ -110,8 +196,9 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->targets = NULL;
 	d->syscalls = NULL;
 	d->threads = NULL;
+	d->runtimes = NULL;
 	d->process.cpu_load_pct = NULL;
-	d->n_syscalls = d->n_threads = 0;
+	d->n_syscalls = d->n_threads = d->n_runtimes = 0;
 	d->duration_ns = sub(now->duration_ns, then->duration_ns);
 	d->targets = calloc(now->n_targets ? now->n_targets : 1, sizeof(*d->targets));
 	d->syscalls = calloc(now->n_syscalls ? now->n_syscalls : 1, sizeof(*d->syscalls));
@@ -192,6 +279,8 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->thread_drops = sub(now->thread_drops, then->thread_drops);
 	d->proc_drops = sub(now->proc_drops, then->proc_drops);
 	d->syscalls_unaggregated = sub(now->syscalls_unaggregated, then->syscalls_unaggregated);
+	if (runtimes_subtract(d, now, then))
+		goto nomem;
 	*out = d;
 	return 0;
 nomem:

@@ -34,6 +34,7 @@ struct rtp_report_syscall {
 	uint64_t p50_ns; /* estimated from the log2 histogram */
 	uint64_t p99_ns;
 	uint64_t hist[RTP_HIST_SLOTS];
+	uint64_t trace_lost; /* while recording: calls whose trace record was lost (full trace buffer) */
 	struct rtp_report_errno *errnos; /* most frequent first */
 	size_t n_errnos;
 };
@@ -51,7 +52,60 @@ struct rtp_report_thread {
 	uint64_t invol_switches;
 	uint64_t migrations;
 	bool exited;
+	/* runtime metrics (python GIL, node event loop); zero for other threads */
+	uint64_t gil_wait_ns, gil_hold_ns, gil_waits;
+	uint64_t loop_idle_ns, loop_busy_ns, loop_iters, loop_busy_max_ns;
+	uint64_t start_ns, exit_ns; /* CLOCK_MONOTONIC; 0: before tracing began / still alive */
 };
+
+/* ---- Runtime metrics of one python or node process (docs/runtime-metrics.md) ---- */
+struct rtp_report_rt_stat {
+	uint64_t count;
+	uint64_t total_ns;
+	uint64_t max_ns;
+};
+
+struct rtp_report_gil_thread {
+	pid_t tid;
+	char name[RTP_COMM_LEN];
+	uint64_t wait_ns;
+	uint64_t hold_ns;
+	uint64_t waits;
+	double wait_share; /* wait over the thread's traced lifetime */
+};
+
+/* A method string empty means "not measured": its `unavailable` says why. */
+struct rtp_report_runtime {
+	pid_t pid;
+	enum rtp_runtime_kind kind;
+	char version[32];
+	/* python */
+	char gil_method[48];
+	char gil_unavailable[192];
+	char gil_notes[384];
+	uint64_t gil_wait_ns, gil_hold_ns, gil_waits;
+	uint64_t gil_wait_hist[RTP_HIST_SLOTS];
+	struct rtp_report_gil_thread *gil_threads;
+	size_t n_gil_threads;
+	/* both: python generations 0..2, V8 collectors (scavenge, mark-compact, minor-mark-compact) */
+	char gc_method[48];
+	char gc_unavailable[192];
+	struct rtp_report_rt_stat gc[RTP_RT_GC_KINDS];
+	unsigned int n_gc_kinds;
+	/* node */
+	char loop_method[16];
+	char loop_unavailable[192];
+	pid_t loop_tid;
+	uint64_t loop_busy_ns, loop_idle_ns, loop_iters, loop_busy_max_ns;
+	uint64_t loop_busy_hist[RTP_HIST_SLOTS];
+	char tp_method[16];
+	char tp_unavailable[192];
+	uint64_t tp_submitted, tp_completed, tp_queue_ns, tp_queue_max_ns, tp_run_ns, tp_run_max_ns, tp_busy_max;
+	uint64_t tp_kind[RTP_TP_KINDS]; /* fs, work, dns, random */
+};
+
+const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i); /* "0".."2" / "scavenge"... */
+const char *report__tp_kind_name(unsigned int i); /* "fs", "work", "dns", "random" */
 
 /* The classic comparison columns: secs, mem, cpu secs, cpu load per core. */
 struct rtp_report_process {
@@ -74,6 +128,8 @@ struct rtp_report {
 	size_t n_syscalls;
 	struct rtp_report_thread *threads; /* by tid */
 	size_t n_threads;
+	struct rtp_report_runtime *runtimes; /* python and node processes, by pid */
+	size_t n_runtimes;
 	uint64_t runq_hist[RTP_HIST_SLOTS]; /* all targets */
 	uint64_t lost_events;
 	uint64_t thread_drops;

@@ -78,6 +78,8 @@ static json_object *syscall_json(const struct rtp_report_syscall *s)
 	json_object_object_add(o, "p50_ns", u64(s->p50_ns));
 	json_object_object_add(o, "p99_ns", u64(s->p99_ns));
 	json_object_object_add(o, "hist", hist_json(s->hist, RTP_HIST_SLOTS));
+	if (s->trace_lost)
+		json_object_object_add(o, "trace_lost", u64(s->trace_lost));
 	return o;
 }
 
@@ -97,6 +99,117 @@ static json_object *thread_json(const struct rtp_report_thread *t)
 	json_object_object_add(o, "invol_switches", u64(t->invol_switches));
 	json_object_object_add(o, "migrations", u64(t->migrations));
 	json_object_object_add(o, "exited", json_object_new_boolean(t->exited));
+	return o;
+}
+
+/* ---- runtime metrics (docs/runtime-metrics.md) ---- */
+
+/* A metric's method, or null and the reason it is not measured */
+static void method_json(json_object *o, const char *method, const char *unavailable)
+{
+	json_object_object_add(o, "method", method[0] ? json_object_new_string(method) : NULL);
+	if (!method[0])
+		json_object_object_add(o, "unavailable", text(unavailable[0] ? unavailable : "not measured"));
+}
+
+static json_object *rt_stat_json(const char *key, json_object *name, const struct rtp_report_rt_stat *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, name);
+	json_object_object_add(o, "count", u64(s->count));
+	json_object_object_add(o, "total_ns", u64(s->total_ns));
+	json_object_object_add(o, "max_ns", u64(s->max_ns));
+	return o;
+}
+
+static json_object *gc_json(const struct rtp_report_runtime *r)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	struct rtp_report_rt_stat all = { 0 };
+	bool python = r->kind == RTP_RUNTIME_PYTHON;
+
+	method_json(o, r->gc_method, r->gc_unavailable);
+	for (unsigned int k = 0; k < r->n_gc_kinds && k < RTP_RT_GC_KINDS; k++) {
+		const struct rtp_report_rt_stat *s = &r->gc[k];
+
+		all.count += s->count;
+		all.total_ns += s->total_ns;
+		if (s->max_ns > all.max_ns)
+			all.max_ns = s->max_ns;
+		json_object_array_add(a, python ? rt_stat_json("generation", json_object_new_int((int)k), s)
+						: rt_stat_json("name", json_object_new_string(
+									report__gc_kind_name(r->kind, k)), s));
+	}
+	json_object_object_add(o, "count", u64(all.count));
+	json_object_object_add(o, "total_ns", u64(all.total_ns));
+	json_object_object_add(o, "max_ns", u64(all.max_ns));
+	json_object_object_add(o, python ? "generations" : "collectors", a);
+	return o;
+}
+
+static json_object *runtime_json(const struct rtp_report_runtime *r)
+{
+	json_object *o = json_object_new_object(), *m, *a;
+
+	json_object_object_add(o, "pid", json_object_new_int(r->pid));
+	json_object_object_add(o, "runtime", json_object_new_string(runtime__kind_name(r->kind)));
+	json_object_object_add(o, "version", r->version[0] ? text(r->version) : NULL);
+	if (r->kind == RTP_RUNTIME_PYTHON) {
+		m = json_object_new_object();
+		method_json(m, r->gil_method, r->gil_unavailable);
+		json_object_object_add(m, "notes", text(r->gil_notes));
+		json_object_object_add(m, "wait_ns", u64(r->gil_wait_ns));
+		json_object_object_add(m, "hold_ns", u64(r->gil_hold_ns));
+		json_object_object_add(m, "waits", u64(r->gil_waits));
+		json_object_object_add(m, "wait_hist", hist_json(r->gil_wait_hist, RTP_HIST_SLOTS));
+		a = json_object_new_array();
+		for (size_t i = 0; i < r->n_gil_threads; i++) {
+			const struct rtp_report_gil_thread *t = &r->gil_threads[i];
+			json_object *to = json_object_new_object();
+
+			json_object_object_add(to, "tid", json_object_new_int(t->tid));
+			json_object_object_add(to, "name", text(t->name));
+			json_object_object_add(to, "wait_ns", u64(t->wait_ns));
+			json_object_object_add(to, "hold_ns", u64(t->hold_ns));
+			json_object_object_add(to, "waits", u64(t->waits));
+			json_object_object_add(to, "wait_share", json_object_new_double(t->wait_share));
+			json_object_array_add(a, to);
+		}
+		json_object_object_add(m, "threads", a);
+		json_object_object_add(o, "gil", m);
+	} else {
+		m = json_object_new_object();
+		method_json(m, r->loop_method, r->loop_unavailable);
+		json_object_object_add(m, "tid", json_object_new_int(r->loop_tid));
+		json_object_object_add(m, "busy_ns", u64(r->loop_busy_ns));
+		json_object_object_add(m, "idle_ns", u64(r->loop_idle_ns));
+		json_object_object_add(m, "utilization",
+				       json_object_new_double(r->loop_busy_ns + r->loop_idle_ns
+								      ? (double)r->loop_busy_ns /
+									(double)(r->loop_busy_ns + r->loop_idle_ns)
+								      : 0));
+		json_object_object_add(m, "iterations", u64(r->loop_iters));
+		json_object_object_add(m, "max_busy_ns", u64(r->loop_busy_max_ns));
+		json_object_object_add(m, "busy_hist", hist_json(r->loop_busy_hist, RTP_HIST_SLOTS));
+		json_object_object_add(o, "event_loop", m);
+
+		m = json_object_new_object();
+		method_json(m, r->tp_method, r->tp_unavailable);
+		json_object_object_add(m, "submitted", u64(r->tp_submitted));
+		json_object_object_add(m, "completed", u64(r->tp_completed));
+		json_object_object_add(m, "queue_wait_ns", u64(r->tp_queue_ns));
+		json_object_object_add(m, "max_queue_wait_ns", u64(r->tp_queue_max_ns));
+		json_object_object_add(m, "run_ns", u64(r->tp_run_ns));
+		json_object_object_add(m, "max_run_ns", u64(r->tp_run_max_ns));
+		json_object_object_add(m, "max_busy_workers", u64(r->tp_busy_max));
+		a = json_object_new_object();
+		for (unsigned int k = 0; k < RTP_TP_KINDS; k++)
+			json_object_object_add(a, report__tp_kind_name(k), u64(r->tp_kind[k]));
+		json_object_object_add(m, "by_kind", a);
+		json_object_object_add(o, "threadpool", m);
+	}
+	json_object_object_add(o, "gc", gc_json(r));
 	return o;
 }
 
@@ -136,6 +249,15 @@ json_object *report__json(const struct rtp_report *r)
 	for (size_t i = 0; i < r->n_threads; i++)
 		json_object_array_add(a, thread_json(&r->threads[i]));
 	json_object_object_add(root, "threads", a);
+	if (r->n_runtimes) {
+		json_object *rm = json_object_new_object();
+
+		a = json_object_new_array();
+		for (size_t i = 0; i < r->n_runtimes; i++)
+			json_object_array_add(a, runtime_json(&r->runtimes[i]));
+		json_object_object_add(rm, "processes", a);
+		json_object_object_add(root, "runtime_metrics", rm);
+	}
 	json_object_object_add(root, "runq_hist", hist_json(r->runq_hist, RTP_HIST_SLOTS));
 	json_object_object_add(root, "lost_events", u64(r->lost_events));
 	json_object_object_add(root, "thread_drops", u64(r->thread_drops));
@@ -218,6 +340,89 @@ static void target_from_json(json_object *o, struct rtp_report_target *t)
 	t->exited = get_u64(o, "exited") != 0 || json_object_get_boolean(json_object_object_get(o, "exited"));
 }
 
+static void method_from_json(json_object *o, char *method, size_t mlen, char *unavailable, size_t ulen)
+{
+	get_string(o, "method", method, mlen);
+	get_string(o, "unavailable", unavailable, ulen);
+}
+
+static void rt_stat_from_json(json_object *o, struct rtp_report_rt_stat *s)
+{
+	s->count = get_u64(o, "count");
+	s->total_ns = get_u64(o, "total_ns");
+	s->max_ns = get_u64(o, "max_ns");
+}
+
+static int runtime_from_json(json_object *o, struct rtp_report_runtime *r)
+{
+	json_object *m, *a;
+	char kind[16];
+	size_t n;
+
+	r->pid = (pid_t)get_u64(o, "pid");
+	get_string(o, "runtime", kind, sizeof(kind));
+	r->kind = strcmp(kind, "node") == 0 ? RTP_RUNTIME_NODE : RTP_RUNTIME_PYTHON;
+	get_string(o, "version", r->version, sizeof(r->version));
+	if (json_object_object_get_ex(o, "gil", &m)) {
+		method_from_json(m, r->gil_method, sizeof(r->gil_method), r->gil_unavailable, sizeof(r->gil_unavailable));
+		get_string(m, "notes", r->gil_notes, sizeof(r->gil_notes));
+		r->gil_wait_ns = get_u64(m, "wait_ns");
+		r->gil_hold_ns = get_u64(m, "hold_ns");
+		r->gil_waits = get_u64(m, "waits");
+		get_hist(m, "wait_hist", r->gil_wait_hist);
+		if ((a = get_array(m, "threads")) && (n = json_object_array_length(a))) {
+			r->gil_threads = calloc(n, sizeof(*r->gil_threads));
+			if (!r->gil_threads)
+				return -ENOMEM;
+			for (size_t i = 0; i < n; i++) {
+				json_object *t = json_object_array_get_idx(a, i);
+				struct rtp_report_gil_thread *g = &r->gil_threads[r->n_gil_threads++];
+
+				g->tid = (pid_t)get_u64(t, "tid");
+				get_string(t, "name", g->name, sizeof(g->name));
+				g->wait_ns = get_u64(t, "wait_ns");
+				g->hold_ns = get_u64(t, "hold_ns");
+				g->waits = get_u64(t, "waits");
+				g->wait_share = get_double(t, "wait_share");
+			}
+		}
+	}
+	if (json_object_object_get_ex(o, "event_loop", &m)) {
+		method_from_json(m, r->loop_method, sizeof(r->loop_method), r->loop_unavailable,
+				 sizeof(r->loop_unavailable));
+		r->loop_tid = (pid_t)get_u64(m, "tid");
+		r->loop_busy_ns = get_u64(m, "busy_ns");
+		r->loop_idle_ns = get_u64(m, "idle_ns");
+		r->loop_iters = get_u64(m, "iterations");
+		r->loop_busy_max_ns = get_u64(m, "max_busy_ns");
+		get_hist(m, "busy_hist", r->loop_busy_hist);
+	}
+	if (json_object_object_get_ex(o, "threadpool", &m)) {
+		json_object *k;
+
+		method_from_json(m, r->tp_method, sizeof(r->tp_method), r->tp_unavailable, sizeof(r->tp_unavailable));
+		r->tp_submitted = get_u64(m, "submitted");
+		r->tp_completed = get_u64(m, "completed");
+		r->tp_queue_ns = get_u64(m, "queue_wait_ns");
+		r->tp_queue_max_ns = get_u64(m, "max_queue_wait_ns");
+		r->tp_run_ns = get_u64(m, "run_ns");
+		r->tp_run_max_ns = get_u64(m, "max_run_ns");
+		r->tp_busy_max = get_u64(m, "max_busy_workers");
+		if (json_object_object_get_ex(m, "by_kind", &k))
+			for (unsigned int i = 0; i < RTP_TP_KINDS; i++)
+				r->tp_kind[i] = get_u64(k, report__tp_kind_name(i));
+	}
+	if (json_object_object_get_ex(o, "gc", &m)) {
+		method_from_json(m, r->gc_method, sizeof(r->gc_method), r->gc_unavailable, sizeof(r->gc_unavailable));
+		a = get_array(m, r->kind == RTP_RUNTIME_PYTHON ? "generations" : "collectors");
+		n = a ? json_object_array_length(a) : 0;
+		for (size_t i = 0; i < n && i < RTP_RT_GC_KINDS; i++)
+			rt_stat_from_json(json_object_array_get_idx(a, i), &r->gc[i]);
+		r->n_gc_kinds = (unsigned int)(n < RTP_RT_GC_KINDS ? n : RTP_RT_GC_KINDS);
+	}
+	return 0;
+}
+
 static const char *const modes[] = { "run", "attach", "trace" };
 
 int report__from_json(json_object *o, struct rtp_report **out)
@@ -283,6 +488,7 @@ int report__from_json(json_object *o, struct rtp_report **out)
 			sc->max_ns = get_u64(s, "max_ns");
 			sc->p50_ns = get_u64(s, "p50_ns");
 			sc->p99_ns = get_u64(s, "p99_ns");
+			sc->trace_lost = get_u64(s, "trace_lost");
 			get_hist(s, "hist", sc->hist);
 			if (json_object_object_get_ex(s, "errnos", &errnos) && json_object_is_type(errnos, json_type_object)) {
 				size_t ne = (size_t)json_object_object_length(errnos);
@@ -328,6 +534,20 @@ int report__from_json(json_object *o, struct rtp_report **out)
 			rt->invol_switches = get_u64(t, "invol_switches");
 			rt->migrations = get_u64(t, "migrations");
 			rt->exited = json_object_get_boolean(json_object_object_get(t, "exited"));
+		}
+	}
+	if (json_object_object_get_ex(o, "runtime_metrics", &v) && (a = get_array(v, "processes")) &&
+	    (n = json_object_array_length(a))) {
+		r->runtimes = calloc(n, sizeof(*r->runtimes));
+		if (!r->runtimes)
+			goto nomem;
+		for (size_t i = 0; i < n; i++) {
+			json_object *p = json_object_array_get_idx(a, i);
+
+			if (!json_object_is_type(p, json_type_object))
+				continue;
+			if (runtime_from_json(p, &r->runtimes[r->n_runtimes++]))
+				goto nomem;
 		}
 	}
 	get_hist(o, "runq_hist", r->runq_hist);

@@ -19,6 +19,7 @@ void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const 
 	if (v->timed && v->timed < v->count) /* bursts were sampled: scale the measured total */
 		sc->total_ns = (uint64_t)((double)v->total_ns * (double)v->count / (double)v->timed);
 	sc->max_ns = v->max_ns;
+	sc->trace_lost = v->trace_lost;
 	memcpy(sc->hist, v->hist, sizeof(sc->hist));
 	if (name)
 		snprintf(sc->name, sizeof(sc->name), "%s", name);

@@ -413,6 +413,18 @@ static struct sess *request_session(struct server *s, struct client *c, json_obj
 
 /* The "pids" of an attach or record request, each a process the client may profile; else an error was
  * sent and the count returned is 0. */
+/* A request's "runtime" key: "off", "uprobes" (the GIL measured with uprobes) or, by default, "futex" */
+static int runtime_mode_of(json_object *req)
+{
+	json_object *v;
+	const char *m;
+
+	if (!json_object_object_get_ex(req, "runtime", &v) || !json_object_is_type(v, json_type_string))
+		return ENGINE_RT_ON;
+	m = json_object_get_string(v);
+	return !strcmp(m, "off") ? ENGINE_RT_OFF : !strcmp(m, "uprobes") ? ENGINE_RT_GIL_UPROBES : ENGINE_RT_ON;
+}
+
 static int request_pids(struct server *s, struct client *c, json_object *req, const char *verb, json_object **pids_out)
 {
 	json_object *pids, *v;
@@ -498,6 +510,7 @@ static void do_attach(struct server *s, struct client *c, json_object *req)
 			     .created_ns = mono_now() };
 	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
 		engine__session_follow(s->e, slot, json_object_get_boolean(v));
+	engine__session_runtime(s->e, slot, runtime_mode_of(req));
 	if (c->uid != 0)
 		engine__session_restrict(s->e, slot);
 	for (int i = 0; i < n; i++) {
@@ -570,6 +583,7 @@ static const char *const view_keys[][8] = {
 	{ "syscalls", "target", "duration_ns", "syscalls", "lost_events", NULL },
 	{ "threads", "target", "duration_ns", "threads", "lost_events", NULL },
 	{ "sched", "target", "duration_ns", "threads", "runq_hist", "process", "lost_events", NULL },
+	{ "runtime", "target", "targets", "duration_ns", "runtime_metrics", "lost_events", NULL },
 };
 
 static void do_query(struct server *s, struct client *c, json_object *req)
@@ -761,6 +775,18 @@ static void do_record(struct server *s, struct client *c, json_object *req)
 		return;
 	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
 		eo.no_follow = !json_object_get_boolean(v);
+	eo.runtime_mode = runtime_mode_of(req);
+	/* a smaller trace buffer than the default only: a client cannot make the daemon pin more memory */
+	if (json_object_object_get_ex(req, "trace_buffer", &v) && json_object_is_type(v, json_type_int)) {
+		int64_t b = json_object_get_int64(v);
+
+		if (b < 4096 || b > RTP_DEFAULT_TRACE_BUFFER || (b & (b - 1))) {
+			reply_error(s, c, req, "EINVAL", "trace_buffer must be a power of two from 4096 to %u",
+				    RTP_DEFAULT_TRACE_BUFFER);
+			return;
+		}
+		eo.trace_buffer_bytes = (unsigned int)b;
+	}
 	rec = calloc(1, sizeof(*rec));
 	if (!rec) {
 		reply_error(s, c, req, "ENOMEM", "out of memory");

@@ -176,6 +176,7 @@ uint64_t trace_rec__ts(const struct trace_rec *rec)
 	case RTP_TR_SWITCH: return rec->sw.ts_ns;
 	case RTP_TR_WAKEUP:
 	case RTP_TR_MIGRATE: return rec->wk.ts_ns;
+	case RTP_TR_RUNTIME: return rec->rt.ts_ns;
 	case TRACE_THREAD_BASE:
 	case TRACE_THREAD_END: return rec->th.ts_ns;
 	case TRACE_PROC: return rec->proc.ts_ns;
@@ -341,6 +342,9 @@ static int encode_record(struct buf *b, const struct trace_rec *rec, uint64_t *p
 	case RTP_TR_WAKEUP:
 	case RTP_TR_MIGRATE:
 		return put_varint(b, rec->wk.cpu) ?: put_varint(b, rec->wk.tid) ?: put_varint(b, rec->wk.target_cpu);
+	case RTP_TR_RUNTIME:
+		return put_varint(b, rec->rt.tid) ?: put_varint(b, rec->rt.dur_ns) ?: put_varint(b, rec->rt.kind) ?:
+		       put_varint(b, rec->rt.arg);
 	case RTP_REC_THREAD_NEW:
 	case RTP_REC_PROC_NEW:
 	case RTP_REC_EXEC:
@@ -665,8 +669,8 @@ static int reader_init(struct trace_reader *r, char *err, size_t errlen)
 			 m == -EBADMSG || m == -ENODATA ? " (not a complete gzip member)" : "");
 		return -EINVAL;
 	}
-	if (r->hdr.format_version != TRACE_FORMAT_VERSION) {
-		snprintf(err, errlen, "trace format version %u; this rtprof reads version %u", r->hdr.format_version,
+	if (r->hdr.format_version < 1 || r->hdr.format_version > TRACE_FORMAT_VERSION) {
+		snprintf(err, errlen, "trace format version %u; this rtprof reads versions 1 to %u", r->hdr.format_version,
 			 TRACE_FORMAT_VERSION);
 		return -EPROTONOSUPPORT;
 	}
@@ -765,6 +769,14 @@ static bool decode_record(struct cur *c, uint64_t *prev_ts, struct trace_rec *re
 		rec->wk.cpu = get_u32(c);
 		rec->wk.tid = get_u32(c);
 		rec->wk.target_cpu = get_u32(c);
+		break;
+	case RTP_TR_RUNTIME:
+		rec->rt.type = type;
+		rec->rt.ts_ns = ts;
+		rec->rt.tid = get_u32(c);
+		rec->rt.dur_ns = get_varint(c);
+		rec->rt.kind = get_u32(c);
+		rec->rt.arg = get_u32(c);
 		break;
 	case RTP_REC_THREAD_NEW:
 	case RTP_REC_PROC_NEW:

@@ -12,7 +12,8 @@
 
 #include "rtprof_abi.h"
 
-#define TRACE_FORMAT_VERSION 1
+/* 2: runtime records (RTP_TR_RUNTIME) added; version 1 files are read too */
+#define TRACE_FORMAT_VERSION 2
 #define TRACE_MAX_CPUS 4096
 
 /* Record types written by userspace, beside the BPF ones (enum rtp_rec_type, enum rtp_trace_type). */
@@ -47,6 +48,7 @@ struct trace_rec {
 		struct rtp_tr_syscall sys;   /* RTP_TR_SYSCALL */
 		struct rtp_tr_switch sw;     /* RTP_TR_SWITCH */
 		struct rtp_tr_wakeup wk;     /* RTP_TR_WAKEUP, RTP_TR_MIGRATE */
+		struct rtp_tr_runtime rt;    /* RTP_TR_RUNTIME */
 		struct rtp_event ev;         /* RTP_REC_* lifecycle */
 		struct trace_thread_acct th; /* TRACE_THREAD_BASE, TRACE_THREAD_END */
 		struct trace_proc proc;      /* TRACE_PROC */

@@ -281,7 +281,8 @@ class FoldedAndCsv(unittest.TestCase):
         rows = self.csv_rows(trace)
         caller = tids["threads"]["caller"]
         kinds = collections.Counter(r["kind"] for r in rows)
-        self.assertEqual(set(kinds), {"syscall", "state"}, "row kinds: %s" % kinds)
+        # runtime rows: the python workload's GIL waits and collections (docs/runtime-metrics.md)
+        self.assertEqual(set(kinds) - {"runtime"}, {"syscall", "state"}, "row kinds: %s" % kinds)
         caller_getppid = [r for r in rows if r["kind"] == "syscall" and r["name"] == "getppid"
                           and int(r["tid"]) == caller]
         self.assertEqual(len(caller_getppid), K_GETPPID, "csv getppid rows of the caller")

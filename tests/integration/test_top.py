@@ -78,7 +78,8 @@ def rate(text):
 
 
 def parse_frames(text):
-    """rtprof top's batch output: frames starting with 'rtprof top - ', each a summary line, two lines per session,
+    """rtprof top's batch output: frames starting with 'rtprof top - ', each a summary line, two lines per session
+    (three for a python or node target: its runtime metrics),
     a column header and one row per thread."""
     frames = []
     last_session = None
@@ -93,7 +94,7 @@ def parse_frames(text):
         if m:
             f["sessions"][int(m.group(1))] = line
             last_session = int(m.group(1))
-        elif line.startswith("  syscalls/s "):
+        elif line.startswith("  syscalls/s ") or line.startswith("  GIL ") or line.startswith("  event loop "):
             f["sessions"][last_session] += "\n" + line
         elif line.split()[0] == "SESSION":
             f["header"] = line.split()

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Runtime metrics of python and node targets (docs/runtime-metrics.md): which probes measure what for one
+ * process, attached once its runtime is known, and the report's runtime section.
+ *
+ * Measured on this project's VMs, a uprobe hit costs ~14 us (a trap in and out of the kernel), so the
+ * default methods put no breakpoint on a hot path:
+ *   - GIL waits are futex waits on an address inside the interpreter's runtime state (_PyRuntime, which
+ *     holds the GIL's mutex and condition variables in 3.8-3.13), seen by the syscall probes;
+ *   - the event loop's idle time is its thread's epoll waits (libuv's own idle-time definition);
+ * while the rare events -- collections, libuv threadpool tasks -- are uprobes or USDT probes. The uprobe GIL
+ * method (take_gil/drop_gil) is exact but costs three hits per acquisition: opt-in. */
+#include <errno.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "engine_internal.h"
+#include "rtprof.skel.h"
+#include "symbols.h"
+
+#define RT_MAX_LINKS 16
+
+struct rt_state {
+	int kind; /* RTP_RT_* */
+	struct bpf_link *links[RT_MAX_LINKS];
+	int n_links;
+	bool have_entry;  /* rt_procs has the process */
+	bool have_saved;  /* `saved` holds its totals (the process is gone) */
+	__u32 tflags;     /* RTP_TARGET_RT_* set for it */
+	/* futex GIL method, when the interpreter's library was not mapped yet (just after exec) */
+	bool gil_pending;
+	char gil_elf[PATH_MAX + 64];
+	uint64_t gil_off, gil_size;
+	struct rtp_rt_proc saved;
+	char gil_method[48], gil_unavailable[192], gil_notes[384];
+	char gc_method[48], gc_unavailable[192];
+	char loop_method[16], loop_unavailable[192];
+	char tp_method[16], tp_unavailable[192];
+};
+
+static const char FUTEX_NOTES[] =
+	"wait: time blocked on the GIL's mutex and condition variable (futex waits inside _PyRuntime); an "
+	"acquisition that spins briefly without blocking is not seen. hold: on-CPU time outside those waits, "
+	"which also counts code running with the GIL released (C extensions, system calls)";
+static const char TAKE_DROP_NOTES[] =
+	"every acquisition (take_gil) and release (drop_gil); each costs three uprobe hits (a trap into the "
+	"kernel, ~14 us on a VM): expect overhead on I/O-heavy code";
+static const char SAVE_RESTORE_NOTES[] =
+	"take_gil/drop_gil have no symbol in this build: only releases around blocking calls "
+	"(PyEval_SaveThread/PyEval_RestoreThread) are seen; the periodic hand-offs between running threads are "
+	"missed, so contention between CPU-bound threads is under-reported";
+
+static void rt_add_link(struct rt_state *rt, struct bpf_link *l)
+{
+	if (rt->n_links < RT_MAX_LINKS)
+		rt->links[rt->n_links++] = l;
+	else
+		bpf_link__destroy(l);
+}
+
+/* A uprobe (or uretprobe) on one process at a file offset; 0 or -errno. */
+static int attach_uprobe(struct rt_state *rt, struct bpf_program *prog, pid_t pid, const char *path,
+			 uint64_t offset, bool ret, uint64_t cookie)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = cookie);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)offset, &o);
+
+	if (!l)
+		return -errno;
+	rt_add_link(rt, l);
+	return 0;
+}
+
+/* The address at which `pid` maps file offset `off` of the ELF at `path`: the file's mapping with the
+ * greatest page offset not above `off` belongs to the segment holding it (also for its zero-filled tail).
+ * 0 or -errno. */
+static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr)
+{
+	char maps[64], line[4096];
+	struct stat st;
+	uint64_t best_pgoff = 0, best_start = 0;
+	bool found = false;
+	FILE *f;
+
+	if (stat(path, &st))
+		return -errno;
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, pgoff, ino;
+		unsigned int maj, min;
+
+		if (sscanf(line, "%llx-%llx %*4s %llx %x:%x %llu", &start, &end, &pgoff, &maj, &min, &ino) != 6)
+			continue;
+		if (ino != st.st_ino || maj != major(st.st_dev) || min != minor(st.st_dev) || pgoff > off)
+			continue;
+		if (!found || pgoff >= best_pgoff) {
+			best_pgoff = pgoff;
+			best_start = start;
+			found = true;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return -ENOENT;
+	*vaddr = best_start + (off - best_pgoff);
+	return 0;
+}
+
+/* ---- python ---- */
+
+static void python_attach(struct engine *e, struct target_proc *p, struct rt_state *rt, struct rtp_rt_proc *entry,
+			  __u32 *tflags, int mode)
+{
+	struct rtprof_bpf *skel = e->skel;
+	char elf[PATH_MAX + 64], root[48];
+	struct rtp_sym_query q[] = {
+		{ .name = "_PyRuntime" },
+		{ .name = "take_gil" },
+		{ .name = "drop_gil" },
+		{ .name = "PyEval_RestoreThread" },
+		{ .name = "PyEval_SaveThread" },
+		{ .name = "gc_collect_main" },
+	};
+	int r;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	/* The interpreter lives in libpython when the executable links it, else in the executable. Just
+	 * after an exec the dynamic loader may not have mapped the library yet: then it is the file the
+	 * runtime detection found (uprobes are placed by file; they apply once it is mapped). */
+	if (p->runtime.lib[0] && symbols__find_mapping(p->pid, "libpython", elf, sizeof(elf)))
+		snprintf(elf, sizeof(elf), "%s%.*s", p->runtime.lib[0] == '/' ? root : "", PATH_MAX - 1, p->runtime.lib);
+	else if (!p->runtime.lib[0])
+		snprintf(elf, sizeof(elf), "/proc/%d/exe", (int)p->pid);
+	r = symbols__resolve(elf, root, q, sizeof(q) / sizeof(q[0]));
+	if (r < 0) {
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot read the interpreter's ELF file: %s",
+			 strerror(-r));
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "%s", rt->gil_unavailable);
+		return;
+	}
+
+	/* GIL */
+	if (mode == ENGINE_RT_GIL_UPROBES && (q[1].found && q[2].found)) {
+		r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, q[1].offset, false, 0);
+		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, q[1].offset, true, 0);
+		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_drop, p->pid, elf, q[2].offset, false, 0);
+		if (r)
+			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot attach uprobes: %s",
+				 strerror(-r));
+		else {
+			snprintf(rt->gil_method, sizeof(rt->gil_method), "take_gil/drop_gil");
+			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", TAKE_DROP_NOTES);
+		}
+	} else if (mode == ENGINE_RT_GIL_UPROBES && q[3].found && q[4].found) {
+		r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, q[3].offset, false, 0);
+		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, q[3].offset, true, 0);
+		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_drop, p->pid, elf, q[4].offset, false, 0);
+		if (r)
+			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot attach uprobes: %s",
+				 strerror(-r));
+		else {
+			snprintf(rt->gil_method, sizeof(rt->gil_method), "PyEval_SaveThread/PyEval_RestoreThread");
+			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", SAVE_RESTORE_NOTES);
+		}
+	} else if (mode == ENGINE_RT_GIL_UPROBES) {
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
+			 "no symbol for take_gil/drop_gil nor PyEval_RestoreThread/PyEval_SaveThread in %.100s", elf);
+	} else if (!q[0].found || !q[0].size) {
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
+			 "no _PyRuntime symbol (with its size) in %.100s: the GIL's address is unknown", elf);
+	} else {
+		uint64_t lo = 0;
+
+		r = file_vaddr(p->pid, elf, q[0].offset, &lo);
+		if (r == -ENOENT && p->runtime.lib[0]) {
+			/* not mapped yet: rt_poll() finds it */
+			rt->gil_pending = true;
+			snprintf(rt->gil_elf, sizeof(rt->gil_elf), "%s", elf);
+			rt->gil_off = q[0].offset;
+			rt->gil_size = q[0].size;
+			snprintf(rt->gil_method, sizeof(rt->gil_method), "futex");
+			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", FUTEX_NOTES);
+		} else if (r) {
+			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
+				 "cannot find _PyRuntime in the process's mappings: %s", strerror(-r));
+		} else {
+			entry->gil_lo = lo;
+			entry->gil_hi = lo + q[0].size;
+			*tflags |= RTP_TARGET_RT_GIL_FUTEX;
+			snprintf(rt->gil_method, sizeof(rt->gil_method), "futex");
+			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", FUTEX_NOTES);
+		}
+	}
+
+	/* GC: the interpreter's own USDT probes when built with them, else its collector's entry and return */
+	if (symbols__has_usdt(elf, "python", "gc__start") == 1 && symbols__has_usdt(elf, "python", "gc__done") == 1) {
+		/* libbpf finds a shared library's load address by its path in /proc/PID/maps */
+		const char *usdt_path = p->runtime.lib[0] ? p->runtime.lib : p->runtime.exe;
+		struct bpf_link *a = bpf_program__attach_usdt(skel->progs.rtp_py_gc_start_usdt, p->pid, usdt_path,
+							      "python", "gc__start", NULL);
+		struct bpf_link *b = a ? bpf_program__attach_usdt(skel->progs.rtp_py_gc_done_usdt, p->pid, usdt_path,
+								  "python", "gc__done", NULL) : NULL;
+
+		if (a && b) {
+			rt_add_link(rt, a);
+			rt_add_link(rt, b);
+			snprintf(rt->gc_method, sizeof(rt->gc_method), "usdt");
+			return;
+		}
+		r = -errno;
+		bpf_link__destroy(a);
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach the USDT probes: %s",
+			 strerror(-r));
+	}
+	if (!q[5].found) {
+		if (!rt->gc_unavailable[0])
+			snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable),
+				 "no USDT gc probes and no gc_collect_main symbol in %.60s (stripped: install the "
+				 "interpreter's debug symbols)", elf);
+		return;
+	}
+	r = attach_uprobe(rt, skel->progs.rtp_py_gc_start, p->pid, elf, q[5].offset, false, 0);
+	r = r ?: attach_uprobe(rt, skel->progs.rtp_gc_done, p->pid, elf, q[5].offset, true, 0);
+	if (r)
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach uprobes: %s", strerror(-r));
+	else {
+		snprintf(rt->gc_method, sizeof(rt->gc_method), "uprobe:gc_collect_main");
+		rt->gc_unavailable[0] = '\0';
+	}
+}
+
+/* ---- node ---- */
+
+/* uv_work_t as libuv 1.x's uv.h lays it out (UV_REQ_FIELDS, then loop, work_cb, after_work_cb, work_req),
+ * to find the struct uv__work that uv_queue_work() submits. The public ABI, stable across libuv 1.x. */
+typedef struct {
+	void *data;
+	int type;
+	void *reserved[6];
+	void *loop;
+	void *work_cb;
+	void *after_work_cb;
+	void *work_req;
+} uv_work_t_layout;
+
+static void node_attach(struct engine *e, struct target_proc *p, struct rt_state *rt, __u32 *tflags)
+{
+	struct rtprof_bpf *skel = e->skel;
+	char elf[PATH_MAX + 32], uv[PATH_MAX + 32], root[48];
+	struct rtp_sym_query q[] = {
+		{ .name = "_ZN2v88internal4Heap24PerformGarbageCollectionE", .prefix = 1 },
+	};
+	/* libuv: in the executable, or in libuv.so when node links it (distribution builds) */
+	struct rtp_sym_query u[] = {
+		{ .name = "uv__work_submit" },
+		{ .name = "uv_queue_work" },
+		{ .name = "uv__fs_work" },
+		{ .name = "uv__queue_work" },
+		{ .name = "uv__getaddrinfo_work" },
+		{ .name = "uv__getnameinfo_work" },
+		{ .name = "uv__random_work" },
+	};
+	static const uint64_t kinds[] = { 0, 0, RTP_TP_FS, RTP_TP_WORK, RTP_TP_DNS, RTP_TP_DNS, RTP_TP_RANDOM };
+	int r;
+
+	/* event loop: its thread's epoll waits, from the syscall probes */
+	*tflags |= RTP_TARGET_RT_LOOP;
+	snprintf(rt->loop_method, sizeof(rt->loop_method), "epoll");
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	snprintf(elf, sizeof(elf), "/proc/%d/exe", (int)p->pid);
+	if (symbols__find_mapping(p->pid, "libuv", uv, sizeof(uv)))
+		snprintf(uv, sizeof(uv), "%s", elf);
+
+	r = symbols__resolve(uv, root, u, sizeof(u) / sizeof(u[0]));
+	if (r < 0 || !u[0].found) {
+		snprintf(rt->tp_unavailable, sizeof(rt->tp_unavailable), "no uv__work_submit symbol in %.100s%s%s", uv,
+			 r < 0 ? ": " : " (stripped?)", r < 0 ? strerror(-r) : "");
+	} else {
+		r = attach_uprobe(rt, skel->progs.rtp_uv_submit, p->pid, uv, u[0].offset, false, 0);
+		/* uv_queue_work may have the submission inlined: it gets a probe of its own, whose argument is
+		 * the uv_work_t holding the struct uv__work (libuv 1.x's stable ABI, uv.h) */
+		if (!r && u[1].found)
+			r = attach_uprobe(rt, skel->progs.rtp_uv_submit, p->pid, uv, u[1].offset, false,
+					  offsetof(uv_work_t_layout, work_req));
+		for (size_t i = 2; !r && i < sizeof(u) / sizeof(u[0]); i++) {
+			if (!u[i].found)
+				continue;
+			r = attach_uprobe(rt, skel->progs.rtp_uv_work, p->pid, uv, u[i].offset, false, kinds[i]);
+			r = r ?: attach_uprobe(rt, skel->progs.rtp_uv_work_done, p->pid, uv, u[i].offset, true, kinds[i]);
+		}
+		if (r)
+			snprintf(rt->tp_unavailable, sizeof(rt->tp_unavailable), "cannot attach uprobes: %s",
+				 strerror(-r));
+		else
+			snprintf(rt->tp_method, sizeof(rt->tp_method), "uprobes");
+	}
+
+	r = symbols__resolve(elf, root, q, 1);
+	if (r < 0 || !q[0].found) {
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable),
+			 "no v8::internal::Heap::PerformGarbageCollection symbol in %.80s%s%s", elf,
+			 r < 0 ? ": " : " (stripped?)", r < 0 ? strerror(-r) : "");
+		return;
+	}
+	r = attach_uprobe(rt, skel->progs.rtp_v8_gc_start, p->pid, elf, q[0].offset, false, 0);
+	r = r ?: attach_uprobe(rt, skel->progs.rtp_gc_done, p->pid, elf, q[0].offset, true, 0);
+	if (r)
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach uprobes: %s", strerror(-r));
+	else
+		snprintf(rt->gc_method, sizeof(rt->gc_method), "uprobe:Heap::PerformGarbageCollection");
+}
+
+/* ---- lifecycle ---- */
+
+static void set_target_flags(struct engine *e, pid_t pid, __u32 flags)
+{
+	struct rtp_target tgt;
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
+		return;
+	tgt.flags = (tgt.flags & ~RTP_TARGET_RT_MASK) | flags;
+	if (bpf_map__update_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_EXIST) == 0)
+		__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+void rt_free(struct target_proc *p)
+{
+	if (!p->rt)
+		return;
+	for (int i = 0; i < p->rt->n_links; i++)
+		bpf_link__destroy(p->rt->links[i]);
+	free(p->rt);
+	p->rt = NULL;
+}
+
+void rt_detach(struct engine *e, struct target_proc *p)
+{
+	struct rt_state *rt = p->rt;
+	__u32 key = (__u32)p->pid;
+
+	if (!rt)
+		return;
+	for (int i = 0; i < rt->n_links; i++)
+		bpf_link__destroy(rt->links[i]);
+	rt->n_links = 0;
+	if (rt->have_entry) {
+		if (bpf_map__lookup_elem(e->skel->maps.rt_procs, &key, sizeof(key), &rt->saved, sizeof(rt->saved), 0) == 0)
+			rt->have_saved = true;
+		(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
+		rt->have_entry = false;
+	}
+}
+
+void rt_attach(struct engine *e, struct target_proc *p)
+{
+	struct rtp_rt_proc entry = { 0 };
+	struct rt_state *rt;
+	__u32 key = (__u32)p->pid, tflags = 0;
+	int mode = p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF;
+
+	/* an exec starts over: the previous program's probes and totals go */
+	rt_detach(e, p);
+	rt_free(p);
+	set_target_flags(e, p->pid, 0);
+	if (mode == ENGINE_RT_OFF || !p->runtime_known || p->exited ||
+	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE))
+		return;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return;
+	p->rt = rt;
+	rt->kind = p->runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
+	entry.kind = (__u32)rt->kind;
+	engine_log_quiet++;
+	if (rt->kind == RTP_RT_PYTHON)
+		python_attach(e, p, rt, &entry, &tflags, mode);
+	else
+		node_attach(e, p, rt, &tflags);
+	engine_log_quiet--;
+	if (bpf_map__update_elem(e->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "the runtime table is full");
+		rt->gil_method[0] = rt->loop_method[0] = rt->gc_method[0] = rt->tp_method[0] = '\0';
+		for (int i = 0; i < rt->n_links; i++)
+			bpf_link__destroy(rt->links[i]);
+		rt->n_links = 0;
+		return;
+	}
+	rt->have_entry = true;
+	rt->tflags = tflags;
+	set_target_flags(e, p->pid, tflags);
+}
+
+void rt_poll(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+		struct rt_state *rt = p->rt;
+		struct rtp_rt_proc v;
+		__u32 key = (__u32)p->pid;
+		uint64_t lo;
+		int r;
+
+		if (!rt || !rt->gil_pending || !rt->have_entry || p->exited)
+			continue;
+		r = file_vaddr(p->pid, rt->gil_elf, rt->gil_off, &lo);
+		if (r == -ENOENT)
+			continue; /* still not mapped */
+		rt->gil_pending = false;
+		if (r || bpf_map__lookup_elem(e->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0)) {
+			rt->gil_method[0] = '\0';
+			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
+				 "cannot find _PyRuntime in the process's mappings: %s", strerror(r ? -r : ENOENT));
+			continue;
+		}
+		v.gil_lo = lo;
+		v.gil_hi = lo + rt->gil_size;
+		if (bpf_map__update_elem(e->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), BPF_EXIST) == 0) {
+			rt->tflags |= RTP_TARGET_RT_GIL_FUTEX;
+			set_target_flags(e, p->pid, rt->tflags);
+		}
+	}
+}
+
+/* ---- report ---- */
+
+static void runtime_row(struct engine *e, struct target_proc *p, struct rtp_report *rep,
+			struct rtp_report_runtime *o, uint64_t now, uint64_t session_start)
+{
+	const struct rt_state *rt = p->rt;
+	struct rtp_rt_proc v = { 0 };
+	__u32 key = (__u32)p->pid;
+	bool futex = !strcmp(rt->gil_method, "futex");
+	size_t n = 0;
+
+	if (rt->have_entry)
+		(void)bpf_map__lookup_elem(e->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0);
+	else if (rt->have_saved)
+		v = rt->saved;
+	o->pid = p->pid;
+	o->kind = p->runtime.kind;
+	snprintf(o->version, sizeof(o->version), "%s", p->runtime.version);
+	memcpy(o->gil_method, rt->gil_method, sizeof(o->gil_method));
+	memcpy(o->gil_unavailable, rt->gil_unavailable, sizeof(o->gil_unavailable));
+	memcpy(o->gil_notes, rt->gil_notes, sizeof(o->gil_notes));
+	memcpy(o->gc_method, rt->gc_method, sizeof(o->gc_method));
+	memcpy(o->gc_unavailable, rt->gc_unavailable, sizeof(o->gc_unavailable));
+	memcpy(o->loop_method, rt->loop_method, sizeof(o->loop_method));
+	memcpy(o->loop_unavailable, rt->loop_unavailable, sizeof(o->loop_unavailable));
+	memcpy(o->tp_method, rt->tp_method, sizeof(o->tp_method));
+	memcpy(o->tp_unavailable, rt->tp_unavailable, sizeof(o->tp_unavailable));
+	o->n_gc_kinds = 3; /* python: generations 0-2; V8: its three collectors */
+	for (unsigned int k = 0; k < RTP_RT_GC_KINDS; k++) {
+		o->gc[k].count = v.gc[k].count;
+		o->gc[k].total_ns = v.gc[k].total_ns;
+		o->gc[k].max_ns = v.gc[k].max_ns;
+	}
+	memcpy(o->gil_wait_hist, v.gil_wait_hist, sizeof(o->gil_wait_hist));
+	memcpy(o->loop_busy_hist, v.loop_busy_hist, sizeof(o->loop_busy_hist));
+	o->tp_submitted = v.tp_submitted;
+	o->tp_completed = v.tp_completed;
+	o->tp_queue_ns = v.tp_queue_ns;
+	o->tp_queue_max_ns = v.tp_queue_max_ns;
+	o->tp_run_ns = v.tp_run_ns;
+	o->tp_run_max_ns = v.tp_run_max_ns;
+	o->tp_busy_max = v.tp_busy_max;
+	memcpy(o->tp_kind, v.tp_started, sizeof(o->tp_kind));
+
+	for (size_t i = 0; i < rep->n_threads; i++)
+		n += rep->threads[i].tgid == p->pid;
+	if (rt->kind == RTP_RT_PYTHON && o->gil_method[0] && n) {
+		o->gil_threads = calloc(n, sizeof(*o->gil_threads));
+		if (!o->gil_threads)
+			return;
+	}
+	for (size_t i = 0; i < rep->n_threads; i++) {
+		const struct rtp_report_thread *t = &rep->threads[i];
+
+		if (t->tgid != p->pid)
+			continue;
+		if (t->tid == p->pid && (t->loop_iters || t->loop_idle_ns)) {
+			o->loop_tid = t->tid;
+			o->loop_busy_ns = t->loop_busy_ns;
+			o->loop_idle_ns = t->loop_idle_ns;
+			o->loop_iters = t->loop_iters;
+			o->loop_busy_max_ns = t->loop_busy_max_ns;
+		}
+		if (o->gil_threads) {
+			struct rtp_report_gil_thread *g = &o->gil_threads[o->n_gil_threads];
+			uint64_t from = t->start_ns > session_start ? t->start_ns : session_start;
+			uint64_t to = t->exit_ns && t->exit_ns < now ? t->exit_ns : now;
+
+			g->tid = t->tid;
+			memcpy(g->name, t->name, sizeof(g->name));
+			g->wait_ns = t->gil_wait_ns;
+			g->hold_ns = futex ? t->oncpu_ns : t->gil_hold_ns;
+			g->waits = t->gil_waits;
+			g->wait_share = to > from ? (double)g->wait_ns / (double)(to - from) : 0;
+			if (!g->wait_ns && !g->hold_ns)
+				continue;
+			o->gil_wait_ns += g->wait_ns;
+			o->gil_hold_ns += g->hold_ns;
+			o->gil_waits += g->waits;
+			o->n_gil_threads++;
+		}
+	}
+}
+
+int rt_report(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now)
+{
+	size_t n = 0;
+	uint64_t start = session < e->opts.max_sessions ? e->sessions[session].start_ns : 0;
+
+	for (size_t i = 0; i < e->n_procs; i++)
+		n += e->procs[i].session == session && e->procs[i].rt;
+	if (!n)
+		return 0;
+	rep->runtimes = calloc(n, sizeof(*rep->runtimes));
+	if (!rep->runtimes)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+
+		if (p->session != session || !p->rt)
+			continue;
+		runtime_row(e, p, rep, &rep->runtimes[rep->n_runtimes++], now, start);
+	}
+	return 0;
+}
