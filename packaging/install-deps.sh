@@ -5,6 +5,9 @@ set -eu
 pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev pkg-config cmake make gcc scdoc"
 if [ "${1:-}" = "--tests" ]; then
 	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus tmux systemd"
+	# packaging/test-deb.sh: cpack's Depends come from dpkg-shlibdeps (dpkg-dev, which runs file);
+	# man -w checks the installed pages; test_completion.py also runs under bash-completion
+	pkgs="$pkgs dpkg-dev file man-db bash-completion"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
