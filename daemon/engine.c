@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 
@@ -89,9 +90,27 @@ static bool has_bpf_caps(void)
 	return true;
 }
 
+/* Whether this process runs in a child pid namespace: the probes see the kernel's (initial namespace's)
+ * pids, this process another numbering, and no pid would match. The initial pid namespace's inode number
+ * is a constant of the kernel (PROC_PID_INIT_INO); /proc may be the child namespace's own mount, so its
+ * pid numbers cannot tell. */
+#define PROC_PID_INIT_INO 0xEFFFFFFCu
+
+static bool in_child_pid_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != PROC_PID_INIT_INO;
+}
+
 int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen)
 {
 	const char *btf = kernel_btf_path(opts);
+
+	if (in_child_pid_ns())
+		return fail(err, errlen, -EINVAL,
+			    "rtprof runs in a child pid namespace: the probes see the host's pids, not these; run it "
+			    "in the host's pid namespace (docker: --pid=host), or profile through an rtprofd that does");
 
 	if (geteuid() != 0 && !has_bpf_caps())
 		return fail(err, errlen, -EPERM,

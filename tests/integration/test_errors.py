@@ -109,6 +109,18 @@ class RuntimeErrors(ErrorCase):
         env = dict(os.environ, RTPROF_KERNEL_BTF="/nonexistent")
         self.check_error(rtp.run([rtp.RTPROF, "attach", "--json", str(sleeper.pid)], env=env), substrings=["BTF"])
 
+    def test_child_pid_namespace(self):
+        """In a pid namespace of its own rtprof's pids are not the probes': a clear error, not an empty report."""
+        unshare = shutil.which("unshare")
+        if not unshare:
+            rtp.skip_or_fail(self, "unshare (util-linux) is not installed")
+        with tempfile.TemporaryDirectory(prefix="rtprof-pidns-") as tmp:
+            marker = os.path.join(tmp, "ran")
+            res = rtp.run([unshare, "--pid", "--fork", "--mount-proc", rtp.RTPROF, "run", "--json", "--",
+                           "touch", marker])
+            self.check_error(res, substrings=["pid namespace"])
+            self.assertFalse(os.path.exists(marker), "the command must not run when nothing could be measured")
+
     def test_command_not_found(self):
         res = rtp.rtprof("run", "--", "/nonexistent/cmd")
         self.assertEqual(res.returncode, 127, "a command that cannot be executed: exit 127\n%s" % res.describe())
