@@ -63,6 +63,7 @@ static void sys_add(struct rtp_sys_stats *dst, const struct rtp_sys_stats *v)
 	dst->errors += v->errors;
 	dst->timed += v->timed;
 	dst->total_ns += v->total_ns;
+	dst->trace_lost += v->trace_lost;
 	if (v->max_ns > dst->max_ns)
 		dst->max_ns = v->max_ns;
 	for (int h = 0; h < RTP_HIST_SLOTS; h++)

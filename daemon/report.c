@@ -234,6 +234,7 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 			s->errors = sub(a->errors, b->errors);
 			s->timed = sub(a->timed, b->timed);
 			s->total_ns = sub(a->total_ns, b->total_ns);
+			s->trace_lost = sub(a->trace_lost, b->trace_lost);
 			hist_sub(s->hist, b->hist);
 			s->p50_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.50);
 			s->p99_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.99);
