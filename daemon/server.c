@@ -163,6 +163,8 @@ fail:
 
 static void client_close(struct server *s, struct client *c);
 
+static void sess_free(struct server *s, struct sess *ss);
+
 void server__free(struct server *s)
 {
 	if (!s)
@@ -170,6 +172,10 @@ void server__free(struct server *s)
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
 		if (s->clients[i])
 			client_close(s, s->clients[i]);
+	/* what no client owns: the watched processes' sessions and their rolling windows */
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+		if (s->sessions[i].used)
+			sess_free(s, &s->sessions[i]);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->path[0])
