@@ -1,0 +1,406 @@
+"""Runtime metrics (report key `runtime_metrics`) against the workloads' own measurements of the same window.
+
+Python: the GIL (4 CPU-bound threads; 1 CPU-bound thread and 3 sleepers) with the futex method on both
+interpreters -- pyenv's python3 (shared libpython with full symbols) and Debian's /usr/bin/python3.11 (static,
+stripped, USDT) -- and with --gil=uprobes; the collector (gc.callbacks timing each collection). Node: the event
+loop's utilization (performance.eventLoopUtilization), V8's collections (PerformanceObserver 'gc') and libuv's
+threadpool (a known number of crypto.pbkdf2 and fs.readFile). And no entry where there should be none.
+
+Every workload says when it has started up (rtprof attaches then: a Python interpreter's start-up collects),
+then idles until the test starts it -- a go file (Python) or SIGUSR2 (Node: a signal wakes the loop out of its
+one blocked epoll_wait, where polling for a file would add loop iterations) -- after rtprof has attached and
+its process metrics are in place (SETTLE_S); it then writes its reference figures and parks (or, rt_loop.js,
+exits without another epoll_wait), so rtprof and the reference cover the same window.
+Tolerances are the acceptance criteria.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import rtp
+
+TIMEOUT = 60
+# Process metrics are attached shortly (~0.5 s) after rtprof has attached to the process: wait that long
+# before the workload starts its measured work.
+SETTLE_S = 0.8
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+GIL_SECONDS = "2.0"
+
+# One fs.readFile of a small regular file is 4 libuv threadpool tasks on node v20 (libuv 1.46, whose io_uring
+# is not used for fs): open, fstat, one read returning the whole file (the size is known from the fstat, so no
+# read of EOF follows), close -- each a uv_fs_* request with a callback, i.e. one uv__work_submit. Checked with
+# `strace -f -e trace=openat,statx,read,close` (per readFile, on the pool's threads: 1 openat, 1 statx, 1 read,
+# 1 close) and with uprobes on uv__work_submit / uv__fs_work / uv__queue_work over rt_threadpool.js's window
+# (8 pbkdf2 + 10 readFile: 48 submits; 40 uv__fs_work and 8 uv__queue_work on pool threads, plus 10
+# uv__fs_work on the loop thread from the window's synchronous fs calls, which are not pool tasks).
+FS_TASKS_PER_READFILE = 4
+N_PBKDF2 = 8
+M_READFILE = 10
+
+
+def setUpModule():
+    rtp.check_rtprof()
+
+
+def _probe_python(exe):
+    """(sys.executable, Py_ENABLE_SHARED) of the interpreter `exe`, or None."""
+    try:
+        out = subprocess.run([exe, "-c", "import sys, sysconfig; print(sys.executable); "
+                              "print(sysconfig.get_config_var('Py_ENABLE_SHARED'))"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             universal_newlines=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out[0], out[1]) if len(out) == 2 else None
+
+
+_shared_python = []
+
+
+def shared_python():
+    """pyenv's python3: a shared libpython with full symbols (take_gil/drop_gil, gc_collect_main), resolved
+    to the interpreter itself (not pyenv's shim, a shell script). $RTPROF_TEST_SHARED_PYTHON overrides."""
+    if not _shared_python:
+        found = None
+        for cand in (os.environ.get("RTPROF_TEST_SHARED_PYTHON"), sys.executable, shutil.which("python3")):
+            info = cand and _probe_python(cand)
+            if info and info[1] == "1" and os.path.realpath(info[0]) != os.path.realpath(DEBIAN_PYTHON):
+                found = info[0]
+                break
+        _shared_python.append(found)
+    return _shared_python[0]
+
+
+def require_shared_python(test):
+    exe = shared_python()
+    if not exe:
+        rtp.skip_or_fail(test, "needs a python3 with a shared libpython (pyenv's) on PATH or as "
+                         "$RTPROF_TEST_SHARED_PYTHON; found only %s" % sys.executable)
+    return exe
+
+
+def require_debian_python(test):
+    if not (os.path.isfile(DEBIAN_PYTHON) and os.access(DEBIAN_PYTHON, os.X_OK)):
+        rtp.skip_or_fail(test, "needs Debian's %s (static libpython with USDT probes)" % DEBIAN_PYTHON)
+    return DEBIAN_PYTHON
+
+
+def runtime_entries(report):
+    rm = report.get("runtime_metrics")
+    if not isinstance(rm, dict):
+        return []
+    return rm.get("processes") or []
+
+
+def runtime_entry(test, report, pid):
+    test.assertIn("runtime_metrics", report, "report has no runtime_metrics key (keys: %s)" % sorted(report))
+    rows = [p for p in runtime_entries(report) if p.get("pid") == pid]
+    test.assertEqual(len(rows), 1, "runtime_metrics.processes should have one entry for pid %d: %s"
+                     % (pid, json.dumps(report.get("runtime_metrics"))[:3000]))
+    return rows[0]
+
+
+def rel_diff(got, ref):
+    return (got - ref) / ref if ref else float("inf")
+
+
+class RuntimeCase(unittest.TestCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def session(self, argv, trigger, extra=(), args=(), target_exits=False):
+        """Start the workload `argv + [TRUTH, GO|READY] + args`; once it is ready (it creates GO.ready or
+        READY), attach rtprof (--json, `extra` options), wait SETTLE_S, start the workload (trigger "go":
+        create the go file; "signal": SIGUSR2), wait for its reference figures, then stop rtprof with SIGINT
+        (the workload parked) or, target_exits, let rtprof end with the workload. Returns (truth, report)."""
+        with tempfile.TemporaryDirectory(prefix="rtprof-runtime-") as tmp:
+            truth_path = os.path.join(tmp, "truth.json")
+            start_path = os.path.join(tmp, "go" if trigger == "go" else "ready")
+            report_path = os.path.join(tmp, "report.json")
+            target = subprocess.Popen(list(argv) + [truth_path, start_path] + list(args),
+                                      stdin=subprocess.DEVNULL)
+            prof = None
+            try:
+                # attach once the workload has started up: the Python interpreter's start-up collects
+                ready_path = start_path + ".ready" if trigger == "go" else start_path
+                self.assertTrue(rtp.wait_for_file(ready_path, target, TIMEOUT),
+                                "workload %s did not get ready (exit %r)" % (argv, target.poll()))
+                prof = rtp.BackgroundRtprof(list(extra) + ["--json", "-o", report_path, str(target.pid)])
+                self.assertTrue(prof.attached.wait(TIMEOUT), "rtprof did not attach\n" + prof.describe())
+                time.sleep(SETTLE_S)
+                self.assertIsNone(target.poll(), "workload %s ended before it was started" % (argv,))
+                self.assertIsNone(prof.proc.poll(), "rtprof ended early\n" + prof.describe())
+                if trigger == "go":
+                    open(start_path, "w").close()
+                else:
+                    os.kill(target.pid, signal.SIGUSR2)
+                self.assertTrue(rtp.wait_for_file(truth_path, target, TIMEOUT),
+                                "workload %s wrote no reference figures (exit %r)" % (argv, target.poll()))
+                if target_exits:
+                    self.assertEqual(target.wait(TIMEOUT), 0, "workload %s failed" % (argv,))
+                    self.assertEqual(prof.wait(TIMEOUT), 0, "rtprof attach should end with 0 when its target "
+                                     "exits\n" + prof.describe())
+                else:
+                    prof.proc.send_signal(signal.SIGINT)
+                    self.assertEqual(prof.wait(TIMEOUT), 0, "rtprof attach should end with 0 on SIGINT\n"
+                                     + prof.describe())
+            finally:
+                if prof:
+                    prof.kill()
+                if target.poll() is None:
+                    target.kill()
+                target.wait()
+            with open(truth_path) as f:
+                truth = json.load(f)
+            report = rtp.read_report_file(self, report_path, rtp.Result(prof.argv, prof.proc.returncode,
+                                                                        prof.stdout, "".join(prof.stderr_lines), 0))
+        self.assertEqual(report["target"]["pid"], truth["pid"], "target.pid is not the workload's pid")
+        return truth, report
+
+
+# ---- Python: the GIL ----------------------------------------------------------------------------------------------
+
+class Gil(RuntimeCase):
+    def gil_of(self, report, truth, method):
+        entry = runtime_entry(self, report, truth["pid"])
+        self.assertEqual(entry.get("runtime"), "python", "runtime of %s" % entry)
+        self.assertEqual(entry.get("version"), truth["python"], "version of the entry")
+        gil = entry.get("gil")
+        self.assertIsInstance(gil, dict, "no gil object: %s" % entry)
+        self.assertEqual(gil.get("method"), method, "gil.method (unavailable: %r, notes: %r)"
+                         % (gil.get("unavailable"), gil.get("notes")))
+        return gil, {t["tid"]: t for t in gil.get("threads", [])}
+
+    def check_cpu_bound(self, python, method, extra=()):
+        truth, report = self.session([python, rtp.workload("rt_gil_cpu.py")], "go", extra, [GIL_SECONDS])
+        gil, threads = self.gil_of(report, truth, method)
+        wall = truth["wall_ns"]
+        workers = truth["workers"]
+        self.assertEqual(len(workers), 4, "workload reported %s" % workers)
+        missing = [w["tid"] for w in workers if w["tid"] not in threads]
+        self.assertFalse(missing, "workers %s missing from gil.threads (tids %s)" % (missing, sorted(threads)))
+        rows = [threads[w["tid"]] for w in workers]
+        cpu_sum = sum(w["cpu_ns"] for w in workers)
+        detail = "\n  ".join("tid %d: hold %.1f ms, wait %.1f ms, waits %d, wait_share %.3f (its own CPU time "
+                             "%.1f ms)" % (r["tid"], r.get("hold_ns", 0) / 1e6, r.get("wait_ns", 0) / 1e6,
+                                           r.get("waits", 0), r.get("wait_share", -1), w["cpu_ns"] / 1e6)
+                             for r, w in zip(rows, workers))
+        hold_sum = sum(r.get("hold_ns", 0) for r in rows)
+        problems = []
+        if abs(hold_sum - wall) > 0.05 * wall:
+            problems.append("sum of the workers' hold_ns %.1f ms vs the phase's wall %.1f ms: off by %+.1f%%, "
+                            "tolerance 5%% (the workers' own CPU time adds up to %.1f ms: %s)"
+                            % (hold_sum / 1e6, wall / 1e6, 100 * rel_diff(hold_sum, wall), cpu_sum / 1e6,
+                               "the machine was busy" if cpu_sum < 0.95 * wall else "the GIL was held"))
+        for r in rows:
+            share = r.get("wait_share")
+            if share is None or abs(share - 0.75) > 0.10:
+                problems.append("tid %d: wait_share %s, expected 0.75 +- 0.10" % (r["tid"], share))
+        if problems:
+            self.fail("GIL figures (%s) of 4 CPU-bound threads:\n  %s\nthreads:\n  %s"
+                      % (method, "\n  ".join(problems), detail))
+
+    def check_sleepers(self, python, method, extra=()):
+        truth, report = self.session([python, rtp.workload("rt_gil_sleepers.py")], "go", extra, [GIL_SECONDS])
+        gil, threads = self.gil_of(report, truth, method)
+        cpu = truth["cpu"]
+        self.assertIn(cpu["tid"], threads, "the CPU-bound thread is missing from gil.threads (tids %s)"
+                      % sorted(threads))
+        row = threads[cpu["tid"]]
+        sleepers = [threads.get(s["tid"], {}) for s in truth["sleepers"]]
+        detail = "CPU thread: %s (its own CPU time %.1f ms of %.1f ms); sleepers: %s; sleeper wakeups %s" % (
+            row, cpu["cpu_ns"] / 1e6, truth["wall_ns"] / 1e6, sleepers, [s["wakeups"] for s in truth["sleepers"]])
+        self.assertLess(row.get("wait_share", 1), 0.02, "wait_share of the CPU-bound thread, with 3 threads "
+                        "that only sleep, should be < 0.02: %s" % detail)
+        # not a report of nothing: each sleeper wakeup takes the GIL from the running CPU-bound thread
+        self.assertGreater(sum(s.get("wait_ns", 0) for s in sleepers), 0, "the sleepers never waited: %s" % detail)
+
+    def test_cpu_bound_futex_shared_libpython(self):
+        self.check_cpu_bound(require_shared_python(self), "futex")
+
+    def test_cpu_bound_futex_debian(self):
+        self.check_cpu_bound(require_debian_python(self), "futex")
+
+    def test_cpu_bound_uprobes_shared_libpython(self):
+        self.check_cpu_bound(require_shared_python(self), "take_gil/drop_gil", ["--gil=uprobes"])
+
+    def test_sleepers_futex_shared_libpython(self):
+        self.check_sleepers(require_shared_python(self), "futex")
+
+    def test_sleepers_futex_debian(self):
+        self.check_sleepers(require_debian_python(self), "futex")
+
+    def test_sleepers_uprobes_shared_libpython(self):
+        self.check_sleepers(require_shared_python(self), "take_gil/drop_gil", ["--gil=uprobes"])
+
+    def test_uprobes_debian_save_restore(self):
+        # Debian's stripped static python has no take_gil/drop_gil symbol: only the exported
+        # PyEval_SaveThread/PyEval_RestoreThread, which cannot see the periodic hand-offs between running
+        # threads -- so only the method and its notes are checked, not the numbers.
+        python = require_debian_python(self)
+        truth, report = self.session([python, rtp.workload("rt_gil_cpu.py")], "go", ["--gil=uprobes"], ["0.5"])
+        gil, _ = self.gil_of(report, truth, "PyEval_SaveThread/PyEval_RestoreThread")
+        self.assertTrue(isinstance(gil.get("notes"), str) and gil["notes"].strip(),
+                        "gil.notes should say what this method misses: %r" % gil.get("notes"))
+
+
+# ---- Python: the collector ----------------------------------------------------------------------------------------
+
+class PythonGc(RuntimeCase):
+    def check_gc(self, python, method):
+        truth, report = self.session([python, rtp.workload("rt_gc.py")], "go")
+        self.assertEqual(truth["unmatched"], 0, "the workload's gc callbacks did not pair up: %s" % truth)
+        entry = runtime_entry(self, report, truth["pid"])
+        self.assertEqual(entry.get("runtime"), "python", "runtime of %s" % entry)
+        gc = entry.get("gc")
+        self.assertIsInstance(gc, dict, "no gc object: %s" % entry)
+        self.assertEqual(gc.get("method"), method, "gc.method (unavailable: %r)" % gc.get("unavailable"))
+        gens = {g.get("generation"): g for g in gc.get("generations", [])}
+        ref_gens = {g["generation"]: g for g in truth["generations"]}
+        detail = "rtprof: count %s, total %.2f ms, max %.2f ms, generations %s\nworkload (gc.callbacks): count " \
+                 "%d, total %.2f ms, max %.2f ms, generations %s" % (
+                     gc.get("count"), gc.get("total_ns", 0) / 1e6, gc.get("max_ns", 0) / 1e6,
+                     [(g, r.get("count"), round(r.get("total_ns", 0) / 1e6, 2)) for g, r in sorted(gens.items())],
+                     truth["count"], truth["total_ns"] / 1e6, truth["max_ns"] / 1e6,
+                     [(g, r["count"], round(r["total_ns"] / 1e6, 2)) for g, r in sorted(ref_gens.items())])
+        for g, ref in ref_gens.items():
+            self.assertGreater(ref["count"] - ref["explicit"], 0, "the workload made no allocation-driven "
+                               "collection of generation %d: %s" % (g, truth))
+        self.assertEqual(gc.get("count"), truth["count"], "collections counted:\n" + detail)
+        for g, ref in sorted(ref_gens.items()):
+            self.assertEqual(gens.get(g, {}).get("count", 0), ref["count"],
+                             "collections of generation %d:\n%s" % (g, detail))
+        total = gc.get("total_ns", 0)
+        self.assertLessEqual(abs(total - truth["total_ns"]), 0.10 * truth["total_ns"],
+                             "gc.total_ns off by %+.1f%%, tolerance 10%%:\n%s"
+                             % (100 * rel_diff(total, truth["total_ns"]), detail))
+
+    def test_gc_shared_libpython(self):
+        self.check_gc(require_shared_python(self), "uprobe:gc_collect_main")
+
+    def test_gc_debian_usdt(self):
+        self.check_gc(require_debian_python(self), "usdt")
+
+
+# ---- Node ---------------------------------------------------------------------------------------------------------
+
+class Node(RuntimeCase):
+    def node_entry(self, report, truth):
+        entry = runtime_entry(self, report, truth["pid"])
+        self.assertEqual(entry.get("runtime"), "node", "runtime of %s" % entry)
+        self.assertEqual("v" + str(entry.get("version")), truth["node"], "version of the entry")
+        return entry
+
+    def test_event_loop(self):
+        node = rtp.require_node(self)
+        # rt_loop.js exits right after its window, so rtprof ends with it: no idle time after the window
+        truth, report = self.session([node, rtp.workload("rt_loop.js")], "signal", target_exits=True)
+        loop = self.node_entry(report, truth).get("event_loop")
+        self.assertIsInstance(loop, dict, "no event_loop object")
+        detail = "rtprof: %s\nworkload: utilization %.4f (active %.1f ms, idle %.1f ms over %.1f ms), busy " \
+                 "callbacks %s ms" % ({k: v for k, v in loop.items() if k != "busy_hist"}, truth["utilization"],
+                                      truth["elu_active_ns"] / 1e6, truth["elu_idle_ns"] / 1e6,
+                                      truth["window_ns"] / 1e6, [round(b, 2) for b in truth["busy_ms"]])
+        self.assertEqual(loop.get("method"), "epoll", detail)
+        self.assertEqual(loop.get("tid"), truth["tid"], "the loop thread is the main thread:\n" + detail)
+        self.assertLessEqual(abs(loop.get("utilization", -1) - truth["utilization"]), 0.03,
+                             "utilization vs performance.eventLoopUtilization() over the same window, tolerance "
+                             "0.03:\n" + detail)
+        max_busy = loop.get("max_busy_ns", 0)
+        self.assertLessEqual(abs(max_busy - 200e6), 0.05 * 200e6,
+                             "max_busy_ns %.2f ms: the longest callback busy-waited %.2f ms; tolerance 5%% of "
+                             "200 ms:\n%s" % (max_busy / 1e6, truth["max_busy_ns"] / 1e6, detail))
+        # each of the 15 busy callbacks had a loop iteration of its own
+        self.assertGreaterEqual(loop.get("iterations", 0), truth["busy_callbacks"], detail)
+
+    def test_v8_gc(self):
+        node = rtp.require_node(self)
+        truth, report = self.session([node, "--expose-gc", rtp.workload("rt_v8gc.js")], "signal")
+        gc = self.node_entry(report, truth).get("gc")
+        self.assertIsInstance(gc, dict, "no gc object")
+        detail = "rtprof: count %s, total %.2f ms, max %.2f ms, collectors %s\nPerformanceObserver: count %d, " \
+                 "total %.2f ms, max %.2f ms, by kind %s" % (
+                     gc.get("count"), gc.get("total_ns", 0) / 1e6, gc.get("max_ns", 0) / 1e6,
+                     gc.get("collectors"), truth["count"], truth["total_ns"] / 1e6, truth["max_ns"] / 1e6,
+                     truth["by_kind"])
+        self.assertEqual(gc.get("method"), "uprobe:Heap::PerformGarbageCollection",
+                         "gc.method (unavailable: %r)" % gc.get("unavailable"))
+        self.assertGreaterEqual(truth["by_kind"].get("mark-compact", {}).get("count", 0), truth["full_gcs"],
+                                "the workload's gc() calls were not observed: %s" % truth)
+        self.assertLessEqual(abs(gc.get("count", 0) - truth["count"]), 0.10 * truth["count"],
+                             "gc.count, tolerance 10%:\n" + detail)
+        self.assertLessEqual(abs(gc.get("total_ns", 0) - truth["total_ns"]), 0.10 * truth["total_ns"],
+                             "gc.total_ns off by %+.1f%%, tolerance 10%%:\n%s"
+                             % (100 * rel_diff(gc.get("total_ns", 0), truth["total_ns"]), detail))
+
+    def test_threadpool(self):
+        node = rtp.require_node(self)
+        truth, report = self.session([node, rtp.workload("rt_threadpool.js")], "signal",
+                                     args=[str(N_PBKDF2), str(M_READFILE)])
+        tp = self.node_entry(report, truth).get("threadpool")
+        self.assertIsInstance(tp, dict, "no threadpool object")
+        self.assertEqual(tp.get("method"), "uprobes", "threadpool.method (unavailable: %r)" % tp.get("unavailable"))
+        self.assertEqual((truth["pbkdf2"], truth["readfile"]), (N_PBKDF2, M_READFILE), "workload: %s" % truth)
+        fs_tasks = M_READFILE * FS_TASKS_PER_READFILE
+        want_kinds = {"fs": fs_tasks, "work": N_PBKDF2, "dns": 0, "random": 0}
+        by_kind = tp.get("by_kind", {})
+        detail = "rtprof: %s\nworkload: %d crypto.pbkdf2 (work), %d fs.readFile x %d tasks (fs)" % (
+            tp, N_PBKDF2, M_READFILE, FS_TASKS_PER_READFILE)
+        self.assertEqual({k: by_kind.get(k, 0) for k in want_kinds}, want_kinds,
+                         "tasks by kind (the window's synchronous fs calls run uv__fs_work on the loop thread, "
+                         "outside the pool, and are not tasks):\n" + detail)
+        total = N_PBKDF2 + fs_tasks
+        self.assertEqual((tp.get("submitted"), tp.get("completed")), (total, total),
+                         "submitted, completed:\n" + detail)
+        self.assertGreater(tp.get("run_ns", 0), 0, detail)
+        self.assertGreaterEqual(tp.get("max_busy_workers", 0), 1, detail)
+
+
+# ---- no entry where there should be none --------------------------------------------------------------------------
+
+SLEEP_PY = "import time; time.sleep(1.2)"
+SLEEP_JS = "setTimeout(() => {}, 1200)"
+
+
+class NoEntry(unittest.TestCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_other_process_has_no_entry(self):
+        res, report = rtp.run_json(self, ["sleep", "1.2"])
+        pid = report["target"]["pid"]
+        self.assertEqual(report["target"]["runtime"], "other", "runtime of `sleep`: %s" % report["target"])
+        self.assertEqual([p for p in runtime_entries(report) if p.get("pid") == pid], [],
+                         "`sleep` is neither python nor node: %s" % report.get("runtime_metrics"))
+
+    def test_run_default_has_python_entry(self):
+        # the positive control of the --no-runtime test below: on by default in `rtprof run`
+        res, report = rtp.run_json(self, [rtp.python_exe(), "-c", SLEEP_PY])
+        entry = runtime_entry(self, report, report["target"]["pid"])
+        self.assertEqual(entry.get("runtime"), "python", entry)
+        self.assertEqual(entry.get("gil", {}).get("method"), "futex", "default GIL method: %s" % entry)
+
+    def test_no_runtime_option(self):
+        cmds = [("python", [rtp.python_exe(), "-c", SLEEP_PY])]
+        node = rtp.node_exe()
+        if node:
+            cmds.append(("node", [node, "-e", SLEEP_JS]))
+        for runtime, cmd in cmds:
+            res, report = rtp.run_json(self, cmd, extra=["--no-runtime"])
+            self.assertEqual(report["target"]["runtime"], runtime, "runtime of %s: %s" % (cmd, report["target"]))
+            pid = report["target"]["pid"]
+            self.assertEqual([p for p in runtime_entries(report) if p.get("pid") == pid], [],
+                             "--no-runtime: no runtime metrics for %s: %s" % (runtime, report.get("runtime_metrics")))
+        if not node:
+            rtp.skip_or_fail(self, "node part not run: no node on PATH")
+
+
+if __name__ == "__main__":
+    rtp.main()
