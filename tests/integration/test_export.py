@@ -295,6 +295,9 @@ class FoldedAndCsv(unittest.TestCase):
                 self.assertIn(r["state"], STATES, "state row: %s" % r)
                 self.assertEqual(r["name"], "", "a state row has no name: %s" % r)
                 states[int(r["tid"])].append((int(r["start_ns"]), int(r["dur_ns"]), r["state"]))
+            elif r["kind"] == "runtime":
+                self.assertEqual((r["state"], r["ret"]), ("", ""), "a runtime row has no state nor ret: %s" % r)
+                self.assertTrue(r["name"], "a runtime row is named: %s" % r)
             else:
                 self.assertEqual(r["state"], "", "a syscall row has no state: %s" % r)
                 int(r["ret"])

@@ -312,8 +312,10 @@ class Top(unittest.TestCase):
         self.assertRegex(a, r": python3 \(pid %d \+3\)  python \d+\.\d+" % self.env.spinner.pid)
         self.assertIn("procs 4/4  threads 4", a)
         b = last["sessions"][self.env.session_b]
-        m = re.search(r"\n  syscalls/s (\S+)  top (\S+) (\S+)/s  lost events (\d+)$", b)
+        m = re.search(r"\n  syscalls/s (\S+)  top (\S+) (\S+)/s  lost events (\d+)(\n|$)", b)
         self.assertTrue(m, "session line: %r" % b)
+        # a python target: its third line, the GIL and the collector over the interval (one thread: no wait)
+        self.assertRegex(b, r"\n  GIL wait 0\.0% of thread time  gc/s \d", b)
         total, top_name, top_rate = rate(m.group(1)), m.group(2), rate(m.group(3))
         self.assertEqual(top_name, "getppid", b)
         # 10 getppid per >= 10 ms sleep: at most 1000/s, less by the time each round takes
