@@ -177,7 +177,10 @@ int cmd_query(int argc, char **argv)
 	} else if (report__from_json(rep, &r) == 0) {
 		struct render_opts ro = { .top_syscalls = dc.top };
 
-		render_text(stdout, r, &ro);
+		if (!strcmp(what, "runtime"))
+			render_runtime_text(stdout, r);
+		else
+			render_text(stdout, r, &ro);
 		report__free(r);
 	} else {
 		rc = EXIT_FAILURE_RT;

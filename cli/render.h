@@ -11,6 +11,8 @@ struct render_opts {
 
 /* Human-readable tables. */
 void render_text(FILE *out, const struct rtp_report *r, const struct render_opts *opts);
+/* Only the runtime sections (python, node) of the report; a line saying so when there is none. */
+void render_runtime_text(FILE *out, const struct rtp_report *r);
 /* One JSON object (keys documented in docs/report-json.md). Returns 0 or -errno. */
 int render_json(FILE *out, const struct rtp_report *r);
 

@@ -197,6 +197,11 @@ static void print_node(FILE *out, const struct rtp_report_runtime *rt)
 			fmt_ns(i, sizeof(i), rt->loop_idle_ns), rt->loop_iters, fmt_ns(m, sizeof(m), rt->loop_busy_max_ns));
 	if (!rt->tp_method[0])
 		print_unavailable(out, "threadpool", rt->tp_unavailable);
+	else if (rt->tp_no_queue)
+		fprintf(out, "  threadpool: %" PRIu64 " tasks (fs %" PRIu64 ", work %" PRIu64 ", dns %" PRIu64
+			", random %" PRIu64 "), run %s (queue wait: not in traces)\n",
+			rt->tp_completed, rt->tp_kind[RTP_TP_FS], rt->tp_kind[RTP_TP_WORK], rt->tp_kind[RTP_TP_DNS],
+			rt->tp_kind[RTP_TP_RANDOM], fmt_ns(r, sizeof(r), rt->tp_run_ns));
 	else
 		fprintf(out, "  threadpool: %" PRIu64 " tasks (fs %" PRIu64 ", work %" PRIu64 ", dns %" PRIu64
 			", random %" PRIu64 "), queue wait %s (max %s), run %s, up to %" PRIu64 " busy workers\n",
@@ -209,17 +214,29 @@ static void print_node(FILE *out, const struct rtp_report_runtime *rt)
 		print_hist(out, "  Event-loop iterations, busy time", rt->loop_busy_hist, RTP_HIST_SLOTS);
 }
 
-void render_text(FILE *out, const struct rtp_report *r, const struct render_opts *opts)
+static void print_runtimes(FILE *out, const struct rtp_report *r)
 {
-	print_process(out, r);
-	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
-	print_threads(out, r);
 	for (size_t i = 0; i < r->n_runtimes; i++) {
 		if (r->runtimes[i].kind == RTP_RUNTIME_PYTHON)
 			print_python(out, &r->runtimes[i]);
 		else
 			print_node(out, &r->runtimes[i]);
 	}
+}
+
+void render_runtime_text(FILE *out, const struct rtp_report *r)
+{
+	if (!r->n_runtimes)
+		fprintf(out, "no python or node process in this report (or runtime metrics were off)\n");
+	print_runtimes(out, r);
+}
+
+void render_text(FILE *out, const struct rtp_report *r, const struct render_opts *opts)
+{
+	print_process(out, r);
+	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
+	print_threads(out, r);
+	print_runtimes(out, r);
 	print_hist(out, "Run-queue latency (wakeup or preemption to running, all target threads)", r->runq_hist,
 		   RTP_HIST_SLOTS);
 	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);

@@ -196,6 +196,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p)
 	snprintf(rec.proc.exe, sizeof(rec.proc.exe), "%.*s", (int)sizeof(rec.proc.exe) - 1, p->runtime.exe);
 	snprintf(rec.proc.comm, sizeof(rec.proc.comm), "%s", p->comm);
 	engine_trace(e, &rec);
+	rt_trace_methods(e, p);
 }
 
 /* Records of the `trace` ring buffer, as the probes wrote them. */

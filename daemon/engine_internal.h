@@ -91,6 +91,7 @@ void rt_attach(struct engine *e, struct target_proc *p);
 void rt_detach(struct engine *e, struct target_proc *p);
 void rt_free(struct target_proc *p);
 void rt_poll(struct engine *e); /* finish what waited for the process's libraries to be mapped */
+void rt_trace_methods(struct engine *e, struct target_proc *p); /* a TRACE_RUNTIME record, when recording */
 int rt_report(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now);
 
 /* Move the records of threads that exited more than the grace period ago out of the BPF map. */

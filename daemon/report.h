@@ -102,6 +102,7 @@ struct rtp_report_runtime {
 	char tp_unavailable[192];
 	uint64_t tp_submitted, tp_completed, tp_queue_ns, tp_queue_max_ns, tp_run_ns, tp_run_max_ns, tp_busy_max;
 	uint64_t tp_kind[RTP_TP_KINDS]; /* fs, work, dns, random */
+	bool tp_no_queue; /* from a trace: submissions are not recorded, so no queue wait nor busy workers */
 };
 
 const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i); /* "0".."2" / "scavenge"... */

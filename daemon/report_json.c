@@ -198,11 +198,12 @@ static json_object *runtime_json(const struct rtp_report_runtime *r)
 		method_json(m, r->tp_method, r->tp_unavailable);
 		json_object_object_add(m, "submitted", u64(r->tp_submitted));
 		json_object_object_add(m, "completed", u64(r->tp_completed));
-		json_object_object_add(m, "queue_wait_ns", u64(r->tp_queue_ns));
-		json_object_object_add(m, "max_queue_wait_ns", u64(r->tp_queue_max_ns));
+		/* null: not known (a report from a trace, which does not record submissions) */
+		json_object_object_add(m, "queue_wait_ns", r->tp_no_queue ? NULL : u64(r->tp_queue_ns));
+		json_object_object_add(m, "max_queue_wait_ns", r->tp_no_queue ? NULL : u64(r->tp_queue_max_ns));
 		json_object_object_add(m, "run_ns", u64(r->tp_run_ns));
 		json_object_object_add(m, "max_run_ns", u64(r->tp_run_max_ns));
-		json_object_object_add(m, "max_busy_workers", u64(r->tp_busy_max));
+		json_object_object_add(m, "max_busy_workers", r->tp_no_queue ? NULL : u64(r->tp_busy_max));
 		a = json_object_new_object();
 		for (unsigned int k = 0; k < RTP_TP_KINDS; k++)
 			json_object_object_add(a, report__tp_kind_name(k), u64(r->tp_kind[k]));
@@ -408,6 +409,7 @@ static int runtime_from_json(json_object *o, struct rtp_report_runtime *r)
 		r->tp_run_ns = get_u64(m, "run_ns");
 		r->tp_run_max_ns = get_u64(m, "max_run_ns");
 		r->tp_busy_max = get_u64(m, "max_busy_workers");
+		r->tp_no_queue = json_object_object_get_ex(m, "queue_wait_ns", &k) && !k;
 		if (json_object_object_get_ex(m, "by_kind", &k))
 			for (unsigned int i = 0; i < RTP_TP_KINDS; i++)
 				r->tp_kind[i] = get_u64(k, report__tp_kind_name(i));

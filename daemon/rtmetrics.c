@@ -433,6 +433,26 @@ void rt_poll(struct engine *e)
 	}
 }
 
+void rt_trace_methods(struct engine *e, struct target_proc *p)
+{
+	struct trace_rec rec = { .type = TRACE_RUNTIME };
+	const struct rt_state *rt = p->rt;
+
+	if (!rt)
+		return;
+	rec.rtm.pid = (uint32_t)p->pid;
+	rec.rtm.runtime_kind = p->runtime.kind;
+	rec.rtm.ts_ns = mono_ns();
+	memcpy(rec.rtm.gil_method, rt->gil_method, sizeof(rec.rtm.gil_method));
+	snprintf(rec.rtm.gil_unavailable, sizeof(rec.rtm.gil_unavailable), "%s", rt->gil_unavailable);
+	memcpy(rec.rtm.gc_method, rt->gc_method, sizeof(rec.rtm.gc_method));
+	snprintf(rec.rtm.gc_unavailable, sizeof(rec.rtm.gc_unavailable), "%s", rt->gc_unavailable);
+	memcpy(rec.rtm.loop_method, rt->loop_method, sizeof(rec.rtm.loop_method));
+	memcpy(rec.rtm.tp_method, rt->tp_method, sizeof(rec.rtm.tp_method));
+	snprintf(rec.rtm.tp_unavailable, sizeof(rec.rtm.tp_unavailable), "%s", rt->tp_unavailable);
+	engine_trace(e, &rec);
+}
+
 /* ---- report ---- */
 
 static void runtime_row(struct engine *e, struct target_proc *p, struct rtp_report *rep,

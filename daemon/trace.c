@@ -180,6 +180,7 @@ uint64_t trace_rec__ts(const struct trace_rec *rec)
 	case TRACE_THREAD_BASE:
 	case TRACE_THREAD_END: return rec->th.ts_ns;
 	case TRACE_PROC: return rec->proc.ts_ns;
+	case TRACE_RUNTIME: return rec->rtm.ts_ns;
 	default: return rec->ev.ts_ns;
 	}
 }
@@ -363,6 +364,15 @@ static int encode_record(struct buf *b, const struct trace_rec *rec, uint64_t *p
 		       put_str(b, rec->proc.runtime_version, sizeof(rec->proc.runtime_version)) ?:
 		       put_str(b, rec->proc.exe, sizeof(rec->proc.exe)) ?:
 		       put_str(b, rec->proc.comm, sizeof(rec->proc.comm));
+	case TRACE_RUNTIME:
+		return put_varint(b, rec->rtm.pid) ?: put_varint(b, rec->rtm.runtime_kind) ?:
+		       put_str(b, rec->rtm.gil_method, sizeof(rec->rtm.gil_method)) ?:
+		       put_str(b, rec->rtm.gil_unavailable, sizeof(rec->rtm.gil_unavailable)) ?:
+		       put_str(b, rec->rtm.gc_method, sizeof(rec->rtm.gc_method)) ?:
+		       put_str(b, rec->rtm.gc_unavailable, sizeof(rec->rtm.gc_unavailable)) ?:
+		       put_str(b, rec->rtm.loop_method, sizeof(rec->rtm.loop_method)) ?:
+		       put_str(b, rec->rtm.tp_method, sizeof(rec->rtm.tp_method)) ?:
+		       put_str(b, rec->rtm.tp_unavailable, sizeof(rec->rtm.tp_unavailable));
 	default:
 		return -EINVAL;
 	}
@@ -810,6 +820,18 @@ static bool decode_record(struct cur *c, uint64_t *prev_ts, struct trace_rec *re
 		get_str(c, rec->proc.runtime_version, sizeof(rec->proc.runtime_version));
 		get_str(c, rec->proc.exe, sizeof(rec->proc.exe));
 		get_str(c, rec->proc.comm, sizeof(rec->proc.comm));
+		break;
+	case TRACE_RUNTIME:
+		rec->rtm.ts_ns = ts;
+		rec->rtm.pid = get_u32(c);
+		rec->rtm.runtime_kind = get_u32(c);
+		get_str(c, rec->rtm.gil_method, sizeof(rec->rtm.gil_method));
+		get_str(c, rec->rtm.gil_unavailable, sizeof(rec->rtm.gil_unavailable));
+		get_str(c, rec->rtm.gc_method, sizeof(rec->rtm.gc_method));
+		get_str(c, rec->rtm.gc_unavailable, sizeof(rec->rtm.gc_unavailable));
+		get_str(c, rec->rtm.loop_method, sizeof(rec->rtm.loop_method));
+		get_str(c, rec->rtm.tp_method, sizeof(rec->rtm.tp_method));
+		get_str(c, rec->rtm.tp_unavailable, sizeof(rec->rtm.tp_unavailable));
 		break;
 	default:
 		c->bad = true;

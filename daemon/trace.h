@@ -21,6 +21,21 @@ enum trace_user_type {
 	TRACE_THREAD_BASE = 32, /* a thread that existed when tracing began: the kernel's accounting then */
 	TRACE_THREAD_END = 33,  /* a thread alive when tracing ended: the kernel's accounting then */
 	TRACE_PROC = 34,        /* what a target process runs */
+	TRACE_RUNTIME = 35,     /* how its runtime metrics are measured (docs/runtime-metrics.md) */
+};
+
+/* The methods of a python or node process's runtime metrics, "" when not measured (then why). */
+struct trace_runtime {
+	uint32_t pid;
+	uint32_t runtime_kind; /* enum rtp_runtime_kind */
+	uint64_t ts_ns;
+	char gil_method[48];
+	char gil_unavailable[192];
+	char gc_method[48];
+	char gc_unavailable[192];
+	char loop_method[16];
+	char tp_method[16];
+	char tp_unavailable[192];
 };
 
 struct trace_thread_acct {
@@ -52,6 +67,7 @@ struct trace_rec {
 		struct rtp_event ev;         /* RTP_REC_* lifecycle */
 		struct trace_thread_acct th; /* TRACE_THREAD_BASE, TRACE_THREAD_END */
 		struct trace_proc proc;      /* TRACE_PROC */
+		struct trace_runtime rtm;    /* TRACE_RUNTIME */
 	};
 };
 

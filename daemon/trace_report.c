@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "report.h"
 #include "tidtab.h"
@@ -20,6 +21,20 @@ struct thr {
 	uint64_t base_on, base_rq, last_on, last_rq;
 	uint64_t vol, invol, migrations, sleep_ns, block_ns;
 	uint64_t off_ts, queued_ts;
+	uint64_t born_ts, exit_ts; /* 0: before the trace / after it */
+	/* runtime metrics (RTP_TR_RUNTIME records; epoll waits for an event loop's idle time) */
+	uint64_t gil_wait, gil_waits, gil_hold;
+	uint64_t loop_busy, loop_iters, loop_max, epoll_idle;
+};
+
+/* A python or node process's runtime metrics, from its TRACE_RUNTIME record and its threads' records. */
+struct rtacc {
+	uint32_t pid;
+	bool have_methods;
+	struct trace_runtime m;
+	struct rtp_report_rt_stat gc[RTP_RT_GC_KINDS];
+	uint64_t gil_hist[RTP_HIST_SLOTS], loop_hist[RTP_HIST_SLOTS];
+	uint64_t tp_kind[RTP_TP_KINDS], tp_count, tp_run, tp_max;
 };
 
 struct agg {
@@ -32,6 +47,8 @@ struct agg {
 	uint32_t ncpus;
 	struct rtp_report_target *targets;
 	size_t n_targets, cap_targets;
+	struct rtacc *rts;
+	size_t n_rts, cap_rts;
 	uint64_t last_ts;
 };
 
@@ -68,6 +85,88 @@ static struct rtp_report_target *target_get(struct agg *a, uint32_t pid)
 	memset(&a->targets[a->n_targets], 0, sizeof(a->targets[0]));
 	a->targets[a->n_targets].pid = (pid_t)pid;
 	return &a->targets[a->n_targets++];
+}
+
+static struct rtacc *rtacc_get(struct agg *a, uint32_t pid)
+{
+	for (size_t i = 0; i < a->n_rts; i++)
+		if (a->rts[i].pid == pid)
+			return &a->rts[i];
+	if (a->n_rts == a->cap_rts) {
+		size_t cap = a->cap_rts ? a->cap_rts * 2 : 4;
+		struct rtacc *n = realloc(a->rts, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		a->rts = n;
+		a->cap_rts = cap;
+	}
+	memset(&a->rts[a->n_rts], 0, sizeof(a->rts[0]));
+	a->rts[a->n_rts].pid = pid;
+	return &a->rts[a->n_rts++];
+}
+
+static bool is_epoll_wait(uint32_t nr)
+{
+#ifdef SYS_epoll_wait
+	if (nr == SYS_epoll_wait)
+		return true;
+#endif
+#ifdef SYS_epoll_pwait2
+	if (nr == SYS_epoll_pwait2)
+		return true;
+#endif
+	return nr == SYS_epoll_pwait;
+}
+
+static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
+{
+	struct thr *t = thr_get(a, r->tid);
+	struct rtacc *acc;
+
+	if (!t)
+		return -ENOMEM;
+	acc = rtacc_get(a, t->tgid ? t->tgid : r->tid);
+	if (!acc)
+		return -ENOMEM;
+	switch (r->kind) {
+	case RTP_TRK_GIL_WAIT:
+		t->gil_wait += r->dur_ns;
+		t->gil_waits++;
+		acc->gil_hist[hist_slot(r->dur_ns)]++;
+		break;
+	case RTP_TRK_GIL_HOLD:
+		t->gil_hold += r->dur_ns;
+		break;
+	case RTP_TRK_GC:
+		if (r->arg < RTP_RT_GC_KINDS) {
+			struct rtp_report_rt_stat *g = &acc->gc[r->arg];
+
+			g->count++;
+			g->total_ns += r->dur_ns;
+			if (r->dur_ns > g->max_ns)
+				g->max_ns = r->dur_ns;
+		}
+		break;
+	case RTP_TRK_LOOP_BUSY:
+		t->loop_busy += r->dur_ns;
+		t->loop_iters++;
+		if (r->dur_ns > t->loop_max)
+			t->loop_max = r->dur_ns;
+		acc->loop_hist[hist_slot(r->dur_ns)]++;
+		break;
+	case RTP_TRK_TP_TASK:
+		if (r->arg < RTP_TP_KINDS)
+			acc->tp_kind[r->arg]++;
+		acc->tp_count++;
+		acc->tp_run += r->dur_ns;
+		if (r->dur_ns > acc->tp_max)
+			acc->tp_max = r->dur_ns;
+		break;
+	default:
+		break;
+	}
+	return 0;
 }
 
 static int add_errno(struct agg *a, uint16_t nr, uint16_t err)
@@ -130,6 +229,8 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		if (rec->sys.dur_ns > s->max_ns)
 			s->max_ns = rec->sys.dur_ns;
 		s->hist[hist_slot(rec->sys.dur_ns)]++;
+		if (is_epoll_wait(rec->sys.nr) && (t = thr_get(a, rec->sys.tid)))
+			t->epoll_idle += rec->sys.dur_ns;
 		if (rec->sys.ret < 0 && rec->sys.ret >= -4095) {
 			s->errors++;
 			return add_errno(a, (uint16_t)rec->sys.nr, (uint16_t)-rec->sys.ret);
@@ -178,6 +279,17 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		if ((t = thr_get(a, rec->wk.tid)))
 			t->migrations++;
 		return 0;
+	case RTP_TR_RUNTIME:
+		return apply_runtime(a, &rec->rt);
+	case TRACE_RUNTIME: {
+		struct rtacc *acc = rtacc_get(a, rec->rtm.pid);
+
+		if (!acc)
+			return -ENOMEM;
+		acc->m = rec->rtm;
+		acc->have_methods = true;
+		return 0;
+	}
 	case TRACE_THREAD_BASE:
 	case TRACE_THREAD_END:
 		if (!(t = thr_get(a, rec->th.tid)))
@@ -211,6 +323,7 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
 		/* born under tracing: its accounting starts from zero */
 		t->have_base = true;
+		t->born_ts = ts;
 		if (rec->type == RTP_REC_PROC_NEW && (tg = target_get(a, rec->ev.tgid)))
 			memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
 		return 0;
@@ -222,8 +335,10 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 			memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
 		return 0;
 	case RTP_REC_THREAD_EXIT:
-		if ((t = thr_get(a, rec->ev.tid)))
+		if ((t = thr_get(a, rec->ev.tid))) {
 			t->exited = true;
+			t->exit_ts = ts;
+		}
 		if ((rec->ev.flags & RTP_EV_GROUP_DEAD) && (tg = target_get(a, rec->ev.tgid)))
 			tg->exited = true;
 		return 0;
@@ -253,6 +368,96 @@ static int cmp_thread(const void *x, const void *y)
 	const struct rtp_report_thread *a = x, *b = y;
 
 	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+/* The runtime section of the processes whose TRACE_RUNTIME record the trace has, as a live report has it
+ * (rtmetrics.c), from the threads' records. What a trace does not hold: a threadpool task's submission (so
+ * submitted = completed, no queue wait). */
+static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start, uint64_t end)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_rts; i++)
+		n += a->rts[i].have_methods;
+	if (!n)
+		return 0;
+	rep->runtimes = calloc(n, sizeof(*rep->runtimes));
+	if (!rep->runtimes)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_rts; i++) {
+		const struct rtacc *acc = &a->rts[i];
+		struct rtp_report_runtime *o;
+		bool futex = !strcmp(acc->m.gil_method, "futex");
+		size_t nthr = 0;
+
+		if (!acc->have_methods)
+			continue;
+		o = &rep->runtimes[rep->n_runtimes++];
+		o->pid = (pid_t)acc->pid;
+		o->kind = acc->m.runtime_kind == RTP_RUNTIME_NODE ? RTP_RUNTIME_NODE : RTP_RUNTIME_PYTHON;
+		for (size_t k = 0; k < rep->n_targets; k++)
+			if (rep->targets[k].pid == o->pid)
+				snprintf(o->version, sizeof(o->version), "%s", rep->targets[k].runtime.version);
+		snprintf(o->gil_method, sizeof(o->gil_method), "%s", acc->m.gil_method);
+		snprintf(o->gil_unavailable, sizeof(o->gil_unavailable), "%s", acc->m.gil_unavailable);
+		snprintf(o->gc_method, sizeof(o->gc_method), "%s", acc->m.gc_method);
+		snprintf(o->gc_unavailable, sizeof(o->gc_unavailable), "%s", acc->m.gc_unavailable);
+		snprintf(o->loop_method, sizeof(o->loop_method), "%s", acc->m.loop_method);
+		snprintf(o->tp_method, sizeof(o->tp_method), "%s", acc->m.tp_method);
+		snprintf(o->tp_unavailable, sizeof(o->tp_unavailable), "%s", acc->m.tp_unavailable);
+		if (o->gil_method[0])
+			snprintf(o->gil_notes, sizeof(o->gil_notes), "%s",
+				 futex ? "from a trace; hold: on-CPU time outside the GIL waits (see the live report's notes)"
+				       : "from a trace");
+		o->n_gc_kinds = 3;
+		memcpy(o->gc, acc->gc, sizeof(o->gc));
+		memcpy(o->gil_wait_hist, acc->gil_hist, sizeof(o->gil_wait_hist));
+		memcpy(o->loop_busy_hist, acc->loop_hist, sizeof(o->loop_busy_hist));
+		memcpy(o->tp_kind, acc->tp_kind, sizeof(o->tp_kind));
+		o->tp_submitted = o->tp_completed = acc->tp_count;
+		o->tp_no_queue = true;
+		o->tp_run_ns = acc->tp_run;
+		o->tp_run_max_ns = acc->tp_max;
+		for (size_t k = 0; k < a->thr.n; k++)
+			nthr += ((const struct thr *)tidtab__at(&a->thr, k))->tgid == acc->pid;
+		if (o->kind == RTP_RUNTIME_PYTHON && o->gil_method[0] && nthr) {
+			o->gil_threads = calloc(nthr, sizeof(*o->gil_threads));
+			if (!o->gil_threads)
+				return -ENOMEM;
+		}
+		for (size_t k = 0; k < a->thr.n; k++) {
+			const struct thr *t = tidtab__at(&a->thr, k);
+			uint64_t from = t->born_ts > start ? t->born_ts : start, to = t->exit_ts && t->exit_ts < end ? t->exit_ts : end;
+			struct rtp_report_gil_thread *g;
+
+			if (t->tgid != acc->pid)
+				continue;
+			if (t->tid == acc->pid && o->loop_method[0]) {
+				o->loop_tid = (pid_t)t->tid;
+				o->loop_busy_ns = t->loop_busy;
+				o->loop_idle_ns = t->epoll_idle;
+				o->loop_iters = t->loop_iters;
+				o->loop_busy_max_ns = t->loop_max;
+			}
+			if (!o->gil_threads)
+				continue;
+			g = &o->gil_threads[o->n_gil_threads];
+			g->tid = (pid_t)t->tid;
+			memcpy(g->name, t->comm, sizeof(g->name));
+			g->name[sizeof(g->name) - 1] = '\0';
+			g->wait_ns = t->gil_wait;
+			g->hold_ns = futex ? t->last_on - t->base_on : t->gil_hold;
+			g->waits = t->gil_waits;
+			g->wait_share = to > from ? (double)g->wait_ns / (double)(to - from) : 0;
+			if (!g->wait_ns && !g->hold_ns)
+				continue;
+			o->gil_wait_ns += g->wait_ns;
+			o->gil_hold_ns += g->hold_ns;
+			o->gil_waits += g->waits;
+			o->n_gil_threads++;
+		}
+	}
+	return 0;
 }
 
 static int build(struct agg *a, const struct trace_header *h, const struct trace_footer *f, struct rtp_report *rep)
@@ -346,7 +551,7 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
 	for (size_t i = 0; i < RTP_HIST_SLOTS; i++)
 		rep->runq_hist[i] = a->runq_hist[i];
-	return 0;
+	return build_runtimes(a, rep, h->start_ns, end);
 }
 
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
@@ -404,5 +609,6 @@ cleanup:
 	free(a.errnos);
 	free(a.busy);
 	free(a.targets);
+	free(a.rts);
 	return r;
 }

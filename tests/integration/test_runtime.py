@@ -369,6 +369,91 @@ SLEEP_PY = "import time; time.sleep(1.2)"
 SLEEP_JS = "setTimeout(() => {}, 1200)"
 
 
+# Two threads contending for the GIL for 0.6 s, then collections; and a node program with busy timer
+# callbacks, threadpool tasks and an explicit collection.
+TRACE_PY = r"""
+import gc, threading, time
+time.sleep(0.3)
+def spin():
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:
+        pass
+ts = [threading.Thread(target=spin) for _ in range(2)]
+for t in ts: t.start()
+for t in ts: t.join()
+for g in (0, 1, 2, 2):
+    gc.collect(g)
+"""
+TRACE_JS = r"""
+const crypto = require('crypto'), fs = require('fs');
+function busy(ms) { const end = Date.now() + ms; while (Date.now() < end); }
+setTimeout(() => {
+  busy(30);
+  let left = 6;
+  const done = () => { if (--left === 0) setTimeout(() => { busy(20); global.gc(); }, 20); };
+  for (let i = 0; i < 3; i++) crypto.pbkdf2('a', 'b', 2000, 32, 'sha256', done);
+  for (let i = 0; i < 3; i++) fs.readFile(process.argv[1], done);
+}, 300);
+"""
+
+
+class FromTrace(unittest.TestCase):
+    """A recorded trace gives the same runtime section as the live report of the same run (`rtprof run -o
+    T.rtprof.gz -o R.json`): the trace holds the methods and every interval the live figures add up."""
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.tmp = tempfile.mkdtemp(prefix="rtprof-rt-trace-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def both(self, cmd):
+        trace, live = os.path.join(self.tmp, "t.rtprof.gz"), os.path.join(self.tmp, "live.json")
+        res = rtp.rtprof("run", "-q", "--json", "-o", trace, "-o", live, "--", *cmd)
+        self.assertEqual(res.returncode, 0, res.describe())
+        with open(live) as f:
+            live = json.load(f)
+        self.assertEqual(live["lost_events"], 0, "nothing may be lost for an exact comparison")
+        res = rtp.rtprof("report", "--json", trace)
+        self.assertEqual(res.returncode, 0, res.describe())
+        offline = json.loads(res.stdout)
+        pid = live["target"]["pid"]
+        return runtime_entry(self, live, pid), runtime_entry(self, offline, pid)
+
+    def test_python(self):
+        a, b = self.both([require_debian_python(self), "-c", TRACE_PY])
+        self.assertEqual(b["gil"]["method"], a["gil"]["method"])
+        self.assertGreater(a["gil"]["waits"], 0, "two spinning threads wait for the GIL: %s" % a["gil"])
+        for key in ("wait_ns", "waits", "wait_hist"):
+            self.assertEqual(b["gil"][key], a["gil"][key], "gil.%s, trace vs live" % key)
+        self.assertEqual({t["tid"]: t["wait_ns"] for t in b["gil"]["threads"]},
+                         {t["tid"]: t["wait_ns"] for t in a["gil"]["threads"]}, "per-thread GIL waits")
+        self.assertEqual(b["gc"]["method"], "usdt")
+        self.assertGreaterEqual(a["gc"]["count"], 4)
+        self.assertEqual(b["gc"]["generations"], a["gc"]["generations"], "collections, trace vs live")
+
+    def test_node(self):
+        rtp.require_node(self)
+        # a regular file: its size is known from the fstat, so one read (a /proc file would take another)
+        small = os.path.join(self.tmp, "small.txt")
+        with open(small, "w") as f:
+            f.write("x" * 100)
+        a, b = self.both([rtp.node_exe(), "--expose-gc", "-e", TRACE_JS, small])
+        loop_a, loop_b = a["event_loop"], b["event_loop"]
+        self.assertGreaterEqual(loop_a["max_busy_ns"], 30e6, loop_a)
+        for key in ("busy_ns", "iterations", "max_busy_ns", "busy_hist"):
+            self.assertEqual(loop_b[key], loop_a[key], "event_loop.%s, trace vs live" % key)
+        self.assertLessEqual(abs(loop_b["idle_ns"] - loop_a["idle_ns"]), 0.02 * loop_a["idle_ns"],
+                             "idle: the trace's epoll waits vs the live ones")
+        tp_a, tp_b = a["threadpool"], b["threadpool"]
+        self.assertEqual(tp_a["by_kind"]["work"], 3, tp_a)
+        self.assertEqual(tp_a["by_kind"]["fs"], 3 * FS_TASKS_PER_READFILE, tp_a)
+        for key in ("completed", "by_kind", "run_ns", "max_run_ns"):
+            self.assertEqual(tp_b[key], tp_a[key], "threadpool.%s, trace vs live" % key)
+        self.assertIsNone(tp_b["queue_wait_ns"], "a trace does not hold submissions: no queue wait")
+        self.assertGreaterEqual(a["gc"]["count"], 1)
+        self.assertEqual(b["gc"]["collectors"], a["gc"]["collectors"], "collections, trace vs live")
+
+
 class NoEntry(unittest.TestCase):
     def setUp(self):
         rtp.require_root(self)
