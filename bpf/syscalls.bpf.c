@@ -137,6 +137,16 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 	return false;
 }
 
+/* An epoll wait not timed as the loop's idle time (it began before the loop was known) still marks where
+ * the loop's next busy period begins. */
+static __always_inline void loop_wait_ended(__u64 now)
+{
+	struct rtp_thread *t = thread_get(bpf_get_current_task_btf(), true);
+
+	if (t)
+		t->loop_last_exit = now;
+}
+
 static __always_inline void rt_exit(__u32 nr, __u64 start, __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -211,12 +221,8 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	/* RTP_SYS_NONE: the syscall began before we attached; it is not counted. An event loop's epoll wait
 	 * in flight at attach still marks where the loop's next busy period begins. */
 	if (!cur->in_sys) {
-		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait((__u32)BPF_CORE_READ(regs, orig_ax))) {
-			struct rtp_thread *t = thread_get(bpf_get_current_task_btf(), true);
-
-			if (t)
-				t->loop_last_exit = bpf_ktime_get_ns();
-		}
+		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait((__u32)BPF_CORE_READ(regs, orig_ax)))
+			loop_wait_ended(bpf_ktime_get_ns());
 		return 0;
 	}
 	state = cur->in_sys;
@@ -236,6 +242,8 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		s->hist[hist_slot(lat)]++;
 		if (state & RTP_SYS_RT)
 			rt_exit(cur->sys_nr, cur->sys_ts, now);
+		else if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait(cur->sys_nr))
+			loop_wait_ended(now); /* entered before the loop was known: it still starts an iteration */
 		if (record_trace && trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret))
 			s->trace_lost++;
 	}

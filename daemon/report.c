@@ -112,6 +112,25 @@ const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i)
 	return kind == RTP_RUNTIME_NODE ? v8[i] : py[i];
 }
 
+void report__gil_thread_add(struct rtp_report_runtime *o, pid_t tid, const char *name, uint64_t wait_ns,
+			    uint64_t hold_ns, uint64_t waits, uint64_t from, uint64_t to)
+{
+	struct rtp_report_gil_thread *g = &o->gil_threads[o->n_gil_threads];
+
+	if (!wait_ns && !hold_ns)
+		return;
+	g->tid = tid;
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->wait_ns = wait_ns;
+	g->hold_ns = hold_ns;
+	g->waits = waits;
+	g->wait_share = to > from ? (double)wait_ns / (double)(to - from) : 0;
+	o->gil_wait_ns += wait_ns;
+	o->gil_hold_ns += hold_ns;
+	o->gil_waits += waits;
+	o->n_gil_threads++;
+}
+
 const char *report__tp_kind_name(unsigned int i)
 {
 	static const char *const names[] = { "fs", "work", "dns", "random" };

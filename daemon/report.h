@@ -106,6 +106,10 @@ struct rtp_report_runtime {
 };
 
 const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i); /* "0".."2" / "scavenge"... */
+/* Add a thread's GIL figures to a runtime row whose gil_threads has room for it, with its wait share over
+ * its traced lifetime [from, to); a thread that neither waited for nor held the GIL is left out. */
+void report__gil_thread_add(struct rtp_report_runtime *o, pid_t tid, const char *name, uint64_t wait_ns,
+			    uint64_t hold_ns, uint64_t waits, uint64_t from, uint64_t to);
 const char *report__tp_kind_name(unsigned int i); /* "fs", "work", "dns", "random" */
 
 /* The classic comparison columns: secs, mem, cpu secs, cpu load per core. */

@@ -517,22 +517,11 @@ static void runtime_row(struct engine *e, struct target_proc *p, struct rtp_repo
 			o->loop_busy_max_ns = t->loop_busy_max_ns;
 		}
 		if (o->gil_threads) {
-			struct rtp_report_gil_thread *g = &o->gil_threads[o->n_gil_threads];
 			uint64_t from = t->start_ns > session_start ? t->start_ns : session_start;
 			uint64_t to = t->exit_ns && t->exit_ns < now ? t->exit_ns : now;
 
-			g->tid = t->tid;
-			memcpy(g->name, t->name, sizeof(g->name));
-			g->wait_ns = t->gil_wait_ns;
-			g->hold_ns = futex ? t->oncpu_ns : t->gil_hold_ns;
-			g->waits = t->gil_waits;
-			g->wait_share = to > from ? (double)g->wait_ns / (double)(to - from) : 0;
-			if (!g->wait_ns && !g->hold_ns)
-				continue;
-			o->gil_wait_ns += g->wait_ns;
-			o->gil_hold_ns += g->hold_ns;
-			o->gil_waits += g->waits;
-			o->n_gil_threads++;
+			report__gil_thread_add(o, t->tid, t->name, t->gil_wait_ns, futex ? t->oncpu_ns : t->gil_hold_ns,
+					       t->gil_waits, from, to);
 		}
 	}
 }

@@ -428,7 +428,7 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 		for (size_t k = 0; k < a->thr.n; k++) {
 			const struct thr *t = tidtab__at(&a->thr, k);
 			uint64_t from = t->born_ts > start ? t->born_ts : start, to = t->exit_ts && t->exit_ts < end ? t->exit_ts : end;
-			struct rtp_report_gil_thread *g;
+			char name[RTP_COMM_LEN];
 
 			if (t->tgid != acc->pid)
 				continue;
@@ -441,20 +441,10 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 			}
 			if (!o->gil_threads)
 				continue;
-			g = &o->gil_threads[o->n_gil_threads];
-			g->tid = (pid_t)t->tid;
-			memcpy(g->name, t->comm, sizeof(g->name));
-			g->name[sizeof(g->name) - 1] = '\0';
-			g->wait_ns = t->gil_wait;
-			g->hold_ns = futex ? t->last_on - t->base_on : t->gil_hold;
-			g->waits = t->gil_waits;
-			g->wait_share = to > from ? (double)g->wait_ns / (double)(to - from) : 0;
-			if (!g->wait_ns && !g->hold_ns)
-				continue;
-			o->gil_wait_ns += g->wait_ns;
-			o->gil_hold_ns += g->hold_ns;
-			o->gil_waits += g->waits;
-			o->n_gil_threads++;
+			memcpy(name, t->comm, sizeof(name));
+			name[sizeof(name) - 1] = '\0';
+			report__gil_thread_add(o, (pid_t)t->tid, name, t->gil_wait, futex ? t->last_on - t->base_on : t->gil_hold,
+					       t->gil_waits, from, to);
 		}
 	}
 	return 0;

@@ -373,7 +373,7 @@ SLEEP_JS = "setTimeout(() => {}, 1200)"
 # callbacks, threadpool tasks and an explicit collection.
 TRACE_PY = r"""
 import gc, threading, time
-time.sleep(0.3)
+time.sleep(0.8)
 def spin():
     end = time.monotonic() + 0.6
     while time.monotonic() < end:
@@ -393,7 +393,7 @@ setTimeout(() => {
   const done = () => { if (--left === 0) setTimeout(() => { busy(20); global.gc(); }, 20); };
   for (let i = 0; i < 3; i++) crypto.pbkdf2('a', 'b', 2000, 32, 'sha256', done);
   for (let i = 0; i < 3; i++) fs.readFile(process.argv[1], done);
-}, 300);
+}, 800);  // rtprof knows the loop once the exec is seen and node detected: well before (also under ASan)
 """
 
 
