@@ -34,6 +34,7 @@ struct rt_state {
 	bool have_entry;  /* rt_procs has the process */
 	bool have_saved;  /* `saved` holds its totals (the process is gone) */
 	__u32 tflags;     /* RTP_TARGET_RT_* set for it */
+	uint64_t since_ns; /* when they were set: the syscall probes time its GIL and epoll waits from then on */
 	/* futex GIL method, when the interpreter's library was not mapped yet (just after exec) */
 	bool gil_pending;
 	char gil_elf[PATH_MAX + 64];
@@ -399,6 +400,7 @@ void rt_attach(struct engine *e, struct target_proc *p)
 	}
 	rt->have_entry = true;
 	rt->tflags = tflags;
+	rt->since_ns = mono_ns();
 	set_target_flags(e, p->pid, tflags);
 }
 
@@ -442,7 +444,7 @@ void rt_trace_methods(struct engine *e, struct target_proc *p)
 		return;
 	rec.rtm.pid = (uint32_t)p->pid;
 	rec.rtm.runtime_kind = p->runtime.kind;
-	rec.rtm.ts_ns = mono_ns();
+	rec.rtm.ts_ns = rt->since_ns ? rt->since_ns : mono_ns();
 	memcpy(rec.rtm.gil_method, rt->gil_method, sizeof(rec.rtm.gil_method));
 	snprintf(rec.rtm.gil_unavailable, sizeof(rec.rtm.gil_unavailable), "%s", rt->gil_unavailable);
 	memcpy(rec.rtm.gc_method, rt->gc_method, sizeof(rec.rtm.gc_method));

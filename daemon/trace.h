@@ -24,7 +24,8 @@ enum trace_user_type {
 	TRACE_RUNTIME = 35,     /* how its runtime metrics are measured (docs/runtime-metrics.md) */
 };
 
-/* The methods of a python or node process's runtime metrics, "" when not measured (then why). */
+/* The methods of a python or node process's runtime metrics, "" when not measured (then why). ts_ns: when
+ * the probes began to time its GIL and event-loop waits (waits entered before are plain syscalls). */
 struct trace_runtime {
 	uint32_t pid;
 	uint32_t runtime_kind; /* enum rtp_runtime_kind */

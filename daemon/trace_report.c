@@ -87,11 +87,20 @@ static struct rtp_report_target *target_get(struct agg *a, uint32_t pid)
 	return &a->targets[a->n_targets++];
 }
 
-static struct rtacc *rtacc_get(struct agg *a, uint32_t pid)
+static struct rtacc *rtacc_find(struct agg *a, uint32_t pid)
 {
 	for (size_t i = 0; i < a->n_rts; i++)
 		if (a->rts[i].pid == pid)
 			return &a->rts[i];
+	return NULL;
+}
+
+static struct rtacc *rtacc_get(struct agg *a, uint32_t pid)
+{
+	struct rtacc *found = rtacc_find(a, pid);
+
+	if (found)
+		return found;
 	if (a->n_rts == a->cap_rts) {
 		size_t cap = a->cap_rts ? a->cap_rts * 2 : 4;
 		struct rtacc *n = realloc(a->rts, cap * sizeof(*n));
@@ -229,8 +238,14 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		if (rec->sys.dur_ns > s->max_ns)
 			s->max_ns = rec->sys.dur_ns;
 		s->hist[hist_slot(rec->sys.dur_ns)]++;
-		if (is_epoll_wait(rec->sys.nr) && (t = thr_get(a, rec->sys.tid)))
-			t->epoll_idle += rec->sys.dur_ns;
+		/* event-loop idle time: the waits the live probes timed, those entered once the process's runtime
+		 * was known (its TRACE_RUNTIME record, which precedes them in the file) */
+		if (is_epoll_wait(rec->sys.nr) && (t = thr_get(a, rec->sys.tid))) {
+			const struct rtacc *acc = rtacc_find(a, t->tgid ? t->tgid : rec->sys.tid);
+
+			if (acc && acc->have_methods && rec->sys.ts_ns >= acc->m.ts_ns)
+				t->epoll_idle += rec->sys.dur_ns;
+		}
 		if (rec->sys.ret < 0 && rec->sys.ret >= -4095) {
 			s->errors++;
 			return add_errno(a, (uint16_t)rec->sys.nr, (uint16_t)-rec->sys.ret);
