@@ -6,9 +6,10 @@
  * in windows, never through libelf's mapping: touched pages of a mapping count in rtprofd's RSS. */
 #include "runtime.h"
 
+#include "elffile.h"
+
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdbool.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define DELETED_SUFFIX " (deleted)"
@@ -26,14 +26,12 @@
 /* Digits in each part of node's "vX.Y.Z"; the longest token is "v" + 3 parts + 2 dots. */
 #define V_TRIPLE_DIGITS 6
 #define V_TRIPLE_MAX (1 + 3 * V_TRIPLE_DIGITS + 2)
-/* Bytes of a section read at a time: the peak RSS a scan adds, whatever the section's size. */
-#define SCAN_WINDOW (256 * 1024)
 /* Bytes read past a window so that a token starting in it is seen whole: match_v_triple looks at
  * one byte past the longest "vX.Y.Z", and the longest symbol name matched is "Py_Initialize\0". */
 #define SCAN_LOOKAHEAD 32
 _Static_assert(SCAN_LOOKAHEAD >= V_TRIPLE_MAX + 1, "a vX.Y.Z token must fit in the lookahead");
 
-/* The symbol names note_symbol acts on, found in a string table. */
+/* The symbol names note_symbol acts on, found in a string table: the payload of their elffile_hits. */
 enum sym_name {
 	SYM_OTHER = 0,
 	SYM_PY_VERSION, /* Py_Version: PY_VERSION_HEX, exported since CPython 3.11 */
@@ -52,28 +50,6 @@ struct elf_facts {
 	bool v8dbg;        /* V8's postmortem-debugging constants (v8dbg_*) */
 	char needed_python[NAME_MAX + 1]; /* DT_NEEDED libpython*, when Python lives in a shared lib */
 	char runpath[PATH_MAX];           /* DT_RUNPATH, else DT_RPATH */
-};
-
-struct elf_file {
-	int fd;
-	Elf *elf;
-	uint64_t size;
-	GElf_Ehdr ehdr;
-	size_t shstrndx;
-	/* Section bytes read by read_window: window[0] is the byte before them, window + 1 the bytes. */
-	char *window;
-};
-
-/* Where in a string table a name note_symbol acts on starts; st_name is 32 bits in both classes. */
-struct name_hit {
-	uint32_t offset;
-	uint8_t name; /* enum sym_name */
-};
-
-/* The name_hits of one string table, in increasing offset order. */
-struct name_index {
-	struct name_hit *hits;
-	size_t count, cap;
 };
 
 const char *runtime__kind_name(enum rtp_runtime_kind kind)
@@ -134,181 +110,6 @@ static void version_from_name(const char *path, char *out, size_t outlen)
 		snprintf(out, outlen, "%u.%u", major, minor);
 }
 
-static void elf_file_close(struct elf_file *f)
-{
-	if (!f)
-		return;
-	if (f->elf)
-		elf_end(f->elf);
-	if (f->fd >= 0)
-		close(f->fd);
-	free(f->window);
-	f->elf = NULL;
-	f->fd = -1;
-	f->window = NULL;
-}
-
-/* Section headers and section contents must lie inside the file: a truncated copy fails here
- * rather than in libelf, which would hand out pointers past the mapping. */
-static int check_layout(struct elf_file *f)
-{
-	size_t shnum, shentsize, i;
-	uint64_t table_end;
-
-	if (!gelf_getehdr(f->elf, &f->ehdr) || elf_getshdrnum(f->elf, &shnum) != 0)
-		return -EINVAL;
-	/* libelf reports no sections, rather than an error, when the table lies past the end. */
-	if (f->ehdr.e_shoff == 0)
-		return 0;
-	if (shnum == 0)
-		return -EINVAL;
-	shentsize = gelf_fsize(f->elf, ELF_T_SHDR, 1, EV_CURRENT);
-	if (f->ehdr.e_shentsize != shentsize || f->ehdr.e_shoff > f->size)
-		return -EINVAL;
-	if (__builtin_mul_overflow((uint64_t)shnum, (uint64_t)shentsize, &table_end) ||
-	    __builtin_add_overflow(table_end, f->ehdr.e_shoff, &table_end) || table_end > f->size)
-		return -EINVAL;
-	if (elf_getshdrstrndx(f->elf, &f->shstrndx) != 0 || f->shstrndx >= shnum)
-		return -EINVAL;
-
-	for (i = 1; i < shnum; i++) {
-		Elf_Scn *scn = elf_getscn(f->elf, i);
-		GElf_Shdr shdr;
-		uint64_t end;
-
-		if (!scn || !gelf_getshdr(scn, &shdr))
-			return -EINVAL;
-		if (shdr.sh_type == SHT_NOBITS)
-			continue;
-		if (__builtin_add_overflow(shdr.sh_offset, shdr.sh_size, &end) || end > f->size)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static int elf_file_open(const char *path, struct elf_file *f)
-{
-	struct stat st;
-	int err;
-
-	f->fd = -1;
-	f->elf = NULL;
-	f->window = NULL;
-	/* O_NONBLOCK: a FIFO at the path must not hang us; it is rejected as not regular below. */
-	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (f->fd < 0)
-		return -errno;
-	if (fstat(f->fd, &st) != 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	f->size = (uint64_t)st.st_size;
-
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		err = -ENOTSUP;
-		goto cleanup;
-	}
-	/* Mapped, not read: ELF_C_READ would copy every section asked for (elf_strptr reads the whole
-	 * table). Only headers, .dynamic and a few strings are touched in the mapping. */
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
-	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	err = check_layout(f);
-	if (!err && !(f->window = malloc(1 + SCAN_WINDOW + SCAN_LOOKAHEAD)))
-		err = -ENOMEM;
-cleanup:
-	if (err)
-		elf_file_close(f);
-	return err;
-}
-
-static Elf_Scn *find_section(struct elf_file *f, const char *name, GElf_Shdr *shdr)
-{
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		const char *scn_name;
-
-		if (!gelf_getshdr(scn, shdr))
-			return NULL;
-		scn_name = elf_strptr(f->elf, f->shstrndx, shdr->sh_name);
-		if (scn_name && strcmp(scn_name, name) == 0)
-			return scn;
-	}
-	return NULL;
-}
-
-/* `len` bytes at `offset` of the file into buf; check_layout bounded section offsets by its size. */
-static int read_at(struct elf_file *f, void *buf, size_t len, uint64_t offset)
-{
-	ssize_t n = pread(f->fd, buf, len, (off_t)offset);
-
-	if (n < 0)
-		return -errno;
-	/* Short only if the file shrank since it was opened. */
-	return (size_t)n == len ? 0 : -EIO;
-}
-
-/* Section bytes in f->window: tokens that start in [base, owned_end) are this window's to
- * report, and lie whole before `end` (SCAN_LOOKAHEAD further, unless the section ends first).
- * base[-1] is the byte before, or '\0' at the section's start, which reads as a string boundary. */
-struct window {
-	const char *base, *owned_end, *end;
-};
-
-static int read_window(struct elf_file *f, const GElf_Shdr *shdr, uint64_t start, struct window *w)
-{
-	uint64_t left = shdr->sh_size - start;
-	size_t len = left < SCAN_WINDOW + SCAN_LOOKAHEAD ? (size_t)left : SCAN_WINDOW + SCAN_LOOKAHEAD;
-	size_t before = start > 0;
-	int err;
-
-	f->window[0] = '\0';
-	err = read_at(f, f->window + 1 - before, len + before, shdr->sh_offset + start - before);
-	if (err)
-		return err;
-	w->base = f->window + 1;
-	w->owned_end = w->base + (len < SCAN_WINDOW ? len : SCAN_WINDOW);
-	w->end = w->base + len;
-	return 0;
-}
-
-/* An unsigned integer of `len` bytes in the file's byte order. */
-static uint64_t load_uint(const struct elf_file *f, const unsigned char *bytes, size_t len)
-{
-	uint64_t value = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		value = value << 8 | bytes[f->ehdr.e_ident[EI_DATA] == ELFDATA2MSB ? i : len - 1 - i];
-	return value;
-}
-
-/* One symbol table entry in file format (Elf32_Sym or Elf64_Sym) to GElf_Sym. */
-static void decode_sym(const struct elf_file *f, const unsigned char *raw, GElf_Sym *sym)
-{
-	sym->st_name = (GElf_Word)load_uint(f, raw, 4);
-	if (gelf_getclass(f->elf) == ELFCLASS64) {
-		sym->st_info = raw[4];
-		sym->st_other = raw[5];
-		sym->st_shndx = (GElf_Section)load_uint(f, raw + 6, 2);
-		sym->st_value = load_uint(f, raw + 8, 8);
-		sym->st_size = load_uint(f, raw + 16, 8);
-	} else {
-		sym->st_value = load_uint(f, raw + 4, 4);
-		sym->st_size = load_uint(f, raw + 8, 4);
-		sym->st_info = raw[12];
-		sym->st_other = raw[13];
-		sym->st_shndx = (GElf_Section)load_uint(f, raw + 14, 2);
-	}
-}
-
 /* Names note_symbol acts on: exact ones compared with their NUL, prefixes without. */
 #define SYM_EXACT(text, name) { text, sizeof(text), name }
 #define SYM_PREFIX(text, name) { text, sizeof(text) - 1, name }
@@ -327,53 +128,28 @@ static const struct sym_text {
 #undef SYM_EXACT
 #undef SYM_PREFIX
 
-static int add_hit(struct name_index *idx, uint64_t offset, enum sym_name name)
-{
-	if (offset > UINT32_MAX)
-		return 0;
-	if (idx->count == idx->cap) {
-		size_t cap = idx->cap ? idx->cap * 2 : 64;
-		struct name_hit *hits = reallocarray(idx->hits, cap, sizeof(*hits));
-
-		if (!hits)
-			return -ENOMEM;
-		idx->hits = hits;
-		idx->cap = cap;
-	}
-	idx->hits[idx->count++] = (struct name_hit){ (uint32_t)offset, (uint8_t)name };
-	return 0;
-}
-
-/* key: a st_name, or a name_hit, whose offset comes first. */
-static int compare_hit(const void *key, const void *elem)
-{
-	uint32_t offset = *(const uint32_t *)key, hit = ((const struct name_hit *)elem)->offset;
-
-	return offset < hit ? -1 : offset > hit;
-}
-
 /* Every offset of a string table where a name note_symbol acts on starts, the tails of longer
  * strings included (linkers merge "xuv_run" into "uv_run"), sorted. The table is read once, in
  * windows, so that symbols are then matched by st_name alone: node's .dynsym orders its names
  * randomly over 5 MB. */
-static int index_names(struct elf_file *f, const GElf_Shdr *strtab, struct name_index *idx)
+static int index_names(const struct elffile *f, const GElf_Shdr *strtab, struct elffile_window *w,
+		       struct elffile_index *idx)
 {
 	uint64_t start, terminated = 0; /* names starting below this offset end in a NUL in the table */
-	struct window w;
 	const char *p;
 	size_t i;
 	int err;
 
 	idx->count = 0;
-	for (start = 0; start < strtab->sh_size; start += SCAN_WINDOW) {
-		err = read_window(f, strtab, start, &w);
+	for (start = 0; start < strtab->sh_size; start += ELFFILE_WINDOW) {
+		err = elffile_read_window(f, strtab, start, w);
 		if (err)
 			return err;
 		/* An exact name ends at a NUL: the lookahead holds the NUL of one starting in the window. */
-		for (p = w.base; p < w.end && (p = memchr(p, '\0', (size_t)(w.end - p))); p++) {
-			size_t name_end = (size_t)(p + 1 - w.base);
+		for (p = w->base; p < w->end && (p = memchr(p, '\0', (size_t)(w->end - p))); p++) {
+			size_t name_end = (size_t)(p + 1 - w->base);
 
-			if (p < w.owned_end)
+			if (p < w->owned_end)
 				terminated = start + name_end;
 			for (i = 0; i < ARRAY_LEN(exact_names); i++) {
 				const struct sym_text *exact = &exact_names[i];
@@ -382,10 +158,10 @@ static int index_names(struct elf_file *f, const GElf_Shdr *strtab, struct name_
 				/* Starting before the window, it was the previous window's. */
 				if (name_end < exact->len)
 					continue;
-				name = w.base + (name_end - exact->len);
-				if (name >= w.owned_end || memcmp(name, exact->text, exact->len) != 0)
+				name = w->base + (name_end - exact->len);
+				if (name >= w->owned_end || memcmp(name, exact->text, exact->len) != 0)
 					continue;
-				err = add_hit(idx, start + (uint64_t)(name - w.base), exact->name);
+				err = elffile_index_add(idx, start + (uint64_t)(name - w->base), exact->name);
 				if (err)
 					return err;
 			}
@@ -393,17 +169,15 @@ static int index_names(struct elf_file *f, const GElf_Shdr *strtab, struct name_
 		for (i = 0; i < ARRAY_LEN(prefix_names); i++) {
 			const struct sym_text *prefix = &prefix_names[i];
 
-			for (p = w.base; (p = memmem(p, (size_t)(w.end - p), prefix->text, prefix->len)) &&
-					 p < w.owned_end;
-			     p++) {
-				err = add_hit(idx, start + (uint64_t)(p - w.base), prefix->name);
+			for (p = elffile_window_find(w, w->base, prefix->text, prefix->len); p;
+			     p = elffile_window_find(w, p + 1, prefix->text, prefix->len)) {
+				err = elffile_index_add(idx, start + (uint64_t)(p - w->base), prefix->name);
 				if (err)
 					return err;
 			}
 		}
 	}
-	if (idx->count)
-		qsort(idx->hits, idx->count, sizeof(*idx->hits), compare_hit);
+	elffile_index_sort(idx);
 	/* elf_strptr gives no name that runs to the end of the table without a NUL. */
 	while (idx->count && idx->hits[idx->count - 1].offset >= terminated)
 		idx->count--;
@@ -439,35 +213,29 @@ static void note_symbol(struct elf_facts *facts, enum sym_name name, const GElf_
 }
 
 /* The symbols of one table, read in windows, whose names are in the index. */
-static int match_symbols(struct elf_file *f, const GElf_Shdr *symtab, size_t symsize,
-			 const struct name_index *idx, struct elf_facts *facts)
+static int match_symbols(const struct elffile *f, const GElf_Shdr *symtab, size_t symsize,
+			 const struct elffile_index *idx, char *window, struct elf_facts *facts)
 {
-	uint64_t count = symtab->sh_size / symsize, first;
-	size_t per_window = SCAN_WINDOW / symsize, i;
+	struct elffile_syms it;
+	GElf_Sym sym;
+	int ret;
 
-	for (first = 0; first < count; first += per_window) {
-		size_t n = count - first < per_window ? (size_t)(count - first) : per_window;
-		int err = read_at(f, f->window, n * symsize, symtab->sh_offset + first * symsize);
+	elffile_syms_init(&it, f, symtab, symsize, window);
+	while ((ret = elffile_syms_next(&it, &sym)) > 0) {
+		/* A string table offset is one name's start: one hit at the most. */
+		const struct elffile_hit *hit = elffile_index_find(idx, sym.st_name);
 
-		if (err)
-			return err;
-		for (i = 0; i < n; i++) {
-			const struct name_hit *hit;
-			GElf_Sym sym;
-
-			decode_sym(f, (const unsigned char *)f->window + i * symsize, &sym);
-			hit = bsearch(&sym.st_name, idx->hits, idx->count, sizeof(*idx->hits), compare_hit);
-			if (hit)
-				note_symbol(facts, (enum sym_name)hit->name, &sym);
-		}
+		if (hit)
+			note_symbol(facts, (enum sym_name)hit->value, &sym);
 	}
-	return 0;
+	return ret;
 }
 
-static int scan_symbols(struct elf_file *f, GElf_Word type, struct elf_facts *facts)
+static int scan_symbols(const struct elffile *f, GElf_Word type, struct elffile_window *w,
+			struct elf_facts *facts)
 {
 	size_t symsize = gelf_fsize(f->elf, ELF_T_SYM, 1, EV_CURRENT);
-	struct name_index idx = {};
+	struct elffile_index idx = {};
 	Elf_Scn *scn = NULL;
 	int err = 0;
 
@@ -475,7 +243,6 @@ static int scan_symbols(struct elf_file *f, GElf_Word type, struct elf_facts *fa
 		return -EINVAL;
 	while ((scn = elf_nextscn(f->elf, scn))) {
 		GElf_Shdr shdr, strtab;
-		Elf_Scn *strscn;
 
 		if (!gelf_getshdr(scn, &shdr)) {
 			err = -EINVAL;
@@ -488,25 +255,21 @@ static int scan_symbols(struct elf_file *f, GElf_Word type, struct elf_facts *fa
 			err = -EINVAL;
 			goto cleanup;
 		}
-		/* Names in a section that is no string table resolve to nothing, as with elf_strptr;
-		 * linkers never compress string tables, so a compressed one is taken as corrupt. */
-		strscn = elf_getscn(f->elf, shdr.sh_link);
-		if (!strscn || !gelf_getshdr(strscn, &strtab) || strtab.sh_type != SHT_STRTAB ||
-		    (strtab.sh_flags & SHF_COMPRESSED))
+		if (!elffile_linked_strtab(f, &shdr, &strtab))
 			continue;
-		err = index_names(f, &strtab, &idx);
+		err = index_names(f, &strtab, w, &idx);
 		/* No name of interest: the symbols need not be read at all. */
 		if (!err && idx.count)
-			err = match_symbols(f, &shdr, symsize, &idx, facts);
+			err = match_symbols(f, &shdr, symsize, &idx, w->buf, facts);
 		if (err)
 			goto cleanup;
 	}
 cleanup:
-	free(idx.hits);
+	elffile_index_free(&idx);
 	return err;
 }
 
-static int scan_dynamic(struct elf_file *f, struct elf_facts *facts)
+static int scan_dynamic(const struct elffile *f, struct elf_facts *facts)
 {
 	Elf_Scn *scn = NULL;
 
@@ -547,7 +310,7 @@ static int scan_dynamic(struct elf_file *f, struct elf_facts *facts)
 }
 
 /* The value of Py_Version, read from the file at the offset of the section that holds it. */
-static int read_py_version(struct elf_file *f, const GElf_Sym *sym, char *out, size_t outlen)
+static int read_py_version(const struct elffile *f, const GElf_Sym *sym, char *out, size_t outlen)
 {
 	static const char *const level_suffix[16] = { [0xA] = "a", [0xB] = "b", [0xC] = "rc" };
 	unsigned char bytes[8];
@@ -570,10 +333,10 @@ static int read_py_version(struct elf_file *f, const GElf_Sym *sym, char *out, s
 		if (shdr.sh_type == SHT_NOBITS)
 			return -ENODATA;
 		offset = shdr.sh_offset + (sym->st_value - shdr.sh_addr);
-		/* check_layout bounded the section, hence the symbol, by the file size. */
-		if (read_at(f, bytes, sym->st_size, offset) != 0)
+		/* elffile_open bounded the section, hence the symbol, by the file size. */
+		if (elffile_read_at(f, bytes, sym->st_size, offset) != 0)
 			return -EINVAL;
-		hex = load_uint(f, bytes, sym->st_size);
+		hex = elffile_load_uint(f, bytes, sym->st_size);
 		/* PY_VERSION_HEX: major 8 bits, minor 8, micro 8, release level 4, serial 4. */
 		major = (unsigned int)(hex >> 24) & 0xff;
 		minor = (unsigned int)(hex >> 16) & 0xff;
@@ -626,7 +389,7 @@ static size_t match_v_triple(const char *p, size_t avail)
 	return i;
 }
 
-/* p[-1] is readable: the byte before, or '\0' at the section's start (see read_window). */
+/* p[-1] is readable: the byte before, or '\0' at the section's start (see elffile_window). */
 static bool token_start(const char *p)
 {
 	return !(isalnum((unsigned char)p[-1]) || p[-1] == '.');
@@ -645,21 +408,20 @@ static size_t find_candidate(const struct node_candidate *cands, size_t ncands, 
 
 /* One pass over .rodata: collect the NUL-terminated "vX.Y.Z" candidates or, when `counting`,
  * count every occurrence of the candidates collected. */
-static int scan_v_triples(struct elf_file *f, const GElf_Shdr *shdr, struct node_candidate *cands,
-			  size_t *ncands, bool counting)
+static int scan_v_triples(const struct elffile *f, const GElf_Shdr *shdr, struct elffile_window *w,
+			  struct node_candidate *cands, size_t *ncands, bool counting)
 {
-	struct window w;
 	uint64_t start;
 	const char *p;
 	int err;
 
-	for (start = 0; start < shdr->sh_size; start += SCAN_WINDOW) {
-		err = read_window(f, shdr, start, &w);
+	for (start = 0; start < shdr->sh_size; start += ELFFILE_WINDOW) {
+		err = elffile_read_window(f, shdr, start, w);
 		if (err)
 			return err;
-		for (p = w.base; p < w.owned_end && (p = memchr(p, 'v', (size_t)(w.owned_end - p))); p++) {
-			/* w.end is the section's end or SCAN_LOOKAHEAD on: as matched over the whole section. */
-			size_t n = match_v_triple(p, (size_t)(w.end - p)), i;
+		for (p = w->base; p < w->owned_end && (p = memchr(p, 'v', (size_t)(w->owned_end - p))); p++) {
+			/* w->end: the section's end or SCAN_LOOKAHEAD on, as matched over the whole section. */
+			size_t n = match_v_triple(p, (size_t)(w->end - p)), i;
 			int score;
 
 			if (!n || !token_start(p))
@@ -670,7 +432,7 @@ static int scan_v_triples(struct elf_file *f, const GElf_Shdr *shdr, struct node
 					cands[i].count++;
 				continue;
 			}
-			if (p + n >= w.end || p[n] != '\0')
+			if (p + n >= w->end || p[n] != '\0')
 				continue;
 			score = p[-1] == '\0' ? 2 : 1;
 			if (i == *ncands) {
@@ -689,23 +451,24 @@ static int scan_v_triples(struct elf_file *f, const GElf_Shdr *shdr, struct node
 /* Node's version as NODE_VERSION ("v20.20.2"), a string literal in .rodata. The linker's tail
  * merging may leave it only as the end of a longer literal ("node.js/v20.20.2"), so a
  * NUL-terminated tail counts too, ranked below a string of its own. */
-static int node_version_from_rodata(struct elf_file *f, char *out, size_t outlen)
+static int node_version_from_rodata(const struct elffile *f, struct elffile_window *w, char *out,
+				    size_t outlen)
 {
 	struct node_candidate cands[NODE_MAX_CANDIDATES] = {};
 	size_t ncands = 0, i, best = 0;
 	GElf_Shdr shdr;
 	int err;
 
-	if (!find_section(f, ".rodata", &shdr) || shdr.sh_type == SHT_NOBITS)
+	if (!elffile_find_section(f, ".rodata", &shdr) || shdr.sh_type == SHT_NOBITS)
 		return -ENODATA;
-	err = scan_v_triples(f, &shdr, cands, &ncands, false);
+	err = scan_v_triples(f, &shdr, w, cands, &ncands, false);
 	if (err)
 		return err;
 	if (!ncands)
 		return -ENODATA;
 	/* Bundled libraries' versions can be NUL-terminated too; node's own recurs (URLs, banner). */
 	if (ncands > 1) {
-		err = scan_v_triples(f, &shdr, cands, &ncands, true);
+		err = scan_v_triples(f, &shdr, w, cands, &ncands, true);
 		if (err)
 			return err;
 	}
@@ -773,7 +536,8 @@ static void resolve_needed_python(const char *origin, const struct elf_facts *fa
 static int inspect_elf(const char *open_path, const char *name, const char *origin,
 		       struct rtp_runtime_info *info)
 {
-	struct elf_file f = { .fd = -1 };
+	struct elffile f = { .fd = -1 };
+	struct elffile_window w = {};
 	struct elf_facts *facts;
 	int err;
 
@@ -781,14 +545,16 @@ static int inspect_elf(const char *open_path, const char *name, const char *orig
 	facts = calloc(1, sizeof(*facts));
 	if (!facts)
 		return -ENOMEM;
-	err = elf_file_open(open_path, &f);
+	err = elffile_open(open_path, -EINVAL, &f);
+	if (!err)
+		err = elffile_window_init(&w, SCAN_LOOKAHEAD);
 	if (err)
 		goto cleanup;
 
-	err = scan_symbols(&f, SHT_DYNSYM, facts);
+	err = scan_symbols(&f, SHT_DYNSYM, &w, facts);
 	/* .symtab is larger; only needed when the exported symbols did not tell. */
 	if (!err && !facts->py_defined && !facts->has_py_version && !facts->node_defined)
-		err = scan_symbols(&f, SHT_SYMTAB, facts);
+		err = scan_symbols(&f, SHT_SYMTAB, &w, facts);
 	if (!err)
 		err = scan_dynamic(&f, facts);
 	if (err)
@@ -812,10 +578,11 @@ static int inspect_elf(const char *open_path, const char *name, const char *orig
 		if (!info->version[0] && facts->needed_python[0])
 			version_from_name(facts->needed_python, info->version, sizeof(info->version));
 	} else if (info->kind == RTP_RUNTIME_NODE) {
-		(void)node_version_from_rodata(&f, info->version, sizeof(info->version));
+		(void)node_version_from_rodata(&f, &w, info->version, sizeof(info->version));
 	}
 cleanup:
-	elf_file_close(&f);
+	elffile_window_fini(&w);
+	elffile_close(&f);
 	free(facts);
 	return err;
 }

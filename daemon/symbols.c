@@ -6,8 +6,9 @@
  * alone is 7.5 MB, and touched pages of a mapping count in rtprofd's RSS. */
 #include "symbols.h"
 
+#include "elffile.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <libelf.h>
@@ -21,8 +22,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* Bytes of a table read at a time: the peak RSS a scan adds, whatever the table's size. */
-#define SCAN_WINDOW (256 * 1024)
 /* The longest name a query may have: string windows overlap by that much, so that a name that starts
  * in one window is seen whole. Mangled C++ names run to a few hundred bytes. */
 #define MAX_NAME_LEN 4096
@@ -40,223 +39,11 @@
 #define NT_STAPSDT 3
 #define DELETED_SUFFIX " (deleted)"
 
-struct load_seg {
-	uint64_t vaddr, memsz, filesz, offset;
-};
-
-struct elf_file {
-	int fd;
-	Elf *elf;
-	uint64_t size;
-	struct stat st;
-	GElf_Ehdr ehdr;
-	size_t shnum, shstrndx;
-	struct load_seg *segs; /* the PT_LOAD program headers */
-	size_t nsegs;
-};
-
-static void elf_file_close(struct elf_file *f)
-{
-	if (f->elf)
-		elf_end(f->elf);
-	if (f->fd >= 0)
-		close(f->fd);
-	free(f->segs);
-	f->elf = NULL;
-	f->fd = -1;
-	f->segs = NULL;
-	f->nsegs = 0;
-}
-
-/* Section headers and contents, program headers, must lie inside the file: libelf would hand out
- * pointers past the mapping of a truncated copy. */
-static int check_layout(struct elf_file *f)
-{
-	size_t shentsize, phentsize, phnum, i;
-	uint64_t end;
-
-	if (!gelf_getehdr(f->elf, &f->ehdr) || elf_getshdrnum(f->elf, &f->shnum) != 0 ||
-	    elf_getphdrnum(f->elf, &phnum) != 0)
-		return -ENOEXEC;
-
-	if (phnum) {
-		phentsize = gelf_fsize(f->elf, ELF_T_PHDR, 1, EV_CURRENT);
-		if (f->ehdr.e_phentsize != phentsize || f->ehdr.e_phoff > f->size ||
-		    __builtin_mul_overflow((uint64_t)phnum, (uint64_t)phentsize, &end) ||
-		    __builtin_add_overflow(end, f->ehdr.e_phoff, &end) || end > f->size)
-			return -ENOEXEC;
-		f->segs = calloc(phnum, sizeof(*f->segs));
-		if (!f->segs)
-			return -ENOMEM;
-		for (i = 0; i < phnum; i++) {
-			GElf_Phdr phdr;
-
-			if (!gelf_getphdr(f->elf, (int)i, &phdr))
-				return -ENOEXEC;
-			if (phdr.p_type != PT_LOAD || phdr.p_filesz > phdr.p_memsz)
-				continue;
-			f->segs[f->nsegs++] = (struct load_seg){ phdr.p_vaddr, phdr.p_memsz, phdr.p_filesz,
-								 phdr.p_offset };
-		}
-	}
-
-	/* libelf reports no sections, rather than an error, when the table lies past the end. */
-	if (f->ehdr.e_shoff == 0) {
-		f->shnum = 0;
-		return 0;
-	}
-	if (f->shnum == 0)
-		return -ENOEXEC;
-	shentsize = gelf_fsize(f->elf, ELF_T_SHDR, 1, EV_CURRENT);
-	if (f->ehdr.e_shentsize != shentsize || f->ehdr.e_shoff > f->size ||
-	    __builtin_mul_overflow((uint64_t)f->shnum, (uint64_t)shentsize, &end) ||
-	    __builtin_add_overflow(end, f->ehdr.e_shoff, &end) || end > f->size)
-		return -ENOEXEC;
-	if (elf_getshdrstrndx(f->elf, &f->shstrndx) != 0 || f->shstrndx >= f->shnum)
-		return -ENOEXEC;
-	for (i = 1; i < f->shnum; i++) {
-		Elf_Scn *scn = elf_getscn(f->elf, i);
-		GElf_Shdr shdr;
-
-		if (!scn || !gelf_getshdr(scn, &shdr))
-			return -ENOEXEC;
-		if (shdr.sh_type == SHT_NOBITS)
-			continue;
-		if (__builtin_add_overflow(shdr.sh_offset, shdr.sh_size, &end) || end > f->size)
-			return -ENOEXEC;
-	}
-	return 0;
-}
-
-static int elf_file_open(const char *path, struct elf_file *f)
-{
-	int err;
-
-	*f = (struct elf_file){ .fd = -1 };
-	/* O_NONBLOCK: a FIFO at the path must not hang us; it is rejected as not regular below. */
-	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (f->fd < 0)
-		return -errno;
-	if (fstat(f->fd, &f->st) != 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	if (!S_ISREG(f->st.st_mode)) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	f->size = (uint64_t)f->st.st_size;
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		err = -ENOTSUP;
-		goto cleanup;
-	}
-	/* Mapped, not read: ELF_C_READ would copy every section asked for. Only the headers and the
-	 * section names are touched in the mapping; tables are read with pread. */
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
-	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	err = check_layout(f);
-cleanup:
-	if (err)
-		elf_file_close(f);
-	return err;
-}
-
-/* `len` bytes at `offset` of the file into buf; check_layout bounded section offsets by its size. */
-static int read_at(const struct elf_file *f, void *buf, size_t len, uint64_t offset)
-{
-	ssize_t n = pread(f->fd, buf, len, (off_t)offset);
-
-	if (n < 0)
-		return -errno;
-	/* Short only if the file shrank since it was opened. */
-	return (size_t)n == len ? 0 : -EIO;
-}
-
-/* An unsigned integer of `len` bytes in the file's byte order. */
-static uint64_t load_uint(const struct elf_file *f, const unsigned char *bytes, size_t len)
-{
-	uint64_t value = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		value = value << 8 | bytes[f->ehdr.e_ident[EI_DATA] == ELFDATA2MSB ? i : len - 1 - i];
-	return value;
-}
-
-static bool is_elf64(const struct elf_file *f)
-{
-	return f->ehdr.e_ident[EI_CLASS] == ELFCLASS64;
-}
-
-/* One symbol table entry in file format (Elf32_Sym or Elf64_Sym) to GElf_Sym. */
-static void decode_sym(const struct elf_file *f, const unsigned char *raw, GElf_Sym *sym)
-{
-	sym->st_name = (GElf_Word)load_uint(f, raw, 4);
-	if (is_elf64(f)) {
-		sym->st_info = raw[4];
-		sym->st_other = raw[5];
-		sym->st_shndx = (GElf_Section)load_uint(f, raw + 6, 2);
-		sym->st_value = load_uint(f, raw + 8, 8);
-		sym->st_size = load_uint(f, raw + 16, 8);
-	} else {
-		sym->st_value = load_uint(f, raw + 4, 4);
-		sym->st_size = load_uint(f, raw + 8, 4);
-		sym->st_info = raw[12];
-		sym->st_other = raw[13];
-		sym->st_shndx = (GElf_Section)load_uint(f, raw + 14, 2);
-	}
-}
-
-/* The file offset of a link-time address, through the PT_LOAD segment that holds it; `in_file`: the
- * address must be backed by file bytes (code, initialized data), not only by memory (.bss). */
-static int addr_to_offset(const struct elf_file *f, uint64_t addr, bool in_file, uint64_t *offset)
-{
-	size_t i;
-
-	for (i = 0; i < f->nsegs; i++) {
-		const struct load_seg *seg = &f->segs[i];
-		uint64_t delta = addr - seg->vaddr;
-
-		if (addr < seg->vaddr || delta >= (in_file ? seg->filesz : seg->memsz))
-			continue;
-		if (__builtin_add_overflow(seg->offset, delta, offset))
-			continue;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static const char *section_name(const struct elf_file *f, const GElf_Shdr *shdr)
-{
-	return f->shnum ? elf_strptr(f->elf, f->shstrndx, shdr->sh_name) : NULL;
-}
-
-static bool find_section(const struct elf_file *f, const char *name, GElf_Shdr *shdr)
-{
-	Elf_Scn *scn = NULL;
-
-	if (!f->shnum)
-		return false;
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		const char *scn_name;
-
-		if (!gelf_getshdr(scn, shdr))
-			return false;
-		scn_name = section_name(f, shdr);
-		if (scn_name && strcmp(scn_name, name) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* ---- notes ---- */
 
 /* The notes of one SHT_NOTE section or PT_NOTE segment, read through a buffer of NOTE_BUF bytes. */
 struct note_iter {
-	const struct elf_file *f;
+	const struct elffile *f;
 	uint64_t start, size, align; /* the section's bytes in the file */
 	uint64_t pos;                /* the next note, from start */
 	unsigned char *buf;
@@ -270,7 +57,7 @@ struct note {
 	const unsigned char *desc;
 };
 
-static int note_iter_init(struct note_iter *it, const struct elf_file *f, uint64_t start, uint64_t size,
+static int note_iter_init(struct note_iter *it, const struct elffile *f, uint64_t start, uint64_t size,
 			  uint64_t align)
 {
 	*it = (struct note_iter){ .f = f, .start = start, .size = size, .align = align == 8 ? 8 : 4 };
@@ -292,7 +79,7 @@ static const unsigned char *note_bytes(struct note_iter *it, uint64_t pos, size_
 	if (pos >= it->buf_pos && pos - it->buf_pos + len <= it->buf_len)
 		return it->buf + (pos - it->buf_pos);
 	n = it->size - pos < NOTE_BUF ? (size_t)(it->size - pos) : NOTE_BUF;
-	if (read_at(it->f, it->buf, n, it->start + pos) != 0)
+	if (elffile_read_at(it->f, it->buf, n, it->start + pos) != 0)
 		return NULL;
 	it->buf_pos = pos;
 	it->buf_len = n;
@@ -316,9 +103,9 @@ static int note_next(struct note_iter *it, struct note *n)
 	if (!hdr)
 		return -EIO;
 	/* Elf32_Nhdr and Elf64_Nhdr are the same three 32-bit words. */
-	n->namesz = (uint32_t)load_uint(it->f, hdr, 4);
-	n->descsz = (uint32_t)load_uint(it->f, hdr + 4, 4);
-	n->type = (uint32_t)load_uint(it->f, hdr + 8, 4);
+	n->namesz = (uint32_t)elffile_load_uint(it->f, hdr, 4);
+	n->descsz = (uint32_t)elffile_load_uint(it->f, hdr + 4, 4);
+	n->type = (uint32_t)elffile_load_uint(it->f, hdr + 8, 4);
 	name_pos = it->pos + 12;
 	desc_pos = align_up(name_pos + n->namesz, it->align);
 	end = desc_pos + n->descsz; /* no overflow: the sizes are 32 bits, the section is in the file */
@@ -345,7 +132,7 @@ static bool note_is(const struct note *n, const char *owner, uint32_t type)
 }
 
 /* The NT_GNU_BUILD_ID among the notes at [start, start + size) of the file: its length, 0, -errno. */
-static int build_id_in(const struct elf_file *f, uint64_t start, uint64_t size, uint64_t align,
+static int build_id_in(const struct elffile *f, uint64_t start, uint64_t size, uint64_t align,
 		       unsigned char id[MAX_BUILD_ID])
 {
 	struct note_iter it;
@@ -368,7 +155,7 @@ static int build_id_in(const struct elf_file *f, uint64_t start, uint64_t size, 
 
 /* The NT_GNU_BUILD_ID of the file: in a SHT_NOTE section, else (no section headers) in a PT_NOTE
  * segment. Returns its length, 0 if none, or -errno. */
-static int read_build_id(const struct elf_file *f, unsigned char id[MAX_BUILD_ID])
+static int read_build_id(const struct elffile *f, unsigned char id[MAX_BUILD_ID])
 {
 	Elf_Scn *scn = NULL;
 	size_t phnum, i;
@@ -393,7 +180,7 @@ static int read_build_id(const struct elf_file *f, unsigned char id[MAX_BUILD_ID
 
 		if (!gelf_getphdr(f->elf, (int)i, &phdr) || phdr.p_type != PT_NOTE)
 			continue;
-		/* check_layout bounded the program headers, not the segments. */
+		/* elffile_open bounded the program headers, not the segments. */
 		if (__builtin_add_overflow(phdr.p_offset, phdr.p_filesz, &end) || end > f->size)
 			continue;
 		ret = build_id_in(f, phdr.p_offset, phdr.p_filesz, phdr.p_align, id);
@@ -416,16 +203,16 @@ static void to_hex(const unsigned char *bytes, size_t len, char *hex)
 int symbols__build_id(const char *path, char *hex, size_t len)
 {
 	unsigned char id[MAX_BUILD_ID];
-	struct elf_file f;
+	struct elffile f;
 	int n;
 
 	if (!path || !hex || !len)
 		return -EINVAL;
-	n = elf_file_open(path, &f);
+	n = elffile_open(path, -ENOEXEC, &f);
 	if (n)
 		return n;
 	n = read_build_id(&f, id);
-	elf_file_close(&f);
+	elffile_close(&f);
 	if (n <= 0)
 		return n ? n : -ENOENT;
 	if ((size_t)n * 2 + 1 > len)
@@ -444,18 +231,18 @@ struct sdt_probe {
 
 /* The probe of a stapsdt note: 0, or -EINVAL for a malformed note or one whose pc is in no PT_LOAD
  * segment (nothing to attach to). `base`: the .stapsdt.base section, if any. */
-static int sdt_from_note(const struct elf_file *f, const struct note *n, const GElf_Shdr *base,
+static int sdt_from_note(const struct elffile *f, const struct note *n, const GElf_Shdr *base,
 			 struct sdt_probe *p)
 {
-	size_t addr_size = is_elf64(f) ? 8 : 4;
+	size_t addr_size = elffile_is64(f) ? 8 : 4;
 	const char *s, *end;
 	uint64_t note_base;
 
 	if (!note_is(n, "stapsdt", NT_STAPSDT) || n->descsz < 3 * addr_size)
 		return -EINVAL;
-	p->pc = load_uint(f, n->desc, addr_size);
-	note_base = load_uint(f, n->desc + addr_size, addr_size);
-	p->semaphore = load_uint(f, n->desc + 2 * addr_size, addr_size);
+	p->pc = elffile_load_uint(f, n->desc, addr_size);
+	note_base = elffile_load_uint(f, n->desc + addr_size, addr_size);
+	p->semaphore = elffile_load_uint(f, n->desc + 2 * addr_size, addr_size);
 	/* provider NUL name NUL [args NUL]: both names non-empty and terminated inside the note. */
 	s = (const char *)n->desc + 3 * addr_size;
 	end = (const char *)n->desc + n->descsz;
@@ -473,16 +260,16 @@ static int sdt_from_note(const struct elf_file *f, const struct note *n, const G
 		if (p->semaphore)
 			p->semaphore += base->sh_addr - note_base;
 	}
-	if (addr_to_offset(f, p->pc, true, &p->offset) != 0)
+	if (elffile_addr_to_offset(f, p->pc, true, &p->offset) != 0)
 		return -EINVAL;
 	/* The kernel's ref_ctr_offset counts in the file's page: a semaphore in .bss is none. */
-	if (!p->semaphore || addr_to_offset(f, p->semaphore, true, &p->semaphore_offset) != 0)
+	if (!p->semaphore || elffile_addr_to_offset(f, p->semaphore, true, &p->semaphore_offset) != 0)
 		p->semaphore_offset = 0;
 	return 0;
 }
 
 /* Calls fn for every SDT probe of the file until fn returns non-zero; returns that, 0 or -errno. */
-static int for_each_sdt(const struct elf_file *f, int (*fn)(const struct sdt_probe *p, void *ctx),
+static int for_each_sdt(const struct elffile *f, int (*fn)(const struct sdt_probe *p, void *ctx),
 			void *ctx)
 {
 	GElf_Shdr base;
@@ -492,7 +279,7 @@ static int for_each_sdt(const struct elf_file *f, int (*fn)(const struct sdt_pro
 
 	if (!f->shnum)
 		return 0;
-	has_base = find_section(f, ".stapsdt.base", &base);
+	has_base = elffile_find_section(f, ".stapsdt.base", &base);
 	while (!ret && (scn = elf_nextscn(f->elf, scn))) {
 		struct note_iter it;
 		struct sdt_probe p;
@@ -544,16 +331,16 @@ static int usdt_list_one(const struct sdt_probe *p, void *data)
 int symbols__usdt_list(const char *path, struct rtp_usdt_probe *out, size_t max)
 {
 	struct usdt_list_ctx ctx = { out, out ? max : 0, 0 };
-	struct elf_file f;
+	struct elffile f;
 	int err;
 
 	if (!path)
 		return -EINVAL;
-	err = elf_file_open(path, &f);
+	err = elffile_open(path, -ENOEXEC, &f);
 	if (err)
 		return err;
 	err = for_each_sdt(&f, usdt_list_one, &ctx);
-	elf_file_close(&f);
+	elffile_close(&f);
 	return err < 0 ? err : (int)ctx.count;
 }
 
@@ -571,16 +358,16 @@ static int has_usdt_one(const struct sdt_probe *p, void *data)
 int symbols__has_usdt(const char *path, const char *provider, const char *name)
 {
 	struct has_usdt_ctx ctx = { provider, name };
-	struct elf_file f;
+	struct elffile f;
 	int err;
 
 	if (!path || !provider || !name)
 		return -EINVAL;
-	err = elf_file_open(path, &f);
+	err = elffile_open(path, -ENOEXEC, &f);
 	if (err)
 		return err;
 	err = for_each_sdt(&f, has_usdt_one, &ctx);
-	elf_file_close(&f);
+	elffile_close(&f);
 	return err;
 }
 
@@ -595,46 +382,11 @@ struct pending {
 	bool done;
 };
 
-/* Where in the string table a query's needle starts; st_name is 32 bits in both classes. */
-struct name_hit {
-	uint32_t offset;
-	uint32_t query; /* index in the pending array */
-};
-
-struct name_index {
-	struct name_hit *hits;
-	size_t count, cap;
-};
-
-static int add_hit(struct name_index *idx, uint64_t offset, size_t query)
-{
-	if (idx->count == idx->cap) {
-		size_t cap = idx->cap ? idx->cap * 2 : 64;
-		struct name_hit *hits = reallocarray(idx->hits, cap, sizeof(*hits));
-
-		if (!hits)
-			return -ENOMEM;
-		idx->hits = hits;
-		idx->cap = cap;
-	}
-	idx->hits[idx->count++] = (struct name_hit){ (uint32_t)offset, (uint32_t)query };
-	return 0;
-}
-
-static int compare_hit(const void *a, const void *b)
-{
-	const struct name_hit *x = a, *y = b;
-
-	if (x->offset != y->offset)
-		return x->offset < y->offset ? -1 : 1;
-	return x->query < y->query ? -1 : x->query > y->query;
-}
-
 /* Every offset of the string table where a pending name starts, the tails of longer strings included
  * (linkers merge "xuv_run" into "uv_run"; a prefix may start anywhere). The table is read once, in
  * windows that overlap by the longest needle, so that symbols are then matched by st_name alone. */
-static int index_names(const struct elf_file *f, const GElf_Shdr *strtab, struct pending *p, size_t np,
-		       char *window, size_t lookahead, struct name_index *idx)
+static int index_names(const struct elffile *f, const GElf_Shdr *strtab, struct pending *p, size_t np,
+		       struct elffile_window *w, struct elffile_index *idx)
 {
 	uint64_t start;
 	size_t i, kept;
@@ -643,12 +395,8 @@ static int index_names(const struct elf_file *f, const GElf_Shdr *strtab, struct
 	idx->count = 0;
 	for (i = 0; i < np; i++)
 		p[i].hits = 0;
-	for (start = 0; start < strtab->sh_size; start += SCAN_WINDOW) {
-		uint64_t left = strtab->sh_size - start;
-		size_t len = left < SCAN_WINDOW + lookahead ? (size_t)left : SCAN_WINDOW + lookahead;
-		const char *end = window + len, *owned_end = window + (len < SCAN_WINDOW ? len : SCAN_WINDOW);
-
-		err = read_at(f, window, len, strtab->sh_offset + start);
+	for (start = 0; start < strtab->sh_size; start += ELFFILE_WINDOW) {
+		err = elffile_read_window(f, strtab, start, w);
 		if (err)
 			return err;
 		for (i = 0; i < np; i++) {
@@ -656,17 +404,16 @@ static int index_names(const struct elf_file *f, const GElf_Shdr *strtab, struct
 
 			if (p[i].done || p[i].slow)
 				continue;
-			/* Matches starting past owned_end are the next window's. */
-			for (s = window; s < owned_end && (s = memmem(s, (size_t)(end - s), p[i].q->name,
-								      p[i].needle)) && s < owned_end;
-			     s++) {
-				if (start + (uint64_t)(s - window) > UINT32_MAX)
+			/* Matches starting past the window's own bytes are the next window's. */
+			for (s = elffile_window_find(w, w->base, p[i].q->name, p[i].needle); s;
+			     s = elffile_window_find(w, s + 1, p[i].q->name, p[i].needle)) {
+				if (start + (uint64_t)(s - w->base) > UINT32_MAX)
 					break;
 				if (++p[i].hits > MAX_HITS_PER_QUERY) {
 					p[i].slow = true;
 					break;
 				}
-				err = add_hit(idx, start + (uint64_t)(s - window), i);
+				err = elffile_index_add(idx, start + (uint64_t)(s - w->base), (uint32_t)i);
 				if (err)
 					return err;
 			}
@@ -674,28 +421,11 @@ static int index_names(const struct elf_file *f, const GElf_Shdr *strtab, struct
 	}
 	/* The slow queries' hits are not needed: their names are compared symbol by symbol. */
 	for (i = kept = 0; i < idx->count; i++)
-		if (!p[idx->hits[i].query].slow)
+		if (!p[idx->hits[i].value].slow)
 			idx->hits[kept++] = idx->hits[i];
 	idx->count = kept;
-	if (idx->count)
-		qsort(idx->hits, idx->count, sizeof(*idx->hits), compare_hit);
+	elffile_index_sort(idx);
 	return 0;
-}
-
-/* The first hit at `offset` or past it. */
-static const struct name_hit *first_hit(const struct name_index *idx, uint32_t offset)
-{
-	size_t lo = 0, hi = idx->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (idx->hits[mid].offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return idx->hits + lo;
 }
 
 static bool all_done(const struct pending *p, size_t np)
@@ -709,12 +439,12 @@ static bool all_done(const struct pending *p, size_t np)
 }
 
 /* The symbol's name against a slow query: read from the string table at st_name. */
-static bool slow_match(const struct elf_file *f, const GElf_Shdr *strtab, const GElf_Sym *sym,
+static bool slow_match(const struct elffile *f, const GElf_Shdr *strtab, const GElf_Sym *sym,
 		       const struct pending *p, char *buf)
 {
 	if (sym->st_name >= strtab->sh_size || strtab->sh_size - sym->st_name < p->needle)
 		return false;
-	return read_at(f, buf, p->needle, strtab->sh_offset + sym->st_name) == 0 &&
+	return elffile_read_at(f, buf, p->needle, strtab->sh_offset + sym->st_name) == 0 &&
 	       memcmp(buf, p->q->name, p->needle) == 0;
 }
 
@@ -730,58 +460,48 @@ static void set_result(struct pending *p, const GElf_Sym *sym, uint64_t offset, 
 
 /* The symbols of one table (in `f`), read in windows, against the pending queries; addresses are
  * converted to file offsets with the segments of `target` (the file the probes go in). */
-static int match_symbols(const struct elf_file *f, const struct elf_file *target, const GElf_Shdr *symtab,
+static int match_symbols(const struct elffile *f, const struct elffile *target, const GElf_Shdr *symtab,
 			 const GElf_Shdr *strtab, size_t symsize, struct pending *p, size_t np,
-			 const struct name_index *idx, bool any_slow, char *window, const char *source)
+			 const struct elffile_index *idx, bool any_slow, char *window, const char *source)
 {
-	uint64_t count = symtab->sh_size / symsize, first;
-	size_t per_window = SCAN_WINDOW / symsize, i, j;
 	char name[MAX_NAME_LEN + 1];
+	struct elffile_syms it;
+	GElf_Sym sym;
+	int ret = 0;
+	size_t j;
 
-	for (first = 0; first < count && !all_done(p, np); first += per_window) {
-		size_t n = count - first < per_window ? (size_t)(count - first) : per_window;
-		int err = read_at(f, window, n * symsize, symtab->sh_offset + first * symsize);
+	elffile_syms_init(&it, f, symtab, symsize, window);
+	while (!all_done(p, np) && (ret = elffile_syms_next(&it, &sym)) > 0) {
+		const struct elffile_hit *hit;
+		int type = GELF_ST_TYPE(sym.st_info);
+		uint64_t offset;
 
-		if (err)
-			return err;
-		for (i = 0; i < n; i++) {
-			const struct name_hit *hit;
-			uint64_t offset;
-			GElf_Sym sym;
-			int type;
-
-			decode_sym(f, (const unsigned char *)window + i * symsize, &sym);
-			type = GELF_ST_TYPE(sym.st_info);
-			if (sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_OBJECT))
-				continue;
-			/* hits is NULL when empty, and NULL + 0 is undefined. */
-			hit = idx->count ? first_hit(idx, sym.st_name) : NULL;
-			if (hit && (hit == idx->hits + idx->count || hit->offset != sym.st_name))
-				hit = NULL;
-			if (!hit && !any_slow)
-				continue;
-			/* Functions must be in the file's bytes; objects may be in .bss. */
-			if (addr_to_offset(target, sym.st_value, type == STT_FUNC, &offset) != 0)
-				continue;
-			for (; hit && hit < idx->hits + idx->count && hit->offset == sym.st_name; hit++)
-				if (!p[hit->query].done)
-					set_result(&p[hit->query], &sym, offset, source);
-			for (j = 0; any_slow && j < np; j++)
-				if (p[j].slow && !p[j].done && slow_match(f, strtab, &sym, &p[j], name))
-					set_result(&p[j], &sym, offset, source);
-		}
+		if (sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_OBJECT))
+			continue;
+		hit = elffile_index_find(idx, sym.st_name);
+		if (!hit && !any_slow)
+			continue;
+		/* Functions must be in the file's bytes; objects may be in .bss. */
+		if (elffile_addr_to_offset(target, sym.st_value, type == STT_FUNC, &offset) != 0)
+			continue;
+		for (; hit && hit < idx->hits + idx->count && hit->offset == sym.st_name; hit++)
+			if (!p[hit->value].done)
+				set_result(&p[hit->value], &sym, offset, source);
+		for (j = 0; any_slow && j < np; j++)
+			if (p[j].slow && !p[j].done && slow_match(f, strtab, &sym, &p[j], name))
+				set_result(&p[j], &sym, offset, source);
 	}
-	return 0;
+	return ret < 0 ? ret : 0;
 }
 
 /* Resolve the pending queries in the tables of type `type` (SHT_SYMTAB, SHT_DYNSYM) of `f`. */
-static int scan_tables(const struct elf_file *f, const struct elf_file *target, GElf_Word type,
+static int scan_tables(const struct elffile *f, const struct elffile *target, GElf_Word type,
 		       struct pending *p, size_t np, const char *source)
 {
 	size_t symsize = gelf_fsize(f->elf, ELF_T_SYM, 1, EV_CURRENT), lookahead = 0, i;
-	struct name_index idx = {};
+	struct elffile_index idx = {};
+	struct elffile_window w = {};
 	Elf_Scn *scn = NULL;
-	char *window = NULL;
 	int err = 0;
 
 	if (!symsize)
@@ -791,7 +511,6 @@ static int scan_tables(const struct elf_file *f, const struct elf_file *target, 
 			lookahead = p[i].needle;
 	while (f->shnum && !all_done(p, np) && (scn = elf_nextscn(f->elf, scn))) {
 		GElf_Shdr shdr, strtab;
-		Elf_Scn *strscn;
 		bool any_slow = false;
 
 		if (!gelf_getshdr(scn, &shdr)) {
@@ -801,68 +520,61 @@ static int scan_tables(const struct elf_file *f, const struct elf_file *target, 
 		/* A debug file's copy of .dynsym is SHT_NOBITS; a compressed table is none we can read. */
 		if (shdr.sh_type != type || (shdr.sh_flags & SHF_COMPRESSED) || shdr.sh_size < symsize)
 			continue;
-		/* Names in a section that is no string table resolve to nothing, as with elf_strptr. */
-		if (shdr.sh_link == 0 || shdr.sh_link >= f->shnum)
+		if (!elffile_linked_strtab(f, &shdr, &strtab))
 			continue;
-		strscn = elf_getscn(f->elf, shdr.sh_link);
-		if (!strscn || !gelf_getshdr(strscn, &strtab) || strtab.sh_type != SHT_STRTAB ||
-		    (strtab.sh_flags & SHF_COMPRESSED))
-			continue;
-		if (!window && !(window = malloc(SCAN_WINDOW + lookahead))) {
-			err = -ENOMEM;
+		if (!w.buf && (err = elffile_window_init(&w, lookahead)))
 			break;
-		}
 		for (i = 0; i < np; i++)
 			p[i].slow = false;
-		err = index_names(f, &strtab, p, np, window, lookahead, &idx);
+		err = index_names(f, &strtab, p, np, &w, &idx);
 		for (i = 0; i < np; i++)
 			any_slow |= p[i].slow && !p[i].done;
 		/* No name of interest: the symbols need not be read at all. */
 		if (!err && (idx.count || any_slow))
-			err = match_symbols(f, target, &shdr, &strtab, symsize, p, np, &idx, any_slow, window,
+			err = match_symbols(f, target, &shdr, &strtab, symsize, p, np, &idx, any_slow, w.buf,
 					    source);
 		if (err)
 			break;
 	}
-	free(window);
-	free(idx.hits);
+	elffile_window_fini(&w);
+	elffile_index_free(&idx);
 	return err;
 }
 
 /* The section .gnu_debuglink: the debug file's name (no '/') and the CRC32 of its contents. */
-static bool read_debuglink(const struct elf_file *f, char *name, size_t len, uint32_t *crc)
+static bool read_debuglink(const struct elffile *f, char *name, size_t len, uint32_t *crc)
 {
 	unsigned char buf[NAME_MAX + 1 + 4 + 4];
 	size_t n, name_len, crc_at;
 	GElf_Shdr shdr;
 
-	if (!find_section(f, ".gnu_debuglink", &shdr) || shdr.sh_type == SHT_NOBITS)
+	if (!elffile_find_section(f, ".gnu_debuglink", &shdr) || shdr.sh_type == SHT_NOBITS)
 		return false;
 	n = shdr.sh_size < sizeof(buf) ? (size_t)shdr.sh_size : sizeof(buf);
-	if (read_at(f, buf, n, shdr.sh_offset) != 0 || !memchr(buf, '\0', n))
+	if (elffile_read_at(f, buf, n, shdr.sh_offset) != 0 || !memchr(buf, '\0', n))
 		return false;
 	name_len = strlen((const char *)buf);
 	crc_at = (size_t)align_up(name_len + 1, 4);
 	if (!name_len || name_len >= len || crc_at + 4 > n || memchr(buf, '/', name_len))
 		return false;
 	memcpy(name, buf, name_len + 1);
-	*crc = (uint32_t)load_uint(f, buf + crc_at, 4);
+	*crc = (uint32_t)elffile_load_uint(f, buf + crc_at, 4);
 	return true;
 }
 
-static int file_crc32(const struct elf_file *f, uint32_t *crc)
+static int file_crc32(const struct elffile *f, uint32_t *crc)
 {
-	unsigned char *buf = malloc(SCAN_WINDOW);
+	unsigned char *buf = malloc(ELFFILE_WINDOW);
 	uLong value = crc32(0L, Z_NULL, 0);
 	uint64_t pos;
 	int err = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	for (pos = 0; pos < f->size; pos += SCAN_WINDOW) {
-		size_t n = f->size - pos < SCAN_WINDOW ? (size_t)(f->size - pos) : SCAN_WINDOW;
+	for (pos = 0; pos < f->size; pos += ELFFILE_WINDOW) {
+		size_t n = f->size - pos < ELFFILE_WINDOW ? (size_t)(f->size - pos) : ELFFILE_WINDOW;
 
-		err = read_at(f, buf, n, pos);
+		err = elffile_read_at(f, buf, n, pos);
 		if (err)
 			break;
 		value = crc32(value, buf, (uInt)n);
@@ -904,8 +616,8 @@ static int file_dir(const char *path, const char *root, char *dir, size_t len)
 
 /* The separate debug file of `f`, opened into dbg: by build id under root, else by .gnu_debuglink
  * with its CRC. Returns the source name, or NULL (none found, or -ENOMEM in *err). */
-static const char *open_debug_file(const struct elf_file *f, const char *path, const char *root,
-				   const unsigned char *id, int id_len, struct elf_file *dbg, int *err)
+static const char *open_debug_file(const struct elffile *f, const char *path, const char *root,
+				   const unsigned char *id, int id_len, struct elffile *dbg, int *err)
 {
 	char candidate[PATH_MAX], dir[PATH_MAX], link[NAME_MAX + 1];
 	const char *ns_dir;
@@ -920,11 +632,11 @@ static const char *open_debug_file(const struct elf_file *f, const char *path, c
 		to_hex(id, (size_t)id_len, hex);
 		if ((size_t)snprintf(candidate, sizeof(candidate), "%s/usr/lib/debug/.build-id/%.2s/%s.debug",
 				     root, hex, hex + 2) < sizeof(candidate) &&
-		    elf_file_open(candidate, dbg) == 0) {
+		    elffile_open(candidate, -ENOEXEC, dbg) == 0) {
 			/* A stale file left by another build must not lend us its addresses. */
 			if (read_build_id(dbg, dbg_id) == id_len && memcmp(dbg_id, id, (size_t)id_len) == 0)
 				return "build-id";
-			elf_file_close(dbg);
+			elffile_close(dbg);
 		}
 	}
 
@@ -948,17 +660,17 @@ static const char *open_debug_file(const struct elf_file *f, const char *path, c
 			n = snprintf(candidate, sizeof(candidate), "%s/usr/lib/debug%s/%s", root, ns_dir, link);
 		else
 			continue;
-		if (n < 0 || (size_t)n >= sizeof(candidate) || elf_file_open(candidate, dbg) != 0)
+		if (n < 0 || (size_t)n >= sizeof(candidate) || elffile_open(candidate, -ENOEXEC, dbg) != 0)
 			continue;
 		/* The file itself, when the debug file's name is its own (dir/name). */
 		if (dbg->st.st_dev == f->st.st_dev && dbg->st.st_ino == f->st.st_ino) {
-			elf_file_close(dbg);
+			elffile_close(dbg);
 			continue;
 		}
 		*err = file_crc32(dbg, &file_crc);
 		if (!*err && file_crc == crc)
 			return "debuglink";
-		elf_file_close(dbg);
+		elffile_close(dbg);
 		if (*err == -ENOMEM)
 			return NULL;
 		*err = 0;
@@ -1072,7 +784,7 @@ int symbols__resolve(const char *path, const char *root, struct rtp_sym_query *q
 	unsigned char id[MAX_BUILD_ID];
 	char identity[2 * MAX_BUILD_ID + 64], root_dir[PATH_MAX];
 	struct pending *p = NULL;
-	struct elf_file f, dbg = { .fd = -1 };
+	struct elffile f, dbg = { .fd = -1 };
 	size_t np = 0, i, found = 0;
 	int id_len, err;
 
@@ -1093,7 +805,7 @@ int symbols__resolve(const char *path, const char *root, struct rtp_sym_query *q
 	for (i = strlen(root_dir); i > 0 && root_dir[i - 1] == '/'; i--)
 		root_dir[i - 1] = '\0';
 
-	err = elf_file_open(path, &f);
+	err = elffile_open(path, -ENOEXEC, &f);
 	if (err)
 		return err;
 	id_len = read_build_id(&f, id);
@@ -1136,7 +848,7 @@ int symbols__resolve(const char *path, const char *root, struct rtp_sym_query *q
 			/* A broken debug file is as good as none; only running out of memory is an error. */
 			if (source && scan_tables(&dbg, &f, SHT_SYMTAB, p, np, source) == -ENOMEM)
 				err = -ENOMEM;
-			elf_file_close(&dbg);
+			elffile_close(&dbg);
 		}
 		if (err)
 			goto cleanup;
@@ -1148,7 +860,7 @@ int symbols__resolve(const char *path, const char *root, struct rtp_sym_query *q
 	err = found > INT_MAX ? INT_MAX : (int)found;
 cleanup:
 	free(p);
-	elf_file_close(&f);
+	elffile_close(&f);
 	return err;
 }
 
