@@ -131,8 +131,8 @@ static int fold_errnos(struct engine *e, __u32 slot, struct agg *a)
 
 /* Delete the entries of a hash map for which doomed() says so. Keys are collected during the walk and
  * deleted after it: deleting during get_next_key would restart it. doomed() may return <0 to stop. */
-static int delete_where(struct bpf_map *map, size_t key_size, size_t value_size,
-			int (*doomed)(const void *key, const void *value, void *ctx), void *ctx)
+int delete_where(struct bpf_map *map, size_t key_size, size_t value_size,
+		 int (*doomed)(const void *key, const void *value, void *ctx), void *ctx)
 {
 	uint8_t key[64], next[64], value[sizeof(struct rtp_thread)], *prev = NULL, *keys = NULL;
 	size_t n = 0, cap = 0;

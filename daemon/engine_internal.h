@@ -94,6 +94,12 @@ void rt_poll(struct engine *e); /* finish what waited for the process's librarie
 void rt_trace_methods(struct engine *e, struct target_proc *p); /* a TRACE_RUNTIME record, when recording */
 int rt_report(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now);
 
+/* Delete the entries of a BPF hash map for which doomed() says so (aggregate.c). Keys up to 64 bytes, values
+ * up to a struct rtp_thread. doomed() may return <0 to stop. */
+struct bpf_map;
+int delete_where(struct bpf_map *map, size_t key_size, size_t value_size,
+		 int (*doomed)(const void *key, const void *value, void *ctx), void *ctx);
+
 /* Move the records of threads that exited more than the grace period ago out of the BPF map. */
 int engine_harvest_threads(struct engine *e, uint64_t now);
 

@@ -346,6 +346,12 @@ void rt_free(struct target_proc *p)
 	p->rt = NULL;
 }
 
+static int tp_item_of(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return ((const struct rtp_tp_key *)key)->tgid == *(const __u32 *)ctx;
+}
+
 void rt_detach(struct engine *e, struct target_proc *p)
 {
 	struct rt_state *rt = p->rt;
@@ -362,6 +368,9 @@ void rt_detach(struct engine *e, struct target_proc *p)
 		(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
 		rt->have_entry = false;
 	}
+	/* threadpool items it submitted that never ran (cancelled, or the process died) */
+	if (rt->tp_method[0])
+		(void)delete_where(e->skel->maps.tp_pending, sizeof(struct rtp_tp_key), sizeof(__u64), tp_item_of, &key);
 }
 
 void rt_attach(struct engine *e, struct target_proc *p)
