@@ -766,7 +766,11 @@ int cmd_attach(int argc, char **argv)
 			client__close(c);
 			goto cleanup;
 		}
-		if (r != -ENOENT && r != -ECONNREFUSED)
+		if (r == -ECONNREFUSED)
+			/* the socket is there, nobody listens: an rtprofd that died (a stale socket) */
+			errorf("note: nothing answers on %s (rtprofd not running?); profiling in this process",
+			       client__socket_path());
+		else if (r != -ENOENT)
 			errorf("warning: %s; profiling in this process instead", err);
 		else if (g_opts.verbose)
 			errorf("%s; profiling in this process", err);

@@ -567,8 +567,9 @@ class Sigkill(FaultCase):
         if via_daemon:
             self.assertIn("through rtprofd", line, bg.describe())
         else:
-            self.assertNotIn("rtprofd", line, "with nothing listening on %s, attach runs embedded\n%s"
+            self.assertNotIn("through rtprofd", line, "with nothing listening on %s, attach runs embedded\n%s"
                              % (sock, bg.describe()))
+            self.assertIn("nothing answers on %s" % sock, line, "a stale socket is worth a note\n" + bg.describe())
         open(files[1], "w").close()
         self.assertEqual(target.wait(TIMEOUT), 0)
         self.assertEqual(bg.wait(TIMEOUT), 0, bg.describe())
