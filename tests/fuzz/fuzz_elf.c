@@ -9,26 +9,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "runtime.h"
 
 static int memfd = -1;
 static char path[64];
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	off_t off = 0;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

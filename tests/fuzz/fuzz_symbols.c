@@ -14,27 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "symbols.h"
 
 static int memfd = -1, debug_fd = -1;
 static char path[64], root[] = "/tmp/fuzz_symbols.XXXXXX";
 static char build_id_link[sizeof(root) + 64], debuglink_link[sizeof(root) + 16];
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	off_t off = 0;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void remove_root(void)
 {

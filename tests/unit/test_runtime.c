@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testproc.h"
 #include "procfs.h"
 #include "runtime.h"
 
@@ -86,44 +87,6 @@ static bool same_file(const char *a, const char *b)
 	struct stat sa, sb;
 
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* Start argv[0] with stdout on a pipe; return once it printed its first line (it is ready). */
-static pid_t spawn_ready(char *const argv[])
-{
-	int fds[2];
-	pid_t pid;
-	char c;
-
-	if (pipe(fds) != 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (pid > 0) {
-		ssize_t n;
-
-		while ((n = read(fds[0], &c, 1)) == 1 && c != '\n')
-			;
-		if (n != 1) {
-			waitpid(pid, NULL, 0);
-			pid = -1;
-		}
-	}
-	close(fds[0]);
-	return pid;
-}
-
-static void stop(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 }
 
 static void test_kind_names(void)
@@ -197,22 +160,6 @@ static void test_node(void)
 	CHECK_STREQ(info.version, expected);
 	CHECK_STREQ(info.lib, "");
 	stop(pid);
-}
-
-/* A field of /proc/self/status in KiB ("VmHWM", "VmRSS"), or -1. */
-static long status_kib(const char *field)
-{
-	char line[256];
-	size_t len = strlen(field);
-	long kib = -1;
-	FILE *status = fopen("/proc/self/status", "re");
-
-	while (status && fgets(line, sizeof(line), status))
-		if (strncmp(line, field, len) == 0 && line[len] == ':')
-			kib = strtol(line + len + 1, NULL, 10);
-	if (status)
-		fclose(status);
-	return kib;
 }
 
 /* rtprofd detects every process it watches within a 64 MiB RSS budget: reading node's ~100 MB
