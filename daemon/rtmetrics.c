@@ -119,6 +119,24 @@ static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr
 
 /* ---- python ---- */
 
+/* The uprobe GIL method: a function that takes the GIL (entry: waiting; return: holding) and one that
+ * drops it. */
+static void gil_uprobes(struct engine *e, struct target_proc *p, struct rt_state *rt, const char *elf,
+			uint64_t take, uint64_t drop, const char *method, const char *notes)
+{
+	struct rtprof_bpf *skel = e->skel;
+	int r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, take, false, 0);
+
+	r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, take, true, 0);
+	r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_drop, p->pid, elf, drop, false, 0);
+	if (r) {
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot attach uprobes: %s", strerror(-r));
+		return;
+	}
+	snprintf(rt->gil_method, sizeof(rt->gil_method), "%s", method);
+	snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", notes);
+}
+
 static void python_attach(struct engine *e, struct target_proc *p, struct rt_state *rt, struct rtp_rt_proc *entry,
 			  __u32 *tflags, int mode)
 {
@@ -151,28 +169,11 @@ static void python_attach(struct engine *e, struct target_proc *p, struct rt_sta
 	}
 
 	/* GIL */
-	if (mode == ENGINE_RT_GIL_UPROBES && (q[1].found && q[2].found)) {
-		r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, q[1].offset, false, 0);
-		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, q[1].offset, true, 0);
-		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_drop, p->pid, elf, q[2].offset, false, 0);
-		if (r)
-			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot attach uprobes: %s",
-				 strerror(-r));
-		else {
-			snprintf(rt->gil_method, sizeof(rt->gil_method), "take_gil/drop_gil");
-			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", TAKE_DROP_NOTES);
-		}
+	if (mode == ENGINE_RT_GIL_UPROBES && q[1].found && q[2].found) {
+		gil_uprobes(e, p, rt, elf, q[1].offset, q[2].offset, "take_gil/drop_gil", TAKE_DROP_NOTES);
 	} else if (mode == ENGINE_RT_GIL_UPROBES && q[3].found && q[4].found) {
-		r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, q[3].offset, false, 0);
-		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, q[3].offset, true, 0);
-		r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_drop, p->pid, elf, q[4].offset, false, 0);
-		if (r)
-			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot attach uprobes: %s",
-				 strerror(-r));
-		else {
-			snprintf(rt->gil_method, sizeof(rt->gil_method), "PyEval_SaveThread/PyEval_RestoreThread");
-			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", SAVE_RESTORE_NOTES);
-		}
+		gil_uprobes(e, p, rt, elf, q[3].offset, q[4].offset, "PyEval_SaveThread/PyEval_RestoreThread",
+			    SAVE_RESTORE_NOTES);
 	} else if (mode == ENGINE_RT_GIL_UPROBES) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
 			 "no symbol for take_gil/drop_gil nor PyEval_RestoreThread/PyEval_SaveThread in %.100s", elf);
