@@ -8,6 +8,9 @@ if [ "${1:-}" = "--tests" ]; then
 	# packaging/test-deb.sh: cpack's Depends come from dpkg-shlibdeps (dpkg-dev, which runs file);
 	# man -w checks the installed pages; test_completion.py also runs under bash-completion
 	pkgs="$pkgs dpkg-dev file man-db bash-completion"
+	# test_runtime.py: Debian's python3 (/usr/bin/python3.11: static libpython with USDT probes) whatever
+	# python3 comes first on PATH; tests/bench/bench_runtime.py: wrk, the HTTP load generator
+	pkgs="$pkgs python3 wrk"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
