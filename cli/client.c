@@ -10,7 +10,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
-#include "protocol.h"
+#include "proto/protocol.h"
 #include "rtprof.h"
 
 #define REPLY_TIMEOUT_MS 30000

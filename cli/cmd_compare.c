@@ -13,8 +13,9 @@
 #include <json-c/json.h>
 
 #include "render.h"
-#include "report.h"
+#include "model/report.h"
 #include "rtprof.h"
+#include "trace/replay.h"
 
 #define MAX_INPUTS 26                 /* labelled A..Z */
 #define MAX_REPORT_JSON (256u << 20)  /* a saved report is far smaller; this only bounds a wrong file */

@@ -13,9 +13,9 @@
 #include <zlib.h>
 
 #include "rtprof.h"
-#include "syscall_names.h"
-#include "timeline.h"
-#include "trace.h"
+#include "sys/syscall_names.h"
+#include "trace/timeline.h"
+#include "trace/trace.h"
 
 /* Syscall slices live on a sibling track of their thread: partial overlaps with state slices are the
  * rule (a syscall that sleeps spans running and sleeping), and one track's slices must nest. */

@@ -18,9 +18,10 @@
 #include <sys/wait.h>
 #include <json-c/json.h>
 
-#include "engine.h"
+#include "engine/engine.h"
+#include "sys/runtime.h"
 #include "client.h"
-#include "protocol.h"
+#include "proto/protocol.h"
 #include "record.h"
 #include "render.h"
 #include "rtprof.h"

@@ -17,7 +17,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
-#include "report.h"
+#include "model/report.h"
 #include "rtprof.h"
 
 enum top_sort { TOP_SORT_CPU, TOP_SORT_RUNQ, TOP_SORT_SWITCHES, TOP_SORT_TID };

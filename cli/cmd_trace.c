@@ -10,7 +10,8 @@
 
 #include "render.h"
 #include "rtprof.h"
-#include "timeline.h"
+#include "trace/replay.h"
+#include "trace/timeline.h"
 
 #define TIMELINE_COLUMNS 100      /* default: about this many columns over the trace */
 #define TIMELINE_MAX_COLUMNS 5000

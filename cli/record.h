@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 struct recorder_opts {
 	const char *path;

@@ -3,7 +3,7 @@
 #define RTPROF_RENDER_H
 
 #include <stdio.h>
-#include "report.h"
+#include "model/report.h"
 
 struct render_opts {
 	int top_syscalls; /* rows in the syscall table; 0: all */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "fuzz_file.h"
-#include "runtime.h"
+#include "sys/runtime.h"
 
 static int memfd = -1;
 static char path[64];

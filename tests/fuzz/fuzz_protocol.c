@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <json-c/json.h>
 
-#include "protocol.h"
-#include "report.h"
+#include "proto/protocol.h"
+#include "model/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz_file.h"
-#include "symbols.h"
+#include "sys/symbols.h"
 
 static int memfd = -1, debug_fd = -1;
 static char path[64], root[] = "/tmp/fuzz_symbols.XXXXXX";

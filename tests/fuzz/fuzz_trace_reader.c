@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "trace.h"
+#include "trace/trace.h"
 
 #define PLAIN_MAX (1u << 20) /* members inflating to more are mutated raw */
 

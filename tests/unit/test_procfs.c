@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "procfs.h"
+#include "sys/procfs.h"
 
 /* Real lines from a 6.x kernel, comm edited where noted. */
 static const char STAT_CAT[] =

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "render.h"
-#include "report.h"
+#include "model/report.h"
 
 static void test_percentile(void)
 {

@@ -18,8 +18,8 @@
 
 #include "check.h"
 #include "testproc.h"
-#include "procfs.h"
-#include "runtime.h"
+#include "sys/procfs.h"
+#include "sys/runtime.h"
 
 /* sys.version_info in the format runtime.c gives Py_Version: "3.11.2", "3.13.0rc1". */
 #define PY_VERSION_CODE                                                                         \

@@ -27,7 +27,7 @@
 
 #include "check.h"
 #include "testproc.h"
-#include "symbols.h"
+#include "sys/symbols.h"
 
 #ifndef SYMBOLS_FIXTURE
 #error "SYMBOLS_FIXTURE: the path of the built symbols_fixture (tests/unit/CMakeLists.txt)"

@@ -4,7 +4,7 @@
 #include <sys/syscall.h>
 
 #include "check.h"
-#include "syscall_names.h"
+#include "sys/syscall_names.h"
 
 #define ENTRY(name) { SYS_##name, #name }
 

@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "engine.h"
-#include "server.h"
+#include "engine/engine.h"
+#include "rtprofd/server.h"
 
 struct metrics;
 

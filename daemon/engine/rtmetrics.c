@@ -21,9 +21,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "engine_internal.h"
+#include "engine/engine_internal.h"
 #include "rtprof.skel.h"
-#include "symbols.h"
+#include "sys/symbols.h"
 
 #define RT_MAX_LINKS 16
 

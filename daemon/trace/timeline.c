@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tidtab.h"
-#include "timeline.h"
+#include "base/tidtab.h"
+#include "trace/timeline.h"
 
 #define TASK_UNINTERRUPTIBLE 0x2
 #define TASK_NOLOAD 0x400

@@ -4,9 +4,9 @@
  * The ELF files are outside input: every offset is checked against the file size first.
  * Large sections (node: 47 MB of .rodata, 7 MB of dynamic symbols and names) are read with pread
  * in windows, never through libelf's mapping: touched pages of a mapping count in rtprofd's RSS. */
-#include "runtime.h"
+#include "sys/runtime.h"
 
-#include "elffile.h"
+#include "sys/elffile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -51,18 +51,6 @@ struct elf_facts {
 	char needed_python[NAME_MAX + 1]; /* DT_NEEDED libpython*, when Python lives in a shared lib */
 	char runpath[PATH_MAX];           /* DT_RUNPATH, else DT_RPATH */
 };
-
-const char *runtime__kind_name(enum rtp_runtime_kind kind)
-{
-	switch (kind) {
-	case RTP_RUNTIME_PYTHON:
-		return "python";
-	case RTP_RUNTIME_NODE:
-		return "node";
-	default:
-		return "other";
-	}
-}
 
 static const char *base_name(const char *path)
 {

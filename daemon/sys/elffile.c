@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The ELF reader of runtime detection and symbol resolution (elffile.h). */
-#include "elffile.h"
+#include "sys/elffile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 #define SERVER_MAX_CLIENTS 256
 #define SERVER_MAX_SESSIONS 64           /* engine slots */

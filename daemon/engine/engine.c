@@ -15,7 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "engine_internal.h"
+#include "engine/engine_internal.h"
 #include "rtprof.skel.h"
 
 #define DEFAULT_KERNEL_BTF "/sys/kernel/btf/vmlinux"

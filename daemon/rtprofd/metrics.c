@@ -10,8 +10,8 @@
 #include <sys/resource.h>
 #include <microhttpd.h>
 
-#include "metrics.h"
-#include "procfs.h"
+#include "rtprofd/metrics.h"
+#include "sys/procfs.h"
 
 struct metrics {
 	struct MHD_Daemon *d;

@@ -14,7 +14,7 @@
 #include <sys/utsname.h>
 #include <zlib.h>
 
-#include "trace.h"
+#include "trace/trace.h"
 
 #define BLOCK_TARGET (1u << 20)      /* uncompressed bytes before a block is flushed */
 #define BLOCK_LIMIT (64u << 20)      /* the reader refuses larger blocks */

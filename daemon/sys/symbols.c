@@ -4,9 +4,9 @@
  * The ELF files are outside input: every offset is checked against the file size first. Symbol and
  * string tables are read with pread in windows, never through libelf's mapping nor whole: node's .strtab
  * alone is 7.5 MB, and touched pages of a mapping count in rtprofd's RSS. */
-#include "symbols.h"
+#include "sys/symbols.h"
 
-#include "elffile.h"
+#include "sys/elffile.h"
 
 #include <errno.h>
 #include <gelf.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Readers of /proc/PID/stat and /proc/PID/status. The parsers see outside text (and fuzzers), so
  * they walk [buf, buf + len) with explicit bounds and never rely on a terminating NUL. */
-#include "procfs.h"
+#include "sys/procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "report.h"
-#include "trace.h"
+#include "model/report.h"
+#include "trace/trace.h"
 
 #define RTP_ERRLEN 512
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Syscall number <-> name through the table generated at build time (gen_syscall_table.sh).
  * The table is const and sorted by number, so lookups need no initialisation or locking. */
-#include "syscall_names.h"
+#include "sys/syscall_names.h"
 
 #include <stddef.h>
 #include <string.h>

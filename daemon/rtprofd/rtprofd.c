@@ -14,12 +14,12 @@
 #include <sys/signalfd.h>
 #include <json-c/json.h>
 
-#include "config.h"
-#include "engine.h"
-#include "metrics.h"
-#include "procfs.h"
-#include "protocol.h"
-#include "server.h"
+#include "rtprofd/config.h"
+#include "engine/engine.h"
+#include "rtprofd/metrics.h"
+#include "sys/procfs.h"
+#include "proto/protocol.h"
+#include "rtprofd/server.h"
 
 static struct engine *g_engine;
 static struct timespec g_started;

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "procfs.h"
-#include "protocol.h"
+#include "rtprofd/config.h"
+#include "sys/procfs.h"
+#include "proto/protocol.h"
 
 #define CONFIG_MAX_BYTES (64u << 10)
 

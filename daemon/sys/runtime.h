@@ -4,23 +4,9 @@
 #ifndef RTPROF_RUNTIME_H
 #define RTPROF_RUNTIME_H
 
-#include <limits.h>
 #include <sys/types.h>
 
-enum rtp_runtime_kind {
-	RTP_RUNTIME_OTHER = 0,
-	RTP_RUNTIME_PYTHON = 1,
-	RTP_RUNTIME_NODE = 2,
-};
-
-struct rtp_runtime_info {
-	enum rtp_runtime_kind kind;
-	char version[32]; /* "3.11.2", "20.20.2"; "" if unknown */
-	char exe[PATH_MAX]; /* resolved /proc/PID/exe */
-	char lib[PATH_MAX]; /* ELF the runtime lives in when not the exe (libpython3.11.so...); "" otherwise */
-};
-
-const char *runtime__kind_name(enum rtp_runtime_kind kind); /* "python", "node", "other" */
+#include "model/runtime_info.h"
 
 /* Detect for a live process. Returns 0 (kind may be OTHER) or -errno (-ESRCH: gone). */
 int runtime__detect(pid_t pid, struct rtp_runtime_info *out);

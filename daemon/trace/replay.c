@@ -7,9 +7,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "report.h"
-#include "tidtab.h"
-#include "trace.h"
+#include "model/report.h"
+#include "base/tidtab.h"
+#include "sys/syscall_names.h"
+#include "trace/replay.h"
+#include "trace/trace.h"
 
 #define TASK_UNINTERRUPTIBLE 0x2
 #define TASK_NOLOAD 0x400
@@ -510,7 +512,7 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 		if (!a->sys[nr].count)
 			continue;
 		sc = &rep->syscalls[rep->n_syscalls++];
-		report__syscall_fill(sc, nr, &a->sys[nr]);
+		report__syscall_fill(sc, nr, syscall__name(nr), &a->sys[nr]);
 		for (size_t i = 0; i < a->n_errnos; i++) {
 			struct rtp_report_errno *n;
 

@@ -8,8 +8,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "engine_internal.h"
+#include "engine/engine_internal.h"
 #include "rtprof.skel.h"
+#include "sys/syscall_names.h"
 
 static void agg_free(struct agg *a);
 
@@ -346,7 +347,7 @@ static int collect_syscalls(const struct agg *a, struct rtp_report *rep)
 		return -ENOMEM;
 	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
 		if (a->sys[nr].count)
-			report__syscall_fill(&rep->syscalls[rep->n_syscalls++], nr, &a->sys[nr]);
+			report__syscall_fill(&rep->syscalls[rep->n_syscalls++], nr, syscall__name(nr), &a->sys[nr]);
 	}
 	/* rtprofd keeps reports (rolling windows): give back the unused rows, ~200 KiB a report */
 	if (rep->n_syscalls < RTP_MAX_SYSCALLS) {

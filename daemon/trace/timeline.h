@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime.h"
-#include "trace.h"
+#include "model/runtime_info.h"
+#include "trace/trace.h"
 
 enum thread_state {
 	TSTATE_NONE = 0, /* not alive, or nothing known */

@@ -6,10 +6,10 @@
 
 #include <stdint.h>
 
-#include "engine.h"
-#include "procfs.h"
+#include "engine/engine.h"
+#include "sys/procfs.h"
 #include "rtprof_abi.h"
-#include "runtime.h"
+#include "sys/runtime.h"
 
 /* How long after its exit a process stays in the target set, and a thread's record in the BPF map before
  * it moves to userspace: the exit is followed by the threads' last switches. */

@@ -16,12 +16,12 @@
 
 #include <dirent.h>
 
-#include "config.h"
-#include "procfs.h"
-#include "runtime.h"
-#include "trace.h"
-#include "protocol.h"
-#include "server.h"
+#include "rtprofd/config.h"
+#include "sys/procfs.h"
+#include "sys/runtime.h"
+#include "trace/trace.h"
+#include "proto/protocol.h"
+#include "rtprofd/server.h"
 
 enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3 };
 

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #include "rtprof_abi.h"
-#include "runtime.h"
+#include "model/runtime_info.h"
 
 struct rtp_report_target {
 	pid_t pid;
@@ -153,11 +153,6 @@ struct json_object *report__json(const struct rtp_report *r);
  * 0, -EINVAL (not an object) or -ENOMEM. */
 int report__from_json(struct json_object *o, struct rtp_report **out);
 
-/* The report of a recorded trace (.rtprof.gz). `warning` gets what was wrong with the file, if anything
- * ("" otherwise): a cut or damaged trace still gives the report of what could be read. 0 or -errno. */
-int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
-		       size_t errlen);
-
 /* What happened between two reports of the same session (then taken before now): counts, times and
  * histograms subtracted, rates recomputed; maxima stay those of `now` (a maximum cannot be taken apart). */
 int report__subtract(const struct rtp_report *now, const struct rtp_report *then, struct rtp_report **out);
@@ -166,9 +161,10 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
  * part of a valid sequence becomes U+FFFD. Returns the length written (out is NUL-terminated). */
 size_t utf8_sanitize(const char *in, char *out, size_t size);
 
-/* One syscall's row from its aggregated figures: name from the syscall table, p50/p99 from the histogram,
- * the total scaled up when bursts were sampled. errnos are left alone. */
-void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const struct rtp_sys_stats *v);
+/* One syscall's row from its aggregated figures, for the live report and a trace's alike: name (NULL:
+ * "syscall_NR"), p50/p99 from the histogram, the total scaled up when bursts were sampled. errnos are left alone. */
+void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const char *name,
+			  const struct rtp_sys_stats *v);
 
 /* Percentile q (0..1) of a log2 histogram, interpolated within the slot; 0 for an empty one. */
 uint64_t hist__percentile(const uint64_t *slots, size_t n_slots, double q);

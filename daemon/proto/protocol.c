@@ -4,7 +4,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "protocol.h"
+#include "proto/protocol.h"
 
 static int frame(struct proto_buf *out, const void *payload, size_t len, uint32_t flag)
 {

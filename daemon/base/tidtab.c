@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tidtab.h"
+#include "base/tidtab.h"
 
 static size_t slot_of(uint32_t tid, size_t cap)
 {
