@@ -442,7 +442,7 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 	if (!rep)
 		return -ENOMEM;
 	/* a running session's report covers it up to now */
-	now = ses->stop_ns ? ses->stop_ns : mono_ns();
+	now = ses->stop_ns ? ses->stop_ns : clock__mono_ns();
 	rep->mode = mode;
 	rep->exit_status = -1;
 	rep->duration_ns = ses->start_ns && now > ses->start_ns ? now - ses->start_ns : 0;
@@ -480,7 +480,7 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 		goto cleanup;
 	/* a running session's live threads were read from /proc just now: end the window after them, so
 	 * that rates over short intervals (rtprof top) do not drift on a loaded machine */
-	if (!ses->stop_ns && (now = mono_ns()) > ses->start_ns && ses->start_ns)
+	if (!ses->stop_ns && (now = clock__mono_ns()) > ses->start_ns && ses->start_ns)
 		rep->duration_ns = now - ses->start_ns;
 	sort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
 	memcpy(rep->runq_hist, all.runq_hist, sizeof(rep->runq_hist));

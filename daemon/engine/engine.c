@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "base/errmsg.h"
 #include "engine/engine_internal.h"
 #include "rtprof.skel.h"
 
@@ -45,26 +46,6 @@ void engine__set_log(engine_log_fn fn, bool verbose)
 	log_fn = fn;
 	log_verbose = verbose;
 	libbpf_set_print(libbpf_print);
-}
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static __attribute__((format(printf, 4, 5))) int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
 }
 
 static const char *kernel_btf_path(const struct engine_opts *opts)
@@ -108,16 +89,16 @@ int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen)
 	const char *btf = kernel_btf_path(opts);
 
 	if (in_child_pid_ns())
-		return fail(err, errlen, -EINVAL,
+		return errmsg(err, errlen, -EINVAL,
 			    "rtprof runs in a child pid namespace: the probes see the host's pids, not these; run it "
 			    "in the host's pid namespace (docker: --pid=host), or profile through an rtprofd that does");
 
 	if (geteuid() != 0 && !has_bpf_caps())
-		return fail(err, errlen, -EPERM,
+		return errmsg(err, errlen, -EPERM,
 			    "profiling needs root (or CAP_BPF and CAP_PERFMON) to load the BPF probes; "
 			    "run rtprof with sudo");
 	if (access(btf, R_OK))
-		return fail(err, errlen, -ENOENT,
+		return errmsg(err, errlen, -ENOENT,
 			    "kernel BTF not found at %s (%s): rtprof's CO-RE probes need a kernel built with "
 			    "CONFIG_DEBUG_INFO_BTF, or a BTF file for this kernel given with --btf FILE",
 			    btf, strerror(errno));
@@ -190,7 +171,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p)
 	if (!e->trace_fn)
 		return;
 	rec.proc.pid = (uint32_t)p->pid;
-	rec.proc.ts_ns = mono_ns();
+	rec.proc.ts_ns = clock__mono_ns();
 	rec.proc.runtime_kind = p->runtime.kind;
 	snprintf(rec.proc.runtime_version, sizeof(rec.proc.runtime_version), "%s", p->runtime.version);
 	snprintf(rec.proc.exe, sizeof(rec.proc.exe), "%.*s", (int)sizeof(rec.proc.exe) - 1, p->runtime.exe);
@@ -319,7 +300,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		return r;
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	if (opts)
 		memcpy(&e->opts, opts, opts->sz && opts->sz < sizeof(e->opts) ? opts->sz : sizeof(e->opts));
 	if (!e->opts.max_procs)
@@ -330,12 +311,12 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		e->opts.max_sessions = RTP_DEFAULT_MAX_SLOTS;
 	e->sessions = calloc(e->opts.max_sessions, sizeof(*e->sessions));
 	if (!e->sessions) {
-		r = fail(err, errlen, -ENOMEM, "out of memory");
+		r = errmsg(err, errlen, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
 	e->ncpus = libbpf_num_possible_cpus();
 	if (e->ncpus <= 0) {
-		r = fail(err, errlen, -EINVAL, "cannot count the possible CPUs");
+		r = errmsg(err, errlen, -EINVAL, "cannot count the possible CPUs");
 		goto cleanup;
 	}
 	if (strcmp(btf, DEFAULT_KERNEL_BTF))
@@ -344,7 +325,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->skel = rtprof_bpf__open_opts(&open_opts);
 	if (!e->skel) {
 		r = -errno;
-		r = fail(err, errlen, r, "cannot open the BPF object: %s", strerror(-r));
+		r = errmsg(err, errlen, r, "cannot open the BPF object: %s", strerror(-r));
 		goto cleanup;
 	}
 	e->skel->rodata->nr_exit = SYS_exit;
@@ -365,38 +346,38 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		e->skel->rodata->record_trace = 1;
 		r = bpf_map__set_max_entries(e->skel->maps.trace, bytes);
 		if (r) {
-			r = fail(err, errlen, r, "trace buffer of %u bytes: %s (a power of 2 of at least a page)",
+			r = errmsg(err, errlen, r, "trace buffer of %u bytes: %s (a power of 2 of at least a page)",
 				 bytes, strerror(-r));
 			goto cleanup;
 		}
 	}
 	r = set_sizes(e->skel, e->opts.max_procs, e->opts.max_threads, e->opts.max_sessions);
 	if (r) {
-		r = fail(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
+		r = errmsg(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto cleanup;
 	}
 	r = rtprof_bpf__load(e->skel);
 	if (r) {
-		r = fail(err, errlen, r,
+		r = errmsg(err, errlen, r,
 			 "cannot load the BPF probes: %s%s", strerror(-r),
 			 r == -EPERM ? " (root is needed; kernel lockdown or a seccomp filter may also forbid BPF)" : " (run with -v for the verifier's log)");
 		goto cleanup;
 	}
 	r = rtprof_bpf__attach(e->skel);
 	if (r) {
-		r = fail(err, errlen, r, "cannot attach the BPF probes: %s", strerror(-r));
+		r = errmsg(err, errlen, r, "cannot attach the BPF probes: %s", strerror(-r));
 		goto cleanup;
 	}
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event, e, NULL);
 	if (!e->rb) {
 		r = -errno;
-		r = fail(err, errlen, r, "cannot open the event ring buffer: %s", strerror(-r));
+		r = errmsg(err, errlen, r, "cannot open the event ring buffer: %s", strerror(-r));
 		goto cleanup;
 	}
 	if (e->opts.record) {
 		r = ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.trace), on_trace, e);
 		if (r) {
-			r = fail(err, errlen, r, "cannot open the trace ring buffer: %s", strerror(-r));
+			r = errmsg(err, errlen, r, "cannot open the trace ring buffer: %s", strerror(-r));
 			goto cleanup;
 		}
 	}
@@ -426,7 +407,7 @@ void engine__free(struct engine *e)
  * saw first keeps the base they took (BPF_NOEXIST). */
 static void seed_threads(struct engine *e, pid_t pid)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = clock__mono_ns();
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
@@ -477,24 +458,24 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 	int r;
 
 	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
-		return fail(err, errlen, -EINVAL, "no session %d", session);
+		return errmsg(err, errlen, -EINVAL, "no session %d", session);
 	tgt.slot = (__u32)session;
 	tgt.flags = (e->sessions[session].no_follow ? 0 : RTP_TARGET_FOLLOW) |
 		    (e->sessions[session].restricted ? RTP_TARGET_DROP_SECUREEXEC : 0);
 	if (pid <= 0)
-		return fail(err, errlen, -ESRCH, "no such process: %d", pid);
+		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
 	if (proc_find(e, pid))
 		return 0;
 	r = procfs__read_stat(pid, 0, &st);
 	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X')))
-		return fail(err, errlen, -ESRCH, "no such process: %d", pid);
+		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
 	if (r)
-		return fail(err, errlen, r, "cannot read /proc/%d/stat: %s", pid, strerror(-r));
+		return errmsg(err, errlen, r, "cannot read /proc/%d/stat: %s", pid, strerror(-r));
 	if (st.pid != pid)
-		return fail(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d",
+		return errmsg(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d",
 			    pid, st.pid, st.pid);
 	if (kernel_thread(&st))
-		return fail(err, errlen, -EINVAL, "%d (%s) is a kernel thread; rtprof profiles user processes",
+		return errmsg(err, errlen, -EINVAL, "%d (%s) is a kernel thread; rtprof profiles user processes",
 			    pid, st.comm);
 	p = proc_new(e, pid, (unsigned int)session);
 	r = p ? bpf_map__update_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_ANY) : -ENOMEM;
@@ -502,15 +483,15 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 		if (p)
 			e->n_procs--;
 		if (r == -E2BIG)
-			return fail(err, errlen, -ENOSPC, "too many processes traced (limit %u)", e->opts.max_procs);
-		return fail(err, errlen, r, "cannot add %d to the target set: %s", pid, strerror(-r));
+			return errmsg(err, errlen, -ENOSPC, "too many processes traced (limit %u)", e->opts.max_procs);
+		return errmsg(err, errlen, r, "cannot add %d to the target set: %s", pid, strerror(-r));
 	}
 	p->user_added = true;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	seed_threads(e, pid);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	if (!e->sessions[session].start_ns)
-		e->sessions[session].start_ns = mono_ns();
+		e->sessions[session].start_ns = clock__mono_ns();
 	proc_detect_runtime(e, p);
 	proc_sample(p);
 	return 0;
@@ -540,7 +521,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 	r = ring_buffer__consume(e->rb);
 	if (r < 0)
 		return r;
-	now = mono_ns();
+	now = clock__mono_ns();
 	rt_poll(e);
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
@@ -627,14 +608,14 @@ uint64_t engine__start_clock(struct engine *e)
 		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
 						   .rt_mode = e->opts.runtime_mode };
 	if (!e->sessions[0].start_ns)
-		e->sessions[0].start_ns = mono_ns();
+		e->sessions[0].start_ns = clock__mono_ns();
 	return e->sessions[0].start_ns;
 }
 
 uint64_t engine__stop_clock(struct engine *e)
 {
 	if (!e->sessions[0].stop_ns)
-		e->sessions[0].stop_ns = mono_ns();
+		e->sessions[0].stop_ns = clock__mono_ns();
 	return e->sessions[0].stop_ns;
 }
 
@@ -694,7 +675,7 @@ int engine__poll_ms(const struct engine *e)
 
 int engine__trace_finish(struct engine *e, uint64_t *lost_per_cpu, unsigned int ncpus, uint64_t *lost)
 {
-	uint64_t trace_lost[e->ncpus], event_lost[e->ncpus], t1 = 0, t2 = 0, now = mono_ns();
+	uint64_t trace_lost[e->ncpus], event_lost[e->ncpus], t1 = 0, t2 = 0, now = clock__mono_ns();
 	struct bpf_map *map = e->skel->maps.threads;
 	__u32 key, next, *prev = NULL;
 	int r;

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "base/clock.h"
 #include "engine/engine.h"
 #include "sys/procfs.h"
 #include "rtprof_abi.h"
@@ -77,7 +78,6 @@ struct engine {
 	size_t n_exited_threads, cap_exited_threads;
 };
 
-uint64_t mono_ns(void);
 extern int engine_log_quiet; /* libbpf's warnings are not printed while non-zero (unless verbose) */
 
 /* Hand a record to the trace sink, if recording. */

@@ -410,7 +410,7 @@ void rt_attach(struct engine *e, struct target_proc *p)
 	}
 	rt->have_entry = true;
 	rt->tflags = tflags;
-	rt->since_ns = mono_ns();
+	rt->since_ns = clock__mono_ns();
 	set_target_flags(e, p->pid, tflags);
 }
 
@@ -454,7 +454,7 @@ void rt_trace_methods(struct engine *e, struct target_proc *p)
 		return;
 	rec.rtm.pid = (uint32_t)p->pid;
 	rec.rtm.runtime_kind = p->runtime.kind;
-	rec.rtm.ts_ns = rt->since_ns ? rt->since_ns : mono_ns();
+	rec.rtm.ts_ns = rt->since_ns ? rt->since_ns : clock__mono_ns();
 	memcpy(rec.rtm.gil_method, rt->gil_method, sizeof(rec.rtm.gil_method));
 	snprintf(rec.rtm.gil_unavailable, sizeof(rec.rtm.gil_unavailable), "%s", rt->gil_unavailable);
 	memcpy(rec.rtm.gc_method, rt->gc_method, sizeof(rec.rtm.gc_method));
