@@ -23,6 +23,7 @@
 
 #include "engine/engine_internal.h"
 #include "rtprof.skel.h"
+#include "sys/procfs.h"
 #include "sys/symbols.h"
 
 #define RT_MAX_LINKS 16
@@ -82,38 +83,40 @@ static int attach_uprobe(struct rt_state *rt, struct bpf_program *prog, pid_t pi
 /* The address at which `pid` maps file offset `off` of the ELF at `path`: the file's mapping with the
  * greatest page offset not above `off` belongs to the segment holding it (also for its zero-filled tail).
  * 0 or -errno. */
+struct vaddr_find {
+	struct stat st;
+	uint64_t off, best_pgoff, best_start;
+	bool found;
+};
+
+static int vaddr_of(const struct proc_mapping *m, void *ctx)
+{
+	struct vaddr_find *f = ctx;
+
+	if (m->inode != f->st.st_ino || m->dev_major != major(f->st.st_dev) || m->dev_minor != minor(f->st.st_dev) ||
+	    m->pgoff > f->off)
+		return 0;
+	if (!f->found || m->pgoff >= f->best_pgoff) {
+		f->best_pgoff = m->pgoff;
+		f->best_start = m->start;
+		f->found = true;
+	}
+	return 0;
+}
+
 static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr)
 {
-	char maps[64], line[4096];
-	struct stat st;
-	uint64_t best_pgoff = 0, best_start = 0;
-	bool found = false;
-	FILE *f;
+	struct vaddr_find f = { .off = off };
+	int r;
 
-	if (stat(path, &st))
+	if (stat(path, &f.st))
 		return -errno;
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-	f = fopen(maps, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, pgoff, ino;
-		unsigned int maj, min;
-
-		if (sscanf(line, "%llx-%llx %*4s %llx %x:%x %llu", &start, &end, &pgoff, &maj, &min, &ino) != 6)
-			continue;
-		if (ino != st.st_ino || maj != major(st.st_dev) || min != minor(st.st_dev) || pgoff > off)
-			continue;
-		if (!found || pgoff >= best_pgoff) {
-			best_pgoff = pgoff;
-			best_start = start;
-			found = true;
-		}
-	}
-	fclose(f);
-	if (!found)
+	r = procfs__maps_each(pid, vaddr_of, &f);
+	if (r < 0)
+		return r;
+	if (!f.found)
 		return -ENOENT;
-	*vaddr = best_start + (off - best_pgoff);
+	*vaddr = f.best_start + (off - f.best_pgoff);
 	return 0;
 }
 

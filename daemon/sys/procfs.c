@@ -453,3 +453,58 @@ int procfs__read_schedstat(pid_t pid, pid_t tid, struct proc_schedstat *out)
 		return gone_to_esrch(n);
 	return procfs__parse_schedstat(buf, (size_t)n, out);
 }
+
+int procfs__parse_maps_line(char *line, struct proc_mapping *out)
+{
+	unsigned long long start, end, pgoff, inode;
+	unsigned int maj, min;
+	char perms[5];
+	int path_at = -1, range_end = 0;
+	size_t len, slen = strlen(PROCFS_DELETED_SUFFIX);
+	struct proc_mapping m = {0};
+
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "%llx-%llx%n %4s %llx %x:%x %llu %n", &start, &end, &range_end, perms, &pgoff, &maj, &min,
+		   &inode, &path_at) != 7 || path_at < 0)
+		return -EINVAL;
+	m.start = start;
+	m.end = end;
+	m.pgoff = pgoff;
+	m.dev_major = maj;
+	m.dev_minor = min;
+	m.inode = inode;
+	memcpy(m.perms, perms, sizeof(m.perms));
+	m.range_len = (size_t)range_end;
+	m.path = line + path_at;
+	len = strlen(m.path);
+	if (m.path[0] == '/' && len > slen && strcmp(m.path + len - slen, PROCFS_DELETED_SUFFIX) == 0) {
+		line[path_at + (int)(len - slen)] = '\0';
+		m.deleted = true;
+	}
+	*out = m;
+	return 0;
+}
+
+int procfs__maps_each(pid_t pid, procfs_mapping_fn fn, void *ctx)
+{
+	char path[32], *line = NULL;
+	size_t cap = 0;
+	FILE *maps;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (!r && getline(&line, &cap, maps) > 0) {
+		struct proc_mapping m;
+
+		if (procfs__parse_maps_line(line, &m) == 0)
+			r = fn(&m, ctx);
+	}
+	if (!r && ferror(maps))
+		r = errno == ESRCH ? -ESRCH : -EIO;
+	free(line);
+	fclose(maps);
+	return r;
+}

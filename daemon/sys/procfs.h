@@ -53,6 +53,27 @@ int procfs__read_status(pid_t pid, struct proc_status *out);
 /* Read a whole small /proc file into buf (NUL-terminated). Returns bytes read or -errno. */
 ssize_t procfs__read_file(const char *path, char *buf, size_t size);
 
+/* What the kernel appends to the path of a mapped (or executed) file that was replaced or removed. */
+#define PROCFS_DELETED_SUFFIX " (deleted)"
+
+/* One line of /proc/PID/maps: "START-END PERMS PGOFF MAJ:MIN INODE [PATH]". */
+struct proc_mapping {
+	uint64_t start, end, pgoff;
+	unsigned int dev_major, dev_minor;
+	uint64_t inode;
+	char perms[5];      /* "r-xp" */
+	const char *path;   /* into the line; "" for an anonymous mapping; " (deleted)" cut off */
+	bool deleted;       /* the file was replaced or removed since it was mapped */
+	size_t range_len;   /* length of "START-END", the name of the mapping under /proc/PID/map_files/ */
+};
+
+/* Parse one line of /proc/PID/maps (its newline, if any, is cut off in place). 0 or -EINVAL. */
+int procfs__parse_maps_line(char *line, struct proc_mapping *out);
+/* Call fn for each mapping of pid, in address order, until it returns non-zero. Returns fn's non-zero
+ * value, 0 at the end, or -errno (-ESRCH: no such process). */
+typedef int (*procfs_mapping_fn)(const struct proc_mapping *m, void *ctx);
+int procfs__maps_each(pid_t pid, procfs_mapping_fn fn, void *ctx);
+
 /* Clock ticks per second for the *_ticks fields. */
 long procfs__ticks_per_sec(void);
 

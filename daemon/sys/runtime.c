@@ -7,6 +7,7 @@
 #include "sys/runtime.h"
 
 #include "sys/elffile.h"
+#include "sys/procfs.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DELETED_SUFFIX " (deleted)"
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 /* Distinct "vX.Y.Z" strings kept while scanning node's .rodata; real binaries have one or two. */
 #define NODE_MAX_CANDIDATES 8
@@ -607,43 +607,35 @@ static bool proc_exists(pid_t pid)
 
 static void strip_deleted(char *path)
 {
-	size_t len = strlen(path), slen = strlen(DELETED_SUFFIX);
+	size_t len = strlen(path), slen = strlen(PROCFS_DELETED_SUFFIX);
 
-	if (len > slen && strcmp(path + len - slen, DELETED_SUFFIX) == 0)
+	if (len > slen && strcmp(path + len - slen, PROCFS_DELETED_SUFFIX) == 0)
 		path[len - slen] = '\0';
+}
+
+struct libpython_find {
+	char *lib;
+	size_t liblen;
+};
+
+static int libpython_of(const struct proc_mapping *m, void *ctx)
+{
+	struct libpython_find *f = ctx;
+	size_t len = strlen(m->path);
+
+	if (m->path[0] != '/' || !is_libpython(base_name(m->path)) || len >= f->liblen)
+		return 0;
+	memcpy(f->lib, m->path, len + 1);
+	return 1;
 }
 
 /* The first libpython mapped by the process, as its path in the process's mount namespace. */
 static int find_mapped_libpython(pid_t pid, char *lib, size_t liblen)
 {
-	char path[32];
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *maps;
-	int err = 0;
+	struct libpython_find f = { lib, liblen };
+	int r = procfs__maps_each(pid, libpython_of, &f);
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = fopen(path, "re");
-	if (!maps)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while (getline(&line, &cap, maps) > 0) {
-		/* The address, perms, offset, dev and inode fields hold no '/': the path starts at it. */
-		char *file = strchr(line, '/');
-
-		if (!file)
-			continue;
-		file[strcspn(file, "\n")] = '\0';
-		strip_deleted(file);
-		if (is_libpython(base_name(file)) && strlen(file) < liblen) {
-			memcpy(lib, file, strlen(file) + 1);
-			break;
-		}
-	}
-	if (ferror(maps))
-		err = errno == ESRCH ? -ESRCH : -EIO;
-	free(line);
-	fclose(maps);
-	return err;
+	return r < 0 ? r : 0;
 }
 
 int runtime__detect(pid_t pid, struct rtp_runtime_info *out)

@@ -7,6 +7,7 @@
 #include "sys/symbols.h"
 
 #include "sys/elffile.h"
+#include "sys/procfs.h"
 
 #include <errno.h>
 #include <gelf.h>
@@ -37,8 +38,6 @@
 #define CACHE_MAX 256
 
 #define NT_STAPSDT 3
-#define DELETED_SUFFIX " (deleted)"
-
 /* ---- notes ---- */
 
 /* The notes of one SHT_NOTE section or PT_NOTE segment, read through a buffer of NOTE_BUF bytes. */
@@ -873,44 +872,37 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+struct mapping_find {
+	pid_t pid;
+	const char *prefix;
+	char *path;
+	size_t len;
+};
+
+static int mapping_of(const struct proc_mapping *m, void *ctx)
+{
+	struct mapping_find *f = ctx;
+	int n;
+
+	if (m->path[0] != '/' || m->perms[2] != 'x' || strncmp(base_name(m->path), f->prefix, strlen(f->prefix)))
+		return 0;
+	/* Replaced or removed since mapped (an upgrade under a running node): the name now leads to another
+	 * file or none, and uprobes go by inode; map_files opens the mapped one. */
+	if (m->deleted)
+		n = snprintf(f->path, f->len, "/proc/%d/map_files/%llx-%llx", (int)f->pid, (unsigned long long)m->start,
+			     (unsigned long long)m->end);
+	else
+		n = snprintf(f->path, f->len, "/proc/%d/root%s", (int)f->pid, m->path);
+	return n >= 0 && (size_t)n < f->len ? 1 : -ENAMETOOLONG;
+}
+
 int symbols__find_mapping(pid_t pid, const char *prefix, char *path, size_t len)
 {
-	char maps_path[32], *line = NULL;
-	size_t cap = 0, plen;
-	FILE *maps;
-	int err = -ENOENT;
+	struct mapping_find f = { pid, prefix, path, len };
+	int r;
 
 	if (pid <= 0 || !prefix || !path || !len)
 		return -EINVAL;
-	plen = strlen(prefix);
-	snprintf(maps_path, sizeof(maps_path), "/proc/%d/maps", (int)pid);
-	maps = fopen(maps_path, "re");
-	if (!maps)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while (getline(&line, &cap, maps) > 0) {
-		/* "START-END PERMS OFFSET DEV INODE PATH": the fields before the path hold no '/'. */
-		char *file = strchr(line, '/'), *perms = strchr(line, ' ');
-		size_t flen, dlen = strlen(DELETED_SUFFIX);
-		int n;
-
-		if (!file || !perms || perms > file || strlen(perms) < 4 || perms[3] != 'x')
-			continue;
-		file[strcspn(file, "\n")] = '\0';
-		if (strncmp(base_name(file), prefix, plen) != 0)
-			continue;
-		flen = strlen(file);
-		/* Replaced or removed since mapped (an upgrade under a running node): the name now leads
-		 * to another file or none, and uprobes go by inode; map_files opens the mapped one. */
-		if (flen > dlen && strcmp(file + flen - dlen, DELETED_SUFFIX) == 0)
-			n = snprintf(path, len, "/proc/%d/map_files/%.*s", (int)pid, (int)(perms - line), line);
-		else
-			n = snprintf(path, len, "/proc/%d/root%s", (int)pid, file);
-		err = n >= 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
-		break;
-	}
-	if (err == -ENOENT && ferror(maps))
-		err = errno == ESRCH ? -ESRCH : -EIO;
-	free(line);
-	fclose(maps);
-	return err;
+	r = procfs__maps_each(pid, mapping_of, &f);
+	return r > 0 ? 0 : r < 0 ? r : -ENOENT;
 }

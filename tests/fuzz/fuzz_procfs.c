@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* libFuzzer target: the /proc text parsers (stat, status, schedstat) on the same input. They walk
+/* libFuzzer target: the /proc text parsers (stat, status, schedstat, a maps line) on the same input. They walk
  * [buf, buf + len) and must never read past it: libFuzzer's copy of the input ends exactly there. */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,5 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	}
 	(void)procfs__parse_schedstat(text, size, &ss);
+	if (size < 4096) {
+		char line[4096];
+		struct proc_mapping m;
+
+		memcpy(line, text, size);
+		line[size] = '\0';
+		/* the path points into the line, the perms are terminated */
+		if (procfs__parse_maps_line(line, &m) == 0 &&
+		    (m.path < line || m.path > line + size || !memchr(m.perms, '\0', sizeof(m.perms))))
+			__builtin_trap();
+	}
 	return 0;
 }

@@ -2,6 +2,7 @@
 /* procfs: the parsers on known /proc text (and every truncation of it, in exactly sized heap
  * buffers so that an over-read shows under ASan/valgrind), then the readers on this process. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -548,6 +549,74 @@ static void test_schedstat(void)
 	CHECK_EQ(procfs__read_schedstat(getpid(), 0, &ss), -EINVAL);
 }
 
+/* /proc/PID/maps lines as the kernel prints them: a file, a replaced file, an anonymous mapping, junk. */
+static void test_parse_maps_line(void)
+{
+	char file[] = "7f3a1c000000-7f3a1c021000 r-xp 00002000 fe:01 1837465                    /usr/lib/libpython3.11.so.1.0\n";
+	char gone[] = "55d0c8e00000-55d0c9000000 r--p 00000000 08:02 42 /opt/node/bin/node (deleted)\n";
+	char anon[] = "7ffd5a5e4000-7ffd5a605000 rw-p 00000000 00:00 0                          [stack]\n";
+	char bare[] = "7f0000000000-7f0000001000 ---p 00000000 00:00 0 \n";
+	char junk[] = "not a mapping\n";
+	struct proc_mapping m;
+
+	CHECK_EQ(procfs__parse_maps_line(file, &m), 0);
+	CHECK_EQ(m.start, 0x7f3a1c000000ull);
+	CHECK_EQ(m.end, 0x7f3a1c021000ull);
+	CHECK_EQ(m.pgoff, 0x2000);
+	CHECK_EQ(m.dev_major, 0xfe);
+	CHECK_EQ(m.dev_minor, 1);
+	CHECK_EQ(m.inode, 1837465);
+	CHECK_STREQ(m.perms, "r-xp");
+	CHECK_STREQ(m.path, "/usr/lib/libpython3.11.so.1.0");
+	CHECK_EQ(m.deleted, false);
+	CHECK_EQ(m.range_len, strlen("7f3a1c000000-7f3a1c021000"));
+
+	CHECK_EQ(procfs__parse_maps_line(gone, &m), 0);
+	CHECK_STREQ(m.path, "/opt/node/bin/node");
+	CHECK_EQ(m.deleted, true);
+	CHECK_EQ(m.dev_major, 8);
+	CHECK_EQ(m.inode, 42);
+
+	CHECK_EQ(procfs__parse_maps_line(anon, &m), 0);
+	CHECK_STREQ(m.path, "[stack]");
+	CHECK_EQ(m.deleted, false);
+	CHECK_EQ(procfs__parse_maps_line(bare, &m), 0);
+	CHECK_STREQ(m.path, "");
+	CHECK_EQ(procfs__parse_maps_line(junk, &m), -EINVAL);
+}
+
+/* This process's own maps: its executable is mapped, and the walk stops at the callback's word. */
+static int count_exe(const struct proc_mapping *m, void *ctx)
+{
+	const char *exe = ((const char **)ctx)[0];
+
+	if (strcmp(m->path, exe) == 0)
+		(*(int *)((void **)ctx)[1])++;
+	return 0;
+}
+
+static int stop_at_first(const struct proc_mapping *m, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 7;
+}
+
+static void test_maps_each_self(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int found = 0, calls = 0;
+	void *ctx[2] = { exe, &found };
+
+	CHECK(n > 0);
+	exe[n > 0 ? n : 0] = '\0';
+	CHECK_EQ(procfs__maps_each(getpid(), count_exe, ctx), 0);
+	CHECK(found >= 1);
+	CHECK_EQ(procfs__maps_each(getpid(), stop_at_first, &calls), 7);
+	CHECK_EQ(calls, 1);
+	CHECK_EQ(procfs__maps_each(INT_MAX, stop_at_first, &calls), -ESRCH);
+}
+
 int main(void)
 {
 	test_parse_stat_known();
@@ -563,5 +632,7 @@ int main(void)
 	test_zombie_and_gone();
 	test_read_file();
 	test_schedstat();
+	test_parse_maps_line();
+	test_maps_each_self();
 	return check_summary();
 }
