@@ -8,7 +8,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "base/vec.h"
 #include "engine/engine_internal.h"
+#include "sys/runtime.h"
 #include "rtprof.skel.h"
 #include "sys/syscall_names.h"
 
@@ -45,15 +47,8 @@ static int agg_add_errno(struct agg *a, uint16_t nr, uint16_t err, uint64_t coun
 			return 0;
 		}
 	}
-	if (a->n_errnos == a->cap_errnos) {
-		size_t cap = a->cap_errnos ? a->cap_errnos * 2 : 16;
-		struct agg_errno *n = realloc(a->errnos, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		a->errnos = n;
-		a->cap_errnos = cap;
-	}
+	if (vec__grow(&a->errnos, &a->cap_errnos, a->n_errnos))
+		return -ENOMEM;
 	a->errnos[a->n_errnos++] = (struct agg_errno){ .nr = nr, .err = err, .count = count };
 	return 0;
 }
@@ -130,83 +125,6 @@ static int fold_errnos(struct engine *e, __u32 slot, struct agg *a)
 	return r;
 }
 
-/* Delete the entries of a hash map for which doomed() says so. Keys are collected during the walk and
- * deleted after it: deleting during get_next_key would restart it. doomed() may return <0 to stop. */
-int delete_where(struct bpf_map *map, size_t key_size, size_t value_size,
-		 int (*doomed)(const void *key, const void *value, void *ctx), void *ctx)
-{
-	uint8_t key[64], next[64], value[sizeof(struct rtp_thread)], *prev = NULL, *keys = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
-
-	if (key_size > sizeof(key) || value_size > sizeof(value))
-		return -EINVAL;
-	while (bpf_map__get_next_key(map, prev, next, key_size) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (bpf_map__lookup_elem(map, key, key_size, value, value_size, 0))
-			continue;
-		r = doomed(key, value, ctx);
-		if (r < 0)
-			break;
-		if (!r)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			uint8_t *nk = realloc(keys, ncap * key_size);
-
-			if (!nk) {
-				r = -ENOMEM;
-				break;
-			}
-			keys = nk;
-			cap = ncap;
-		}
-		memcpy(keys + n++ * key_size, key, key_size);
-	}
-	for (size_t i = 0; i < n; i++)
-		(void)bpf_map__delete_elem(map, keys + i * key_size, key_size, 0);
-	free(keys);
-	return r < 0 ? r : 0;
-}
-
-static int exited_thread_append(struct engine *e, const struct rtp_thread *t)
-{
-	if (e->n_exited_threads == e->cap_exited_threads) {
-		size_t cap = e->cap_exited_threads ? e->cap_exited_threads * 2 : 64;
-		struct rtp_thread *n = realloc(e->exited_threads, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		e->exited_threads = n;
-		e->cap_exited_threads = cap;
-	}
-	e->exited_threads[e->n_exited_threads++] = *t;
-	return 0;
-}
-
-struct harvest {
-	struct engine *e;
-	uint64_t now;
-};
-
-static int harvest_one(const void *key, const void *value, void *ctx)
-{
-	const struct rtp_thread *t = value;
-	struct harvest *h = ctx;
-
-	(void)key;
-	if (!(t->flags & RTP_THR_EXITED) || t->exit_ns + RTP_FORGET_GRACE_NS > h->now)
-		return 0;
-	return exited_thread_append(h->e, t) ?: 1;
-}
-
-int engine_harvest_threads(struct engine *e, uint64_t now)
-{
-	struct harvest h = { .e = e, .now = now };
-
-	return delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), harvest_one, &h);
-}
 
 /* ---- report ---- */
 
@@ -271,34 +189,6 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	rt->exit_ns = t->exit_ns;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The tgids of a session's processes, sorted, to tell its threads from the others'. */
-static __u32 *session_tgids(struct engine *e, unsigned int session, size_t *n)
-{
-	__u32 *v = malloc((e->n_procs ? e->n_procs : 1) * sizeof(*v));
-
-	*n = 0;
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < e->n_procs; i++)
-		if (e->procs[i].session == session)
-			v[(*n)++] = (__u32)e->procs[i].pid;
-	if (*n > 1)
-		qsort(v, *n, sizeof(*v), cmp_u32);
-	return v;
-}
-
-static bool in_set(const __u32 *set, size_t n, __u32 v)
-{
-	return n && bsearch(&v, set, n, sizeof(v), cmp_u32);
-}
-
 static int collect_threads(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now,
 			   struct agg *all)
 {
@@ -324,15 +214,9 @@ static int collect_threads(struct engine *e, unsigned int session, struct rtp_re
 		prev = &key;
 		if (bpf_map__lookup_elem(map, &key, sizeof(key), &t, sizeof(t), 0) || !in_set(tgids, n_tgids, t.tgid))
 			continue;
-		if (rep->n_threads == cap) {
-			struct rtp_report_thread *n = realloc(rep->threads, cap * 2 * sizeof(*n));
-
-			if (!n) {
-				r = -ENOMEM;
-				break;
-			}
-			rep->threads = n;
-			cap *= 2;
+		if (vec__grow(&rep->threads, &cap, rep->n_threads)) {
+			r = -ENOMEM;
+			break;
 		}
 		thread_to_report(&t, &rep->threads[rep->n_threads++], now, all->busy_ns, all->ncpus);
 	}
@@ -359,17 +243,16 @@ static int collect_syscalls(const struct agg *a, struct rtp_report *rep)
 	for (size_t i = 0; i < a->n_errnos; i++) {
 		const struct agg_errno *ae = &a->errnos[i];
 		struct rtp_report_syscall *sc = NULL;
-		struct rtp_report_errno *n;
+		size_t cap;
 
 		for (size_t j = 0; j < rep->n_syscalls && !sc; j++)
 			if (rep->syscalls[j].nr == ae->nr)
 				sc = &rep->syscalls[j];
 		if (!sc)
 			continue;
-		n = realloc(sc->errnos, (sc->n_errnos + 1) * sizeof(*n));
-		if (!n)
+		cap = sc->n_errnos; /* the row keeps no capacity: grow from its count */
+		if (vec__reserve_raw((void **)&sc->errnos, &cap, sc->n_errnos + 1, sizeof(*sc->errnos)))
 			return -ENOMEM;
-		sc->errnos = n;
 		sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = ae->err, .count = ae->count };
 	}
 	return 0;
@@ -424,6 +307,28 @@ static void collect_process_procfs(struct engine *e, unsigned int session, struc
 		if (p->max_rss_kb > rep->process.max_rss_kb)
 			rep->process.max_rss_kb = p->max_rss_kb;
 	}
+}
+
+/* The runtime rows of the session's processes with runtime probes. */
+static int runtime_rows(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now)
+{
+	size_t n = 0;
+	uint64_t start = session < e->opts.max_sessions ? e->sessions[session].start_ns : 0;
+
+	for (size_t i = 0; i < e->n_procs; i++)
+		n += e->procs[i].session == session && e->procs[i].rt;
+	if (!n)
+		return 0;
+	rep->runtimes = calloc(n, sizeof(*rep->runtimes));
+	if (!rep->runtimes)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_procs; i++) {
+		const struct target_proc *p = &e->procs[i];
+
+		if (p->session == session && p->rt)
+			rt_report_row(&e->rt, p, rep, &rep->runtimes[rep->n_runtimes++], now, start);
+	}
+	return 0;
 }
 
 int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out)
@@ -494,7 +399,7 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 		rep->process.cpu_load_pct[c] =
 			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
 	collect_process_procfs(e, (unsigned int)session, rep);
-	r = rt_report(e, (unsigned int)session, rep, now);
+	r = runtime_rows(e, (unsigned int)session, rep, now);
 	if (r)
 		goto cleanup;
 	for (__u32 c = 0; c < RTP_CNT_NR; c++) {
@@ -524,82 +429,4 @@ int engine__report(struct engine *e, const char *mode, struct rtp_report **out)
 	return engine__session_report(e, 0, mode, out);
 }
 
-static int errno_of_slot(const void *key, const void *value, void *ctx)
-{
-	(void)value;
-	return ((const struct rtp_errno_key *)key)->slot == *(const __u32 *)ctx;
-}
 
-/* Clear a slot's per-CPU figures and errno counts in the maps. */
-static int clear_slot(struct engine *e, __u32 slot)
-{
-	size_t n = (size_t)e->ncpus;
-	void *zeros = calloc(n, sizeof(struct rtp_sys_stats) > sizeof(struct rtp_hist) ? sizeof(struct rtp_sys_stats)
-										      : sizeof(struct rtp_hist));
-	int r = 0;
-
-	if (!zeros)
-		return -ENOMEM;
-	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS && !r; nr++) {
-		__u32 k = slot * RTP_MAX_SYSCALLS + nr;
-
-		r = bpf_map__update_elem(e->skel->maps.sys_stats, &k, sizeof(k), zeros, n * sizeof(struct rtp_sys_stats), 0);
-	}
-	r = r ?: bpf_map__update_elem(e->skel->maps.runq_hist, &slot, sizeof(slot), zeros, n * sizeof(struct rtp_hist), 0);
-	r = r ?: bpf_map__update_elem(e->skel->maps.cpu_busy, &slot, sizeof(slot), zeros, n * sizeof(__u64), 0);
-	r = r ?: delete_where(e->skel->maps.sys_errnos, sizeof(struct rtp_errno_key), sizeof(__u64), errno_of_slot, &slot);
-	free(zeros);
-	return r;
-}
-
-struct tgid_set {
-	const __u32 *v;
-	size_t n;
-};
-
-static int thread_of_set(const void *key, const void *value, void *ctx)
-{
-	const struct tgid_set *set = ctx;
-
-	(void)key;
-	return in_set(set->v, set->n, ((const struct rtp_thread *)value)->tgid);
-}
-
-void engine__session_free(struct engine *e, int session)
-{
-	size_t n_tgids, kept = 0;
-	__u32 *tgids;
-
-	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
-		return;
-	tgids = session_tgids(e, (unsigned int)session, &n_tgids);
-	/* out of the target set first, so that nothing adds to the slot while it is cleared */
-	for (size_t i = 0; i < e->n_procs; i++) {
-		struct target_proc *p = &e->procs[i];
-
-		if (p->session == (unsigned int)session) {
-			__u32 key = (__u32)p->pid;
-
-			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
-			rt_detach(e, p);
-			rt_free(p);
-		} else {
-			e->procs[kept++] = *p;
-		}
-	}
-	e->n_procs = kept;
-	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
-	if (tgids) {
-		struct tgid_set set = { tgids, n_tgids };
-		size_t kept_threads = 0;
-
-		for (size_t i = 0; i < e->n_exited_threads; i++)
-			if (!in_set(tgids, n_tgids, e->exited_threads[i].tgid))
-				e->exited_threads[kept_threads++] = e->exited_threads[i];
-		e->n_exited_threads = kept_threads;
-		(void)delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), thread_of_set, &set);
-		free(tgids);
-	}
-	(void)clear_slot(e, (__u32)session);
-	e->sessions[session] = (struct session){ 0 };
-}

@@ -16,37 +16,13 @@
 #include <bpf/libbpf.h>
 
 #include "base/errmsg.h"
+#include "base/vec.h"
+#include "engine/bpfmap.h"
 #include "engine/engine_internal.h"
+#include "sys/runtime.h"
 #include "rtprof.skel.h"
 
 #define DEFAULT_KERNEL_BTF "/sys/kernel/btf/vmlinux"
-
-static engine_log_fn log_fn;
-static bool log_verbose;
-/* Non-zero while runtime probes are attached: their failures (a process that exits meanwhile, a
- * missing symbol) go into the report's `unavailable`, not to the terminal, unless verbose. */
-int engine_log_quiet;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char msg[1024];
-	const char *m = msg;
-
-	if (!log_fn || ((level == LIBBPF_DEBUG || level == LIBBPF_INFO || engine_log_quiet) && !log_verbose))
-		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (!strncmp(m, "libbpf: ", 8))
-		m += 8; /* the hook says where it comes from */
-	log_fn(m);
-	return 0;
-}
-
-void engine__set_log(engine_log_fn fn, bool verbose)
-{
-	log_fn = fn;
-	log_verbose = verbose;
-	libbpf_set_print(libbpf_print);
-}
 
 static const char *kernel_btf_path(const struct engine_opts *opts)
 {
@@ -117,15 +93,8 @@ static struct target_proc *proc_new(struct engine *e, pid_t pid, unsigned int se
 {
 	struct target_proc *p;
 
-	if (e->n_procs == e->cap_procs) {
-		size_t cap = e->cap_procs ? e->cap_procs * 2 : 8;
-		struct target_proc *n = realloc(e->procs, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		e->procs = n;
-		e->cap_procs = cap;
-	}
+	if (vec__grow(&e->procs, &e->cap_procs, e->n_procs))
+		return NULL;
 	p = &e->procs[e->n_procs++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -155,10 +124,15 @@ static void proc_sample(struct target_proc *p)
 		p->max_rss_kb = status.vm_hwm_kb;
 }
 
-void engine_trace(struct engine *e, const struct trace_rec *rec)
+static void engine_trace(struct engine *e, const struct trace_rec *rec)
 {
 	if (e->trace_fn && e->trace_fn(rec, e->trace_ctx))
 		e->trace_fn = NULL; /* the sink failed (disk full...): it said why; stop streaming */
+}
+
+static void rt_emit(void *owner, const struct trace_rec *rec)
+{
+	engine_trace(owner, rec);
 }
 
 static void proc_detect_runtime(struct engine *e, struct target_proc *p)
@@ -167,7 +141,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p)
 
 	if (runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
 		p->runtime_known = true;
-	rt_attach(e, p);
+	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF);
 	if (!e->trace_fn)
 		return;
 	rec.proc.pid = (uint32_t)p->pid;
@@ -177,7 +151,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p)
 	snprintf(rec.proc.exe, sizeof(rec.proc.exe), "%.*s", (int)sizeof(rec.proc.exe) - 1, p->runtime.exe);
 	snprintf(rec.proc.comm, sizeof(rec.proc.comm), "%s", p->comm);
 	engine_trace(e, &rec);
-	rt_trace_methods(e, p);
+	rt_trace_methods(&e->rt, p);
 }
 
 /* Records of the `trace` ring buffer, as the probes wrote them. */
@@ -249,7 +223,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			/* it exec'd a privileged program: out of the session, as if it had ended */
 			p->exited = p->forgotten = true;
 			p->exit_ns = ev->ts_ns;
-			rt_detach(e, p);
+			rt_detach(&e->rt, p);
 			break;
 		}
 		if (p) {
@@ -328,6 +302,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = errmsg(err, errlen, r, "cannot open the BPF object: %s", strerror(-r));
 		goto cleanup;
 	}
+	e->rt = (struct rt_ctx){ .skel = e->skel, .emit = rt_emit, .owner = e };
 	e->skel->rodata->nr_exit = SYS_exit;
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
 	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
@@ -522,7 +497,8 @@ int engine__poll(struct engine *e, int timeout_ms)
 	if (r < 0)
 		return r;
 	now = clock__mono_ns();
-	rt_poll(e);
+	for (size_t i = 0; i < e->n_procs; i++)
+		rt_poll(&e->rt, &e->procs[i]);
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
 
@@ -538,7 +514,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
 			__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 			p->forgotten = true;
-			rt_detach(e, p);
+			rt_detach(&e->rt, p);
 		}
 	}
 	if (now >= e->last_harvest_ns + RTP_FORGET_GRACE_NS) {
@@ -548,75 +524,6 @@ int engine__poll(struct engine *e, int timeout_ms)
 			return r;
 	}
 	return (int)(e->events - before);
-}
-
-unsigned int engine__session_live(const struct engine *e, int session)
-{
-	unsigned int n = 0;
-
-	for (size_t i = 0; i < e->n_procs; i++)
-		n += !e->procs[i].exited && e->procs[i].session == (unsigned int)session;
-	return n;
-}
-
-unsigned int engine__live_targets(const struct engine *e)
-{
-	return engine__session_live(e, 0);
-}
-
-int engine__session_of(const struct engine *e, pid_t pid)
-{
-	for (size_t i = 0; i < e->n_procs; i++)
-		if (e->procs[i].pid == pid && !e->procs[i].forgotten)
-			return (int)e->procs[i].session;
-	return -1;
-}
-
-int engine__session_new(struct engine *e)
-{
-	for (unsigned int s = 0; s < e->opts.max_sessions; s++) {
-		if (!e->sessions[s].used) {
-			e->sessions[s] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
-							   .rt_mode = e->opts.runtime_mode };
-			return (int)s;
-		}
-	}
-	return -ENOSPC;
-}
-
-void engine__session_follow(struct engine *e, int session, bool follow)
-{
-	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
-		e->sessions[session].no_follow = !follow;
-}
-
-void engine__session_runtime(struct engine *e, int session, int mode)
-{
-	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
-		e->sessions[session].rt_mode = mode;
-}
-
-void engine__session_restrict(struct engine *e, int session)
-{
-	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
-		e->sessions[session].restricted = true;
-}
-
-uint64_t engine__start_clock(struct engine *e)
-{
-	if (!e->sessions[0].used)
-		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
-						   .rt_mode = e->opts.runtime_mode };
-	if (!e->sessions[0].start_ns)
-		e->sessions[0].start_ns = clock__mono_ns();
-	return e->sessions[0].start_ns;
-}
-
-uint64_t engine__stop_clock(struct engine *e)
-{
-	if (!e->sessions[0].stop_ns)
-		e->sessions[0].stop_ns = clock__mono_ns();
-	return e->sessions[0].stop_ns;
 }
 
 void engine__set_exec_watch(struct engine *e, engine_exec_fn fn, void *ctx)

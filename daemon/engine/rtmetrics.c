@@ -21,7 +21,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "engine/engine_internal.h"
+#include "base/clock.h"
+#include "engine/bpfmap.h"
+#include "engine/engine.h"
+#include "engine/log.h"
+#include "engine/rtmetrics.h"
 #include "rtprof.skel.h"
 #include "sys/procfs.h"
 #include "sys/symbols.h"
@@ -122,12 +126,30 @@ static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr
 
 /* ---- python ---- */
 
+/* Whether the ELF has both USDT probes provider:a and provider:b (read from its notes once). */
+static bool has_usdt(const char *elf, const char *provider, const char *a, const char *b)
+{
+	enum { MAX_PROBES = 64 }; /* CPython defines about a dozen */
+	struct rtp_usdt_probe *v = calloc(MAX_PROBES, sizeof(*v));
+	int n = v ? symbols__usdt_list(elf, v, MAX_PROBES) : -ENOMEM;
+	bool found_a = false, found_b = false;
+
+	for (int i = 0; i < n && i < MAX_PROBES; i++) {
+		if (strcmp(v[i].provider, provider))
+			continue;
+		found_a |= !strcmp(v[i].name, a);
+		found_b |= !strcmp(v[i].name, b);
+	}
+	free(v);
+	return found_a && found_b;
+}
+
 /* The uprobe GIL method: a function that takes the GIL (entry: waiting; return: holding) and one that
  * drops it. */
-static void gil_uprobes(struct engine *e, struct target_proc *p, struct rt_state *rt, const char *elf,
+static void gil_uprobes(const struct rt_ctx *c, struct target_proc *p, struct rt_state *rt, const char *elf,
 			uint64_t take, uint64_t drop, const char *method, const char *notes)
 {
-	struct rtprof_bpf *skel = e->skel;
+	struct rtprof_bpf *skel = c->skel;
 	int r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, take, false, 0);
 
 	r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, take, true, 0);
@@ -140,10 +162,10 @@ static void gil_uprobes(struct engine *e, struct target_proc *p, struct rt_state
 	snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", notes);
 }
 
-static void python_attach(struct engine *e, struct target_proc *p, struct rt_state *rt, struct rtp_rt_proc *entry,
+static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct rt_state *rt, struct rtp_rt_proc *entry,
 			  __u32 *tflags, int mode)
 {
-	struct rtprof_bpf *skel = e->skel;
+	struct rtprof_bpf *skel = c->skel;
 	char elf[PATH_MAX + 64], root[48];
 	struct rtp_sym_query q[] = {
 		{ .name = "_PyRuntime" },
@@ -173,9 +195,9 @@ static void python_attach(struct engine *e, struct target_proc *p, struct rt_sta
 
 	/* GIL */
 	if (mode == ENGINE_RT_GIL_UPROBES && q[1].found && q[2].found) {
-		gil_uprobes(e, p, rt, elf, q[1].offset, q[2].offset, "take_gil/drop_gil", TAKE_DROP_NOTES);
+		gil_uprobes(c, p, rt, elf, q[1].offset, q[2].offset, "take_gil/drop_gil", TAKE_DROP_NOTES);
 	} else if (mode == ENGINE_RT_GIL_UPROBES && q[3].found && q[4].found) {
-		gil_uprobes(e, p, rt, elf, q[3].offset, q[4].offset, "PyEval_SaveThread/PyEval_RestoreThread",
+		gil_uprobes(c, p, rt, elf, q[3].offset, q[4].offset, "PyEval_SaveThread/PyEval_RestoreThread",
 			    SAVE_RESTORE_NOTES);
 	} else if (mode == ENGINE_RT_GIL_UPROBES) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
@@ -208,7 +230,7 @@ static void python_attach(struct engine *e, struct target_proc *p, struct rt_sta
 	}
 
 	/* GC: the interpreter's own USDT probes when built with them, else its collector's entry and return */
-	if (symbols__has_usdt(elf, "python", "gc__start") == 1 && symbols__has_usdt(elf, "python", "gc__done") == 1) {
+	if (has_usdt(elf, "python", "gc__start", "gc__done")) {
 		/* libbpf finds a shared library's load address by its path in /proc/PID/maps */
 		const char *usdt_path = p->runtime.lib[0] ? p->runtime.lib : p->runtime.exe;
 		struct bpf_link *a = bpf_program__attach_usdt(skel->progs.rtp_py_gc_start_usdt, p->pid, usdt_path,
@@ -258,9 +280,9 @@ typedef struct {
 	void *work_req;
 } uv_work_t_layout;
 
-static void node_attach(struct engine *e, struct target_proc *p, struct rt_state *rt, __u32 *tflags)
+static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt_state *rt, __u32 *tflags)
 {
-	struct rtprof_bpf *skel = e->skel;
+	struct rtprof_bpf *skel = c->skel;
 	char elf[PATH_MAX + 32], uv[PATH_MAX + 32], root[48];
 	struct rtp_sym_query q[] = {
 		{ .name = "_ZN2v88internal4Heap24PerformGarbageCollectionE", .prefix = 1 },
@@ -328,16 +350,16 @@ static void node_attach(struct engine *e, struct target_proc *p, struct rt_state
 
 /* ---- lifecycle ---- */
 
-static void set_target_flags(struct engine *e, pid_t pid, __u32 flags)
+static void set_target_flags(const struct rt_ctx *c, pid_t pid, __u32 flags)
 {
 	struct rtp_target tgt;
 	__u32 key = (__u32)pid;
 
-	if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
+	if (bpf_map__lookup_elem(c->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
 		return;
 	tgt.flags = (tgt.flags & ~RTP_TARGET_RT_MASK) | flags;
-	if (bpf_map__update_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_EXIST) == 0)
-		__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+	if (bpf_map__update_elem(c->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_EXIST) == 0)
+		__atomic_fetch_add(&c->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 void rt_free(struct target_proc *p)
@@ -356,7 +378,7 @@ static int tp_item_of(const void *key, const void *value, void *ctx)
 	return ((const struct rtp_tp_key *)key)->tgid == *(const __u32 *)ctx;
 }
 
-void rt_detach(struct engine *e, struct target_proc *p)
+void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 {
 	struct rt_state *rt = p->rt;
 	__u32 key = (__u32)p->pid;
@@ -367,27 +389,26 @@ void rt_detach(struct engine *e, struct target_proc *p)
 		bpf_link__destroy(rt->links[i]);
 	rt->n_links = 0;
 	if (rt->have_entry) {
-		if (bpf_map__lookup_elem(e->skel->maps.rt_procs, &key, sizeof(key), &rt->saved, sizeof(rt->saved), 0) == 0)
+		if (bpf_map__lookup_elem(c->skel->maps.rt_procs, &key, sizeof(key), &rt->saved, sizeof(rt->saved), 0) == 0)
 			rt->have_saved = true;
-		(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
+		(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
 		rt->have_entry = false;
 	}
 	/* threadpool items it submitted that never ran (cancelled, or the process died) */
 	if (rt->tp_method[0])
-		(void)delete_where(e->skel->maps.tp_pending, sizeof(struct rtp_tp_key), sizeof(__u64), tp_item_of, &key);
+		(void)bpfmap__delete_where(c->skel->maps.tp_pending, sizeof(struct rtp_tp_key), sizeof(__u64), tp_item_of, &key);
 }
 
-void rt_attach(struct engine *e, struct target_proc *p)
+void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode)
 {
 	struct rtp_rt_proc entry = { 0 };
 	struct rt_state *rt;
 	__u32 key = (__u32)p->pid, tflags = 0;
-	int mode = p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF;
 
 	/* an exec starts over: the previous program's probes and totals go */
-	rt_detach(e, p);
+	rt_detach(c, p);
 	rt_free(p);
-	set_target_flags(e, p->pid, 0);
+	set_target_flags(c, p->pid, 0);
 	if (mode == ENGINE_RT_OFF || !p->runtime_known || p->exited ||
 	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE))
 		return;
@@ -397,13 +418,13 @@ void rt_attach(struct engine *e, struct target_proc *p)
 	p->rt = rt;
 	rt->kind = p->runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
 	entry.kind = (__u32)rt->kind;
-	engine_log_quiet++;
+	engine_log_quiet(true);
 	if (rt->kind == RTP_RT_PYTHON)
-		python_attach(e, p, rt, &entry, &tflags, mode);
+		python_attach(c, p, rt, &entry, &tflags, mode);
 	else
-		node_attach(e, p, rt, &tflags);
-	engine_log_quiet--;
-	if (bpf_map__update_elem(e->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
+		node_attach(c, p, rt, &tflags);
+	engine_log_quiet(false);
+	if (bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "the runtime table is full");
 		rt->gil_method[0] = rt->loop_method[0] = rt->gc_method[0] = rt->tp_method[0] = '\0';
 		for (int i = 0; i < rt->n_links; i++)
@@ -414,41 +435,38 @@ void rt_attach(struct engine *e, struct target_proc *p)
 	rt->have_entry = true;
 	rt->tflags = tflags;
 	rt->since_ns = clock__mono_ns();
-	set_target_flags(e, p->pid, tflags);
+	set_target_flags(c, p->pid, tflags);
 }
 
-void rt_poll(struct engine *e)
+void rt_poll(const struct rt_ctx *c, struct target_proc *p)
 {
-	for (size_t i = 0; i < e->n_procs; i++) {
-		struct target_proc *p = &e->procs[i];
-		struct rt_state *rt = p->rt;
-		struct rtp_rt_proc v;
-		__u32 key = (__u32)p->pid;
-		uint64_t lo;
-		int r;
+	struct rt_state *rt = p->rt;
+	struct rtp_rt_proc v;
+	__u32 key = (__u32)p->pid;
+	uint64_t lo;
+	int r;
 
-		if (!rt || !rt->gil_pending || !rt->have_entry || p->exited)
-			continue;
-		r = file_vaddr(p->pid, rt->gil_elf, rt->gil_off, &lo);
-		if (r == -ENOENT)
-			continue; /* still not mapped */
-		rt->gil_pending = false;
-		if (r || bpf_map__lookup_elem(e->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0)) {
-			rt->gil_method[0] = '\0';
-			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
-				 "cannot find _PyRuntime in the process's mappings: %s", strerror(r ? -r : ENOENT));
-			continue;
-		}
-		v.gil_lo = lo;
-		v.gil_hi = lo + rt->gil_size;
-		if (bpf_map__update_elem(e->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), BPF_EXIST) == 0) {
-			rt->tflags |= RTP_TARGET_RT_GIL_FUTEX;
-			set_target_flags(e, p->pid, rt->tflags);
-		}
+	if (!rt || !rt->gil_pending || !rt->have_entry || p->exited)
+		return;
+	r = file_vaddr(p->pid, rt->gil_elf, rt->gil_off, &lo);
+	if (r == -ENOENT)
+		return; /* still not mapped */
+	rt->gil_pending = false;
+	if (r || bpf_map__lookup_elem(c->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0)) {
+		rt->gil_method[0] = '\0';
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
+			 "cannot find _PyRuntime in the process's mappings: %s", strerror(r ? -r : ENOENT));
+		return;
+	}
+	v.gil_lo = lo;
+	v.gil_hi = lo + rt->gil_size;
+	if (bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), BPF_EXIST) == 0) {
+		rt->tflags |= RTP_TARGET_RT_GIL_FUTEX;
+		set_target_flags(c, p->pid, rt->tflags);
 	}
 }
 
-void rt_trace_methods(struct engine *e, struct target_proc *p)
+void rt_trace_methods(const struct rt_ctx *c, struct target_proc *p)
 {
 	struct trace_rec rec = { .type = TRACE_RUNTIME };
 	const struct rt_state *rt = p->rt;
@@ -465,13 +483,13 @@ void rt_trace_methods(struct engine *e, struct target_proc *p)
 	memcpy(rec.rtm.loop_method, rt->loop_method, sizeof(rec.rtm.loop_method));
 	memcpy(rec.rtm.tp_method, rt->tp_method, sizeof(rec.rtm.tp_method));
 	snprintf(rec.rtm.tp_unavailable, sizeof(rec.rtm.tp_unavailable), "%s", rt->tp_unavailable);
-	engine_trace(e, &rec);
+	c->emit(c->owner, &rec);
 }
 
 /* ---- report ---- */
 
-static void runtime_row(struct engine *e, struct target_proc *p, struct rtp_report *rep,
-			struct rtp_report_runtime *o, uint64_t now, uint64_t session_start)
+void rt_report_row(const struct rt_ctx *c, const struct target_proc *p, const struct rtp_report *rep,
+		   struct rtp_report_runtime *o, uint64_t now, uint64_t session_start)
 {
 	const struct rt_state *rt = p->rt;
 	struct rtp_rt_proc v = { 0 };
@@ -480,7 +498,7 @@ static void runtime_row(struct engine *e, struct target_proc *p, struct rtp_repo
 	size_t n = 0;
 
 	if (rt->have_entry)
-		(void)bpf_map__lookup_elem(e->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0);
+		(void)bpf_map__lookup_elem(c->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0);
 	else if (rt->have_saved)
 		v = rt->saved;
 	o->pid = p->pid;
@@ -541,24 +559,3 @@ static void runtime_row(struct engine *e, struct target_proc *p, struct rtp_repo
 	}
 }
 
-int rt_report(struct engine *e, unsigned int session, struct rtp_report *rep, uint64_t now)
-{
-	size_t n = 0;
-	uint64_t start = session < e->opts.max_sessions ? e->sessions[session].start_ns : 0;
-
-	for (size_t i = 0; i < e->n_procs; i++)
-		n += e->procs[i].session == session && e->procs[i].rt;
-	if (!n)
-		return 0;
-	rep->runtimes = calloc(n, sizeof(*rep->runtimes));
-	if (!rep->runtimes)
-		return -ENOMEM;
-	for (size_t i = 0; i < e->n_procs; i++) {
-		struct target_proc *p = &e->procs[i];
-
-		if (p->session != session || !p->rt)
-			continue;
-		runtime_row(e, p, rep, &rep->runtimes[rep->n_runtimes++], now, start);
-	}
-	return 0;
-}

@@ -343,32 +343,6 @@ int symbols__usdt_list(const char *path, struct rtp_usdt_probe *out, size_t max)
 	return err < 0 ? err : (int)ctx.count;
 }
 
-struct has_usdt_ctx {
-	const char *provider, *name;
-};
-
-static int has_usdt_one(const struct sdt_probe *p, void *data)
-{
-	const struct has_usdt_ctx *ctx = data;
-
-	return strcmp(p->provider, ctx->provider) == 0 && strcmp(p->name, ctx->name) == 0;
-}
-
-int symbols__has_usdt(const char *path, const char *provider, const char *name)
-{
-	struct has_usdt_ctx ctx = { provider, name };
-	struct elffile f;
-	int err;
-
-	if (!path || !provider || !name)
-		return -EINVAL;
-	err = elffile_open(path, -ENOEXEC, &f);
-	if (err)
-		return err;
-	err = for_each_sdt(&f, has_usdt_one, &ctx);
-	elffile_close(&f);
-	return err;
-}
 
 /* ---- symbols ---- */
 

@@ -52,9 +52,6 @@ struct rtp_usdt_probe {
  * are in all (may be > max) or -errno. Probes whose pc lies in no PT_LOAD segment are left out. */
 int symbols__usdt_list(const char *path, struct rtp_usdt_probe *out, size_t max);
 
-/* Whether the file has the USDT probe provider:name: 1 yes, 0 no, -errno. */
-int symbols__has_usdt(const char *path, const char *provider, const char *name);
-
 /* The file a live process maps executable whose basename starts with `prefix` (e.g. "libpython3",
  * "node"), the first in address order, from /proc/PID/maps; written as "/proc/PID/root" + the mapped
  * path, so that it opens from another mount namespace (a mapped file since deleted or replaced, as

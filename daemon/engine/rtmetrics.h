@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Runtime metrics of python and node targets (rtmetrics.c): what they need of the engine is this narrow
+ * context, not the engine itself. Not part of the engine's API. */
+#ifndef RTPROF_RTMETRICS_H
+#define RTPROF_RTMETRICS_H
+
+#include <stdint.h>
+
+#include "engine/target.h"
+#include "model/report.h"
+#include "trace/trace.h"
+
+struct rtprof_bpf;
+
+struct rt_ctx {
+	struct rtprof_bpf *skel;
+	/* a record for the trace, when recording (the engine's sink) */
+	void (*emit)(void *owner, const struct trace_rec *rec);
+	void *owner;
+};
+
+/* Attach the probes of a process whose runtime is known (python, node) as `mode` (enum engine_rt_mode)
+ * says; detach them (keeping its totals for the report); free what is kept. */
+void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode);
+void rt_detach(const struct rt_ctx *c, struct target_proc *p);
+void rt_free(struct target_proc *p);
+/* Finish what waited for the process's libraries to be mapped. */
+void rt_poll(const struct rt_ctx *c, struct target_proc *p);
+/* A TRACE_RUNTIME record of the process's methods. */
+void rt_trace_methods(const struct rt_ctx *c, struct target_proc *p);
+/* The runtime row of a process with runtime probes (p->rt), its GIL threads from rep's thread rows. */
+void rt_report_row(const struct rt_ctx *c, const struct target_proc *p, const struct rtp_report *rep,
+		   struct rtp_report_runtime *o, uint64_t now, uint64_t session_start);
+
+#endif

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Sessions: each aggregates its targets (and what they fork) apart from the others, in a slot of the BPF
+ * maps. Their whole lifecycle is here: created, clocked, their exited threads' records harvested out of
+ * the BPF map, freed with their slot cleared. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "base/vec.h"
+#include "engine/bpfmap.h"
+#include "engine/engine_internal.h"
+#include "engine/rtmetrics.h"
+#include "rtprof.skel.h"
+
+unsigned int engine__session_live(const struct engine *e, int session)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < e->n_procs; i++)
+		n += !e->procs[i].exited && e->procs[i].session == (unsigned int)session;
+	return n;
+}
+
+unsigned int engine__live_targets(const struct engine *e)
+{
+	return engine__session_live(e, 0);
+}
+
+int engine__session_of(const struct engine *e, pid_t pid)
+{
+	for (size_t i = 0; i < e->n_procs; i++)
+		if (e->procs[i].pid == pid && !e->procs[i].forgotten)
+			return (int)e->procs[i].session;
+	return -1;
+}
+
+int engine__session_new(struct engine *e)
+{
+	for (unsigned int s = 0; s < e->opts.max_sessions; s++) {
+		if (!e->sessions[s].used) {
+			e->sessions[s] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
+							   .rt_mode = e->opts.runtime_mode };
+			return (int)s;
+		}
+	}
+	return -ENOSPC;
+}
+
+void engine__session_follow(struct engine *e, int session, bool follow)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+		e->sessions[session].no_follow = !follow;
+}
+
+void engine__session_runtime(struct engine *e, int session, int mode)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+		e->sessions[session].rt_mode = mode;
+}
+
+void engine__session_restrict(struct engine *e, int session)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+		e->sessions[session].restricted = true;
+}
+
+uint64_t engine__start_clock(struct engine *e)
+{
+	if (!e->sessions[0].used)
+		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
+						   .rt_mode = e->opts.runtime_mode };
+	if (!e->sessions[0].start_ns)
+		e->sessions[0].start_ns = clock__mono_ns();
+	return e->sessions[0].start_ns;
+}
+
+uint64_t engine__stop_clock(struct engine *e)
+{
+	if (!e->sessions[0].stop_ns)
+		e->sessions[0].stop_ns = clock__mono_ns();
+	return e->sessions[0].stop_ns;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The tgids of a session's processes, sorted, to tell its threads from the others'. */
+__u32 *session_tgids(struct engine *e, unsigned int session, size_t *n)
+{
+	__u32 *v = malloc((e->n_procs ? e->n_procs : 1) * sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < e->n_procs; i++)
+		if (e->procs[i].session == session)
+			v[(*n)++] = (__u32)e->procs[i].pid;
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_u32);
+	return v;
+}
+
+bool in_set(const __u32 *set, size_t n, __u32 v)
+{
+	return n && bsearch(&v, set, n, sizeof(v), cmp_u32);
+}
+
+static int exited_thread_append(struct engine *e, const struct rtp_thread *t)
+{
+	if (vec__grow(&e->exited_threads, &e->cap_exited_threads, e->n_exited_threads))
+		return -ENOMEM;
+	e->exited_threads[e->n_exited_threads++] = *t;
+	return 0;
+}
+
+struct harvest {
+	struct engine *e;
+	uint64_t now;
+};
+
+static int harvest_one(const void *key, const void *value, void *ctx)
+{
+	const struct rtp_thread *t = value;
+	struct harvest *h = ctx;
+
+	(void)key;
+	if (!(t->flags & RTP_THR_EXITED) || t->exit_ns + RTP_FORGET_GRACE_NS > h->now)
+		return 0;
+	return exited_thread_append(h->e, t) ?: 1;
+}
+
+int engine_harvest_threads(struct engine *e, uint64_t now)
+{
+	struct harvest h = { .e = e, .now = now };
+
+	return bpfmap__delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), harvest_one, &h);
+}
+
+static int errno_of_slot(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return ((const struct rtp_errno_key *)key)->slot == *(const __u32 *)ctx;
+}
+
+/* Clear a slot's per-CPU figures and errno counts in the maps. */
+static int clear_slot(struct engine *e, __u32 slot)
+{
+	size_t n = (size_t)e->ncpus;
+	void *zeros = calloc(n, sizeof(struct rtp_sys_stats) > sizeof(struct rtp_hist) ? sizeof(struct rtp_sys_stats)
+										      : sizeof(struct rtp_hist));
+	int r = 0;
+
+	if (!zeros)
+		return -ENOMEM;
+	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS && !r; nr++) {
+		__u32 k = slot * RTP_MAX_SYSCALLS + nr;
+
+		r = bpf_map__update_elem(e->skel->maps.sys_stats, &k, sizeof(k), zeros, n * sizeof(struct rtp_sys_stats), 0);
+	}
+	r = r ?: bpf_map__update_elem(e->skel->maps.runq_hist, &slot, sizeof(slot), zeros, n * sizeof(struct rtp_hist), 0);
+	r = r ?: bpf_map__update_elem(e->skel->maps.cpu_busy, &slot, sizeof(slot), zeros, n * sizeof(__u64), 0);
+	r = r ?: bpfmap__delete_where(e->skel->maps.sys_errnos, sizeof(struct rtp_errno_key), sizeof(__u64), errno_of_slot, &slot);
+	free(zeros);
+	return r;
+}
+
+struct tgid_set {
+	const __u32 *v;
+	size_t n;
+};
+
+static int thread_of_set(const void *key, const void *value, void *ctx)
+{
+	const struct tgid_set *set = ctx;
+
+	(void)key;
+	return in_set(set->v, set->n, ((const struct rtp_thread *)value)->tgid);
+}
+
+void engine__session_free(struct engine *e, int session)
+{
+	size_t n_tgids, kept = 0;
+	__u32 *tgids;
+
+	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
+		return;
+	tgids = session_tgids(e, (unsigned int)session, &n_tgids);
+	/* out of the target set first, so that nothing adds to the slot while it is cleared */
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+
+		if (p->session == (unsigned int)session) {
+			__u32 key = (__u32)p->pid;
+
+			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
+			rt_detach(&e->rt, p);
+			rt_free(p);
+		} else {
+			e->procs[kept++] = *p;
+		}
+	}
+	e->n_procs = kept;
+	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+	if (tgids) {
+		struct tgid_set set = { tgids, n_tgids };
+		size_t kept_threads = 0;
+
+		for (size_t i = 0; i < e->n_exited_threads; i++)
+			if (!in_set(tgids, n_tgids, e->exited_threads[i].tgid))
+				e->exited_threads[kept_threads++] = e->exited_threads[i];
+		e->n_exited_threads = kept_threads;
+		(void)bpfmap__delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), thread_of_set, &set);
+		free(tgids);
+	}
+	(void)clear_slot(e, (__u32)session);
+	e->sessions[session] = (struct session){ 0 };
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A traced process as the engine's parts see it. Not part of the engine's API. */
+#ifndef RTPROF_TARGET_H
+#define RTPROF_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "model/runtime_info.h"
+#include "rtprof_abi.h"
+#include "sys/procfs.h"
+
+struct rt_state;
+
+struct target_proc {
+	pid_t pid;
+	unsigned int session; /* its slot */
+	bool forgotten;  /* exited and taken out of the target set */
+	bool exited;
+	bool user_added; /* named by the user, not a followed child */
+	uint64_t exit_ns;
+	char comm[RTP_COMM_LEN];
+	struct rtp_runtime_info runtime;
+	bool runtime_known;
+	struct rt_state *rt; /* runtime metrics probes (rtmetrics.c); NULL when none */
+	struct proc_stat first, last; /* /proc samples bounding the attached interval */
+	bool have_first, have_last;
+	long max_rss_kb;
+};
+
+#endif
