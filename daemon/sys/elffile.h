@@ -116,4 +116,10 @@ void elffile_index_sort(struct elffile_index *idx);
 const struct elffile_hit *elffile_index_find(const struct elffile_index *idx, uint32_t offset);
 void elffile_index_free(struct elffile_index *idx);
 
+/* x rounded up to a multiple of a (a power of two, as ELF alignments are). */
+static inline uint64_t elffile_align_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
 #endif
