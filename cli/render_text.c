@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The one table renderer of the CLI. */
+/* The one table renderer of the CLI: a report as human-readable tables. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <json-c/json.h>
 
 #include "render.h"
 
@@ -248,15 +247,3 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 			r->thread_drops, r->proc_drops, r->syscalls_unaggregated);
 }
 
-int render_json(FILE *out, const struct rtp_report *r)
-{
-	json_object *root = report__json(r);
-	int ret = 0;
-
-	if (!root)
-		return -ENOMEM;
-	if (fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
-		ret = -EIO;
-	json_object_put(root);
-	return ret;
-}
