@@ -50,7 +50,8 @@ void profile__clear_stop(void);
 /* CLOCK_MONOTONIC ns at which the session's --duration ends, or 0 when unbounded. */
 uint64_t profile__deadline_ns(const struct profile_opts *po);
 
-/* attach through rtprofd; each returns the command's exit code. */
+/* ---- attach_daemon.c: attach through rtprofd; each returns the command's exit code ---- */
+
 /* The session in rtprofd: attach, wait as the embedded path would, fetch the report, detach. */
 int attach_daemon__session(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
 			   FILE *out);
