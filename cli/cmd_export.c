@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -55,6 +56,7 @@ struct export_run {
 	struct jsonw *w;
 	void *state; /* the format's */
 	bool header_seen;
+	bool remove_on_failure; /* the output is a regular file this run opened */
 	int failed; /* the exit code of a failure already said on stderr, or 0 */
 };
 
@@ -67,6 +69,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 static int open_output(struct export_run *x)
 {
+	struct stat st;
+
 	if (!x->output || !strcmp(x->output, "-")) {
 		x->f = stdout;
 	} else if (ends_with(x->output, ".gz")) {
@@ -85,6 +89,8 @@ static int open_output(struct export_run *x)
 			return -errno;
 		}
 	}
+	/* never a device (-o /dev/null), nor what could not be opened */
+	x->remove_on_failure = x->output && strcmp(x->output, "-") && stat(x->output, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
 }
 
@@ -122,7 +128,7 @@ static int on_runtime(void *ctx, const struct rtp_tr_runtime *rt)
 	return x->fmt->on_runtime ? x->fmt->on_runtime(x->state, rt) : 0;
 }
 
-/* Flush and close the output; a failure turns a success into EXIT_FAILURE_RT. An output that is not
+/* Flush and close the output; a failure turns a success into EXIT_FAILURE_RT. An output file that is not
  * complete is removed: no half-written file that looks like a result. */
 static int close_output(struct export_run *x, int ret)
 {
@@ -140,7 +146,7 @@ static int close_output(struct export_run *x, int ret)
 		errorf("writing stdout: %s", strerror(EIO));
 		ret = EXIT_FAILURE_RT;
 	}
-	if (ret != EXIT_OK && x->output && strcmp(x->output, "-"))
+	if (ret != EXIT_OK && x->remove_on_failure)
 		(void)unlink(x->output);
 	return ret;
 }

@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import unittest
@@ -333,6 +334,22 @@ class Errors(unittest.TestCase):
             self.assertEqual(res.returncode, 2, "compare of one input\n" + res.describe())
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+    def test_failed_output_to_a_device_is_left_alone(self):
+        # An export that fails removes its half-written output file, but never what -o names when it is not
+        # a regular file: a device node made for the test (the same device as /dev/full: writes fail ENOSPC).
+        rtp.require_root(self)
+        trace, _, _ = threads_trace(self)
+        full = os.path.join(tmpdir(), "full")
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        try:
+            res = rtp.rtprof("export", trace, "--format", "csv", "-o", full)
+            self.assertNotEqual(res.returncode, 0, "an export to a full device should fail\n" + res.describe())
+            self.assertTrue(os.path.exists(full) and stat.S_ISCHR(os.stat(full).st_mode),
+                            "the device named by -o was removed after the failed export\n" + res.describe())
+        finally:
+            if os.path.exists(full):
+                os.unlink(full)
 
     def test_truncated_trace(self):
         rtp.require_root(self)
