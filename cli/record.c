@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "record.h"
 #include "rtprof.h"
 
@@ -26,14 +27,6 @@ struct recorder {
 	int write_err;
 	bool progress_shown;
 };
-
-static uint64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -118,7 +111,7 @@ static void progress(struct recorder *r, struct engine *e, bool final)
 
 void recorder__tick(struct recorder *r, struct engine *e)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = clock__mono_ns();
 
 	if (!r->stopped && r->opts.duration_s > 0 && (double)(now - r->start_ns) / 1e9 >= r->opts.duration_s) {
 		r->stopped = "duration";
@@ -152,7 +145,7 @@ const char *recorder__stopped(const struct recorder *r)
 int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_report *rep, const char *stop_reason)
 {
 	struct trace_footer *f = calloc(1, sizeof(*f));
-	int err;
+	int err, cerr;
 
 	if (!f) {
 		trace_writer__abort(r->w);
@@ -165,28 +158,12 @@ int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_repo
 	err = engine__trace_finish(e, f->lost_per_cpu, f->ncpus, &f->lost);
 	engine__set_trace_sink(e, NULL, NULL);
 	f->end_ns = engine__stop_clock(e);
-	f->records = trace_writer__records(r->w);
-	f->exit_status = rep->exit_status;
-	f->wall_s = rep->process.wall_s;
-	f->cpu_user_s = rep->process.cpu_user_s;
-	f->cpu_sys_s = rep->process.cpu_sys_s;
-	f->max_rss_kb = rep->process.max_rss_kb;
-	snprintf(f->process_source, sizeof(f->process_source), "%s", rep->process.source ? rep->process.source : "");
-	snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", r->stopped ? r->stopped : stop_reason);
 	if (!r->opts.quiet)
 		progress(r, e, true);
-	if (r->write_err) {
-		/* the file ends at its last complete block; a footer now would only fail again */
-		trace_writer__abort(r->w);
-		err = r->write_err;
-	} else {
-		int cerr = trace_writer__close(r->w, f);
-
-		if (cerr) {
-			errorf("writing %s: %s", r->opts.path, strerror(-cerr));
-			err = cerr;
-		}
-	}
+	cerr = trace_writer__finish(r->w, f, rep, r->stopped ? r->stopped : stop_reason, r->write_err);
+	if (cerr && !r->write_err)
+		errorf("writing %s: %s", r->opts.path, strerror(-cerr));
+	err = cerr ?: err;
 	free(f);
 	free(r);
 	return err;
