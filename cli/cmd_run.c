@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `rtprof run`: start a command with the probes in place before its first instruction; report at its exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "base/clock.h"
+#include "engine/engine.h"
+#include "sys/runtime.h"
+#include "profile.h"
+#include "record.h"
+#include "rtprof.h"
+
+static void run_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
+		"                  [--no-runtime] [--gil futex|uprobes] [--top N] [-q] -- COMMAND [ARGS...]\n"
+		"\n"
+		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
+		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it).\n"
+		"\n"
+		"  -j, --json        print the report as one JSON object\n"
+		"  -o, --output FILE FILE ending in .rtprof.gz: record every event to this trace (the report still\n"
+		"                    goes to stdout); any other FILE: write the report there instead of stdout\n"
+		"      --max-size SIZE  stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
+		"      --trace-buffer SIZE  the probes' trace buffer (power of two, default 64M); what does not\n"
+		"                    fit is counted as lost\n"
+		"  -d, --duration SECS  stop recording after SECS seconds (the command runs on)\n"
+		"      --no-follow   do not profile the processes COMMAND forks\n"
+		"      --top N       syscall rows in the table (default 15; 0 = all)\n"
+		"      --exact-latency  time every syscall, also in bursts of fast calls (more overhead)\n"
+		"      --no-runtime  no runtime metrics (Python GIL and GC, Node event loop, threadpool and GC)\n"
+		"      --gil METHOD  how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
+		"                    a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
+		"  -q, --quiet       no progress lines on stderr\n");
+}
+
+struct run_result {
+	struct rusage ru;
+	double wall_s;
+	int exit_status;
+	const char *cmd_path;
+};
+
+static void run_fixup(struct rtp_report *rep, void *ctx)
+{
+	const struct run_result *rr = ctx;
+
+	rep->process.source = "rusage";
+	rep->process.wall_s = rr->wall_s;
+	rep->process.cpu_user_s = (double)rr->ru.ru_utime.tv_sec + (double)rr->ru.ru_utime.tv_usec / 1e6;
+	rep->process.cpu_sys_s = (double)rr->ru.ru_stime.tv_sec + (double)rr->ru.ru_stime.tv_usec / 1e6;
+	rep->process.max_rss_kb = rr->ru.ru_maxrss;
+	rep->exit_status = rr->exit_status;
+	/* a program that ended before its exec was seen: identify it from the file it ran */
+	if (rep->n_targets && !rep->targets[0].runtime.exe[0] && rr->cmd_path)
+		(void)runtime__detect_elf(rr->cmd_path, &rep->targets[0].runtime);
+}
+
+/* Resolve COMMAND like execvp would, for the report when the process is gone before we look. */
+static char *resolve_command(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(cmd, '/'))
+		return realpath(cmd, NULL);
+	if (!path)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, cmd) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return realpath(buf, NULL);
+		path += len + (path[len] == ':');
+	}
+	return NULL;
+}
+
+static void child_exec(int go_fd, int err_fd, char **argv) __attribute__((noreturn));
+static void child_exec(int go_fd, int err_fd, char **argv)
+{
+	char c;
+	int e;
+
+	/* wait until the parent has put this pid in the target set */
+	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	execvp(argv[0], argv);
+	e = errno;
+	(void)!write(err_fd, &e, sizeof(e));
+	_exit(EXIT_NOEXEC);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct profile_opts po = {};
+	struct engine *e = NULL;
+	struct recorder *rec = NULL;
+	struct run_result rr = { .exit_status = -1 };
+	int go[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
+	char err[RTP_ERRLEN], *cmd_path = NULL;
+	FILE *out = NULL;
+	pid_t child = -1;
+	int r, exec_errno = 0, status = 0, ret = EXIT_USAGE;
+	uint64_t t0_ns;
+
+	r = profile__parse_opts(argc, argv, &po, false, run_help);
+	if (r)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	if (optind >= argc) {
+		errorf("run: no command given; usage: rtprof run [OPTIONS] -- COMMAND [ARGS...]");
+		return EXIT_USAGE;
+	}
+	argv += optind;
+	cmd_path = resolve_command(argv[0]);
+	if (profile__open_output(&po, &out))
+		goto cleanup;
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		errorf("pipe: %s", strerror(errno));
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		errorf("fork: %s", strerror(errno));
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	if (child == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child_exec(go[0], errp[1], argv);
+	}
+	close(go[0]);
+	close(errp[1]);
+	go[0] = errp[1] = -1;
+	/* like time(1): the terminal's Ctrl-C is for the command; we report when it ends */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	profile__catch_stop(SIGTERM);
+	/* the probes load after the fork: the child, waiting to exec, shares none of their buffers (its
+	 * peak RSS, which wait4 reports, would count them) */
+	if (profile__new_engine(&po, &e)) {
+		ret = EXIT_USAGE;
+	} else if (po.trace && profile__open_recorder(&po, e, "run", child, argv, &rec)) {
+		ret = EXIT_FAILURE_RT;
+	} else if (engine__add_target(e, child, err, sizeof(err))) {
+		errorf("%s", err);
+		ret = EXIT_FAILURE_RT;
+	} else {
+		ret = EXIT_OK;
+	}
+	if (ret != EXIT_OK) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		goto cleanup;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	t0_ns = clock__mono_ns();
+	close(go[1]);
+	go[1] = -1;
+	while ((r = (int)read(errp[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	if (r == (int)sizeof(exec_errno)) {
+		errorf("cannot run '%s': %s", argv[0], strerror(exec_errno));
+		waitpid(child, NULL, 0);
+		ret = EXIT_NOEXEC;
+		goto cleanup;
+	}
+	if (!po.quiet && isatty(STDERR_FILENO))
+		fprintf(stderr, "rtprof: profiling %s (pid %d); report when it exits\n", argv[0], child);
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = engine__fd(e), .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		pid_t w = wait4(child, &status, WNOHANG, &rr.ru);
+
+		if (w == child)
+			break;
+		if (w < 0 && errno != EINTR) {
+			errorf("wait4: %s", strerror(errno));
+			ret = EXIT_FAILURE_RT;
+			goto cleanup;
+		}
+		/* records come without wakeups: consume on every turn, woken or timed out */
+		(void)poll(pfd, pidfd >= 0 ? 2 : 1, engine__poll_ms(e));
+		(void)engine__poll(e, 0);
+		if (profile__stop_signal() == SIGTERM) {
+			kill(child, SIGTERM);
+			profile__clear_stop();
+		}
+		if (rec)
+			recorder__tick(rec, e);
+	}
+	rr.wall_s = (double)(clock__mono_ns() - t0_ns) / 1e9;
+	engine__stop_clock(e);
+	rr.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	rr.cmd_path = cmd_path;
+	if (profile__emit_report(e, "run", &po, out, &rec, run_fixup, &rr)) {
+		ret = EXIT_FAILURE_RT;
+		goto cleanup;
+	}
+	ret = rr.exit_status;
+cleanup:
+	if (rec)
+		(void)recorder__finish_abort(rec);
+	if (pidfd >= 0)
+		close(pidfd);
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (out && out != stdout)
+		fclose(out);
+	engine__free(e);
+	free(cmd_path);
+	return ret;
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* What `run` and `attach` share: their options, the stop signals, the engine, the trace, the report. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "engine/engine.h"
+#include "profile.h"
+#include "record.h"
+#include "render.h"
+#include "rtprof.h"
+
+static bool is_trace_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 10 && !strcmp(path + n - 10, ".rtprof.gz")) || (n > 7 && !strcmp(path + n - 7, ".rtprof"));
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void profile__catch_stop(int sig)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
+}
+
+int profile__stop_signal(void)
+{
+	return stop_signal;
+}
+
+void profile__clear_stop(void)
+{
+	stop_signal = 0;
+}
+
+uint64_t profile__deadline_ns(const struct profile_opts *po)
+{
+	/* beyond three centuries a duration is no bound (and would not fit in 64 bits of ns) */
+	if (!(po->duration_s > 0) || po->duration_s > 1e10)
+		return 0;
+	return clock__mono_ns() + (uint64_t)(po->duration_s * 1e9);
+}
+
+int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool attach, void (*help)(FILE *))
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "no-follow", no_argument, NULL, 'F' },
+		{ "top", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "exact-latency", no_argument, NULL, 'X' },
+		{ "max-size", required_argument, NULL, 'M' },
+		{ "local", no_argument, NULL, 'L' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "no-runtime", no_argument, NULL, 'R' },
+		{ "gil", required_argument, NULL, 'G' },
+		{ "trace-buffer", required_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	po->top = 15;
+	while ((c = getopt_long(argc, argv, "+jo:d:qh", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'j':
+			po->json = true;
+			break;
+		case 'o':
+			if (is_trace_path(optarg))
+				po->trace = optarg;
+			else
+				po->output = optarg;
+			break;
+		case 'M':
+			if (parse_size(optarg, &po->max_size)) {
+				errorf("invalid size '%s': expected bytes, or a number with K, M or G", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'd':
+			errno = 0;
+			po->duration_s = strtod(optarg, &end);
+			if (errno || *end || !(po->duration_s > 0) || !isfinite(po->duration_s)) {
+				errorf("invalid duration '%s': expected seconds > 0", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'F':
+			po->no_follow = true;
+			break;
+		case 'R':
+			po->runtime_mode = ENGINE_RT_OFF;
+			break;
+		case 'G':
+			if (!strcmp(optarg, "futex"))
+				po->runtime_mode = ENGINE_RT_ON;
+			else if (!strcmp(optarg, "uprobes"))
+				po->runtime_mode = ENGINE_RT_GIL_UPROBES;
+			else {
+				errorf("invalid GIL method '%s': expected futex or uprobes", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'B':
+			/* a BPF ring buffer is a power of two of at least a page */
+			if (parse_size(optarg, &po->trace_buffer) || po->trace_buffer < 4096 ||
+			    po->trace_buffer > (1ull << 31) || (po->trace_buffer & (po->trace_buffer - 1))) {
+				errorf("invalid trace buffer size '%s': a power of two from 4K to 2G", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 't':
+			po->top = atoi(optarg);
+			break;
+		case 'q':
+			po->quiet = true;
+			break;
+		case 'X':
+			po->exact_latency = true;
+			break;
+		case 'L':
+			if (!attach)
+				goto bad;
+			po->local = true;
+			break;
+		case 'S':
+			g_opts.socket_path = optarg;
+			break;
+		case 'h':
+			help(stdout);
+			return 1;
+		default:
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	help(stderr);
+	return -EINVAL;
+}
+
+int profile__open_output(const struct profile_opts *po, FILE **out)
+{
+	if (!po->output) {
+		*out = stdout;
+		return 0;
+	}
+	*out = fopen(po->output, "we");
+	if (!*out) {
+		errorf("cannot write %s: %s", po->output, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int profile__emit_report(struct engine *e, const char *mode, const struct profile_opts *po, FILE *out,
+			 struct recorder **rec, void (*fixup)(struct rtp_report *, void *), void *ctx)
+{
+	struct rtp_report *rep = NULL;
+	struct render_opts ro = { .top_syscalls = po->top };
+	int r;
+
+	(void)engine__poll(e, 0); /* drain what the probes wrote until now */
+	r = engine__report(e, mode, &rep);
+	if (r) {
+		errorf("cannot read the measurements: %s", strerror(-r));
+		return r;
+	}
+	if (fixup)
+		fixup(rep, ctx);
+	if (*rec) {
+		r = recorder__finish(*rec, e, rep, stop_signal ? "signal" : "exit");
+		*rec = NULL;
+	}
+	if (po->json)
+		r = render_json(out, rep) ?: r;
+	else
+		render_text(out, rep, &ro);
+	if (fflush(out) || ferror(out)) {
+		errorf("cannot write the report: %s", strerror(errno));
+		r = -EIO;
+	}
+	report__free(rep);
+	return r;
+}
+
+static char *join_args(char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (char **a = argv; *a; a++)
+		len += strlen(*a) + 1;
+	s = calloc(1, len);
+	for (char **a = argv; s && *a; a++) {
+		if (a != argv)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+int profile__open_recorder(const struct profile_opts *po, struct engine *e, const char *mode, pid_t target,
+			   char **argv, struct recorder **rec)
+{
+	char *command = join_args(argv);
+	struct recorder_opts ro = {
+		.path = po->trace,
+		.max_bytes = po->max_size,
+		.duration_s = strcmp(mode, "run") == 0 ? po->duration_s : 0,
+		.progress = !po->quiet && isatty(STDERR_FILENO),
+		.quiet = po->quiet,
+		.mode = mode,
+		.target_pid = target,
+		.command = command,
+	};
+	int r = recorder__open(&ro, e, rec);
+
+	free(command);
+	return r;
+}
+
+int profile__new_engine(const struct profile_opts *po, struct engine **e)
+{
+	struct engine_opts eo = {
+		.sz = sizeof(eo),
+		.no_follow = po->no_follow,
+		.btf_path = g_opts.btf_path,
+		.verbose = g_opts.verbose,
+		.exact_latency = po->exact_latency,
+		.record = po->trace != NULL,
+		.trace_buffer_bytes = (unsigned int)po->trace_buffer,
+		.runtime_mode = po->runtime_mode,
+	};
+	char err[RTP_ERRLEN];
+	int r = engine__new(&eo, e, err, sizeof(err));
+
+	if (r)
+		errorf("%s", err);
+	return r;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `run` and `attach`: their shared options and session setup (profile.c), and attach through rtprofd
+ * (attach_daemon.c). */
+#ifndef RTPROF_PROFILE_H
+#define RTPROF_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct engine;
+struct recorder;
+struct rtp_client;
+struct rtp_report;
+
+struct profile_opts {
+	bool json;
+	bool no_follow;
+	bool quiet;
+	bool exact_latency;
+	bool local; /* attach: never through rtprofd */
+	const char *output; /* the report */
+	const char *trace;  /* the trace being recorded */
+	uint64_t max_size;  /* of the trace */
+	uint64_t trace_buffer; /* the probes' trace ring buffer, bytes; 0 = default */
+	int runtime_mode;   /* enum engine_rt_mode */
+	double duration_s;  /* attach: of the session; run: of the recording; 0 = unbounded */
+	int top;
+};
+
+/* The options of `run` (attach false) and `attach`: 0, 1 after --help, or -EINVAL (said on stderr). */
+int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool attach, void (*help)(FILE *));
+/* The report's stream: stdout, or the file of -o. Prints its own errors. */
+int profile__open_output(const struct profile_opts *po, FILE **out);
+/* Prints its own errors. */
+int profile__new_engine(const struct profile_opts *po, struct engine **e);
+/* The trace of -o FILE.rtprof.gz; argv is the command or the pids, for the trace's header. */
+int profile__open_recorder(const struct profile_opts *po, struct engine *e, const char *mode, pid_t target,
+			   char **argv, struct recorder **rec);
+/* Build the report; finish the trace (its footer carries the process figures); render. */
+int profile__emit_report(struct engine *e, const char *mode, const struct profile_opts *po, FILE *out,
+			 struct recorder **rec, void (*fixup)(struct rtp_report *, void *), void *ctx);
+
+/* Let signal sig ask the session to stop (no SA_RESTART: poll() returns EINTR). */
+void profile__catch_stop(int sig);
+/* The signal that asked to stop, or 0. */
+int profile__stop_signal(void);
+void profile__clear_stop(void);
+/* CLOCK_MONOTONIC ns at which the session's --duration ends, or 0 when unbounded. */
+uint64_t profile__deadline_ns(const struct profile_opts *po);
+
+/* attach through rtprofd; each returns the command's exit code. */
+/* The session in rtprofd: attach, wait as the embedded path would, fetch the report, detach. */
+int attach_daemon__session(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
+			   FILE *out);
+/* A trace recorded by rtprofd: it streams the file's bytes, this process writes them, as its user. */
+int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
+			  FILE *out);
+
+#endif
