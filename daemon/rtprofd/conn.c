@@ -211,13 +211,13 @@ bool server_flush_client(struct server *s, struct client *c)
 	return true;
 }
 
-void server_reply(struct server *s, struct client *c, json_object *msg, json_object *req)
+void server_reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req)
 {
-	json_object *id;
+	json_object *msg = proto__build_reply(r);
 
-	if (req && json_object_object_get_ex(req, "id", &id))
-		json_object_object_add(msg, "id", json_object_get(id));
-	if (proto__frame(&c->out, msg) || c->out.len > SERVER_MAX_CLIENT_BACKLOG) {
+	if (msg && req && req->has_id)
+		json_object_object_add(msg, "id", json_object_get(req->id));
+	if (!msg || proto__frame(&c->out, msg) || c->out.len > SERVER_MAX_CLIENT_BACKLOG) {
 		server_log("client pid %d uid %u does not read its replies: dropped", (int)c->pid, (unsigned int)c->uid);
 		s->dropped++;
 		c->out.len = 0;
@@ -226,30 +226,16 @@ void server_reply(struct server *s, struct client *c, json_object *msg, json_obj
 	json_object_put(msg);
 }
 
-/* a cut must not split a UTF-8 sequence, and replies stay valid JSON */
-const char *server_printable(const char *in, char *out, size_t size)
+void server_reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
+			const char *fmt, ...)
 {
-	size_t o = 0;
-
-	for (; *in && o + 1 < size; in++)
-		out[o++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
-	out[o] = '\0';
-	return out;
-}
-
-void server_reply_error(struct server *s, struct client *c, json_object *req, const char *code, const char *fmt, ...)
-{
-	json_object *msg = json_object_new_object();
-	char text[512];
+	struct proto_reply r = { .type = PROTO_ERROR, .err = err };
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(r.message, sizeof(r.message), fmt, ap);
 	va_end(ap);
-	json_object_object_add(msg, "type", json_object_new_string("error"));
-	json_object_object_add(msg, "code", json_object_new_string(code));
-	json_object_object_add(msg, "message", json_object_new_string(text));
-	server_reply(s, c, msg, req);
+	server_reply(s, c, &r, req);
 }
 
 /* Requests waiting in c->in, while the client reads its replies: a client that only writes gets no
@@ -267,7 +253,7 @@ static void process_input(struct server *s, struct client *c)
 		if (used < 0) {
 			server_log("client pid %d uid %u sent a malformed message (%s): connection closed", (int)c->pid,
 				   (unsigned int)c->uid, used == -EMSGSIZE ? "bad length" : "not a JSON object with a type");
-			server_reply_error(s, c, NULL, "EPROTO", "malformed message (%s): closing the connection",
+			server_reply_error(s, c, NULL, EPROTO, "malformed message (%s): closing the connection",
 					   used == -EMSGSIZE ? "bad length" : "not UTF-8 JSON: one object with a type");
 			c->closing = true;
 			c->in.len = 0;
@@ -332,5 +318,13 @@ int server__poll_ms(const struct server *s)
 void server__tick(struct server *s)
 {
 	recordings__tick(s);
+	sessions__tick(s);
 	watch__tick(s, clock__mono_ns());
+	/* events queued outside a client's own turn ("ended") */
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+
+		if (c && c->out.len && !(c->events & EPOLLOUT) && !server_flush_client(s, c))
+			server_client_close(s, c);
+	}
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The requests of docs/protocol.md but record and stop (recording.c): hello, attach, sessions, query,
- * detach, status. */
+ * detach, status. Each gets its request parsed (proto/messages.h) and answers with a typed reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,346 +9,285 @@
 #include "base/clock.h"
 #include "rtprofd/server_internal.h"
 
-static bool get_int(json_object *req, const char *key, int64_t lo, int64_t hi, int64_t *out)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return *out >= lo && *out <= hi;
-}
-
 /* The session a request names, if the client may see it; else an error was sent. */
-static struct sess *request_session(struct server *s, struct client *c, json_object *req)
+static struct sess *request_session(struct server *s, struct client *c, const struct proto_request *req)
 {
-	struct sess *ss;
-	int64_t id;
+	struct sess *ss = sessions__find(s, req->session);
 
-	if (!get_int(req, "session", 1, INT64_MAX, &id)) {
-		server_reply_error(s, c, req, "EINVAL", "a session id is required");
-		return NULL;
-	}
-	ss = sessions__find(s, (unsigned long)id);
 	if (!ss || !auth__may_see(c, ss)) {
 		/* another user's session is reported as missing: its existence is not theirs to know */
-		server_reply_error(s, c, req, "ENOENT", "no session %lld", (long long)id);
+		server_reply_error(s, c, req, ENOENT, "no session %llu", (unsigned long long)req->session);
 		return NULL;
 	}
 	return ss;
 }
 
-/* "off", "uprobes" (the GIL measured with uprobes) or, by default, "futex" */
-int handlers__runtime_mode(json_object *req)
+int handlers__runtime_mode(enum proto_runtime runtime)
 {
-	json_object *v;
-	const char *m;
-
-	if (!json_object_object_get_ex(req, "runtime", &v) || !json_object_is_type(v, json_type_string))
-		return ENGINE_RT_ON;
-	m = json_object_get_string(v);
-	return !strcmp(m, "off") ? ENGINE_RT_OFF : !strcmp(m, "uprobes") ? ENGINE_RT_GIL_UPROBES : ENGINE_RT_ON;
+	return runtime == PROTO_RUNTIME_OFF ? ENGINE_RT_OFF : runtime == PROTO_RUNTIME_UPROBES ? ENGINE_RT_GIL_UPROBES
+											     : ENGINE_RT_ON;
 }
 
-int handlers__request_pids(struct server *s, struct client *c, json_object *req, const char *verb,
-			   json_object **pids_out)
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req)
 {
-	json_object *pids, *v;
 	char why[RTP_ERRLEN];
-	int n;
 
-	if (!json_object_object_get_ex(req, "pids", &pids) || !json_object_is_type(pids, json_type_array) ||
-	    (n = (int)json_object_array_length(pids)) < 1 || n > SERVER_MAX_PIDS_PER_ATTACH) {
-		server_reply_error(s, c, req, "EINVAL", "%s needs \"pids\": 1 to %d process ids", verb,
-				   SERVER_MAX_PIDS_PER_ATTACH);
-		return 0;
-	}
-	for (int i = 0; i < n; i++) {
-		int64_t pid;
-		int r;
+	for (unsigned int i = 0; i < req->npids; i++) {
+		int r = auth__may_profile(c, req->pids[i], why, sizeof(why));
 
-		v = json_object_array_get_idx(pids, (size_t)i);
-		if (!json_object_is_type(v, json_type_int) || (pid = json_object_get_int64(v)) <= 0 || pid > INT32_MAX) {
-			server_reply_error(s, c, req, "EINVAL", "\"pids\" must hold process ids");
-			return 0;
-		}
-		r = auth__may_profile(c, (pid_t)pid, why, sizeof(why));
 		if (r) {
 			if (r == -EPERM) {
 				s->refused++;
-				server_log("refused: uid %u (pid %d) asked to %s pid %lld: %s", (unsigned int)c->uid,
-					   (int)c->pid, verb, (long long)pid, why);
+				server_log("refused: uid %u (pid %d) asked to %s pid %d: %s", (unsigned int)c->uid, (int)c->pid,
+					   proto__type_name(req->type), (int)req->pids[i], why);
 			}
-			server_reply_error(s, c, req, r == -EPERM ? "EPERM" : "ESRCH", "%s", why);
-			return 0;
+			server_reply_error(s, c, req, r, "%s", why);
+			return r;
 		}
 	}
-	*pids_out = pids;
-	return n;
+	return 0;
 }
 
-static void do_attach(struct server *s, struct client *c, json_object *req)
+static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
 {
-	json_object *pids, *v, *msg, *arr;
 	unsigned int owned = sessions__count(s, false, c->uid, false);
+	struct proto_reply reply = { .type = PROTO_ATTACHED };
 	struct sess *ss;
-	int n;
 
 	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
 		s->refused++;
-		server_reply_error(s, c, req, "ENOSPC", "you have %u sessions, the most a user may have", owned);
+		server_reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
 		return;
 	}
-	n = handlers__request_pids(s, c, req, "attach", &pids);
-	if (!n)
+	if (handlers__authorise_pids(s, c, req))
 		return;
-	for (int i = 0; i < n; i++) {
-		int64_t pid = json_object_get_int64(json_object_array_get_idx(pids, (size_t)i));
-		int r = engine__session_of(s->e, (pid_t)pid);
+	for (unsigned int i = 0; i < req->npids; i++) {
+		int slot = engine__session_of(s->e, req->pids[i]);
 
-		if (r >= 0) {
-			struct sess *w = sessions__of_slot(s, r);
+		if (slot >= 0) {
+			struct sess *w = sessions__of_slot(s, slot);
 
 			/* a user's own attach takes a watched process over; its watch figures restart later */
 			if (w && w->watched) {
 				sessions__free(s, w);
 			} else {
-				server_reply_error(s, c, req, "EBUSY", "process %lld is already profiled by another session",
-						   (long long)pid);
+				server_reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
+						   (int)req->pids[i]);
 				return;
 			}
 		}
 	}
 	ss = sessions__new(s, c->uid, c, false);
 	if (!ss) {
-		server_reply_error(s, c, req, "ENOSPC", "rtprofd runs %d sessions already, its limit",
-				   SERVER_MAX_SESSIONS);
+		server_reply_error(s, c, req, ENOSPC, "rtprofd runs %d sessions already, its limit", SERVER_MAX_SESSIONS);
 		return;
 	}
-	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
-		engine__session_follow(s->e, ss->slot, json_object_get_boolean(v));
-	engine__session_runtime(s->e, ss->slot, handlers__runtime_mode(req));
+	ss->notify = req->notify;
+	engine__session_follow(s->e, ss->slot, req->follow);
+	engine__session_runtime(s->e, ss->slot, handlers__runtime_mode(req->runtime));
 	if (c->uid != 0)
 		engine__session_restrict(s->e, ss->slot);
-	for (int i = 0; i < n; i++) {
-		pid_t pid = (pid_t)json_object_get_int64(json_object_array_get_idx(pids, (size_t)i));
+	for (unsigned int i = 0; i < req->npids; i++) {
 		char err[RTP_ERRLEN];
 
-		if (engine__session_add(s->e, ss->slot, pid, err, sizeof(err))) {
+		if (engine__session_add(s->e, ss->slot, req->pids[i], err, sizeof(err))) {
 			sessions__free(s, ss);
-			server_reply_error(s, c, req, "EINVAL", "%s", err);
+			server_reply_error(s, c, req, EINVAL, "%s", err);
 			return;
 		}
-		ss->pids[ss->npids++] = pid;
+		ss->pids[ss->npids++] = req->pids[i];
 	}
-	msg = json_object_new_object();
-	arr = json_object_new_array();
-	for (size_t i = 0; i < ss->npids; i++)
-		json_object_array_add(arr, json_object_new_int(ss->pids[i]));
-	json_object_object_add(msg, "type", json_object_new_string("attached"));
-	json_object_object_add(msg, "session", json_object_new_int64((int64_t)ss->id));
-	json_object_object_add(msg, "pids", arr);
-	server_reply(s, c, msg, req);
+	reply.session = ss->id;
+	reply.npids = (unsigned int)ss->npids;
+	memcpy(reply.pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
+	server_reply(s, c, &reply, req);
 }
 
-static json_object *session_json(struct server *s, const struct sess *ss)
+static void do_sessions(struct server *s, struct client *c, const struct proto_request *req)
 {
-	json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct proto_session_info list[SERVER_MAX_SESSIONS];
+	struct proto_reply reply = { .type = PROTO_SESSIONS, .sessions = list };
+	uint64_t now = clock__mono_ns();
 
-	for (size_t i = 0; i < ss->npids; i++)
-		json_object_array_add(arr, json_object_new_int(ss->pids[i]));
-	json_object_object_add(o, "session", json_object_new_int64((int64_t)ss->id));
-	json_object_object_add(o, "owner_uid", json_object_new_int64(ss->owner));
-	json_object_object_add(o, "pids", arr);
-	json_object_object_add(o, "live_processes", json_object_new_int((int)engine__session_live(s->e, ss->slot)));
-	json_object_object_add(o, "age_s", json_object_new_double((double)(clock__mono_ns() - ss->created_ns) / 1e9));
-	json_object_object_add(o, "watched", json_object_new_boolean(ss->watched));
-	return o;
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		const struct sess *ss = &s->sessions[i];
+		struct proto_session_info *si = &list[reply.nsessions];
+
+		if (!ss->used || !auth__may_see(c, ss))
+			continue;
+		*si = (struct proto_session_info){ .session = ss->id, .owner_uid = ss->owner, .npids = (unsigned int)ss->npids,
+						   .live_processes = engine__session_live(s->e, ss->slot),
+						   .age_s = (double)(now - ss->created_ns) / 1e9, .watched = ss->watched };
+		memcpy(si->pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
+		reply.nsessions++;
+	}
+	server_reply(s, c, &reply, req);
 }
 
-static void do_sessions(struct server *s, struct client *c, json_object *req)
-{
-	json_object *msg = json_object_new_object(), *arr = json_object_new_array();
-
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
-		if (s->sessions[i].used && auth__may_see(c, &s->sessions[i]))
-			json_object_array_add(arr, session_json(s, &s->sessions[i]));
-	json_object_object_add(msg, "type", json_object_new_string("sessions"));
-	json_object_object_add(msg, "sessions", arr);
-	server_reply(s, c, msg, req);
-}
-
-static void do_detach(struct server *s, struct client *c, json_object *req)
+static void do_detach(struct server *s, struct client *c, const struct proto_request *req)
 {
 	struct sess *ss = request_session(s, c, req);
-	json_object *msg;
-	unsigned long id;
+	struct proto_reply reply = { .type = PROTO_DETACHED };
 
 	if (!ss)
 		return;
-	id = ss->id;
+	reply.session = ss->id;
+	if (ss->creator != c)
+		sessions__notify_ended(s, ss, "detach");
 	sessions__free(s, ss);
-	msg = json_object_new_object();
-	json_object_object_add(msg, "type", json_object_new_string("detached"));
-	json_object_object_add(msg, "session", json_object_new_int64((int64_t)id));
-	server_reply(s, c, msg, req);
+	server_reply(s, c, &reply, req);
 }
 
-/* Keys of the full report that each view keeps. */
-static const char *const view_keys[][8] = {
-	{ "summary", NULL },
-	{ "syscalls", "target", "duration_ns", "syscalls", "lost_events", NULL },
-	{ "threads", "target", "duration_ns", "threads", "lost_events", NULL },
-	{ "sched", "target", "duration_ns", "threads", "runq_hist", "process", "lost_events", NULL },
-	{ "runtime", "target", "targets", "duration_ns", "runtime_metrics", "lost_events", NULL },
+/* Keys of the report that each view keeps (report-json.md), in the order of enum proto_view. */
+static const char *const view_keys[][7] = {
+	[PROTO_VIEW_SUMMARY] = { NULL },
+	[PROTO_VIEW_SYSCALLS] = { "target", "duration_ns", "syscalls", "lost_events", NULL },
+	[PROTO_VIEW_THREADS] = { "target", "duration_ns", "threads", "lost_events", NULL },
+	[PROTO_VIEW_SCHED] = { "target", "duration_ns", "threads", "runq_hist", "process", "lost_events", NULL },
+	[PROTO_VIEW_RUNTIME] = { "target", "targets", "duration_ns", "runtime_metrics", "lost_events", NULL },
 };
 
-static void do_query(struct server *s, struct client *c, json_object *req)
+/* The JSON of one view of rep: the rows of the other views are not turned into JSON at all. */
+static json_object *view_json(const struct rtp_report *rep, enum proto_view view)
+{
+	struct rtp_report part = *rep;
+	json_object *full, *out, *v;
+
+	if (view == PROTO_VIEW_SUMMARY)
+		return report__json(rep);
+	if (view != PROTO_VIEW_SYSCALLS)
+		part.n_syscalls = 0;
+	if (view != PROTO_VIEW_THREADS && view != PROTO_VIEW_SCHED)
+		part.n_threads = 0;
+	if (view != PROTO_VIEW_RUNTIME)
+		part.n_runtimes = 0;
+	full = report__json(&part);
+	out = full ? json_object_new_object() : NULL;
+	for (int k = 0; out && view_keys[view][k]; k++)
+		if (json_object_object_get_ex(full, view_keys[view][k], &v))
+			json_object_object_add(out, view_keys[view][k], json_object_get(v));
+	json_object_put(full);
+	return out;
+}
+
+static void do_query(struct server *s, struct client *c, const struct proto_request *req)
 {
 	struct sess *ss = request_session(s, c, req);
-	const char *what = "summary";
+	struct proto_reply reply = { .type = PROTO_REPORT, .view = req->view };
 	struct rtp_report *rep = NULL;
-	json_object *v, *full, *msg;
-	int view = -1, r;
+	int r;
 
 	if (!ss)
 		return;
-	if (json_object_object_get_ex(req, "what", &v) && json_object_is_type(v, json_type_string))
-		what = json_object_get_string(v);
-	for (size_t i = 0; i < sizeof(view_keys) / sizeof(view_keys[0]); i++)
-		if (strcmp(view_keys[i][0], what) == 0)
-			view = (int)i;
-	if (view < 0) {
-		char shown[65];
-
-		server_reply_error(s, c, req, "EINVAL", "unknown view '%s': summary, syscalls, threads or sched",
-				   server_printable(what, shown, sizeof(shown)));
-		return;
-	}
-	if (json_object_object_get_ex(req, "window", &v) && json_object_get_boolean(v)) {
+	reply.session = ss->id;
+	if (req->window) {
 		if (!ss->watched) {
-			server_reply_error(s, c, req, "EINVAL", "only watched processes keep a rolling window");
+			server_reply_error(s, c, req, EINVAL, "only watched processes keep a rolling window");
 			return;
 		}
 		if (!ss->win_last) {
-			server_reply_error(s, c, req, "EAGAIN", "no complete window yet: the window is %u s", s->window_s);
+			server_reply_error(s, c, req, EAGAIN, "no complete window yet: the window is %u s", s->window_s);
 			return;
 		}
-		full = report__json(ss->win_last);
-		if (!full) {
-			server_reply_error(s, c, req, "EIO", "out of memory");
+		reply.report = view_json(ss->win_last, req->view);
+		if (!reply.report) {
+			server_reply_error(s, c, req, ENOMEM, "out of memory");
 			return;
 		}
 	} else {
 		r = engine__session_report(s->e, ss->slot, "attach", &rep);
-		if (r || !(full = report__json(rep))) {
-			report__free(rep);
-			server_reply_error(s, c, req, "EIO", "cannot read the session's measurements: %s",
-					   strerror(r ? -r : ENOMEM));
+		if (r) {
+			server_reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,
+					   "cannot read the session's measurements: %s", strerror(-r));
 			return;
 		}
+		reply.report = view_json(rep, req->view);
 		report__free(rep);
+		if (!reply.report) {
+			server_reply_error(s, c, req, ENOMEM, "cannot read the session's measurements: %s", strerror(ENOMEM));
+			return;
+		}
 	}
-	if (view > 0) {
-		json_object *part = json_object_new_object();
-
-		for (int k = 1; view_keys[view][k]; k++)
-			if (json_object_object_get_ex(full, view_keys[view][k], &v))
-				json_object_object_add(part, view_keys[view][k], json_object_get(v));
-		json_object_put(full);
-		full = part;
-	}
-	msg = json_object_new_object();
-	json_object_object_add(msg, "type", json_object_new_string("report"));
-	json_object_object_add(msg, "session", json_object_new_int64((int64_t)ss->id));
-	json_object_object_add(msg, "view", json_object_new_string(view_keys[view][0]));
-	json_object_object_add(msg, "report", full);
-	server_reply(s, c, msg, req);
+	server_reply(s, c, &reply, req);
 }
 
-static void do_status(struct server *s, struct client *c, json_object *req)
+static void do_status(struct server *s, struct client *c, const struct proto_request *req)
 {
-	json_object *msg = json_object_new_object();
+	struct proto_reply reply = { .type = PROTO_STATUS };
+	struct proto_status *st = &reply.status;
 	struct server_daemon_status ds = { .rss_kb = -1 };
-	struct server_stats st;
+	struct server_stats ss;
 
 	if (s->status)
 		s->status(s->status_ctx, &ds);
-	server__stats(s, &st);
-	json_object_object_add(msg, "version", json_object_new_string(RTPROF_VERSION));
-	json_object_object_add(msg, "protocol", json_object_new_int(RTP_PROTO_VERSION));
-	json_object_object_add(msg, "pid", json_object_new_int(ds.pid));
-	json_object_object_add(msg, "uptime_s", json_object_new_double(ds.uptime_s));
-	json_object_object_add(msg, "cpu_s", json_object_new_double(ds.cpu_s));
-	json_object_object_add(msg, "rss_kb", json_object_new_int64(ds.rss_kb));
-	json_object_object_add(msg, "lifecycle_events", json_object_new_uint64(ds.lifecycle_events));
-	json_object_object_add(msg, "lifecycle_events_per_s",
-			       json_object_new_double(ds.uptime_s > 0 ? (double)ds.lifecycle_events / ds.uptime_s : 0));
-	json_object_object_add(msg, "lost_events", json_object_new_uint64(ds.lost_events));
-	json_object_object_add(msg, "type", json_object_new_string("status"));
-	json_object_object_add(msg, "clients", json_object_new_int((int)st.clients));
-	json_object_object_add(msg, "sessions", json_object_new_int((int)st.sessions));
-	json_object_object_add(msg, "live_processes", json_object_new_int((int)st.targets));
-	json_object_object_add(msg, "requests", json_object_new_uint64(st.requests));
-	json_object_object_add(msg, "refused", json_object_new_uint64(st.refused));
-	json_object_object_add(msg, "dropped_clients", json_object_new_uint64(st.dropped_clients));
-	json_object_object_add(msg, "watched_processes", json_object_new_int((int)st.watched));
-	json_object_object_add(msg, "watch_dropped", json_object_new_uint64(st.watch_dropped));
-	server_reply(s, c, msg, req);
+	server__stats(s, &ss);
+	snprintf(st->version, sizeof(st->version), "%s", RTPROF_VERSION);
+	st->protocol = RTP_PROTO_VERSION;
+	st->pid = ds.pid;
+	st->uptime_s = ds.uptime_s;
+	st->cpu_s = ds.cpu_s;
+	st->rss_kb = ds.rss_kb;
+	st->lifecycle_events = ds.lifecycle_events;
+	st->lifecycle_events_per_s = ds.uptime_s > 0 ? (double)ds.lifecycle_events / ds.uptime_s : 0;
+	st->lost_events = ds.lost_events;
+	st->clients = ss.clients;
+	st->sessions = ss.sessions;
+	st->live_processes = ss.targets;
+	st->requests = ss.requests;
+	st->refused = ss.refused;
+	st->dropped_clients = ss.dropped_clients;
+	st->watched_processes = ss.watched;
+	st->watch_dropped = ss.watch_dropped;
+	server_reply(s, c, &reply, req);
 }
 
-static void do_hello(struct server *s, struct client *c, json_object *req)
+static void do_hello(struct server *s, struct client *c, const struct proto_request *req)
 {
-	json_object *msg;
-	int64_t version;
+	struct proto_reply reply = { .type = PROTO_HELLO, .version = RTP_PROTO_VERSION, .uid = c->uid,
+				     .server = "rtprofd " RTPROF_VERSION };
 
-	if (!get_int(req, "version", 0, INT32_MAX, &version) || version != RTP_PROTO_VERSION) {
-		server_reply_error(s, c, req, "EPROTO", "unsupported protocol version; this rtprofd speaks version %d",
+	if (req->version != RTP_PROTO_VERSION) {
+		server_reply_error(s, c, req, EPROTO, "unsupported protocol version; this rtprofd speaks version %d",
 				   RTP_PROTO_VERSION);
 		c->closing = true;
 		return;
 	}
 	c->hello = true;
-	msg = json_object_new_object();
-	json_object_object_add(msg, "type", json_object_new_string("hello"));
-	json_object_object_add(msg, "version", json_object_new_int(RTP_PROTO_VERSION));
-	json_object_object_add(msg, "server", json_object_new_string("rtprofd " RTPROF_VERSION));
-	json_object_object_add(msg, "uid", json_object_new_int64(c->uid));
-	server_reply(s, c, msg, req);
+	server_reply(s, c, &reply, req);
 }
 
-static const struct {
-	const char *type;
-	void (*fn)(struct server *, struct client *, json_object *);
-} handlers[] = {
-	{ "attach", do_attach },
-	{ "detach", do_detach },
-	{ "sessions", do_sessions },
-	{ "query", do_query },
-	{ "status", do_status },
-	{ "record", recording__request },
-	{ "stop", recording__stop },
+typedef void (*handler_fn)(struct server *, struct client *, const struct proto_request *);
+
+static const handler_fn handlers[] = {
+	[PROTO_ATTACH] = do_attach,	      [PROTO_DETACH] = do_detach, [PROTO_SESSIONS] = do_sessions,
+	[PROTO_QUERY] = do_query,	      [PROTO_STATUS] = do_status, [PROTO_RECORD] = recording__request,
+	[PROTO_STOP] = recording__stop,
 };
 
-void handlers__dispatch(struct server *s, struct client *c, json_object *req)
+void handlers__dispatch(struct server *s, struct client *c, json_object *msg)
 {
-	const char *type = proto__type(req);
-	char shown[65];
+	struct proto_request req;
+	char err[RTP_ERRLEN];
+	int r = proto__parse_request(msg, &req, err, sizeof(err));
 
 	if (!c->hello) {
-		if (strcmp(type, "hello") == 0) {
-			do_hello(s, c, req);
+		if (req.type == PROTO_HELLO) {
+			do_hello(s, c, &req);
 		} else {
-			server_reply_error(s, c, req, "EPROTO", "the first message must be a hello with the protocol version");
+			server_reply_error(s, c, &req, EPROTO, "the first message must be a hello with the protocol version");
 			c->closing = true;
 		}
 		return;
 	}
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-		if (strcmp(handlers[i].type, type) == 0) {
-			handlers[i].fn(s, c, req);
-			return;
-		}
+	if (r) {
+		server_reply_error(s, c, &req, r, "%s", err);
+		return;
 	}
-	server_reply_error(s, c, req, "EINVAL", "unknown request type '%s'", server_printable(type, shown, sizeof(shown)));
+	if (req.type == PROTO_HELLO || (size_t)req.type >= sizeof(handlers) / sizeof(handlers[0]) ||
+	    !handlers[req.type]) {
+		/* a second hello, say */
+		server_reply_error(s, c, &req, EINVAL, "unknown request type '%s'", proto__type_name(req.type));
+		return;
+	}
+	handlers[req.type](s, c, &req);
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <json-c/json.h>
 
 #include "base/clock.h"
 #include "trace/trace.h"
@@ -73,44 +72,32 @@ unsigned int recordings__count(const struct server *s)
 	return n;
 }
 
-void recording__request(struct server *s, struct client *c, json_object *req)
+void recording__request(struct server *s, struct client *c, const struct proto_request *req)
 {
 	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = RECORDING_TRACE_BUFFER };
-	json_object *pids, *v, *msg;
+	struct proto_reply reply = { .type = PROTO_RECORDING, .npids = req->npids };
 	struct trace_header h;
 	struct recording *rec;
-	char why[RTP_ERRLEN];
-	int n, r;
+	char why[RTP_ERRLEN] = "";
+	int r;
 
 	if (c->rec) {
-		server_reply_error(s, c, req, "EBUSY", "this connection is recording already");
+		server_reply_error(s, c, req, EBUSY, "this connection is recording already");
 		return;
 	}
 	if (recordings__count(s) >= SERVER_MAX_RECORDINGS) {
-		server_reply_error(s, c, req, "ENOSPC", "rtprofd records %d traces already, its limit",
-				   SERVER_MAX_RECORDINGS);
+		server_reply_error(s, c, req, ENOSPC, "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
 		return;
 	}
-	n = handlers__request_pids(s, c, req, "record", &pids);
-	if (!n)
+	if (handlers__authorise_pids(s, c, req))
 		return;
-	if (json_object_object_get_ex(req, "follow", &v) && json_object_is_type(v, json_type_boolean))
-		eo.no_follow = !json_object_get_boolean(v);
-	eo.runtime_mode = handlers__runtime_mode(req);
-	/* a smaller trace buffer than the default only: a client cannot make the daemon pin more memory */
-	if (json_object_object_get_ex(req, "trace_buffer", &v) && json_object_is_type(v, json_type_int)) {
-		int64_t b = json_object_get_int64(v);
-
-		if (b < 4096 || b > RTP_DEFAULT_TRACE_BUFFER || (b & (b - 1))) {
-			server_reply_error(s, c, req, "EINVAL", "trace_buffer must be a power of two from 4096 to %u",
-					   RTP_DEFAULT_TRACE_BUFFER);
-			return;
-		}
-		eo.trace_buffer_bytes = (unsigned int)b;
-	}
+	eo.no_follow = !req->follow;
+	eo.runtime_mode = handlers__runtime_mode(req->runtime);
+	if (req->trace_buffer)
+		eo.trace_buffer_bytes = req->trace_buffer;
 	rec = calloc(1, sizeof(*rec));
 	if (!rec) {
-		server_reply_error(s, c, req, "ENOMEM", "out of memory");
+		server_reply_error(s, c, req, ENOMEM, "out of memory");
 		return;
 	}
 	rec->kind = TAG_RECORDING;
@@ -118,24 +105,21 @@ void recording__request(struct server *s, struct client *c, json_object *req)
 	r = engine__new(&eo, &rec->e, why, sizeof(why));
 	if (r) {
 		free(rec);
-		server_reply_error(s, c, req, "EIO", "%s", why);
+		server_reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO, "%s", why);
 		return;
 	}
 	c->rec = rec;
 	/* the reply first, then the file's first block */
-	msg = json_object_new_object();
-	json_object_object_add(msg, "type", json_object_new_string("recording"));
-	json_object_object_add(msg, "pids", json_object_get(pids));
-	server_reply(s, c, msg, req);
-	trace_header__init(&h, engine__start_clock(rec->e), (unsigned int)engine__ncpus(rec->e), "attach",
-			   (pid_t)json_object_get_int64(json_object_array_get_idx(pids, 0)), "");
+	memcpy(reply.pids, req->pids, req->npids * sizeof(req->pids[0]));
+	server_reply(s, c, &reply, req);
+	trace_header__init(&h, engine__start_clock(rec->e), (unsigned int)engine__ncpus(rec->e), "attach", req->pids[0],
+			   "");
 	r = trace_writer__open_sink(recording_sink, rec, 1, &h, &rec->w);
 	engine__set_trace_sink(rec->e, recording_record, rec);
 	if (c->uid != 0)
 		engine__session_restrict(rec->e, 0);
-	for (int i = 0; i < n && !r; i++)
-		r = engine__add_target(rec->e, (pid_t)json_object_get_int64(json_object_array_get_idx(pids, (size_t)i)),
-				       why, sizeof(why));
+	for (unsigned int i = 0; i < req->npids && !r; i++)
+		r = engine__add_target(rec->e, req->pids[i], why, sizeof(why));
 	if (!r) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rec };
 
@@ -144,17 +128,17 @@ void recording__request(struct server *s, struct client *c, json_object *req)
 	}
 	if (r) {
 		recording__free(s, rec);
-		server_reply_error(s, c, req, "EIO", "cannot record: %s", why[0] ? why : strerror(-r));
+		server_reply_error(s, c, req, EIO, "cannot record: %s", why[0] ? why : strerror(-r));
 		c->closing = true;
 		return;
 	}
 	rec->last_flush_ns = clock__mono_ns();
 }
 
-void recording__stop(struct server *s, struct client *c, json_object *req)
+void recording__stop(struct server *s, struct client *c, const struct proto_request *req)
 {
 	if (!c->rec) {
-		server_reply_error(s, c, req, "EINVAL", "nothing is being recorded on this connection");
+		server_reply_error(s, c, req, EINVAL, "nothing is being recorded on this connection");
 		return;
 	}
 	c->rec->stop = true;
@@ -166,7 +150,6 @@ static void recording_finish(struct server *s, struct recording *rec, const char
 	struct client *c = rec->c;
 	struct trace_footer *f = calloc(1, sizeof(*f));
 	struct rtp_report *rep = NULL;
-	json_object *msg;
 	int r;
 
 	(void)engine__poll(rec->e, 0);
@@ -182,17 +165,17 @@ static void recording_finish(struct server *s, struct recording *rec, const char
 		r = trace_writer__finish(rec->w, f, rep, rec->err ? "error" : why, r ?: rec->err);
 		rec->w = NULL;
 	}
-	msg = json_object_new_object();
-	json_object_object_add(msg, "type", json_object_new_string(r ? "error" : "recorded"));
 	if (r) {
-		json_object_object_add(msg, "code", json_object_new_string("EIO"));
-		json_object_object_add(msg, "message", json_object_new_string(strerror(-r)));
+		struct proto_reply e = { .type = PROTO_ERROR, .err = EIO };
+
+		snprintf(e.message, sizeof(e.message), "%s", strerror(-r));
+		server_reply(s, c, &e, NULL);
 	} else {
-		json_object_object_add(msg, "records", json_object_new_uint64(f->records));
-		json_object_object_add(msg, "lost", json_object_new_uint64(f->lost));
-		json_object_object_add(msg, "report", report__json(rep));
+		struct proto_reply done = { .type = PROTO_RECORDED, .records = f->records, .lost = f->lost,
+					    .report = report__json(rep) };
+
+		server_reply(s, c, &done, NULL);
 	}
-	server_reply(s, c, msg, NULL);
 	report__free(rep);
 	free(f);
 	recording__free(s, rec);

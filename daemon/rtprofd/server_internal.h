@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proto/messages.h"
 #include "proto/protocol.h"
 #include "rtprofd/server.h"
 
@@ -41,6 +42,8 @@ struct sess {
 	uint64_t created_ns;
 	pid_t pids[SERVER_MAX_PIDS_PER_ATTACH];
 	size_t npids;
+	bool notify;   /* the creator asked for an "ended" event */
+	bool ended;    /* ... and it was sent */
 	bool watched;
 	uint64_t ended_ns; /* watched: when its process was first seen gone */
 	/* watched: the rolling window -- the report at the start of the current window, and the last
@@ -66,15 +69,15 @@ struct server {
 
 /* conn.c: logging, replies, the connection's life */
 void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Queue msg (taken) for c, with req's "id" if any; a client past its backlog is marked to close. */
-void server_reply(struct server *s, struct client *c, struct json_object *msg, struct json_object *req);
-void server_reply_error(struct server *s, struct client *c, struct json_object *req, const char *code,
+/* Queue a reply for c, with the "id" of req if any (req may be NULL); takes r->report. A client past its
+ * backlog, or a reply that cannot be built, closes the connection. */
+void server_reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req);
+/* An error reply: err is an errno (either sign), the message a sentence. */
+void server_reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
 			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Write what is queued; false when the client is gone. */
 bool server_flush_client(struct server *s, struct client *c);
 void server_client_close(struct server *s, struct client *c);
-/* A client's string as it may appear in a reply: printable ASCII, the rest '?'. */
-const char *server_printable(const char *in, char *out, size_t size);
 
 /* auth.c: may this client profile pid? 0, -ESRCH or -EPERM with a sentence in why. */
 int auth__may_profile(const struct client *c, pid_t pid, char *why, size_t len);
@@ -87,20 +90,22 @@ struct sess *sessions__of_slot(struct server *s, int slot);
 /* A free entry with a new engine session, or NULL (-ENOSPC) */
 struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched);
 void sessions__free(struct server *s, struct sess *ss);
+/* Tell a session's creator, if it asked, that the session ended: "exit" or "detach". */
+void sessions__notify_ended(struct server *s, struct sess *ss, const char *reason);
+/* Sessions whose processes are all gone: tell their creators. */
+void sessions__tick(struct server *s);
 unsigned int sessions__count(const struct server *s, bool watched_only, uid_t owner, bool any_owner);
 
-/* handlers.c: a request, once the client said hello */
-void handlers__dispatch(struct server *s, struct client *c, struct json_object *req);
-/* The "pids" of an attach or record request, each a process the client may profile: their count, or 0
- * when an error was sent. */
-int handlers__request_pids(struct server *s, struct client *c, struct json_object *req, const char *verb,
-			   struct json_object **pids_out);
-/* A request's "runtime" key: ENGINE_RT_* */
-int handlers__runtime_mode(struct json_object *req);
+/* handlers.c: a request's message */
+void handlers__dispatch(struct server *s, struct client *c, struct json_object *msg);
+/* The processes of an attach or record, each one the client may profile: 0, else an error was sent. */
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req);
+/* PROTO_RUNTIME_* to ENGINE_RT_* */
+int handlers__runtime_mode(enum proto_runtime runtime);
 
 /* recording.c */
-void recording__request(struct server *s, struct client *c, struct json_object *req);
-void recording__stop(struct server *s, struct client *c, struct json_object *req);
+void recording__request(struct server *s, struct client *c, const struct proto_request *req);
+void recording__stop(struct server *s, struct client *c, const struct proto_request *req);
 void recording__free(struct server *s, struct recording *rec);
 void recording__poll(struct recording *rec);
 void recordings__tick(struct server *s);

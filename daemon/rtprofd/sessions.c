@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The session registry: the sessions clients attached and the watched ones, each an engine session. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -85,5 +86,26 @@ void server__foreach_session(const struct server *s, server_session_fn fn, void 
 
 		if (ss->used)
 			fn(ctx, ss->id, ss->slot, ss->owner, ss->watched);
+	}
+}
+
+void sessions__notify_ended(struct server *s, struct sess *ss, const char *reason)
+{
+	struct proto_reply ended = { .type = PROTO_ENDED, .session = ss->id };
+
+	if (!ss->creator || !ss->notify || ss->ended)
+		return;
+	snprintf(ended.reason, sizeof(ended.reason), "%s", reason);
+	ss->ended = true;
+	server_reply(s, ss->creator, &ended, NULL);
+}
+
+void sessions__tick(struct server *s)
+{
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		struct sess *ss = &s->sessions[i];
+
+		if (ss->used && ss->notify && !ss->ended && !engine__session_live(s->e, ss->slot))
+			sessions__notify_ended(s, ss, "exit");
 	}
 }
