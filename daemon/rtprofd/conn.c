@@ -324,7 +324,7 @@ void server__tick(struct server *s)
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 		struct client *c = s->clients[i];
 
-		if (c && c->out.len && !(c->events & EPOLLOUT) && !server_flush_client(s, c))
+		if (c && (c->out.len || c->closing) && !(c->events & EPOLLOUT) && !server_flush_client(s, c))
 			server_client_close(s, c);
 	}
 }
