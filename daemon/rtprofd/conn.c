@@ -90,7 +90,7 @@ void server__free(struct server *s)
 		return;
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
 		if (s->clients[i])
-			server_client_close(s, s->clients[i]);
+			conn__close(s, s->clients[i]);
 	/* what no client owns: the watched processes' sessions and their rolling windows */
 	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
 		if (s->sessions[i].used)
@@ -115,7 +115,7 @@ bool server__owns(const struct server *s, void *tag)
 	return tag && (tag == s || *(enum tag_kind *)tag == TAG_CLIENT || *(enum tag_kind *)tag == TAG_RECORDING);
 }
 
-void server_client_close(struct server *s, struct client *c)
+void conn__close(struct server *s, struct client *c)
 {
 	if (c->rec)
 		recording__free(s, c->rec);
@@ -184,7 +184,7 @@ static void set_events(struct server *s, struct client *c, uint32_t events)
 
 static void process_input(struct server *s, struct client *c);
 
-bool server_flush_client(struct server *s, struct client *c)
+bool conn__flush(struct server *s, struct client *c)
 {
 	while (c->out.len) {
 		ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
@@ -205,13 +205,13 @@ bool server_flush_client(struct server *s, struct client *c)
 
 		process_input(s, c); /* requests held back while replies were pending */
 		if (c->out.len != before)
-			return server_flush_client(s, c);
+			return conn__flush(s, c);
 	}
 	set_events(s, c, (c->out.len ? EPOLLOUT : 0) | (c->out.len < SERVER_CLIENT_OUT_HIGH ? EPOLLIN : 0));
 	return true;
 }
 
-void server_reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req)
+void conn__reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req)
 {
 	json_object *msg = proto__build_reply(r);
 
@@ -226,7 +226,7 @@ void server_reply(struct server *s, struct client *c, struct proto_reply *r, con
 	json_object_put(msg);
 }
 
-void server_reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
+void conn__reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
 			const char *fmt, ...)
 {
 	struct proto_reply r = { .type = PROTO_ERROR, .err = err };
@@ -235,7 +235,7 @@ void server_reply_error(struct server *s, struct client *c, const struct proto_r
 	va_start(ap, fmt);
 	vsnprintf(r.message, sizeof(r.message), fmt, ap);
 	va_end(ap);
-	server_reply(s, c, &r, req);
+	conn__reply(s, c, &r, req);
 }
 
 /* Requests waiting in c->in, while the client reads its replies: a client that only writes gets no
@@ -253,7 +253,7 @@ static void process_input(struct server *s, struct client *c)
 		if (used < 0) {
 			server_log("client pid %d uid %u sent a malformed message (%s): connection closed", (int)c->pid,
 				   (unsigned int)c->uid, used == -EMSGSIZE ? "bad length" : "not a JSON object with a type");
-			server_reply_error(s, c, NULL, EPROTO, "malformed message (%s): closing the connection",
+			conn__reply_error(s, c, NULL, EPROTO, "malformed message (%s): closing the connection",
 					   used == -EMSGSIZE ? "bad length" : "not UTF-8 JSON: one object with a type");
 			c->closing = true;
 			c->in.len = 0;
@@ -303,11 +303,11 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 	}
 	c = tag;
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !read_client(s, c)) {
-		server_client_close(s, c);
+		conn__close(s, c);
 		return;
 	}
-	if (!server_flush_client(s, c))
-		server_client_close(s, c);
+	if (!conn__flush(s, c))
+		conn__close(s, c);
 }
 
 int server__poll_ms(const struct server *s)
@@ -324,7 +324,7 @@ void server__tick(struct server *s)
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 		struct client *c = s->clients[i];
 
-		if (c && (c->out.len || c->closing) && !(c->events & EPOLLOUT) && !server_flush_client(s, c))
-			server_client_close(s, c);
+		if (c && (c->out.len || c->closing) && !(c->events & EPOLLOUT) && !conn__flush(s, c))
+			conn__close(s, c);
 	}
 }

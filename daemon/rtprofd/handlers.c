@@ -16,7 +16,7 @@ static struct sess *request_session(struct server *s, struct client *c, const st
 
 	if (!ss || !auth__may_see(c, ss)) {
 		/* another user's session is reported as missing: its existence is not theirs to know */
-		server_reply_error(s, c, req, ENOENT, "no session %llu", (unsigned long long)req->session);
+		conn__reply_error(s, c, req, ENOENT, "no session %llu", (unsigned long long)req->session);
 		return NULL;
 	}
 	return ss;
@@ -41,7 +41,7 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 				server_log("refused: uid %u (pid %d) asked to %s pid %d: %s", (unsigned int)c->uid, (int)c->pid,
 					   proto__type_name(req->type), (int)req->pids[i], why);
 			}
-			server_reply_error(s, c, req, r, "%s", why);
+			conn__reply_error(s, c, req, r, "%s", why);
 			return r;
 		}
 	}
@@ -56,7 +56,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 
 	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
 		s->refused++;
-		server_reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
+		conn__reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
 		return;
 	}
 	if (handlers__authorise_pids(s, c, req))
@@ -71,7 +71,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 			if (w && w->watched) {
 				sessions__free(s, w);
 			} else {
-				server_reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
+				conn__reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
 						   (int)req->pids[i]);
 				return;
 			}
@@ -79,7 +79,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 	}
 	ss = sessions__new(s, c->uid, c, false);
 	if (!ss) {
-		server_reply_error(s, c, req, ENOSPC, "rtprofd runs %d sessions already, its limit", SERVER_MAX_SESSIONS);
+		conn__reply_error(s, c, req, ENOSPC, "rtprofd runs %d sessions already, its limit", SERVER_MAX_SESSIONS);
 		return;
 	}
 	ss->notify = req->notify;
@@ -92,7 +92,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 
 		if (engine__session_add(s->e, ss->slot, req->pids[i], err, sizeof(err))) {
 			sessions__free(s, ss);
-			server_reply_error(s, c, req, EINVAL, "%s", err);
+			conn__reply_error(s, c, req, EINVAL, "%s", err);
 			return;
 		}
 		ss->pids[ss->npids++] = req->pids[i];
@@ -100,7 +100,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 	reply.session = ss->id;
 	reply.npids = (unsigned int)ss->npids;
 	memcpy(reply.pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 }
 
 static void do_sessions(struct server *s, struct client *c, const struct proto_request *req)
@@ -121,7 +121,7 @@ static void do_sessions(struct server *s, struct client *c, const struct proto_r
 		memcpy(si->pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
 		reply.nsessions++;
 	}
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 }
 
 static void do_detach(struct server *s, struct client *c, const struct proto_request *req)
@@ -135,7 +135,7 @@ static void do_detach(struct server *s, struct client *c, const struct proto_req
 	if (ss->creator != c)
 		sessions__notify_ended(s, ss, "detach");
 	sessions__free(s, ss);
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 }
 
 /* Keys of the report that each view keeps (report-json.md), in the order of enum proto_view. */
@@ -182,33 +182,33 @@ static void do_query(struct server *s, struct client *c, const struct proto_requ
 	reply.session = ss->id;
 	if (req->window) {
 		if (!ss->watched) {
-			server_reply_error(s, c, req, EINVAL, "only watched processes keep a rolling window");
+			conn__reply_error(s, c, req, EINVAL, "only watched processes keep a rolling window");
 			return;
 		}
 		if (!ss->win_last) {
-			server_reply_error(s, c, req, EAGAIN, "no complete window yet: the window is %u s", s->window_s);
+			conn__reply_error(s, c, req, EAGAIN, "no complete window yet: the window is %u s", s->window_s);
 			return;
 		}
 		reply.report = view_json(ss->win_last, req->view);
 		if (!reply.report) {
-			server_reply_error(s, c, req, ENOMEM, "out of memory");
+			conn__reply_error(s, c, req, ENOMEM, "out of memory");
 			return;
 		}
 	} else {
 		r = engine__session_report(s->e, ss->slot, "attach", &rep);
 		if (r) {
-			server_reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,
+			conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,
 					   "cannot read the session's measurements: %s", strerror(-r));
 			return;
 		}
 		reply.report = view_json(rep, req->view);
 		report__free(rep);
 		if (!reply.report) {
-			server_reply_error(s, c, req, ENOMEM, "cannot read the session's measurements: %s", strerror(ENOMEM));
+			conn__reply_error(s, c, req, ENOMEM, "cannot read the session's measurements: %s", strerror(ENOMEM));
 			return;
 		}
 	}
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 }
 
 static void do_status(struct server *s, struct client *c, const struct proto_request *req)
@@ -238,7 +238,7 @@ static void do_status(struct server *s, struct client *c, const struct proto_req
 	st->dropped_clients = ss.dropped_clients;
 	st->watched_processes = ss.watched;
 	st->watch_dropped = ss.watch_dropped;
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 }
 
 static void do_hello(struct server *s, struct client *c, const struct proto_request *req)
@@ -247,13 +247,13 @@ static void do_hello(struct server *s, struct client *c, const struct proto_requ
 				     .server = "rtprofd " RTPROF_VERSION };
 
 	if (req->version != RTP_PROTO_VERSION) {
-		server_reply_error(s, c, req, EPROTO, "unsupported protocol version; this rtprofd speaks version %d",
+		conn__reply_error(s, c, req, EPROTO, "unsupported protocol version; this rtprofd speaks version %d",
 				   RTP_PROTO_VERSION);
 		c->closing = true;
 		return;
 	}
 	c->hello = true;
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 }
 
 typedef void (*handler_fn)(struct server *, struct client *, const struct proto_request *);
@@ -274,19 +274,19 @@ void handlers__dispatch(struct server *s, struct client *c, json_object *msg)
 		if (req.type == PROTO_HELLO) {
 			do_hello(s, c, &req);
 		} else {
-			server_reply_error(s, c, &req, EPROTO, "the first message must be a hello with the protocol version");
+			conn__reply_error(s, c, &req, EPROTO, "the first message must be a hello with the protocol version");
 			c->closing = true;
 		}
 		return;
 	}
 	if (r) {
-		server_reply_error(s, c, &req, r, "%s", err);
+		conn__reply_error(s, c, &req, r, "%s", err);
 		return;
 	}
 	if (req.type == PROTO_HELLO || (size_t)req.type >= sizeof(handlers) / sizeof(handlers[0]) ||
 	    !handlers[req.type]) {
 		/* a second hello, say */
-		server_reply_error(s, c, &req, EINVAL, "unknown request type '%s'", proto__type_name(req.type));
+		conn__reply_error(s, c, &req, EINVAL, "unknown request type '%s'", proto__type_name(req.type));
 		return;
 	}
 	handlers[req.type](s, c, &req);

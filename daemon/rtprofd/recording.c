@@ -82,11 +82,11 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	int r;
 
 	if (c->rec) {
-		server_reply_error(s, c, req, EBUSY, "this connection is recording already");
+		conn__reply_error(s, c, req, EBUSY, "this connection is recording already");
 		return;
 	}
 	if (recordings__count(s) >= SERVER_MAX_RECORDINGS) {
-		server_reply_error(s, c, req, ENOSPC, "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
+		conn__reply_error(s, c, req, ENOSPC, "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
 		return;
 	}
 	if (handlers__authorise_pids(s, c, req))
@@ -97,7 +97,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		eo.trace_buffer_bytes = req->trace_buffer;
 	rec = calloc(1, sizeof(*rec));
 	if (!rec) {
-		server_reply_error(s, c, req, ENOMEM, "out of memory");
+		conn__reply_error(s, c, req, ENOMEM, "out of memory");
 		return;
 	}
 	rec->kind = TAG_RECORDING;
@@ -105,13 +105,13 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	r = engine__new(&eo, &rec->e, why, sizeof(why));
 	if (r) {
 		free(rec);
-		server_reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO, "%s", why);
+		conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO, "%s", why);
 		return;
 	}
 	c->rec = rec;
 	/* the reply first, then the file's first block */
 	memcpy(reply.pids, req->pids, req->npids * sizeof(req->pids[0]));
-	server_reply(s, c, &reply, req);
+	conn__reply(s, c, &reply, req);
 	trace_header__init(&h, engine__start_clock(rec->e), (unsigned int)engine__ncpus(rec->e), "attach", req->pids[0],
 			   "");
 	r = trace_writer__open_sink(recording_sink, rec, 1, &h, &rec->w);
@@ -128,7 +128,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	}
 	if (r) {
 		recording__free(s, rec);
-		server_reply_error(s, c, req, EIO, "cannot record: %s", why[0] ? why : strerror(-r));
+		conn__reply_error(s, c, req, EIO, "cannot record: %s", why[0] ? why : strerror(-r));
 		c->closing = true;
 		return;
 	}
@@ -138,7 +138,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 void recording__stop(struct server *s, struct client *c, const struct proto_request *req)
 {
 	if (!c->rec) {
-		server_reply_error(s, c, req, EINVAL, "nothing is being recorded on this connection");
+		conn__reply_error(s, c, req, EINVAL, "nothing is being recorded on this connection");
 		return;
 	}
 	c->rec->stop = true;
@@ -169,18 +169,18 @@ static void recording_finish(struct server *s, struct recording *rec, const char
 		struct proto_reply e = { .type = PROTO_ERROR, .err = EIO };
 
 		snprintf(e.message, sizeof(e.message), "%s", strerror(-r));
-		server_reply(s, c, &e, NULL);
+		conn__reply(s, c, &e, NULL);
 	} else {
 		struct proto_reply done = { .type = PROTO_RECORDED, .records = f->records, .lost = f->lost,
 					    .report = report__json(rep) };
 
-		server_reply(s, c, &done, NULL);
+		conn__reply(s, c, &done, NULL);
 	}
 	report__free(rep);
 	free(f);
 	recording__free(s, rec);
-	if (!server_flush_client(s, c))
-		server_client_close(s, c);
+	if (!conn__flush(s, c))
+		conn__close(s, c);
 }
 
 void recordings__tick(struct server *s)
@@ -202,12 +202,12 @@ void recordings__tick(struct server *s)
 			server_log("client pid %d uid %u does not read its trace: dropped", (int)c->pid,
 				   (unsigned int)c->uid);
 			s->dropped++;
-			server_client_close(s, c);
+			conn__close(s, c);
 			continue;
 		}
 		if (rec->stop || rec->err || !engine__live_targets(rec->e))
 			recording_finish(s, rec, rec->stop ? "signal" : "exit");
-		else if (!server_flush_client(s, c))
-			server_client_close(s, c);
+		else if (!conn__flush(s, c))
+			conn__close(s, c);
 	}
 }

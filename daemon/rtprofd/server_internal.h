@@ -71,13 +71,13 @@ struct server {
 void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Queue a reply for c, with the "id" of req if any (req may be NULL); takes r->report. A client past its
  * backlog, or a reply that cannot be built, closes the connection. */
-void server_reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req);
+void conn__reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req);
 /* An error reply: err is an errno (either sign), the message a sentence. */
-void server_reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
+void conn__reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
 			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Write what is queued; false when the client is gone. */
-bool server_flush_client(struct server *s, struct client *c);
-void server_client_close(struct server *s, struct client *c);
+bool conn__flush(struct server *s, struct client *c);
+void conn__close(struct server *s, struct client *c);
 
 /* auth.c: may this client profile pid? 0, -ESRCH or -EPERM with a sentence in why. */
 int auth__may_profile(const struct client *c, pid_t pid, char *why, size_t len);

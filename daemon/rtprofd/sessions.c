@@ -97,7 +97,7 @@ void sessions__notify_ended(struct server *s, struct sess *ss, const char *reaso
 		return;
 	snprintf(ended.reason, sizeof(ended.reason), "%s", reason);
 	ss->ended = true;
-	server_reply(s, ss->creator, &ended, NULL);
+	conn__reply(s, ss->creator, &ended, NULL);
 }
 
 void sessions__tick(struct server *s)
