@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "record.h"
 #include "rtprof.h"
 
@@ -26,14 +26,6 @@ struct recorder {
 	int write_err;
 	bool progress_shown;
 };
-
-static uint64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -118,7 +110,7 @@ static void progress(struct recorder *r, struct engine *e, bool final)
 
 void recorder__tick(struct recorder *r, struct engine *e)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = clock__mono_ns();
 
 	if (!r->stopped && r->opts.duration_s > 0 && (double)(now - r->start_ns) / 1e9 >= r->opts.duration_s) {
 		r->stopped = "duration";
