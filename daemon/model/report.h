@@ -157,10 +157,6 @@ int report__from_json(struct json_object *o, struct rtp_report **out);
  * histograms subtracted, rates recomputed; maxima stay those of `now` (a maximum cannot be taken apart). */
 int report__subtract(const struct rtp_report *now, const struct rtp_report *then, struct rtp_report **out);
 
-/* Copy a string from the kernel or a file (a thread name, a path) as valid UTF-8: each byte that is not
- * part of a valid sequence becomes U+FFFD. Returns the length written (out is NUL-terminated). */
-size_t utf8_sanitize(const char *in, char *out, size_t size);
-
 /* One syscall's row from its aggregated figures, for the live report and a trace's alike: name (NULL:
  * "syscall_NR"), p50/p99 from the histogram, the total scaled up when bursts were sampled. errnos are left alone. */
 void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const char *name,

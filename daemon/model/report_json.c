@@ -7,6 +7,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "base/text.h"
 #include "model/report.h"
 
 static json_object *u64(uint64_t v)

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <microhttpd.h>
 
+#include "base/text.h"
 #include "rtprofd/metrics.h"
 #include "sys/procfs.h"
 

@@ -456,6 +456,11 @@ int timeline__load(const char *path, const struct timeline_opts *opts, struct ti
 	tl->header = *trace_reader__header(rd);
 	tl->start_ns = tl->header.start_ns;
 	tl->ncpus = tl->header.ncpus;
+	if (opts && opts->on_header) {
+		r = opts->on_header(opts->ctx, &tl->header);
+		if (r)
+			goto cleanup;
+	}
 	while ((r = trace_reader__next(rd, &rec)) == 1) {
 		tl->records++;
 		r = apply(&l, &rec, opts);

@@ -60,6 +60,9 @@ struct timeline {
 };
 
 struct timeline_opts {
+	/* Called once with the file's header, before any record (a consumer that streams what it is handed
+	 * needs the header's start); a non-zero return stops reading and is returned. */
+	int (*on_header)(void *ctx, const struct trace_header *h);
 	/* Called for every syscall record in file order (per thread, that is time order); a non-zero
 	 * return stops reading and is returned. */
 	int (*on_syscall)(void *ctx, const struct rtp_tr_syscall *sys);

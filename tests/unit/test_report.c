@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "render.h"
+#include "base/text.h"
 #include "model/report.h"
 
 static void test_percentile(void)

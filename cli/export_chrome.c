@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `rtprof export --format chrome`: Chrome Trace Event JSON for Perfetto UI, chrome://tracing and speedscope.
+ * One track per thread with its states, a sibling track with its syscalls, a third with its runtime
+ * intervals, and per-CPU load counters of the targets. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/vec.h"
+#include "export.h"
+
+/* Syscall slices live on a sibling track of their thread: partial overlaps with state slices are the
+ * rule (a syscall that sleeps spans running and sleeping), and one track's slices must nest. */
+#define SYSCALL_TRACK_TID 0x40000000u
+/* Runtime intervals (GIL, collections, event-loop iterations, threadpool tasks): a third track. */
+#define RUNTIME_TRACK_TID 0x20000000u
+/* Cells of the CPU-load counters (buckets x CPUs) above which the bucket is widened. */
+#define MAX_LOAD_CELLS (4u << 20)
+
+struct sys_slice {
+	uint64_t ts, dur;
+	int64_t ret;
+	uint32_t tid, nr;
+};
+
+struct rt_slice {
+	uint64_t ts, dur;
+	uint32_t tid, kind, arg;
+};
+
+struct chrome {
+	struct jsonw *w;
+	uint64_t min_syscall_ns;
+	uint64_t bucket_ns;
+	struct sys_slice *slices; /* syscalls at least min_syscall_ns long */
+	size_t n_slices, cap_slices;
+	struct rt_slice *rts; /* runtime intervals */
+	size_t n_rts, cap_rts;
+};
+
+static void *chrome_new(const struct export_opts *opts, struct jsonw *w, const struct trace_header *h)
+{
+	struct chrome *x = calloc(1, sizeof(*x));
+
+	(void)h;
+	if (!x)
+		return NULL;
+	x->w = w;
+	x->min_syscall_ns = opts->min_syscall_ns;
+	x->bucket_ns = opts->load_bucket_ns;
+	return x;
+}
+
+static void chrome_free(void *state)
+{
+	struct chrome *x = state;
+
+	if (!x)
+		return;
+	free(x->slices);
+	free(x->rts);
+	free(x);
+}
+
+static int chrome_on_syscall(void *state, const struct rtp_tr_syscall *sys)
+{
+	struct chrome *x = state;
+
+	if (sys->dur_ns < x->min_syscall_ns)
+		return 0;
+	if (vec__grow(&x->slices, &x->cap_slices, x->n_slices))
+		return -ENOMEM;
+	x->slices[x->n_slices++] = (struct sys_slice){ .ts = sys->ts_ns, .dur = sys->dur_ns, .ret = sys->ret,
+						       .tid = sys->tid, .nr = sys->nr };
+	return 0;
+}
+
+static int chrome_on_runtime(void *state, const struct rtp_tr_runtime *rt)
+{
+	struct chrome *x = state;
+
+	if (vec__grow(&x->rts, &x->cap_rts, x->n_rts))
+		return -ENOMEM;
+	x->rts[x->n_rts++] = (struct rt_slice){ .ts = rt->ts_ns, .dur = rt->dur_ns, .tid = rt->tid,
+						.kind = rt->kind, .arg = rt->arg };
+	return 0;
+}
+
+static uint32_t pid_of(const struct timeline *tl, const struct timeline_thread *th)
+{
+	if (th->tgid)
+		return th->tgid;
+	return tl->header.target_pid ? tl->header.target_pid : th->tid;
+}
+
+static const char *thread_label(const struct timeline_thread *th)
+{
+	return th->name[0] ? th->name : "?";
+}
+
+/* Microseconds with the nanoseconds as fraction, exactly: adjacent slices stay adjacent. */
+static void us_field(struct jsonw *w, const char *key, uint64_t ns)
+{
+	jsonw__key(w, key);
+	jsonw__numberf(w, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
+}
+
+/* An event of the traceEvents array, one a line: {"ph":ph,"name":name,... the caller's fields, then }. */
+static void event_begin(struct jsonw *w, const char *ph)
+{
+	jsonw__newline(w);
+	jsonw__object_begin(w);
+	jsonw__string_field(w, "ph", ph);
+}
+
+/* A metadata event: a track's (pid, tid) name or sort index. */
+static void meta_name(struct jsonw *w, const char *what, uint32_t pid, uint32_t tid, const char *name)
+{
+	event_begin(w, "M");
+	jsonw__string_field(w, "name", what);
+	jsonw__uint_field(w, "pid", pid);
+	jsonw__uint_field(w, "tid", tid);
+	jsonw__key(w, "args");
+	jsonw__object_begin(w);
+	jsonw__string_field(w, "name", name);
+	jsonw__object_end(w);
+	jsonw__object_end(w);
+}
+
+static void meta_sort_index(struct jsonw *w, const char *what, uint32_t pid, uint32_t tid, size_t index)
+{
+	event_begin(w, "M");
+	jsonw__string_field(w, "name", what);
+	jsonw__uint_field(w, "pid", pid);
+	jsonw__uint_field(w, "tid", tid);
+	jsonw__key(w, "args");
+	jsonw__object_begin(w);
+	jsonw__uint_field(w, "sort_index", index);
+	jsonw__object_end(w);
+	jsonw__object_end(w);
+}
+
+/* A complete event ("X"): category, name, track and time; the caller adds args and ends it. */
+static void slice_begin(struct jsonw *w, const char *cat, const char *name, uint32_t pid, uint32_t tid,
+			uint64_t ts_ns, uint64_t dur_ns)
+{
+	event_begin(w, "X");
+	jsonw__string_field(w, "cat", cat);
+	jsonw__string_field(w, "name", name);
+	jsonw__uint_field(w, "pid", pid);
+	jsonw__uint_field(w, "tid", tid);
+	us_field(w, "ts", ts_ns);
+	us_field(w, "dur", dur_ns);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_slice(const void *a, const void *b)
+{
+	const struct sys_slice *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* by thread, then start; the longer first at the same start, so that what it contains nests in it */
+static int cmp_rt_slice(const void *a, const void *b)
+{
+	const struct rt_slice *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->dur < y->dur) - (x->dur > y->dur);
+}
+
+static void chrome_process_names(struct chrome *x, const struct timeline *tl)
+{
+	uint32_t *pids = calloc(tl->n_threads ? tl->n_threads : 1, sizeof(*pids));
+	size_t n = 0, rank = 1;
+
+	if (!pids) {
+		jsonw__fail(x->w, -ENOMEM);
+		return;
+	}
+	for (size_t i = 0; i < tl->n_threads; i++)
+		pids[n++] = pid_of(tl, &tl->threads[i]);
+	if (n > 1)
+		qsort(pids, n, sizeof(*pids), cmp_u32);
+	for (size_t i = 0; i < n; i++) {
+		const struct timeline_process *p;
+		const struct timeline_thread *leader;
+		const char *comm = NULL;
+		char name[128];
+
+		if (i && pids[i] == pids[i - 1])
+			continue;
+		p = timeline__process(tl, pids[i]);
+		leader = timeline__thread(tl, pids[i]);
+		if (p && p->comm[0])
+			comm = p->comm;
+		else if (leader && leader->name[0])
+			comm = leader->name;
+		if (p && p->runtime != RTP_RUNTIME_OTHER)
+			snprintf(name, sizeof(name), "%s (%s %s)", comm ? comm : "?", runtime__kind_name(p->runtime),
+				 p->runtime_version[0] ? p->runtime_version : "version unknown");
+		else
+			snprintf(name, sizeof(name), "%s", comm ? comm : "?");
+		meta_name(x->w, "process_name", pids[i], pids[i], name);
+		/* the traced command first, then the processes it forked */
+		meta_sort_index(x->w, "process_sort_index", pids[i], pids[i],
+				pids[i] == tl->header.target_pid ? (size_t)0 : rank++);
+	}
+	free(pids);
+}
+
+static void chrome_thread_meta(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th,
+			       size_t index, bool has_syscalls)
+{
+	uint32_t pid = pid_of(tl, th);
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s (%u)", thread_label(th), th->tid);
+	meta_name(x->w, "thread_name", pid, th->tid, name);
+	meta_sort_index(x->w, "thread_sort_index", pid, th->tid, 2 * index);
+	if (!has_syscalls)
+		return;
+	snprintf(name, sizeof(name), "%s (%u) syscalls", thread_label(th), th->tid);
+	meta_name(x->w, "thread_name", pid, th->tid + SYSCALL_TRACK_TID, name);
+	meta_sort_index(x->w, "thread_sort_index", pid, th->tid + SYSCALL_TRACK_TID, 2 * index + 1);
+}
+
+static void chrome_states(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th)
+{
+	uint32_t pid = pid_of(tl, th);
+
+	for (size_t i = 0; i < th->n_spans && !jsonw__err(x->w); i++) {
+		const struct state_span *s = &th->spans[i];
+		uint64_t end = s->end_ns;
+
+		/* Consumers add ts + dur in floating point: a slice ending exactly where the next begins can
+		 * then end after it, a partial overlap. One nanosecond apart, they never touch. */
+		if (i + 1 < th->n_spans && th->spans[i + 1].start_ns <= end)
+			end--;
+		if (end <= s->start_ns)
+			continue;
+		slice_begin(x->w, "state", thread_state__name((enum thread_state)s->state), pid, th->tid,
+			    s->start_ns - tl->start_ns, end - s->start_ns);
+		if (s->state == TSTATE_RUNNING) {
+			jsonw__key(x->w, "args");
+			jsonw__object_begin(x->w);
+			jsonw__uint_field(x->w, "cpu", s->cpu);
+			jsonw__object_end(x->w);
+		}
+		jsonw__object_end(x->w);
+	}
+}
+
+/* The syscall slices of one thread (sorted by time); returns the index after them. */
+static size_t chrome_syscalls(struct chrome *x, const struct timeline *tl, uint32_t pid, size_t i)
+{
+	uint32_t tid = x->slices[i].tid;
+	uint64_t open_end = 0; /* end of the latest slice: a later one must nest in it or start after it */
+
+	for (; i < x->n_slices && x->slices[i].tid == tid && !jsonw__err(x->w); i++) {
+		const struct sys_slice *s = &x->slices[i];
+		uint64_t start = s->ts < tl->start_ns ? tl->start_ns : s->ts, end = s->ts + s->dur;
+		char buf[32];
+
+		if (end > tl->end_ns)
+			end = tl->end_ns;
+		if (start < open_end && end > open_end)
+			start = open_end; /* a partial overlap cannot come from one thread's syscalls; keep nesting */
+		if (i + 1 < x->n_slices && x->slices[i + 1].tid == tid && x->slices[i + 1].ts == end)
+			end--; /* as for states: never touching in floating point */
+		if (end <= start)
+			continue;
+		if (end > open_end)
+			open_end = end;
+		slice_begin(x->w, "syscall", export__syscall_name(s->nr, buf, sizeof(buf)), pid,
+			    tid + SYSCALL_TRACK_TID, start - tl->start_ns, end - start);
+		jsonw__key(x->w, "args");
+		jsonw__object_begin(x->w);
+		jsonw__int_field(x->w, "ret", s->ret);
+		if (s->ret < 0 && s->ret >= -4095 && strerrorname_np((int)-s->ret))
+			jsonw__string_field(x->w, "errno", strerrorname_np((int)-s->ret));
+		jsonw__object_end(x->w);
+		jsonw__object_end(x->w);
+	}
+	while (i < x->n_slices && x->slices[i].tid == tid)
+		i++;
+	return i;
+}
+
+/* The runtime slices of one thread on its own track; returns the index after them. */
+static size_t chrome_runtime(struct chrome *x, const struct timeline *tl, uint32_t pid, size_t i, size_t index)
+{
+	uint32_t tid = x->rts[i].tid;
+	uint64_t open_end = 0;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%u runtime", tid);
+	meta_name(x->w, "thread_name", pid, tid + RUNTIME_TRACK_TID, name);
+	meta_sort_index(x->w, "thread_sort_index", pid, tid + RUNTIME_TRACK_TID, 2 * index + 1);
+	for (; i < x->n_rts && x->rts[i].tid == tid && !jsonw__err(x->w); i++) {
+		const struct rt_slice *s = &x->rts[i];
+		uint64_t start = s->ts < tl->start_ns ? tl->start_ns : s->ts, end = s->ts + s->dur;
+		char buf[32];
+
+		if (end > tl->end_ns)
+			end = tl->end_ns;
+		if (start < open_end && end > open_end)
+			start = open_end; /* keep one track's slices nested */
+		if (end <= start)
+			continue;
+		if (end > open_end)
+			open_end = end;
+		slice_begin(x->w, "runtime", export__runtime_name(s->kind, s->arg, buf, sizeof(buf)), pid,
+			    tid + RUNTIME_TRACK_TID, start - tl->start_ns, end - start);
+		jsonw__object_end(x->w);
+	}
+	while (i < x->n_rts && x->rts[i].tid == tid)
+		i++;
+	return i;
+}
+
+static void load_counter(struct jsonw *w, uint32_t cpu, uint32_t pid, uint64_t ts_ns, double pct)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "cpu %u busy", cpu);
+	event_begin(w, "C");
+	jsonw__string_field(w, "name", name);
+	jsonw__uint_field(w, "pid", pid);
+	us_field(w, "ts", ts_ns);
+	jsonw__key(w, "args");
+	jsonw__object_begin(w);
+	jsonw__key(w, "%");
+	jsonw__numberf(w, "%.1f", pct);
+	jsonw__object_end(w);
+	jsonw__object_end(w);
+}
+
+/* Per-CPU busy share of the targets per bucket, from the running spans. */
+static void chrome_load(struct chrome *x, const struct timeline *tl)
+{
+	uint64_t span = tl->end_ns - tl->start_ns, nb, bucket_ns = x->bucket_ns;
+	uint32_t ncpus = tl->ncpus, pid = tl->header.target_pid;
+	uint64_t *busy;
+
+	if (!span || !ncpus)
+		return;
+	nb = (span + bucket_ns - 1) / bucket_ns;
+	if (nb * ncpus > MAX_LOAD_CELLS) {
+		bucket_ns = (span + MAX_LOAD_CELLS / ncpus - 1) / (MAX_LOAD_CELLS / ncpus);
+		nb = (span + bucket_ns - 1) / bucket_ns;
+		fprintf(stderr, "rtprof: note: CPU load buckets widened to %" PRIu64 " us for a trace this long\n",
+			bucket_ns / 1000);
+	}
+	if (!pid && tl->n_threads)
+		pid = pid_of(tl, &tl->threads[0]);
+	busy = calloc(nb * ncpus, sizeof(*busy));
+	if (!busy) {
+		jsonw__fail(x->w, -ENOMEM);
+		return;
+	}
+	for (size_t t = 0; t < tl->n_threads; t++) {
+		const struct timeline_thread *th = &tl->threads[t];
+
+		for (size_t i = 0; i < th->n_spans; i++) {
+			const struct state_span *s = &th->spans[i];
+			uint64_t a = s->start_ns - tl->start_ns, b = s->end_ns - tl->start_ns;
+
+			if (s->state != TSTATE_RUNNING || s->cpu >= ncpus)
+				continue;
+			while (a < b) {
+				uint64_t k = a / bucket_ns, edge = (k + 1) * bucket_ns, upto = b < edge ? b : edge;
+
+				busy[k * ncpus + s->cpu] += upto - a;
+				a = upto;
+			}
+		}
+	}
+	for (uint32_t c = 0; c < ncpus && !jsonw__err(x->w); c++) {
+		double last = -1;
+
+		for (uint64_t k = 0; k < nb; k++) {
+			uint64_t len = k == nb - 1 ? span - k * bucket_ns : bucket_ns;
+			double pct = 100.0 * (double)busy[k * ncpus + c] / (double)len;
+
+			pct = (double)(int64_t)(pct * 10 + 0.5) / 10; /* one decimal: repeats collapse */
+			if (pct == last)
+				continue; /* a counter holds its value until the next sample */
+			last = pct;
+			load_counter(x->w, c, pid, k * bucket_ns, pct);
+		}
+		load_counter(x->w, c, pid, span, 0.0);
+	}
+	free(busy);
+}
+
+static void chrome_head(struct chrome *x, const struct timeline *tl)
+{
+	const struct trace_header *h = &tl->header;
+
+	jsonw__object_begin(x->w);
+	jsonw__string_field(x->w, "displayTimeUnit", "ms");
+	jsonw__key(x->w, "otherData");
+	jsonw__object_begin(x->w);
+	jsonw__string_field(x->w, "producer", "rtprof " RTPROF_VERSION);
+	jsonw__string_field(x->w, "command", h->command);
+	jsonw__string_field(x->w, "host", h->host);
+	jsonw__string_field(x->w, "kernel", h->kernel);
+	jsonw__string_field(x->w, "mode", !strcmp(h->mode, "attach") ? "attach" : "run");
+	jsonw__uint_field(x->w, "target_pid", h->target_pid);
+	jsonw__uint_field(x->w, "ncpus", tl->ncpus);
+	jsonw__uint_field(x->w, "start_ns", tl->start_ns);
+	jsonw__uint_field(x->w, "duration_ns", tl->end_ns - tl->start_ns);
+	jsonw__uint_field(x->w, "min_syscall_us", x->min_syscall_ns / 1000);
+	jsonw__uint_field(x->w, "load_bucket_us", x->bucket_ns / 1000);
+	jsonw__object_end(x->w);
+	jsonw__newline(x->w);
+	jsonw__key(x->w, "traceEvents");
+	jsonw__array_begin(x->w);
+}
+
+static int chrome_finish(void *state, const struct timeline *tl)
+{
+	struct chrome *x = state;
+	size_t s = 0, r = 0;
+
+	if (x->n_slices > 1)
+		qsort(x->slices, x->n_slices, sizeof(*x->slices), cmp_slice);
+	if (x->n_rts > 1)
+		qsort(x->rts, x->n_rts, sizeof(*x->rts), cmp_rt_slice);
+	chrome_head(x, tl);
+	chrome_process_names(x, tl);
+	for (size_t i = 0; i < tl->n_threads; i++) {
+		while (s < x->n_slices && x->slices[s].tid < tl->threads[i].tid)
+			s++;
+		chrome_thread_meta(x, tl, &tl->threads[i], i,
+				   s < x->n_slices && x->slices[s].tid == tl->threads[i].tid);
+	}
+	/* each track's events in time order: a thread's states, then its syscalls, then its runtime */
+	s = 0;
+	for (size_t i = 0; i < tl->n_threads && !jsonw__err(x->w); i++) {
+		const struct timeline_thread *th = &tl->threads[i];
+
+		chrome_states(x, tl, th);
+		while (s < x->n_slices && x->slices[s].tid < th->tid)
+			s++; /* syscalls of a thread without scheduling records: no track to put them on */
+		if (s < x->n_slices && x->slices[s].tid == th->tid)
+			s = chrome_syscalls(x, tl, pid_of(tl, th), s);
+		while (r < x->n_rts && x->rts[r].tid < th->tid)
+			r++;
+		if (r < x->n_rts && x->rts[r].tid == th->tid)
+			r = chrome_runtime(x, tl, pid_of(tl, th), r, tl->n_threads + i);
+	}
+	chrome_load(x, tl);
+	jsonw__newline(x->w);
+	jsonw__array_end(x->w);
+	jsonw__object_end(x->w);
+	jsonw__raw(x->w, "\n", 1);
+	return jsonw__err(x->w);
+}
+
+const struct exporter export_chrome = {
+	.name = "chrome",
+	.new = chrome_new,
+	.on_syscall = chrome_on_syscall,
+	.on_runtime = chrome_on_runtime,
+	.finish = chrome_finish,
+	.free = chrome_free,
+};

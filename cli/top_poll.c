@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `rtprof top`'s data: what it asks rtprofd at each refresh, and the frame made of two consecutive answers.
+ * Every rate is the difference of two consecutive reports of a session over the difference of their
+ * durations (docs/top.md). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "base/vec.h"
+#include "client.h"
+#include "top.h"
+
+static int cmp_thread_tid(const void *a, const void *b)
+{
+	const struct rtp_report_thread *x = a, *y = b;
+
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* ---- asking rtprofd ---- */
+
+static json_object *request(const char *type)
+{
+	json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "type", json_object_new_string(type));
+	return req;
+}
+
+/* A session as `sessions` lists it. */
+struct top_listed {
+	int64_t session;
+	int live_processes;
+};
+
+static int cmp_listed(const void *a, const void *b)
+{
+	const struct top_listed *x = a, *y = b;
+
+	return (x->session > y->session) - (x->session < y->session);
+}
+
+void top_poll__clear(struct top_poll *p)
+{
+	for (size_t i = 0; i < p->n_sessions; i++)
+		report__free(p->sessions[i].rep);
+	free(p->sessions);
+	memset(p, 0, sizeof(*p));
+}
+
+int top_poll__fetch(struct rtp_client *c, struct top_poll *out, char *err, size_t errlen)
+{
+	json_object *status = NULL, *list = NULL, *sessions;
+	struct top_poll p = { .taken = time(NULL) };
+	struct top_listed *listed = NULL;
+	size_t n;
+	int r;
+
+	r = client__call(c, request("status"), &status, err, errlen);
+	if (r)
+		goto cleanup;
+	p.sessions_total = json_object_get_int(json_object_object_get(status, "sessions"));
+	p.clients = json_object_get_int(json_object_object_get(status, "clients"));
+	r = client__call(c, request("sessions"), &list, err, errlen);
+	if (r)
+		goto cleanup;
+	sessions = json_object_object_get(list, "sessions");
+	n = json_object_is_type(sessions, json_type_array) ? json_object_array_length(sessions) : 0;
+	r = -ENOMEM;
+	listed = calloc(n ? n : 1, sizeof(*listed));
+	p.sessions = calloc(n ? n : 1, sizeof(*p.sessions));
+	if (!listed || !p.sessions)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(sessions, i);
+
+		listed[i].session = json_object_get_int64(json_object_object_get(s, "session"));
+		listed[i].live_processes = json_object_get_int(json_object_object_get(s, "live_processes"));
+	}
+	qsort(listed, n, sizeof(*listed), cmp_listed);
+	for (size_t i = 0; i < n; i++) {
+		json_object *req = request("query"), *reply = NULL;
+		struct rtp_report *rep = NULL;
+		int64_t id = listed[i].session;
+
+		json_object_object_add(req, "session", json_object_new_int64(id));
+		json_object_object_add(req, "what", json_object_new_string("summary"));
+		r = client__call(c, req, &reply, err, errlen);
+		if (r == -ENOENT)
+			continue; /* detached since the list was made */
+		if (r)
+			goto cleanup;
+		r = report__from_json(json_object_object_get(reply, "report"), &rep);
+		json_object_put(reply);
+		if (r) {
+			snprintf(err, errlen, "rtprofd's report of session %" PRId64 " could not be read", id);
+			goto cleanup;
+		}
+		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread_tid);
+		p.sessions[p.n_sessions++] = (struct top_session){ .session = id,
+								   .live_processes = listed[i].live_processes,
+								   .rep = rep };
+	}
+	*out = p;
+	memset(&p, 0, sizeof(p));
+	r = 0;
+cleanup:
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+	top_poll__clear(&p);
+	free(listed);
+	json_object_put(status);
+	json_object_put(list);
+	return r;
+}
+
+/* ---- the frame ---- */
+
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+	return now > before ? now - before : 0;
+}
+
+/* n events over the interval, per second; 0 over an empty interval */
+static double per_s(uint64_t n, double dt_ns)
+{
+	return dt_ns > 0 ? (double)n * 1e9 / dt_ns : 0;
+}
+
+/* Names come from the profiled processes (comm, a version string in their ELF): no control characters may reach
+ * the terminal as escape sequences. */
+static void copy_printable(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; i + 1 < size && src[i]; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+static const struct rtp_report_syscall *find_syscall(const struct rtp_report *r, unsigned int nr)
+{
+	for (size_t i = 0; r && i < r->n_syscalls; i++)
+		if (r->syscalls[i].nr == nr)
+			return &r->syscalls[i];
+	return NULL;
+}
+
+static const struct rtp_report *find_base(const struct top_poll *before, int64_t session)
+{
+	for (size_t i = 0; i < before->n_sessions; i++)
+		if (before->sessions[i].session == session)
+			return before->sessions[i].rep;
+	return NULL;
+}
+
+static char thread_state(const struct rtp_report_thread *t, const struct rtp_report_thread *b)
+{
+	uint64_t on, rq, sl, bl;
+
+	if (t->exited)
+		return 'X';
+	on = delta(t->oncpu_ns, b ? b->oncpu_ns : 0);
+	rq = delta(t->runq_wait_ns, b ? b->runq_wait_ns : 0);
+	sl = delta(t->sleep_ns, b ? b->sleep_ns : 0);
+	bl = delta(t->block_ns, b ? b->block_ns : 0);
+	if (!on && !rq && !sl && !bl)
+		return '-';
+	if (on >= rq && on >= sl && on >= bl)
+		return 'R';
+	if (rq >= sl && rq >= bl)
+		return 'W';
+	return bl > sl ? 'D' : 'S';
+}
+
+static int add_threads(struct top_frame *f, int64_t session, const struct rtp_report *rep,
+		       const struct rtp_report *base, double dt_ns)
+{
+	for (size_t i = 0; i < rep->n_threads; i++) {
+		const struct rtp_report_thread *t = &rep->threads[i], *b = NULL;
+		struct top_row *row;
+
+		if (base)
+			b = bsearch(t, base->threads, base->n_threads, sizeof(*t), cmp_thread_tid);
+		/* a thread is listed until the refresh after its exit; the first frame shows the live ones */
+		if (t->exited && (!base || (b && b->exited)))
+			continue;
+		if (vec__grow(&f->rows, &f->cap_rows, f->n_rows))
+			return -ENOMEM;
+		row = &f->rows[f->n_rows++];
+		*row = (struct top_row){ .session = session, .pid = t->tgid, .tid = t->tid, .state = thread_state(t, b) };
+		copy_printable(row->name, sizeof(row->name), t->name);
+		if (dt_ns > 0) {
+			row->cpu_pct = 100.0 * (double)delta(t->oncpu_ns, b ? b->oncpu_ns : 0) / dt_ns;
+			row->runq_pct = 100.0 * (double)delta(t->runq_wait_ns, b ? b->runq_wait_ns : 0) / dt_ns;
+			row->vol_per_s = per_s(delta(t->vol_switches, b ? b->vol_switches : 0), dt_ns);
+			row->invol_per_s = per_s(delta(t->invol_switches, b ? b->invol_switches : 0), dt_ns);
+		}
+	}
+	return 0;
+}
+
+static const struct rtp_report_runtime *find_runtime(const struct rtp_report *r, pid_t pid)
+{
+	for (size_t i = 0; r && i < r->n_runtimes; i++)
+		if (r->runtimes[i].pid == pid)
+			return &r->runtimes[i];
+	return NULL;
+}
+
+static uint64_t gc_count(const struct rtp_report_runtime *rt)
+{
+	uint64_t n = 0;
+
+	for (unsigned int k = 0; rt && k < RTP_RT_GC_KINDS; k++)
+		n += rt->gc[k].count;
+	return n;
+}
+
+/* The main target's runtime metrics over the refresh interval, as a third line of its session's head:
+ * GIL wait share (python), event-loop utilisation and threadpool tasks (node), collections. */
+static void runtime_line(char *out, size_t len, const struct rtp_report *rep, const struct rtp_report *base,
+			 double dt_ns)
+{
+	const struct rtp_report_runtime *rt = rep->n_targets ? find_runtime(rep, rep->targets[0].pid) : NULL, *b;
+	char gc[48], r1[24];
+
+	out[0] = '\0';
+	if (!rt)
+		return;
+	b = find_runtime(base, rt->pid);
+	if (rt->gc_method[0])
+		snprintf(gc, sizeof(gc), "  gc/s %s",
+			 top_draw__rate(r1, sizeof(r1), per_s(delta(gc_count(rt), gc_count(b)), dt_ns)));
+	else
+		snprintf(gc, sizeof(gc), "  gc -");
+	if (rt->kind == RTP_RUNTIME_PYTHON) {
+		uint64_t w = delta(rt->gil_wait_ns, b ? b->gil_wait_ns : 0);
+		uint64_t h = delta(rt->gil_hold_ns, b ? b->gil_hold_ns : 0);
+
+		if (rt->gil_method[0])
+			snprintf(out, len, "\n  GIL wait %.1f%% of thread time%s",
+				 w + h ? 100.0 * (double)w / (double)(w + h) : 0, gc);
+		else
+			snprintf(out, len, "\n  GIL -%s", gc);
+	} else {
+		uint64_t bu = delta(rt->loop_busy_ns, b ? b->loop_busy_ns : 0);
+		uint64_t id = delta(rt->loop_idle_ns, b ? b->loop_idle_ns : 0);
+		char r2[24];
+
+		snprintf(out, len, "\n  event loop %.1f%% busy  longest %.1f ms  pool tasks/s %s%s",
+			 bu + id ? 100.0 * (double)bu / (double)(bu + id) : 0, (double)rt->loop_busy_max_ns / 1e6,
+			 top_draw__rate(r2, sizeof(r2), per_s(delta(rt->tp_completed, b ? b->tp_completed : 0), dt_ns)),
+			 gc);
+	}
+}
+
+static void session_head(char *out, size_t len, int64_t session, int live, const struct rtp_report *rep,
+			 const struct rtp_report *base, double dt_ns)
+{
+	char rtline[160];
+	const struct rtp_report_target *t = rep->n_targets ? &rep->targets[0] : NULL;
+	const struct rtp_report_syscall *top = NULL;
+	uint64_t calls = 0, top_calls = 0;
+	size_t threads = 0;
+	char runtime[48] = "", more[24] = "", rate[24], top_rate[24], top_text[64] = "-", comm[RTP_COMM_LEN] = "?";
+	char version[sizeof(t->runtime.version)] = "?";
+
+	for (size_t i = 0; i < rep->n_syscalls; i++) {
+		const struct rtp_report_syscall *s = &rep->syscalls[i], *b = find_syscall(base, s->nr);
+		uint64_t d = delta(s->count, b ? b->count : 0);
+
+		calls += d;
+		if (d > top_calls) {
+			top_calls = d;
+			top = s;
+		}
+	}
+	for (size_t i = 0; i < rep->n_threads; i++)
+		threads += !rep->threads[i].exited;
+	if (t) {
+		copy_printable(comm, sizeof(comm), t->comm);
+		if (t->runtime.version[0])
+			copy_printable(version, sizeof(version), t->runtime.version);
+	}
+	if (t && t->runtime.kind != RTP_RUNTIME_OTHER)
+		snprintf(runtime, sizeof(runtime), "  %s %s", runtime__kind_name(t->runtime.kind), version);
+	if (rep->n_targets > 1)
+		snprintf(more, sizeof(more), " +%zu", rep->n_targets - 1);
+	top_draw__rate(rate, sizeof(rate), per_s(calls, dt_ns));
+	if (top)
+		snprintf(top_text, sizeof(top_text), "%s %s/s", top->name,
+			 top_draw__rate(top_rate, sizeof(top_rate), per_s(top_calls, dt_ns)));
+	runtime_line(rtline, sizeof(rtline), rep, base, dt_ns);
+	/* two lines (three for a python or node target), each within 80 columns */
+	snprintf(out, len,
+		 "session %" PRId64 ": %s (pid %d%s)%s  procs %d/%zu  threads %zu\n"
+		 "  syscalls/s %s  top %s  lost events %" PRIu64 "%s",
+		 session, comm, t ? t->pid : 0, more, runtime, live, rep->n_targets, threads, rate, top_text,
+		 rep->lost_events, rtline);
+}
+
+void top_frame__clear(struct top_frame *f)
+{
+	free(f->session_heads);
+	free(f->rows);
+	memset(f, 0, sizeof(*f));
+}
+
+int top_frame__build(struct top_frame *f, const struct top_poll *now, const struct top_poll *before, char *err,
+		     size_t errlen)
+{
+	struct tm tm;
+	int r;
+
+	top_frame__clear(f);
+	if (localtime_r(&now->taken, &tm))
+		strftime(f->when, sizeof(f->when), "%H:%M:%S", &tm);
+	f->sessions_total = now->sessions_total;
+	f->clients = now->clients;
+	f->session_heads = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->session_heads));
+	if (!f->session_heads) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < now->n_sessions; i++) {
+		const struct top_session *s = &now->sessions[i];
+		const struct rtp_report *base = find_base(before, s->session);
+		/* the first refresh of a session covers it since its attach */
+		double dt_ns = base ? (double)delta(s->rep->duration_ns, base->duration_ns) : (double)s->rep->duration_ns;
+
+		session_head(f->session_heads[f->n_sessions++], sizeof(f->session_heads[0]), s->session,
+			     s->live_processes, s->rep, base, dt_ns);
+		r = add_threads(f, s->session, s->rep, base, dt_ns);
+		if (r) {
+			snprintf(err, errlen, "%s", strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one text sanitiser: names and paths come from the kernel and the file system as bytes, not
+ * necessarily UTF-8; whatever writes them as text (JSON, exposition format, folded stacks) goes through
+ * utf8_seq, the one validator. */
+#ifndef RTPROF_TEXT_H
+#define RTPROF_TEXT_H
+
+#include <stddef.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not one (overlong forms
+ * and UTF-16 surrogates included). s is NUL-terminated: a cut sequence is not valid. */
+size_t utf8_seq(const char *s);
+
+/* Copy a string from the kernel or a file (a thread name, a path) as valid UTF-8: each byte that is not
+ * part of a valid sequence becomes U+FFFD. Returns the length written (out is NUL-terminated). */
+size_t utf8_sanitize(const char *in, char *out, size_t size);
+
+#endif
