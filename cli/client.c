@@ -9,7 +9,9 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 
+#include "base/vec.h"
 #include "client.h"
+#include "proto/errors.h"
 #include "proto/protocol.h"
 #include "rtprof.h"
 
@@ -31,56 +33,16 @@ const char *client__socket_path(void)
 	return env && *env ? env : RTP_DEFAULT_SOCKET;
 }
 
-static const struct {
-	const char *code;
-	int err;
-} codes[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH }, { "EINVAL", EINVAL },
-	{ "ENOSPC", ENOSPC }, { "EBUSY", EBUSY }, { "EPROTO", EPROTO }, { "EIO", EIO },
-};
-
-static int fill(struct rtp_client *c);
-
-static int read_reply(struct rtp_client *c, json_object **msg)
+int client__exit_code(int err)
 {
-	for (;;) {
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REPLY, msg);
-		int r;
-
-		if (used > 0) {
-			proto_buf__consume(&c->in, (size_t)used);
-			return 0;
-		}
-		if (used < 0)
-			return (int)used;
-		if (poll(&pfd, 1, REPLY_TIMEOUT_MS) <= 0)
-			return -ETIMEDOUT;
-		r = fill(c);
-		if (r)
-			return r;
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return EXIT_OK;
+	case EINVAL: case ESRCH: case EPERM: case ENOENT: case EBUSY: case ENOSPC: case ECONNREFUSED: case ENAMETOOLONG:
+		return EXIT_USAGE;
+	default:
+		return EXIT_FAILURE_RT;
 	}
-}
-
-int client__send(struct rtp_client *c, json_object *req)
-{
-	struct proto_buf out = {};
-	size_t off = 0;
-	int r;
-
-	json_object_object_add(req, "id", json_object_new_int(++c->next_id));
-	r = proto__frame(&out, req);
-	json_object_put(req);
-	while (!r && off < out.len) {
-		ssize_t n = send(c->fd, out.p + off, out.len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	proto_buf__free(&out);
-	return r;
 }
 
 static int fill(struct rtp_client *c)
@@ -90,24 +52,15 @@ static int fill(struct rtp_client *c)
 
 	if (n <= 0)
 		return n == 0 ? -ECONNRESET : -errno;
-	if (c->in.len + (size_t)n > c->in.cap) {
-		size_t cap = c->in.cap ? c->in.cap : 65536;
-		uint8_t *p;
-
-		while (cap < c->in.len + (size_t)n)
-			cap *= 2;
-		p = realloc(c->in.p, cap);
-		if (!p)
-			return -ENOMEM;
-		c->in.p = p;
-		c->in.cap = cap;
-	}
+	if (vec__reserve(&c->in.p, &c->in.cap, c->in.len + (size_t)n))
+		return -ENOMEM;
 	memcpy(c->in.p + c->in.len, buf, (size_t)n);
 	c->in.len += (size_t)n;
 	return 0;
 }
 
-int client__next(struct rtp_client *c, int timeout_ms, json_object **msg, const void **bin, size_t *bin_len)
+/* The next frame, JSON or binary, waiting up to timeout_ms: 1, 0 on timeout, or -errno. */
+static int next_frame(struct rtp_client *c, int timeout_ms, json_object **msg, const void **bin, size_t *bin_len)
 {
 	if (c->consumed) {
 		proto_buf__consume(&c->in, c->consumed);
@@ -141,25 +94,84 @@ int client__next(struct rtp_client *c, int timeout_ms, json_object **msg, const 
 	}
 }
 
-int client__call(struct rtp_client *c, json_object *req, json_object **reply, char *err, size_t errlen)
+static int send_message(struct rtp_client *c, json_object *msg)
 {
-	json_object *msg = NULL, *v;
+	struct proto_buf out = {};
+	size_t off = 0;
 	int r;
 
-	r = client__send(c, req);
+	if (!msg)
+		return -ENOMEM;
+	json_object_object_add(msg, "id", json_object_new_int(++c->next_id));
+	r = proto__frame(&out, msg);
+	json_object_put(msg);
+	while (!r && off < out.len) {
+		ssize_t n = send(c->fd, out.p + off, out.len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	proto_buf__free(&out);
+	return r;
+}
+
+int client__send(struct rtp_client *c, const struct proto_request *req)
+{
+	return send_message(c, proto__build_request(req));
+}
+
+/* The reply to the request sent last: events on the way (a session's end) are passed over. */
+static int read_reply(struct rtp_client *c, json_object **msg)
+{
+	for (;;) {
+		const void *bin = NULL;
+		size_t len;
+		json_object *m = NULL, *id;
+		int r = next_frame(c, REPLY_TIMEOUT_MS, &m, &bin, &len);
+
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0)
+			return r;
+		if (!m)
+			continue; /* trace data of a recording this call does not read */
+		/* a reply carries its request's id; what carries none is an event, or an error that ends the
+		 * connection (EPROTO) */
+		if (json_object_object_get_ex(m, "id", &id) ? json_object_get_int(id) == c->next_id
+							    : strcmp(proto__type(m), "ended") != 0) {
+			*msg = m;
+			return 0;
+		}
+		json_object_put(m);
+	}
+}
+
+/* An "error" reply's errno, and its message in err; 0 for any other reply. */
+static int error_of(json_object *msg, char *err, size_t errlen)
+{
+	struct proto_reply r;
+
+	if (strcmp(proto__type(msg), "error") || proto__parse_reply(msg, &r))
+		return 0;
+	snprintf(err, errlen, "%s", r.message);
+	return -r.err;
+}
+
+int client__call(struct rtp_client *c, json_object *req, json_object **reply, char *err, size_t errlen)
+{
+	json_object *msg = NULL;
+	int r;
+
+	r = send_message(c, req);
 	r = r ?: read_reply(c, &msg);
 	if (r) {
 		snprintf(err, errlen, "talking to rtprofd: %s", strerror(-r));
 		return r;
 	}
-	if (strcmp(proto__type(msg), "error") == 0) {
-		const char *code = json_object_object_get_ex(msg, "code", &v) ? json_object_get_string(v) : "";
-
-		snprintf(err, errlen, "%s", json_object_object_get_ex(msg, "message", &v) ? json_object_get_string(v) : "error");
-		r = -EIO;
-		for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-			if (strcmp(codes[i].code, code) == 0)
-				r = -codes[i].err;
+	r = error_of(msg, err, errlen);
+	if (r) {
 		json_object_put(msg);
 		return r;
 	}
@@ -167,11 +179,57 @@ int client__call(struct rtp_client *c, json_object *req, json_object **reply, ch
 	return 0;
 }
 
+/* The type of reply that answers each request. */
+static enum proto_type answer_of(enum proto_type request)
+{
+	switch (request) {
+	case PROTO_ATTACH: return PROTO_ATTACHED;
+	case PROTO_QUERY: return PROTO_REPORT;
+	case PROTO_DETACH: return PROTO_DETACHED;
+	case PROTO_RECORD: return PROTO_RECORDING;
+	default: return request; /* hello, sessions, status */
+	}
+}
+
+int client__request(struct rtp_client *c, const struct proto_request *req, struct proto_reply *reply, char *err,
+		    size_t errlen)
+{
+	json_object *msg = NULL;
+	int r = client__call(c, proto__build_request(req), &msg, err, errlen);
+
+	if (r)
+		return r;
+	r = proto__parse_reply(msg, reply);
+	json_object_put(msg);
+	if (!r && reply->type != answer_of(req->type)) {
+		proto_reply__clear(reply);
+		r = -EBADMSG;
+	}
+	if (r)
+		snprintf(err, errlen, "rtprofd's reply to %s could not be read", proto__type_name(req->type));
+	return r;
+}
+
+int client__next(struct rtp_client *c, int timeout_ms, struct proto_reply *msg, const void **bin, size_t *bin_len)
+{
+	json_object *m = NULL;
+	int r = next_frame(c, timeout_ms, &m, bin, bin_len);
+
+	*msg = (struct proto_reply){ 0 };
+	if (r <= 0 || !m)
+		return r;
+	*bin = NULL;
+	r = proto__parse_reply(m, msg);
+	json_object_put(m);
+	return r ? r : 1;
+}
+
 int client__connect(const char *path, struct rtp_client **out, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct proto_request hello = { .type = PROTO_HELLO, .version = RTP_PROTO_VERSION };
+	struct proto_reply reply;
 	struct rtp_client *c;
-	json_object *hello, *reply = NULL;
 	int r;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -189,15 +247,12 @@ int client__connect(const char *path, struct rtp_client **out, char *err, size_t
 		client__close(c);
 		return r;
 	}
-	hello = json_object_new_object();
-	json_object_object_add(hello, "type", json_object_new_string("hello"));
-	json_object_object_add(hello, "version", json_object_new_int(RTP_PROTO_VERSION));
-	r = client__call(c, hello, &reply, err, errlen);
+	r = client__request(c, &hello, &reply, err, errlen);
 	if (r) {
 		client__close(c);
 		return r == -ENOENT || r == -ECONNREFUSED ? -EPROTO : r;
 	}
-	json_object_put(reply);
+	proto_reply__clear(&reply);
 	*out = c;
 	return 0;
 }

@@ -61,34 +61,21 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 	return optind;
 }
 
-/* Connect, send one request, get its reply; errors said on stderr, exit code in *rc. */
-static json_object *call(json_object *req, int *rc)
+/* Connect, send one request, get its reply: EXIT_OK, or the error said on stderr and its exit code. */
+static int call(const struct proto_request *req, struct proto_reply *reply)
 {
 	struct rtp_client *c = NULL;
-	json_object *reply = NULL;
 	char err[512];
 	int r = client__connect(client__socket_path(), &c, err, sizeof(err));
 
 	if (!r)
-		r = client__call(c, req, &reply, err, sizeof(err));
-	else
-		json_object_put(req);
+		r = client__request(c, req, reply, err, sizeof(err));
 	client__close(c);
 	if (r) {
 		errorf("%s", err);
-		*rc = r == -EPERM || r == -ENOENT || r == -EINVAL || r == -ECONNREFUSED || r == -ESRCH ? EXIT_USAGE
-													: EXIT_FAILURE_RT;
-		return NULL;
+		return client__exit_code(r);
 	}
-	return reply;
-}
-
-static json_object *request(const char *type)
-{
-	json_object *req = json_object_new_object();
-
-	json_object_object_add(req, "type", json_object_new_string(type));
-	return req;
+	return EXIT_OK;
 }
 
 static void print_json(json_object *o)
@@ -109,7 +96,8 @@ int cmd_sessions(int argc, char **argv)
 {
 	struct daemon_cmd dc = { .usage = "Usage: rtprof sessions [--json] [--socket PATH]\n\n"
 					  "List the sessions rtprofd runs that you may see (root: all of them).\n" };
-	json_object *reply, *arr;
+	struct proto_request req = { .type = PROTO_SESSIONS };
+	struct proto_reply reply;
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);
 
 	if (first < 0)
@@ -118,27 +106,32 @@ int cmd_sessions(int argc, char **argv)
 		fputs(dc.usage, stderr);
 		return EXIT_USAGE;
 	}
-	reply = call(request("sessions"), &rc);
-	if (!reply)
+	rc = call(&req, &reply);
+	if (rc)
 		return rc;
-	arr = json_object_object_get(reply, "sessions");
 	if (dc.json) {
-		print_json(arr);
+		json_object *msg = proto__build_reply(&reply);
+
+		if (!msg) {
+			proto_reply__clear(&reply);
+			errorf("out of memory");
+			return EXIT_FAILURE_RT;
+		}
+		print_json(json_object_object_get(msg, "sessions"));
+		json_object_put(msg);
 	} else {
 		printf("%8s %8s %10s %8s  %s\n", "session", "uid", "age", "live", "pids");
-		for (size_t i = 0; i < json_object_array_length(arr); i++) {
-			json_object *s = json_object_array_get_idx(arr, i), *pids = json_object_object_get(s, "pids");
+		for (size_t i = 0; i < reply.nsessions; i++) {
+			const struct proto_session_info *si = &reply.sessions[i];
 
-			printf("%8" PRId64 " %8" PRId64 " %9.1fs %8d  ", json_object_get_int64(json_object_object_get(s, "session")),
-			       json_object_get_int64(json_object_object_get(s, "owner_uid")),
-			       json_object_get_double(json_object_object_get(s, "age_s")),
-			       json_object_get_int(json_object_object_get(s, "live_processes")));
-			for (size_t j = 0; j < json_object_array_length(pids); j++)
-				printf("%s%d", j ? " " : "", json_object_get_int(json_object_array_get_idx(pids, j)));
+			printf("%8" PRIu64 " %8" PRId64 " %9.1fs %8d  ", si->session, si->owner_uid, si->age_s,
+			       (int)si->live_processes);
+			for (unsigned int j = 0; j < si->npids; j++)
+				printf("%s%d", j ? " " : "", (int)si->pids[j]);
 			printf("\n");
 		}
 	}
-	json_object_put(reply);
+	proto_reply__clear(&reply);
 	return EXIT_OK;
 }
 
@@ -149,10 +142,10 @@ int cmd_query(int argc, char **argv)
 					  "Print a daemon session's report so far; the JSON has the keys of docs/report-json.md\n"
 					  "(all of them for summary; the view's for the others). --window: a watched process's\n"
 					  "last complete rolling window instead (rtprofd --window).\n" };
+	struct proto_request req = { .type = PROTO_QUERY };
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);
-	json_object *req, *reply, *rep;
 	struct rtp_report *r = NULL;
-	const char *what = "summary";
+	struct proto_reply reply;
 	int64_t id;
 
 	if (first < 0)
@@ -161,23 +154,22 @@ int cmd_query(int argc, char **argv)
 		fputs(dc.usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (argc - first == 2)
-		what = argv[first + 1];
-	req = request("query");
-	json_object_object_add(req, "session", json_object_new_int64(id));
-	json_object_object_add(req, "what", json_object_new_string(what));
-	if (dc.window)
-		json_object_object_add(req, "window", json_object_new_boolean(1));
-	reply = call(req, &rc);
-	if (!reply)
+	if (argc - first == 2 && proto__view_of(argv[first + 1], &req.view)) {
+		/* said by the daemon, as for any client */
+		errorf("unknown view '%s': summary, syscalls, threads or sched", argv[first + 1]);
+		return EXIT_USAGE;
+	}
+	req.session = (uint64_t)id;
+	req.window = dc.window;
+	rc = call(&req, &reply);
+	if (rc)
 		return rc;
-	rep = json_object_object_get(reply, "report");
 	if (dc.json) {
-		print_json(rep);
-	} else if (report__from_json(rep, &r) == 0) {
+		print_json(reply.report);
+	} else if (report__from_json(reply.report, &r) == 0) {
 		struct render_opts ro = { .top_syscalls = dc.top };
 
-		if (!strcmp(what, "runtime"))
+		if (req.view == PROTO_VIEW_RUNTIME)
 			render_runtime_text(stdout, r);
 		else
 			render_text(stdout, r, &ro);
@@ -185,15 +177,16 @@ int cmd_query(int argc, char **argv)
 	} else {
 		rc = EXIT_FAILURE_RT;
 	}
-	json_object_put(reply);
+	proto_reply__clear(&reply);
 	return rc;
 }
 
 int cmd_detach(int argc, char **argv)
 {
 	struct daemon_cmd dc = { .usage = "Usage: rtprof detach [--socket PATH] SESSION\n\nEnd a daemon session.\n" };
+	struct proto_request req = { .type = PROTO_DETACH };
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);
-	json_object *req, *reply;
+	struct proto_reply reply;
 	int64_t id;
 
 	if (first < 0)
@@ -202,12 +195,11 @@ int cmd_detach(int argc, char **argv)
 		fputs(dc.usage, stderr);
 		return EXIT_USAGE;
 	}
-	req = request("detach");
-	json_object_object_add(req, "session", json_object_new_int64(id));
-	reply = call(req, &rc);
-	if (!reply)
+	req.session = (uint64_t)id;
+	rc = call(&req, &reply);
+	if (rc)
 		return rc;
-	json_object_put(reply);
+	proto_reply__clear(&reply);
 	return EXIT_OK;
 }
 
@@ -215,8 +207,10 @@ int cmd_status(int argc, char **argv)
 {
 	struct daemon_cmd dc = { .usage = "Usage: rtprof status [--json] [--socket PATH]\n\n"
 					  "rtprofd's version, uptime, sessions, events and resources.\n" };
+	struct proto_request req = { .type = PROTO_STATUS };
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);
-	json_object *reply;
+	struct proto_reply reply;
+	json_object *msg;
 
 	if (first < 0)
 		return rc;
@@ -224,17 +218,23 @@ int cmd_status(int argc, char **argv)
 		fputs(dc.usage, stderr);
 		return EXIT_USAGE;
 	}
-	reply = call(request("status"), &rc);
-	if (!reply)
+	rc = call(&req, &reply);
+	if (rc)
 		return rc;
-	json_object_object_del(reply, "type");
-	json_object_object_del(reply, "id");
+	/* the figures as the protocol names them, in its order */
+	msg = proto__build_reply(&reply);
+	proto_reply__clear(&reply);
+	if (!msg) {
+		errorf("out of memory");
+		return EXIT_FAILURE_RT;
+	}
+	json_object_object_del(msg, "type");
 	if (dc.json) {
-		print_json(reply);
+		print_json(msg);
 	} else {
-		json_object_object_foreach(reply, key, val)
+		json_object_object_foreach(msg, key, val)
 			printf("%-24s %s\n", key, json_object_get_string(val));
 	}
-	json_object_put(reply);
+	json_object_put(msg);
 	return EXIT_OK;
 }

@@ -144,7 +144,7 @@ const char *recorder__stopped(const struct recorder *r)
 int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_report *rep, const char *stop_reason)
 {
 	struct trace_footer *f = calloc(1, sizeof(*f));
-	int err;
+	int err, cerr;
 
 	if (!f) {
 		trace_writer__abort(r->w);
@@ -157,28 +157,12 @@ int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_repo
 	err = engine__trace_finish(e, f->lost_per_cpu, f->ncpus, &f->lost);
 	engine__set_trace_sink(e, NULL, NULL);
 	f->end_ns = engine__stop_clock(e);
-	f->records = trace_writer__records(r->w);
-	f->exit_status = rep->exit_status;
-	f->wall_s = rep->process.wall_s;
-	f->cpu_user_s = rep->process.cpu_user_s;
-	f->cpu_sys_s = rep->process.cpu_sys_s;
-	f->max_rss_kb = rep->process.max_rss_kb;
-	snprintf(f->process_source, sizeof(f->process_source), "%s", rep->process.source ? rep->process.source : "");
-	snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", r->stopped ? r->stopped : stop_reason);
 	if (!r->opts.quiet)
 		progress(r, e, true);
-	if (r->write_err) {
-		/* the file ends at its last complete block; a footer now would only fail again */
-		trace_writer__abort(r->w);
-		err = r->write_err;
-	} else {
-		int cerr = trace_writer__close(r->w, f);
-
-		if (cerr) {
-			errorf("writing %s: %s", r->opts.path, strerror(-cerr));
-			err = cerr;
-		}
-	}
+	cerr = trace_writer__finish(r->w, f, rep, r->stopped ? r->stopped : stop_reason, r->write_err);
+	if (cerr && !r->write_err)
+		errorf("writing %s: %s", r->opts.path, strerror(-cerr));
+	err = cerr ?: err;
 	free(f);
 	free(r);
 	return err;

@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <json-c/json.h>
 
+#include "base/clock.h"
 #include "rtprofd/config.h"
 #include "engine/engine.h"
 #include "rtprofd/metrics.h"
@@ -21,42 +20,32 @@
 #include "proto/protocol.h"
 #include "rtprofd/server.h"
 
-static struct engine *g_engine;
-static struct timespec g_started;
-static bool g_verbose;
-
 static void log_libbpf(const char *msg)
 {
 	fprintf(stderr, "rtprofd: libbpf: %s", msg);
 }
 
-json_object *rtprofd_status_json(void);
-json_object *rtprofd_status_json(void)
-{
-	json_object *o = json_object_new_object();
-	struct proc_status st = { .vm_rss_kb = -1 };
-	struct timespec now;
-	struct rusage ru;
-	uint64_t lost = 0;
-	double uptime;
+/* What the status request reports of the daemon itself. */
+struct daemon_status_ctx {
+	struct engine *e;
+	uint64_t started_ns;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uptime = (double)(now.tv_sec - g_started.tv_sec) + (double)(now.tv_nsec - g_started.tv_nsec) / 1e9;
+static void daemon_status(void *ctx, struct server_daemon_status *ds)
+{
+	const struct daemon_status_ctx *d = ctx;
+	struct proc_status st = { .vm_rss_kb = -1 };
+	struct rusage ru;
+
 	getrusage(RUSAGE_SELF, &ru);
 	(void)procfs__read_status(getpid(), &st);
-	engine__trace_counts(g_engine, &lost);
-	json_object_object_add(o, "version", json_object_new_string(RTPROF_VERSION));
-	json_object_object_add(o, "protocol", json_object_new_int(RTP_PROTO_VERSION));
-	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "uptime_s", json_object_new_double(uptime));
-	json_object_object_add(o, "cpu_s", json_object_new_double((double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-								   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6));
-	json_object_object_add(o, "rss_kb", json_object_new_int64(st.vm_rss_kb));
-	json_object_object_add(o, "lifecycle_events", json_object_new_uint64(engine__events(g_engine)));
-	json_object_object_add(o, "lifecycle_events_per_s",
-			       json_object_new_double(uptime > 0 ? (double)engine__events(g_engine) / uptime : 0));
-	json_object_object_add(o, "lost_events", json_object_new_uint64(lost));
-	return o;
+	ds->pid = getpid();
+	ds->uptime_s = (double)(clock__mono_ns() - d->started_ns) / 1e9;
+	ds->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		    (double)ru.ru_stime.tv_usec / 1e6;
+	ds->rss_kb = st.vm_rss_kb;
+	ds->lifecycle_events = engine__events(d->e);
+	engine__trace_counts(d->e, &ds->lost_events);
 }
 
 #define DEFAULT_CONFIG "/etc/rtprof/rtprofd.conf"
@@ -133,7 +122,10 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct server_opts so = { .mode = 0660 };
+	struct daemon_status_ctx status_ctx = {};
+	struct server_opts so = { .mode = 0660, .status = daemon_status, .status_ctx = &status_ctx };
+	struct engine *engine = NULL;
+	bool verbose = false;
 	struct engine_opts eo = { .sz = sizeof(eo), .max_sessions = SERVER_MAX_SESSIONS, .watch_execs = true };
 	struct rtprofd_config cmdline = {}, cfg;
 	const char *config_path = DEFAULT_CONFIG;
@@ -187,7 +179,7 @@ int main(int argc, char **argv)
 			set |= 32;
 			break;
 		case 'f': break;
-		case 'v': g_verbose = true; break;
+		case 'v': verbose = true; break;
 		case 'V': printf("rtprofd %s\n", RTPROF_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -201,15 +193,16 @@ int main(int argc, char **argv)
 		return 2;
 	so.socket_path = cfg.socket;
 	so.group = cfg.group;
-	clock_gettime(CLOCK_MONOTONIC, &g_started);
-	eo.verbose = g_verbose;
-	engine__set_log(log_libbpf, g_verbose);
-	r = engine__new(&eo, &g_engine, err, sizeof(err));
+	status_ctx.started_ns = clock__mono_ns();
+	eo.verbose = verbose;
+	engine__set_log(log_libbpf, verbose);
+	r = engine__new(&eo, &engine, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "rtprofd: %s\n", err);
 		return 2;
 	}
-	r = server__new(&so, g_engine, &srv, err, sizeof(err));
+	status_ctx.e = engine;
+	r = server__new(&so, engine, &srv, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "rtprofd: %s\n", err);
 		goto cleanup;
@@ -230,12 +223,12 @@ int main(int argc, char **argv)
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev))
 		goto cleanup;
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &engine_tag };
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, engine__fd(g_engine), &ev) || server__register(srv, epfd)) {
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, engine__fd(engine), &ev) || server__register(srv, epfd)) {
 		fprintf(stderr, "rtprofd: epoll: %s\n", strerror(errno));
 		goto cleanup;
 	}
 	if (cfg.metrics[0]) {
-		r = metrics__start(cfg.metrics, srv, g_engine, &metrics, err, sizeof(err));
+		r = metrics__start(cfg.metrics, srv, engine, &metrics, err, sizeof(err));
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &metrics_tag };
 		if (r || epoll_ctl(epfd, EPOLL_CTL_ADD, metrics__fd(metrics), &ev)) {
 			fprintf(stderr, "rtprofd: %s\n", r ? err : strerror(errno));
@@ -243,7 +236,7 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "rtprofd: serving metrics on http://%s/metrics\n", cfg.metrics);
 	}
-	engine__set_exec_watch(g_engine, on_exec, srv);
+	engine__set_exec_watch(engine, on_exec, srv);
 	server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s);
 	server__watch_scan(srv);
 	fprintf(stderr, "rtprofd: listening on %s%s%s%s\n", so.socket_path, cfg.watch ? "; watching" : "",
@@ -286,7 +279,7 @@ int main(int argc, char **argv)
 				server__handle(srv, tag, events[i].events);
 			}
 		}
-		r = engine__poll(g_engine, 0);
+		r = engine__poll(engine, 0);
 		if (r < 0 && r != -EINTR)
 			fprintf(stderr, "rtprofd: reading events: %s\n", strerror(-r));
 		server__tick(srv);
@@ -296,7 +289,7 @@ int main(int argc, char **argv)
 cleanup:
 	metrics__stop(metrics);
 	server__free(srv);
-	engine__free(g_engine);
+	engine__free(engine);
 	if (sfd >= 0)
 		close(sfd);
 	if (epfd >= 0)

@@ -18,10 +18,21 @@
 #define SERVER_CLIENT_OUT_HIGH (1u << 20)     /* unsent replies past which a client's requests wait */
 #define SERVER_REQUESTS_PER_TURN 16           /* a client's requests handled per turn of the loop */
 
+/* rtprofd's own figures for a status reply, filled in by the daemon's main. */
+struct server_daemon_status {
+	int pid;
+	double uptime_s, cpu_s;
+	int64_t rss_kb;
+	uint64_t lifecycle_events, lost_events;
+};
+typedef void (*server_status_fn)(void *ctx, struct server_daemon_status *st);
+
 struct server_opts {
 	const char *socket_path;
 	const char *group; /* owner group of the socket, if it exists */
 	unsigned int mode; /* of the socket */
+	server_status_fn status; /* the daemon's figures for "status" (may be NULL) */
+	void *status_ctx;
 };
 
 struct server;

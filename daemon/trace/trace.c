@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <zlib.h>
 
+#include "model/report.h"
 #include "trace/trace.h"
 
 #define BLOCK_TARGET (1u << 20)      /* uncompressed bytes before a block is flushed */
@@ -459,6 +460,24 @@ void trace_writer__abort(struct trace_writer *w)
 	free(w->zout);
 	free(w->block.p);
 	free(w);
+}
+
+int trace_writer__finish(struct trace_writer *w, struct trace_footer *f, const struct rtp_report *rep,
+			 const char *stop_reason, int write_err)
+{
+	f->records = trace_writer__records(w);
+	f->exit_status = rep->exit_status;
+	f->wall_s = rep->process.wall_s;
+	f->cpu_user_s = rep->process.cpu_user_s;
+	f->cpu_sys_s = rep->process.cpu_sys_s;
+	f->max_rss_kb = rep->process.max_rss_kb;
+	snprintf(f->process_source, sizeof(f->process_source), "%s", rep->process.source ? rep->process.source : "");
+	snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", stop_reason);
+	if (write_err) {
+		trace_writer__abort(w);
+		return write_err;
+	}
+	return trace_writer__close(w, f);
 }
 
 void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int ncpus, const char *mode,

@@ -123,6 +123,12 @@ uint64_t trace_writer__records(const struct trace_writer *w);
 int trace_writer__close(struct trace_writer *w, const struct trace_footer *f);
 /* Close without a footer (after an error); frees. */
 void trace_writer__abort(struct trace_writer *w);
+struct rtp_report;
+/* End a recording (the CLI's and rtprofd's alike): f's end time, CPUs and losses come from the engine;
+ * this fills in the rest from the writer, the report and stop_reason, and closes with the footer, or,
+ * after a write error, without one (the file ends at its last complete block; write_err is returned). */
+int trace_writer__finish(struct trace_writer *w, struct trace_footer *f, const struct rtp_report *rep,
+			 const char *stop_reason, int write_err);
 
 /* The header of a new trace: this host and kernel, the engine's clock and CPUs. */
 void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int ncpus, const char *mode,

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* rtprofd's connections: the listening socket, accepting, reading requests, flushing replies with
+ * backpressure, and the epoll and timer entry points of the server. */
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <json-c/json.h>
+
+#include "base/clock.h"
+#include "base/errmsg.h"
+#include "base/vec.h"
+#include "rtprofd/server_internal.h"
+
+void server_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rtprofd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int server__new(const struct server_opts *opts, struct engine *e, struct server **out, char *err, size_t errlen)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct server *s;
+	struct group *grp;
+	int r;
+
+	if (strlen(opts->socket_path) >= sizeof(addr.sun_path))
+		return errmsg(err, errlen, -ENAMETOOLONG, "socket path too long: %s", opts->socket_path);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	s->kind = TAG_LISTEN;
+	s->e = e;
+	s->status = opts->status;
+	s->status_ctx = opts->status_ctx;
+	s->epfd = -1;
+	s->next_id = 1;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", opts->socket_path);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		r = errmsg(err, errlen, -errno, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* a socket file left by a previous instance that is gone: replace it, unless something answers */
+	if (connect(s->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+		r = errmsg(err, errlen, -EADDRINUSE, "another rtprofd is listening on %s", opts->socket_path);
+		goto fail;
+	}
+	close(s->fd);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	(void)unlink(opts->socket_path);
+	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		r = errmsg(err, errlen, -errno, "cannot listen on %s: %s", opts->socket_path, strerror(errno));
+		goto fail;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", opts->socket_path); /* ours from now on */
+	if (listen(s->fd, 64)) {
+		r = errmsg(err, errlen, -errno, "cannot listen on %s: %s", opts->socket_path, strerror(errno));
+		goto fail;
+	}
+	grp = opts->group ? getgrnam(opts->group) : NULL;
+	if ((grp && chown(opts->socket_path, 0, grp->gr_gid)) || chmod(opts->socket_path, opts->mode)) {
+		r = errmsg(err, errlen, -errno, "cannot set the owner or mode of %s: %s", opts->socket_path,
+			   strerror(errno));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	server__free(s);
+	return r;
+}
+
+void server__free(struct server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+		if (s->clients[i])
+			conn__close(s, s->clients[i]);
+	/* what no client owns: the watched processes' sessions and their rolling windows */
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+		if (s->sessions[i].used)
+			sessions__free(s, &s->sessions[i]);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->path[0])
+		(void)unlink(s->path);
+	free(s);
+}
+
+int server__register(struct server *s, int epfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+	s->epfd = epfd;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
+}
+
+bool server__owns(const struct server *s, void *tag)
+{
+	return tag && (tag == s || *(enum tag_kind *)tag == TAG_CLIENT || *(enum tag_kind *)tag == TAG_RECORDING);
+}
+
+void conn__close(struct server *s, struct client *c)
+{
+	if (c->rec)
+		recording__free(s, c->rec);
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+		if (s->sessions[i].used && s->sessions[i].creator == c)
+			sessions__free(s, &s->sessions[i]);
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+		if (s->clients[i] == c)
+			s->clients[i] = NULL;
+	if (s->epfd >= 0)
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	proto_buf__free(&c->in);
+	proto_buf__free(&c->out);
+	free(c);
+}
+
+static void accept_clients(struct server *s)
+{
+	for (;;) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct client *c;
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1;
+
+		if (fd < 0)
+			return;
+		for (int i = 0; i < SERVER_MAX_CLIENTS && slot < 0; i++)
+			if (!s->clients[i])
+				slot = i;
+		if (slot < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+			if (slot < 0)
+				server_log("too many clients (%d): refusing a connection", SERVER_MAX_CLIENTS);
+			s->dropped++;
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->kind = TAG_CLIENT;
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+		c->events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		s->clients[slot] = c;
+	}
+}
+
+static void set_events(struct server *s, struct client *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	if (c->events != events && epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = events;
+}
+
+static void process_input(struct server *s, struct client *c);
+
+bool conn__flush(struct server *s, struct client *c)
+{
+	while (c->out.len) {
+		ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		proto_buf__consume(&c->out, (size_t)n);
+	}
+	if (!c->out.len && c->closing)
+		return false;
+	if (c->out.len < SERVER_CLIENT_OUT_HIGH && c->in.len && !c->closing) {
+		size_t before = c->out.len;
+
+		process_input(s, c); /* requests held back while replies were pending */
+		if (c->out.len != before)
+			return conn__flush(s, c);
+	}
+	set_events(s, c, (c->out.len ? EPOLLOUT : 0) | (c->out.len < SERVER_CLIENT_OUT_HIGH ? EPOLLIN : 0));
+	return true;
+}
+
+void conn__reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req)
+{
+	json_object *msg = proto__build_reply(r);
+
+	if (msg && req && req->has_id)
+		json_object_object_add(msg, "id", json_object_get(req->id));
+	if (!msg || proto__frame(&c->out, msg) || c->out.len > SERVER_MAX_CLIENT_BACKLOG) {
+		server_log("client pid %d uid %u does not read its replies: dropped", (int)c->pid, (unsigned int)c->uid);
+		s->dropped++;
+		c->out.len = 0;
+		c->closing = true;
+	}
+	json_object_put(msg);
+}
+
+void conn__reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
+			const char *fmt, ...)
+{
+	struct proto_reply r = { .type = PROTO_ERROR, .err = err };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r.message, sizeof(r.message), fmt, ap);
+	va_end(ap);
+	conn__reply(s, c, &r, req);
+}
+
+/* Requests waiting in c->in, while the client reads its replies: a client that only writes gets no
+ * more answers (nor reads) until its unsent replies drain, so it cannot starve the others. */
+static void process_input(struct server *s, struct client *c)
+{
+	int budget = SERVER_REQUESTS_PER_TURN;
+
+	while (!c->closing && c->out.len < SERVER_CLIENT_OUT_HIGH && budget-- > 0) {
+		json_object *req = NULL;
+		ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REQUEST, &req);
+
+		if (used == 0)
+			return;
+		if (used < 0) {
+			server_log("client pid %d uid %u sent a malformed message (%s): connection closed", (int)c->pid,
+				   (unsigned int)c->uid, used == -EMSGSIZE ? "bad length" : "not a JSON object with a type");
+			conn__reply_error(s, c, NULL, EPROTO, "malformed message (%s): closing the connection",
+					   used == -EMSGSIZE ? "bad length" : "not UTF-8 JSON: one object with a type");
+			c->closing = true;
+			c->in.len = 0;
+			return;
+		}
+		s->requests++;
+		handlers__dispatch(s, c, req);
+		json_object_put(req);
+		proto_buf__consume(&c->in, (size_t)used);
+	}
+}
+
+static bool read_client(struct server *s, struct client *c)
+{
+	uint8_t buf[65536];
+
+	/* at most a few reads a turn, and none while replies pile up: backpressure through the socket */
+	for (int i = 0; i < 4 && c->out.len < SERVER_CLIENT_OUT_HIGH && c->in.len <= RTP_PROTO_MAX_REQUEST + 4; i++) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+		if (n == 0)
+			return false;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		if (c->closing)
+			continue; /* say no more to it; drain */
+		if (vec__reserve(&c->in.p, &c->in.cap, c->in.len + (size_t)n))
+			return false;
+		memcpy(c->in.p + c->in.len, buf, (size_t)n);
+		c->in.len += (size_t)n;
+		process_input(s, c);
+	}
+	return true;
+}
+
+void server__handle(struct server *s, void *tag, uint32_t events)
+{
+	struct client *c;
+
+	if (tag == s) {
+		accept_clients(s);
+		return;
+	}
+	if (*(enum tag_kind *)tag == TAG_RECORDING) {
+		recording__poll(tag);
+		return;
+	}
+	c = tag;
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !read_client(s, c)) {
+		conn__close(s, c);
+		return;
+	}
+	if (!conn__flush(s, c))
+		conn__close(s, c);
+}
+
+int server__poll_ms(const struct server *s)
+{
+	return recordings__count(s) ? RTP_TRACE_POLL_MS : 100;
+}
+
+void server__tick(struct server *s)
+{
+	recordings__tick(s);
+	sessions__tick(s);
+	watch__tick(s, clock__mono_ns());
+	/* events queued outside a client's own turn ("ended") */
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+		struct client *c = s->clients[i];
+
+		if (c && (c->out.len || c->closing) && !(c->events & EPOLLOUT) && !conn__flush(s, c))
+			conn__close(s, c);
+	}
+}

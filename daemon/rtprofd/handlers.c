@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The requests of docs/protocol.md but record and stop (recording.c): hello, attach, sessions, query,
+ * detach, status. Each gets its request parsed (proto/messages.h) and answers with a typed reply. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "base/clock.h"
+#include "rtprofd/server_internal.h"
+
+/* The session a request names, if the client may see it; else an error was sent. */
+static struct sess *request_session(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct sess *ss = sessions__find(s, req->session);
+
+	if (!ss || !auth__may_see(c, ss)) {
+		/* another user's session is reported as missing: its existence is not theirs to know */
+		conn__reply_error(s, c, req, ENOENT, "no session %llu", (unsigned long long)req->session);
+		return NULL;
+	}
+	return ss;
+}
+
+int handlers__runtime_mode(enum proto_runtime runtime)
+{
+	return runtime == PROTO_RUNTIME_OFF ? ENGINE_RT_OFF : runtime == PROTO_RUNTIME_UPROBES ? ENGINE_RT_GIL_UPROBES
+											     : ENGINE_RT_ON;
+}
+
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req)
+{
+	char why[RTP_ERRLEN];
+
+	for (unsigned int i = 0; i < req->npids; i++) {
+		int r = auth__may_profile(c, req->pids[i], why, sizeof(why));
+
+		if (r) {
+			if (r == -EPERM) {
+				s->refused++;
+				server_log("refused: uid %u (pid %d) asked to %s pid %d: %s", (unsigned int)c->uid, (int)c->pid,
+					   proto__type_name(req->type), (int)req->pids[i], why);
+			}
+			conn__reply_error(s, c, req, r, "%s", why);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
+{
+	unsigned int owned = sessions__count(s, false, c->uid, false);
+	struct proto_reply reply = { .type = PROTO_ATTACHED };
+	struct sess *ss;
+
+	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
+		s->refused++;
+		conn__reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
+		return;
+	}
+	if (handlers__authorise_pids(s, c, req))
+		return;
+	for (unsigned int i = 0; i < req->npids; i++) {
+		int slot = engine__session_of(s->e, req->pids[i]);
+
+		if (slot >= 0) {
+			struct sess *w = sessions__of_slot(s, slot);
+
+			/* a user's own attach takes a watched process over; its watch figures restart later */
+			if (w && w->watched) {
+				sessions__free(s, w);
+			} else {
+				conn__reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
+						   (int)req->pids[i]);
+				return;
+			}
+		}
+	}
+	ss = sessions__new(s, c->uid, c, false);
+	if (!ss) {
+		conn__reply_error(s, c, req, ENOSPC, "rtprofd runs %d sessions already, its limit", SERVER_MAX_SESSIONS);
+		return;
+	}
+	ss->notify = req->notify;
+	engine__session_follow(s->e, ss->slot, req->follow);
+	engine__session_runtime(s->e, ss->slot, handlers__runtime_mode(req->runtime));
+	if (c->uid != 0)
+		engine__session_restrict(s->e, ss->slot);
+	for (unsigned int i = 0; i < req->npids; i++) {
+		char err[RTP_ERRLEN];
+
+		if (engine__session_add(s->e, ss->slot, req->pids[i], err, sizeof(err))) {
+			sessions__free(s, ss);
+			conn__reply_error(s, c, req, EINVAL, "%s", err);
+			return;
+		}
+		ss->pids[ss->npids++] = req->pids[i];
+	}
+	reply.session = ss->id;
+	reply.npids = (unsigned int)ss->npids;
+	memcpy(reply.pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
+	conn__reply(s, c, &reply, req);
+}
+
+static void do_sessions(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct proto_session_info list[SERVER_MAX_SESSIONS];
+	struct proto_reply reply = { .type = PROTO_SESSIONS, .sessions = list };
+	uint64_t now = clock__mono_ns();
+
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		const struct sess *ss = &s->sessions[i];
+		struct proto_session_info *si = &list[reply.nsessions];
+
+		if (!ss->used || !auth__may_see(c, ss))
+			continue;
+		*si = (struct proto_session_info){ .session = ss->id, .owner_uid = ss->owner, .npids = (unsigned int)ss->npids,
+						   .live_processes = engine__session_live(s->e, ss->slot),
+						   .age_s = (double)(now - ss->created_ns) / 1e9, .watched = ss->watched };
+		memcpy(si->pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
+		reply.nsessions++;
+	}
+	conn__reply(s, c, &reply, req);
+}
+
+static void do_detach(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct sess *ss = request_session(s, c, req);
+	struct proto_reply reply = { .type = PROTO_DETACHED };
+
+	if (!ss)
+		return;
+	reply.session = ss->id;
+	if (ss->creator != c)
+		sessions__notify_ended(s, ss, "detach");
+	sessions__free(s, ss);
+	conn__reply(s, c, &reply, req);
+}
+
+/* Keys of the report that each view keeps (report-json.md), in the order of enum proto_view. */
+static const char *const view_keys[][7] = {
+	[PROTO_VIEW_SUMMARY] = { NULL },
+	[PROTO_VIEW_SYSCALLS] = { "target", "duration_ns", "syscalls", "lost_events", NULL },
+	[PROTO_VIEW_THREADS] = { "target", "duration_ns", "threads", "lost_events", NULL },
+	[PROTO_VIEW_SCHED] = { "target", "duration_ns", "threads", "runq_hist", "process", "lost_events", NULL },
+	[PROTO_VIEW_RUNTIME] = { "target", "targets", "duration_ns", "runtime_metrics", "lost_events", NULL },
+};
+
+/* The JSON of one view of rep: the rows of the other views are not turned into JSON at all. */
+static json_object *view_json(const struct rtp_report *rep, enum proto_view view)
+{
+	struct rtp_report part = *rep;
+	json_object *full, *out, *v;
+
+	if (view == PROTO_VIEW_SUMMARY)
+		return report__json(rep);
+	if (view != PROTO_VIEW_SYSCALLS)
+		part.n_syscalls = 0;
+	if (view != PROTO_VIEW_THREADS && view != PROTO_VIEW_SCHED)
+		part.n_threads = 0;
+	if (view != PROTO_VIEW_RUNTIME)
+		part.n_runtimes = 0;
+	full = report__json(&part);
+	out = full ? json_object_new_object() : NULL;
+	for (int k = 0; out && view_keys[view][k]; k++)
+		if (json_object_object_get_ex(full, view_keys[view][k], &v))
+			json_object_object_add(out, view_keys[view][k], json_object_get(v));
+	json_object_put(full);
+	return out;
+}
+
+static void do_query(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct sess *ss = request_session(s, c, req);
+	struct proto_reply reply = { .type = PROTO_REPORT, .view = req->view };
+	struct rtp_report *rep = NULL;
+	int r;
+
+	if (!ss)
+		return;
+	reply.session = ss->id;
+	if (req->window) {
+		if (!ss->watched) {
+			conn__reply_error(s, c, req, EINVAL, "only watched processes keep a rolling window");
+			return;
+		}
+		if (!ss->win_last) {
+			conn__reply_error(s, c, req, EAGAIN, "no complete window yet: the window is %u s", s->window_s);
+			return;
+		}
+		reply.report = view_json(ss->win_last, req->view);
+		if (!reply.report) {
+			conn__reply_error(s, c, req, ENOMEM, "out of memory");
+			return;
+		}
+	} else {
+		r = engine__session_report(s->e, ss->slot, "attach", &rep);
+		if (r) {
+			conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,
+					   "cannot read the session's measurements: %s", strerror(-r));
+			return;
+		}
+		reply.report = view_json(rep, req->view);
+		report__free(rep);
+		if (!reply.report) {
+			conn__reply_error(s, c, req, ENOMEM, "cannot read the session's measurements: %s", strerror(ENOMEM));
+			return;
+		}
+	}
+	conn__reply(s, c, &reply, req);
+}
+
+static void do_status(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct proto_reply reply = { .type = PROTO_STATUS };
+	struct proto_status *st = &reply.status;
+	struct server_daemon_status ds = { .rss_kb = -1 };
+	struct server_stats ss;
+
+	if (s->status)
+		s->status(s->status_ctx, &ds);
+	server__stats(s, &ss);
+	snprintf(st->version, sizeof(st->version), "%s", RTPROF_VERSION);
+	st->protocol = RTP_PROTO_VERSION;
+	st->pid = ds.pid;
+	st->uptime_s = ds.uptime_s;
+	st->cpu_s = ds.cpu_s;
+	st->rss_kb = ds.rss_kb;
+	st->lifecycle_events = ds.lifecycle_events;
+	st->lifecycle_events_per_s = ds.uptime_s > 0 ? (double)ds.lifecycle_events / ds.uptime_s : 0;
+	st->lost_events = ds.lost_events;
+	st->clients = ss.clients;
+	st->sessions = ss.sessions;
+	st->live_processes = ss.targets;
+	st->requests = ss.requests;
+	st->refused = ss.refused;
+	st->dropped_clients = ss.dropped_clients;
+	st->watched_processes = ss.watched;
+	st->watch_dropped = ss.watch_dropped;
+	conn__reply(s, c, &reply, req);
+}
+
+static void do_hello(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct proto_reply reply = { .type = PROTO_HELLO, .version = RTP_PROTO_VERSION, .uid = c->uid,
+				     .server = "rtprofd " RTPROF_VERSION };
+
+	if (req->version != RTP_PROTO_VERSION) {
+		conn__reply_error(s, c, req, EPROTO, "unsupported protocol version; this rtprofd speaks version %d",
+				   RTP_PROTO_VERSION);
+		c->closing = true;
+		return;
+	}
+	c->hello = true;
+	conn__reply(s, c, &reply, req);
+}
+
+typedef void (*handler_fn)(struct server *, struct client *, const struct proto_request *);
+
+static const handler_fn handlers[] = {
+	[PROTO_ATTACH] = do_attach,	      [PROTO_DETACH] = do_detach, [PROTO_SESSIONS] = do_sessions,
+	[PROTO_QUERY] = do_query,	      [PROTO_STATUS] = do_status, [PROTO_RECORD] = recording__request,
+	[PROTO_STOP] = recording__stop,
+};
+
+void handlers__dispatch(struct server *s, struct client *c, json_object *msg)
+{
+	struct proto_request req;
+	char err[RTP_ERRLEN];
+	int r = proto__parse_request(msg, &req, err, sizeof(err));
+
+	if (!c->hello) {
+		if (req.type == PROTO_HELLO) {
+			do_hello(s, c, &req);
+		} else {
+			conn__reply_error(s, c, &req, EPROTO, "the first message must be a hello with the protocol version");
+			c->closing = true;
+		}
+		return;
+	}
+	if (r) {
+		conn__reply_error(s, c, &req, r, "%s", err);
+		return;
+	}
+	if (req.type == PROTO_HELLO || (size_t)req.type >= sizeof(handlers) / sizeof(handlers[0]) ||
+	    !handlers[req.type]) {
+		/* a second hello, say */
+		conn__reply_error(s, c, &req, EINVAL, "unknown request type '%s'", proto__type_name(req.type));
+		return;
+	}
+	handlers[req.type](s, c, &req);
+}

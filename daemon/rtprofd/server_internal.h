@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the files of rtprofd's server share: the connection (conn.c), authorisation (auth.c), the session
+ * registry (sessions.c), the request handlers (handlers.c), recordings (recording.c) and watch mode
+ * (watch.c). Not for the rest of rtprofd: server.h is its interface. */
+#ifndef RTPROF_SERVER_INTERNAL_H
+#define RTPROF_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto/messages.h"
+#include "proto/protocol.h"
+#include "rtprofd/server.h"
+
+struct json_object;
+
+enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3 };
+
+#define SERVER_MAX_RECORDINGS 4
+
+struct recording;
+
+struct client {
+	enum tag_kind kind;
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	bool hello;
+	bool closing; /* flush what is queued, then close */
+	uint32_t events;
+	struct proto_buf in, out;
+	struct recording *rec;
+};
+
+struct sess {
+	bool used;
+	unsigned long id; /* what clients call it */
+	int slot;         /* engine session */
+	uid_t owner;
+	struct client *creator; /* the session ends with the connection that made it */
+	uint64_t created_ns;
+	pid_t pids[SERVER_MAX_PIDS_PER_ATTACH];
+	size_t npids;
+	bool notify;   /* the creator asked for an "ended" event */
+	bool ended;    /* ... and it was sent */
+	bool watched;
+	uint64_t ended_ns; /* watched: when its process was first seen gone */
+	/* watched: the rolling window -- the report at the start of the current window, and the last
+	 * complete window's figures (that report subtracted from the one at its end) */
+	struct rtp_report *win_base, *win_last;
+	uint64_t win_base_ns;
+};
+
+struct server {
+	enum tag_kind kind; /* TAG_LISTEN: the server itself is the listening socket's tag */
+	int fd;
+	int epfd;
+	char path[108]; /* set once bound: the file to remove at exit */
+	struct engine *e;
+	server_status_fn status;
+	void *status_ctx;
+	struct client *clients[SERVER_MAX_CLIENTS];
+	struct sess sessions[SERVER_MAX_SESSIONS];
+	unsigned long next_id;
+	uint64_t requests, refused, dropped, watch_dropped;
+	unsigned int watch_mask, retention_s, window_s;
+};
+
+/* conn.c: logging, replies, the connection's life */
+void server_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Queue a reply for c, with the "id" of req if any (req may be NULL); takes r->report. A client past its
+ * backlog, or a reply that cannot be built, closes the connection. */
+void conn__reply(struct server *s, struct client *c, struct proto_reply *r, const struct proto_request *req);
+/* An error reply: err is an errno (either sign), the message a sentence. */
+void conn__reply_error(struct server *s, struct client *c, const struct proto_request *req, int err,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Write what is queued; false when the client is gone. */
+bool conn__flush(struct server *s, struct client *c);
+void conn__close(struct server *s, struct client *c);
+
+/* auth.c: may this client profile pid? 0, -ESRCH or -EPERM with a sentence in why. */
+int auth__may_profile(const struct client *c, pid_t pid, char *why, size_t len);
+/* Can the client see the session (its owner, or root)? */
+bool auth__may_see(const struct client *c, const struct sess *ss);
+
+/* sessions.c: the registry */
+struct sess *sessions__find(struct server *s, unsigned long id);
+struct sess *sessions__of_slot(struct server *s, int slot);
+/* A free entry with a new engine session, or NULL (-ENOSPC) */
+struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched);
+void sessions__free(struct server *s, struct sess *ss);
+/* Tell a session's creator, if it asked, that the session ended: "exit" or "detach". */
+void sessions__notify_ended(struct server *s, struct sess *ss, const char *reason);
+/* Sessions whose processes are all gone: tell their creators. */
+void sessions__tick(struct server *s);
+unsigned int sessions__count(const struct server *s, bool watched_only, uid_t owner, bool any_owner);
+
+/* handlers.c: a request's message */
+void handlers__dispatch(struct server *s, struct client *c, struct json_object *msg);
+/* The processes of an attach or record, each one the client may profile: 0, else an error was sent. */
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req);
+/* PROTO_RUNTIME_* to ENGINE_RT_* */
+int handlers__runtime_mode(enum proto_runtime runtime);
+
+/* recording.c */
+void recording__request(struct server *s, struct client *c, const struct proto_request *req);
+void recording__stop(struct server *s, struct client *c, const struct proto_request *req);
+void recording__free(struct server *s, struct recording *rec);
+void recording__poll(struct recording *rec);
+void recordings__tick(struct server *s);
+unsigned int recordings__count(const struct server *s);
+
+/* watch.c */
+void watch__tick(struct server *s, uint64_t now);
+
+#endif

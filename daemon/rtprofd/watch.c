@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Watch mode: every python/node process in a session of its own, owned by root, with a rolling window
+ * of its figures, kept for the retention time after it exits. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtprofd/config.h"
+#include "sys/procfs.h"
+#include "sys/runtime.h"
+#include "rtprofd/server_internal.h"
+
+static unsigned int watch_kind(enum rtp_runtime_kind kind)
+{
+	return kind == RTP_RUNTIME_PYTHON ? WATCH_PYTHON : kind == RTP_RUNTIME_NODE ? WATCH_NODE : 0;
+}
+
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s)
+{
+	s->watch_mask = mask;
+	s->retention_s = retention_s;
+	s->window_s = window_s ? window_s : 60;
+	/* processes of a runtime no longer watched are let go */
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		struct sess *ss = &s->sessions[i];
+		struct rtp_report *rep = NULL;
+		unsigned int kind = 0;
+
+		if (!ss->used || !ss->watched)
+			continue;
+		if (engine__session_report(s->e, ss->slot, "attach", &rep) == 0 && rep->n_targets)
+			kind = watch_kind(rep->targets[0].runtime.kind);
+		report__free(rep);
+		if (!(kind & mask))
+			sessions__free(s, ss);
+	}
+}
+
+void server__watch_exec(struct server *s, pid_t pid)
+{
+	struct rtp_runtime_info rt;
+	struct sess *ss = NULL;
+	char err[RTP_ERRLEN];
+
+	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0 || runtime__detect(pid, &rt))
+		return;
+	if (!(watch_kind(rt.kind) & s->watch_mask))
+		return;
+	if (sessions__count(s, true, 0, true) < SERVER_MAX_WATCHED)
+		ss = sessions__new(s, 0, NULL, true);
+	if (!ss) {
+		s->watch_dropped++;
+		return;
+	}
+	ss->npids = 1;
+	ss->pids[0] = pid;
+	/* each watched process is a session of its own: its python/node children get theirs */
+	engine__session_follow(s->e, ss->slot, false);
+	if (engine__session_add(s->e, ss->slot, pid, err, sizeof(err))) {
+		/* it exited meanwhile, most likely */
+		sessions__free(s, ss);
+		return;
+	}
+	server_log("watching %s %s (pid %d), session %lu", runtime__kind_name(rt.kind), rt.version, (int)pid, ss->id);
+}
+
+void server__watch_scan(struct server *s)
+{
+	struct dirent *d;
+	DIR *dir;
+
+	if (!s->watch_mask || !(dir = opendir("/proc")))
+		return;
+	while ((d = readdir(dir))) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+		struct proc_stat st;
+
+		/* the comm test first: only python* and node* programs are worth reading the ELF of */
+		if (*end || pid <= 0 || procfs__read_stat((pid_t)pid, 0, &st) ||
+		    (strncmp(st.comm, "python", 6) && strncmp(st.comm, "node", 4)))
+			continue;
+		server__watch_exec(s, (pid_t)pid);
+	}
+	closedir(dir);
+}
+
+/* Roll the watched sessions' windows; forget those whose process is gone past the retention. */
+void watch__tick(struct server *s, uint64_t now)
+{
+	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+		struct sess *ss = &s->sessions[i];
+
+		if (!ss->used || !ss->watched)
+			continue;
+		if (!ss->win_base || now - ss->win_base_ns >= (uint64_t)s->window_s * 1000000000ull) {
+			struct rtp_report *cur = NULL, *delta = NULL;
+
+			if (engine__session_report(s->e, ss->slot, "attach", &cur) == 0) {
+				if (ss->win_base && report__subtract(cur, ss->win_base, &delta) == 0) {
+					report__free(ss->win_last);
+					ss->win_last = delta;
+				}
+				report__free(ss->win_base);
+				ss->win_base = cur;
+				ss->win_base_ns = now;
+			}
+		}
+		if (engine__session_live(s->e, ss->slot))
+			continue;
+		if (!ss->ended_ns)
+			ss->ended_ns = now;
+		else if (now - ss->ended_ns >= (uint64_t)s->retention_s * 1000000000ull)
+			sessions__free(s, ss);
+	}
+}
