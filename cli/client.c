@@ -159,7 +159,8 @@ static int error_of(json_object *msg, char *err, size_t errlen)
 	return -r.err;
 }
 
-int client__call(struct rtp_client *c, json_object *req, json_object **reply, char *err, size_t errlen)
+/* A request and its reply as JSON messages (taking ownership of req). */
+static int call_json(struct rtp_client *c, json_object *req, json_object **reply, char *err, size_t errlen)
 {
 	json_object *msg = NULL;
 	int r;
@@ -195,7 +196,7 @@ int client__request(struct rtp_client *c, const struct proto_request *req, struc
 		    size_t errlen)
 {
 	json_object *msg = NULL;
-	int r = client__call(c, proto__build_request(req), &msg, err, errlen);
+	int r = call_json(c, proto__build_request(req), &msg, err, errlen);
 
 	if (r)
 		return r;

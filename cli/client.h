@@ -8,7 +8,6 @@
 
 #include "proto/messages.h"
 
-struct json_object;
 struct rtp_client;
 
 /* The socket to use: --socket, else $RTPROF_SOCKET, else the default. */
@@ -22,8 +21,6 @@ void client__close(struct rtp_client *c);
  * the request's, -EBADMSG. Free the reply with proto_reply__clear. */
 int client__request(struct rtp_client *c, const struct proto_request *req, struct proto_reply *reply, char *err,
 		    size_t errlen);
-/* The same with the request and reply as JSON messages (taking ownership of req). */
-int client__call(struct rtp_client *c, struct json_object *req, struct json_object **reply, char *err, size_t errlen);
 
 /* For streams (a recording, a session's end): send without waiting, then take messages one at a time. */
 int client__send(struct rtp_client *c, const struct proto_request *req);

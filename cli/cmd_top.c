@@ -108,7 +108,7 @@ int cmd_top(int argc, char **argv)
 	r = client__connect(client__socket_path(), &c, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "rtprof top needs rtprofd: %s\n", err);
-		return EXIT_USAGE;
+		return client__exit_code(r);
 	}
 	top_term__init(&term, o.batch);
 	top_term__signals(&waitmask);
@@ -125,7 +125,7 @@ int cmd_top(int argc, char **argv)
 		before = now;
 		memset(&now, 0, sizeof(now));
 		if (r) {
-			ret = EXIT_FAILURE_RT;
+			ret = client__exit_code(r);
 			break;
 		}
 		r = top_draw__frame(&frame, &o, &term);

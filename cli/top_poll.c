@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <json-c/json.h>
 
 #include "base/vec.h"
 #include "client.h"
@@ -22,23 +21,9 @@ static int cmp_thread_tid(const void *a, const void *b)
 
 /* ---- asking rtprofd ---- */
 
-static json_object *request(const char *type)
-{
-	json_object *req = json_object_new_object();
-
-	json_object_object_add(req, "type", json_object_new_string(type));
-	return req;
-}
-
-/* A session as `sessions` lists it. */
-struct top_listed {
-	int64_t session;
-	int live_processes;
-};
-
 static int cmp_listed(const void *a, const void *b)
 {
-	const struct top_listed *x = a, *y = b;
+	const struct proto_session_info *x = a, *y = b;
 
 	return (x->session > y->session) - (x->session < y->session);
 }
@@ -53,55 +38,44 @@ void top_poll__clear(struct top_poll *p)
 
 int top_poll__fetch(struct rtp_client *c, struct top_poll *out, char *err, size_t errlen)
 {
-	json_object *status = NULL, *list = NULL, *sessions;
+	struct proto_reply status = { 0 }, list = { 0 };
 	struct top_poll p = { .taken = time(NULL) };
-	struct top_listed *listed = NULL;
-	size_t n;
 	int r;
 
-	r = client__call(c, request("status"), &status, err, errlen);
+	r = client__request(c, &(struct proto_request){ .type = PROTO_STATUS }, &status, err, errlen);
 	if (r)
 		goto cleanup;
-	p.sessions_total = json_object_get_int(json_object_object_get(status, "sessions"));
-	p.clients = json_object_get_int(json_object_object_get(status, "clients"));
-	r = client__call(c, request("sessions"), &list, err, errlen);
+	p.sessions_total = (int)status.status.sessions;
+	p.clients = (int)status.status.clients;
+	r = client__request(c, &(struct proto_request){ .type = PROTO_SESSIONS }, &list, err, errlen);
 	if (r)
 		goto cleanup;
-	sessions = json_object_object_get(list, "sessions");
-	n = json_object_is_type(sessions, json_type_array) ? json_object_array_length(sessions) : 0;
 	r = -ENOMEM;
-	listed = calloc(n ? n : 1, sizeof(*listed));
-	p.sessions = calloc(n ? n : 1, sizeof(*p.sessions));
-	if (!listed || !p.sessions)
+	p.sessions = calloc(list.nsessions ? list.nsessions : 1, sizeof(*p.sessions));
+	if (!p.sessions)
 		goto cleanup;
-	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_array_get_idx(sessions, i);
-
-		listed[i].session = json_object_get_int64(json_object_object_get(s, "session"));
-		listed[i].live_processes = json_object_get_int(json_object_object_get(s, "live_processes"));
-	}
-	qsort(listed, n, sizeof(*listed), cmp_listed);
-	for (size_t i = 0; i < n; i++) {
-		json_object *req = request("query"), *reply = NULL;
+	qsort(list.sessions, list.nsessions, sizeof(*list.sessions), cmp_listed);
+	for (size_t i = 0; i < list.nsessions; i++) {
+		struct proto_request req = { .type = PROTO_QUERY, .session = list.sessions[i].session,
+					     .view = PROTO_VIEW_SUMMARY };
+		struct proto_reply reply = { 0 };
 		struct rtp_report *rep = NULL;
-		int64_t id = listed[i].session;
+		int64_t id = (int64_t)list.sessions[i].session;
 
-		json_object_object_add(req, "session", json_object_new_int64(id));
-		json_object_object_add(req, "what", json_object_new_string("summary"));
-		r = client__call(c, req, &reply, err, errlen);
+		r = client__request(c, &req, &reply, err, errlen);
 		if (r == -ENOENT)
 			continue; /* detached since the list was made */
 		if (r)
 			goto cleanup;
-		r = report__from_json(json_object_object_get(reply, "report"), &rep);
-		json_object_put(reply);
+		r = report__from_json(reply.report, &rep);
+		proto_reply__clear(&reply);
 		if (r) {
 			snprintf(err, errlen, "rtprofd's report of session %" PRId64 " could not be read", id);
 			goto cleanup;
 		}
 		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread_tid);
 		p.sessions[p.n_sessions++] = (struct top_session){ .session = id,
-								   .live_processes = listed[i].live_processes,
+								   .live_processes = (int)list.sessions[i].live_processes,
 								   .rep = rep };
 	}
 	*out = p;
@@ -111,9 +85,8 @@ cleanup:
 	if (r == -ENOMEM)
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 	top_poll__clear(&p);
-	free(listed);
-	json_object_put(status);
-	json_object_put(list);
+	proto_reply__clear(&status);
+	proto_reply__clear(&list);
 	return r;
 }
 
