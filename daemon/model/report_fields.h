@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The report's fields, declared once (report_fields.c): for each, its JSON key, its kind, where it lives in
  * its struct and how a rolling window treats it. The JSON writer and reader, report__subtract, rtprofd's
- * /metrics and `compare` walk these tables instead of naming the fields one by one. */
+ * /metrics and `compare` walk these tables instead of naming the fields one by one.
+ * A new statistic: its member in report.h, its line in the table of report_fields.c (JSON key in the
+ * order of docs/report-json.md, kind, merge rule; a title to compare it, a metric to export it), its
+ * value where the engine and trace replay fill the row, and its key in docs/report-json.md. */
 #ifndef RTPROF_REPORT_FIELDS_H
 #define RTPROF_REPORT_FIELDS_H
 
@@ -54,7 +57,7 @@ struct rtp_field {
 	size_t offset, size;   /* in its struct; ROWS: size of one row */
 	size_t offset2, size2; /* METHOD: the reason it is not measured; ROWS: the count */
 	const struct rtp_fields *sub; /* OBJECT, ROWS */
-	bool (*present)(const void *row); /* OBJECT, ROWS: written only when true (NULL: always) */
+	bool (*present)(const void *row); /* written only when true (NULL: always); read back regardless */
 	bool (*unknown)(const void *row); /* written as null when true (NULL: never) */
 	/* CODE: adds its key(s) to o; other kinds: nothing (NULL) */
 	void (*to_json)(struct json_object *o, const char *key, const void *row);
