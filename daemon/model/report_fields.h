@@ -26,7 +26,7 @@ enum rtp_field_kind {
 	RTP_FIELD_STRING, /* char[size] of ours, written as it is */
 	RTP_FIELD_TEXT,   /* char[size] from the kernel or a file: bytes, written as valid UTF-8 */
 	RTP_FIELD_HIST,   /* uint64_t[RTP_HIST_SLOTS], written up to its last non-empty slot */
-	RTP_FIELD_METHOD, /* a runtime metric's method char[size] ("": not measured), its reason at offset2 */
+	RTP_FIELD_METHOD, /* a runtime metric's method char[size] ("": not measured; null, and its reason at offset2) */
 	RTP_FIELD_OBJECT, /* a nested JSON object: the fields (sub) of the struct at offset (0: the same struct) */
 	RTP_FIELD_ROWS,   /* an array of rows (sub): a pointer at offset, a size_t count at offset2, each size bytes */
 	RTP_FIELD_CODE,   /* irregular: written and read by its hooks */

@@ -99,7 +99,7 @@ void fields__to_json(const struct rtp_fields *t, const void *row, json_object *o
 			const char *method = CAT(char, row, f);
 			const char *unavailable = (const char *)row + f->offset2;
 
-			json_object_object_add(o, "method", method[0] ? json_object_new_string(method) : NULL);
+			json_object_object_add(o, f->key, method[0] ? json_object_new_string(method) : NULL);
 			if (!method[0])
 				json_object_object_add(o, "unavailable",
 						       fields__json_text(unavailable[0] ? unavailable : "not measured"));
@@ -267,7 +267,7 @@ int fields__from_json(const struct rtp_fields *t, json_object *o, void *row)
 			get_hist(o, f->key, AT(uint64_t, row, f));
 			break;
 		case RTP_FIELD_METHOD:
-			fields__json_string(o, "method", AT(char, row, f), f->size);
+			fields__json_string(o, f->key, AT(char, row, f), f->size);
 			fields__json_string(o, "unavailable", (char *)row + f->offset2, f->size2);
 			break;
 		case RTP_FIELD_OBJECT:
