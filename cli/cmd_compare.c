@@ -14,6 +14,7 @@
 
 #include "render.h"
 #include "model/report.h"
+#include "model/report_fields.h"
 #include "rtprof.h"
 #include "trace/replay.h"
 
@@ -36,29 +37,17 @@ struct sys_row {
 	uint64_t max_total;
 };
 
-/* Scheduling totals over every thread of an input. */
+/* Scheduling totals over every thread of an input: its thread count, then each thread figure of the
+ * report's field table that has a title, in the table's order. */
+#define MAX_SCHED_FIGURES 32
 struct sched_totals {
-	uint64_t threads, oncpu_ns, runq_wait_ns, sleep_ns, block_ns, vol, invol, migrations;
+	uint64_t threads;
+	uint64_t sum[MAX_SCHED_FIGURES]; /* by the field's index in report_thread_fields */
 };
 
-static const struct sched_metric {
-	const char *title, *key;
-	bool is_ns;
-	size_t offset;
-} sched_metrics[] = {
-	{ "threads", "threads", false, offsetof(struct sched_totals, threads) },
-	{ "on-CPU", "oncpu_ns", true, offsetof(struct sched_totals, oncpu_ns) },
-	{ "run-queue wait", "runq_wait_ns", true, offsetof(struct sched_totals, runq_wait_ns) },
-	{ "sleep", "sleep_ns", true, offsetof(struct sched_totals, sleep_ns) },
-	{ "blocked", "block_ns", true, offsetof(struct sched_totals, block_ns) },
-	{ "voluntary switches", "vol_switches", false, offsetof(struct sched_totals, vol) },
-	{ "involuntary switches", "invol_switches", false, offsetof(struct sched_totals, invol) },
-	{ "migrations", "migrations", false, offsetof(struct sched_totals, migrations) },
-};
-
-static uint64_t metric(const struct sched_totals *t, const struct sched_metric *m)
+static bool sched_figure(const struct rtp_field *f)
 {
-	return *(const uint64_t *)((const char *)t + m->offset);
+	return f->title && f->kind == RTP_FIELD_U64;
 }
 
 /* ---- reading the inputs ---- */
@@ -179,17 +168,10 @@ static struct sched_totals sched_of(const struct rtp_report *r)
 {
 	struct sched_totals t = { .threads = r->n_threads };
 
-	for (size_t i = 0; i < r->n_threads; i++) {
-		const struct rtp_report_thread *th = &r->threads[i];
-
-		t.oncpu_ns += th->oncpu_ns;
-		t.runq_wait_ns += th->runq_wait_ns;
-		t.sleep_ns += th->sleep_ns;
-		t.block_ns += th->block_ns;
-		t.vol += th->vol_switches;
-		t.invol += th->invol_switches;
-		t.migrations += th->migrations;
-	}
+	for (size_t i = 0; i < r->n_threads; i++)
+		for (size_t m = 0; m < report_thread_fields.n && m < MAX_SCHED_FIGURES; m++)
+			if (sched_figure(&report_thread_fields.f[m]))
+				t.sum[m] += fields__u64(&report_thread_fields.f[m], &r->threads[i]);
 	return t;
 }
 
@@ -433,19 +415,28 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 		}
 	}
 	fputc('\n', out);
-	for (size_t m = 0; m < sizeof(sched_metrics) / sizeof(sched_metrics[0]); m++) {
-		const struct sched_metric *sm = &sched_metrics[m];
+	fprintf(out, "  %-20s", "threads");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "  %12" PRIu64, st[i].threads);
+		if (i)
+			fprintf(out, " %9s", fmt_ratio(b, sizeof(b), (double)st[i].threads, (double)st[0].threads));
+	}
+	fputc('\n', out);
+	for (size_t m = 0; m < report_thread_fields.n && m < MAX_SCHED_FIGURES; m++) {
+		const struct rtp_field *f = &report_thread_fields.f[m];
 
-		fprintf(out, "  %-20s", sm->title);
+		if (!sched_figure(f))
+			continue;
+		fprintf(out, "  %-20s", f->title);
 		for (size_t i = 0; i < n; i++) {
-			uint64_t v = metric(&st[i], sm);
+			uint64_t v = st[i].sum[m];
 
-			if (sm->is_ns)
+			if (f->flags & RTP_FIELD_NS)
 				fprintf(out, "  %12s", fmt_ns(a, sizeof(a), v));
 			else
 				fprintf(out, "  %12" PRIu64, v);
 			if (i)
-				fprintf(out, " %9s", fmt_ratio(b, sizeof(b), (double)v, (double)metric(&st[0], sm)));
+				fprintf(out, " %9s", fmt_ratio(b, sizeof(b), (double)v, (double)st[0].sum[m]));
 		}
 		fputc('\n', out);
 	}
@@ -483,6 +474,7 @@ static int print_json(FILE *out, const struct input *in, size_t n, const struct 
 	json_object *sys = json_object_new_array(), *sched = json_object_new_object(), *ratios = json_object_new_object();
 	json_object *load = json_object_new_array();
 	double v[MAX_INPUTS] = {};
+	struct sched_totals st[MAX_INPUTS];
 	int ret = 0;
 
 	if (!root || !inputs || !proc || !sys || !sched || !ratios || !load) {
@@ -549,13 +541,17 @@ static int print_json(FILE *out, const struct input *in, size_t n, const struct 
 	}
 	json_object_object_add(root, "syscalls", sys);
 
-	for (size_t m = 0; m < sizeof(sched_metrics) / sizeof(sched_metrics[0]); m++) {
-		for (size_t i = 0; i < n; i++) {
-			struct sched_totals st = sched_of(in[i].rep);
-
-			v[i] = (double)metric(&st, &sched_metrics[m]);
-		}
-		add_series(sched, ratios, sched_metrics[m].key, v, n, true);
+	for (size_t i = 0; i < n; i++)
+		st[i] = sched_of(in[i].rep);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (double)st[i].threads;
+	add_series(sched, ratios, "threads", v, n, true);
+	for (size_t m = 0; m < report_thread_fields.n && m < MAX_SCHED_FIGURES; m++) {
+		if (!sched_figure(&report_thread_fields.f[m]))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			v[i] = (double)st[i].sum[m];
+		add_series(sched, ratios, report_thread_fields.f[m].key, v, n, true);
 	}
 	json_object_object_add(root, "scheduling", sched);
 	json_object_object_add(root, "ratios", ratios);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model/report.h"
+#include "model/report_fields.h"
 
 void report__free(struct rtp_report *r)
 {
@@ -102,10 +103,25 @@ const char *report__tp_kind_name(unsigned int i)
 	return i < RTP_TP_KINDS ? names[i] : "?";
 }
 
-static void rt_stat_sub(struct rtp_report_rt_stat *a, const struct rtp_report_rt_stat *b)
+void fields__subtract(const struct rtp_fields *t, void *row, const void *then)
 {
-	a->count = sub(a->count, b->count);
-	a->total_ns = sub(a->total_ns, b->total_ns);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct rtp_field *f = &t->f[i];
+		char *a = (char *)row + f->offset;
+		const char *b = (const char *)then + f->offset;
+
+		if (f->kind == RTP_FIELD_OBJECT) {
+			fields__subtract(f->sub, a, b);
+		} else if (f->merge == RTP_MERGE_HIST && f->kind == RTP_FIELD_HIST) {
+			hist_sub((uint64_t *)a, (const uint64_t *)b);
+		} else if (f->merge == RTP_MERGE_SUM && f->kind == RTP_FIELD_U64) {
+			*(uint64_t *)a = sub(*(uint64_t *)a, *(const uint64_t *)b);
+		} else if (f->merge == RTP_MERGE_SUM && f->kind == RTP_FIELD_DOUBLE) {
+			double *x = (double *)a, y = *(const double *)b;
+
+			*x = *x > y ? *x - y : 0;
+		}
+	}
 }
 
 /* The runtime metrics of `now` minus those of `then` (same pid), into d (a copy of now's). */
@@ -133,35 +149,20 @@ static int runtimes_subtract(struct rtp_report *d, const struct rtp_report *now,
 				b = &then->runtimes[j];
 		if (!b)
 			continue;
-		r->gil_wait_ns = sub(a->gil_wait_ns, b->gil_wait_ns);
-		r->gil_hold_ns = sub(a->gil_hold_ns, b->gil_hold_ns);
-		r->gil_waits = sub(a->gil_waits, b->gil_waits);
-		hist_sub(r->gil_wait_hist, b->gil_wait_hist);
+		fields__subtract(&report_runtime_fields, r, b);
 		for (size_t k = 0; k < r->n_gil_threads; k++) {
 			struct rtp_report_gil_thread *t = &r->gil_threads[k];
 
 			for (size_t m = 0; m < b->n_gil_threads; m++) {
-				const struct rtp_report_gil_thread *o = &b->gil_threads[m];
-
-				if (o->tid != t->tid)
+				if (b->gil_threads[m].tid != t->tid)
 					continue;
-				t->wait_ns = sub(t->wait_ns, o->wait_ns);
-				t->hold_ns = sub(t->hold_ns, o->hold_ns);
-				t->waits = sub(t->waits, o->waits);
+				fields__subtract(&report_gil_thread_fields, t, &b->gil_threads[m]);
 				t->wait_share = d->duration_ns ? (double)t->wait_ns / (double)d->duration_ns : 0;
 				break;
 			}
 		}
 		for (unsigned int k = 0; k < RTP_RT_GC_KINDS; k++)
-			rt_stat_sub(&r->gc[k], &b->gc[k]);
-		r->loop_busy_ns = sub(a->loop_busy_ns, b->loop_busy_ns);
-		r->loop_idle_ns = sub(a->loop_idle_ns, b->loop_idle_ns);
-		r->loop_iters = sub(a->loop_iters, b->loop_iters);
-		hist_sub(r->loop_busy_hist, b->loop_busy_hist);
-		r->tp_submitted = sub(a->tp_submitted, b->tp_submitted);
-		r->tp_completed = sub(a->tp_completed, b->tp_completed);
-		r->tp_queue_ns = sub(a->tp_queue_ns, b->tp_queue_ns);
-		r->tp_run_ns = sub(a->tp_run_ns, b->tp_run_ns);
+			fields__subtract(&report_rt_stat_fields, &r->gc[k], &b->gc[k]);
 		for (unsigned int k = 0; k < RTP_TP_KINDS; k++)
 			r->tp_kind[k] = sub(a->tp_kind[k], b->tp_kind[k]);
 	}
@@ -182,7 +183,8 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->runtimes = NULL;
 	d->process.cpu_load_pct = NULL;
 	d->n_syscalls = d->n_threads = d->n_runtimes = 0;
-	d->duration_ns = sub(now->duration_ns, then->duration_ns);
+	/* the scalars: duration, process times, runq_hist, loss counters */
+	fields__subtract(&report_fields, d, then);
 	d->targets = calloc(now->n_targets ? now->n_targets : 1, sizeof(*d->targets));
 	d->syscalls = calloc(now->n_syscalls ? now->n_syscalls : 1, sizeof(*d->syscalls));
 	d->threads = calloc(now->n_threads ? now->n_threads : 1, sizeof(*d->threads));
@@ -191,8 +193,6 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 		goto nomem;
 	memcpy(d->targets, now->targets, now->n_targets * sizeof(*d->targets));
 	d->process.wall_s = (double)d->duration_ns / 1e9;
-	d->process.cpu_user_s = now->process.cpu_user_s > then->process.cpu_user_s ? now->process.cpu_user_s - then->process.cpu_user_s : 0;
-	d->process.cpu_sys_s = now->process.cpu_sys_s > then->process.cpu_sys_s ? now->process.cpu_sys_s - then->process.cpu_sys_s : 0;
 	for (int c = 0; c < now->process.ncpus; c++) {
 		double busy = now->process.cpu_load_pct[c] * dur_now -
 			      (c < then->process.ncpus ? then->process.cpu_load_pct[c] * dur_then : 0);
@@ -213,15 +213,9 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 		s->errnos = NULL;
 		s->n_errnos = 0;
 		if (b) {
-			s->count = sub(a->count, b->count);
-			s->errors = sub(a->errors, b->errors);
-			s->timed = sub(a->timed, b->timed);
-			s->total_ns = sub(a->total_ns, b->total_ns);
-			s->trace_lost = sub(a->trace_lost, b->trace_lost);
-			hist_sub(s->hist, b->hist);
+			fields__subtract(&report_syscall_fields, s, b);
 			s->p50_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.50);
 			s->p99_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.99);
-			/* max_ns stays the largest seen so far: a maximum cannot be taken apart */
 		}
 		if (a->n_errnos) {
 			s->errnos = calloc(a->n_errnos, sizeof(*s->errnos));
@@ -247,22 +241,9 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 			if (then->threads[j].tid == a->tid)
 				b = &then->threads[j];
 		*t = *a;
-		if (b) {
-			t->oncpu_ns = sub(a->oncpu_ns, b->oncpu_ns);
-			t->runq_wait_ns = sub(a->runq_wait_ns, b->runq_wait_ns);
-			t->sleep_ns = sub(a->sleep_ns, b->sleep_ns);
-			t->block_ns = sub(a->block_ns, b->block_ns);
-			t->vol_switches = sub(a->vol_switches, b->vol_switches);
-			t->invol_switches = sub(a->invol_switches, b->invol_switches);
-			t->migrations = sub(a->migrations, b->migrations);
-		}
+		if (b)
+			fields__subtract(&report_thread_fields, t, b);
 	}
-	memcpy(d->runq_hist, now->runq_hist, sizeof(d->runq_hist));
-	hist_sub(d->runq_hist, then->runq_hist);
-	d->lost_events = sub(now->lost_events, then->lost_events);
-	d->thread_drops = sub(now->thread_drops, then->thread_drops);
-	d->proc_drops = sub(now->proc_drops, then->proc_drops);
-	d->syscalls_unaggregated = sub(now->syscalls_unaggregated, then->syscalls_unaggregated);
 	if (runtimes_subtract(d, now, then))
 		goto nomem;
 	*out = d;

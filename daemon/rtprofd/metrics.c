@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "base/text.h"
+#include "model/report_fields.h"
 #include "rtprofd/metrics.h"
 #include "sys/procfs.h"
 
@@ -127,21 +128,20 @@ char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 		return NULL;
 	server__foreach_session(srv, collect_one, &c);
 
-	put(&t, "# HELP rtprof_syscalls_total Syscalls the profiled processes made.\n# TYPE rtprof_syscalls_total counter\n");
-	for (size_t i = 0; i < c.n; i++) {
-		proc_labels(&c.v[i], labels, sizeof(labels));
-		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
-			put(&t, "rtprof_syscalls_total{%s,syscall=\"%s\"} %llu\n", labels,
-			    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
-			    (unsigned long long)c.v[i].rep->syscalls[k].count);
-	}
-	put(&t, "# HELP rtprof_syscall_errors_total Syscalls that returned an error.\n# TYPE rtprof_syscall_errors_total counter\n");
-	for (size_t i = 0; i < c.n; i++) {
-		proc_labels(&c.v[i], labels, sizeof(labels));
-		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
-			put(&t, "rtprof_syscall_errors_total{%s,syscall=\"%s\"} %llu\n", labels,
-			    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
-			    (unsigned long long)c.v[i].rep->syscalls[k].errors);
+	/* the syscall counters of the field table (count, errors) */
+	for (size_t m = 0; m < report_syscall_fields.n; m++) {
+		const struct rtp_field *f = &report_syscall_fields.f[m];
+
+		if (!f->metric)
+			continue;
+		put(&t, "# HELP %s %s\n# TYPE %s counter\n", f->metric, f->help, f->metric);
+		for (size_t i = 0; i < c.n; i++) {
+			proc_labels(&c.v[i], labels, sizeof(labels));
+			for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
+				put(&t, "%s{%s,syscall=\"%s\"} %llu\n", f->metric, labels,
+				    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
+				    (unsigned long long)fields__u64(f, &c.v[i].rep->syscalls[k]));
+		}
 	}
 	put(&t, "# HELP rtprof_syscall_latency_seconds Latency of the timed syscalls (log2 buckets).\n"
 		"# TYPE rtprof_syscall_latency_seconds histogram\n");
@@ -168,38 +168,21 @@ char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 			    (unsigned long long)cum);
 		}
 	}
-	static const struct {
-		const char *metric, *help;
-		size_t offset;
-		bool ns;
-	} thread_counters[] = {
-		{ "rtprof_thread_cpu_seconds_total", "Time the thread ran on a CPU.",
-		  offsetof(struct rtp_report_thread, oncpu_ns), true },
-		{ "rtprof_thread_runqueue_wait_seconds_total", "Time the thread waited for a CPU while runnable.",
-		  offsetof(struct rtp_report_thread, runq_wait_ns), true },
-		{ "rtprof_thread_sleep_seconds_total", "Time the thread slept (interruptible).",
-		  offsetof(struct rtp_report_thread, sleep_ns), true },
-		{ "rtprof_thread_blocked_seconds_total", "Time the thread waited uninterruptibly.",
-		  offsetof(struct rtp_report_thread, block_ns), true },
-		{ "rtprof_thread_voluntary_switches_total", "Context switches the thread made by blocking.",
-		  offsetof(struct rtp_report_thread, vol_switches), false },
-		{ "rtprof_thread_involuntary_switches_total", "Context switches that preempted the thread.",
-		  offsetof(struct rtp_report_thread, invol_switches), false },
-		{ "rtprof_thread_migrations_total", "Moves of the thread to another CPU.",
-		  offsetof(struct rtp_report_thread, migrations), false },
-	};
-	for (size_t m = 0; m < sizeof(thread_counters) / sizeof(thread_counters[0]); m++) {
-		put(&t, "# HELP %s %s\n# TYPE %s counter\n", thread_counters[m].metric, thread_counters[m].help,
-		    thread_counters[m].metric);
+	/* the thread counters of the field table: times in seconds */
+	for (size_t m = 0; m < report_thread_fields.n; m++) {
+		const struct rtp_field *f = &report_thread_fields.f[m];
+
+		if (!f->metric)
+			continue;
+		put(&t, "# HELP %s %s\n# TYPE %s counter\n", f->metric, f->help, f->metric);
 		for (size_t i = 0; i < c.n; i++) {
 			for (size_t k = 0; k < c.v[i].rep->n_threads; k++) {
 				const struct rtp_report_thread *th = &c.v[i].rep->threads[k];
-				uint64_t v;
+				uint64_t v = fields__u64(f, th);
 
-				memcpy(&v, (const char *)th + thread_counters[m].offset, sizeof(v));
-				put(&t, "%s{session=\"%lu\",pid=\"%d\",tid=\"%d\",thread=\"%s\"} ", thread_counters[m].metric,
-				    c.v[i].id, th->tgid, th->tid, esc(th->name, name, sizeof(name)));
-				if (thread_counters[m].ns)
+				put(&t, "%s{session=\"%lu\",pid=\"%d\",tid=\"%d\",thread=\"%s\"} ", f->metric, c.v[i].id,
+				    th->tgid, th->tid, esc(th->name, name, sizeof(name)));
+				if (f->flags & RTP_FIELD_NS)
 					put(&t, "%.9f\n", (double)v / 1e9);
 				else
 					put(&t, "%llu\n", (unsigned long long)v);

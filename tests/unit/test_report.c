@@ -9,6 +9,7 @@
 #include "render.h"
 #include "base/text.h"
 #include "model/report.h"
+#include "model/report_fields.h"
 
 static void test_percentile(void)
 {
@@ -212,12 +213,107 @@ static void test_utf8(void)
 	CHECK_STREQ(out, "abc");
 }
 
+/* A report read back from its JSON renders the same JSON again, runtime metrics included. */
+static void test_json_roundtrip(void)
+{
+	struct rtp_report *r = sample_report(), *back = NULL;
+	struct rtp_report_runtime *py, *node;
+	json_object *j1, *j2;
+
+	r->n_runtimes = 2;
+	r->runtimes = calloc(2, sizeof(*r->runtimes));
+	py = &r->runtimes[0];
+	node = &r->runtimes[1];
+	py->pid = 4242;
+	py->kind = RTP_RUNTIME_PYTHON;
+	strcpy(py->gil_method, "futex");
+	py->gil_wait_hist[5] = 2;
+	py->gil_threads = calloc(1, sizeof(*py->gil_threads));
+	report__gil_thread_add(py, 4243, "worker", 300, 700, 2, 0, 1000);
+	py->n_gc_kinds = 3;
+	py->gc[2] = (struct rtp_report_rt_stat){ .count = 2, .total_ns = 90, .max_ns = 60 };
+	node->pid = 4300;
+	node->kind = RTP_RUNTIME_NODE;
+	strcpy(node->loop_unavailable, "no epoll here");
+	node->loop_busy_ns = 10;
+	node->tp_no_queue = true;
+	node->tp_run_ns = 55;
+	node->tp_kind[2] = 4;
+	r->syscalls[0].trace_lost = 7;
+	strcpy(r->targets[0].runtime.lib, "/usr/lib/libpython3.11.so.1.0");
+	strcpy(r->warning, "the trace was cut");
+	j1 = report__json(r);
+	CHECK_EQ(report__from_json(j1, &back), 0);
+	j2 = report__json(back);
+	CHECK_STREQ(json_object_to_json_string(j2), json_object_to_json_string(j1));
+	CHECK(back->runtimes[1].tp_no_queue);
+	CHECK_EQ(back->runtimes[0].n_gc_kinds, 3);
+	CHECK_EQ(back->syscalls[0].errnos[0].err, ENOENT);
+	json_object_put(j1);
+	json_object_put(j2);
+	report__free(back);
+	report__free(r);
+}
+
+/* Every field of the tables has the size its kind reads and writes. */
+static void check_table(const struct rtp_fields *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct rtp_field *f = &t->f[i];
+
+		CHECK(f->key != NULL);
+		switch (f->kind) {
+		case RTP_FIELD_U64:
+			CHECK_EQ(f->size, sizeof(uint64_t));
+			break;
+		case RTP_FIELD_INT:
+		case RTP_FIELD_UINT:
+			CHECK_EQ(f->size, sizeof(int));
+			break;
+		case RTP_FIELD_LONG:
+			CHECK_EQ(f->size, sizeof(long));
+			break;
+		case RTP_FIELD_DOUBLE:
+			CHECK_EQ(f->size, sizeof(double));
+			break;
+		case RTP_FIELD_BOOL:
+			CHECK_EQ(f->size, sizeof(bool));
+			break;
+		case RTP_FIELD_HIST:
+			CHECK_EQ(f->size, RTP_HIST_SLOTS * sizeof(uint64_t));
+			break;
+		case RTP_FIELD_STRING:
+		case RTP_FIELD_TEXT:
+		case RTP_FIELD_METHOD:
+			CHECK(f->size > 1);
+			break;
+		case RTP_FIELD_OBJECT:
+		case RTP_FIELD_ROWS:
+			CHECK(f->sub != NULL);
+			check_table(f->sub);
+			break;
+		case RTP_FIELD_CODE:
+			CHECK(f->to_json != NULL);
+			break;
+		}
+		if (f->metric)
+			CHECK(f->kind == RTP_FIELD_U64 && f->help != NULL);
+	}
+}
+
+static void test_field_tables(void)
+{
+	check_table(&report_fields);
+}
+
 int main(void)
 {
 	test_utf8();
 	test_subtract();
 	test_percentile();
 	test_json();
+	test_json_roundtrip();
+	test_field_tables();
 	test_text();
 	test_fmt_ns();
 	report__free(NULL);
