@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* `rtprof top`'s data: what it asks rtprofd at each refresh, and the frame made of two consecutive answers.
- * Every rate is the difference of two consecutive reports of a session over the difference of their
- * durations (docs/top.md). */
+ * Every rate is a session's figures over the interval between two consecutive reports (report__subtract,
+ * as rtprofd's rolling windows), divided by the interval (docs/top.md). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -92,11 +92,6 @@ cleanup:
 
 /* ---- the frame ---- */
 
-static uint64_t delta(uint64_t now, uint64_t before)
-{
-	return now > before ? now - before : 0;
-}
-
 /* n events over the interval, per second; 0 over an empty interval */
 static double per_s(uint64_t n, double dt_ns)
 {
@@ -114,14 +109,6 @@ static void copy_printable(char *dst, size_t size, const char *src)
 	dst[i] = '\0';
 }
 
-static const struct rtp_report_syscall *find_syscall(const struct rtp_report *r, unsigned int nr)
-{
-	for (size_t i = 0; r && i < r->n_syscalls; i++)
-		if (r->syscalls[i].nr == nr)
-			return &r->syscalls[i];
-	return NULL;
-}
-
 static const struct rtp_report *find_base(const struct top_poll *before, int64_t session)
 {
 	for (size_t i = 0; i < before->n_sessions; i++)
@@ -130,30 +117,29 @@ static const struct rtp_report *find_base(const struct top_poll *before, int64_t
 	return NULL;
 }
 
-static char thread_state(const struct rtp_report_thread *t, const struct rtp_report_thread *b)
+/* Where the thread spent most of the interval, from its figures over it (w) */
+static char thread_state(const struct rtp_report_thread *t, const struct rtp_report_thread *w)
 {
-	uint64_t on, rq, sl, bl;
-
 	if (t->exited)
 		return 'X';
-	on = delta(t->oncpu_ns, b ? b->oncpu_ns : 0);
-	rq = delta(t->runq_wait_ns, b ? b->runq_wait_ns : 0);
-	sl = delta(t->sleep_ns, b ? b->sleep_ns : 0);
-	bl = delta(t->block_ns, b ? b->block_ns : 0);
-	if (!on && !rq && !sl && !bl)
+	if (!w->oncpu_ns && !w->runq_wait_ns && !w->sleep_ns && !w->block_ns)
 		return '-';
-	if (on >= rq && on >= sl && on >= bl)
+	if (w->oncpu_ns >= w->runq_wait_ns && w->oncpu_ns >= w->sleep_ns && w->oncpu_ns >= w->block_ns)
 		return 'R';
-	if (rq >= sl && rq >= bl)
+	if (w->runq_wait_ns >= w->sleep_ns && w->runq_wait_ns >= w->block_ns)
 		return 'W';
-	return bl > sl ? 'D' : 'S';
+	return w->block_ns > w->sleep_ns ? 'D' : 'S';
 }
 
+/* The threads of a session: rep is its report now, base the one before (NULL at its first refresh), win
+ * the interval between them (report__subtract: rep itself at the first refresh), in rep's order. */
 static int add_threads(struct top_frame *f, int64_t session, const struct rtp_report *rep,
-		       const struct rtp_report *base, double dt_ns)
+		       const struct rtp_report *base, const struct rtp_report *win)
 {
-	for (size_t i = 0; i < rep->n_threads; i++) {
-		const struct rtp_report_thread *t = &rep->threads[i], *b = NULL;
+	double dt_ns = (double)win->duration_ns;
+
+	for (size_t i = 0; i < rep->n_threads && i < win->n_threads; i++) {
+		const struct rtp_report_thread *t = &rep->threads[i], *w = &win->threads[i], *b = NULL;
 		struct top_row *row;
 
 		if (base)
@@ -164,13 +150,13 @@ static int add_threads(struct top_frame *f, int64_t session, const struct rtp_re
 		if (vec__grow(&f->rows, &f->cap_rows, f->n_rows))
 			return -ENOMEM;
 		row = &f->rows[f->n_rows++];
-		*row = (struct top_row){ .session = session, .pid = t->tgid, .tid = t->tid, .state = thread_state(t, b) };
+		*row = (struct top_row){ .session = session, .pid = t->tgid, .tid = t->tid, .state = thread_state(t, w) };
 		copy_printable(row->name, sizeof(row->name), t->name);
 		if (dt_ns > 0) {
-			row->cpu_pct = 100.0 * (double)delta(t->oncpu_ns, b ? b->oncpu_ns : 0) / dt_ns;
-			row->runq_pct = 100.0 * (double)delta(t->runq_wait_ns, b ? b->runq_wait_ns : 0) / dt_ns;
-			row->vol_per_s = per_s(delta(t->vol_switches, b ? b->vol_switches : 0), dt_ns);
-			row->invol_per_s = per_s(delta(t->invol_switches, b ? b->invol_switches : 0), dt_ns);
+			row->cpu_pct = 100.0 * (double)w->oncpu_ns / dt_ns;
+			row->runq_pct = 100.0 * (double)w->runq_wait_ns / dt_ns;
+			row->vol_per_s = per_s(w->vol_switches, dt_ns);
+			row->invol_per_s = per_s(w->invol_switches, dt_ns);
 		}
 	}
 	return 0;
@@ -193,26 +179,23 @@ static uint64_t gc_count(const struct rtp_report_runtime *rt)
 	return n;
 }
 
-/* The main target's runtime metrics over the refresh interval, as a third line of its session's head:
+/* The main target's runtime metrics over the refresh interval (win), as a third line of its session's head:
  * GIL wait share (python), event-loop utilisation and threadpool tasks (node), collections. */
-static void runtime_line(char *out, size_t len, const struct rtp_report *rep, const struct rtp_report *base,
-			 double dt_ns)
+static void runtime_line(char *out, size_t len, const struct rtp_report *win)
 {
-	const struct rtp_report_runtime *rt = rep->n_targets ? find_runtime(rep, rep->targets[0].pid) : NULL, *b;
+	const struct rtp_report_runtime *rt = win->n_targets ? find_runtime(win, win->targets[0].pid) : NULL;
+	double dt_ns = (double)win->duration_ns;
 	char gc[48], r1[24];
 
 	out[0] = '\0';
 	if (!rt)
 		return;
-	b = find_runtime(base, rt->pid);
 	if (rt->gc_method[0])
-		snprintf(gc, sizeof(gc), "  gc/s %s",
-			 top_draw__rate(r1, sizeof(r1), per_s(delta(gc_count(rt), gc_count(b)), dt_ns)));
+		snprintf(gc, sizeof(gc), "  gc/s %s", top_draw__rate(r1, sizeof(r1), per_s(gc_count(rt), dt_ns)));
 	else
 		snprintf(gc, sizeof(gc), "  gc -");
 	if (rt->kind == RTP_RUNTIME_PYTHON) {
-		uint64_t w = delta(rt->gil_wait_ns, b ? b->gil_wait_ns : 0);
-		uint64_t h = delta(rt->gil_hold_ns, b ? b->gil_hold_ns : 0);
+		uint64_t w = rt->gil_wait_ns, h = rt->gil_hold_ns;
 
 		if (rt->gil_method[0])
 			snprintf(out, len, "\n  GIL wait %.1f%% of thread time%s",
@@ -220,37 +203,34 @@ static void runtime_line(char *out, size_t len, const struct rtp_report *rep, co
 		else
 			snprintf(out, len, "\n  GIL -%s", gc);
 	} else {
-		uint64_t bu = delta(rt->loop_busy_ns, b ? b->loop_busy_ns : 0);
-		uint64_t id = delta(rt->loop_idle_ns, b ? b->loop_idle_ns : 0);
+		uint64_t bu = rt->loop_busy_ns, id = rt->loop_idle_ns;
 		char r2[24];
 
 		snprintf(out, len, "\n  event loop %.1f%% busy  longest %.1f ms  pool tasks/s %s%s",
 			 bu + id ? 100.0 * (double)bu / (double)(bu + id) : 0, (double)rt->loop_busy_max_ns / 1e6,
-			 top_draw__rate(r2, sizeof(r2), per_s(delta(rt->tp_completed, b ? b->tp_completed : 0), dt_ns)),
-			 gc);
+			 top_draw__rate(r2, sizeof(r2), per_s(rt->tp_completed, dt_ns)), gc);
 	}
 }
 
+/* A session's head lines: who it is and what is alive from rep, its rates from win (the refresh interval). */
 static void session_head(char *out, size_t len, int64_t session, int live, const struct rtp_report *rep,
-			 const struct rtp_report *base, double dt_ns)
+			 const struct rtp_report *win)
 {
 	char rtline[160];
 	const struct rtp_report_target *t = rep->n_targets ? &rep->targets[0] : NULL;
 	const struct rtp_report_syscall *top = NULL;
-	uint64_t calls = 0, top_calls = 0;
+	double dt_ns = (double)win->duration_ns;
+	uint64_t calls = 0;
 	size_t threads = 0;
 	char runtime[48] = "", more[24] = "", rate[24], top_rate[24], top_text[64] = "-", comm[RTP_COMM_LEN] = "?";
 	char version[sizeof(t->runtime.version)] = "?";
 
-	for (size_t i = 0; i < rep->n_syscalls; i++) {
-		const struct rtp_report_syscall *s = &rep->syscalls[i], *b = find_syscall(base, s->nr);
-		uint64_t d = delta(s->count, b ? b->count : 0);
+	for (size_t i = 0; i < win->n_syscalls; i++) {
+		const struct rtp_report_syscall *s = &win->syscalls[i];
 
-		calls += d;
-		if (d > top_calls) {
-			top_calls = d;
+		calls += s->count;
+		if (s->count && (!top || s->count > top->count))
 			top = s;
-		}
 	}
 	for (size_t i = 0; i < rep->n_threads; i++)
 		threads += !rep->threads[i].exited;
@@ -266,8 +246,8 @@ static void session_head(char *out, size_t len, int64_t session, int live, const
 	top_draw__rate(rate, sizeof(rate), per_s(calls, dt_ns));
 	if (top)
 		snprintf(top_text, sizeof(top_text), "%s %s/s", top->name,
-			 top_draw__rate(top_rate, sizeof(top_rate), per_s(top_calls, dt_ns)));
-	runtime_line(rtline, sizeof(rtline), rep, base, dt_ns);
+			 top_draw__rate(top_rate, sizeof(top_rate), per_s(top->count, dt_ns)));
+	runtime_line(rtline, sizeof(rtline), win);
 	/* two lines (three for a python or node target), each within 80 columns */
 	snprintf(out, len,
 		 "session %" PRId64 ": %s (pid %d%s)%s  procs %d/%zu  threads %zu\n"
@@ -302,12 +282,16 @@ int top_frame__build(struct top_frame *f, const struct top_poll *now, const stru
 	for (size_t i = 0; i < now->n_sessions; i++) {
 		const struct top_session *s = &now->sessions[i];
 		const struct rtp_report *base = find_base(before, s->session);
-		/* the first refresh of a session covers it since its attach */
-		double dt_ns = base ? (double)delta(s->rep->duration_ns, base->duration_ns) : (double)s->rep->duration_ns;
+		struct rtp_report *win = NULL;
 
-		session_head(f->session_heads[f->n_sessions++], sizeof(f->session_heads[0]), s->session,
-			     s->live_processes, s->rep, base, dt_ns);
-		r = add_threads(f, s->session, s->rep, base, dt_ns);
+		/* the first refresh of a session covers it since its attach */
+		r = base ? report__subtract(s->rep, base, &win) : 0;
+		if (!r) {
+			session_head(f->session_heads[f->n_sessions++], sizeof(f->session_heads[0]), s->session,
+				     s->live_processes, s->rep, win ? win : s->rep);
+			r = add_threads(f, s->session, s->rep, base, win ? win : s->rep);
+		}
+		report__free(win);
 		if (r) {
 			snprintf(err, errlen, "%s", strerror(-r));
 			return r;
