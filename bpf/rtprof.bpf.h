@@ -9,11 +9,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "rtprof_abi.h"
-
-#define TASK_RUNNING 0
-#define TASK_INTERRUPTIBLE 0x1
-#define TASK_UNINTERRUPTIBLE 0x2
-#define TASK_NOLOAD 0x400
+#include "accounting.h"
 
 /* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
 __u64 target_gen __weak;
@@ -111,20 +107,6 @@ static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)
 	__sync_fetch_and_add(&s->total_ns, d);
 	if (d > s->max_ns)
 		s->max_ns = d; /* racy between CPUs: a maximum may be missed by another's at the same instant */
-}
-
-/* floor(log2(v)) clamped to the histogram, branch-light as the verifier likes. */
-static __always_inline __u32 hist_slot(__u64 v)
-{
-	__u32 r = 0, shift;
-
-	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r < RTP_HIST_SLOTS ? r : RTP_HIST_SLOTS - 1;
 }
 
 static __always_inline struct rtp_event *event_reserve(__u32 type, struct task_struct *task, __u64 now)
