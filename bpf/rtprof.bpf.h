@@ -10,6 +10,8 @@
 #include <bpf/bpf_core_read.h>
 #include "rtprof_abi.h"
 #include "accounting.h"
+#include "core_fixes.bpf.h"
+#include "maps.bpf.h"
 
 /* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
 __u64 target_gen __weak;
@@ -89,16 +91,16 @@ static __always_inline struct rtp_thread *thread_get(struct task_struct *task, b
 	struct rtp_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct rtp_thread init = {};
 
+	/* the record to insert is built only when there is none: this runs at every context switch */
 	if (t || !create)
 		return t;
 	init.tid = tid;
 	init.tgid = task->tgid;
 	bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), task->comm);
-	if (bpf_map_update_elem(&threads, &tid, &init, BPF_NOEXIST) && bpf_map_lookup_elem(&threads, &tid) == NULL) {
+	t = map_try_init(&threads, &tid, &init);
+	if (!t)
 		counter_inc(RTP_CNT_THREAD_DROPS);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	return t;
 }
 
 static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)

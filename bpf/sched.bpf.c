@@ -134,11 +134,11 @@ static __always_inline void trace_wakeup(__u32 type, struct task_struct *p, __u3
 	trace_submit(r);
 }
 
+/* prev_state: core_fixes.bpf.h (an argument of the tracepoint since 5.18) */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, prev_state;
 	struct rtp_cpu_cur *cur = bpf_map_lookup_elem(&cpu_cur, &zero);
 	struct rtp_target *tgt;
 	__u64 now, gen = target_gen;
@@ -164,6 +164,7 @@ int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
+	prev_state = sched_switch_prev_state(ctx, prev);
 	if (prev_slot1)
 		switch_out(prev, prev_slot1 - 1, cur, preempt, prev_state, now);
 	cur->tid = next->pid;

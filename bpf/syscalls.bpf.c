@@ -100,8 +100,8 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 	if ((cur->tflags & RTP_TARGET_RT_GIL_FUTEX) && nr == nr_futex) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
-		__u64 uaddr = BPF_CORE_READ(regs, di);
-		__u32 op = (__u32)BPF_CORE_READ(regs, si);
+		__u64 uaddr = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		__u32 op = (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs);
 
 		if (!rp || !rtp_futex_is_gil_wait(op, uaddr, rp->gil_lo, rp->gil_hi))
 			return false;
@@ -220,7 +220,7 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	/* RTP_SYS_NONE: the syscall began before we attached; it is not counted. An event loop's epoll wait
 	 * in flight at attach still marks where the loop's next busy period begins. */
 	if (!cur->in_sys) {
-		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait((__u32)BPF_CORE_READ(regs, orig_ax)))
+		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait(SYSCALL_NR_CORE(regs)))
 			loop_wait_ended(bpf_ktime_get_ns());
 		return 0;
 	}
@@ -244,18 +244,12 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (rtp_sys_failed(ret)) {
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };
-		__u64 one = 1, *n;
+		__u64 zero = 0, *n;
 
 		s->errors++;
-		n = bpf_map_lookup_elem(&sys_errnos, &key);
+		n = map_lookup_or_try_init(&sys_errnos, &key, &zero);
 		if (n)
 			__sync_fetch_and_add(n, 1);
-		else if (bpf_map_update_elem(&sys_errnos, &key, &one, BPF_NOEXIST)) {
-			/* another CPU inserted it first */
-			n = bpf_map_lookup_elem(&sys_errnos, &key);
-			if (n)
-				__sync_fetch_and_add(n, 1);
-		}
 	}
 	return 0;
 }
