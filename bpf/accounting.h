@@ -200,8 +200,8 @@ RTP_ACCT_FN bool rtp_futex_is_gil_wait(__u32 op, __u64 uaddr, __u64 gil_lo, __u6
 #ifndef __VMLINUX_H__
 #include <sys/syscall.h>
 
-/* This build's numbers: what the probes are given, and what a trace without them in its header was
- * recorded with (the same architecture, as rtprof then read only its own). */
+/* This build's numbers: what the probes are given, and what replay takes for a trace whose header lacks
+ * them (one written before the header carried them). */
 static inline struct rtp_sysnrs rtp_sysnrs_native(void)
 {
 	struct rtp_sysnrs n = { .futex = RTP_NR_NONE, .epoll_wait = RTP_NR_NONE, .epoll_pwait = RTP_NR_NONE,
