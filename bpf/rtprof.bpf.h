@@ -9,11 +9,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "rtprof_abi.h"
-
-#define TASK_RUNNING 0
-#define TASK_INTERRUPTIBLE 0x1
-#define TASK_UNINTERRUPTIBLE 0x2
-#define TASK_NOLOAD 0x400
+#include "accounting.h"
+#include "core_fixes.bpf.h"
+#include "maps.bpf.h"
 
 /* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
 __u64 target_gen __weak;
@@ -93,16 +91,16 @@ static __always_inline struct rtp_thread *thread_get(struct task_struct *task, b
 	struct rtp_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct rtp_thread init = {};
 
+	/* the record to insert is built only when there is none: this runs at every context switch */
 	if (t || !create)
 		return t;
 	init.tid = tid;
 	init.tgid = task->tgid;
 	bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), task->comm);
-	if (bpf_map_update_elem(&threads, &tid, &init, BPF_NOEXIST) && bpf_map_lookup_elem(&threads, &tid) == NULL) {
+	t = map_try_init(&threads, &tid, &init);
+	if (!t)
 		counter_inc(RTP_CNT_THREAD_DROPS);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&threads, &tid);
+	return t;
 }
 
 static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)
@@ -111,20 +109,6 @@ static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)
 	__sync_fetch_and_add(&s->total_ns, d);
 	if (d > s->max_ns)
 		s->max_ns = d; /* racy between CPUs: a maximum may be missed by another's at the same instant */
-}
-
-/* floor(log2(v)) clamped to the histogram, branch-light as the verifier likes. */
-static __always_inline __u32 hist_slot(__u64 v)
-{
-	__u32 r = 0, shift;
-
-	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r < RTP_HIST_SLOTS ? r : RTP_HIST_SLOTS - 1;
 }
 
 static __always_inline struct rtp_event *event_reserve(__u32 type, struct task_struct *task, __u64 now)

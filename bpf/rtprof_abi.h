@@ -80,19 +80,30 @@ struct rtp_hist {
 	__u64 slots[RTP_HIST_SLOTS];
 };
 
+/* A thread's scheduler accounting: totals and the state carried between events. The probes keep one in each
+ * rtp_thread, trace replay one per thread of the trace; the rules that move it are bpf/accounting.h. */
+struct rtp_sched_acct {
+	__u64 oncpu_ns;     /* from event timestamps (reports prefer the kernel's own accounting) */
+	__u64 runq_wait_ns; /* from a wakeup or a preemption to the next switch-in, likewise */
+	__u64 sleep_ns;     /* off-CPU in interruptible sleep */
+	__u64 block_ns;     /* off-CPU in uninterruptible wait */
+	__u64 vol_switches;
+	__u64 invol_switches;
+	__u64 migrations;
+	__u64 on_ts;     /* switched in at; 0 while off CPU */
+	__u64 off_ts;    /* switched out to sleep (or block) at; 0 otherwise */
+	__u64 queued_ts; /* became runnable at; 0 otherwise */
+	__u32 off_state; /* RTP_OFF_* of the last switch-out */
+	__u32 _pad;
+};
+
 /* Value of the `threads` hash, keyed by tid: totals plus the state the scheduler probes carry between events. */
 struct rtp_thread {
 	__u32 tid;
 	__u32 tgid;
 	__u32 parent_tid; /* thread that created it; 0 if it existed before tracing */
 	__u32 flags;      /* RTP_THR_* */
-	__u64 oncpu_ns;
-	__u64 runq_wait_ns;
-	__u64 sleep_ns; /* off-CPU in interruptible sleep */
-	__u64 block_ns; /* off-CPU in uninterruptible wait */
-	__u64 vol_switches;
-	__u64 invol_switches;
-	__u64 migrations;
+	struct rtp_sched_acct sched;
 	/* The kernel's own per-task accounting (se.sum_exec_runtime, sched_info.run_delay), read at each
 	 * switch: the first reading is the base, so totals cover the traced window only. */
 	__u64 k_oncpu_base, k_oncpu;
@@ -100,9 +111,6 @@ struct rtp_thread {
 	__u64 start_ns; /* CLOCK_MONOTONIC; 0 if it existed before tracing */
 	__u64 exit_ns;
 	/* transient state */
-	__u64 on_ts;     /* switched in at; 0 while off CPU */
-	__u64 off_ts;    /* switched out to sleep at; 0 otherwise */
-	__u64 queued_ts; /* became runnable at; 0 otherwise */
 	__u64 sys_ts;    /* syscall in flight across a switch-out: its entry time */
 	__u32 sys_nr;
 	__u32 sys_state; /* RTP_SYS_* of that syscall */
@@ -131,7 +139,6 @@ struct rtp_thread {
 #define RTP_GIL_HOLDING 2
 #define RTP_THR_EXITED 0x1
 #define RTP_THR_KSTATS 0x2      /* k_* hold the kernel's accounting (base taken) */
-#define RTP_THR_OFF_BLOCKED 0x4 /* the current off-CPU period is uninterruptible */
 
 /* Per-CPU "who runs here" cache so the syscall hot path needs no hash lookup. */
 struct rtp_cpu_cur {

@@ -67,7 +67,7 @@ int rtp_gil_taken(struct pt_regs *ctx)
 	t->gil_ts = now;
 	rp = cur_rt_proc();
 	if (rp)
-		__sync_fetch_and_add(&rp->gil_wait_hist[hist_slot(d)], 1);
+		__sync_fetch_and_add(&rp->gil_wait_hist[rtp_hist_slot(d)], 1);
 	return 0;
 }
 

@@ -53,15 +53,11 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 slot, str
 				       bool preempt, unsigned int prev_state, __u64 now)
 {
 	struct rtp_thread *t = thread_get(prev, true);
-	__u64 ran_ts = 0, ran, *busy;
+	__u64 ran_ts, ran, *busy;
 
 	if (!t)
 		return;
-	if (t->on_ts) {
-		ran_ts = now - t->on_ts;
-		t->oncpu_ns += ran_ts;
-		t->on_ts = 0;
-	}
+	ran_ts = rtp_acct_switch_out(&t->sched, preempt, prev_state, now);
 	/* a running task does not migrate: all it ran since the last reading was on this CPU, also when
 	 * it was already running when tracing began */
 	ran = kstats_read(t, prev);
@@ -75,39 +71,21 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 slot, str
 		t->sys_ts = (cur->in_sys & RTP_SYS_STATE) == RTP_SYS_TIMED ? cur->sys_ts : now;
 		t->sys_nr = cur->sys_nr;
 	}
-	/* The kernel counts a voluntary switch exactly when it is not a preemption and the task left TASK_RUNNING. */
-	if (!preempt && prev_state != TASK_RUNNING) {
-		t->vol_switches++;
-		t->off_ts = now;
-		t->queued_ts = 0;
-		if ((prev_state & TASK_UNINTERRUPTIBLE) && !(prev_state & TASK_NOLOAD))
-			t->flags |= RTP_THR_OFF_BLOCKED;
-		else
-			t->flags &= ~RTP_THR_OFF_BLOCKED;
-	} else {
-		t->invol_switches++;
-		t->queued_ts = now;
-		t->off_ts = 0;
-	}
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u32 slot, struct rtp_cpu_cur *cur, __u64 now)
 {
 	struct rtp_thread *t = thread_get(next, true);
+	__u64 runq_wait;
 
 	if (!t)
 		return;
-	if (t->queued_ts) {
-		__u64 d = now - t->queued_ts;
+	if (rtp_acct_switch_in(&t->sched, now, &runq_wait)) {
 		struct rtp_hist *h = bpf_map_lookup_elem(&runq_hist, &slot);
 
-		t->runq_wait_ns += d;
 		if (h)
-			h->slots[hist_slot(d)]++;
-		t->queued_ts = 0;
+			h->slots[rtp_hist_slot(runq_wait)]++;
 	}
-	t->off_ts = 0;
-	t->on_ts = now;
 	t->cpu = bpf_get_smp_processor_id();
 	(void)kstats_read(t, next);
 	if (t->sys_state) {
@@ -156,11 +134,11 @@ static __always_inline void trace_wakeup(__u32 type, struct task_struct *p, __u3
 	trace_submit(r);
 }
 
+/* prev_state: core_fixes.bpf.h (an argument of the tracepoint since 5.18) */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, prev_state;
 	struct rtp_cpu_cur *cur = bpf_map_lookup_elem(&cpu_cur, &zero);
 	struct rtp_target *tgt;
 	__u64 now, gen = target_gen;
@@ -186,6 +164,7 @@ int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
+	prev_state = sched_switch_prev_state(ctx, prev);
 	if (prev_slot1)
 		switch_out(prev, prev_slot1 - 1, cur, preempt, prev_state, now);
 	cur->tid = next->pid;
@@ -208,20 +187,12 @@ static __always_inline int on_wakeup(struct task_struct *p)
 	if (!target_of(p))
 		return 0;
 	t = thread_get(p, true);
-	if (!t || t->on_ts)
+	if (!t || rtp_acct_running(&t->sched))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (record_trace)
 		trace_wakeup(RTP_TR_WAKEUP, p, BPF_CORE_READ(p, thread_info.cpu), now);
-	if (t->off_ts) {
-		if (t->flags & RTP_THR_OFF_BLOCKED)
-			t->block_ns += now - t->off_ts;
-		else
-			t->sleep_ns += now - t->off_ts;
-		t->off_ts = 0;
-	}
-	if (!t->queued_ts)
-		t->queued_ts = now;
+	rtp_acct_wakeup(&t->sched, now);
 	return 0;
 }
 
@@ -246,7 +217,7 @@ int BPF_PROG(rtp_sched_migrate_task, struct task_struct *p, int dest_cpu)
 		return 0;
 	t = thread_get(p, true);
 	if (t)
-		__sync_fetch_and_add(&t->migrations, 1);
+		rtp_acct_migrate(&t->sched);
 	if (record_trace)
 		trace_wakeup(RTP_TR_MIGRATE, p, (__u32)dest_cpu, bpf_ktime_get_ns());
 	return 0;

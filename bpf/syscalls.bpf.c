@@ -11,15 +11,11 @@ const volatile __u32 nr_exit = 0xffffffff;
 const volatile __u32 nr_exit_group = 0xffffffff;
 /* 0: time every syscall; else time one in 2^sample_shift within a burst */
 const volatile __u32 sample_shift = RTP_DEFAULT_SAMPLE_SHIFT;
-/* Runtime metrics (set by userspace; 0xffffffff where the architecture lacks the call) */
-const volatile __u32 nr_futex = 0xffffffff;
-const volatile __u32 nr_epoll_wait = 0xffffffff;
-const volatile __u32 nr_epoll_pwait = 0xffffffff;
-const volatile __u32 nr_epoll_pwait2 = 0xffffffff;
-
-#define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME */
-#define FUTEX_WAIT 0
-#define FUTEX_WAIT_BITSET 9
+/* Runtime metrics (set by userspace from rtp_sysnrs_native(); RTP_NR_NONE where the architecture lacks the call) */
+const volatile __u32 nr_futex = RTP_NR_NONE;
+const volatile __u32 nr_epoll_wait = RTP_NR_NONE;
+const volatile __u32 nr_epoll_pwait = RTP_NR_NONE;
+const volatile __u32 nr_epoll_pwait2 = RTP_NR_NONE;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,7 +86,10 @@ static __always_inline int trace_syscall(__u32 tid, __u32 nr, __u64 ts, __u64 du
 
 static __always_inline bool is_epoll_wait(__u32 nr)
 {
-	return nr == nr_epoll_wait || nr == nr_epoll_pwait || nr == nr_epoll_pwait2;
+	struct rtp_sysnrs nrs = { .epoll_wait = nr_epoll_wait, .epoll_pwait = nr_epoll_pwait,
+				  .epoll_pwait2 = nr_epoll_pwait2 };
+
+	return rtp_sys_is_epoll_wait(&nrs, nr);
 }
 
 /* A syscall that runtime metrics time exactly: a wait on the GIL (a futex wait on an address inside the
@@ -101,10 +100,10 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 	if ((cur->tflags & RTP_TARGET_RT_GIL_FUTEX) && nr == nr_futex) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 		struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
-		__u64 uaddr = BPF_CORE_READ(regs, di);
-		__u32 op = (__u32)BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
+		__u64 uaddr = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		__u32 op = (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs);
 
-		if (!rp || (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET) || uaddr < rp->gil_lo || uaddr >= rp->gil_hi)
+		if (!rp || !rtp_futex_is_gil_wait(op, uaddr, rp->gil_lo, rp->gil_hi))
 			return false;
 		cur->sys_ts = bpf_ktime_get_ns();
 		return true;
@@ -129,7 +128,7 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 				struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
 
 				if (rp)
-					__sync_fetch_and_add(&rp->loop_busy_hist[hist_slot(busy)], 1);
+					__sync_fetch_and_add(&rp->loop_busy_hist[rtp_hist_slot(busy)], 1);
 			}
 		}
 		return true;
@@ -166,7 +165,7 @@ static __always_inline void rt_exit(__u32 nr, __u64 start, __u64 now)
 		t->gil_waits++;
 		trace_runtime(t->tid, start, d, RTP_TRK_GIL_WAIT, 0);
 		if (rp)
-			__sync_fetch_and_add(&rp->gil_wait_hist[hist_slot(d)], 1);
+			__sync_fetch_and_add(&rp->gil_wait_hist[rtp_hist_slot(d)], 1);
 	}
 }
 
@@ -221,7 +220,7 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	/* RTP_SYS_NONE: the syscall began before we attached; it is not counted. An event loop's epoll wait
 	 * in flight at attach still marks where the loop's next busy period begins. */
 	if (!cur->in_sys) {
-		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait((__u32)BPF_CORE_READ(regs, orig_ax)))
+		if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait(SYSCALL_NR_CORE(regs)))
 			loop_wait_ended(bpf_ktime_get_ns());
 		return 0;
 	}
@@ -235,11 +234,7 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		__u64 now = bpf_ktime_get_ns();
 
 		lat = now - cur->sys_ts;
-		s->timed++;
-		s->total_ns += lat;
-		if (lat > s->max_ns)
-			s->max_ns = lat;
-		s->hist[hist_slot(lat)]++;
+		rtp_sys_timed(s, lat);
 		if (state & RTP_SYS_RT)
 			rt_exit(cur->sys_nr, cur->sys_ts, now);
 		else if ((cur->tflags & RTP_TARGET_RT_LOOP) && is_epoll_wait(cur->sys_nr))
@@ -247,20 +242,14 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		if (record_trace && trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret))
 			s->trace_lost++;
 	}
-	if (ret < 0 && ret >= -4095) {
+	if (rtp_sys_failed(ret)) {
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };
-		__u64 one = 1, *n;
+		__u64 zero = 0, *n;
 
 		s->errors++;
-		n = bpf_map_lookup_elem(&sys_errnos, &key);
+		n = map_lookup_or_try_init(&sys_errnos, &key, &zero);
 		if (n)
 			__sync_fetch_and_add(n, 1);
-		else if (bpf_map_update_elem(&sys_errnos, &key, &one, BPF_NOEXIST)) {
-			/* another CPU inserted it first */
-			n = bpf_map_lookup_elem(&sys_errnos, &key);
-			if (n)
-				__sync_fetch_and_add(n, 1);
-		}
 	}
 	return 0;
 }

@@ -109,8 +109,9 @@ int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struc
 	return 0;
 }
 
+/* group_dead: core_fixes.bpf.h (an argument of the tracepoint since 6.x) */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(rtp_sched_process_exit, struct task_struct *p, bool group_dead)
+int BPF_PROG(rtp_sched_process_exit, struct task_struct *p)
 {
 	struct rtp_thread *t;
 	struct rtp_event *e;
@@ -128,7 +129,7 @@ int BPF_PROG(rtp_sched_process_exit, struct task_struct *p, bool group_dead)
 	if (!e)
 		return 0;
 	e->exit_code = p->exit_code;
-	if (group_dead) {
+	if (sched_process_exit_group_dead(ctx, p)) {
 		e->flags |= RTP_EV_GROUP_DEAD;
 		event_submit_now(e);
 	} else {

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "accounting.h"
 #include "base/vec.h"
 #include "engine/engine_internal.h"
 #include "sys/runtime.h"
@@ -133,6 +134,7 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 			     uint64_t *busy_ns, int ncpus)
 {
 	struct proc_schedstat ss;
+	__u64 sleep_ns, block_ns;
 
 	memset(rt, 0, sizeof(*rt));
 	rt->tid = (pid_t)t->tid;
@@ -145,11 +147,9 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 		rt->oncpu_ns = t->k_oncpu - t->k_oncpu_base;
 		rt->runq_wait_ns = t->k_runq - t->k_runq_base;
 	} else {
-		rt->oncpu_ns = t->oncpu_ns;
-		rt->runq_wait_ns = t->runq_wait_ns;
+		rt->oncpu_ns = t->sched.oncpu_ns;
+		rt->runq_wait_ns = t->sched.runq_wait_ns;
 	}
-	rt->sleep_ns = t->sleep_ns;
-	rt->block_ns = t->block_ns;
 	/* close the intervals still open when the session ended: for a live thread the kernel's accounting
 	 * of now, else the time since the last event */
 	if ((t->flags & (RTP_THR_KSTATS | RTP_THR_EXITED)) == RTP_THR_KSTATS &&
@@ -157,24 +157,20 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	    ss.runq_wait_ns >= t->k_runq_base) {
 		rt->oncpu_ns = ss.oncpu_ns - t->k_oncpu_base;
 		rt->runq_wait_ns = ss.runq_wait_ns - t->k_runq_base;
-		if (t->on_ts && t->cpu < (__u32)ncpus && ss.oncpu_ns >= t->k_oncpu)
+		if (t->sched.on_ts && t->cpu < (__u32)ncpus && ss.oncpu_ns >= t->k_oncpu)
 			busy_ns[t->cpu] += ss.oncpu_ns - t->k_oncpu;
 	} else {
-		if (t->on_ts && now > t->on_ts)
-			rt->oncpu_ns += now - t->on_ts;
-		if (t->queued_ts && now > t->queued_ts)
-			rt->runq_wait_ns += now - t->queued_ts;
+		if (t->sched.on_ts && now > t->sched.on_ts)
+			rt->oncpu_ns += now - t->sched.on_ts;
+		if (t->sched.queued_ts && now > t->sched.queued_ts)
+			rt->runq_wait_ns += now - t->sched.queued_ts;
 	}
-	/* a dead thread's last switch-out is no sleep */
-	if (t->off_ts && now > t->off_ts && !(t->flags & RTP_THR_EXITED)) {
-		if (t->flags & RTP_THR_OFF_BLOCKED)
-			rt->block_ns += now - t->off_ts;
-		else
-			rt->sleep_ns += now - t->off_ts;
-	}
-	rt->vol_switches = t->vol_switches;
-	rt->invol_switches = t->invol_switches;
-	rt->migrations = t->migrations;
+	rtp_acct_off_totals(&t->sched, now, t->flags & RTP_THR_EXITED, &sleep_ns, &block_ns);
+	rt->sleep_ns = sleep_ns;
+	rt->block_ns = block_ns;
+	rt->vol_switches = t->sched.vol_switches;
+	rt->invol_switches = t->sched.invol_switches;
+	rt->migrations = t->sched.migrations;
 	rt->exited = t->flags & RTP_THR_EXITED;
 	rt->gil_wait_ns = t->gil_wait_ns;
 	rt->gil_hold_ns = t->gil_hold_ns;

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "accounting.h"
 #include "base/errmsg.h"
 #include "base/vec.h"
 #include "engine/bpfmap.h"
@@ -266,6 +267,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	const char *btf = kernel_btf_path(opts);
+	struct rtp_sysnrs nrs;
 	struct engine *e;
 	int r;
 
@@ -307,14 +309,11 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
 	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
 	e->skel->rodata->watch_execs = e->opts.watch_execs;
-	e->skel->rodata->nr_futex = SYS_futex;
-#ifdef SYS_epoll_wait
-	e->skel->rodata->nr_epoll_wait = SYS_epoll_wait;
-#endif
-	e->skel->rodata->nr_epoll_pwait = SYS_epoll_pwait;
-#ifdef SYS_epoll_pwait2
-	e->skel->rodata->nr_epoll_pwait2 = SYS_epoll_pwait2;
-#endif
+	nrs = rtp_sysnrs_native();
+	e->skel->rodata->nr_futex = nrs.futex;
+	e->skel->rodata->nr_epoll_wait = nrs.epoll_wait;
+	e->skel->rodata->nr_epoll_pwait = nrs.epoll_pwait;
+	e->skel->rodata->nr_epoll_pwait2 = nrs.epoll_pwait2;
 	if (e->opts.record) {
 		unsigned int bytes = e->opts.trace_buffer_bytes ? e->opts.trace_buffer_bytes : RTP_DEFAULT_TRACE_BUFFER;
 

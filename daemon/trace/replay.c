@@ -1,28 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The report of a recorded trace: the same model, and the same arithmetic, as a live session's
- * (aggregate.c), computed from the records alone. */
+/* The report of a recorded trace: the same model, and the same arithmetic (bpf/accounting.h), as a live
+ * session's (aggregate.c), computed from the records alone. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 
+#include "accounting.h"
 #include "model/report.h"
 #include "base/tidtab.h"
 #include "sys/syscall_names.h"
 #include "trace/replay.h"
 #include "trace/trace.h"
 
-#define TASK_UNINTERRUPTIBLE 0x2
-#define TASK_NOLOAD 0x400
-
 struct thr {
 	uint32_t tid, tgid, parent_tid, cpu;
 	char comm[RTP_COMM_LEN];
-	bool have_base, running, exited, off_blocked;
+	bool have_base, exited;
 	uint64_t base_on, base_rq, last_on, last_rq;
-	uint64_t vol, invol, migrations, sleep_ns, block_ns;
-	uint64_t off_ts, queued_ts;
+	struct rtp_sched_acct sched; /* as the probes keep it (bpf/accounting.h) */
 	uint64_t born_ts, exit_ts; /* 0: before the trace / after it */
 	/* runtime metrics (RTP_TR_RUNTIME records; epoll waits for an event loop's idle time) */
 	uint64_t gil_wait, gil_waits, gil_hold;
@@ -52,18 +48,8 @@ struct agg {
 	struct rtacc *rts;
 	size_t n_rts, cap_rts;
 	uint64_t last_ts;
+	struct rtp_sysnrs nrs; /* the recording machine's */
 };
-
-static uint32_t hist_slot(uint64_t v)
-{
-	uint32_t r = 0;
-
-	while (v > 1 && r < RTP_HIST_SLOTS - 1) {
-		v >>= 1;
-		r++;
-	}
-	return r;
-}
 
 static struct thr *thr_get(struct agg *a, uint32_t tid)
 {
@@ -117,19 +103,6 @@ static struct rtacc *rtacc_get(struct agg *a, uint32_t pid)
 	return &a->rts[a->n_rts++];
 }
 
-static bool is_epoll_wait(uint32_t nr)
-{
-#ifdef SYS_epoll_wait
-	if (nr == SYS_epoll_wait)
-		return true;
-#endif
-#ifdef SYS_epoll_pwait2
-	if (nr == SYS_epoll_pwait2)
-		return true;
-#endif
-	return nr == SYS_epoll_pwait;
-}
-
 static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
 {
 	struct thr *t = thr_get(a, r->tid);
@@ -144,7 +117,7 @@ static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
 	case RTP_TRK_GIL_WAIT:
 		t->gil_wait += r->dur_ns;
 		t->gil_waits++;
-		acc->gil_hist[hist_slot(r->dur_ns)]++;
+		acc->gil_hist[rtp_hist_slot(r->dur_ns)]++;
 		break;
 	case RTP_TRK_GIL_HOLD:
 		t->gil_hold += r->dur_ns;
@@ -164,7 +137,7 @@ static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
 		t->loop_iters++;
 		if (r->dur_ns > t->loop_max)
 			t->loop_max = r->dur_ns;
-		acc->loop_hist[hist_slot(r->dur_ns)]++;
+		acc->loop_hist[rtp_hist_slot(r->dur_ns)]++;
 		break;
 	case RTP_TRK_TP_TASK:
 		if (r->arg < RTP_TP_KINDS)
@@ -235,20 +208,16 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 			return 0;
 		s = &a->sys[rec->sys.nr];
 		s->count++;
-		s->timed++;
-		s->total_ns += rec->sys.dur_ns;
-		if (rec->sys.dur_ns > s->max_ns)
-			s->max_ns = rec->sys.dur_ns;
-		s->hist[hist_slot(rec->sys.dur_ns)]++;
+		rtp_sys_timed(s, rec->sys.dur_ns);
 		/* event-loop idle time: the waits the live probes timed, those entered once the process's runtime
 		 * was known (its TRACE_RUNTIME record, which precedes them in the file) */
-		if (is_epoll_wait(rec->sys.nr) && (t = thr_get(a, rec->sys.tid))) {
+		if (rtp_sys_is_epoll_wait(&a->nrs, rec->sys.nr) && (t = thr_get(a, rec->sys.tid))) {
 			const struct rtacc *acc = rtacc_find(a, t->tgid ? t->tgid : rec->sys.tid);
 
 			if (acc && acc->have_methods && rec->sys.ts_ns >= acc->m.ts_ns)
 				t->epoll_idle += rec->sys.dur_ns;
 		}
-		if (rec->sys.ret < 0 && rec->sys.ret >= -4095) {
+		if (rtp_sys_failed(rec->sys.ret)) {
 			s->errors++;
 			return add_errno(a, (uint16_t)rec->sys.nr, (uint16_t)-rec->sys.ret);
 		}
@@ -257,44 +226,24 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 	case RTP_TR_SWITCH:
 		if ((t = thr_get(a, rec->sw.prev_tid))) {
 			thr_reading(t, rec->sw.prev_oncpu_ns, rec->sw.prev_runq_ns, a->busy, rec->sw.cpu, a->ncpus);
-			t->running = false;
-			if (!rec->sw.preempt && rec->sw.prev_state) {
-				t->vol++;
-				t->off_ts = ts;
-				t->queued_ts = 0;
-				t->off_blocked = (rec->sw.prev_state & TASK_UNINTERRUPTIBLE) && !(rec->sw.prev_state & TASK_NOLOAD);
-			} else {
-				t->invol++;
-				t->queued_ts = ts;
-				t->off_ts = 0;
-			}
+			(void)rtp_acct_switch_out(&t->sched, rec->sw.preempt != 0, rec->sw.prev_state, ts);
 		}
 		if ((t = thr_get(a, rec->sw.next_tid))) {
-			if (t->queued_ts && ts >= t->queued_ts)
-				a->runq_hist[hist_slot(ts - t->queued_ts)]++;
-			t->queued_ts = 0;
-			t->off_ts = 0;
-			t->running = true;
+			__u64 runq_wait;
+
+			if (rtp_acct_switch_in(&t->sched, ts, &runq_wait))
+				a->runq_hist[rtp_hist_slot(runq_wait)]++;
 			t->cpu = rec->sw.cpu;
 		}
 		return 0;
 	case RTP_TR_WAKEUP:
 		t = thr_get(a, rec->wk.tid);
-		if (!t || t->running)
-			return 0;
-		if (t->off_ts && ts >= t->off_ts) {
-			if (t->off_blocked)
-				t->block_ns += ts - t->off_ts;
-			else
-				t->sleep_ns += ts - t->off_ts;
-			t->off_ts = 0;
-		}
-		if (!t->queued_ts)
-			t->queued_ts = ts;
+		if (t && !rtp_acct_running(&t->sched))
+			rtp_acct_wakeup(&t->sched, ts);
 		return 0;
 	case RTP_TR_MIGRATE:
 		if ((t = thr_get(a, rec->wk.tid)))
-			t->migrations++;
+			rtp_acct_migrate(&t->sched);
 		return 0;
 	case RTP_TR_RUNTIME:
 		return apply_runtime(a, &rec->rt);
@@ -318,7 +267,7 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 			t->last_on = t->last_rq = 0;
 		}
 		thr_reading(t, rec->th.oncpu_ns, rec->th.runq_ns, a->busy,
-			    t->running ? t->cpu : UINT32_MAX, a->ncpus);
+			    rtp_acct_running(&t->sched) ? t->cpu : UINT32_MAX, a->ncpus);
 		return 0;
 	case TRACE_PROC:
 		if (!(tg = target_get(a, rec->proc.pid)))
@@ -533,6 +482,7 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 	for (size_t i = 0; i < a->thr.n; i++) {
 		const struct thr *t = tidtab__at(&a->thr, i);
 		struct rtp_report_thread *rt = &rep->threads[rep->n_threads++];
+		__u64 sleep_ns, block_ns;
 
 		rt->tid = (pid_t)t->tid;
 		rt->tgid = (pid_t)t->tgid;
@@ -541,17 +491,12 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 		rt->name[sizeof(rt->name) - 1] = '\0';
 		rt->oncpu_ns = t->last_on - t->base_on;
 		rt->runq_wait_ns = t->last_rq >= t->base_rq ? t->last_rq - t->base_rq : 0;
-		rt->sleep_ns = t->sleep_ns;
-		rt->block_ns = t->block_ns;
-		if (t->off_ts && end > t->off_ts && !t->exited) { /* still off CPU when the trace ended */
-			if (t->off_blocked)
-				rt->block_ns += end - t->off_ts;
-			else
-				rt->sleep_ns += end - t->off_ts;
-		}
-		rt->vol_switches = t->vol;
-		rt->invol_switches = t->invol;
-		rt->migrations = t->migrations;
+		rtp_acct_off_totals(&t->sched, end, t->exited, &sleep_ns, &block_ns);
+		rt->sleep_ns = sleep_ns;
+		rt->block_ns = block_ns;
+		rt->vol_switches = t->sched.vol_switches;
+		rt->invol_switches = t->sched.invol_switches;
+		rt->migrations = t->sched.migrations;
 		rt->exited = t->exited;
 	}
 	if (rep->n_threads > 1)
@@ -576,6 +521,7 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 	if (r)
 		return r;
 	a.ncpus = trace_reader__header(rd)->ncpus;
+	a.nrs = trace_reader__header(rd)->sysnrs;
 	a.sys = calloc(RTP_MAX_SYSCALLS, sizeof(*a.sys));
 	a.busy = calloc(a.ncpus ? a.ncpus : 1, sizeof(*a.busy));
 	rep = calloc(1, sizeof(*rep));

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The per-thread state timeline of a trace. Records are not strictly in time order across CPUs
  * (docs/trace-format.md), so the scheduling events are collected, sorted by thread and time, and then
- * replayed through one state machine per thread -- the rules of trace_report.c's switch accounting. */
+ * replayed through one state machine per thread -- with the switch classification of bpf/accounting.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounting.h"
 #include "base/tidtab.h"
 #include "trace/timeline.h"
 
-#define TASK_UNINTERRUPTIBLE 0x2
-#define TASK_NOLOAD 0x400
-#define TASK_DEAD 0x80
 /* A switch-out whose kernel CPU time exceeds the running time the records show by more than this is taken as
  * the trace missing a switch-out/switch-in pair; below it is the usual gap between the kernel's clock and event
  * timestamps around a wakeup (0-40 us measured on this project's VMs). */
@@ -112,16 +110,19 @@ static struct timeline_process *proc_get(struct loader *l, uint32_t pid)
 	return &l->procs[l->n_procs++];
 }
 
-/* Where a thread switched out goes: the same reading of prev_state as trace_report.c. */
+/* Where a thread switched out goes: the probes' and the report's reading of prev_state. */
 static enum thread_state state_after_switch(const struct rtp_tr_switch *sw)
 {
-	if (sw->prev_state & TASK_DEAD)
-		return TSTATE_NONE;
-	if (sw->preempt || !sw->prev_state)
+	switch (rtp_off_state(sw->preempt != 0, sw->prev_state)) {
+	case RTP_OFF_RUNNABLE:
 		return TSTATE_RUNNABLE;
-	if ((sw->prev_state & TASK_UNINTERRUPTIBLE) && !(sw->prev_state & TASK_NOLOAD))
+	case RTP_OFF_BLOCKED:
 		return TSTATE_BLOCKED;
-	return TSTATE_SLEEPING;
+	case RTP_OFF_DEAD:
+		return TSTATE_NONE;
+	default:
+		return TSTATE_SLEEPING;
+	}
 }
 
 static int apply(struct loader *l, const struct trace_rec *rec, const struct timeline_opts *opts)

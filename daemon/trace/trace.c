@@ -255,6 +255,40 @@ static int block_emit(struct trace_writer *w)
 	return 0;
 }
 
+/* The header's syscall numbers, by name: a call the recording machine lacks is not listed. */
+struct sysnr_field {
+	const char *name;
+	size_t off;
+};
+static const struct sysnr_field SYSNR_FIELDS[] = {
+	{ "futex", offsetof(struct rtp_sysnrs, futex) },
+	{ "epoll_wait", offsetof(struct rtp_sysnrs, epoll_wait) },
+	{ "epoll_pwait", offsetof(struct rtp_sysnrs, epoll_pwait) },
+	{ "epoll_pwait2", offsetof(struct rtp_sysnrs, epoll_pwait2) },
+};
+#define SYSNR_NAME_MAX 32
+#define SYSNRS_MAX 64 /* entries a reader accepts */
+
+static uint32_t *sysnr_at(struct rtp_sysnrs *n, size_t i)
+{
+	return (uint32_t *)((char *)n + SYSNR_FIELDS[i].off);
+}
+
+static int encode_sysnrs(struct buf *b, const struct rtp_sysnrs *nrs)
+{
+	struct rtp_sysnrs n = *nrs;
+	uint64_t count = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(SYSNR_FIELDS) / sizeof(SYSNR_FIELDS[0]); i++)
+		count += *sysnr_at(&n, i) != RTP_NR_NONE;
+	r = put_varint(b, count);
+	for (size_t i = 0; !r && i < sizeof(SYSNR_FIELDS) / sizeof(SYSNR_FIELDS[0]); i++)
+		if (*sysnr_at(&n, i) != RTP_NR_NONE)
+			r = put_str(b, SYSNR_FIELDS[i].name, SYSNR_NAME_MAX) ?: put_varint(b, *sysnr_at(&n, i));
+	return r;
+}
+
 static int encode_header(struct buf *b, const struct trace_header *h)
 {
 	return put_varint(b, h->format_version) ?: put_str(b, h->rtprof_version, sizeof(h->rtprof_version)) ?:
@@ -262,7 +296,8 @@ static int encode_header(struct buf *b, const struct trace_header *h)
 	       put_str(b, h->machine, sizeof(h->machine)) ?: put_varint(b, h->clock_id) ?:
 	       put_varint(b, zigzag(h->realtime_offset_ns)) ?: put_varint(b, h->ncpus) ?:
 	       put_str(b, h->mode, sizeof(h->mode)) ?: put_varint(b, h->target_pid) ?:
-	       put_str(b, h->command, sizeof(h->command)) ?: put_varint(b, h->start_ns);
+	       put_str(b, h->command, sizeof(h->command)) ?: put_varint(b, h->start_ns) ?:
+	       encode_sysnrs(b, &h->sysnrs);
 }
 
 static int writer_new(int level, struct trace_writer **out)
@@ -504,6 +539,8 @@ void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int 
 	snprintf(h->mode, sizeof(h->mode), "%s", mode);
 	h->target_pid = (uint32_t)target_pid;
 	snprintf(h->command, sizeof(h->command), "%s", command ? command : "");
+	h->sysnrs = rtp_sysnrs_native();
+	h->have_sysnrs = true;
 }
 
 /* ---- reader ---- */
@@ -621,6 +658,34 @@ static int read_member(struct trace_reader *r)
 	}
 }
 
+/* Unknown names are skipped (a later writer's); a known call not listed is one the recording machine lacks. */
+static void decode_sysnrs(struct cur *c, struct trace_header *h)
+{
+	uint64_t count = get_varint(c);
+	struct rtp_sysnrs n;
+
+	if (count > SYSNRS_MAX) {
+		c->bad = true;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(SYSNR_FIELDS) / sizeof(SYSNR_FIELDS[0]); i++)
+		*sysnr_at(&n, i) = RTP_NR_NONE;
+	for (uint64_t k = 0; k < count && !c->bad; k++) {
+		char name[SYSNR_NAME_MAX + 1];
+		uint32_t nr;
+
+		get_str(c, name, sizeof(name));
+		nr = get_u32(c);
+		for (size_t i = 0; i < sizeof(SYSNR_FIELDS) / sizeof(SYSNR_FIELDS[0]); i++)
+			if (!strcmp(name, SYSNR_FIELDS[i].name))
+				*sysnr_at(&n, i) = nr;
+	}
+	if (c->bad)
+		return;
+	h->sysnrs = n;
+	h->have_sysnrs = true;
+}
+
 static int decode_header(struct cur *c, struct trace_header *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -636,6 +701,10 @@ static int decode_header(struct cur *c, struct trace_header *h)
 	h->target_pid = get_u32(c);
 	get_str(c, h->command, sizeof(h->command));
 	h->start_ns = get_varint(c);
+	h->sysnrs = rtp_sysnrs_native();
+	/* appended later: a header that ends here was written before */
+	if (!c->bad && c->pos < c->len)
+		decode_sysnrs(c, h);
 	return c->bad || h->ncpus > TRACE_MAX_CPUS ? -EBADMSG : 0;
 }
 

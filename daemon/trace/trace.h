@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "accounting.h"
 #include "rtprof_abi.h"
 
 /* 2: runtime records (RTP_TR_RUNTIME) added; version 1 files are read too */
@@ -88,6 +89,10 @@ struct trace_header {
 	uint32_t target_pid;
 	char command[256];
 	uint64_t start_ns;
+	/* The recording machine's numbers of the syscalls replay classifies; a trace written before the header
+	 * carried them: this build's (have_sysnrs false). */
+	struct rtp_sysnrs sysnrs;
+	bool have_sysnrs;
 };
 
 struct trace_footer {
