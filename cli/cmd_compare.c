@@ -12,6 +12,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "base/vec.h"
 #include "render.h"
 #include "model/report.h"
 #include "model/report_fields.h"
@@ -243,16 +244,9 @@ static int syscall_rows(const struct input *in, size_t n, size_t top, struct sys
 				have = !strcmp(rows[j].name, s->name);
 			if (have)
 				continue;
-			if (n_rows == cap) {
-				struct sys_row *t;
-
-				cap = cap ? cap * 2 : 32;
-				t = realloc(rows, cap * sizeof(*t));
-				if (!t) {
-					r = -ENOMEM;
-					goto cleanup;
-				}
-				rows = t;
+			if (vec__grow(&rows, &cap, n_rows)) {
+				r = -ENOMEM;
+				goto cleanup;
 			}
 			memset(&rows[n_rows], 0, sizeof(rows[0]));
 			snprintf(rows[n_rows].name, sizeof(rows[n_rows].name), "%s", s->name);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "base/tidtab.h"
 
 static size_t slot_of(uint32_t tid, size_t cap)
@@ -48,15 +49,8 @@ void *tidtab__get(struct tidtab *t, uint32_t tid)
 		if (*(const uint32_t *)item == tid)
 			return item;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		void *n = realloc(t->items, cap * t->item_size);
-
-		if (!n)
-			return NULL;
-		t->items = n;
-		t->cap = cap;
-	}
+	if (vec__reserve_raw(&t->items, &t->cap, t->n + 1, t->item_size))
+		return NULL;
 	t->index[h] = (uint32_t)t->n + 1;
 	item = tidtab__at(t, t->n++);
 	memset(item, 0, t->item_size);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "accounting.h"
 #include "model/report.h"
 #include "base/tidtab.h"
@@ -61,15 +62,8 @@ static struct rtp_report_target *target_get(struct agg *a, uint32_t pid)
 	for (size_t i = 0; i < a->n_targets; i++)
 		if (a->targets[i].pid == (pid_t)pid)
 			return &a->targets[i];
-	if (a->n_targets == a->cap_targets) {
-		size_t cap = a->cap_targets ? a->cap_targets * 2 : 8;
-		struct rtp_report_target *n = realloc(a->targets, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		a->targets = n;
-		a->cap_targets = cap;
-	}
+	if (vec__grow(&a->targets, &a->cap_targets, a->n_targets))
+		return NULL;
 	memset(&a->targets[a->n_targets], 0, sizeof(a->targets[0]));
 	a->targets[a->n_targets].pid = (pid_t)pid;
 	return &a->targets[a->n_targets++];
@@ -89,15 +83,8 @@ static struct rtacc *rtacc_get(struct agg *a, uint32_t pid)
 
 	if (found)
 		return found;
-	if (a->n_rts == a->cap_rts) {
-		size_t cap = a->cap_rts ? a->cap_rts * 2 : 4;
-		struct rtacc *n = realloc(a->rts, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		a->rts = n;
-		a->cap_rts = cap;
-	}
+	if (vec__grow(&a->rts, &a->cap_rts, a->n_rts))
+		return NULL;
 	memset(&a->rts[a->n_rts], 0, sizeof(a->rts[0]));
 	a->rts[a->n_rts].pid = pid;
 	return &a->rts[a->n_rts++];
@@ -161,15 +148,8 @@ static int add_errno(struct agg *a, uint16_t nr, uint16_t err)
 			return 0;
 		}
 	}
-	if (a->n_errnos == a->cap_errnos) {
-		size_t cap = a->cap_errnos ? a->cap_errnos * 2 : 16;
-		void *n = realloc(a->errnos, cap * sizeof(a->errnos[0]));
-
-		if (!n)
-			return -ENOMEM;
-		a->errnos = n;
-		a->cap_errnos = cap;
-	}
+	if (vec__grow(&a->errnos, &a->cap_errnos, a->n_errnos))
+		return -ENOMEM;
 	a->errnos[a->n_errnos].nr = nr;
 	a->errnos[a->n_errnos].err = err;
 	a->errnos[a->n_errnos++].count = 1;
@@ -462,15 +442,11 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 			continue;
 		sc = &rep->syscalls[rep->n_syscalls++];
 		report__syscall_fill(sc, nr, syscall__name(nr), &a->sys[nr]);
-		for (size_t i = 0; i < a->n_errnos; i++) {
-			struct rtp_report_errno *n;
-
+		for (size_t i = 0, cap = 0; i < a->n_errnos; i++) {
 			if (a->errnos[i].nr != nr)
 				continue;
-			n = realloc(sc->errnos, (sc->n_errnos + 1) * sizeof(*n));
-			if (!n)
+			if (vec__grow(&sc->errnos, &cap, sc->n_errnos))
 				return -ENOMEM;
-			sc->errnos = n;
 			sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = a->errnos[i].err,
 										.count = a->errnos[i].count };
 		}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "accounting.h"
 #include "base/tidtab.h"
 #include "trace/timeline.h"
@@ -75,15 +76,8 @@ static struct load_thr *thr_get(struct loader *l, uint32_t tid)
 static int add_ev(struct loader *l, uint64_t ts, uint32_t tid, enum sched_ev_kind kind, uint32_t cpu,
 		  enum thread_state state, uint64_t oncpu_ns)
 {
-	if (l->n_ev == l->cap_ev) {
-		size_t cap = l->cap_ev ? l->cap_ev * 2 : 4096;
-		struct sched_ev *n = realloc(l->ev, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		l->ev = n;
-		l->cap_ev = cap;
-	}
+	if (vec__grow(&l->ev, &l->cap_ev, l->n_ev))
+		return -ENOMEM;
 	l->ev[l->n_ev++] = (struct sched_ev){
 		.ts = ts, .oncpu_ns = oncpu_ns, .tid = tid, .seq = l->seq++, .cpu = cpu, .kind = (uint8_t)kind,
 		.state = (uint8_t)state,
@@ -96,15 +90,8 @@ static struct timeline_process *proc_get(struct loader *l, uint32_t pid)
 	for (size_t i = 0; i < l->n_procs; i++)
 		if (l->procs[i].pid == pid)
 			return &l->procs[i];
-	if (l->n_procs == l->cap_procs) {
-		size_t cap = l->cap_procs ? l->cap_procs * 2 : 8;
-		struct timeline_process *n = realloc(l->procs, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		l->procs = n;
-		l->cap_procs = cap;
-	}
+	if (vec__grow(&l->procs, &l->cap_procs, l->n_procs))
+		return NULL;
 	memset(&l->procs[l->n_procs], 0, sizeof(l->procs[0]));
 	l->procs[l->n_procs].pid = pid;
 	return &l->procs[l->n_procs++];
@@ -253,15 +240,8 @@ static int emit(struct replay *rp, enum thread_state state, uint64_t start, uint
 		last->end_ns = end; /* e.g. a wakeup of a thread already runnable after preemption */
 		return 0;
 	}
-	if (rp->th->n_spans == rp->cap) {
-		size_t cap = rp->cap ? rp->cap * 2 : 16;
-		struct state_span *n = realloc(rp->th->spans, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		rp->th->spans = n;
-		rp->cap = cap;
-	}
+	if (vec__grow(&rp->th->spans, &rp->cap, rp->th->n_spans))
+		return -ENOMEM;
 	rp->th->spans[rp->th->n_spans++] = (struct state_span){ .start_ns = start, .end_ns = end,
 								.state = (uint32_t)state, .cpu = cpu };
 	return 0;
