@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "base/vec.h"
 #include "client.h"
 #include "top.h"
@@ -98,17 +99,6 @@ static double per_s(uint64_t n, double dt_ns)
 	return dt_ns > 0 ? (double)n * 1e9 / dt_ns : 0;
 }
 
-/* Names come from the profiled processes (comm, a version string in their ELF): no control characters may reach
- * the terminal as escape sequences. */
-static void copy_printable(char *dst, size_t size, const char *src)
-{
-	size_t i = 0;
-
-	for (; i + 1 < size && src[i]; i++)
-		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
-	dst[i] = '\0';
-}
-
 static const struct rtp_report *find_base(const struct top_poll *before, int64_t session)
 {
 	for (size_t i = 0; i < before->n_sessions; i++)
@@ -151,7 +141,7 @@ static int add_threads(struct top_frame *f, int64_t session, const struct rtp_re
 			return -ENOMEM;
 		row = &f->rows[f->n_rows++];
 		*row = (struct top_row){ .session = session, .pid = t->tgid, .tid = t->tid, .state = thread_state(t, w) };
-		copy_printable(row->name, sizeof(row->name), t->name);
+		text__printable(t->name, row->name, sizeof(row->name), false);
 		if (dt_ns > 0) {
 			row->cpu_pct = 100.0 * (double)w->oncpu_ns / dt_ns;
 			row->runq_pct = 100.0 * (double)w->runq_wait_ns / dt_ns;
@@ -235,9 +225,9 @@ static void session_head(char *out, size_t len, int64_t session, int live, const
 	for (size_t i = 0; i < rep->n_threads; i++)
 		threads += !rep->threads[i].exited;
 	if (t) {
-		copy_printable(comm, sizeof(comm), t->comm);
+		text__printable(t->comm, comm, sizeof(comm), false);
 		if (t->runtime.version[0])
-			copy_printable(version, sizeof(version), t->runtime.version);
+			text__printable(t->runtime.version, version, sizeof(version), false);
 	}
 	if (t && t->runtime.kind != RTP_RUNTIME_OTHER)
 		snprintf(runtime, sizeof(runtime), "  %s %s", runtime__kind_name(t->runtime.kind), version);

@@ -54,3 +54,18 @@ size_t utf8_sanitize(const char *in, char *out, size_t size)
 	out[o] = '\0';
 	return o;
 }
+
+const char *text__printable(const char *in, char *out, size_t size, bool ascii)
+{
+	size_t o = 0;
+
+	if (!size)
+		return out;
+	for (; *in && o + 1 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		out[o++] = c < 0x20 || c == 0x7f || (ascii && c > 0x7f) ? '?' : *in;
+	}
+	out[o] = '\0';
+	return out;
+}

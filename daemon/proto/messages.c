@@ -8,6 +8,7 @@
 #include "base/errmsg.h"
 #include "rtprof_abi.h"
 #include "proto/errors.h"
+#include "base/text.h"
 #include "proto/messages.h"
 #include "proto/protocol.h"
 
@@ -54,18 +55,6 @@ int proto__view_of(const char *name, enum proto_view *view)
 }
 
 static const char *const runtime_names[] = { "futex", "off", "uprobes" };
-
-/* A client's string as it may appear in a reply: printable ASCII, the rest '?' (a cut must not split a
- * UTF-8 sequence, and replies stay valid JSON). */
-static const char *printable(const char *in, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (; *in && o + 1 < size; in++)
-		out[o++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
-	out[o] = '\0';
-	return out;
-}
 
 static json_object *member(json_object *msg, const char *key, json_type type)
 {
@@ -126,7 +115,8 @@ int proto__parse_request(json_object *msg, struct proto_request *req, char *err,
 	req->has_id = json_object_object_get_ex(msg, "id", &req->id);
 	switch (req->type) {
 	case PROTO_UNKNOWN:
-		return errmsg(err, errlen, -EINVAL, "unknown request type '%s'", printable(type, shown, sizeof(shown)));
+		return errmsg(err, errlen, -EINVAL, "unknown request type '%s'",
+			      text__printable(type, shown, sizeof(shown), true));
 	case PROTO_HELLO:
 		if (get_int(msg, "version", 0, INT32_MAX, &n))
 			req->version = n;
@@ -164,7 +154,7 @@ int proto__parse_request(json_object *msg, struct proto_request *req, char *err,
 			return 0;
 		if ((v = member(msg, "what", json_type_string)) && proto__view_of(json_object_get_string(v), &req->view))
 			return errmsg(err, errlen, -EINVAL, "unknown view '%s': summary, syscalls, threads or sched",
-				      printable(json_object_get_string(v), shown, sizeof(shown)));
+				      text__printable(json_object_get_string(v), shown, sizeof(shown), true));
 		if (json_object_object_get_ex(msg, "window", &v))
 			req->window = json_object_get_boolean(v);
 		return 0;

@@ -192,10 +192,24 @@ static void test_utf8_seq(void)
 	CHECK_EQ(utf8_seq("\x80"), 0);             /* a continuation byte alone */
 }
 
+/* Names for a terminal or a log line: no control character gets through; ascii also drops the rest. */
+static void test_printable(void)
+{
+	char out[16], tiny[4];
+
+	CHECK_STREQ(text__printable("py\x1b[2Jthon", out, sizeof(out), false), "py?[2Jthon");
+	CHECK_STREQ(text__printable("a\tb\x7f\n", out, sizeof(out), false), "a?b??");
+	CHECK_STREQ(text__printable("caf\xc3\xa9", out, sizeof(out), false), "caf\xc3\xa9");
+	CHECK_STREQ(text__printable("caf\xc3\xa9", out, sizeof(out), true), "caf??");
+	CHECK_STREQ(text__printable("abcdef", tiny, sizeof(tiny), false), "abc");
+	CHECK_STREQ(text__printable("", out, sizeof(out), true), "");
+}
+
 int main(void)
 {
 	test_documents();
 	test_errors();
 	test_utf8_seq();
+	test_printable();
 	return check_summary();
 }
