@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 
 #include "accounting.h"
+#include "base/clock.h"
 #include "trace/format.h"
 
 /* ---- byte buffers and varints ---- */
@@ -458,7 +459,6 @@ bool tf_decode_record(struct tf_cur *c, uint64_t *prev_ts, struct trace_rec *rec
 void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int ncpus, const char *mode,
 			pid_t target_pid, const char *command)
 {
-	struct timespec mono, real;
 	struct utsname u;
 
 	memset(h, 0, sizeof(*h));
@@ -471,9 +471,7 @@ void trace_header__init(struct trace_header *h, uint64_t start_ns, unsigned int 
 		snprintf(h->kernel, sizeof(h->kernel), "%.*s", (int)sizeof(h->kernel) - 1, u.release);
 		snprintf(h->machine, sizeof(h->machine), "%.*s", (int)sizeof(h->machine) - 1, u.machine);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &real);
-	h->realtime_offset_ns = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000ll + (real.tv_nsec - mono.tv_nsec);
+	h->realtime_offset_ns = (int64_t)(clock__ns(CLOCK_REALTIME) - clock__mono_ns());
 	h->start_ns = start_ns;
 	h->ncpus = ncpus;
 	snprintf(h->mode, sizeof(h->mode), "%s", mode);
