@@ -4,6 +4,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "base/vec.h"
 #include "proto/protocol.h"
 
 static int frame(struct proto_buf *out, const void *payload, size_t len, uint32_t flag)
@@ -13,18 +14,8 @@ static int frame(struct proto_buf *out, const void *payload, size_t len, uint32_
 
 	if (len > RTP_PROTO_MAX_REPLY)
 		return -EMSGSIZE;
-	if (need > out->cap) {
-		size_t cap = out->cap ? out->cap : 4096;
-		uint8_t *n;
-
-		while (cap < need)
-			cap *= 2;
-		n = realloc(out->p, cap);
-		if (!n)
-			return -ENOMEM;
-		out->p = n;
-		out->cap = cap;
-	}
+	if (vec__reserve(&out->p, &out->cap, need))
+		return -ENOMEM;
 	out->p[out->len++] = (uint8_t)(word >> 24);
 	out->p[out->len++] = (uint8_t)(word >> 16);
 	out->p[out->len++] = (uint8_t)(word >> 8);

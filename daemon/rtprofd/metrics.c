@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "base/text.h"
+#include "base/vec.h"
 #include "model/report_fields.h"
 #include "rtprofd/metrics.h"
 #include "sys/procfs.h"
@@ -49,16 +50,10 @@ static void put(struct text *t, const char *fmt, ...)
 			t->len += (size_t)n;
 			return;
 		}
-		size_t cap = t->cap ? t->cap * 2 : 65536;
-		while (cap - t->len <= (size_t)n)
-			cap *= 2;
-		char *p = realloc(t->p, cap);
-		if (!p) {
+		if (vec__reserve(&t->p, &t->cap, t->len + (size_t)n + 1)) {
 			t->oom = true;
 			return;
 		}
-		t->p = p;
-		t->cap = cap;
 	}
 }
 
