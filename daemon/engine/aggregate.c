@@ -68,7 +68,8 @@ static void sys_add(struct rtp_sys_stats *dst, const struct rtp_sys_stats *v)
 }
 
 /* Add one slot's per-CPU figures to `a`. */
-static int fold_slot(struct engine *e, __u32 slot, struct agg *a)
+/* The slot's per-CPU figures: its syscall table (when `syscalls`), run-queue histogram and busy time. */
+static int fold_slot(struct engine *e, __u32 slot, bool syscalls, struct agg *a)
 {
 	int ncpus = e->ncpus, r = 0;
 	struct rtp_sys_stats *vals = calloc((size_t)ncpus, sizeof(*vals));
@@ -80,7 +81,7 @@ static int fold_slot(struct engine *e, __u32 slot, struct agg *a)
 		r = -ENOMEM;
 		goto cleanup;
 	}
-	for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++) {
+	for (unsigned int nr = 0; syscalls && nr < RTP_MAX_SYSCALLS; nr++) {
 		__u32 key = slot * RTP_MAX_SYSCALLS + nr;
 
 		r = bpf_map__lookup_elem(e->skel->maps.sys_stats, &key, sizeof(key), vals, vals_sz, 0);
@@ -327,7 +328,8 @@ static int runtime_rows(struct engine *e, unsigned int session, struct rtp_repor
 	return 0;
 }
 
-int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out)
+int engine__session_report_parts(struct engine *e, int session, const char *mode, unsigned int parts,
+				 struct rtp_report **out)
 {
 	struct rtp_report *rep;
 	struct session *ses;
@@ -368,15 +370,15 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 		t->exited = p->exited;
 	}
 	r = agg_init(&all, e->ncpus);
-	r = r ?: fold_slot(e, (__u32)session, &all);
-	r = r ?: fold_errnos(e, (__u32)session, &all);
-	r = r ?: collect_syscalls(&all, rep);
+	r = r ?: fold_slot(e, (__u32)session, parts & ENGINE_REPORT_SYSCALLS, &all);
+	if (!r && (parts & ENGINE_REPORT_SYSCALLS))
+		r = fold_errnos(e, (__u32)session, &all) ?: collect_syscalls(&all, rep);
 	if (r)
 		goto cleanup;
 	for (size_t i = 0; i < rep->n_syscalls; i++)
 		sort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
 	sort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
-	r = collect_threads(e, (unsigned int)session, rep, now, &all);
+	r = parts & ENGINE_REPORT_THREADS ? collect_threads(e, (unsigned int)session, rep, now, &all) : 0;
 	if (r)
 		goto cleanup;
 	/* a running session's live threads were read from /proc just now: end the window after them, so
@@ -395,7 +397,7 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 		rep->process.cpu_load_pct[c] =
 			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
 	collect_process_procfs(e, (unsigned int)session, rep);
-	r = runtime_rows(e, (unsigned int)session, rep, now);
+	r = parts & ENGINE_REPORT_THREADS ? runtime_rows(e, (unsigned int)session, rep, now) : 0;
 	if (r)
 		goto cleanup;
 	for (__u32 c = 0; c < RTP_CNT_NR; c++) {
@@ -417,6 +419,11 @@ cleanup:
 	agg_free(&all);
 	report__free(rep);
 	return r;
+}
+
+int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out)
+{
+	return engine__session_report_parts(e, session, mode, ENGINE_REPORT_ALL, out);
 }
 
 int engine__report(struct engine *e, const char *mode, struct rtp_report **out)

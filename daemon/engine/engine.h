@@ -61,6 +61,15 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 unsigned int engine__session_live(const struct engine *e, int session);
 /* The session's report so far (or up to its stop). */
 int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out);
+/* What of a report to compute (a query's view): the syscall table; the threads, with what is computed from
+ * them (the process line's CPU load, the runtime metrics). The other rows are left empty. */
+enum engine_report_part {
+	ENGINE_REPORT_SYSCALLS = 1u << 0,
+	ENGINE_REPORT_THREADS = 1u << 1,
+	ENGINE_REPORT_ALL = ENGINE_REPORT_SYSCALLS | ENGINE_REPORT_THREADS,
+};
+int engine__session_report_parts(struct engine *e, int session, const char *mode, unsigned int parts,
+				 struct rtp_report **out);
 /* Whether pid is traced, and in which session. */
 int engine__session_of(const struct engine *e, pid_t pid);
 

@@ -147,6 +147,15 @@ static const char *const view_keys[][7] = {
 	[PROTO_VIEW_RUNTIME] = { "target", "targets", "duration_ns", "runtime_metrics", "lost_events", NULL },
 };
 
+/* What the engine computes for each view: only the rows the view shows. */
+static const unsigned int view_parts[] = {
+	[PROTO_VIEW_SUMMARY] = ENGINE_REPORT_ALL,
+	[PROTO_VIEW_SYSCALLS] = ENGINE_REPORT_SYSCALLS,
+	[PROTO_VIEW_THREADS] = ENGINE_REPORT_THREADS,
+	[PROTO_VIEW_SCHED] = ENGINE_REPORT_THREADS,
+	[PROTO_VIEW_RUNTIME] = ENGINE_REPORT_THREADS,
+};
+
 /* The JSON of one view of rep: the rows of the other views are not turned into JSON at all. */
 static json_object *view_json(const struct rtp_report *rep, enum proto_view view)
 {
@@ -195,7 +204,7 @@ static void do_query(struct server *s, struct client *c, const struct proto_requ
 			return;
 		}
 	} else {
-		r = engine__session_report(s->e, ss->slot, "attach", &rep);
+		r = engine__session_report_parts(s->e, ss->slot, "attach", view_parts[req->view], &rep);
 		if (r) {
 			conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,
 					   "cannot read the session's measurements: %s", strerror(-r));
