@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The ELF reader of runtime detection and symbol resolution (elffile.h). */
 #include "sys/elffile.h"
+#include "base/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -286,15 +287,8 @@ int elffile_index_add(struct elffile_index *idx, uint64_t offset, uint32_t value
 {
 	if (offset > UINT32_MAX)
 		return 0;
-	if (idx->count == idx->cap) {
-		size_t cap = idx->cap ? idx->cap * 2 : 64;
-		struct elffile_hit *hits = reallocarray(idx->hits, cap, sizeof(*hits));
-
-		if (!hits)
-			return -ENOMEM;
-		idx->hits = hits;
-		idx->cap = cap;
-	}
+	if (vec__grow(&idx->hits, &idx->cap, idx->count))
+		return -ENOMEM;
 	idx->hits[idx->count++] = (struct elffile_hit){ (uint32_t)offset, value };
 	return 0;
 }

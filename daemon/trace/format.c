@@ -13,26 +13,14 @@
 
 #include "accounting.h"
 #include "base/clock.h"
+#include "base/vec.h"
 #include "trace/format.h"
 
 /* ---- byte buffers and varints ---- */
 
 static int tf_buf_reserve(struct tf_buf *b, size_t more)
 {
-	size_t cap;
-	uint8_t *n;
-
-	if (b->len + more <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more)
-		cap *= 2;
-	n = realloc(b->p, cap);
-	if (!n)
-		return -ENOMEM;
-	b->p = n;
-	b->cap = cap;
-	return 0;
+	return vec__reserve(&b->p, &b->cap, b->len + more);
 }
 
 int tf_put_bytes(struct tf_buf *b, const void *p, size_t len)
