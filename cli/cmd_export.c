@@ -4,6 +4,7 @@
  * The trace is read once: each format sees its records as they come, then the timeline of that pass. The
  * output can be large, so it is streamed (base/jsonw.h) rather than built as a json-c tree. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,28 +70,39 @@ static bool ends_with(const char *s, const char *suffix)
 
 static int open_output(struct export_run *x)
 {
-	struct stat st;
+	struct stat opened, named;
+	int fd;
 
 	if (!x->output || !strcmp(x->output, "-")) {
 		x->f = stdout;
-	} else if (ends_with(x->output, ".gz")) {
+		return 0;
+	}
+	fd = open(x->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		errorf("cannot write %s: %s", x->output, strerror(errno));
+		return -errno;
+	}
+	/* what a failure may remove: the regular file opened, still under its name (not a device such as
+	 * -o /dev/null, nor what a symbolic link named) */
+	x->remove_on_failure = fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode) && lstat(x->output, &named) == 0 &&
+			       named.st_dev == opened.st_dev && named.st_ino == opened.st_ino;
+	if (ends_with(x->output, ".gz")) {
 		/* level 3: as small as 6 within 15% on these files, 4x faster (measured on a 6M-syscall csv) */
-		errno = 0;
-		x->gz = gzopen(x->output, "wb3");
+		x->gz = gzdopen(fd, "wb3");
 		if (!x->gz) {
-			errorf("cannot write %s: %s", x->output, errno ? strerror(errno) : "out of memory");
+			close(fd);
+			errorf("cannot write %s: %s", x->output, strerror(ENOMEM));
 			return -EIO;
 		}
 		(void)gzbuffer(x->gz, 1 << 17);
 	} else {
-		x->f = fopen(x->output, "we");
+		x->f = fdopen(fd, "w");
 		if (!x->f) {
 			errorf("cannot write %s: %s", x->output, strerror(errno));
-			return -errno;
+			close(fd);
+			return -EIO;
 		}
 	}
-	/* never a device (-o /dev/null), nor what could not be opened */
-	x->remove_on_failure = x->output && strcmp(x->output, "-") && stat(x->output, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
 }
 

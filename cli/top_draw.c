@@ -84,7 +84,8 @@ static void draw_text(FILE *out, struct top_frame *f, const struct top_opts *o)
 {
 	char sw[24], vol[24], invol[24];
 
-	qsort(f->rows, f->n_rows, sizeof(*f->rows), row_cmp[o->sort]);
+	if (f->n_rows > 1) /* qsort takes no NULL array, even empty */
+		qsort(f->rows, f->n_rows, sizeof(*f->rows), row_cmp[o->sort]);
 	fprintf(out, "rtprof top - %s  sessions %zu/%d  clients %d  every %g s  sort %s\n", f->when, f->n_sessions,
 		f->sessions_total, f->clients, o->delay_s, top_sort_keys[o->sort].title);
 	for (size_t i = 0; i < f->n_sessions; i++)

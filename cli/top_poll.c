@@ -55,7 +55,8 @@ int top_poll__fetch(struct rtp_client *c, struct top_poll *out, char *err, size_
 	p.sessions = calloc(list.nsessions ? list.nsessions : 1, sizeof(*p.sessions));
 	if (!p.sessions)
 		goto cleanup;
-	qsort(list.sessions, list.nsessions, sizeof(*list.sessions), cmp_listed);
+	if (list.nsessions > 1) /* qsort takes no NULL array, even empty */
+		qsort(list.sessions, list.nsessions, sizeof(*list.sessions), cmp_listed);
 	for (size_t i = 0; i < list.nsessions; i++) {
 		struct proto_request req = { .type = PROTO_QUERY, .session = list.sessions[i].session,
 					     .view = PROTO_VIEW_SUMMARY };
@@ -74,7 +75,8 @@ int top_poll__fetch(struct rtp_client *c, struct top_poll *out, char *err, size_
 			snprintf(err, errlen, "rtprofd's report of session %" PRId64 " could not be read", id);
 			goto cleanup;
 		}
-		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread_tid);
+		if (rep->n_threads > 1)
+			qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread_tid);
 		p.sessions[p.n_sessions++] = (struct top_session){ .session = id,
 								   .live_processes = (int)list.sessions[i].live_processes,
 								   .rep = rep };

@@ -116,9 +116,10 @@ static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr
 	if (stat(path, &f.st))
 		return -errno;
 	r = procfs__maps_each(pid, vaddr_of, &f);
-	if (r < 0)
+	/* a process gone meanwhile, or maps cut short, has the file not mapped (yet): its exit is seen apart */
+	if (r < 0 && r != -ESRCH && r != -EIO)
 		return r;
-	if (!f.found)
+	if (r < 0 || !f.found)
 		return -ENOENT;
 	*vaddr = f.best_start + (off - f.best_pgoff);
 	return 0;
@@ -126,15 +127,26 @@ static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr
 
 /* ---- python ---- */
 
-/* Whether the ELF has both USDT probes provider:a and provider:b (read from its notes once). */
+/* Whether the ELF has both USDT probes provider:a and provider:b. */
 static bool has_usdt(const char *elf, const char *provider, const char *a, const char *b)
 {
-	enum { MAX_PROBES = 64 }; /* CPython defines about a dozen */
-	struct rtp_usdt_probe *v = calloc(MAX_PROBES, sizeof(*v));
-	int n = v ? symbols__usdt_list(elf, v, MAX_PROBES) : -ENOMEM;
+	size_t max = 32; /* CPython defines about a dozen: the notes are read once, twice if there are more */
+	struct rtp_usdt_probe *v = calloc(max, sizeof(*v));
+	int n = v ? symbols__usdt_list(elf, v, max) : -ENOMEM;
 	bool found_a = false, found_b = false;
 
-	for (int i = 0; i < n && i < MAX_PROBES; i++) {
+	if (n > 0 && (size_t)n > max) {
+		struct rtp_usdt_probe *all = reallocarray(v, (size_t)n, sizeof(*v));
+
+		if (all) {
+			v = all;
+			max = (size_t)n;
+			n = symbols__usdt_list(elf, v, max);
+		} else {
+			n = -ENOMEM;
+		}
+	}
+	for (int i = 0; i < n && (size_t)i < max; i++) {
 		if (strcmp(v[i].provider, provider))
 			continue;
 		found_a |= !strcmp(v[i].name, a);

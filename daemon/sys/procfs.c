@@ -459,12 +459,12 @@ int procfs__parse_maps_line(char *line, struct proc_mapping *out)
 	unsigned long long start, end, pgoff, inode;
 	unsigned int maj, min;
 	char perms[5];
-	int path_at = -1, range_end = 0;
+	int path_at = -1;
 	size_t len, slen = strlen(PROCFS_DELETED_SUFFIX);
 	struct proc_mapping m = {0};
 
 	line[strcspn(line, "\n")] = '\0';
-	if (sscanf(line, "%llx-%llx%n %4s %llx %x:%x %llu %n", &start, &end, &range_end, perms, &pgoff, &maj, &min,
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &maj, &min,
 		   &inode, &path_at) != 7 || path_at < 0)
 		return -EINVAL;
 	m.start = start;
@@ -474,7 +474,6 @@ int procfs__parse_maps_line(char *line, struct proc_mapping *out)
 	m.dev_minor = min;
 	m.inode = inode;
 	memcpy(m.perms, perms, sizeof(m.perms));
-	m.range_len = (size_t)range_end;
 	m.path = line + path_at;
 	len = strlen(m.path);
 	if (m.path[0] == '/' && len > slen && strcmp(m.path + len - slen, PROCFS_DELETED_SUFFIX) == 0) {

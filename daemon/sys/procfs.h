@@ -64,7 +64,6 @@ struct proc_mapping {
 	char perms[5];      /* "r-xp" */
 	const char *path;   /* into the line; "" for an anonymous mapping; " (deleted)" cut off */
 	bool deleted;       /* the file was replaced or removed since it was mapped */
-	size_t range_len;   /* length of "START-END", the name of the mapping under /proc/PID/map_files/ */
 };
 
 /* Parse one line of /proc/PID/maps (its newline, if any, is cut off in place). 0 or -EINVAL. */
