@@ -17,35 +17,10 @@
 #include "base/jsonw.h"
 #include "export.h"
 #include "rtprof.h"
-#include "sys/syscall_names.h"
 #include "trace/timeline.h"
 #include "trace/trace.h"
 
 static const struct exporter *const exporters[] = { &export_chrome, &export_folded, &export_csv };
-
-const char *export__syscall_name(uint32_t nr, char *buf, size_t len)
-{
-	const char *name = syscall__name(nr);
-
-	if (name)
-		return name;
-	snprintf(buf, len, "syscall_%u", nr);
-	return buf;
-}
-
-const char *export__runtime_name(uint32_t kind, uint32_t arg, char *buf, size_t len)
-{
-	static const char *const tp[] = { "fs", "work", "dns", "random" };
-
-	switch (kind) {
-	case RTP_TRK_GIL_WAIT: return "GIL wait";
-	case RTP_TRK_GIL_HOLD: return "GIL held";
-	case RTP_TRK_GC: snprintf(buf, len, "GC %u", arg); return buf;
-	case RTP_TRK_LOOP_BUSY: return "event loop busy";
-	case RTP_TRK_TP_TASK: snprintf(buf, len, "threadpool %s", arg < 4 ? tp[arg] : "?"); return buf;
-	default: snprintf(buf, len, "runtime %u", kind); return buf;
-	}
-}
 
 /* One export: the format, and the output, opened once the input has shown a trace header. */
 struct export_run {

@@ -350,19 +350,26 @@ static void load_counter(struct jsonw *w, uint32_t cpu, uint32_t pid, uint64_t t
 	jsonw__object_end(w);
 }
 
-/* Per-CPU busy share of the targets per bucket, from the running spans. */
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+/* Per-CPU busy share of the targets per bucket, from the running spans. The trace's times are outside
+ * input (a footer may say its end is 2^64-1): no product or sum here may wrap. */
 static void chrome_load(struct chrome *x, const struct timeline *tl)
 {
-	uint64_t span = tl->end_ns - tl->start_ns, nb, bucket_ns = x->bucket_ns;
+	uint64_t span = tl->end_ns - tl->start_ns, nb, bucket_ns = x->bucket_ns, cells;
 	uint32_t ncpus = tl->ncpus, pid = tl->header.target_pid;
 	uint64_t *busy;
 
-	if (!span || !ncpus)
+	if (!span || !ncpus || ncpus > MAX_LOAD_CELLS)
 		return;
-	nb = (span + bucket_ns - 1) / bucket_ns;
-	if (nb * ncpus > MAX_LOAD_CELLS) {
-		bucket_ns = (span + MAX_LOAD_CELLS / ncpus - 1) / (MAX_LOAD_CELLS / ncpus);
-		nb = (span + bucket_ns - 1) / bucket_ns;
+	nb = div_up(span, bucket_ns);
+	cells = MAX_LOAD_CELLS / ncpus; /* buckets per CPU at most */
+	if (nb > cells) {
+		bucket_ns = div_up(span, cells);
+		nb = div_up(span, bucket_ns);
 		fprintf(stderr, "rtprof: note: CPU load buckets widened to %" PRIu64 " us for a trace this long\n",
 			bucket_ns / 1000);
 	}
@@ -378,13 +385,20 @@ static void chrome_load(struct chrome *x, const struct timeline *tl)
 
 		for (size_t i = 0; i < th->n_spans; i++) {
 			const struct state_span *s = &th->spans[i];
-			uint64_t a = s->start_ns - tl->start_ns, b = s->end_ns - tl->start_ns;
+			uint64_t a, b;
 
-			if (s->state != TSTATE_RUNNING || s->cpu >= ncpus)
+			if (s->state != TSTATE_RUNNING || s->cpu >= ncpus || s->start_ns < tl->start_ns ||
+			    s->end_ns > tl->end_ns)
 				continue;
+			a = s->start_ns - tl->start_ns;
+			b = s->end_ns - tl->start_ns;
 			while (a < b) {
-				uint64_t k = a / bucket_ns, edge = (k + 1) * bucket_ns, upto = b < edge ? b : edge;
+				uint64_t k = a / bucket_ns, from = k * bucket_ns;
+				uint64_t edge = from + (span - from < bucket_ns ? span - from : bucket_ns);
+				uint64_t upto = b < edge ? b : edge;
 
+				if (k >= nb || upto <= a)
+					break;
 				busy[k * ncpus + s->cpu] += upto - a;
 				a = upto;
 			}

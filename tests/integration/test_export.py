@@ -28,6 +28,7 @@ import tempfile
 import unittest
 
 import rtp
+import tracegen
 
 K_GETPPID = 20000
 SLEEP_US = 200000
@@ -350,6 +351,26 @@ class Errors(unittest.TestCase):
         finally:
             if os.path.exists(full):
                 os.unlink(full)
+
+    def test_crafted_end_time(self):
+        # A footer whose end time is 2^64-1 (tracegen.py): the CPU load buckets' arithmetic must not wrap
+        # (it did: a bucket count of 0, then writes past the array; ASan builds abort on it). Every format
+        # exports it, and the chrome export is still a valid document with the one running span's load.
+        t = tracegen.Trace(start_ns=1000, ncpus=2, target_pid=100)
+        t.thread_base(t.start_ns, 100, 100, "crafted")
+        t.switch(t.start_ns + 1000, 0, 0, 100)
+        t.switch(t.start_ns + 2_000_000, 0, 100, 0)
+        trace = os.path.join(tmpdir(), "end_max.rtprof.gz")
+        with open(trace, "wb") as f:
+            f.write(t.build((1 << 64) - 1))
+        for fmt in ("folded", "csv"):
+            export(self, trace, "--format", fmt, "-o", os.path.join(tmpdir(), "end_max." + fmt))
+        for args in ((), ("--load-bucket-ms", "1")):
+            res, _, doc = export_chrome(self, trace, *args)
+            self.assertIn("widened", res.stderr, "a trace this long gets wider load buckets\n" + res.describe())
+            running = [e for e in doc["traceEvents"] if e.get("ph") == "X" and e.get("tid") == 100
+                       and e.get("name") == "running"]
+            self.assertEqual([round(e["dur"]) for e in running], [1999], "the one running span, in us: %s" % running)
 
     def test_truncated_trace(self):
         rtp.require_root(self)
