@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 
+#include "base/text.h"
 #include "base/vec.h"
 #include "client.h"
 #include "proto/errors.h"
@@ -155,7 +156,7 @@ static int error_of(json_object *msg, char *err, size_t errlen)
 
 	if (strcmp(proto__type(msg), "error") || proto__parse_reply(msg, &r))
 		return 0;
-	snprintf(err, errlen, "%s", r.message);
+	(void)text__printable(r.message, err, errlen, false); /* printed on the user's terminal */
 	return -r.err;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "base/text.h"
 #include "base/vec.h"
 #include "render.h"
 #include "model/report.h"
@@ -314,6 +315,7 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 			k = snprintf(who[i], sizeof(who[i]), "%s (pid %d)", t->comm, t->pid);
 		else
 			k = snprintf(who[i], sizeof(who[i]), "-");
+		(void)text__printable(who[i], who[i], sizeof(who[i]), false); /* names from the inputs */
 		if (k > wwho)
 			wwho = k;
 		if (t && t->runtime.kind != RTP_RUNTIME_OTHER)
@@ -321,6 +323,7 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 				     t->runtime.version[0] ? t->runtime.version : "(version unknown)");
 		else
 			k = snprintf(rt[i], sizeof(rt[i]), "other");
+		(void)text__printable(rt[i], rt[i], sizeof(rt[i]), false);
 		if (k > wrt)
 			wrt = k;
 		k = (int)strlen(in[i].base);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "render.h"
 #include "rtprof.h"
 #include "trace/replay.h"
@@ -109,6 +110,8 @@ static int print_timeline(FILE *out, const char *path, double resolution_ms)
 		size_t n = (size_t)snprintf(label, sizeof(label), "%s (%u)",
 					    tl->threads[i].name[0] ? tl->threads[i].name : "?", tl->threads[i].tid);
 
+		(void)text__printable(label, label, sizeof(label), false); /* a thread's name, from the file */
+
 		if (n > width)
 			width = n;
 	}
@@ -149,6 +152,7 @@ static int print_timeline(FILE *out, const char *path, double resolution_ms)
 		const struct timeline_thread *th = &tl->threads[i];
 
 		snprintf(label, sizeof(label), "%s (%u)", th->name[0] ? th->name : "?", th->tid);
+		(void)text__printable(label, label, sizeof(label), false);
 		timeline_row(tl, th, bucket_ns, ncols, acc, cells);
 		fprintf(out, "%-*.*s |%s|\n", (int)width, (int)width, label, cells);
 	}

@@ -4,7 +4,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "render.h"
+
+/* Names and messages come from the profiled processes, from a trace or from rtprofd: no control character
+ * (ESC, a title sequence, CR, a line feed that splits a row) reaches the terminal. */
+#define SAFE(buf, s) text__printable((s), (buf), sizeof(buf), false)
 
 const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 {
@@ -22,16 +27,16 @@ const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 static void print_process(FILE *out, const struct rtp_report *r)
 {
 	const struct rtp_report_target *t = r->n_targets ? &r->targets[0] : NULL;
-	char load[256] = "";
+	char load[256] = "", comm[RTP_COMM_LEN], version[sizeof(t->runtime.version)], exe[sizeof(t->runtime.exe)];
 	size_t off = 0;
 
 	if (t) {
-		fprintf(out, "%s (pid %d)", t->comm, t->pid);
+		fprintf(out, "%s (pid %d)", SAFE(comm, t->comm), t->pid);
 		if (t->runtime.kind != RTP_RUNTIME_OTHER)
 			fprintf(out, "  %s %s", runtime__kind_name(t->runtime.kind),
-				t->runtime.version[0] ? t->runtime.version : "(version unknown)");
+				t->runtime.version[0] ? SAFE(version, t->runtime.version) : "(version unknown)");
 		if (t->runtime.exe[0])
-			fprintf(out, "  %s", t->runtime.exe);
+			fprintf(out, "  %s", SAFE(exe, t->runtime.exe));
 		if (r->n_targets > 1)
 			fprintf(out, "  (+%zu more processes)", r->n_targets - 1);
 		fprintf(out, "\n\n");
@@ -56,8 +61,9 @@ static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 		"p99", "max");
 	for (size_t i = 0; i < n; i++) {
 		const struct rtp_report_syscall *s = &r->syscalls[i];
+		char sc_name[sizeof(s->name)];
 
-		fprintf(out, "  %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s %12s", s->name, s->count, s->errors,
+		fprintf(out, "  %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s %12s", SAFE(sc_name, s->name), s->count, s->errors,
 			fmt_ns(total, sizeof(total), s->total_ns), fmt_ns(avg, sizeof(avg), s->count ? s->total_ns / s->count : 0),
 			fmt_ns(p99, sizeof(p99), s->p99_ns), fmt_ns(max, sizeof(max), s->max_ns));
 		for (size_t j = 0; j < s->n_errnos && j < 3; j++) {
@@ -79,9 +85,10 @@ static void print_threads(FILE *out, const struct rtp_report *r)
 		"blocked", "vol", "invol", "migr");
 	for (size_t i = 0; i < r->n_threads; i++) {
 		const struct rtp_report_thread *t = &r->threads[i];
+		char name[sizeof(t->name)];
 
 		fprintf(out, "  %8d %-16s %12s %12s %12s %12s %7" PRIu64 " %7" PRIu64 " %6" PRIu64 "%s\n", t->tid,
-			t->name, fmt_ns(on, sizeof(on), t->oncpu_ns), fmt_ns(rq, sizeof(rq), t->runq_wait_ns),
+			SAFE(name, t->name), fmt_ns(on, sizeof(on), t->oncpu_ns), fmt_ns(rq, sizeof(rq), t->runq_wait_ns),
 			fmt_ns(sl, sizeof(sl), t->sleep_ns), fmt_ns(bl, sizeof(bl), t->block_ns), t->vol_switches,
 			t->invol_switches, t->migrations, t->exited ? "  (exited)" : "");
 	}
@@ -120,13 +127,15 @@ static void print_hist(FILE *out, const char *title, const uint64_t *slots, size
 
 static void print_unavailable(FILE *out, const char *what, const char *why)
 {
-	fprintf(out, "  %s: not measured: %s\n", what, why[0] ? why : "unknown reason");
+	char safe[256];
+
+	fprintf(out, "  %s: not measured: %s\n", what, why[0] ? SAFE(safe, why) : "unknown reason");
 }
 
 static void print_gc(FILE *out, const struct rtp_report_runtime *rt)
 {
 	struct rtp_report_rt_stat all = { 0 };
-	char tot[24], mx[24], avg[24];
+	char tot[24], mx[24], avg[24], method[sizeof(rt->gc_method)];
 
 	if (!rt->gc_method[0]) {
 		print_unavailable(out, "GC", rt->gc_unavailable);
@@ -138,7 +147,7 @@ static void print_gc(FILE *out, const struct rtp_report_runtime *rt)
 		if (rt->gc[k].max_ns > all.max_ns)
 			all.max_ns = rt->gc[k].max_ns;
 	}
-	fprintf(out, "  GC (%s): %" PRIu64 " collections, %s in all, longest %s\n", rt->gc_method, all.count,
+	fprintf(out, "  GC (%s): %" PRIu64 " collections, %s in all, longest %s\n", SAFE(method, rt->gc_method), all.count,
 		fmt_ns(tot, sizeof(tot), all.total_ns), fmt_ns(mx, sizeof(mx), all.max_ns));
 	for (unsigned int k = 0; k < rt->n_gc_kinds && k < RTP_RT_GC_KINDS; k++) {
 		const struct rtp_report_rt_stat *g = &rt->gc[k];
@@ -155,24 +164,25 @@ static void print_gc(FILE *out, const struct rtp_report_runtime *rt)
 
 static void print_python(FILE *out, const struct rtp_report_runtime *rt)
 {
-	char w[24], h[24];
+	char w[24], h[24], version[sizeof(rt->version)], method[sizeof(rt->gil_method)], notes[sizeof(rt->gil_notes)];
 
-	fprintf(out, "Python %s (pid %d)\n", rt->version[0] ? rt->version : "", rt->pid);
+	fprintf(out, "Python %s (pid %d)\n", SAFE(version, rt->version), rt->pid);
 	if (!rt->gil_method[0]) {
 		print_unavailable(out, "GIL", rt->gil_unavailable);
 	} else {
-		fprintf(out, "  GIL (%s): waited %s in %" PRIu64 " waits, held %s\n", rt->gil_method,
+		fprintf(out, "  GIL (%s): waited %s in %" PRIu64 " waits, held %s\n", SAFE(method, rt->gil_method),
 			fmt_ns(w, sizeof(w), rt->gil_wait_ns), rt->gil_waits, fmt_ns(h, sizeof(h), rt->gil_hold_ns));
 		fprintf(out, "    %8s %-16s %12s %12s %8s %7s\n", "tid", "name", "wait", "hold", "waits", "wait %");
 		for (size_t i = 0; i < rt->n_gil_threads; i++) {
 			const struct rtp_report_gil_thread *t = &rt->gil_threads[i];
+			char name[sizeof(t->name)];
 
-			fprintf(out, "    %8d %-16s %12s %12s %8" PRIu64 " %6.1f%%\n", t->tid, t->name,
+			fprintf(out, "    %8d %-16s %12s %12s %8" PRIu64 " %6.1f%%\n", t->tid, SAFE(name, t->name),
 				fmt_ns(w, sizeof(w), t->wait_ns), fmt_ns(h, sizeof(h), t->hold_ns), t->waits,
 				100.0 * t->wait_share);
 		}
 		if (rt->gil_notes[0])
-			fprintf(out, "    (%s)\n", rt->gil_notes);
+			fprintf(out, "    (%s)\n", SAFE(notes, rt->gil_notes));
 	}
 	print_gc(out, rt);
 	fputc('\n', out);
@@ -182,10 +192,10 @@ static void print_python(FILE *out, const struct rtp_report_runtime *rt)
 
 static void print_node(FILE *out, const struct rtp_report_runtime *rt)
 {
-	char b[24], i[24], m[24], q[24], r[24];
+	char b[24], i[24], m[24], q[24], r[24], version[sizeof(rt->version)];
 	uint64_t all = rt->loop_busy_ns + rt->loop_idle_ns;
 
-	fprintf(out, "Node.js %s (pid %d)\n", rt->version[0] ? rt->version : "", rt->pid);
+	fprintf(out, "Node.js %s (pid %d)\n", SAFE(version, rt->version), rt->pid);
 	if (!rt->loop_method[0])
 		print_unavailable(out, "event loop", rt->loop_unavailable);
 	else if (!all)
@@ -239,8 +249,11 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 	print_hist(out, "Run-queue latency (wakeup or preemption to running, all target threads)", r->runq_hist,
 		   RTP_HIST_SLOTS);
 	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);
-	if (r->warning[0])
-		fprintf(out, "warning: %s\n", r->warning);
+	if (r->warning[0]) {
+		char warning[sizeof(r->warning)];
+
+		fprintf(out, "warning: %s\n", SAFE(warning, r->warning));
+	}
 	if (r->thread_drops || r->proc_drops || r->syscalls_unaggregated)
 		fprintf(out, "not tracked: %" PRIu64 " thread events (thread table full), %" PRIu64
 			" forked processes (target table full), %" PRIu64 " syscalls (number out of range)\n",

@@ -17,7 +17,8 @@ size_t utf8_seq(const char *s);
 size_t utf8_sanitize(const char *in, char *out, size_t size);
 
 /* Copy a string for a terminal or a log line: control characters (and with ascii, every byte outside
- * printable ASCII) become '?', so that no escape sequence gets through. Returns out (NUL-terminated). */
+ * printable ASCII) become '?', so that no escape sequence gets through. Returns out (NUL-terminated);
+ * out may be in itself. */
 const char *text__printable(const char *in, char *out, size_t size, bool ascii);
 
 #endif

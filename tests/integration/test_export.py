@@ -372,6 +372,26 @@ class Errors(unittest.TestCase):
                        and e.get("name") == "running"]
             self.assertEqual([round(e["dur"]) for e in running], [1999], "the one running span, in us: %s" % running)
 
+    def test_crafted_names_reach_no_terminal(self):
+        # A thread named with an OSC title sequence, a bell, CR and LF (a name the kernel allows with
+        # prctl(PR_SET_NAME), carried by a trace): the text outputs show it with '?', on its own row.
+        t = tracegen.Trace(start_ns=1000, ncpus=2, target_pid=100)
+        t.thread_base(t.start_ns, 100, 100, "ev\x1b]0;pwn\x07\r\nx")
+        t.switch(t.start_ns + 1000, 0, 0, 100)
+        t.switch(t.start_ns + 2_000_000, 0, 100, 0)
+        trace = os.path.join(tmpdir(), "names.rtprof.gz")
+        with open(trace, "wb") as f:
+            f.write(t.build(t.start_ns + 5_000_000))
+        for args in (("report", trace), ("report", "--timeline", trace), ("compare", trace, trace)):
+            res = rtp.rtprof(*args)
+            self.assertEqual(res.returncode, 0, res.describe())
+            for c in "\x1b\x07\r":
+                self.assertNotIn(c, res.stdout, "`rtprof %s` printed %r raw\n%s" % (args[0], c, res.describe()))
+        res = rtp.rtprof("report", trace)
+        rows = [line for line in res.stdout.splitlines() if line.strip().startswith("100 ")]
+        self.assertEqual(len(rows), 1, "the thread's row:\n" + res.stdout)
+        self.assertIn("ev?]0;pwn???x", rows[0], "the thread's row:\n" + res.stdout)
+
     def test_truncated_trace(self):
         rtp.require_root(self)
         trace, _, _ = threads_trace(self)
