@@ -117,6 +117,19 @@ def export_chrome(test, trace, *args):
     return res, out, load_strict_json(test, gzip.decompress(raw), "chrome export of " + trace)
 
 
+def crafted_one_thread(name, comm, end_ns):
+    """A crafted trace (tracegen.py) starting at 1000 ns: thread 100 named comm runs on CPU 0 for 1999 us;
+    its footer says the trace ends at end_ns."""
+    t = tracegen.Trace(start_ns=1000, ncpus=2, target_pid=100)
+    t.thread_base(t.start_ns, 100, 100, comm)
+    t.switch(t.start_ns + 1000, 0, 0, 100)
+    t.switch(t.start_ns + 2_000_000, 0, 100, 0)
+    path = os.path.join(tmpdir(), name)
+    with open(path, "wb") as f:
+        f.write(t.build(end_ns))
+    return path
+
+
 def thread_label(name, tid):
     return "%s (%d)" % (name or "?", tid)
 
@@ -356,13 +369,7 @@ class Errors(unittest.TestCase):
         # A footer whose end time is 2^64-1 (tracegen.py): the CPU load buckets' arithmetic must not wrap
         # (it did: a bucket count of 0, then writes past the array; ASan builds abort on it). Every format
         # exports it, and the chrome export is still a valid document with the one running span's load.
-        t = tracegen.Trace(start_ns=1000, ncpus=2, target_pid=100)
-        t.thread_base(t.start_ns, 100, 100, "crafted")
-        t.switch(t.start_ns + 1000, 0, 0, 100)
-        t.switch(t.start_ns + 2_000_000, 0, 100, 0)
-        trace = os.path.join(tmpdir(), "end_max.rtprof.gz")
-        with open(trace, "wb") as f:
-            f.write(t.build((1 << 64) - 1))
+        trace = crafted_one_thread("end_max.rtprof.gz", "crafted", (1 << 64) - 1)
         for fmt in ("folded", "csv"):
             export(self, trace, "--format", fmt, "-o", os.path.join(tmpdir(), "end_max." + fmt))
         for args in ((), ("--load-bucket-ms", "1")):
@@ -375,13 +382,7 @@ class Errors(unittest.TestCase):
     def test_crafted_names_reach_no_terminal(self):
         # A thread named with an OSC title sequence, a bell, CR and LF (a name the kernel allows with
         # prctl(PR_SET_NAME), carried by a trace): the text outputs show it with '?', on its own row.
-        t = tracegen.Trace(start_ns=1000, ncpus=2, target_pid=100)
-        t.thread_base(t.start_ns, 100, 100, "ev\x1b]0;pwn\x07\r\nx")
-        t.switch(t.start_ns + 1000, 0, 0, 100)
-        t.switch(t.start_ns + 2_000_000, 0, 100, 0)
-        trace = os.path.join(tmpdir(), "names.rtprof.gz")
-        with open(trace, "wb") as f:
-            f.write(t.build(t.start_ns + 5_000_000))
+        trace = crafted_one_thread("names.rtprof.gz", "ev\x1b]0;pwn\x07\r\nx", 1000 + 5_000_000)
         for args in (("report", trace), ("report", "--timeline", trace), ("compare", trace, trace)):
             res = rtp.rtprof(*args)
             self.assertEqual(res.returncode, 0, res.describe())
