@@ -43,7 +43,15 @@ int server__new(const struct server_opts *opts, struct engine *e, struct server 
 	if (!s)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	s->kind = TAG_LISTEN;
+	s->fd = -1;
 	s->e = e;
+	s->lim = opts->limits;
+	s->clients = calloc(s->lim.clients, sizeof(*s->clients));
+	s->sessions = calloc(s->lim.sessions, sizeof(*s->sessions));
+	if (!s->clients || !s->sessions || !s->lim.share_den || !s->lim.reserve_den) {
+		r = errmsg(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	s->status = opts->status;
 	s->status_ctx = opts->status_ctx;
 	s->epfd = -1;
@@ -88,17 +96,19 @@ void server__free(struct server *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; s->clients && (unsigned int)i < s->lim.clients; i++)
 		if (s->clients[i])
 			conn__close(s, s->clients[i]);
 	/* what no client owns: the watched processes' sessions and their rolling windows */
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+	for (int i = 0; s->sessions && (unsigned int)i < s->lim.sessions; i++)
 		if (s->sessions[i].used)
 			sessions__free(s, &s->sessions[i]);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->path[0])
 		(void)unlink(s->path);
+	free(s->clients);
+	free(s->sessions);
 	free(s);
 }
 
@@ -119,10 +129,10 @@ void conn__close(struct server *s, struct client *c)
 {
 	if (c->rec)
 		recording__free(s, c->rec);
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++)
 		if (s->sessions[i].used && s->sessions[i].creator == c)
 			sessions__free(s, &s->sessions[i]);
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++)
 		if (s->clients[i] == c)
 			s->clients[i] = NULL;
 	if (s->epfd >= 0)
@@ -144,12 +154,12 @@ static void accept_clients(struct server *s)
 
 		if (fd < 0)
 			return;
-		for (int i = 0; i < SERVER_MAX_CLIENTS && slot < 0; i++)
+		for (int i = 0; (unsigned int)i < s->lim.clients && slot < 0; i++)
 			if (!s->clients[i])
 				slot = i;
 		if (slot < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 			if (slot < 0)
-				server_log("too many clients (%d): refusing a connection", SERVER_MAX_CLIENTS);
+				server_log("too many clients (%u): refusing a connection", s->lim.clients);
 			s->dropped++;
 			close(fd);
 			continue;
@@ -321,7 +331,7 @@ void server__tick(struct server *s)
 	sessions__tick(s);
 	watch__tick(s, clock__mono_ns());
 	/* events queued outside a client's own turn ("ended") */
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++) {
 		struct client *c = s->clients[i];
 
 		if (c && (c->out.len || c->closing) && !(c->events & EPOLLOUT) && !conn__flush(s, c))

@@ -3,6 +3,7 @@
  * detach, status. Each gets its request parsed (proto/messages.h) and answers with a typed reply. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -54,7 +55,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 	struct proto_reply reply = { .type = PROTO_ATTACHED };
 	struct sess *ss;
 
-	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
+	if (c->uid != 0 && owned >= shares__user_cap(s, s->lim.sessions)) {
 		s->refused++;
 		conn__reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
 		return;
@@ -79,7 +80,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 	}
 	ss = sessions__new(s, c->uid, c, false);
 	if (!ss) {
-		conn__reply_error(s, c, req, ENOSPC, "rtprofd runs %d sessions already, its limit", SERVER_MAX_SESSIONS);
+		conn__reply_error(s, c, req, ENOSPC, "rtprofd runs %u sessions already, its limit", s->lim.sessions);
 		return;
 	}
 	ss->notify = req->notify;
@@ -105,11 +106,15 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 
 static void do_sessions(struct server *s, struct client *c, const struct proto_request *req)
 {
-	struct proto_session_info list[SERVER_MAX_SESSIONS];
+	struct proto_session_info *list = calloc(s->lim.sessions, sizeof(*list));
 	struct proto_reply reply = { .type = PROTO_SESSIONS, .sessions = list };
 	uint64_t now = clock__mono_ns();
 
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	if (!list) {
+		conn__reply_error(s, c, req, ENOMEM, "out of memory");
+		return;
+	}
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		const struct sess *ss = &s->sessions[i];
 		struct proto_session_info *si = &list[reply.nsessions];
 
@@ -122,6 +127,7 @@ static void do_sessions(struct server *s, struct client *c, const struct proto_r
 		reply.nsessions++;
 	}
 	conn__reply(s, c, &reply, req);
+	free(list);
 }
 
 static void do_detach(struct server *s, struct client *c, const struct proto_request *req)

@@ -111,7 +111,7 @@ static void proc_labels(const struct sess_report *s, char *out, size_t size)
 
 char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 {
-	struct collect c = { .e = e, .v = calloc(SERVER_MAX_SESSIONS, sizeof(*c.v)) };
+	struct collect c = { .e = e, .v = calloc(server__limits(srv)->sessions, sizeof(*c.v)) };
 	struct server_stats st;
 	struct text t = {};
 	struct rusage ru;

@@ -12,7 +12,6 @@
 #include "trace/trace.h"
 #include "rtprofd/server_internal.h"
 
-#define RECORDING_TRACE_BUFFER (32u << 20)
 #define RECORDING_FLUSH_NS 1000000000ull
 
 struct recording {
@@ -67,14 +66,14 @@ unsigned int recordings__count(const struct server *s)
 {
 	unsigned int n = 0;
 
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++)
 		n += s->clients[i] && s->clients[i]->rec;
 	return n;
 }
 
 void recording__request(struct server *s, struct client *c, const struct proto_request *req)
 {
-	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = RECORDING_TRACE_BUFFER };
+	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = s->lim.trace_buffer };
 	struct proto_reply reply = { .type = PROTO_RECORDING, .npids = req->npids };
 	struct trace_header h;
 	struct recording *rec;
@@ -85,8 +84,8 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		conn__reply_error(s, c, req, EBUSY, "this connection is recording already");
 		return;
 	}
-	if (recordings__count(s) >= SERVER_MAX_RECORDINGS) {
-		conn__reply_error(s, c, req, ENOSPC, "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
+	if (recordings__count(s) >= s->lim.recordings) {
+		conn__reply_error(s, c, req, ENOSPC, "rtprofd records %u traces already, its limit", s->lim.recordings);
 		return;
 	}
 	if (handlers__authorise_pids(s, c, req))
@@ -187,7 +186,7 @@ void recordings__tick(struct server *s)
 {
 	uint64_t now = clock__mono_ns();
 
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++) {
 		struct client *c = s->clients[i];
 		struct recording *rec = c ? c->rec : NULL;
 

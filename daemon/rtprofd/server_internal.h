@@ -17,8 +17,6 @@ struct json_object;
 
 enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3 };
 
-#define SERVER_MAX_RECORDINGS 4
-
 struct recording;
 
 struct client {
@@ -60,8 +58,9 @@ struct server {
 	struct engine *e;
 	server_status_fn status;
 	void *status_ctx;
-	struct client *clients[SERVER_MAX_CLIENTS];
-	struct sess sessions[SERVER_MAX_SESSIONS];
+	struct server_limits lim;
+	struct client **clients; /* [lim.clients] */
+	struct sess *sessions;   /* [lim.sessions] */
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
 	unsigned int watch_mask, retention_s, window_s;
@@ -110,6 +109,10 @@ void recording__free(struct server *s, struct recording *rec);
 void recording__poll(struct recording *rec);
 void recordings__tick(struct server *s);
 unsigned int recordings__count(const struct server *s);
+
+/* shares.c: of a limit, what a user but root may hold at most, and root's reserve (both at least 1) */
+unsigned int shares__user_cap(const struct server *s, unsigned int limit);
+unsigned int shares__reserve(const struct server *s, unsigned int limit);
 
 /* watch.c */
 void watch__tick(struct server *s, uint64_t now);

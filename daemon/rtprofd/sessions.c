@@ -9,7 +9,7 @@
 
 struct sess *sessions__find(struct server *s, unsigned long id)
 {
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++)
 		if (s->sessions[i].used && s->sessions[i].id == id)
 			return &s->sessions[i];
 	return NULL;
@@ -17,7 +17,7 @@ struct sess *sessions__find(struct server *s, unsigned long id)
 
 struct sess *sessions__of_slot(struct server *s, int slot)
 {
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++)
 		if (s->sessions[i].used && s->sessions[i].slot == slot)
 			return &s->sessions[i];
 	return NULL;
@@ -28,7 +28,7 @@ struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator
 	struct sess *ss = NULL;
 	int slot = engine__session_new(s->e);
 
-	for (int i = 0; i < SERVER_MAX_SESSIONS && slot >= 0 && !ss; i++)
+	for (int i = 0; (unsigned int)i < s->lim.sessions && slot >= 0 && !ss; i++)
 		if (!s->sessions[i].used)
 			ss = &s->sessions[i];
 	if (slot < 0 || !ss) {
@@ -53,7 +53,7 @@ unsigned int sessions__count(const struct server *s, bool watched_only, uid_t ow
 {
 	unsigned int n = 0;
 
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		const struct sess *ss = &s->sessions[i];
 
 		n += ss->used && (!watched_only || ss->watched) && (any_owner || ss->owner == owner);
@@ -64,9 +64,9 @@ unsigned int sessions__count(const struct server *s, bool watched_only, uid_t ow
 void server__stats(const struct server *s, struct server_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++)
 		st->clients += s->clients[i] != NULL;
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		if (s->sessions[i].used) {
 			st->sessions++;
 			st->watched += s->sessions[i].watched;
@@ -81,7 +81,7 @@ void server__stats(const struct server *s, struct server_stats *st)
 
 void server__foreach_session(const struct server *s, server_session_fn fn, void *ctx)
 {
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		const struct sess *ss = &s->sessions[i];
 
 		if (ss->used)
@@ -102,7 +102,7 @@ void sessions__notify_ended(struct server *s, struct sess *ss, const char *reaso
 
 void sessions__tick(struct server *s)
 {
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 
 		if (ss->used && ss->notify && !ss->ended && !engine__session_live(s->e, ss->slot))

@@ -22,7 +22,7 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 	s->retention_s = retention_s;
 	s->window_s = window_s ? window_s : 60;
 	/* processes of a runtime no longer watched are let go */
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 		struct rtp_report *rep = NULL;
 		unsigned int kind = 0;
@@ -47,7 +47,7 @@ void server__watch_exec(struct server *s, pid_t pid)
 		return;
 	if (!(watch_kind(rt.kind) & s->watch_mask))
 		return;
-	if (sessions__count(s, true, 0, true) < SERVER_MAX_WATCHED)
+	if (sessions__count(s, true, 0, true) < s->lim.sessions - shares__reserve(s, s->lim.sessions))
 		ss = sessions__new(s, 0, NULL, true);
 	if (!ss) {
 		s->watch_dropped++;
@@ -89,7 +89,7 @@ void server__watch_scan(struct server *s)
 /* Roll the watched sessions' windows; forget those whose process is gone past the retention. */
 void watch__tick(struct server *s, uint64_t now)
 {
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 
 		if (!ss->used || !ss->watched)
