@@ -143,6 +143,24 @@ void conn__close(struct server *s, struct client *c)
 	free(c);
 }
 
+/* A connection past the limits: one error frame, if the socket takes it at once, then closed. */
+static void refuse_connection(struct server *s, int fd, const struct ucred *cred, int err, const char *why)
+{
+	struct proto_reply r = { .type = PROTO_ERROR, .err = -err };
+	struct proto_buf b = {};
+	json_object *msg;
+
+	snprintf(r.message, sizeof(r.message), "%s", why);
+	msg = proto__build_reply(&r);
+	if (msg && proto__frame(&b, msg) == 0)
+		(void)send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	json_object_put(msg);
+	proto_buf__free(&b);
+	server_log("refused a connection of uid %u (pid %d): %s", (unsigned int)cred->uid, (int)cred->pid, why);
+	s->dropped++;
+	close(fd);
+}
+
 static void accept_clients(struct server *s)
 {
 	for (;;) {
@@ -150,18 +168,29 @@ static void accept_clients(struct server *s)
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct client *c;
-		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1;
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1, r;
+		unsigned int in_use = 0, mine = 0;
+		char why[RTP_ERRLEN];
 
 		if (fd < 0)
 			return;
-		for (int i = 0; (unsigned int)i < s->lim.clients && slot < 0; i++)
-			if (!s->clients[i])
-				slot = i;
-		if (slot < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-			if (slot < 0)
-				server_log("too many clients (%u): refusing a connection", s->lim.clients);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 			s->dropped++;
 			close(fd);
+			continue;
+		}
+		for (unsigned int i = 0; i < s->lim.clients; i++) {
+			if (!s->clients[i]) {
+				if (slot < 0)
+					slot = (int)i;
+				continue;
+			}
+			in_use++;
+			mine += s->clients[i]->uid == cred.uid;
+		}
+		r = shares__check(s, cred.uid, "connections", s->lim.clients, mine, in_use, why, sizeof(why));
+		if (r) {
+			refuse_connection(s, fd, &cred, r, why);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));

@@ -51,15 +51,10 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 
 static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
 {
-	unsigned int owned = sessions__count(s, false, c->uid, false);
 	struct proto_reply reply = { .type = PROTO_ATTACHED };
+	char why[RTP_ERRLEN];
 	struct sess *ss;
 
-	if (c->uid != 0 && owned >= shares__user_cap(s, s->lim.sessions)) {
-		s->refused++;
-		conn__reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
-		return;
-	}
 	if (handlers__authorise_pids(s, c, req))
 		return;
 	for (unsigned int i = 0; i < req->npids; i++) {
@@ -78,9 +73,11 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 			}
 		}
 	}
-	ss = sessions__new(s, c->uid, c, false);
+	ss = sessions__new(s, c->uid, c, false, why, sizeof(why));
 	if (!ss) {
-		conn__reply_error(s, c, req, ENOSPC, "rtprofd runs %u sessions already, its limit", s->lim.sessions);
+		s->refused++;
+		server_log("refused: uid %u (pid %d) asked to attach: %s", (unsigned int)c->uid, (int)c->pid, why);
+		conn__reply_error(s, c, req, ENOSPC, "%s", why);
 		return;
 	}
 	ss->notify = req->notify;

@@ -71,6 +71,16 @@ unsigned int recordings__count(const struct server *s)
 	return n;
 }
 
+/* A uid's recordings. */
+static unsigned int recordings__of(const struct server *s, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->lim.clients; i++)
+		n += s->clients[i] && s->clients[i]->rec && s->clients[i]->uid == uid;
+	return n;
+}
+
 void recording__request(struct server *s, struct client *c, const struct proto_request *req)
 {
 	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = s->lim.trace_buffer };
@@ -84,8 +94,12 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		conn__reply_error(s, c, req, EBUSY, "this connection is recording already");
 		return;
 	}
-	if (recordings__count(s) >= s->lim.recordings) {
-		conn__reply_error(s, c, req, ENOSPC, "rtprofd records %u traces already, its limit", s->lim.recordings);
+	r = shares__check(s, c->uid, "recordings", s->lim.recordings, recordings__of(s, c->uid),
+			  recordings__count(s), why, sizeof(why));
+	if (r) {
+		s->refused++;
+		server_log("refused: uid %u (pid %d) asked to record: %s", (unsigned int)c->uid, (int)c->pid, why);
+		conn__reply_error(s, c, req, r, "%s", why);
 		return;
 	}
 	if (handlers__authorise_pids(s, c, req))

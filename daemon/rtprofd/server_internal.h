@@ -86,8 +86,14 @@ bool auth__may_see(const struct client *c, const struct sess *ss);
 /* sessions.c: the registry */
 struct sess *sessions__find(struct server *s, unsigned long id);
 struct sess *sessions__of_slot(struct server *s, int slot);
-/* A free entry with a new engine session, or NULL (-ENOSPC) */
-struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched);
+/* A free entry with a new engine session, or NULL with why (-ENOSPC): past the owner's share (but for
+ * watched sessions, root's), or all taken. The oldest retained session (watched, its process gone) is
+ * evicted, and logged, when no entry is free. */
+struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched, char *why,
+			   size_t len);
+/* Evict the oldest retained session, logged with for_whom; false when there is none. */
+bool sessions__evict_retained(struct server *s, const char *for_whom);
+unsigned int sessions__retained(const struct server *s);
 void sessions__free(struct server *s, struct sess *ss);
 /* Tell a session's creator, if it asked, that the session ended: "exit" or "detach". */
 void sessions__notify_ended(struct server *s, struct sess *ss, const char *reason);
@@ -113,6 +119,10 @@ unsigned int recordings__count(const struct server *s);
 /* shares.c: of a limit, what a user but root may hold at most, and root's reserve (both at least 1) */
 unsigned int shares__user_cap(const struct server *s, unsigned int limit);
 unsigned int shares__reserve(const struct server *s, unsigned int limit);
+/* May uid take one more of a limit, holding `mine` of it while `in_use` are taken (by anyone)? 0, or
+ * -ENOSPC with "uid N already has K of its K <what>" (or the limit's, or root's reserve's) in why. */
+int shares__check(const struct server *s, uid_t uid, const char *what, unsigned int limit, unsigned int mine,
+		  unsigned int in_use, char *why, size_t len);
 
 /* watch.c */
 void watch__tick(struct server *s, uint64_t now);

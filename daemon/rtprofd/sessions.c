@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The session registry: the sessions clients attached and the watched ones, each an engine session. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/errmsg.h"
 #include "rtprofd/server_internal.h"
 
 struct sess *sessions__find(struct server *s, unsigned long id)
@@ -23,17 +25,78 @@ struct sess *sessions__of_slot(struct server *s, int slot)
 	return NULL;
 }
 
-struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched)
+/* A watched session whose process is gone: kept for the retention, but never in the way of a new one. */
+static bool retained(const struct server *s, const struct sess *ss)
 {
-	struct sess *ss = NULL;
-	int slot = engine__session_new(s->e);
+	return ss->used && ss->watched && !engine__session_live(s->e, ss->slot);
+}
 
-	for (int i = 0; (unsigned int)i < s->lim.sessions && slot >= 0 && !ss; i++)
+static struct sess *oldest_retained(struct server *s)
+{
+	struct sess *old = NULL;
+
+	for (unsigned int i = 0; i < s->lim.sessions; i++) {
+		struct sess *ss = &s->sessions[i];
+
+		/* a session whose end was not seen yet by watch__tick counts as ended now */
+		if (retained(s, ss) && (!old || (ss->ended_ns ?: UINT64_MAX) < (old->ended_ns ?: UINT64_MAX)))
+			old = ss;
+	}
+	return old;
+}
+
+bool sessions__evict_retained(struct server *s, const char *for_whom)
+{
+	struct sess *old = oldest_retained(s);
+	uint64_t now = clock__mono_ns();
+
+	if (!old)
+		return false;
+	server_log("evicted the watched session %lu (pid %d, gone %.1f s ago, kept for %u s) to make room for %s",
+		   old->id, old->npids ? (int)old->pids[0] : 0,
+		   old->ended_ns ? (double)(now - old->ended_ns) / 1e9 : 0.0, s->retention_s, for_whom);
+	sessions__free(s, old);
+	return true;
+}
+
+unsigned int sessions__retained(const struct server *s)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->lim.sessions; i++)
+		n += retained(s, &s->sessions[i]);
+	return n;
+}
+
+struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched, char *why,
+			   size_t len)
+{
+	unsigned int in_use = 0, mine = 0;
+	struct sess *ss = NULL;
+	char whom[64];
+	int slot;
+
+	for (unsigned int i = 0; i < s->lim.sessions; i++) {
+		const struct sess *o = &s->sessions[i];
+
+		in_use += o->used && !retained(s, o);
+		mine += o->used && !o->watched && o->owner == owner;
+	}
+	/* watched sessions are root's, within their own limit (watch.c) */
+	if (!watched && shares__check(s, owner, "sessions", s->lim.sessions, mine, in_use, why, len))
+		return NULL;
+	for (unsigned int i = 0; i < s->lim.sessions && !ss; i++)
 		if (!s->sessions[i].used)
 			ss = &s->sessions[i];
-	if (slot < 0 || !ss) {
-		if (slot >= 0)
-			engine__session_free(s->e, slot);
+	if (watched)
+		snprintf(whom, sizeof(whom), "a watched process");
+	else
+		snprintf(whom, sizeof(whom), "a session of uid %u", (unsigned int)owner);
+	if (!ss && sessions__evict_retained(s, whom))
+		return sessions__new(s, owner, creator, watched, why, len);
+	slot = ss ? engine__session_new(s->e) : -ENOSPC;
+	if (slot < 0) {
+		errmsg(why, len, -ENOSPC, "rtprofd has all its %u sessions in use", s->lim.sessions);
 		return NULL;
 	}
 	*ss = (struct sess){ .used = true, .id = s->next_id++, .slot = slot, .owner = owner, .creator = creator,

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rtprofd/config.h"
@@ -40,17 +41,22 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 void server__watch_exec(struct server *s, pid_t pid)
 {
 	struct rtp_runtime_info rt;
+	unsigned int cap = s->lim.sessions - shares__reserve(s, s->lim.sessions);
 	struct sess *ss = NULL;
-	char err[RTP_ERRLEN];
+	char err[RTP_ERRLEN], why[RTP_ERRLEN];
 
 	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0 || runtime__detect(pid, &rt))
 		return;
 	if (!(watch_kind(rt.kind) & s->watch_mask))
 		return;
-	if (sessions__count(s, true, 0, true) < s->lim.sessions - shares__reserve(s, s->lim.sessions))
-		ss = sessions__new(s, 0, NULL, true);
+	/* at most the session slots but root's reserve; a retained one makes room */
+	if (sessions__count(s, true, 0, true) >= cap && !sessions__evict_retained(s, "a watched process"))
+		snprintf(why, sizeof(why), "%u processes are watched, the most rtprofd watches", cap);
+	else
+		ss = sessions__new(s, 0, NULL, true, why, sizeof(why));
 	if (!ss) {
 		s->watch_dropped++;
+		server_log("not watching %s %s (pid %d): %s", runtime__kind_name(rt.kind), rt.version, (int)pid, why);
 		return;
 	}
 	ss->npids = 1;

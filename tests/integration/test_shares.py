@@ -1,0 +1,322 @@
+"""rtprofd's limits have a share for each user and a reserve for root: what one user takes, as an attacker
+would, never denies the others -- root least of all.
+
+Each class runs an rtprofd with small limits in its configuration (so that filling them is quick), and users
+65534 and 65533 (and a few more) as clients: raw protocol clients run through setpriv, their processes too.
+
+- Connections (max_clients 8): a user gets 2, root's status still answers.
+- Recordings (max_recordings 4): a user gets 1, the last is root's; a trace buffer asked over the daemon's
+  maximum is clamped to it, and the reply says so.
+- Sessions (max_sessions 8, watch node): retained sessions of exited watched processes are evicted, oldest
+  first and logged, for new ones; a user gets 2 sessions, the last slot is root's; attaching to one's own
+  watched process is EBUSY and leaves the watched session alone.
+- Threads (max_threads 1024): a user's sessions track at most 256 threads, however many its processes have;
+  root's 4-thread python is reported with its 4 threads.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+import rtp
+from test_daemon import Daemon, nobody_ids
+
+STARTUP_TIMEOUT = 30
+
+# A raw protocol client, run as another user: one JSON command a line on stdin, one JSON answer a line on
+# stdout. {"op":"connect","name":N} -> the hello reply (or the error the daemon sent, or {"eof":true});
+# {"op":"call","name":N,"msg":{...}} -> the reply; {"op":"close","name":N}. Binary frames are skipped.
+CLIENT = r'''
+import json, socket, struct, sys
+path = sys.argv[1]
+conns = {}
+def recv(s):
+    while True:
+        head = b""
+        while len(head) < 4:
+            chunk = s.recv(4 - len(head))
+            if not chunk:
+                return {"eof": True}
+            head += chunk
+        (n,) = struct.unpack(">I", head)
+        binary, n = n & 0x80000000, n & 0x7fffffff
+        body = b""
+        while len(body) < n:
+            chunk = s.recv(n - len(body))
+            if not chunk:
+                return {"eof": True}
+            body += chunk
+        if not binary:
+            return json.loads(body.decode())
+def send(s, msg):
+    data = json.dumps(msg).encode()
+    s.sendall(struct.pack(">I", len(data)) + data)
+for line in sys.stdin:
+    cmd = json.loads(line)
+    try:
+        if cmd["op"] == "connect":
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(path)
+            conns[cmd["name"]] = s
+            try:
+                send(s, {"type": "hello", "version": 1})
+            except OSError:
+                pass
+            out = recv(s)
+        elif cmd["op"] == "call":
+            send(conns[cmd["name"]], cmd["msg"])
+            out = recv(conns[cmd["name"]])
+        elif cmd["op"] == "close":
+            conns.pop(cmd["name"]).close()
+            out = {}
+    except (OSError, ValueError) as e:
+        out = {"oserror": str(e)}
+    print(json.dumps(out), flush=True)
+'''
+
+
+def as_user(uid):
+    """setpriv's argv for a process of uid, in nobody's group (which the socket's group lets in)."""
+    ids = nobody_ids()
+    return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % ids[1], "--clear-groups"]
+
+
+class User:
+    """Raw protocol clients of one uid, in a process of that uid."""
+
+    def __init__(self, case, uid):
+        self.uid = uid
+        self.proc = subprocess.Popen(as_user(uid) + [sys.executable, "-c", CLIENT, case.daemon.socket],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True)
+        case.addCleanup(self.stop)
+
+    def _do(self, cmd, timeout=15):
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        out = []
+        t = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()), daemon=True)
+        t.start()
+        t.join(timeout)
+        if not out or not out[0]:
+            raise AssertionError("uid %d's client gave no answer to %s in %d s" % (self.uid, cmd, timeout))
+        return json.loads(out[0])
+
+    def connect(self, name):
+        return self._do({"op": "connect", "name": name})
+
+    def call(self, name, msg):
+        return self._do({"op": "call", "name": name, "msg": msg})
+
+    def close(self, name):
+        self._do({"op": "close", "name": name})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+class SharesCase(unittest.TestCase):
+    CONFIG = ""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = None
+        if os.geteuid() == 0 and rtp.RTPROF and nobody_ids() and shutil.which("setpriv"):
+            cls.daemon = Daemon(config=cls.CONFIG)
+
+    @classmethod
+    def tearDownClass(cls):
+        d, cls.daemon = cls.daemon, None
+        if d is None:
+            return
+        rc = d.stop()
+        log = d.log_tail()
+        d.cleanup()
+        if rc != 0:
+            raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+
+    def setUp(self):
+        rtp.require_root(self)
+        if not nobody_ids():
+            rtp.skip_or_fail(self, "no user nobody with a group")
+        if not shutil.which("setpriv"):
+            rtp.skip_or_fail(self, "setpriv is not installed to run processes as other users")
+        self.assertIsNotNone(self.daemon, "no rtprofd for this class")
+        self.assertTrue(self.daemon.alive(), "rtprofd died before this test\n" + self.daemon.log_tail())
+        # the clients of the test before are gone (a status connection is one)
+        self.wait_for(lambda: self.daemon.status(timeout=2)["clients"] == 1, "the earlier clients gone")
+        with open(self.daemon.log_path, errors="replace") as f:
+            self.log_start = len(f.read())
+
+    def spawn(self, argv, uid=None):
+        proc = subprocess.Popen((as_user(uid) if uid is not None else []) + argv, stdin=subprocess.DEVNULL)
+
+        def reap():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        self.addCleanup(reap)
+        return proc
+
+    def sleeper(self, uid=None):
+        proc = self.spawn(["sleep", "300"], uid)
+        self.wait_for(lambda: os.path.exists("/proc/%d" % proc.pid) and
+                      (uid is None or os.stat("/proc/%d" % proc.pid).st_uid == uid), "sleep of uid %s" % uid)
+        return proc
+
+    def wait_for(self, cond, what, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if cond():
+                return
+            time.sleep(0.05)
+        self.fail("%s: not in %d s\n%s" % (what, timeout, self.daemon.log_tail()))
+
+    def log(self):
+        """What rtprofd logged during this test."""
+        with open(self.daemon.log_path, errors="replace") as f:
+            return f.read()[self.log_start:]
+
+    def assert_error(self, reply, code, message, what):
+        self.assertEqual((reply.get("type"), reply.get("code"), reply.get("message")), ("error", code, message),
+                         "%s: %s\n%s" % (what, reply, self.daemon.log_tail()))
+
+    def assert_ok(self, reply, kind, what):
+        self.assertEqual(reply.get("type"), kind, "%s: %s\n%s" % (what, reply, self.daemon.log_tail()))
+
+
+class Connections(SharesCase):
+    CONFIG = "max_clients = 8\n"
+
+    def test_a_user_gets_its_share_and_root_its_reserve(self):
+        """8 connections: a user gets 2 of them (1/4), and users never the last one (root's, 1/8). Four users
+        take 7; root's status still answers."""
+        users = [User(self, uid) for uid in (65534, 65533, 65532, 65531)]
+        a, b, c, d = users
+        for u in (a, b, c):
+            for name in ("1", "2"):
+                self.assert_ok(u.connect(name), "hello", "uid %d's connection %s" % (u.uid, name))
+        self.assert_error(a.connect("3"), "ENOSPC", "uid 65534 already has 2 of its 2 connections",
+                          "uid 65534's third connection")
+        self.assert_ok(d.connect("1"), "hello", "uid 65531's first connection, the 7th")
+        self.assert_error(d.connect("2"), "ENOSPC", "the 1 connections of rtprofd's 8 left are root's reserve",
+                          "uid 65531's second connection, which would be the 8th")
+        st = self.daemon.status(timeout=2)
+        self.assertEqual(st["clients"], 8, "7 users' connections and root's own: %s" % st)
+        log = self.log()
+        self.assertIn("refused a connection of uid 65534", log)
+        self.assertIn("refused a connection of uid 65531", log)
+        # a user's connection closed is one more for it
+        a.close("1")
+        self.wait_for(lambda: self.daemon.status(timeout=2)["clients"] == 7, "uid 65534's connection closed")
+        self.assert_ok(a.connect("4"), "hello", "uid 65534's connection after closing one")
+
+
+class Recordings(SharesCase):
+    CONFIG = "max_recordings = 4\nmax_trace_buffer = 1048576\n"
+
+    def record(self, user, name, pid, **extra):
+        user.connect(name)
+        msg = dict({"type": "record", "pids": [pid]}, **extra)
+        return user.call(name, msg)
+
+    def test_a_user_gets_its_share_and_root_its_reserve(self):
+        """4 recordings: a user gets 1, users never the last one."""
+        a, b, c = User(self, 65534), User(self, 65533), User(self, 65532)
+        for u in (a, b):
+            self.assert_ok(self.record(u, "1", self.sleeper(u.uid).pid), "recording", "uid %d's recording" % u.uid)
+        self.assert_error(self.record(a, "2", self.sleeper(a.uid).pid), "ENOSPC",
+                          "uid 65534 already has 1 of its 1 recordings", "uid 65534's second recording")
+        self.assert_ok(self.record(c, "1", self.sleeper(c.uid).pid), "recording", "uid 65532's recording, the 3rd")
+        d = User(self, 65531)
+        self.assert_error(self.record(d, "1", self.sleeper(d.uid).pid), "ENOSPC",
+                          "the 1 recordings of rtprofd's 4 left are root's reserve", "uid 65531's recording")
+        root = User(self, 0)
+        self.assert_ok(self.record(root, "1", self.sleeper().pid), "recording", "root's recording, the 4th")
+        self.assertIn("refused: uid 65534 (pid", self.log())
+
+NODE_SLEEP = "setTimeout(() => {}, 300000)"
+
+
+class Sessions(SharesCase):
+    # node, not python: this test's interpreter and others' pythons on the machine would be watched too
+    CONFIG = "max_sessions = 8\nwatch = node\nretention = 600\n"
+
+    def setUp(self):
+        SharesCase.setUp(self)
+        self.node = rtp.require_node(self)
+
+    def node_sleeper(self, uid):
+        return self.spawn([self.node, "-e", NODE_SLEEP], uid)
+
+    def watched(self):
+        """{pid: session} of the watched sessions, as root sees them."""
+        return {s["pids"][0]: s for s in self.daemon.sessions().values() if s["watched"]}
+
+    def test_retained_sessions_make_room_and_root_has_its_reserve(self):
+        """8 slots, 7 of which watch processes at most: users' nodes take the 7, 3 exit; the 3 retained
+        sessions are evicted, oldest first, for two users' sessions and root's. A user gets 2 sessions; the
+        last slot is root's."""
+        a, b = User(self, 65534), User(self, 65533)
+        # the nodes watched already (none, unless another runs on the machine)
+        others = [pid for pid, s in self.watched().items() if s["live_processes"]]
+        self.assertLessEqual(len(others), 3, "too many other nodes run here for this test: %s" % others)
+        nodes = [self.node_sleeper(65534) for _ in range(8 - len(others))]
+        self.wait_for(lambda: len(self.watched()) == 7 and
+                      all(s["live_processes"] for s in self.watched().values()), "7 nodes watched")
+        self.wait_for(lambda: "not watching node" in self.log(), "the last node's drop logged")
+        time.sleep(0.3)
+        dropped = [line for line in self.log().splitlines() if "not watching node" in line]
+        self.assertEqual(len(dropped), 1, "one node is not watched, 7 are\n" + self.log())
+        self.assertIn("7 processes are watched, the most rtprofd watches", dropped[0])
+        watched = self.watched()
+        gone = [p for p in nodes if p.pid in watched][:3]
+        for p in gone:  # oldest first: they exit in this order
+            p.kill()
+            p.wait()
+            self.wait_for(lambda: self.watched()[p.pid]["live_processes"] == 0, "node %d seen gone" % p.pid)
+            time.sleep(0.2)
+        live = {pid: s["session"] for pid, s in self.watched().items() if s["live_processes"]}
+        self.assertEqual(len(live), 4)
+
+        self.assert_ok(a.connect("1"), "hello", "uid 65534")
+        self.assert_ok(a.call("1", {"type": "attach", "pids": [self.sleeper(a.uid).pid]}), "attached",
+                       "uid 65534's first session: a free slot")
+        self.assert_ok(a.call("1", {"type": "attach", "pids": [self.sleeper(a.uid).pid]}), "attached",
+                       "uid 65534's second session: the oldest retained one makes room")
+        self.assert_error(a.call("1", {"type": "attach", "pids": [self.sleeper(a.uid).pid]}), "ENOSPC",
+                          "uid 65534 already has 2 of its 2 sessions", "uid 65534's third session")
+        self.assert_ok(b.connect("1"), "hello", "uid 65533")
+        self.assert_ok(b.call("1", {"type": "attach", "pids": [self.sleeper(b.uid).pid]}), "attached",
+                       "uid 65533's first session")
+        self.assert_error(b.call("1", {"type": "attach", "pids": [self.sleeper(b.uid).pid]}), "ENOSPC",
+                          "the 1 sessions of rtprofd's 8 left are root's reserve", "uid 65533's second session")
+        root = User(self, 0)
+        root.connect("1")
+        self.assert_ok(root.call("1", {"type": "attach", "pids": [self.sleeper().pid]}), "attached",
+                       "root's session: the last retained one makes room")
+        log = self.log()
+        evicted = [line for line in log.splitlines() if "evicted the watched session" in line and
+                   "to make room for a session" in line]
+        self.assertEqual([("(pid %d," % p.pid) in line for p, line in zip(gone, evicted)], [True] * 3,
+                         "the 3 retained sessions evicted, oldest first, each logged:\n%s" % "\n".join(evicted))
+        self.assertEqual({pid: s["session"] for pid, s in self.watched().items()}, live,
+                         "the live watched processes keep their sessions")
+
+
+if __name__ == "__main__":
+    rtp.main()
