@@ -63,14 +63,18 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 		if (slot >= 0) {
 			struct sess *w = sessions__of_slot(s, slot);
 
-			/* a user's own attach takes a watched process over; its watch figures restart later */
-			if (w && w->watched) {
-				sessions__free(s, w);
-			} else {
+			/* a process is in one session at most (the probes' target table has one slot for it): a
+			 * watched one stays watched, untouched */
+			if (w && w->watched && c->uid == 0)
+				conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): query "
+						   "its watched session %lu", (int)req->pids[i], w->id);
+			else if (w && w->watched)
+				conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): its "
+						   "figures are root's, in the watched session", (int)req->pids[i]);
+			else
 				conn__reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
 						   (int)req->pids[i]);
-				return;
-			}
+			return;
 		}
 	}
 	ss = sessions__new(s, c->uid, c, false, why, sizeof(why));

@@ -317,6 +317,21 @@ class Sessions(SharesCase):
         self.assertEqual({pid: s["session"] for pid, s in self.watched().items()}, live,
                          "the live watched processes keep their sessions")
 
+    def test_attach_to_own_watched_process_is_busy(self):
+        """A user's attach to its own watched node is EBUSY, as documented; the watched session stays."""
+        a = User(self, 65534)
+        py = self.node_sleeper(65534)
+        self.wait_for(lambda: py.pid in self.watched(), "the node watched")
+        session = self.watched()[py.pid]["session"]
+        a.connect("1")
+        reply = a.call("1", {"type": "attach", "pids": [py.pid]})
+        self.assert_error(reply, "EBUSY", "process %d is watched by rtprofd (--watch): its figures are root's, "
+                          "in the watched session" % py.pid, "uid 65534's attach to its watched node")
+        time.sleep(0.5)
+        w = self.watched().get(py.pid)
+        self.assertIsNotNone(w, "the node is still watched\n" + self.daemon.log_tail())
+        self.assertEqual((w["session"], w["live_processes"]), (session, 1), w)
+
 
 if __name__ == "__main__":
     rtp.main()
