@@ -106,8 +106,12 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		return;
 	eo.no_follow = !req->follow;
 	eo.runtime_mode = handlers__runtime_mode(req->runtime);
-	if (req->trace_buffer)
+	if (req->trace_buffer > s->lim.trace_buffer)
+		server_log("uid %u (pid %d) asked for a trace buffer of %u bytes: clamped to %u, the most a recording "
+			   "gets", (unsigned int)c->uid, (int)c->pid, req->trace_buffer, s->lim.trace_buffer);
+	else if (req->trace_buffer)
 		eo.trace_buffer_bytes = req->trace_buffer;
+	reply.trace_buffer = eo.trace_buffer_bytes;
 	rec = calloc(1, sizeof(*rec));
 	if (!rec) {
 		conn__reply_error(s, c, req, ENOMEM, "out of memory");

@@ -249,6 +249,30 @@ class Recordings(SharesCase):
         self.assert_ok(self.record(root, "1", self.sleeper().pid), "recording", "root's recording, the 4th")
         self.assertIn("refused: uid 65534 (pid", self.log())
 
+    def test_trace_buffer_clamped(self):
+        """An unprivileged recording asking for 64 MiB gets the daemon's maximum (1 MiB here), and is told;
+        one asking for less gets what it asked for."""
+        a, b = User(self, 65534), User(self, 65533)
+        reply = self.record(a, "1", self.sleeper(a.uid).pid, trace_buffer=64 << 20)
+        self.assert_ok(reply, "recording", "uid 65534's recording")
+        self.assertEqual(reply.get("trace_buffer"), 1 << 20, "the buffer in use: %s" % reply)
+        reply = self.record(b, "1", self.sleeper(b.uid).pid, trace_buffer=64 << 10)
+        self.assert_ok(reply, "recording", "uid 65533's recording")
+        self.assertEqual(reply.get("trace_buffer"), 64 << 10, "the buffer in use: %s" % reply)
+        log = [line for line in self.log().splitlines() if "trace buffer" in line]
+        self.assertEqual(len(log), 1, log)
+        self.assertRegex(log[0], r"uid 65534 \(pid \d+\) asked for a trace buffer of 67108864 bytes: clamped to "
+                         r"1048576, the most a recording gets")
+        if shutil.which("bpftool"):
+            maps = json.loads(subprocess.run(["bpftool", "map", "show", "--json"], stdout=subprocess.PIPE,
+                                             check=True).stdout)
+            rings = sorted(m["max_entries"] for m in maps if m.get("name") == "trace" and
+                           any(p.get("pid") == self.daemon.pid for p in m.get("pids", [])))
+            if rings:  # bpftool built without pid information shows none
+                self.assertEqual(rings, [4096, 64 << 10, 1 << 20],
+                                 "the daemon's trace buffers: its own engine's page, and the two recordings'")
+
+
 NODE_SLEEP = "setTimeout(() => {}, 300000)"
 
 
