@@ -298,6 +298,7 @@ int main(int argc, char **argv)
 		if (r < 0 && r != -EINTR)
 			fprintf(stderr, "rtprofd: reading events: %s\n", strerror(-r));
 		server__tick(srv);
+		metrics__tick(metrics);
 	}
 	fprintf(stderr, "rtprofd: stopping\n");
 	ret = 0;

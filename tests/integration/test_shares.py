@@ -10,6 +10,9 @@ Each class runs an rtprofd with small limits in its configuration (so that filli
 - Sessions (max_sessions 8, watch node): retained sessions of exited watched processes are evicted, oldest
   first and logged, for new ones; a user gets 2 sessions, the last slot is root's; attaching to one's own
   watched process is EBUSY and leaves the watched session alone.
+- /metrics (16 connections, 4 from one address, 3 s each at most): a connection sending a byte a second is
+  closed 3 s after its accept; a fifth one from one address is refused; 16 of them, from several
+  addresses, hold a new scraper off for a few seconds at most.
 - Threads (max_threads 1024): a user's sessions track at most 256 threads, however many its processes have;
   root's 4-thread python is reported with its 4 threads.
 """
@@ -24,6 +27,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 import rtp
 from test_daemon import Daemon, nobody_ids
@@ -355,6 +359,111 @@ class Sessions(SharesCase):
         w = self.watched().get(py.pid)
         self.assertIsNotNone(w, "the node is still watched\n" + self.daemon.log_tail())
         self.assertEqual((w["session"], w["live_processes"]), (session, 1), w)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+METRICS_DEADLINE_S = 3  # METRICS_DEADLINE_NS
+METRICS_PER_ADDRESS = 4
+METRICS_MAX = 16
+
+
+class Metrics(SharesCase):
+    PORT = free_port()
+    CONFIG = "metrics = 127.0.0.1:%d\n" % PORT
+
+    def slow_conn(self, source):
+        """A connection from source (any 127.x.y.z is loopback) that has sent a byte of its request."""
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.bind((source, 0))
+        s.settimeout(2)
+        s.connect(("127.0.0.1", self.PORT))
+        s.sendall(b"G")
+        return s
+
+    @staticmethod
+    def closed(s, wait):
+        """Did the daemon close s within wait seconds?"""
+        s.settimeout(wait)
+        try:
+            return s.recv(1) == b""
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+    def test_a_connection_has_a_deadline(self):
+        """A byte every half second does not keep a connection open: closed 3 s after its accept."""
+        s = self.slow_conn("127.0.0.10")
+        start = time.monotonic()
+        request = b"ET /metrics HTTP/1.1\r\nHost: x\r\n"
+        while time.monotonic() - start < METRICS_DEADLINE_S + 3:
+            if self.closed(s, 0.5):
+                break
+            try:
+                s.sendall(request[:1])
+            except OSError:
+                break
+            request = request[1:] or b"X"
+        elapsed = time.monotonic() - start
+        self.assertGreater(elapsed, METRICS_DEADLINE_S - 0.5, "closed too soon")
+        self.assertLess(elapsed, METRICS_DEADLINE_S + 1, "a trickling client was not closed at its deadline\n"
+                        + self.daemon.log_tail())
+        self.wait_for(lambda: "metrics: closed a connection still open 3 s after it was accepted" in self.log(),
+                      "the deadline's close logged", timeout=2)
+
+    def test_one_address_gets_four_connections(self):
+        conns = [self.slow_conn("127.0.0.11") for _ in range(METRICS_PER_ADDRESS + 2)]
+        time.sleep(0.5)
+        still_open = [c for c in conns if not self.closed(c, 0.05)]
+        self.assertEqual(len(still_open), METRICS_PER_ADDRESS, "connections from one address left open")
+
+    def test_slow_clients_do_not_hold_metrics_down(self):
+        """Slow clients from 5 addresses, 4 each (more than the 16 connections), send a byte a second and
+        reconnect when closed; a scraper still gets /metrics within 5 s."""
+        stop = threading.Event()
+
+        def attacker(source):
+            s = None
+            while not stop.is_set():
+                try:
+                    if s is None:
+                        s = socket.socket()
+                        s.bind((source, 0))
+                        s.settimeout(1)
+                        s.connect(("127.0.0.1", self.PORT))
+                    s.sendall(b"G")
+                except OSError:
+                    if s:
+                        s.close()
+                    s = None
+                stop.wait(1)
+            if s:
+                s.close()
+        threads = [threading.Thread(target=attacker, args=("127.0.0.%d" % (2 + i // 4),), daemon=True)
+                   for i in range(20)]
+        for t in threads:
+            t.start()
+        self.addCleanup(lambda: (stop.set(), [t.join(5) for t in threads]))
+        time.sleep(1.5)  # they hold every connection
+        start = time.monotonic()
+        body, errors = None, 0
+        while body is None and time.monotonic() - start < 10:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.PORT, timeout=2) as r:
+                    body = r.read().decode()
+            except (OSError, ValueError):
+                errors += 1
+                time.sleep(0.05)
+        elapsed = time.monotonic() - start
+        self.assertIsNotNone(body, "no /metrics in 10 s (%d failed tries)\n%s" % (errors, self.daemon.log_tail()))
+        self.assertIn("rtprof_sessions 0", body)
+        self.assertLess(elapsed, 5, "/metrics took %.1f s (%d failed tries)" % (elapsed, errors))
 
 
 if __name__ == "__main__":
