@@ -379,7 +379,7 @@ void engine__free(struct engine *e)
 /* Give each thread that exists at attach the kernel's accounting of that moment as its base, so its
  * totals cover the attached window however long it runs before its first switch. A thread the probes
  * saw first keeps the base they took (BPF_NOEXIST). */
-static void seed_threads(struct engine *e, pid_t pid)
+static void seed_threads(struct engine *e, pid_t pid, unsigned int session)
 {
 	uint64_t now = clock__mono_ns();
 	char path[64];
@@ -396,6 +396,7 @@ static void seed_threads(struct engine *e, pid_t pid)
 		struct proc_stat st;
 		char *end;
 		long tid = strtol(d->d_name, &end, 10);
+		int share;
 
 		if (*end || tid <= 0 || procfs__read_schedstat(pid, (pid_t)tid, &ss))
 			continue;
@@ -404,8 +405,14 @@ static void seed_threads(struct engine *e, pid_t pid)
 		t.k_runq_base = t.k_runq = ss.runq_wait_ns;
 		if (procfs__read_stat(pid, (pid_t)tid, &st) == 0)
 			snprintf(t.comm, sizeof(t.comm), "%s", st.comm);
-		if (bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST))
+		share = engine_share_charge(e, session);
+		if (share < 0)
+			continue; /* its share of the thread table is full */
+		t.share = (__u32)share;
+		if (bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST)) {
+			engine_share_release(e, t.share);
 			continue;
+		}
 		if (e->trace_fn) {
 			struct trace_rec rec = { .type = TRACE_THREAD_BASE };
 
@@ -462,7 +469,7 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 	}
 	p->user_added = true;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
-	seed_threads(e, pid);
+	seed_threads(e, pid, (unsigned int)session);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	if (!e->sessions[session].start_ns)
 		e->sessions[session].start_ns = clock__mono_ns();

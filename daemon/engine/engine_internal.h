@@ -74,4 +74,9 @@ bool in_set(const __u32 *set, size_t n, __u32 v);
 /* Move the records of threads that exited more than the grace period ago out of the BPF map. */
 int engine_harvest_threads(struct engine *e, uint64_t now);
 
+/* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
+ * none; -1: full), and take off one it deletes (rtp_thread.share). */
+int engine_share_charge(struct engine *e, unsigned int session);
+void engine_share_release(struct engine *e, unsigned int share);
+
 #endif

@@ -52,6 +52,12 @@ int server__new(const struct server_opts *opts, struct engine *e, struct server 
 		r = errmsg(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	/* the users but root hold at most the thread table but root's reserve, each a share of it */
+	r = engine__share_set(e, SHARES_USERS, s->lim.threads - shares__reserve(s, s->lim.threads), -1);
+	if (r) {
+		r = errmsg(err, errlen, r, "cannot set the thread shares: %s", strerror(-r));
+		goto fail;
+	}
 	s->status = opts->status;
 	s->status_ctx = opts->status_ctx;
 	s->epfd = -1;

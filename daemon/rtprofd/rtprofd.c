@@ -203,7 +203,8 @@ int main(int argc, char **argv)
 	so.socket_path = cfg.socket;
 	so.group = cfg.group;
 	so.limits = (struct server_limits){ .clients = cfg.max_clients, .sessions = cfg.max_sessions,
-					    .recordings = cfg.max_recordings, .trace_buffer = cfg.max_trace_buffer,
+					    .recordings = cfg.max_recordings, .threads = cfg.max_threads,
+					    .trace_buffer = cfg.max_trace_buffer,
 					    .share_num = cfg.user_share.num, .share_den = cfg.user_share.den,
 					    .reserve_num = cfg.root_reserve.num, .reserve_den = cfg.root_reserve.den };
 	eo.max_sessions = cfg.max_sessions;

@@ -29,6 +29,7 @@ struct server_limits {
 	unsigned int clients;    /* connections */
 	unsigned int sessions;   /* engine session slots (the engine's max_sessions) */
 	unsigned int recordings;
+	unsigned int threads;    /* the engine's thread table (its max_threads) */
 	unsigned int trace_buffer; /* the largest trace ring buffer of a recording */
 	unsigned int share_num, share_den;     /* of each limit, a user but root holds at most this (at least 1) */
 	unsigned int reserve_num, reserve_den; /* ... and never takes the last this of it (at least 1) */

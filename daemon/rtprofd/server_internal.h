@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rtprof_abi.h"
 #include "proto/messages.h"
 #include "proto/protocol.h"
 #include "rtprofd/server.h"
@@ -43,6 +44,7 @@ struct sess {
 	bool notify;   /* the creator asked for an "ended" event */
 	bool ended;    /* ... and it was sent */
 	bool watched;
+	int share;         /* its threads' share of the engine's thread table (-1: none, root's) */
 	uint64_t ended_ns; /* watched: when its process was first seen gone */
 	/* watched: the rolling window -- the report at the start of the current window, and the last
 	 * complete window's figures (that report subtracted from the one at its end) */
@@ -63,6 +65,7 @@ struct server {
 	struct sess *sessions;   /* [lim.sessions] */
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
+	uint64_t share_drops[RTP_MAX_SHARES]; /* each thread share's drops, as last logged */
 	unsigned int watch_mask, retention_s, window_s;
 };
 
@@ -119,6 +122,11 @@ unsigned int recordings__count(const struct server *s);
 /* shares.c: of a limit, what a user but root may hold at most, and root's reserve (both at least 1) */
 unsigned int shares__user_cap(const struct server *s, unsigned int limit);
 unsigned int shares__reserve(const struct server *s, unsigned int limit);
+/* The engine's thread share of a user's sessions (-1 for root's); SHARES_USERS is all users' but root's. */
+#define SHARES_USERS 0
+int shares__threads_of(struct server *s, uid_t uid);
+/* Log the threads the shares did not track since the last call. */
+void shares__log_drops(struct server *s);
 /* May uid take one more of a limit, holding `mine` of it while `in_use` are taken (by anyone)? 0, or
  * -ENOSPC with "uid N already has K of its K <what>" (or the limit's, or root's reserve's) in why. */
 int shares__check(const struct server *s, uid_t uid, const char *what, unsigned int limit, unsigned int mine,

@@ -100,7 +100,10 @@ struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator
 		return NULL;
 	}
 	*ss = (struct sess){ .used = true, .id = s->next_id++, .slot = slot, .owner = owner, .creator = creator,
-			     .watched = watched, .created_ns = clock__mono_ns() };
+			     .watched = watched, .created_ns = clock__mono_ns(), .share = -1 };
+	/* a user's threads count against its share of the thread table, root's against none */
+	ss->share = shares__threads_of(s, owner);
+	(void)engine__session_share(s->e, slot, ss->share);
 	return ss;
 }
 
@@ -165,6 +168,7 @@ void sessions__notify_ended(struct server *s, struct sess *ss, const char *reaso
 
 void sessions__tick(struct server *s)
 {
+	shares__log_drops(s);
 	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 

@@ -466,5 +466,92 @@ class Metrics(SharesCase):
         self.assertLess(elapsed, 5, "/metrics took %.1f s (%d failed tries)" % (elapsed, errors))
 
 
+# Threads that wait for ever: `before` of them, then, once the file `go` exists, `after` more.
+THREADS = r'''
+import os, sys, threading, time
+threading.stack_size(1 << 16)
+before, after, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+stop = threading.Event()
+def start(k):
+    for _ in range(k):
+        threading.Thread(target=stop.wait, daemon=True).start()
+start(before)
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+start(after)
+print("done", flush=True)
+stop.wait()
+'''
+
+MAX_THREADS = 1024
+USER_THREADS = MAX_THREADS // 4                  # a user's share
+USERS_THREADS = MAX_THREADS - MAX_THREADS // 8   # all the users' but root's, together
+
+
+class Threads(SharesCase):
+    CONFIG = "max_threads = %d\n" % MAX_THREADS
+
+    def threads_proc(self, uid, before, after, go):
+        proc = subprocess.Popen(as_user(uid) + [rtp.python_exe(), "-c", THREADS, str(before), str(after), go],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, universal_newlines=True)
+
+        def reap():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+        self.addCleanup(reap)
+        self.assertEqual(proc.stdout.readline(), "ready\n", "uid %d's threads started" % uid)
+        return proc
+
+    def threads_of(self, session):
+        c = self.daemon.connect()
+        try:
+            rep = c.request({"type": "query", "session": session, "view": "threads"})["report"]
+        finally:
+            c.close()
+        return rep["threads"]
+
+    def test_a_user_cannot_fill_the_thread_table(self):
+        """1024 threads tracked: users with 600-thread processes get 256 each, the users together 896; root's
+        4-thread python, attached last, has its 4 threads."""
+        go = os.path.join(self.daemon.dir, "go")
+        users = {uid: User(self, uid) for uid in (65534, 65533, 65532, 65531)}
+        plan = [(65534, 300, 300), (65534, 300, 300), (65533, 300, 300), (65532, 300, 0), (65531, 300, 0)]
+        sessions = {}
+        for n, (uid, before, after) in enumerate(plan):
+            proc = self.threads_proc(uid, before, after, go)
+            u = users[uid]
+            u.connect(str(n))
+            reply = u.call(str(n), {"type": "attach", "pids": [proc.pid]})
+            self.assert_ok(reply, "attached", "uid %d's attach" % uid)
+            sessions.setdefault(uid, []).append((reply["session"], proc))
+        open(go, "w").close()
+        for uid, procs in sessions.items():
+            for _, proc in procs:
+                self.assertEqual(proc.stdout.readline(), "done\n", "uid %d's threads started" % uid)
+        root_py = self.threads_proc(0, 3, 0, go)
+        root = User(self, 0)
+        root.connect("1")
+        reply = root.call("1", {"type": "attach", "pids": [root_py.pid]})
+        self.assert_ok(reply, "attached", "root's attach")
+        time.sleep(0.5)
+        tracked = {uid: sum(len(self.threads_of(sid)) for sid, _ in procs) for uid, procs in sessions.items()}
+        self.assertEqual(tracked, {65534: USER_THREADS, 65533: USER_THREADS, 65532: USER_THREADS,
+                                   65531: USERS_THREADS - 3 * USER_THREADS},
+                         "threads tracked per user\n" + self.daemon.log_tail())
+        root_threads = self.threads_of(reply["session"])
+        self.assertEqual(sorted(t["tid"] for t in root_threads),
+                         sorted(int(t) for t in os.listdir("/proc/%d/task" % root_py.pid)),
+                         "root's python: its 4 threads")
+        self.assertEqual(len(root_threads), 4)
+        log = self.log()
+        self.assertIn("uid 65534's sessions hold %d threads, its share of the %d tracked" % (USER_THREADS, MAX_THREADS),
+                      log)
+        self.assertIn("the users but root hold %d threads, all but root's reserve of the %d tracked"
+                      % (USERS_THREADS, MAX_THREADS), log)
+
+
 if __name__ == "__main__":
     rtp.main()
