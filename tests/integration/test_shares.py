@@ -87,6 +87,12 @@ for line in sys.stdin:
 '''
 
 
+def log(fmt, *args):
+    """A measurement, on stderr."""
+    sys.stderr.write("shares: " + (fmt % args if args else fmt) + "\n")
+    sys.stderr.flush()
+
+
 def as_user(uid):
     """setpriv's argv for a process of uid, in nobody's group (which the socket's group lets in)."""
     ids = nobody_ids()
@@ -463,6 +469,7 @@ class Metrics(SharesCase):
         elapsed = time.monotonic() - start
         self.assertIsNotNone(body, "no /metrics in 10 s (%d failed tries)\n%s" % (errors, self.daemon.log_tail()))
         self.assertIn("rtprof_sessions 0", body)
+        log("/metrics answered %.2f s after the first try, %d tries refused, 20 slow clients", elapsed, errors)
         self.assertLess(elapsed, 5, "/metrics took %.1f s (%d failed tries)" % (elapsed, errors))
 
 
@@ -546,11 +553,14 @@ class Threads(SharesCase):
                          sorted(int(t) for t in os.listdir("/proc/%d/task" % root_py.pid)),
                          "root's python: its 4 threads")
         self.assertEqual(len(root_threads), 4)
-        log = self.log()
+        st = self.daemon.status(timeout=2)
+        log("threads tracked: %s (uid: threads), root's %d; rtprofd's RSS %d kB (%d kB at start)", tracked,
+            len(root_threads), st["rss_kb"], self.daemon.baseline_rss_kb)
+        text = self.log()
         self.assertIn("uid 65534's sessions hold %d threads, its share of the %d tracked" % (USER_THREADS, MAX_THREADS),
-                      log)
+                      text)
         self.assertIn("the users but root hold %d threads, all but root's reserve of the %d tracked"
-                      % (USERS_THREADS, MAX_THREADS), log)
+                      % (USERS_THREADS, MAX_THREADS), text)
 
 
 if __name__ == "__main__":
