@@ -12,6 +12,7 @@
 #include "accounting.h"
 #include "core_fixes.bpf.h"
 #include "maps.bpf.h"
+#include "shares.bpf.h"
 
 /* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
 __u64 target_gen __weak;
@@ -84,64 +85,6 @@ static __always_inline struct rtp_target *target_of(const struct task_struct *ta
 	return bpf_map_lookup_elem(&targets, &tgid);
 }
 
-/* Thread shares (rtprof_abi.h), set by userspace: a slot's share + 1 (0: none), and the shares. */
-__u32 slot_share[RTP_MAX_SHARE_SLOTS] __weak;
-struct rtp_thread_share thread_shares[RTP_MAX_SHARES] __weak;
-
-static __always_inline bool share_take(struct rtp_thread_share *sh)
-{
-	__u32 n = __sync_fetch_and_add(&sh->threads, 1);
-
-	if (sh->cap && n >= sh->cap) {
-		__sync_fetch_and_sub(&sh->threads, 1);
-		__sync_fetch_and_add(&sh->drops, 1);
-		return false;
-	}
-	return true;
-}
-
-/* Charge a new record of the task's thread to its slot's share (and that share's parent): the share + 1,
- * 0 for none, -1 when full. */
-static __always_inline int share_charge(struct task_struct *task)
-{
-	struct rtp_target *tgt = target_of(task);
-	struct rtp_thread_share *sh;
-	__u32 slot, i, parent;
-
-	if (!tgt)
-		return 0;
-	slot = tgt->slot;
-	if (slot >= RTP_MAX_SHARE_SLOTS)
-		return 0;
-	i = slot_share[slot];
-	if (!i || i > RTP_MAX_SHARES)
-		return 0;
-	sh = &thread_shares[i - 1];
-	if (!share_take(sh))
-		return -1;
-	parent = sh->parent;
-	if (parent && parent <= RTP_MAX_SHARES && !share_take(&thread_shares[parent - 1])) {
-		__sync_fetch_and_sub(&sh->threads, 1);
-		__sync_fetch_and_add(&sh->drops, 1);
-		return -1;
-	}
-	return (int)i;
-}
-
-static __always_inline void share_uncharge(int share)
-{
-	struct rtp_thread_share *sh;
-	__u32 parent;
-
-	if (share <= 0 || share > RTP_MAX_SHARES)
-		return;
-	sh = &thread_shares[share - 1];
-	parent = sh->parent;
-	__sync_fetch_and_sub(&sh->threads, 1);
-	if (parent && parent <= RTP_MAX_SHARES)
-		__sync_fetch_and_sub(&thread_shares[parent - 1].threads, 1);
-}
-
 /* The thread's record, created on first sight of a target thread (if its share has room). */
 static __always_inline struct rtp_thread *thread_get(struct task_struct *task, bool create)
 {
@@ -155,7 +98,7 @@ static __always_inline struct rtp_thread *thread_get(struct task_struct *task, b
 	if (t || !create)
 		return t;
 	/* a full share is counted in the share (rtprofd logs it), not as the table's drops */
-	share = share_charge(task);
+	share = share_charge(target_of(task));
 	if (share < 0)
 		return NULL;
 	init.tid = tid;
