@@ -162,6 +162,7 @@ static void accept_clients(struct server *s)
 		c->kind = TAG_CLIENT;
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->pid = cred.pid;
 		c->events = EPOLLIN;
 		ev.data.ptr = c;

@@ -25,6 +25,7 @@ struct client {
 	enum tag_kind kind;
 	int fd;
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
 	bool hello;
 	bool closing; /* flush what is queued, then close */
@@ -99,7 +100,10 @@ unsigned int sessions__count(const struct server *s, bool watched_only, uid_t ow
 /* handlers.c: a request's message */
 void handlers__dispatch(struct server *s, struct client *c, struct json_object *msg);
 /* The processes of an attach or record, each one the client may profile: 0, else an error was sent. */
-int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req);
+/* Whether the client may profile every pid of the request (else an error was sent); pidfds[i] gets a pidfd
+ * of each process, taken before its check, to hand to the engine and close with handlers__close_pidfds. */
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req, int *pidfds);
+void handlers__close_pidfds(int *pidfds, unsigned int n);
 /* PROTO_RUNTIME_* to ENGINE_RT_* */
 int handlers__runtime_mode(enum proto_runtime runtime);
 
