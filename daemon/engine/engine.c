@@ -163,11 +163,14 @@ static void rt_emit(void *owner, const struct trace_rec *rec)
 	engine_trace(owner, rec);
 }
 
-static void proc_detect_runtime(struct engine *e, struct target_proc *p)
+/* known: the runtime found by the caller (rtprofd's watch mode detects it off its event loop), or NULL */
+static void proc_detect_runtime(struct engine *e, struct target_proc *p, const struct rtp_runtime_info *known)
 {
 	struct trace_rec rec = { .type = TRACE_PROC };
 
-	if (runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
+	if (known)
+		p->runtime = *known;
+	if ((known || runtime__detect(p->pid, &p->runtime) == 0) && p->runtime.exe[0])
 		p->runtime_known = true;
 	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF);
 	if (!e->trace_fn)
@@ -261,7 +264,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 			p->runtime_known = false;
-			proc_detect_runtime(e, p);
+			proc_detect_runtime(e, p, NULL);
 			/* usage before exec belongs to the launcher, not the program */
 			p->have_first = false;
 			proc_sample(p);
@@ -482,7 +485,8 @@ void engine_target_remove(struct engine *e, const struct target_proc *p)
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 }
 
-int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen)
+static int session_add(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *known,
+		       char *err, size_t errlen)
 {
 	struct rtp_target tgt = { 0 };
 	struct target_proc *p;
@@ -556,7 +560,7 @@ int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidf
 	}
 	if (!e->sessions[session].start_ns)
 		e->sessions[session].start_ns = clock__mono_ns();
-	proc_detect_runtime(e, p);
+	proc_detect_runtime(e, p, known);
 	proc_sample(p);
 	r = 0;
 out:
@@ -565,9 +569,20 @@ out:
 	return r;
 }
 
+int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen)
+{
+	return session_add(e, session, pid, pidfd, NULL, err, errlen);
+}
+
+int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
+			      char *err, size_t errlen)
+{
+	return session_add(e, session, pid, pidfd, rt, err, errlen);
+}
+
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
 {
-	return engine__session_add_pidfd(e, session, pid, -1, err, errlen);
+	return session_add(e, session, pid, -1, NULL, err, errlen);
 }
 
 int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen)

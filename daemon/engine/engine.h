@@ -63,6 +63,9 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
  * process): the attach fails with -ESRCH unless that process still holds pid once it is a target, so
  * that a process that got the pid in the meantime is never profiled in its stead. */
 int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen);
+/* The same, with the process's runtime found already (runtime__detect, by the caller): not looked for again. */
+int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
+			      char *err, size_t errlen);
 unsigned int engine__session_live(const struct engine *e, int session);
 /* The session's report so far (or up to its stop). */
 int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out);

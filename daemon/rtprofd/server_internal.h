@@ -15,7 +15,7 @@
 
 struct json_object;
 
-enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3 };
+enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3, TAG_WATCHQ = 4 };
 
 #define SERVER_MAX_RECORDINGS 4
 
@@ -66,6 +66,8 @@ struct server {
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
 	unsigned int watch_mask, retention_s, window_s;
+	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
+	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
 };
 
 /* conn.c: logging, replies, the connection's life */
@@ -117,5 +119,8 @@ unsigned int recordings__count(const struct server *s);
 
 /* watch.c */
 void watch__tick(struct server *s, uint64_t now);
+/* The detections watchq.c finished: watch the processes found to be python or node. */
+void watch__results(struct server *s);
+void watch__free(struct server *s);
 
 #endif

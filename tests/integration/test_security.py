@@ -7,9 +7,10 @@ import signal
 import subprocess
 import time
 
+import elfcraft
 import rtp
 import test_daemon
-from test_daemon import STARTUP_TIMEOUT, DaemonCase
+from test_daemon import ANSWER_S, STARTUP_TIMEOUT, Daemon, DaemonCase
 
 REUSE_GETPPID = 5000
 
@@ -174,6 +175,54 @@ class PidReuse(NobodyCase):
                          "threads other than nobody's sleeps in nobody's session")
         bg.proc.send_signal(signal.SIGINT)
         self.assertEqual(bg.wait(30), 0, bg.describe())
+
+
+class CraftedExecutable(NobodyCase):
+    """rtprofd --watch python reads the ELF files of any program named python*, which any user can make:
+    one whose section headers claim 10 GB of symbols over a sparse hole (a copy of sleep, 48 KB on disk)
+    took 83 s of the daemon's only thread to analyse, while no client was answered. Now its analysis runs
+    on a thread of its own and stops at its limits; the daemon answers throughout, says why it does not
+    watch the process, and still watches real python processes after it."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() == 0 and rtp.RTPROF:
+            cls.daemon = Daemon(extra=["--watch", "python"])
+
+    def test_crafted_python_does_not_stall_the_daemon(self):
+        tmp = self.tmpdir(owner=self.nobody)
+        os.chmod(tmp, 0o755)
+        crafted = os.path.join(tmp, "python3-crafted")
+        elfcraft.sparse_symbols("/bin/sleep", crafted)
+        os.chown(crafted, self.nobody[0], self.nobody[1])
+        before = self.daemon.status()["watch_dropped"]
+        proc = self.spawn(self.as_nobody + [crafted, "30"])
+        worst, deadline = 0.0, time.monotonic() + 3
+        while time.monotonic() < deadline:
+            start = time.monotonic()
+            try:
+                self.daemon.status(timeout=5)
+            except (OSError, EOFError, ValueError) as e:
+                self.fail("status failed while rtprofd analysed the crafted program: %r" % e)
+            worst = max(worst, time.monotonic() - start)
+            time.sleep(0.05)
+        self.assertLess(worst, ANSWER_S, "a status took %.2f s while the crafted program was analysed" % worst)
+        self.assertIsNone(proc.poll(), "the crafted program runs (it is sleep)")
+        self.assertNotIn(proc.pid, [p for s in self.daemon.sessions().values() for p in s["pids"]],
+                         "the crafted program is not watched")
+        self.assertEqual(self.daemon.status()["watch_dropped"], before + 1, self.daemon.log_tail())
+        self.assertIn("not watching pid %d" % proc.pid, self.daemon.log_tail(), "the daemon says why")
+
+        # the detection goes on: a real python started now is watched
+        py = self.spawn([rtp.python_exe(), "-c", "import time; time.sleep(30)"])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if py.pid in [p for s in self.daemon.sessions().values() for p in s["pids"]]:
+                break
+            time.sleep(0.05)
+        else:
+            self.fail("a python started after the crafted program was not watched within 5 s\n" +
+                      self.daemon.log_tail())
 
 
 if __name__ == "__main__":
