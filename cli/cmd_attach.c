@@ -67,12 +67,9 @@ int cmd_attach(int argc, char **argv)
 	if (!pids)
 		return EXIT_FAILURE_RT;
 	for (int i = 0; i < npids; i++) {
-		char *end;
-		long v;
+		unsigned long long v;
 
-		errno = 0;
-		v = strtol(argv[optind + i], &end, 10);
-		if (errno || *end || v <= 0 || v > INT_MAX) {
+		if (parse_count(argv[optind + i], INT_MAX, &v) || v == 0) {
 			errorf("attach: '%s' is not a process id", argv[optind + i]);
 			goto cleanup;
 		}

@@ -588,9 +588,9 @@ int cmd_compare(int argc, char **argv)
 	struct sys_row *rows = NULL;
 	size_t n = 0, n_rows = 0, top = 15;
 	bool json = false;
-	char err[512], *end;
+	char err[512];
 	int c, r, ret = EXIT_FAILURE_RT;
-	long v;
+	unsigned long long v;
 
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -598,9 +598,8 @@ int cmd_compare(int argc, char **argv)
 			json = true;
 			break;
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 0 || v > 100000) {
-				errorf("compare: invalid --top '%s': expected a number of rows >= 0", optarg);
+			if (parse_count(optarg, RTP_MAX_TOP, &v)) {
+				errorf("compare: invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
 				return EXIT_USAGE;
 			}
 			top = (size_t)v;

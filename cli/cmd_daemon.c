@@ -42,9 +42,17 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 		case 'S':
 			g_opts.socket_path = optarg;
 			break;
-		case 't':
-			dc->top = atoi(optarg);
+		case 't': {
+			unsigned long long n;
+
+			if (parse_count(optarg, RTP_MAX_TOP, &n)) {
+				errorf("invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
+				*rc = EXIT_USAGE;
+				return -1;
+			}
+			dc->top = (int)n;
 			break;
+		}
 		case 'w':
 			dc->window = true;
 			break;
@@ -85,11 +93,12 @@ static void print_json(json_object *o)
 
 static bool parse_session_id(const char *s, int64_t *id)
 {
-	char *end;
+	unsigned long long v;
 
-	errno = 0;
-	*id = strtoll(s, &end, 10);
-	return !errno && !*end && *id > 0;
+	if (parse_count(s, INT64_MAX, &v) || v == 0)
+		return false;
+	*id = (int64_t)v;
+	return true;
 }
 
 int cmd_sessions(int argc, char **argv)

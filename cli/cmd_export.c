@@ -162,21 +162,6 @@ static void export_help(FILE *out)
 		"  rtprof export app.rtprof.gz --format chrome -o app.json.gz   # then open it in ui.perfetto.dev\n");
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s[0] || s[0] == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static const struct exporter *find_exporter(const char *name)
 {
 	for (size_t i = 0; i < sizeof(exporters) / sizeof(exporters[0]); i++)
@@ -203,7 +188,7 @@ int cmd_export(int argc, char **argv)
 				       .ctx = &x };
 	struct timeline *tl = NULL;
 	const char *path;
-	uint64_t v;
+	unsigned long long v;
 	char err[512];
 	int c, r, ret = EXIT_FAILURE_RT;
 
@@ -220,14 +205,14 @@ int cmd_export(int argc, char **argv)
 			x.output = optarg;
 			break;
 		case 'm':
-			if (parse_u64(optarg, UINT64_MAX / 1000, &v)) {
+			if (parse_count(optarg, UINT64_MAX / 1000, &v)) {
 				errorf("export: invalid --min-syscall-us '%s': expected microseconds >= 0", optarg);
 				return EXIT_USAGE;
 			}
 			x.opts.min_syscall_ns = v * 1000;
 			break;
 		case 'b':
-			if (parse_u64(optarg, 3600 * 1000, &v) || !v) {
+			if (parse_count(optarg, 3600 * 1000, &v) || !v) {
 				errorf("export: invalid --load-bucket-ms '%s': expected milliseconds > 0", optarg);
 				return EXIT_USAGE;
 			}

@@ -79,7 +79,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 
 	po->top = 15;
 	while ((c = getopt_long(argc, argv, "+jo:d:qh", longopts, NULL)) != -1) {
-		char *end;
+		unsigned long long n;
 
 		switch (c) {
 		case 'j':
@@ -98,9 +98,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 			}
 			break;
 		case 'd':
-			errno = 0;
-			po->duration_s = strtod(optarg, &end);
-			if (errno || *end || !(po->duration_s > 0) || !isfinite(po->duration_s)) {
+			if (parse_seconds(optarg, &po->duration_s) || !(po->duration_s > 0)) {
 				errorf("invalid duration '%s': expected seconds > 0", optarg);
 				return -EINVAL;
 			}
@@ -130,7 +128,11 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 			}
 			break;
 		case 't':
-			po->top = atoi(optarg);
+			if (parse_count(optarg, RTP_MAX_TOP, &n)) {
+				errorf("invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
+				return -EINVAL;
+			}
+			po->top = (int)n;
 			break;
 		case 'q':
 			po->quiet = true;

@@ -27,29 +27,6 @@ struct recorder {
 	bool progress_shown;
 };
 
-int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || !v)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int sink(const struct trace_rec *rec, void *ctx)
 {
 	struct recorder *r = ctx;

@@ -34,7 +34,4 @@ int recorder__finish_abort(struct recorder *rec);
 /* Why the recording stopped early, or NULL. */
 const char *recorder__stopped(const struct recorder *rec);
 
-/* "64M", "1G", "4096" -> bytes; -EINVAL if not a size. */
-int parse_size(const char *s, uint64_t *out);
-
 #endif
