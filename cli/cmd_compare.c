@@ -54,8 +54,17 @@ static bool sched_figure(const struct rtp_field *f)
 
 /* ---- reading the inputs ---- */
 
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n", s[i]) || !s[i])
+			return false;
+	return true;
+}
+
 static int read_json_report(const char *path, struct rtp_report **out, char *err, size_t errlen)
 {
+	enum json_tokener_error jerr;
 	json_tokener *tok = NULL;
 	json_object *root = NULL, *v;
 	char *text = NULL;
@@ -99,6 +108,11 @@ static int read_json_report(const char *path, struct rtp_report **out, char *err
 		snprintf(err, errlen, "reading %s: %s", path, strerror(EIO));
 		goto cleanup;
 	}
+	if (blank(text, len)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s is empty: neither a trace (.rtprof.gz) nor a report saved with --json", path);
+		goto cleanup;
+	}
 	tok = json_tokener_new();
 	if (!tok) {
 		r = -ENOMEM;
@@ -106,10 +120,15 @@ static int read_json_report(const char *path, struct rtp_report **out, char *err
 		goto cleanup;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
+	jerr = json_tokener_get_error(tok);
+	/* the tokener stops after the first value: what follows must be blank */
+	if (!root || jerr != json_tokener_success || !blank(text + json_tokener_get_parse_end(tok),
+							    len - json_tokener_get_parse_end(tok))) {
 		r = -EINVAL;
 		snprintf(err, errlen, "%s is neither a trace (.rtprof.gz) nor a report saved with --json: %s", path,
-			 root ? "it is not one JSON value" : json_tokener_error_desc(json_tokener_get_error(tok)));
+			 jerr == json_tokener_continue ? "its JSON ends before its first value does"
+			 : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+							: "more follows its first JSON value");
 		goto cleanup;
 	}
 	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "process", &v) ||

@@ -1,7 +1,12 @@
-"""Bad input rtprof gets a precise answer for: a negative or malformed number is refused while the options are
-parsed, with exit code 2 and a message naming the option and the value.
+"""Bad input rtprof gets a precise answer for:
+
+- a negative or malformed number is refused while the options are parsed, with exit code 2 and a message
+  naming the option and the value;
+- a saved report given to compare is one JSON value: an empty file, one cut short, or a second value after
+  the first is refused, saying which.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -74,6 +79,51 @@ class Numbers(Case):
         crafted_trace(trace)
         res = rtp.rtprof("report", "--top", "0", trace)
         self.assertEqual(res.returncode, 0, res.describe())
+
+
+# ---- compare's JSON inputs ----------------------------------------------------------------------------------------
+
+class CompareInputs(Case):
+    def setUp(self):
+        self.tmp = self.tmpdir()
+        trace = os.path.join(self.tmp, "t.rtprof.gz")
+        crafted_trace(trace)
+        res = rtp.rtprof("report", "--json", trace)
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.report = res.stdout
+        self.good = self.write("good.json", self.report)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_empty_file(self):
+        empty = self.write("empty.json", "")
+        res = rtp.rtprof("compare", self.good, empty)
+        self.check_error(res, [empty, "empty"])
+        self.assertNotIn("continue", res.stderr, res.describe())
+
+    def test_blank_file(self):
+        blank = self.write("blank.json", " \n\t\n")
+        self.check_error(rtp.rtprof("compare", self.good, blank), [blank, "empty"])
+
+    def test_second_value_after_the_first(self):
+        doubled = self.write("doubled.json", self.report + "\n" + self.report)
+        self.check_error(rtp.rtprof("compare", self.good, doubled), [doubled, "more follows"])
+
+    def test_unfinished_value(self):
+        cut = self.write("cut.json", self.report[:len(self.report) // 2])
+        res = rtp.rtprof("compare", self.good, cut)
+        self.check_error(res, [cut, "ends before"])
+        self.assertNotIn("continue", res.stderr, res.describe())
+
+    def test_trailing_blanks_are_fine(self):
+        spaced = self.write("spaced.json", self.report + "\n\n  \n")
+        res = rtp.rtprof("compare", "--json", self.good, spaced)
+        self.assertEqual(res.returncode, 0, res.describe())
+        json.loads(res.stdout)
 
 
 if __name__ == "__main__":
