@@ -13,6 +13,7 @@
 #include "client.h"
 #include "profile.h"
 #include "record.h"
+#include "sys/procfs.h"
 #include "rtprof.h"
 
 static void attach_help(FILE *out)
@@ -42,6 +43,34 @@ static void attach_help(FILE *out)
 		"      --gil METHOD    how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                      a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
 		"  -q, --quiet         no progress lines on stderr\n");
+}
+
+/* A thread id names its process: the probes select by process, and a thread's id would match none of
+ * them (an empty report). */
+static pid_t process_of(pid_t pid)
+{
+	struct proc_status st;
+
+	if (procfs__read_status(pid, &st) || st.tgid <= 0 || st.tgid == pid)
+		return pid;
+	errorf("note: %d is a thread of process %d; profiling process %d", pid, st.tgid, st.tgid);
+	return st.tgid;
+}
+
+/* A process named twice (by two of its threads, maybe) is one target. Returns the new count. */
+static int unique_pids(pid_t *pids, int npids)
+{
+	int n = 0;
+
+	for (int i = 0; i < npids; i++) {
+		int j = 0;
+
+		while (j < n && pids[j] != pids[i])
+			j++;
+		if (j == n)
+			pids[n++] = pids[i];
+	}
+	return n;
 }
 
 int cmd_attach(int argc, char **argv)
@@ -79,7 +108,9 @@ int cmd_attach(int argc, char **argv)
 			errorf("no such process: %d", pids[i]);
 			goto cleanup;
 		}
+		pids[i] = process_of(pids[i]);
 	}
+	npids = unique_pids(pids, npids);
 	if (profile__open_output(&po, &out))
 		goto cleanup;
 	if (!po.local) {

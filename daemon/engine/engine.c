@@ -427,6 +427,7 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 {
 	struct rtp_target tgt = { .flags = e->opts.no_follow ? 0 : RTP_TARGET_FOLLOW };
 	struct target_proc *p;
+	struct proc_status status;
 	struct proc_stat st;
 	__u32 key = (__u32)pid;
 	int r;
@@ -445,9 +446,10 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
 	if (r)
 		return errmsg(err, errlen, r, "cannot read /proc/%d/stat: %s", pid, strerror(-r));
-	if (st.pid != pid)
+	/* /proc/TID/stat names the thread itself: its process is status's Tgid */
+	if (procfs__read_status(pid, &status) == 0 && status.tgid > 0 && status.tgid != pid)
 		return errmsg(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d",
-			    pid, st.pid, st.pid);
+			    pid, (int)status.tgid, (int)status.tgid);
 	if (kernel_thread(&st))
 		return errmsg(err, errlen, -EINVAL, "%d (%s) is a kernel thread; rtprof profiles user processes",
 			    pid, st.comm);

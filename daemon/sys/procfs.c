@@ -240,6 +240,11 @@ static int parse_status_line(const struct cursor *line, struct proc_status *st, 
 		st->ruid = (uid_t)ruid;
 		st->euid = (uid_t)euid;
 		*seen |= KEY_UID;
+	} else if (line_has_key(line, "Tgid:", &v)) {
+		err = take_count(&v, INT32_MAX, &u);
+		if (err)
+			return err;
+		st->tgid = (pid_t)u;
 	} else if (line_has_key(line, "Threads:", &v)) {
 		err = take_count(&v, LONG_MAX, &u);
 		if (err)

@@ -24,6 +24,7 @@ struct proc_stat {
 };
 
 struct proc_status {
+	pid_t tgid; /* the process of the thread the file was read for; 0 if the line is absent */
 	uid_t ruid, euid;
 	long vm_hwm_kb; /* peak RSS; -1 if absent (kernel thread, zombie) */
 	long vm_rss_kb;

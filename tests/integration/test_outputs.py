@@ -3,17 +3,24 @@
 - a negative or malformed number is refused while the options are parsed, with exit code 2 and a message
   naming the option and the value;
 - a saved report given to compare is one JSON value: an empty file, one cut short, or a second value after
-  the first is refused, saying which.
+  the first is refused, saying which;
+- a thread id given to attach means its process (locally and through rtprofd), and rtprofd itself refuses a
+  thread id with the process to use.
 """
 
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
 import rtp
+import test_daemon
 import tracegen
+
+K_GETPPID = 5000       # thread_getppid.py's calls after GO
+STARTUP_TIMEOUT = 30
 
 
 def setUpModule():
@@ -124,6 +131,92 @@ class CompareInputs(Case):
         res = rtp.rtprof("compare", "--json", self.good, spaced)
         self.assertEqual(res.returncode, 0, res.describe())
         json.loads(res.stdout)
+
+
+# ---- a thread id given to attach ----------------------------------------------------------------------------------
+
+class ThreadIdCase(Case):
+    def start_target(self):
+        tmp = self.tmpdir()
+        self.ready, self.go = os.path.join(tmp, "ready"), os.path.join(tmp, "go")
+        proc = subprocess.Popen([rtp.python_exe(), rtp.workload("thread_getppid.py"), self.ready, self.go,
+                                 str(K_GETPPID)], stdin=subprocess.DEVNULL)
+
+        def reap():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        self.addCleanup(reap)
+        self.assertTrue(rtp.wait_for_file(self.ready, proc, STARTUP_TIMEOUT), "workload did not start")
+        with open(self.ready) as f:
+            ids = json.load(f)
+        self.assertNotEqual(ids["tid"], ids["pid"])
+        return proc, ids
+
+    def attach_tid(self, extra, env=None):
+        proc, ids = self.start_target()
+        bg = test_daemon.Background([rtp.RTPROF, "attach", "--json"] + extra + [str(ids["tid"])], env=env)
+        self.addCleanup(bg.kill)
+        if not bg.attached.wait(STARTUP_TIMEOUT):
+            self.fail("rtprof did not attach\n%s" % bg.describe())
+        open(self.go, "w").close()
+        self.assertEqual(proc.wait(timeout=60), 0)
+        rc = bg.wait(timeout=30)
+        self.assertEqual(rc, 0, "rtprof attach should end 0 when the process exits\n%s" % bg.describe())
+        note = "%d is a thread of process %d" % (ids["tid"], ids["pid"])
+        self.assertIn(note, "".join(bg.stderr_lines), bg.describe())
+        report = rtp.parse_report(self, bg.stdout, "stdout of rtprof attach")
+        self.assertEqual(report["target"]["pid"], ids["pid"], "the report is of the thread's process")
+        self.assertIn(ids["tid"], rtp.threads_by_tid(report), "the thread named is in the report")
+        self.assertEqual(rtp.syscall_count(self, report, "getppid"), K_GETPPID,
+                         "the thread made exactly %d getppid calls after the attach" % K_GETPPID)
+
+
+class ThreadIdLocal(ThreadIdCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_attach_thread_id(self):
+        self.attach_tid(["--local"])
+
+
+# ---- through rtprofd ---------------------------------------------------------------------------------------------
+
+class ThroughDaemon(ThreadIdCase):
+    daemon = None
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() == 0 and rtp.RTPROF:
+            cls.daemon = test_daemon.Daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        d, cls.daemon = cls.daemon, None
+        if d is None:
+            return
+        rc = d.stop()
+        log = d.log_tail()
+        d.cleanup()
+        if rc != 0:
+            raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.assertIsNotNone(self.daemon, "no rtprofd for this class")
+        self.env = test_daemon.socket_env(self.daemon.socket)
+
+    def test_attach_thread_id(self):
+        self.attach_tid([], env=self.env)
+
+    def test_daemon_refuses_thread_id(self):
+        """A raw client naming a thread: rtprofd says which process to use instead of an empty session."""
+        _, ids = self.start_target()
+        c = self.daemon.connect()
+        self.addCleanup(c.close)
+        reply = c.call({"type": "attach", "pids": [ids["tid"]]})
+        self.assertEqual(reply.get("type"), "error", reply)
+        self.assertIn("%d is a thread of process %d" % (ids["tid"], ids["pid"]), reply.get("message", ""), reply)
 
 
 if __name__ == "__main__":
