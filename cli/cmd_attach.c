@@ -81,7 +81,7 @@ int cmd_attach(int argc, char **argv)
 	char err[RTP_ERRLEN];
 	pid_t *pids = NULL;
 	int npids, r, ret = EXIT_USAGE;
-	FILE *out = NULL;
+	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
 	uint64_t deadline_ns;
 
 	r = profile__parse_opts(argc, argv, &po, true, attach_help);
@@ -111,15 +111,15 @@ int cmd_attach(int argc, char **argv)
 		pids[i] = process_of(pids[i]);
 	}
 	npids = unique_pids(pids, npids);
-	if (profile__open_output(&po, &out))
+	if (profile__open_outputs(&po, &o))
 		goto cleanup;
 	if (!po.local) {
 		struct rtp_client *c = NULL;
 
 		r = client__connect(client__socket_path(), &c, err, sizeof(err));
 		if (r == 0) {
-			ret = po.trace ? attach_daemon__record(c, &po, pids, npids, out)
-				       : attach_daemon__session(c, &po, pids, npids, out);
+			ret = po.trace ? attach_daemon__record(c, &po, pids, npids, &o)
+				       : attach_daemon__session(c, &po, pids, npids, &o);
 			client__close(c);
 			goto cleanup;
 		}
@@ -134,7 +134,7 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (profile__new_engine(&po, &e))
 		goto cleanup;
-	if (po.trace && profile__open_recorder(&po, e, "attach", pids[0], argv + optind, &rec))
+	if (po.trace && profile__open_recorder(&po, &o, e, "attach", pids[0], argv + optind, &rec))
 		goto cleanup;
 	for (int i = 0; i < npids; i++) {
 		r = engine__add_target(e, pids[i], err, sizeof(err));
@@ -143,6 +143,7 @@ int cmd_attach(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	o.trace_used = true;
 	profile__catch_stop(SIGINT);
 	profile__catch_stop(SIGTERM);
 	if (!po.quiet)
@@ -172,12 +173,13 @@ int cmd_attach(int argc, char **argv)
 			recorder__tick(rec, e);
 	}
 	engine__stop_clock(e);
-	ret = profile__emit_report(e, "attach", &po, out, &rec, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
+	o.report_done = true;
+	ret = profile__emit_report(e, "attach", &po, o.out, &rec, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
 cleanup:
 	if (rec)
 		(void)recorder__finish_abort(rec);
-	if (out && out != stdout)
-		fclose(out);
+	if (profile__close_outputs(&o))
+		ret = EXIT_FAILURE_RT;
 	engine__free(e);
 	free(pids);
 	return ret;

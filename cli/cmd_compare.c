@@ -14,6 +14,7 @@
 
 #include "base/text.h"
 #include "base/vec.h"
+#include "outfile.h"
 #include "render.h"
 #include "model/report.h"
 #include "model/report_fields.h"
@@ -636,6 +637,8 @@ int cmd_compare(int argc, char **argv)
 		       MAX_INPUTS);
 		return EXIT_USAGE;
 	}
+	if (outfile__check_stdout("the comparison"))
+		return EXIT_USAGE;
 	for (int i = optind; i < argc; i++, n++) {
 		in[n].path = argv[i];
 		in[n].label[0] = (char)('A' + n);

@@ -9,11 +9,13 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "outfile.h"
 #include "render.h"
 #include "rtprof.h"
 
 struct daemon_cmd {
 	const char *usage;
+	const char *answer; /* what it prints on stdout, or NULL */
 	bool json;
 	bool window;
 	int top;
@@ -66,6 +68,10 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 			return -1;
 		}
 	}
+	if (dc->answer && outfile__check_stdout(dc->answer)) {
+		*rc = EXIT_USAGE;
+		return -1;
+	}
 	return optind;
 }
 
@@ -103,7 +109,7 @@ static bool parse_session_id(const char *s, int64_t *id)
 
 int cmd_sessions(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof sessions [--json] [--socket PATH]\n\n"
+	struct daemon_cmd dc = { .answer = "the sessions", .usage = "Usage: rtprof sessions [--json] [--socket PATH]\n\n"
 					  "List the sessions rtprofd runs that you may see (root: all of them).\n" };
 	struct proto_request req = { .type = PROTO_SESSIONS };
 	struct proto_reply reply;
@@ -146,7 +152,7 @@ int cmd_sessions(int argc, char **argv)
 
 int cmd_query(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof query [--json] [--window] [--top N] [--socket PATH] SESSION\n"
+	struct daemon_cmd dc = { .answer = "the report", .usage = "Usage: rtprof query [--json] [--window] [--top N] [--socket PATH] SESSION\n"
 					  "                    [summary|syscalls|threads|sched|runtime]\n\n"
 					  "Print a daemon session's report so far; the JSON has the keys of docs/report-json.md\n"
 					  "(all of them for summary; the view's for the others). --window: a watched process's\n"
@@ -214,7 +220,7 @@ int cmd_detach(int argc, char **argv)
 
 int cmd_status(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof status [--json] [--socket PATH]\n\n"
+	struct daemon_cmd dc = { .answer = "the status", .usage = "Usage: rtprof status [--json] [--socket PATH]\n\n"
 					  "rtprofd's version, uptime, sessions, events and resources.\n" };
 	struct proto_request req = { .type = PROTO_STATUS };
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);

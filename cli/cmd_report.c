@@ -10,6 +10,7 @@
 
 #include "base/text.h"
 #include "render.h"
+#include "outfile.h"
 #include "rtprof.h"
 #include "trace/replay.h"
 #include "trace/timeline.h"
@@ -246,6 +247,8 @@ int cmd_report(int argc, char **argv)
 		errorf("report: --timeline draws text; it does not combine with --json");
 		return EXIT_USAGE;
 	}
+	if (outfile__check_stdout(timeline ? "the timeline" : "the report"))
+		return EXIT_USAGE;
 	if (timeline)
 		return print_timeline(stdout, argv[optind], resolution_ms);
 	r = report__from_trace(argv[optind], &rep, warning, sizeof(warning), err, sizeof(err));

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "client.h"
+#include "outfile.h"
 #include "rtprof.h"
 #include "top.h"
 
@@ -103,6 +104,8 @@ int cmd_top(int argc, char **argv)
 	r = parse_top(argc, argv, &o);
 	if (r)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (outfile__check_stdout("the view"))
+		return EXIT_USAGE;
 	r = client__connect(client__socket_path(), &c, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "rtprof top needs rtprofd: %s\n", err);

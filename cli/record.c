@@ -27,6 +27,25 @@ struct recorder {
 	bool progress_shown;
 };
 
+/* The writer's compressed bytes into the file the caller opened (cli/outfile.c). */
+static int write_file(void *ctx, const void *buf, size_t len)
+{
+	const struct recorder *r = ctx;
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(r->opts.fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int sink(const struct trace_rec *rec, void *ctx)
 {
 	struct recorder *r = ctx;
@@ -57,7 +76,7 @@ int recorder__open(const struct recorder_opts *opts, struct engine *e, struct re
 	r->opts = *opts;
 	r->start_ns = engine__start_clock(e);
 	trace_header__init(&h, r->start_ns, (unsigned int)engine__ncpus(e), opts->mode, opts->target_pid, opts->command);
-	err = trace_writer__open(opts->path, TRACE_ZLIB_LEVEL, &h, &r->w);
+	err = trace_writer__open_sink(write_file, r, TRACE_ZLIB_LEVEL, &h, &r->w);
 	if (err) {
 		errorf("cannot write %s: %s", opts->path, strerror(-err));
 		free(r);
@@ -137,6 +156,9 @@ int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_repo
 	if (!r->opts.quiet)
 		progress(r, e, true);
 	cerr = trace_writer__finish(r->w, f, rep, r->stopped ? r->stopped : stop_reason, r->write_err);
+	/* on disk before the report says it is there; a FIFO or a device cannot be synced (EINVAL) */
+	if (!cerr && fsync(r->opts.fd) && errno != EINVAL)
+		cerr = -errno;
 	if (cerr && !r->write_err)
 		errorf("writing %s: %s", r->opts.path, strerror(-cerr));
 	err = cerr ?: err;
