@@ -490,6 +490,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 {
 	struct rtp_target tgt = { 0 };
 	struct target_proc *p;
+	struct proc_status status;
 	struct proc_stat st;
 	__u32 key = (__u32)pid;
 	int own = -1, r;
@@ -518,9 +519,10 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		r = errmsg(err, errlen, r, "cannot read /proc/%d/stat: %s", pid, strerror(-r));
 		goto out;
 	}
-	if (st.pid != pid) {
-		r = errmsg(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d", pid, st.pid,
-			   st.pid);
+	/* /proc/TID/stat names the thread itself: its process is status's Tgid */
+	if (procfs__read_status(pid, &status) == 0 && status.tgid > 0 && status.tgid != pid) {
+		r = errmsg(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d", pid,
+			   (int)status.tgid, (int)status.tgid);
 		goto out;
 	}
 	if (kernel_thread(&st)) {

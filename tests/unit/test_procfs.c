@@ -46,6 +46,11 @@ static const char STATUS_KTHREADD[] =
 	"Name:\tkthreadd\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t2\nPid:\t2\nPPid:\t0\n"
 	"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nKthread:\t1\nThreads:\t1\nSigQ:\t0/96365\n"
 	"voluntary_ctxt_switches:\t1234\nnonvoluntary_ctxt_switches:\t56\n";
+/* /proc/5891/status of the second thread of process 5890 */
+static const char STATUS_THREAD[] =
+	"Name:\tcat\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t5890\nNgid:\t0\nPid:\t5891\n"
+	"PPid:\t5887\nUid:\t1000\t1000\t1000\t1000\nThreads:\t2\n"
+	"voluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t0\n";
 
 /* Parse from a heap copy of exactly len bytes: no NUL after it to lean on. */
 static int parse_stat_exact(const char *text, size_t len, struct proc_stat *out)
@@ -263,6 +268,7 @@ static void test_parse_status_known(void)
 	struct proc_status st;
 
 	CHECK_EQ(procfs__parse_status(STATUS_CAT, strlen(STATUS_CAT), &st), 0);
+	CHECK_EQ(st.tgid, 5890);
 	CHECK_EQ(st.ruid, 1000);
 	CHECK_EQ(st.euid, 1001);
 	/* what the ptrace rule looks at: every uid and gid, and the permitted capabilities */
@@ -286,6 +292,11 @@ static void test_parse_status_known(void)
 	/* Last line without its newline. */
 	CHECK_EQ(parse_status_exact(STATUS_KTHREADD, strlen(STATUS_KTHREADD) - 1, &st), 0);
 	CHECK_EQ(st.invol_switches, 56);
+
+	/* A thread's file: its process is Tgid, not Pid. */
+	CHECK_EQ(procfs__parse_status(STATUS_THREAD, strlen(STATUS_THREAD), &st), 0);
+	CHECK_EQ(st.tgid, 5890);
+	CHECK_EQ(st.threads, 2);
 }
 
 static void test_parse_status_truncated(void)
