@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/errmsg.h"
+#include "sys/procfs.h"
 #include "rtprofd/server_internal.h"
 
 /* The session a request names, if the client may see it; else an error was sent. */
@@ -29,6 +30,18 @@ int handlers__runtime_mode(enum proto_runtime runtime)
 {
 	return runtime == PROTO_RUNTIME_OFF ? ENGINE_RT_OFF : runtime == PROTO_RUNTIME_UPROBES ? ENGINE_RT_GIL_UPROBES
 											     : ENGINE_RT_ON;
+}
+
+/* Why pidfd_open(pid) failed with err: no such process, or (ENOENT; EINVAL before 6.9) a thread that is
+ * not its process's leader, whose process is named. */
+static int not_a_process(pid_t pid, int err, char *why, size_t len)
+{
+	struct proc_status st;
+
+	if ((err == EINVAL || err == ENOENT) && procfs__read_status(pid, &st) == 0 && st.tgid > 0 && st.tgid != pid)
+		return errmsg(why, len, -ESRCH, "%d is a thread of process %d, not a process; attach to %d", (int)pid,
+			      (int)st.tgid, (int)st.tgid);
+	return errmsg(why, len, -ESRCH, "no such process: %d", (int)pid);
 }
 
 void handlers__close_pidfds(int *pidfds, unsigned int n)
@@ -52,7 +65,7 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 		/* the process's identity first: the engine checks that the pid is still its own once it is a
 		 * target, so that what was checked here is what gets profiled (a pid is reused only once free) */
 		pidfds[i] = (int)syscall(SYS_pidfd_open, req->pids[i], 0);
-		r = pidfds[i] < 0 && errno != ENOSYS ? errmsg(why, sizeof(why), -ESRCH, "no such process: %d", (int)req->pids[i])
+		r = pidfds[i] < 0 && errno != ENOSYS ? not_a_process(req->pids[i], errno, why, sizeof(why))
 						     : auth__may_profile(c, req->pids[i], why, sizeof(why));
 		if (r) {
 			handlers__close_pidfds(pidfds, req->npids);
