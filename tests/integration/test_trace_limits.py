@@ -28,6 +28,7 @@ TRACE_MAX_PROCS = 4096
 MAX_ERRNO_KEYS = 4096
 TIMELINE_MAX_EVENTS = 2 << 20
 FOLDED_MAX_PAIRS = 512 << 10
+CHROME_MAX_SLICES = 512 << 10
 N_THREADS = 1_000_000
 N_PROCS = 200_000
 N_NRS, N_ERRS = 512, 1000
@@ -150,6 +151,11 @@ class Threads(unittest.TestCase):
         names = [e for e in doc["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name"]
         self.assertEqual(len(names), TRACE_MAX_THREADS)
         self.assertIn(str(dropped), res.stderr, res.describe())
+        # a slice for every syscall, of which the export holds 524288
+        res, text = export(self, self.trace, "chrome", "--min-syscall-us", "0")
+        self.assertEqual(json.loads(text)["otherData"]["syscall_slices_dropped"], N_THREADS - CHROME_MAX_SLICES,
+                         res.describe())
+        self.assertIn("%d and 0 more are left out" % (N_THREADS - CHROME_MAX_SLICES), res.stderr, res.describe())
         # every syscall is one (thread, syscall) pair
         res, text = export(self, self.trace, "folded")
         self.assertEqual(len(text.splitlines()), FOLDED_MAX_PAIRS, res.describe())
