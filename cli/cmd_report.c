@@ -94,6 +94,8 @@ static int print_timeline(FILE *out, const char *path, double resolution_ms)
 	}
 	if (tl->warning[0])
 		errorf("warning: %s: %s", path, tl->warning);
+	if (tl->limits[0])
+		errorf("warning: %s: %s", path, tl->limits);
 	span = tl->end_ns - tl->start_ns;
 	bucket_ns = resolution_ms > 0 ? (uint64_t)llround(resolution_ms * 1e6)
 				      : nice_bucket(span ? span : 1, TIMELINE_COLUMNS);

@@ -408,16 +408,18 @@ static int build(struct loader *l, struct timeline *tl)
 /* What the timeline leaves out of a trace bigger than it holds. */
 static void limits_warning(struct timeline *tl)
 {
-	if (tl->events_dropped)
-		snprintf(tl->warning, sizeof(tl->warning),
-			 "the trace has more scheduling events than a timeline holds (%u): it ends %.3f s in, at the "
+	int n = 0;
+
+	if (tl->thread_drops || tl->proc_drops)
+		n = snprintf(tl->limits, sizeof(tl->limits),
+			     "the trace has more threads or processes than a timeline holds (%d, %d): %" PRIu64
+			     " records of the other threads and %" PRIu64 " of the other processes are left out",
+			     TRACE_MAX_THREADS, TRACE_MAX_PROCS, tl->thread_drops, tl->proc_drops);
+	if (tl->events_dropped && n >= 0 && (size_t)n < sizeof(tl->limits))
+		snprintf(tl->limits + n, sizeof(tl->limits) - (size_t)n,
+			 "%sthe trace has more scheduling events than a timeline holds (%u): it ends %.3f s in, at the "
 			 "first of the %" PRIu64 " left out",
-			 TIMELINE_MAX_EVENTS, (double)(tl->end_ns - tl->start_ns) / 1e9, tl->events_dropped);
-	else if (tl->thread_drops || tl->proc_drops)
-		snprintf(tl->warning, sizeof(tl->warning),
-			 "the trace has more threads or processes than a timeline holds (%d, %d): %" PRIu64
-			 " records of the other threads and %" PRIu64 " of the other processes are left out",
-			 TRACE_MAX_THREADS, TRACE_MAX_PROCS, tl->thread_drops, tl->proc_drops);
+			 n ? "; " : "", TIMELINE_MAX_EVENTS, (double)(tl->end_ns - tl->start_ns) / 1e9, tl->events_dropped);
 }
 
 int timeline__load(const char *path, const struct timeline_opts *opts, struct timeline **out, char *err,
@@ -475,8 +477,7 @@ int timeline__load(const char *path, const struct timeline_opts *opts, struct ti
 	w = trace_reader__warning(rd);
 	if (w)
 		snprintf(tl->warning, sizeof(tl->warning), "%s", w);
-	else
-		limits_warning(tl);
+	limits_warning(tl);
 	*out = tl;
 	tl = NULL;
 cleanup:

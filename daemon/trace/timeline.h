@@ -64,6 +64,7 @@ struct timeline {
 	 * processes beyond TRACE_MAX_THREADS and TRACE_MAX_PROCS; scheduling events beyond the most it holds,
 	 * the first of which ends the timeline (end_ns). */
 	uint64_t thread_drops, proc_drops, events_dropped;
+	char limits[384];  /* those, in a sentence ("" if nothing) */
 	char warning[256]; /* what was wrong with the file ("" if nothing) */
 };
 
