@@ -11,8 +11,7 @@
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-/* A value as json-c prints it `level` levels down: two spaces a level after each newline (strings hold none). */
-static void print_nested(FILE *out, json_object *v, int level)
+void render_json_value(FILE *out, json_object *v, int level)
 {
 	const char *s = json_object_to_json_string_ext(v, JSON_FLAGS);
 
@@ -23,8 +22,8 @@ static void print_nested(FILE *out, json_object *v, int level)
 	fputs(s, out);
 }
 
-/* "threads": the rows, as json-c prints an array two levels down. */
-static int print_threads(FILE *out, const struct rtp_report *r)
+/* "threads" of a report `level` levels down: the rows, as json-c prints an array one level further. */
+static int print_threads(FILE *out, const struct rtp_report *r, int level)
 {
 	fputs("[", out);
 	for (size_t i = 0; i < r->n_threads; i++) {
@@ -33,15 +32,15 @@ static int print_threads(FILE *out, const struct rtp_report *r)
 		if (!m)
 			return -ENOMEM;
 		fields__to_json(&report_thread_fields, &r->threads[i], m);
-		fputs(i ? ",\n    " : "\n    ", out);
-		print_nested(out, m, 2);
+		fprintf(out, "%s\n%*s", i ? "," : "", 2 * (level + 2), "");
+		render_json_value(out, m, level + 2);
 		json_object_put(m);
 	}
-	fputs("\n  ]", out);
+	fprintf(out, "\n%*s]", 2 * (level + 1), "");
 	return 0;
 }
 
-int render_json(FILE *out, const struct rtp_report *r)
+int render_json_object(FILE *out, const struct rtp_report *r, int level)
 {
 	struct rtp_report no_threads = *r;
 	json_object *root;
@@ -55,17 +54,25 @@ int render_json(FILE *out, const struct rtp_report *r)
 		return -ENOMEM;
 	fputs("{", out);
 	json_object_object_foreach(root, key, val) {
-		fprintf(out, "%s\n  \"%s\":", first ? "" : ",", key);
+		fprintf(out, "%s\n%*s\"%s\":", first ? "" : ",", 2 * (level + 1), "", key);
 		first = false;
 		if (!strcmp(key, "threads"))
-			ret = print_threads(out, r);
+			ret = print_threads(out, r, level);
 		else
-			print_nested(out, val, 1);
+			render_json_value(out, val, level + 1);
 		if (ret)
 			break;
 	}
-	fputs("\n}\n", out);
+	fprintf(out, "\n%*s}", 2 * level, "");
 	json_object_put(root);
+	return ret;
+}
+
+int render_json(FILE *out, const struct rtp_report *r)
+{
+	int ret = render_json_object(out, r, 0);
+
+	fputs("\n", out);
 	if (!ret && ferror(out))
 		ret = -EIO;
 	return ret;

@@ -95,7 +95,7 @@ class Run:
             self.stdout = f.read().decode(errors="replace")
         with open(err_path, "rb") as f:
             self.stderr = f.read().decode(errors="replace")
-        what = args[:-1] if args[0] == "report" else ("export",) + args[2:4]
+        what = {"report": args[:-1], "export": ("export",) + args[2:4]}.get(args[0], args[:2])
         sys.stderr.write("  rtprof %s: peak RSS %.0f MB, %.2f s\n" % (" ".join(what), self.peak_mb, self.wall_s))
         test.assertLess(self.wall_s, TIME_LIMIT_S, "rtprof %s took over %d s" % (" ".join(args), TIME_LIMIT_S))
         test.assertEqual(self.returncode, 0, self.describe())
@@ -133,6 +133,20 @@ class Threads(unittest.TestCase):
         self.assertEqual(rtp.syscall_count(self, report, "getppid"), N_THREADS, "syscalls are all counted")
         res = Run(self, "report", self.trace)
         self.assertIn("not tracked: %d thread events" % dropped, res.stdout, res.describe())
+
+    def test_compare(self):
+        # two such traces: each input's report as `report --json` has it
+        dropped = N_THREADS - TRACE_MAX_THREADS
+        res = Run(self, "compare", "--json", self.trace, self.trace)
+        doc = rtp.parse_report(self, res.stdout, "compare --json")
+        for i in doc["inputs"]:
+            self.assertEqual(i["report"]["thread_drops"], dropped, res.describe())
+            self.assertEqual(len(i["report"]["threads"]), TRACE_MAX_THREADS)
+        # three are more than compare holds (two traces' worth): refused, saying why
+        res = rtp.rtprof("compare", self.trace, self.trace, self.trace)
+        self.assertEqual(res.returncode, 2, res.describe())
+        self.assertIn("hold %d threads" % (3 * TRACE_MAX_THREADS), res.stderr, res.describe())
+        self.assertIn("at most %d threads" % (2 * TRACE_MAX_THREADS), res.stderr, res.describe())
 
     def test_timeline(self):
         dropped = N_THREADS - TRACE_MAX_THREADS
