@@ -183,6 +183,24 @@ class Threads(unittest.TestCase):
         self.assertIn(str(dropped), res.stderr, res.describe())
 
 
+class LoadCounters(unittest.TestCase):
+    def test_threads_running_across_many_buckets(self):
+        # 65536 threads switched in on CPU 0 in the first 66 ms of a trace of 2000 s, running to its end: the
+        # chrome export's CPU load walked every bucket (2 M of them) of every thread's span, 80 s here
+        t = tracegen.Trace(start_ns=1_000_000_000, ncpus=2, target_pid=1000)
+        for i in range(TRACE_MAX_THREADS):
+            t.switch(t.start_ns + (i + 1) * 1000, 0, 0, 1000 + i)
+        trace = write_trace("long.rtprof.gz", t.build(t.start_ns + 2000 * 10**9))
+        res, text = export(self, trace, "chrome")
+        counters = [e for e in json.loads(text)["traceEvents"] if e["ph"] == "C"]
+        cpu0 = [e["args"]["%"] for e in counters if e["name"] == "cpu 0 busy"]
+        cpu1 = [e["args"]["%"] for e in counters if e["name"] == "cpu 1 busy"]
+        # the spans overlap (a crafted trace): every thread running on CPU 0 in a whole bucket is 100% each
+        self.assertEqual(max(cpu0), 100.0 * TRACE_MAX_THREADS, res.describe())
+        self.assertEqual(cpu0[-1], 0.0)
+        self.assertEqual(cpu1, [0.0, 0.0])
+
+
 class Processes(unittest.TestCase):
     """200,000 processes: found by pid in constant time (a list search took 16 s for 100,000), 4096 kept."""
 
