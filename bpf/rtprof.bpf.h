@@ -75,13 +75,29 @@ static __always_inline void counter_inc(__u32 idx)
 		*c += 1;
 }
 
+/* Set by userspace before load: nanoseconds per USER_HZ tick, the unit of /proc/PID/stat's starttime. */
+const volatile __u64 ns_per_tick __weak = 10000000;
+
+/* The target entry of task's process, if task's process is the one the entry was made for: a process
+ * that reuses the pid of an exited target has another start time and never matches (rtprof_abi.h). */
 static __always_inline struct rtp_target *target_of(const struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
+	struct rtp_target *tgt;
+	__u64 start;
 
 	if (!tgid)
 		return NULL;
-	return bpf_map_lookup_elem(&targets, &tgid);
+	tgt = bpf_map_lookup_elem(&targets, &tgid);
+	if (!tgt)
+		return NULL;
+	start = task->group_leader->start_boottime;
+	if (tgt->start_ns == start)
+		return tgt;
+	if (tgt->start_ns || !ns_per_tick || start / ns_per_tick != tgt->start_ticks)
+		return NULL;
+	tgt->start_ns = start; /* first sight of a process userspace added: bound from now on */
+	return tgt;
 }
 
 /* The thread's record, created on first sight of a target thread. */
@@ -177,6 +193,42 @@ static __always_inline void trace_runtime(__u32 tid, __u64 start, __u64 dur, __u
 static __always_inline void event_submit_now(struct rtp_event *e)
 {
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+/* A process leaves an unprivileged user's session: its pid out of the target set, and userspace told. */
+static __always_inline void target_drop(struct task_struct *p, __u32 old_pid, __u32 why)
+{
+	__u32 tgid = p->tgid;
+	struct rtp_event *e;
+
+	bpf_map_delete_elem(&targets, &tgid);
+	__sync_fetch_and_add(&target_gen, 1);
+	e = event_reserve(RTP_REC_EXEC, p, bpf_ktime_get_ns());
+	if (e) {
+		e->flags = RTP_EV_DROPPED | why;
+		e->parent_tid = old_pid;
+		event_submit_now(e);
+	}
+}
+
+/* Whether a process with credentials `c` is still one the owner of an unprivileged session may profile:
+ * ptrace's rule (__ptrace_may_access and the capability check) against the owner's ids and an owner with
+ * no capabilities -- every uid and gid the owner's (the filesystem ones too), and no capability in the
+ * initial user namespace (capabilities in a namespace its owner made are the owner's too: ptrace lets
+ * the owner in). */
+static __always_inline bool creds_within(const struct cred *c, const struct rtp_target *tgt)
+{
+	__u64 caps = 0;
+
+	__u32 u = tgt->owner_uid, g = tgt->owner_gid;
+
+	if (BPF_CORE_READ(c, uid.val) != u || BPF_CORE_READ(c, euid.val) != u || BPF_CORE_READ(c, suid.val) != u ||
+	    BPF_CORE_READ(c, fsuid.val) != u || BPF_CORE_READ(c, gid.val) != g || BPF_CORE_READ(c, egid.val) != g ||
+	    BPF_CORE_READ(c, sgid.val) != g || BPF_CORE_READ(c, fsgid.val) != g)
+		return false;
+	/* kernel_cap_t is a u64 since 6.3 and two u32 before: the same 8 bytes either way */
+	bpf_probe_read_kernel(&caps, sizeof(caps), &c->cap_permitted);
+	return !caps || BPF_CORE_READ(c, user_ns, level) > 0;
 }
 
 #endif /* RTPROF_BPF_H */

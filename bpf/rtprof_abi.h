@@ -28,15 +28,24 @@
 /* Pending ring-buffer bytes that trigger a wakeup; below it the consumer's timed poll picks them up. */
 #define RTP_WAKEUP_BYTES (64u * 1024)
 
-/* Value of the `targets` map, keyed by tgid. */
+/* Value of the `targets` map, keyed by tgid. A tgid names a process only while it lives: the entry is
+ * bound to the process's start time (its group leader's start_boottime), so that a process that gets the
+ * pid later never matches it. Userspace knows the start time only in clock ticks (/proc/PID/stat): it
+ * inserts start_ns 0 and start_ticks, and the probes bind start_ns at their first sight of the process
+ * whose start falls in that tick; processes forked in the kernel are bound at their fork. */
 struct rtp_target {
 	__u32 slot;  /* the session slot its figures add to */
 	__u32 flags; /* RTP_TARGET_* */
+	__u64 start_ticks; /* start_boottime in USER_HZ ticks, as /proc/PID/stat's starttime */
+	__u64 start_ns;    /* start_boottime; 0 until bound */
+	__u32 owner_uid;   /* RTP_TARGET_RESTRICTED: the session owner's uid and gid */
+	__u32 owner_gid;
 };
 #define RTP_TARGET_FOLLOW 0x1 /* processes it forks become targets too */
-/* An unprivileged user's session: a process that execs a set-user-ID, set-group-ID or file-capability
- * program leaves it at once (ptrace would lose access too). */
-#define RTP_TARGET_DROP_SECUREEXEC 0x2
+/* An unprivileged user's session: a process leaves it at once when ptrace would lose access -- its
+ * credentials change to ids other than the owner's or gain capabilities (commit_creds), or it execs a
+ * set-user-ID, set-group-ID or file-capability program (secureexec). */
+#define RTP_TARGET_RESTRICTED 0x2
 /* Runtime metrics read from its syscalls (set by userspace once the runtime is known; never inherited):
  * futex waits on an address in rtp_rt_proc.gil_lo..gil_hi are GIL waits; epoll waits are event-loop idle. */
 #define RTP_TARGET_RT_GIL_FUTEX 0x4
@@ -218,6 +227,7 @@ enum rtp_rec_type {
 #define RTP_EV_FOLLOWED 0x2
 #define RTP_EV_WATCH 0x4 /* exec of a program that is not traced, reported for watch mode */
 #define RTP_EV_DROPPED 0x8 /* exec of a privileged program: the process left the target set */
+#define RTP_EV_CREDS 0x10 /* with RTP_EV_DROPPED: its credentials changed (not an exec) */
 
 struct rtp_event {
 	__u32 type;  /* enum rtp_rec_type */

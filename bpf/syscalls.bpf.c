@@ -16,6 +16,9 @@ const volatile __u32 nr_futex = RTP_NR_NONE;
 const volatile __u32 nr_epoll_wait = RTP_NR_NONE;
 const volatile __u32 nr_epoll_pwait = RTP_NR_NONE;
 const volatile __u32 nr_epoll_pwait2 = RTP_NR_NONE;
+/* Set by userspace before load: bit nr set for the syscalls that may change the caller's credentials
+ * (setuid and kin, capset, prctl, unshare, setns), nr < 512. */
+const volatile __u64 cred_nrs[8] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -169,6 +172,17 @@ static __always_inline void rt_exit(__u32 nr, __u64 start, __u64 now)
 	}
 }
 
+/* After a syscall that may have changed the credentials of a process of an unprivileged user's session:
+ * it leaves the session unless ptrace would still let the user in (rtprof.bpf.h, creds_within). */
+static __noinline void creds_changed(__u32 slot)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct rtp_target *tgt = target_of(task);
+
+	if (tgt && tgt->slot == slot && (tgt->flags & RTP_TARGET_RESTRICTED) && !creds_within(task->real_cred, tgt))
+		target_drop(task, task->pid, RTP_EV_CREDS);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
 {
@@ -226,6 +240,9 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	}
 	state = cur->in_sys;
 	cur->in_sys = RTP_SYS_NONE;
+	if ((cur->tflags & RTP_TARGET_RESTRICTED) && cur->sys_nr < 512 && ret >= 0 &&
+	    (cred_nrs[(cur->sys_nr >> 6) & 7] >> (cur->sys_nr & 63) & 1))
+		creds_changed(cur->slot1 - 1);
 	s = stats_of(cur->slot1, cur->sys_nr);
 	if (!s)
 		return 0;

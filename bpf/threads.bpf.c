@@ -30,12 +30,17 @@ int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_str
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (child->tgid != parent->tgid) {
-		if (ptgt->flags & RTP_TARGET_FOLLOW) {
+		/* a child made with other credentials (clone3 cannot, but be sure) is not followed into a
+		 * restricted session */
+		if ((ptgt->flags & RTP_TARGET_FOLLOW) &&
+		    (!(ptgt->flags & RTP_TARGET_RESTRICTED) || creds_within(child->real_cred, ptgt))) {
 			/* the child adds to its parent's session */
 			struct rtp_target tgt = *ptgt;
 			__u32 tgid = child->tgid;
 
 			tgt.flags &= ~RTP_TARGET_RT_MASK; /* until its runtime is known */
+			tgt.start_ns = child->start_boottime;
+			tgt.start_ticks = ns_per_tick ? tgt.start_ns / ns_per_tick : 0;
 
 			if (bpf_map_update_elem(&targets, &tgid, &tgt, BPF_ANY)) {
 				counter_inc(RTP_CNT_PROC_DROPS);
@@ -85,17 +90,9 @@ int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struc
 		return 0;
 	}
 	tgt = target_of(p);
-	if (tgt && (tgt->flags & RTP_TARGET_DROP_SECUREEXEC) && BPF_CORE_READ_BITFIELD(bprm, secureexec)) {
-		__u32 tgid = p->tgid;
-
-		bpf_map_delete_elem(&targets, &tgid);
-		__sync_fetch_and_add(&target_gen, 1);
-		e = event_reserve(RTP_REC_EXEC, p, bpf_ktime_get_ns());
-		if (e) {
-			e->flags = RTP_EV_DROPPED;
-			e->parent_tid = old_pid;
-			event_submit_now(e);
-		}
+	if (tgt && (tgt->flags & RTP_TARGET_RESTRICTED) &&
+	    (BPF_CORE_READ_BITFIELD(bprm, secureexec) || !creds_within(p->real_cred, tgt))) {
+		target_drop(p, old_pid, 0);
 		return 0;
 	}
 	t = thread_get(p, true);

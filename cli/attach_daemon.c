@@ -51,8 +51,9 @@ static int wait_session_end(struct rtp_client *c, uint64_t session, uint64_t dea
 }
 
 int attach_daemon__session(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
-			   FILE *out)
+			   struct profile_out *o)
 {
+	FILE *out = o->out;
 	struct render_opts ro = { .top_syscalls = po->top };
 	struct proto_request req;
 	struct proto_reply reply;
@@ -100,25 +101,26 @@ int attach_daemon__session(struct rtp_client *c, const struct profile_opts *po, 
 		errorf("cannot write the report: %s", strerror(errno));
 		return EXIT_FAILURE_RT;
 	}
+	o->report_done = true;
 	return EXIT_OK;
 }
 
 int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
-			  FILE *out)
+			  struct profile_out *o)
 {
+	FILE *out = o->out;
 	struct render_opts ro = { .top_syscalls = po->top };
 	struct proto_request req;
 	struct proto_reply msg;
 	uint64_t deadline_ns = profile__deadline_ns(po), last_progress_ns = 0;
 	bool progress = !po->quiet && isatty(STDERR_FILENO), stopping = false;
 	uint64_t bytes = 0;
-	FILE *tf;
+	FILE *tf = outfile__stream(&o->trace);
 	int ret = EXIT_FAILURE_RT;
 
-	tf = fopen(po->trace, "we");
 	if (!tf) {
 		errorf("cannot write %s: %s", po->trace, strerror(errno));
-		return EXIT_USAGE;
+		return EXIT_FAILURE_RT;
 	}
 	target_request(&req, PROTO_RECORD, po, pids, npids);
 	req.trace_buffer = (uint32_t)po->trace_buffer;
@@ -153,6 +155,7 @@ int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, c
 				goto cleanup;
 			}
 			bytes += len;
+			o->trace_used = true; /* readable up to its last complete block, whatever comes next */
 			if (progress && clock__mono_ns() - last_progress_ns >= 500000000ull) {
 				last_progress_ns = clock__mono_ns();
 				fprintf(stderr, "\rrtprof: recording %s through rtprofd: %.1f MB", po->trace, (double)bytes / 1e6);
@@ -160,6 +163,8 @@ int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, c
 			continue;
 		}
 		if (msg.type == PROTO_ERROR) {
+			/* a refusal: the recording never started (what came is its header alone) */
+			o->trace_used = false;
 			errorf("%s", msg.message);
 			ret = client__exit_code(msg.err);
 			proto_reply__clear(&msg);
@@ -179,6 +184,7 @@ int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, c
 				int rr = po->json ? render_json(out, rep) : (render_text(out, rep, &ro), 0);
 
 				ret = rr || fflush(out) ? EXIT_FAILURE_RT : EXIT_OK;
+				o->report_done = ret == EXIT_OK;
 				report__free(rep);
 			}
 			proto_reply__clear(&msg);
@@ -187,7 +193,8 @@ int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, c
 		proto_reply__clear(&msg);
 	}
 cleanup:
-	if (fclose(tf) && ret == EXIT_OK) {
+	/* the trace is closed (or removed, when rtprofd sent nothing) with the report */
+	if (ret == EXIT_OK && (fflush(tf) || ferror(tf))) {
 		errorf("writing %s: %s", po->trace, strerror(errno));
 		ret = EXIT_FAILURE_RT;
 	}

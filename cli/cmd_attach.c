@@ -13,6 +13,7 @@
 #include "client.h"
 #include "profile.h"
 #include "record.h"
+#include "sys/procfs.h"
 #include "rtprof.h"
 
 static void attach_help(FILE *out)
@@ -44,6 +45,34 @@ static void attach_help(FILE *out)
 		"  -q, --quiet         no progress lines on stderr\n");
 }
 
+/* A thread id names its process: the probes select by process, and a thread's id would match none of
+ * them (an empty report). */
+static pid_t process_of(pid_t pid)
+{
+	struct proc_status st;
+
+	if (procfs__read_status(pid, &st) || st.tgid <= 0 || st.tgid == pid)
+		return pid;
+	errorf("note: %d is a thread of process %d; profiling process %d", pid, st.tgid, st.tgid);
+	return st.tgid;
+}
+
+/* A process named twice (by two of its threads, maybe) is one target. Returns the new count. */
+static int unique_pids(pid_t *pids, int npids)
+{
+	int n = 0;
+
+	for (int i = 0; i < npids; i++) {
+		int j = 0;
+
+		while (j < n && pids[j] != pids[i])
+			j++;
+		if (j == n)
+			pids[n++] = pids[i];
+	}
+	return n;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	struct profile_opts po = {};
@@ -52,7 +81,7 @@ int cmd_attach(int argc, char **argv)
 	char err[RTP_ERRLEN];
 	pid_t *pids = NULL;
 	int npids, r, ret = EXIT_USAGE;
-	FILE *out = NULL;
+	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
 	uint64_t deadline_ns;
 
 	r = profile__parse_opts(argc, argv, &po, true, attach_help);
@@ -67,12 +96,9 @@ int cmd_attach(int argc, char **argv)
 	if (!pids)
 		return EXIT_FAILURE_RT;
 	for (int i = 0; i < npids; i++) {
-		char *end;
-		long v;
+		unsigned long long v;
 
-		errno = 0;
-		v = strtol(argv[optind + i], &end, 10);
-		if (errno || *end || v <= 0 || v > INT_MAX) {
+		if (parse_count(argv[optind + i], INT_MAX, &v) || v == 0) {
 			errorf("attach: '%s' is not a process id", argv[optind + i]);
 			goto cleanup;
 		}
@@ -82,16 +108,18 @@ int cmd_attach(int argc, char **argv)
 			errorf("no such process: %d", pids[i]);
 			goto cleanup;
 		}
+		pids[i] = process_of(pids[i]);
 	}
-	if (profile__open_output(&po, &out))
+	npids = unique_pids(pids, npids);
+	if (profile__open_outputs(&po, &o))
 		goto cleanup;
 	if (!po.local) {
 		struct rtp_client *c = NULL;
 
 		r = client__connect(client__socket_path(), &c, err, sizeof(err));
 		if (r == 0) {
-			ret = po.trace ? attach_daemon__record(c, &po, pids, npids, out)
-				       : attach_daemon__session(c, &po, pids, npids, out);
+			ret = po.trace ? attach_daemon__record(c, &po, pids, npids, &o)
+				       : attach_daemon__session(c, &po, pids, npids, &o);
 			client__close(c);
 			goto cleanup;
 		}
@@ -106,7 +134,7 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (profile__new_engine(&po, &e))
 		goto cleanup;
-	if (po.trace && profile__open_recorder(&po, e, "attach", pids[0], argv + optind, &rec))
+	if (po.trace && profile__open_recorder(&po, &o, e, "attach", pids[0], argv + optind, &rec))
 		goto cleanup;
 	for (int i = 0; i < npids; i++) {
 		r = engine__add_target(e, pids[i], err, sizeof(err));
@@ -115,6 +143,7 @@ int cmd_attach(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	o.trace_used = true;
 	profile__catch_stop(SIGINT);
 	profile__catch_stop(SIGTERM);
 	if (!po.quiet)
@@ -144,12 +173,13 @@ int cmd_attach(int argc, char **argv)
 			recorder__tick(rec, e);
 	}
 	engine__stop_clock(e);
-	ret = profile__emit_report(e, "attach", &po, out, &rec, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
+	o.report_done = true;
+	ret = profile__emit_report(e, "attach", &po, o.out, &rec, NULL, NULL) ? EXIT_FAILURE_RT : EXIT_OK;
 cleanup:
 	if (rec)
 		(void)recorder__finish_abort(rec);
-	if (out && out != stdout)
-		fclose(out);
+	if (profile__close_outputs(&o))
+		ret = EXIT_FAILURE_RT;
 	engine__free(e);
 	free(pids);
 	return ret;

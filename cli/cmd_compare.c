@@ -14,6 +14,7 @@
 
 #include "base/text.h"
 #include "base/vec.h"
+#include "outfile.h"
 #include "render.h"
 #include "model/report.h"
 #include "model/report_fields.h"
@@ -58,8 +59,17 @@ static bool sched_figure(const struct rtp_field *f)
 
 /* ---- reading the inputs ---- */
 
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n", s[i]) || !s[i])
+			return false;
+	return true;
+}
+
 static int read_json_report(const char *path, struct rtp_report **out, char *err, size_t errlen)
 {
+	enum json_tokener_error jerr;
 	json_tokener *tok = NULL;
 	json_object *root = NULL, *v;
 	char *text = NULL;
@@ -103,6 +113,11 @@ static int read_json_report(const char *path, struct rtp_report **out, char *err
 		snprintf(err, errlen, "reading %s: %s", path, strerror(EIO));
 		goto cleanup;
 	}
+	if (blank(text, len)) {
+		r = -EINVAL;
+		snprintf(err, errlen, "%s is empty: neither a trace (.rtprof.gz) nor a report saved with --json", path);
+		goto cleanup;
+	}
 	tok = json_tokener_new();
 	if (!tok) {
 		r = -ENOMEM;
@@ -110,10 +125,15 @@ static int read_json_report(const char *path, struct rtp_report **out, char *err
 		goto cleanup;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)len);
-	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
+	jerr = json_tokener_get_error(tok);
+	/* the tokener stops after the first value: what follows must be blank */
+	if (!root || jerr != json_tokener_success || !blank(text + json_tokener_get_parse_end(tok),
+							    len - json_tokener_get_parse_end(tok))) {
 		r = -EINVAL;
 		snprintf(err, errlen, "%s is neither a trace (.rtprof.gz) nor a report saved with --json: %s", path,
-			 root ? "it is not one JSON value" : json_tokener_error_desc(json_tokener_get_error(tok)));
+			 jerr == json_tokener_continue ? "its JSON ends before its first value does"
+			 : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+							: "more follows its first JSON value");
 		goto cleanup;
 	}
 	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "process", &v) ||
@@ -624,9 +644,9 @@ int cmd_compare(int argc, char **argv)
 	struct sys_row *rows = NULL;
 	size_t n = 0, n_rows = 0, top = 15, threads = 0, procs = 0, runtimes = 0;
 	bool json = false;
-	char err[512], *end;
+	char err[512];
 	int c, r, ret = EXIT_FAILURE_RT;
-	long v;
+	unsigned long long v;
 
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -634,9 +654,8 @@ int cmd_compare(int argc, char **argv)
 			json = true;
 			break;
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 0 || v > 100000) {
-				errorf("compare: invalid --top '%s': expected a number of rows >= 0", optarg);
+			if (parse_count(optarg, RTP_MAX_TOP, &v)) {
+				errorf("compare: invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
 				return EXIT_USAGE;
 			}
 			top = (size_t)v;
@@ -654,6 +673,8 @@ int cmd_compare(int argc, char **argv)
 		       MAX_INPUTS);
 		return EXIT_USAGE;
 	}
+	if (outfile__check_stdout("the comparison"))
+		return EXIT_USAGE;
 	for (int i = optind; i < argc; i++, n++) {
 		in[n].path = argv[i];
 		in[n].label[0] = (char)('A' + n);

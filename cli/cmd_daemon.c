@@ -9,11 +9,13 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "outfile.h"
 #include "render.h"
 #include "rtprof.h"
 
 struct daemon_cmd {
 	const char *usage;
+	const char *answer; /* what it prints on stdout, or NULL */
 	bool json;
 	bool window;
 	int top;
@@ -42,9 +44,17 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 		case 'S':
 			g_opts.socket_path = optarg;
 			break;
-		case 't':
-			dc->top = atoi(optarg);
+		case 't': {
+			unsigned long long n;
+
+			if (parse_count(optarg, RTP_MAX_TOP, &n)) {
+				errorf("invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
+				*rc = EXIT_USAGE;
+				return -1;
+			}
+			dc->top = (int)n;
 			break;
+		}
 		case 'w':
 			dc->window = true;
 			break;
@@ -57,6 +67,10 @@ static int parse(int argc, char **argv, struct daemon_cmd *dc, int *rc)
 			*rc = EXIT_USAGE;
 			return -1;
 		}
+	}
+	if (dc->answer && outfile__check_stdout(dc->answer)) {
+		*rc = EXIT_USAGE;
+		return -1;
 	}
 	return optind;
 }
@@ -85,16 +99,17 @@ static void print_json(json_object *o)
 
 static bool parse_session_id(const char *s, int64_t *id)
 {
-	char *end;
+	unsigned long long v;
 
-	errno = 0;
-	*id = strtoll(s, &end, 10);
-	return !errno && !*end && *id > 0;
+	if (parse_count(s, INT64_MAX, &v) || v == 0)
+		return false;
+	*id = (int64_t)v;
+	return true;
 }
 
 int cmd_sessions(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof sessions [--json] [--socket PATH]\n\n"
+	struct daemon_cmd dc = { .answer = "the sessions", .usage = "Usage: rtprof sessions [--json] [--socket PATH]\n\n"
 					  "List the sessions rtprofd runs that you may see (root: all of them).\n" };
 	struct proto_request req = { .type = PROTO_SESSIONS };
 	struct proto_reply reply;
@@ -137,7 +152,7 @@ int cmd_sessions(int argc, char **argv)
 
 int cmd_query(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof query [--json] [--window] [--top N] [--socket PATH] SESSION\n"
+	struct daemon_cmd dc = { .answer = "the report", .usage = "Usage: rtprof query [--json] [--window] [--top N] [--socket PATH] SESSION\n"
 					  "                    [summary|syscalls|threads|sched|runtime]\n\n"
 					  "Print a daemon session's report so far; the JSON has the keys of docs/report-json.md\n"
 					  "(all of them for summary; the view's for the others). --window: a watched process's\n"
@@ -205,7 +220,7 @@ int cmd_detach(int argc, char **argv)
 
 int cmd_status(int argc, char **argv)
 {
-	struct daemon_cmd dc = { .usage = "Usage: rtprof status [--json] [--socket PATH]\n\n"
+	struct daemon_cmd dc = { .answer = "the status", .usage = "Usage: rtprof status [--json] [--socket PATH]\n\n"
 					  "rtprofd's version, uptime, sessions, events and resources.\n" };
 	struct proto_request req = { .type = PROTO_STATUS };
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);

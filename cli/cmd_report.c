@@ -10,6 +10,7 @@
 
 #include "base/text.h"
 #include "render.h"
+#include "outfile.h"
 #include "rtprof.h"
 #include "trace/replay.h"
 #include "trace/timeline.h"
@@ -208,7 +209,7 @@ int cmd_report(int argc, char **argv)
 	char err[512], warning[256];
 	bool json = false, timeline = false;
 	double resolution_ms = 0;
-	char *end;
+	unsigned long long n;
 	int c, r;
 
 	/* options may follow the file: `rtprof report FILE --timeline` */
@@ -218,14 +219,17 @@ int cmd_report(int argc, char **argv)
 			json = true;
 			break;
 		case 't':
-			ro.top_syscalls = atoi(optarg);
+			if (parse_count(optarg, RTP_MAX_TOP, &n)) {
+				errorf("report: invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
+				return EXIT_USAGE;
+			}
+			ro.top_syscalls = (int)n;
 			break;
 		case 'T':
 			timeline = true;
 			break;
 		case 'R':
-			resolution_ms = strtod(optarg, &end);
-			if (end == optarg || *end || !(resolution_ms > 0) || resolution_ms > 3.6e6) {
+			if (parse_seconds(optarg, &resolution_ms) || !(resolution_ms > 0) || resolution_ms > 3.6e6) {
 				errorf("report: invalid --resolution '%s': expected milliseconds > 0", optarg);
 				return EXIT_USAGE;
 			}
@@ -250,6 +254,8 @@ int cmd_report(int argc, char **argv)
 		errorf("report: --timeline draws text; it does not combine with --json");
 		return EXIT_USAGE;
 	}
+	if (outfile__check_stdout(timeline ? "the timeline" : "the report"))
+		return EXIT_USAGE;
 	if (timeline)
 		return print_timeline(stdout, argv[optind], resolution_ms);
 	r = report__from_trace(argv[optind], &rep, warning, sizeof(warning), err, sizeof(err));

@@ -115,7 +115,7 @@ int cmd_run(int argc, char **argv)
 	struct run_result rr = { .exit_status = -1 };
 	int go[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
 	char err[RTP_ERRLEN], *cmd_path = NULL;
-	FILE *out = NULL;
+	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
 	pid_t child = -1;
 	int r, exec_errno = 0, status = 0, ret = EXIT_USAGE;
 	uint64_t t0_ns;
@@ -131,7 +131,8 @@ int cmd_run(int argc, char **argv)
 	}
 	argv += optind;
 	cmd_path = resolve_command(argv[0]);
-	if (profile__open_output(&po, &out))
+	/* before the command runs: a bad -o is said first, and the command never starts */
+	if (profile__open_outputs(&po, &o))
 		goto cleanup;
 	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
 		errorf("pipe: %s", strerror(errno));
@@ -161,7 +162,7 @@ int cmd_run(int argc, char **argv)
 	 * peak RSS, which wait4 reports, would count them) */
 	if (profile__new_engine(&po, &e)) {
 		ret = EXIT_USAGE;
-	} else if (po.trace && profile__open_recorder(&po, e, "run", child, argv, &rec)) {
+	} else if (po.trace && profile__open_recorder(&po, &o, e, "run", child, argv, &rec)) {
 		ret = EXIT_FAILURE_RT;
 	} else if (engine__add_target(e, child, err, sizeof(err))) {
 		errorf("%s", err);
@@ -178,11 +179,13 @@ int cmd_run(int argc, char **argv)
 	t0_ns = clock__mono_ns();
 	close(go[1]);
 	go[1] = -1;
+	o.trace_used = true;
 	while ((r = (int)read(errp[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
 		;
 	if (r == (int)sizeof(exec_errno)) {
 		errorf("cannot run '%s': %s", argv[0], strerror(exec_errno));
 		waitpid(child, NULL, 0);
+		o.trace_used = false;
 		ret = EXIT_NOEXEC;
 		goto cleanup;
 	}
@@ -213,7 +216,8 @@ int cmd_run(int argc, char **argv)
 	engine__stop_clock(e);
 	rr.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	rr.cmd_path = cmd_path;
-	if (profile__emit_report(e, "run", &po, out, &rec, run_fixup, &rr)) {
+	o.report_done = true;
+	if (profile__emit_report(e, "run", &po, o.out, &rec, run_fixup, &rr)) {
 		ret = EXIT_FAILURE_RT;
 		goto cleanup;
 	}
@@ -229,8 +233,8 @@ cleanup:
 		if (errp[i] >= 0)
 			close(errp[i]);
 	}
-	if (out && out != stdout)
-		fclose(out);
+	if (profile__close_outputs(&o) && o.report_done)
+		ret = EXIT_FAILURE_RT;
 	engine__free(e);
 	free(cmd_path);
 	return ret;

@@ -3,12 +3,14 @@
  * rtprofd, build the frame against the previous poll, draw it, wait for the delay or a key. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
 #include "client.h"
+#include "outfile.h"
 #include "rtprof.h"
 #include "top.h"
 
@@ -36,26 +38,23 @@ static int parse_top(int argc, char **argv, struct top_opts *o)
 		{ "socket", required_argument, NULL, 'S' },    { "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char *end;
+	unsigned long long n;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "d:n:bs:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			errno = 0;
-			o->delay_s = strtod(optarg, &end);
-			if (errno || *end || !(o->delay_s >= 0.1 && o->delay_s <= 86400)) {
+			if (parse_seconds(optarg, &o->delay_s) || !(o->delay_s >= 0.1 && o->delay_s <= 86400)) {
 				errorf("top: -d wants seconds between 0.1 and 86400, not '%s'", optarg);
 				return -EINVAL;
 			}
 			break;
 		case 'n':
-			errno = 0;
-			o->iterations = strtol(optarg, &end, 10);
-			if (errno || *end || o->iterations < 1) {
+			if (parse_count(optarg, LONG_MAX, &n) || n < 1) {
 				errorf("top: -n wants a number of refreshes >= 1, not '%s'", optarg);
 				return -EINVAL;
 			}
+			o->iterations = (long)n;
 			break;
 		case 'b':
 			o->batch = true;
@@ -105,6 +104,8 @@ int cmd_top(int argc, char **argv)
 	r = parse_top(argc, argv, &o);
 	if (r)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (outfile__check_stdout("the view"))
+		return EXIT_USAGE;
 	r = client__connect(client__socket_path(), &c, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "rtprof top needs rtprofd: %s\n", err);

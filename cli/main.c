@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "outfile.h"
 #include "rtprof.h"
 
 struct global_opts g_opts;
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	outfile__guard_std_fds();
 	/* '+': stop at the command name; its options are its own */
 	while ((c = getopt_long(argc, argv, "+vVh", longopts, NULL)) != -1) {
 		switch (c) {

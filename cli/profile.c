@@ -79,7 +79,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 
 	po->top = 15;
 	while ((c = getopt_long(argc, argv, "+jo:d:qh", longopts, NULL)) != -1) {
-		char *end;
+		unsigned long long n;
 
 		switch (c) {
 		case 'j':
@@ -98,9 +98,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 			}
 			break;
 		case 'd':
-			errno = 0;
-			po->duration_s = strtod(optarg, &end);
-			if (errno || *end || !(po->duration_s > 0) || !isfinite(po->duration_s)) {
+			if (parse_seconds(optarg, &po->duration_s) || !(po->duration_s > 0)) {
 				errorf("invalid duration '%s': expected seconds > 0", optarg);
 				return -EINVAL;
 			}
@@ -130,7 +128,11 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 			}
 			break;
 		case 't':
-			po->top = atoi(optarg);
+			if (parse_count(optarg, RTP_MAX_TOP, &n)) {
+				errorf("invalid --top '%s': expected a number of rows >= 0 (0 = all)", optarg);
+				return -EINVAL;
+			}
+			po->top = (int)n;
 			break;
 		case 'q':
 			po->quiet = true;
@@ -159,18 +161,52 @@ bad:
 	return -EINVAL;
 }
 
-int profile__open_output(const struct profile_opts *po, FILE **out)
+int profile__open_outputs(const struct profile_opts *po, struct profile_out *o)
 {
-	if (!po->output) {
-		*out = stdout;
-		return 0;
+	int r;
+
+	*o = (struct profile_out){ .trace = { .fd = -1 } };
+	r = outfile__open(&o->report, po->output, "the report");
+	if (r)
+		return r;
+	o->out = outfile__stream(&o->report);
+	if (!o->out) {
+		r = -errno;
+		errorf("cannot write the report to %s: %s", outfile__name(&o->report), strerror(errno));
+		outfile__discard(&o->report);
+		return r;
 	}
-	*out = fopen(po->output, "we");
-	if (!*out) {
-		errorf("cannot write %s: %s", po->output, strerror(errno));
-		return -errno;
+	if (po->trace) {
+		r = outfile__open(&o->trace, po->trace, "the trace");
+		if (r) {
+			outfile__discard(&o->report);
+			return r;
+		}
 	}
 	return 0;
+}
+
+static int close_output(struct outfile *of, bool keep)
+{
+	int r;
+
+	if (!keep) {
+		outfile__discard(of);
+		return 0;
+	}
+	r = outfile__close(of);
+	if (r)
+		errorf("writing %s: %s", outfile__name(of), strerror(-r));
+	return r;
+}
+
+int profile__close_outputs(struct profile_out *o)
+{
+	int r = close_output(&o->report, o->report_done);
+
+	r = close_output(&o->trace, o->trace_used) ?: r;
+	o->out = NULL;
+	return r;
 }
 
 int profile__emit_report(struct engine *e, const char *mode, const struct profile_opts *po, FILE *out,
@@ -220,11 +256,12 @@ static char *join_args(char **argv)
 	return s;
 }
 
-int profile__open_recorder(const struct profile_opts *po, struct engine *e, const char *mode, pid_t target,
-			   char **argv, struct recorder **rec)
+int profile__open_recorder(const struct profile_opts *po, const struct profile_out *o, struct engine *e,
+			   const char *mode, pid_t target, char **argv, struct recorder **rec)
 {
 	char *command = join_args(argv);
 	struct recorder_opts ro = {
+		.fd = o->trace.fd,
 		.path = po->trace,
 		.max_bytes = po->max_size,
 		.duration_s = strcmp(mode, "run") == 0 ? po->duration_s : 0,

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "outfile.h"
+
 struct engine;
 struct recorder;
 struct rtp_client;
@@ -31,13 +33,25 @@ struct profile_opts {
 
 /* The options of `run` (attach false) and `attach`: 0, 1 after --help, or -EINVAL (said on stderr). */
 int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool attach, void (*help)(FILE *));
-/* The report's stream: stdout, or the file of -o. Prints its own errors. */
-int profile__open_output(const struct profile_opts *po, FILE **out);
+/* The files a session writes, opened before it starts, so that their errors come before the command runs
+ * or anything is loaded. The flows say what is worth keeping; the rest is removed at close. */
+struct profile_out {
+	struct outfile report; /* stdout, or the file of -o */
+	struct outfile trace;  /* fd -1: not recording */
+	FILE *out;             /* the report's stream */
+	bool report_done;      /* the report is written: keep its file */
+	bool trace_used;       /* the trace holds a recording, complete or cut: keep its file */
+};
+
+/* Prints its own errors. Returns 0 or -errno (o closed again). */
+int profile__open_outputs(const struct profile_opts *po, struct profile_out *o);
+/* Close; remove the files not worth keeping. Returns 0, or -errno of a kept file's close (said). */
+int profile__close_outputs(struct profile_out *o);
 /* Prints its own errors. */
 int profile__new_engine(const struct profile_opts *po, struct engine **e);
 /* The trace of -o FILE.rtprof.gz; argv is the command or the pids, for the trace's header. */
-int profile__open_recorder(const struct profile_opts *po, struct engine *e, const char *mode, pid_t target,
-			   char **argv, struct recorder **rec);
+int profile__open_recorder(const struct profile_opts *po, const struct profile_out *o, struct engine *e,
+			   const char *mode, pid_t target, char **argv, struct recorder **rec);
 /* Build the report; finish the trace (its footer carries the process figures); render. */
 int profile__emit_report(struct engine *e, const char *mode, const struct profile_opts *po, FILE *out,
 			 struct recorder **rec, void (*fixup)(struct rtp_report *, void *), void *ctx);
@@ -54,9 +68,9 @@ uint64_t profile__deadline_ns(const struct profile_opts *po);
 
 /* The session in rtprofd: attach, wait as the embedded path would, fetch the report, detach. */
 int attach_daemon__session(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
-			   FILE *out);
+			   struct profile_out *o);
 /* A trace recorded by rtprofd: it streams the file's bytes, this process writes them, as its user. */
 int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, const pid_t *pids, int npids,
-			  FILE *out);
+			  struct profile_out *o);
 
 #endif

@@ -27,26 +27,22 @@ struct recorder {
 	bool progress_shown;
 };
 
-int parse_size(const char *s, uint64_t *out)
+/* The writer's compressed bytes into the file the caller opened (cli/outfile.c). */
+static int write_file(void *ctx, const void *buf, size_t len)
 {
-	char *end;
-	unsigned long long v;
+	const struct recorder *r = ctx;
+	const char *p = buf;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
+	while (len) {
+		ssize_t n = write(r->opts.fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
 	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || !v)
-		return -EINVAL;
-	*out = v;
 	return 0;
 }
 
@@ -80,7 +76,7 @@ int recorder__open(const struct recorder_opts *opts, struct engine *e, struct re
 	r->opts = *opts;
 	r->start_ns = engine__start_clock(e);
 	trace_header__init(&h, r->start_ns, (unsigned int)engine__ncpus(e), opts->mode, opts->target_pid, opts->command);
-	err = trace_writer__open(opts->path, TRACE_ZLIB_LEVEL, &h, &r->w);
+	err = trace_writer__open_sink(write_file, r, TRACE_ZLIB_LEVEL, &h, &r->w);
 	if (err) {
 		errorf("cannot write %s: %s", opts->path, strerror(-err));
 		free(r);
@@ -160,6 +156,9 @@ int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_repo
 	if (!r->opts.quiet)
 		progress(r, e, true);
 	cerr = trace_writer__finish(r->w, f, rep, r->stopped ? r->stopped : stop_reason, r->write_err);
+	/* on disk before the report says it is there; a FIFO or a device cannot be synced (EINVAL) */
+	if (!cerr && fsync(r->opts.fd) && errno != EINVAL)
+		cerr = -errno;
 	if (cerr && !r->write_err)
 		errorf("writing %s: %s", r->opts.path, strerror(-cerr));
 	err = cerr ?: err;

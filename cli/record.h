@@ -10,7 +10,8 @@
 #include "engine/engine.h"
 
 struct recorder_opts {
-	const char *path;
+	int fd;              /* the file, opened by the caller, who closes it */
+	const char *path;    /* its name, for messages */
 	uint64_t max_bytes;  /* 0: unbounded */
 	double duration_s;   /* 0: unbounded */
 	bool progress;       /* a progress line on stderr, updated in place (a terminal) */
@@ -22,19 +23,16 @@ struct recorder_opts {
 
 struct recorder;
 
-/* Create the file (as the user running rtprof) and write its header. Prints its own errors. */
+/* Write the trace's header into opts->fd. Prints its own errors. */
 int recorder__open(const struct recorder_opts *opts, struct engine *e, struct recorder **out);
 /* Between polls: the progress line, and the duration bound. */
 void recorder__tick(struct recorder *rec, struct engine *e);
 /* Stop streaming, write the last records and the footer (process figures from the report), close.
  * Frees the recorder. Returns 0, or -errno when the file could not be completed (said on stderr). */
 int recorder__finish(struct recorder *rec, struct engine *e, const struct rtp_report *rep, const char *stop_reason);
-/* On an error path: close the file as it is (readable up to its last block) and free. */
+/* On an error path: leave the file as it is (readable up to its last block) and free. */
 int recorder__finish_abort(struct recorder *rec);
 /* Why the recording stopped early, or NULL. */
 const char *recorder__stopped(const struct recorder *rec);
-
-/* "64M", "1G", "4096" -> bytes; -EINVAL if not a size. */
-int parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -25,6 +25,19 @@
 
 #define DEFAULT_KERNEL_BTF "/sys/kernel/btf/vmlinux"
 
+/* The syscalls after which a process of a restricted session has its credentials checked again. */
+static void set_cred_nrs(volatile __u64 bits[8])
+{
+	static const long nrs[] = {
+		SYS_setuid, SYS_setgid, SYS_setreuid, SYS_setregid, SYS_setresuid, SYS_setresgid,
+		SYS_setfsuid, SYS_setfsgid, SYS_capset, SYS_prctl, SYS_unshare, SYS_setns,
+	};
+
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		if (nrs[i] >= 0 && nrs[i] < 512)
+			bits[nrs[i] >> 6] |= 1ull << (nrs[i] & 63);
+}
+
 static const char *kernel_btf_path(const struct engine_opts *opts)
 {
 	const char *env = getenv("RTPROF_KERNEL_BTF");
@@ -82,9 +95,10 @@ int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen)
 	return 0;
 }
 
+/* The process that has pid now, or had it last: the newest entry (an exited target's pid may be reused). */
 static struct target_proc *proc_find(struct engine *e, pid_t pid)
 {
-	for (size_t i = 0; i < e->n_procs; i++)
+	for (size_t i = e->n_procs; i-- > 0;)
 		if (e->procs[i].pid == pid)
 			return &e->procs[i];
 	return NULL;
@@ -109,9 +123,22 @@ static void proc_sample(struct target_proc *p)
 	struct proc_stat st;
 	struct proc_status status;
 
+	bool status_ok;
+
 	if (p->exited)
 		return;
-	if (procfs__read_stat(p->pid, 0, &st) == 0 && st.state != 'Z' && st.state != 'X') {
+	/* status first: the stat read after it tells whether both were the process's own */
+	status_ok = procfs__read_status(p->pid, &status) == 0;
+	if (procfs__read_stat(p->pid, 0, &st) != 0)
+		return;
+	if (!p->start_ticks)
+		p->start_ticks = st.starttime_ticks;
+	if (st.starttime_ticks != p->start_ticks) {
+		p->exited = true; /* another process has its pid: it is gone, whether its exit was seen or not */
+		p->exit_ns = clock__mono_ns();
+		return;
+	}
+	if (st.state != 'Z' && st.state != 'X') {
 		if (!p->have_first) {
 			p->first = st;
 			p->have_first = true;
@@ -121,7 +148,7 @@ static void proc_sample(struct target_proc *p)
 		if (!p->comm[0])
 			snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	}
-	if (procfs__read_status(p->pid, &status) == 0 && status.vm_hwm_kb > p->max_rss_kb)
+	if (status_ok && status.vm_hwm_kb > p->max_rss_kb)
 		p->max_rss_kb = status.vm_hwm_kb;
 }
 
@@ -136,11 +163,14 @@ static void rt_emit(void *owner, const struct trace_rec *rec)
 	engine_trace(owner, rec);
 }
 
-static void proc_detect_runtime(struct engine *e, struct target_proc *p)
+/* known: the runtime found by the caller (rtprofd's watch mode detects it off its event loop), or NULL */
+static void proc_detect_runtime(struct engine *e, struct target_proc *p, const struct rtp_runtime_info *known)
 {
 	struct trace_rec rec = { .type = TRACE_PROC };
 
-	if (runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
+	if (known)
+		p->runtime = *known;
+	if ((known || runtime__detect(p->pid, &p->runtime) == 0) && p->runtime.exe[0])
 		p->runtime_known = true;
 	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF);
 	if (!e->trace_fn)
@@ -204,13 +234,17 @@ static int on_event(void *ctx, void *data, size_t size)
 
 			/* the child went into its parent's session (the probes' table says which, unless the child
 			 * already left it: an exec of a privileged program) */
-			if (parent)
+			memset(&tgt, 0, sizeof(tgt));
+			if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0)) {
+				if (!parent)
+					break;
 				tgt.slot = parent->session;
-			else if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
-				break;
-			p = proc_new(e, (pid_t)ev->tgid, tgt.slot);
-			if (p)
+			}
+			p = proc_new(e, (pid_t)ev->tgid, parent ? parent->session : tgt.slot);
+			if (p) {
 				snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
+				p->start_ticks = tgt.start_ticks; /* bound at the fork, in the kernel */
+			}
 		}
 		break;
 	case RTP_REC_EXEC:
@@ -230,7 +264,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 			p->runtime_known = false;
-			proc_detect_runtime(e, p);
+			proc_detect_runtime(e, p, NULL);
 			/* usage before exec belongs to the launcher, not the program */
 			p->have_first = false;
 			proc_sample(p);
@@ -309,11 +343,13 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
 	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
 	e->skel->rodata->watch_execs = e->opts.watch_execs;
+	e->skel->rodata->ns_per_tick = (__u64)(1000000000L / procfs__ticks_per_sec());
 	nrs = rtp_sysnrs_native();
 	e->skel->rodata->nr_futex = nrs.futex;
 	e->skel->rodata->nr_epoll_wait = nrs.epoll_wait;
 	e->skel->rodata->nr_epoll_pwait = nrs.epoll_pwait;
 	e->skel->rodata->nr_epoll_pwait2 = nrs.epoll_pwait2;
+	set_cred_nrs(e->skel->rodata->cred_nrs);
 	if (e->opts.record) {
 		unsigned int bytes = e->opts.trace_buffer_bytes ? e->opts.trace_buffer_bytes : RTP_DEFAULT_TRACE_BUFFER;
 
@@ -423,60 +459,145 @@ static int kernel_thread(const struct proc_stat *st)
 	return (st->flags & PF_KTHREAD_FLAG) != 0;
 }
 
-int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
+static int pidfd_open(pid_t pid)
 {
-	struct rtp_target tgt = { .flags = e->opts.no_follow ? 0 : RTP_TARGET_FOLLOW };
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Whether the process of pidfd is still there -- and so still holds its pid: a pid is free for another
+ * process only once its holder has been reaped, and a zombie takes signal 0. */
+static bool pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+}
+
+/* Take p's entry out of the target set -- if it is still p's: its pid may have been given to another
+ * process since, that another session has added. */
+void engine_target_remove(struct engine *e, const struct target_proc *p)
+{
+	struct rtp_target tgt;
+	__u32 key = (__u32)p->pid;
+
+	if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0) ||
+	    (p->start_ticks && tgt.start_ticks != p->start_ticks))
+		return;
+	(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
+	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static int session_add(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *known,
+		       char *err, size_t errlen)
+{
+	struct rtp_target tgt = { 0 };
 	struct target_proc *p;
+	struct proc_status status;
 	struct proc_stat st;
 	__u32 key = (__u32)pid;
-	int r;
+	int own = -1, r;
 
 	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
 		return errmsg(err, errlen, -EINVAL, "no session %d", session);
 	tgt.slot = (__u32)session;
 	tgt.flags = (e->sessions[session].no_follow ? 0 : RTP_TARGET_FOLLOW) |
-		    (e->sessions[session].restricted ? RTP_TARGET_DROP_SECUREEXEC : 0);
+		    (e->sessions[session].restricted ? RTP_TARGET_RESTRICTED : 0);
+	tgt.owner_uid = (__u32)e->sessions[session].owner_uid;
+	tgt.owner_gid = (__u32)e->sessions[session].owner_gid;
 	if (pid <= 0)
 		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
-	if (proc_find(e, pid))
-		return 0;
+	/* the process's identity for the whole of the attach: its pid is checked to still be its own at the end */
+	if (pidfd < 0) {
+		pidfd = own = pidfd_open(pid);
+		if (own < 0 && errno != ENOSYS)
+			return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
+	}
 	r = procfs__read_stat(pid, 0, &st);
-	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X')))
-		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
-	if (r)
-		return errmsg(err, errlen, r, "cannot read /proc/%d/stat: %s", pid, strerror(-r));
-	if (st.pid != pid)
-		return errmsg(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d",
-			    pid, st.pid, st.pid);
-	if (kernel_thread(&st))
-		return errmsg(err, errlen, -EINVAL, "%d (%s) is a kernel thread; rtprof profiles user processes",
-			    pid, st.comm);
+	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X'))) {
+		r = errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
+		goto out;
+	}
+	if (r) {
+		r = errmsg(err, errlen, r, "cannot read /proc/%d/stat: %s", pid, strerror(-r));
+		goto out;
+	}
+	/* /proc/TID/stat names the thread itself: its process is status's Tgid */
+	if (procfs__read_status(pid, &status) == 0 && status.tgid > 0 && status.tgid != pid) {
+		r = errmsg(err, errlen, -ESRCH, "%d is a thread of process %d, not a process; attach to %d", pid,
+			   (int)status.tgid, (int)status.tgid);
+		goto out;
+	}
+	if (kernel_thread(&st)) {
+		r = errmsg(err, errlen, -EINVAL, "%d (%s) is a kernel thread; rtprof profiles user processes", pid,
+			   st.comm);
+		goto out;
+	}
+	p = proc_find(e, pid);
+	if (p && !p->exited && p->start_ticks == st.starttime_ticks) {
+		r = 0; /* a target already */
+		goto out;
+	}
+	tgt.start_ticks = st.starttime_ticks;
 	p = proc_new(e, pid, (unsigned int)session);
 	r = p ? bpf_map__update_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_ANY) : -ENOMEM;
 	if (r) {
 		if (p)
 			e->n_procs--;
 		if (r == -E2BIG)
-			return errmsg(err, errlen, -ENOSPC, "too many processes traced (limit %u)", e->opts.max_procs);
-		return errmsg(err, errlen, r, "cannot add %d to the target set: %s", pid, strerror(-r));
+			r = errmsg(err, errlen, -ENOSPC, "too many processes traced (limit %u)", e->opts.max_procs);
+		else
+			r = errmsg(err, errlen, r, "cannot add %d to the target set: %s", pid, strerror(-r));
+		goto out;
 	}
 	p->user_added = true;
+	p->start_ticks = st.starttime_ticks;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	seed_threads(e, pid);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+	/* Still the same process now that it is in the target set? Then the pid was its own all along -- from
+	 * the caller's check (which took pidfd first) to here -- and the probes' entry is bound to it alone. */
+	if (pidfd >= 0 && !pidfd_alive(pidfd)) {
+		engine_target_remove(e, p);
+		e->n_procs--;
+		r = errmsg(err, errlen, -ESRCH, "process %d exited while being attached", pid);
+		goto out;
+	}
 	if (!e->sessions[session].start_ns)
 		e->sessions[session].start_ns = clock__mono_ns();
-	proc_detect_runtime(e, p);
+	proc_detect_runtime(e, p, known);
 	proc_sample(p);
-	return 0;
+	r = 0;
+out:
+	if (own >= 0)
+		close(own);
+	return r;
 }
 
-int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
+int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen)
+{
+	return session_add(e, session, pid, pidfd, NULL, err, errlen);
+}
+
+int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
+			      char *err, size_t errlen)
+{
+	return session_add(e, session, pid, pidfd, rt, err, errlen);
+}
+
+int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
+{
+	return session_add(e, session, pid, -1, NULL, err, errlen);
+}
+
+int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen)
 {
 	if (!e->sessions[0].used)
 		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
 						   .rt_mode = e->opts.runtime_mode };
-	return engine__session_add(e, 0, pid, err, errlen);
+	return engine__session_add_pidfd(e, 0, pid, pidfd, err, errlen);
+}
+
+int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
+{
+	return engine__add_target_pidfd(e, pid, -1, err, errlen);
 }
 
 int engine__fd(const struct engine *e)
@@ -508,10 +629,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 		proc_sample(p);
 		/* long sessions with many short-lived children must not fill the target table */
 		if (p->exited && !p->forgotten && p->exit_ns + RTP_FORGET_GRACE_NS < now) {
-			__u32 key = (__u32)p->pid;
-
-			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
-			__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+			engine_target_remove(e, p);
 			p->forgotten = true;
 			rt_detach(&e->rt, p);
 		}

@@ -50,14 +50,22 @@ void engine__free(struct engine *e);
 int engine__session_new(struct engine *e); /* a free session's id, or -ENOSPC */
 /* Whether processes forked by the session's targets join it (default: !opts.no_follow). */
 void engine__session_follow(struct engine *e, int session, bool follow);
-/* For an unprivileged user's session: a target that execs a set-user-ID, set-group-ID or file-capability
- * program leaves the session at once (as ptrace access would be lost). Call before adding targets. */
-void engine__session_restrict(struct engine *e, int session);
+/* For an unprivileged user's session (uid, gid: the user's): a target leaves the session at once when
+ * ptrace would lose access -- its credentials change to other ids or gain capabilities, or it execs a
+ * set-user-ID, set-group-ID or file-capability program. Call before adding targets. */
+void engine__session_restrict(struct engine *e, int session, uid_t uid, gid_t gid);
 /* Runtime metrics for the processes added from now on (enum engine_rt_mode; default: opts.runtime_mode). */
 void engine__session_runtime(struct engine *e, int session, int mode);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);
+/* The same, for a process the caller holds a pidfd of (taken before it checked the caller's rights to the
+ * process): the attach fails with -ESRCH unless that process still holds pid once it is a target, so
+ * that a process that got the pid in the meantime is never profiled in its stead. */
+int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen);
+/* The same, with the process's runtime found already (runtime__detect, by the caller): not looked for again. */
+int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
+			      char *err, size_t errlen);
 unsigned int engine__session_live(const struct engine *e, int session);
 /* The session's report so far (or up to its stop). */
 int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out);
@@ -76,6 +84,7 @@ int engine__session_of(const struct engine *e, pid_t pid);
 /* Add a running process (all its threads) to the target set of session 0.
  * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: the target table is full. */
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen);
+int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen);
 
 /* File descriptor that becomes readable when lifecycle events are pending (for the caller's poll). */
 int engine__fd(const struct engine *e);

@@ -40,7 +40,9 @@ struct agg {
 struct session {
 	bool used;
 	bool no_follow; /* processes its targets fork stay out of it */
-	bool restricted; /* an unprivileged user's: drop processes that exec privileged programs */
+	bool restricted; /* an unprivileged user's: processes leave it when ptrace would lose access */
+	uid_t owner_uid; /* restricted: whose it is */
+	gid_t owner_gid;
 	int rt_mode;     /* enum engine_rt_mode */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 };
@@ -73,5 +75,7 @@ bool in_set(const __u32 *set, size_t n, __u32 v);
 
 /* Move the records of threads that exited more than the grace period ago out of the BPF map. */
 int engine_harvest_threads(struct engine *e, uint64_t now);
+/* Take a process's entry out of the probes' target set, if it is still that process's. */
+void engine_target_remove(struct engine *e, const struct target_proc *p);
 
 #endif

@@ -60,10 +60,13 @@ void engine__session_runtime(struct engine *e, int session, int mode)
 		e->sessions[session].rt_mode = mode;
 }
 
-void engine__session_restrict(struct engine *e, int session)
+void engine__session_restrict(struct engine *e, int session, uid_t uid, gid_t gid)
 {
-	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions) {
 		e->sessions[session].restricted = true;
+		e->sessions[session].owner_uid = uid;
+		e->sessions[session].owner_gid = gid;
+	}
 }
 
 uint64_t engine__start_clock(struct engine *e)
@@ -196,9 +199,7 @@ void engine__session_free(struct engine *e, int session)
 		struct target_proc *p = &e->procs[i];
 
 		if (p->session == (unsigned int)session) {
-			__u32 key = (__u32)p->pid;
-
-			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
+			engine_target_remove(e, p);
 			rt_detach(&e->rt, p);
 			rt_free(p);
 		} else {

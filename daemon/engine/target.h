@@ -20,6 +20,9 @@ struct target_proc {
 	bool exited;
 	bool user_added; /* named by the user, not a followed child */
 	uint64_t exit_ns;
+	/* /proc/PID/stat's starttime of the process: what is read of /proc/PID is its only while this matches
+	 * (the pid of an exited process may be another's by then); 0 while unknown */
+	uint64_t start_ticks;
 	char comm[RTP_COMM_LEN];
 	struct rtp_runtime_info runtime;
 	bool runtime_known;

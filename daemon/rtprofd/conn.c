@@ -88,6 +88,7 @@ void server__free(struct server *s)
 {
 	if (!s)
 		return;
+	watch__free(s);
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
 		if (s->clients[i])
 			conn__close(s, s->clients[i]);
@@ -112,7 +113,8 @@ int server__register(struct server *s, int epfd)
 
 bool server__owns(const struct server *s, void *tag)
 {
-	return tag && (tag == s || *(enum tag_kind *)tag == TAG_CLIENT || *(enum tag_kind *)tag == TAG_RECORDING);
+	return tag && (tag == s || tag == &s->watchq_tag || *(enum tag_kind *)tag == TAG_CLIENT ||
+		       *(enum tag_kind *)tag == TAG_RECORDING);
 }
 
 void conn__close(struct server *s, struct client *c)
@@ -162,6 +164,7 @@ static void accept_clients(struct server *s)
 		c->kind = TAG_CLIENT;
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->pid = cred.pid;
 		c->events = EPOLLIN;
 		ev.data.ptr = c;
@@ -299,6 +302,10 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 	}
 	if (*(enum tag_kind *)tag == TAG_RECORDING) {
 		recording__poll(tag);
+		return;
+	}
+	if (tag == &s->watchq_tag) {
+		watch__results(s);
 		return;
 	}
 	c = tag;

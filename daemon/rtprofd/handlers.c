@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <json-c/json.h>
 
 #include "base/clock.h"
+#include "base/errmsg.h"
+#include "sys/procfs.h"
 #include "rtprofd/server_internal.h"
 
 /* The session a request names, if the client may see it; else an error was sent. */
@@ -28,14 +32,43 @@ int handlers__runtime_mode(enum proto_runtime runtime)
 											     : ENGINE_RT_ON;
 }
 
-int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req)
+/* Why pidfd_open(pid) failed with err: no such process, or (ENOENT; EINVAL before 6.9) a thread that is
+ * not its process's leader, whose process is named. */
+static int not_a_process(pid_t pid, int err, char *why, size_t len)
+{
+	struct proc_status st;
+
+	if ((err == EINVAL || err == ENOENT) && procfs__read_status(pid, &st) == 0 && st.tgid > 0 && st.tgid != pid)
+		return errmsg(why, len, -ESRCH, "%d is a thread of process %d, not a process; attach to %d", (int)pid,
+			      (int)st.tgid, (int)st.tgid);
+	return errmsg(why, len, -ESRCH, "no such process: %d", (int)pid);
+}
+
+void handlers__close_pidfds(int *pidfds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+		pidfds[i] = -1;
+	}
+}
+
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req, int *pidfds)
 {
 	char why[RTP_ERRLEN];
 
+	for (unsigned int i = 0; i < req->npids; i++)
+		pidfds[i] = -1;
 	for (unsigned int i = 0; i < req->npids; i++) {
-		int r = auth__may_profile(c, req->pids[i], why, sizeof(why));
+		int r;
 
+		/* the process's identity first: the engine checks that the pid is still its own once it is a
+		 * target, so that what was checked here is what gets profiled (a pid is reused only once free) */
+		pidfds[i] = (int)syscall(SYS_pidfd_open, req->pids[i], 0);
+		r = pidfds[i] < 0 && errno != ENOSYS ? not_a_process(req->pids[i], errno, why, sizeof(why))
+						     : auth__may_profile(c, req->pids[i], why, sizeof(why));
 		if (r) {
+			handlers__close_pidfds(pidfds, req->npids);
 			if (r == -EPERM) {
 				s->refused++;
 				server_log("refused: uid %u (pid %d) asked to %s pid %d: %s", (unsigned int)c->uid, (int)c->pid,
@@ -48,19 +81,29 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 	return 0;
 }
 
+static void do_attach_checked(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds);
+
 static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
 {
 	unsigned int owned = sessions__count(s, false, c->uid, false);
-	struct proto_reply reply = { .type = PROTO_ATTACHED };
-	struct sess *ss;
+	int pidfds[PROTO_MAX_PIDS];
 
 	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
 		s->refused++;
 		conn__reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
 		return;
 	}
-	if (handlers__authorise_pids(s, c, req))
+	if (handlers__authorise_pids(s, c, req, pidfds))
 		return;
+	do_attach_checked(s, c, req, pidfds);
+	handlers__close_pidfds(pidfds, req->npids);
+}
+
+static void do_attach_checked(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds)
+{
+	struct proto_reply reply = { .type = PROTO_ATTACHED };
+	struct sess *ss;
+
 	for (unsigned int i = 0; i < req->npids; i++) {
 		int slot = engine__session_of(s->e, req->pids[i]);
 
@@ -86,11 +129,11 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 	engine__session_follow(s->e, ss->slot, req->follow);
 	engine__session_runtime(s->e, ss->slot, handlers__runtime_mode(req->runtime));
 	if (c->uid != 0)
-		engine__session_restrict(s->e, ss->slot);
+		engine__session_restrict(s->e, ss->slot, c->uid, c->gid);
 	for (unsigned int i = 0; i < req->npids; i++) {
 		char err[RTP_ERRLEN];
 
-		if (engine__session_add(s->e, ss->slot, req->pids[i], err, sizeof(err))) {
+		if (engine__session_add_pidfd(s->e, ss->slot, req->pids[i], pidfds[i], err, sizeof(err))) {
 			sessions__free(s, ss);
 			conn__reply_error(s, c, req, EINVAL, "%s", err);
 			return;

@@ -79,6 +79,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	struct trace_header h;
 	struct recording *rec;
 	char why[RTP_ERRLEN] = "";
+	int pidfds[PROTO_MAX_PIDS];
 	int r;
 
 	if (c->rec) {
@@ -89,7 +90,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		conn__reply_error(s, c, req, ENOSPC, "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
 		return;
 	}
-	if (handlers__authorise_pids(s, c, req))
+	if (handlers__authorise_pids(s, c, req, pidfds))
 		return;
 	eo.no_follow = !req->follow;
 	eo.runtime_mode = handlers__runtime_mode(req->runtime);
@@ -97,6 +98,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		eo.trace_buffer_bytes = req->trace_buffer;
 	rec = calloc(1, sizeof(*rec));
 	if (!rec) {
+		handlers__close_pidfds(pidfds, req->npids);
 		conn__reply_error(s, c, req, ENOMEM, "out of memory");
 		return;
 	}
@@ -104,6 +106,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	rec->c = c;
 	r = engine__new(&eo, &rec->e, why, sizeof(why));
 	if (r) {
+		handlers__close_pidfds(pidfds, req->npids);
 		free(rec);
 		conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO, "%s", why);
 		return;
@@ -117,9 +120,10 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	r = trace_writer__open_sink(recording_sink, rec, 1, &h, &rec->w);
 	engine__set_trace_sink(rec->e, recording_record, rec);
 	if (c->uid != 0)
-		engine__session_restrict(rec->e, 0);
+		engine__session_restrict(rec->e, 0, c->uid, c->gid);
 	for (unsigned int i = 0; i < req->npids && !r; i++)
-		r = engine__add_target(rec->e, req->pids[i], why, sizeof(why));
+		r = engine__add_target_pidfd(rec->e, req->pids[i], pidfds[i], why, sizeof(why));
+	handlers__close_pidfds(pidfds, req->npids);
 	if (!r) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rec };
 

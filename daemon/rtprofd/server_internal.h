@@ -15,7 +15,7 @@
 
 struct json_object;
 
-enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3 };
+enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3, TAG_WATCHQ = 4 };
 
 #define SERVER_MAX_RECORDINGS 4
 
@@ -25,6 +25,7 @@ struct client {
 	enum tag_kind kind;
 	int fd;
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
 	bool hello;
 	bool closing; /* flush what is queued, then close */
@@ -65,6 +66,8 @@ struct server {
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
 	unsigned int watch_mask, retention_s, window_s;
+	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
+	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
 };
 
 /* conn.c: logging, replies, the connection's life */
@@ -99,7 +102,10 @@ unsigned int sessions__count(const struct server *s, bool watched_only, uid_t ow
 /* handlers.c: a request's message */
 void handlers__dispatch(struct server *s, struct client *c, struct json_object *msg);
 /* The processes of an attach or record, each one the client may profile: 0, else an error was sent. */
-int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req);
+/* Whether the client may profile every pid of the request (else an error was sent); pidfds[i] gets a pidfd
+ * of each process, taken before its check, to hand to the engine and close with handlers__close_pidfds. */
+int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req, int *pidfds);
+void handlers__close_pidfds(int *pidfds, unsigned int n);
 /* PROTO_RUNTIME_* to ENGINE_RT_* */
 int handlers__runtime_mode(enum proto_runtime runtime);
 
@@ -113,5 +119,8 @@ unsigned int recordings__count(const struct server *s);
 
 /* watch.c */
 void watch__tick(struct server *s, uint64_t now);
+/* The detections watchq.c finished: watch the processes found to be python or node. */
+void watch__results(struct server *s);
+void watch__free(struct server *s);
 
 #endif

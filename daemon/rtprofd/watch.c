@@ -5,11 +5,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 
 #include "rtprofd/config.h"
 #include "sys/procfs.h"
 #include "sys/runtime.h"
 #include "rtprofd/server_internal.h"
+#include "rtprofd/watchq.h"
 
 static unsigned int watch_kind(enum rtp_runtime_kind kind)
 {
@@ -37,15 +41,62 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 	}
 }
 
+static int pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* A process that exec'd python* or node*: its runtime is detected on watchq.c's thread, which reads
+ * its ELF files (any user's, crafted maybe), and watched when the result comes back (watch__results). */
 void server__watch_exec(struct server *s, pid_t pid)
 {
-	struct rtp_runtime_info rt;
+	int pidfd;
+
+	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0)
+		return;
+	if (!s->wq) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watchq_tag };
+		int r = watchq__new(&s->wq);
+
+		if (!r && s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, watchq__fd(s->wq), &ev))
+			r = -errno;
+		if (r) {
+			server_log("cannot start watch mode's runtime detection: %s", strerror(-r));
+			watchq__free(s->wq);
+			s->wq = NULL;
+			s->watch_dropped++;
+			return;
+		}
+		s->watchq_tag = TAG_WATCHQ;
+	}
+	if (watchq__queued(s->wq, pid))
+		return;
+	/* the process's identity from now: the result is for it only, whoever has the pid by then */
+	pidfd = pidfd_open(pid);
+	if (pidfd < 0 && errno != ENOSYS)
+		return; /* gone already */
+	if (!watchq__push(s->wq, pid, pidfd)) {
+		server_log("not watching pid %d: %d processes wait for their runtime to be detected", (int)pid,
+			   WATCHQ_MAX);
+		if (pidfd >= 0)
+			close(pidfd);
+		s->watch_dropped++;
+	}
+}
+
+static void watch_detected(struct server *s, const struct watchq_job *job)
+{
 	struct sess *ss = NULL;
 	char err[RTP_ERRLEN];
 
-	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0 || runtime__detect(pid, &rt))
+	if (job->err == -ETIMEDOUT || job->err == -EFBIG) {
+		server_log("not watching pid %d: reading its program's ELF files took %s (%.0f ms): crafted or damaged?",
+			   (int)job->pid, job->err == -ETIMEDOUT ? "longer than their time limit" : "too many bytes",
+			   (double)job->took_ns / 1e6);
+		s->watch_dropped++;
 		return;
-	if (!(watch_kind(rt.kind) & s->watch_mask))
+	}
+	if (job->err || !(watch_kind(job->rt.kind) & s->watch_mask) || engine__session_of(s->e, job->pid) >= 0)
 		return;
 	if (sessions__count(s, true, 0, true) < SERVER_MAX_WATCHED)
 		ss = sessions__new(s, 0, NULL, true);
@@ -54,15 +105,40 @@ void server__watch_exec(struct server *s, pid_t pid)
 		return;
 	}
 	ss->npids = 1;
-	ss->pids[0] = pid;
+	ss->pids[0] = job->pid;
 	/* each watched process is a session of its own: its python/node children get theirs */
 	engine__session_follow(s->e, ss->slot, false);
-	if (engine__session_add(s->e, ss->slot, pid, err, sizeof(err))) {
+	if (engine__session_add_known(s->e, ss->slot, job->pid, job->pidfd, &job->rt, err, sizeof(err))) {
 		/* it exited meanwhile, most likely */
 		sessions__free(s, ss);
 		return;
 	}
-	server_log("watching %s %s (pid %d), session %lu", runtime__kind_name(rt.kind), rt.version, (int)pid, ss->id);
+	server_log("watching %s %s (pid %d), session %lu", runtime__kind_name(job->rt.kind), job->rt.version,
+		   (int)job->pid, ss->id);
+}
+
+void watch__results(struct server *s)
+{
+	struct watchq_job jobs[16];
+	size_t n;
+
+	if (!s->wq)
+		return;
+	n = watchq__take(s->wq, jobs, sizeof(jobs) / sizeof(jobs[0]));
+	for (size_t i = 0; i < n; i++) {
+		if (s->watch_mask)
+			watch_detected(s, &jobs[i]);
+		if (jobs[i].pidfd >= 0)
+			close(jobs[i].pidfd);
+	}
+}
+
+void watch__free(struct server *s)
+{
+	if (s->wq && s->epfd >= 0)
+		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, watchq__fd(s->wq), NULL);
+	watchq__free(s->wq);
+	s->wq = NULL;
 }
 
 void server__watch_scan(struct server *s)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The ELF reader of runtime detection and symbol resolution (elffile.h). */
 #include "sys/elffile.h"
+#include "base/clock.h"
 #include "base/vec.h"
 
 #include <errno.h>
@@ -19,6 +20,8 @@ void elffile_close(struct elffile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->segs);
+	free(f->budget);
+	f->budget = NULL;
 	f->elf = NULL;
 	f->fd = -1;
 	f->segs = NULL;
@@ -71,6 +74,14 @@ static int check_layout(struct elffile *f, int malformed)
 		return malformed;
 	if (elf_getshdrstrndx(f->elf, &f->shstrndx) != 0 || f->shstrndx >= f->shnum)
 		return malformed;
+	{
+		/* section names are looked up through libelf, which checks the whole table for a NUL */
+		GElf_Shdr names;
+		Elf_Scn *scn = elf_getscn(f->elf, f->shstrndx);
+
+		if (!scn || !gelf_getshdr(scn, &names) || names.sh_size > ELFFILE_MAX_MAPPED_TABLE)
+			return malformed;
+	}
 	for (i = 1; i < f->shnum; i++) {
 		Elf_Scn *scn = elf_getscn(f->elf, i);
 		GElf_Shdr shdr;
@@ -103,6 +114,12 @@ int elffile_open(const char *path, int malformed, struct elffile *f)
 		goto cleanup;
 	}
 	f->size = (uint64_t)f->st.st_size;
+	f->budget = calloc(1, sizeof(*f->budget));
+	if (!f->budget) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	f->budget->deadline_ns = clock__mono_ns() + ELFFILE_DEADLINE_NS;
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		err = -ENOTSUP;
 		goto cleanup;
@@ -175,7 +192,16 @@ int elffile_addr_to_offset(const struct elffile *f, uint64_t addr, bool in_file,
 
 int elffile_read_at(const struct elffile *f, void *buf, size_t len, uint64_t offset)
 {
-	ssize_t n = pread(f->fd, buf, len, (off_t)offset);
+	ssize_t n;
+
+	if (f->budget) {
+		if (len > ELFFILE_MAX_READ - f->budget->bytes)
+			return -EFBIG;
+		f->budget->bytes += len;
+		if (clock__mono_ns() > f->budget->deadline_ns)
+			return -ETIMEDOUT;
+	}
+	n = pread(f->fd, buf, len, (off_t)offset);
 
 	if (n < 0)
 		return -errno;

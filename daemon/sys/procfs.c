@@ -220,6 +220,52 @@ static int take_count(struct cursor *v, uint64_t max, uint64_t *out)
 	return v->p == v->end ? 0 : -EINVAL;
 }
 
+/* "Uid:" and "Gid:": real, effective, saved, filesystem; a missing field is (uid_t)-1, nobody's. */
+static int take_ids(struct cursor *v, uint32_t ids[4])
+{
+	for (int i = 0; i < 4; i++) {
+		uint64_t u;
+		int err;
+
+		ids[i] = UINT32_MAX;
+		skip_blanks(v);
+		if (v->p == v->end && i >= 2)
+			continue;
+		err = take_u64(v, UINT32_MAX, &u);
+		if (err)
+			return err;
+		ids[i] = (uint32_t)u;
+	}
+	skip_blanks(v);
+	return v->p == v->end ? 0 : -EINVAL;
+}
+
+/* "CapPrm:\t000001ffffffffff" */
+static int take_hex(struct cursor *v, uint64_t *out)
+{
+	uint64_t x = 0;
+	int digits = 0;
+
+	skip_blanks(v);
+	for (; v->p < v->end; v->p++, digits++) {
+		char ch = *v->p;
+		unsigned int d = ch >= '0' && ch <= '9' ? (unsigned int)(ch - '0')
+				 : ch >= 'a' && ch <= 'f' ? (unsigned int)(ch - 'a' + 10)
+				 : ch >= 'A' && ch <= 'F' ? (unsigned int)(ch - 'A' + 10) : 16u;
+
+		if (d == 16)
+			break;
+		if (digits == 16)
+			return -EINVAL;
+		x = x << 4 | d;
+	}
+	skip_blanks(v);
+	if (!digits || v->p != v->end)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
 static int parse_status_line(const struct cursor *line, struct proc_status *st, unsigned int *seen)
 {
 	struct cursor v;
@@ -227,19 +273,26 @@ static int parse_status_line(const struct cursor *line, struct proc_status *st, 
 	int err;
 
 	if (line_has_key(line, "Uid:", &v)) {
-		uint64_t ruid, euid;
-
-		skip_blanks(&v);
-		err = take_u64(&v, UINT32_MAX, &ruid);
+		err = take_ids(&v, st->uids);
 		if (err)
 			return err;
-		skip_blanks(&v);
-		err = take_u64(&v, UINT32_MAX, &euid);
-		if (err)
-			return err;
-		st->ruid = (uid_t)ruid;
-		st->euid = (uid_t)euid;
+		st->ruid = st->uids[0];
+		st->euid = st->uids[1];
 		*seen |= KEY_UID;
+	} else if (line_has_key(line, "Gid:", &v)) {
+		err = take_ids(&v, st->gids);
+		if (err)
+			return err;
+	} else if (line_has_key(line, "CapPrm:", &v)) {
+		err = take_hex(&v, &st->cap_prm);
+		if (err)
+			return err;
+		st->have_cap_prm = true;
+	} else if (line_has_key(line, "Tgid:", &v)) {
+		err = take_count(&v, INT32_MAX, &u);
+		if (err)
+			return err;
+		st->tgid = (pid_t)u;
 	} else if (line_has_key(line, "Threads:", &v)) {
 		err = take_count(&v, LONG_MAX, &u);
 		if (err)
@@ -273,7 +326,8 @@ static int parse_status_line(const struct cursor *line, struct proc_status *st, 
 int procfs__parse_status(const char *buf, size_t len, struct proc_status *out)
 {
 	/* Kernel threads and zombies have no mm, hence no Vm* lines: -1 for both sizes. */
-	struct proc_status st = { .vm_hwm_kb = -1, .vm_rss_kb = -1 };
+	struct proc_status st = { .vm_hwm_kb = -1, .vm_rss_kb = -1,
+				  .gids = { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX } };
 	const char *p, *end;
 	unsigned int seen = 0;
 	int err;

@@ -24,7 +24,12 @@ struct proc_stat {
 };
 
 struct proc_status {
+	pid_t tgid; /* the process of the thread the file was read for; 0 if the line is absent */
 	uid_t ruid, euid;
+	uint32_t uids[4]; /* real, effective, saved, filesystem; (uint32_t)-1 where the line lacks one */
+	uint32_t gids[4]; /* the same for the Gid: line; all (uint32_t)-1 without one */
+	uint64_t cap_prm; /* CapPrm, permitted capabilities */
+	bool have_cap_prm;
 	long vm_hwm_kb; /* peak RSS; -1 if absent (kernel thread, zombie) */
 	long vm_rss_kb;
 	long threads;

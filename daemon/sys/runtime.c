@@ -257,6 +257,14 @@ cleanup:
 	return err;
 }
 
+static bool dynamic_strings_bounded(const struct elffile *f, const GElf_Shdr *dynamic)
+{
+	Elf_Scn *scn = elf_getscn(f->elf, dynamic->sh_link);
+	GElf_Shdr strtab;
+
+	return !scn || (gelf_getshdr(scn, &strtab) && strtab.sh_size <= ELFFILE_MAX_MAPPED_TABLE);
+}
+
 static int scan_dynamic(const struct elffile *f, struct elf_facts *facts)
 {
 	Elf_Scn *scn = NULL;
@@ -270,6 +278,9 @@ static int scan_dynamic(const struct elffile *f, struct elf_facts *facts)
 			return -EINVAL;
 		if (shdr.sh_type != SHT_DYNAMIC)
 			continue;
+		/* read through libelf's mapping, and its strings too: both bounded first */
+		if (shdr.sh_size > ELFFILE_MAX_MAPPED_TABLE || !dynamic_strings_bounded(f, &shdr))
+			return -EFBIG;
 		data = elf_getdata(scn, NULL);
 		if (!data || !dynsize)
 			return -EINVAL;
@@ -671,7 +682,8 @@ int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
 	/* /proc/PID/exe opens the running file even when deleted or in another mount namespace. */
 	/* No libpython mapped (yet: right after exec the loader has not run): follow the exe's DT_NEEDED. */
 	err = inspect_elf(exe_link, name, info->lib[0] ? NULL : name, info);
-	if (err == -ENOMEM)
+	/* past the file's limits (sys/elffile.h): crafted, most likely; nothing it says is taken */
+	if (err == -ENOMEM || err == -ETIMEDOUT || err == -EFBIG)
 		goto cleanup;
 	if (err) {
 		if (!proc_exists(pid)) {
@@ -687,8 +699,11 @@ int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
 
 		info->kind = RTP_RUNTIME_PYTHON;
 		snprintf(lib_path, sizeof(lib_path), "/proc/%d/root%s", (int)pid, info->lib);
-		if (inspect_elf(lib_path, info->lib, NULL, &lib_info) != 0)
-			(void)inspect_elf(info->lib, info->lib, NULL, &lib_info);
+		err = inspect_elf(lib_path, info->lib, NULL, &lib_info);
+		if (err && err != -ETIMEDOUT && err != -EFBIG)
+			err = inspect_elf(info->lib, info->lib, NULL, &lib_info);
+		if (err == -ETIMEDOUT || err == -EFBIG)
+			goto cleanup;
 		if (lib_info.version[0])
 			snprintf(info->version, sizeof(info->version), "%s", lib_info.version);
 		else if (!info->version[0])

@@ -8,7 +8,8 @@
 
 #include "model/runtime_info.h"
 
-/* Detect for a live process. Returns 0 (kind may be OTHER) or -errno (-ESRCH: gone). */
+/* Detect for a live process. Returns 0 (kind may be OTHER) or -errno (-ESRCH: gone; -ETIMEDOUT or -EFBIG:
+ * its program's or libpython's ELF file is past the limits of sys/elffile.h -- crafted, most likely). */
 int runtime__detect(pid_t pid, struct rtp_runtime_info *out);
 
 /* Detect from an ELF file alone (the exe, or a libpython): used by runtime__detect and by tests.

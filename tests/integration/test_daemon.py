@@ -196,7 +196,7 @@ class Conn:
 class Daemon:
     """rtprofd on a socket in a temporary directory, its output in a log file there."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
         self.dir = tempfile.mkdtemp(prefix="rtprofd-test-")
         os.chmod(self.dir, 0o755)
         self.socket = os.path.join(self.dir, "rtprofd.sock")
@@ -205,6 +205,7 @@ class Daemon:
         ids = nobody_ids()
         if ids:
             self.argv += ["--group", ids[2]]
+        self.argv += list(extra)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid

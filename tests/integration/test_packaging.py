@@ -38,7 +38,8 @@ HARDENING = {
     "RestrictRealtime": "yes",
     "SystemCallArchitectures": "native",
 }
-CAPABILITIES = {"CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE", "CAP_DAC_READ_SEARCH", "CAP_CHOWN"}
+CAPABILITIES = {"CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE", "CAP_DAC_READ_SEARCH", "CAP_CHOWN",
+                "CAP_SETUID", "CAP_SETGID"}
 ADDRESS_FAMILIES = {"AF_UNIX", "AF_INET", "AF_INET6"}
 # Directives that would break rtprofd: a syscall filter (bpf() is in @privileged), another user (it needs root),
 # ProcSubset=pid / ProtectProc= (it must see every process), ProtectKernelTunables= (hides /proc/kallsyms).

@@ -35,17 +35,22 @@ static const char STAT_TRICKY[] =
 
 static const char STATUS_CAT[] =
 	"Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t5890\nNgid:\t0\nPid:\t5890\n"
-	"PPid:\t5887\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\nGid:\t0\t0\t0\t0\nFDSize:\t256\n"
+	"PPid:\t5887\nTracerPid:\t0\nUid:\t1000\t1001\t1002\t1003\nGid:\t7\t8\t0\t9\nFDSize:\t256\n"
 	"Groups:\t \nNStgid:\t5890\nNSpid:\t5890\nNSpgid:\t5887\nNSsid:\t2488\nKthread:\t0\n"
 	"VmPeak:\t    3060 kB\nVmSize:\t    3060 kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\n"
 	"VmHWM:\t    1716 kB\nVmRSS:\t    1616 kB\nRssAnon:\t     112 kB\nRssFile:\t    1504 kB\n"
 	"VmSwap:\t       0 kB\nCoreDumping:\t0\nThreads:\t4\nSigQ:\t0/96365\n"
-	"SigPnd:\t0000000000000000\nCapEff:\t000001fffeffffff\nCpus_allowed_list:\t0-1\n"
+	"SigPnd:\t0000000000000000\nCapPrm:\t000001FFfeffffff\nCapEff:\t0000000000000400\nCpus_allowed_list:\t0-1\n"
 	"voluntary_ctxt_switches:\t17\nnonvoluntary_ctxt_switches:\t18446744073709551615\n";
 static const char STATUS_KTHREADD[] =
 	"Name:\tkthreadd\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t2\nPid:\t2\nPPid:\t0\n"
 	"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nKthread:\t1\nThreads:\t1\nSigQ:\t0/96365\n"
 	"voluntary_ctxt_switches:\t1234\nnonvoluntary_ctxt_switches:\t56\n";
+/* /proc/5891/status of the second thread of process 5890 */
+static const char STATUS_THREAD[] =
+	"Name:\tcat\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t5890\nNgid:\t0\nPid:\t5891\n"
+	"PPid:\t5887\nUid:\t1000\t1000\t1000\t1000\nThreads:\t2\n"
+	"voluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t0\n";
 
 /* Parse from a heap copy of exactly len bytes: no NUL after it to lean on. */
 static int parse_stat_exact(const char *text, size_t len, struct proc_stat *out)
@@ -263,8 +268,13 @@ static void test_parse_status_known(void)
 	struct proc_status st;
 
 	CHECK_EQ(procfs__parse_status(STATUS_CAT, strlen(STATUS_CAT), &st), 0);
+	CHECK_EQ(st.tgid, 5890);
 	CHECK_EQ(st.ruid, 1000);
 	CHECK_EQ(st.euid, 1001);
+	/* what the ptrace rule looks at: every uid and gid, and the permitted capabilities */
+	CHECK(st.uids[0] == 1000 && st.uids[1] == 1001 && st.uids[2] == 1002 && st.uids[3] == 1003);
+	CHECK(st.gids[0] == 7 && st.gids[1] == 8 && st.gids[2] == 0 && st.gids[3] == 9);
+	CHECK(st.have_cap_prm && st.cap_prm == 0x000001fffeffffffull);
 	CHECK_EQ(st.vm_hwm_kb, 1716);
 	CHECK_EQ(st.vm_rss_kb, 1616);
 	CHECK_EQ(st.threads, 4);
@@ -282,6 +292,11 @@ static void test_parse_status_known(void)
 	/* Last line without its newline. */
 	CHECK_EQ(parse_status_exact(STATUS_KTHREADD, strlen(STATUS_KTHREADD) - 1, &st), 0);
 	CHECK_EQ(st.invol_switches, 56);
+
+	/* A thread's file: its process is Tgid, not Pid. */
+	CHECK_EQ(procfs__parse_status(STATUS_THREAD, strlen(STATUS_THREAD), &st), 0);
+	CHECK_EQ(st.tgid, 5890);
+	CHECK_EQ(st.threads, 2);
 }
 
 static void test_parse_status_truncated(void)
@@ -406,6 +421,16 @@ static void test_read_self(void)
 	CHECK_EQ(procfs__read_status(getpid(), &status), 0);
 	CHECK_EQ(status.ruid, getuid());
 	CHECK_EQ(status.euid, geteuid());
+	{
+		uid_t r, e, sv;
+		gid_t gr, ge, gs;
+
+		CHECK_EQ(getresuid(&r, &e, &sv), 0);
+		CHECK_EQ(getresgid(&gr, &ge, &gs), 0);
+		CHECK(status.uids[0] == r && status.uids[1] == e && status.uids[2] == sv);
+		CHECK(status.gids[0] == gr && status.gids[1] == ge && status.gids[2] == gs);
+		CHECK(status.have_cap_prm);
+	}
 	CHECK_EQ(status.threads, 1);
 	CHECK(status.vm_hwm_kb > 0);
 	CHECK(status.vm_rss_kb > 0 && status.vm_rss_kb <= status.vm_hwm_kb);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal to rtprofd: watch mode's runtime detection on a thread of its own (watchq.c). */
+#ifndef RTPROF_WATCHQ_H
+#define RTPROF_WATCHQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "model/runtime_info.h"
+
+/* Candidates waiting, and results not yet taken: past it, candidates are dropped. */
+#define WATCHQ_MAX 256
+
+struct watchq_job {
+	pid_t pid;
+	int pidfd; /* taken when the candidate was seen: the caller's, handed back with the result */
+	int err;   /* of runtime__detect: -ETIMEDOUT, -EFBIG past a file's limits */
+	struct rtp_runtime_info rt;
+	uint64_t took_ns;
+};
+
+struct watchq;
+
+int watchq__new(struct watchq **out);
+void watchq__free(struct watchq *q); /* closes the pidfds of the jobs it still holds */
+/* Readable when results wait. */
+int watchq__fd(const struct watchq *q);
+/* Queue a candidate; false when the queue is full (the caller keeps pidfd). */
+bool watchq__push(struct watchq *q, pid_t pid, int pidfd);
+/* Whether pid waits for its analysis. */
+bool watchq__queued(struct watchq *q, pid_t pid);
+/* Up to max results, oldest first. */
+size_t watchq__take(struct watchq *q, struct watchq_job *out, size_t max);
+
+#endif
