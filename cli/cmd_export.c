@@ -242,6 +242,8 @@ int cmd_export(int argc, char **argv)
 	}
 	if (tl->warning[0])
 		errorf("warning: %s: %s", path, tl->warning);
+	if (tl->limits[0])
+		errorf("warning: %s: %s", path, tl->limits);
 	if (tl->inferred_runs)
 		errorf("note: the trace lacks the switch records of %" PRIu64 " run%s of its threads; %s drawn from the "
 		       "kernel's CPU time in the next switch-out (docs/export.md)", tl->inferred_runs,

@@ -95,6 +95,8 @@ static int print_timeline(FILE *out, const char *path, double resolution_ms)
 	}
 	if (tl->warning[0])
 		errorf("warning: %s: %s", path, tl->warning);
+	if (tl->limits[0])
+		errorf("warning: %s: %s", path, tl->limits);
 	span = tl->end_ns - tl->start_ns;
 	bucket_ns = resolution_ms > 0 ? (uint64_t)llround(resolution_ms * 1e6)
 				      : nice_bucket(span ? span : 1, TIMELINE_COLUMNS);
@@ -158,6 +160,11 @@ static int print_timeline(FILE *out, const char *path, double resolution_ms)
 		fprintf(out, "%-*.*s |%s|\n", (int)width, (int)width, label, cells);
 	}
 	fprintf(out, "\nlegend: '#' running  '+' runnable  '.' sleeping  'D' blocked  ' ' not alive or unknown\n");
+	if (tl->thread_drops || tl->proc_drops || tl->events_dropped)
+		fprintf(out, "not drawn: %" PRIu64 " records of threads beyond the first %d, %" PRIu64 " of processes "
+			"beyond the first %d, %" PRIu64 " scheduling events beyond the first %u (the timeline ends at the "
+			"first of them)\n", tl->thread_drops, TRACE_MAX_THREADS, tl->proc_drops, TRACE_MAX_PROCS,
+			tl->events_dropped, TIMELINE_MAX_EVENTS);
 	r = 0;
 cleanup:
 	free(acc);

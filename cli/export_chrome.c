@@ -18,6 +18,9 @@
 #define RUNTIME_TRACK_TID 0x20000000u
 /* Cells of the CPU-load counters (buckets x CPUs) above which the bucket is widened. */
 #define MAX_LOAD_CELLS (4u << 20)
+/* Syscall slices, and runtime slices, held until the timeline is read (32 bytes each): the rest of a trace
+ * is left out of the export and counted in otherData. */
+#define MAX_SLICES (512u << 10)
 
 struct sys_slice {
 	uint64_t ts, dur;
@@ -38,6 +41,7 @@ struct chrome {
 	size_t n_slices, cap_slices;
 	struct rt_slice *rts; /* runtime intervals */
 	size_t n_rts, cap_rts;
+	uint64_t slices_dropped, rts_dropped; /* beyond MAX_SLICES */
 };
 
 static void *chrome_new(const struct export_opts *opts, struct jsonw *w, const struct trace_header *h)
@@ -70,6 +74,10 @@ static int chrome_on_syscall(void *state, const struct rtp_tr_syscall *sys)
 
 	if (sys->dur_ns < x->min_syscall_ns)
 		return 0;
+	if (x->n_slices >= MAX_SLICES) {
+		x->slices_dropped++;
+		return 0;
+	}
 	if (vec__grow(&x->slices, &x->cap_slices, x->n_slices))
 		return -ENOMEM;
 	x->slices[x->n_slices++] = (struct sys_slice){ .ts = sys->ts_ns, .dur = sys->dur_ns, .ret = sys->ret,
@@ -81,6 +89,10 @@ static int chrome_on_runtime(void *state, const struct rtp_tr_runtime *rt)
 {
 	struct chrome *x = state;
 
+	if (x->n_rts >= MAX_SLICES) {
+		x->rts_dropped++;
+		return 0;
+	}
 	if (vec__grow(&x->rts, &x->cap_rts, x->n_rts))
 		return -ENOMEM;
 	x->rts[x->n_rts++] = (struct rt_slice){ .ts = rt->ts_ns, .dur = rt->dur_ns, .tid = rt->tid,
@@ -356,12 +368,15 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 }
 
 /* Per-CPU busy share of the targets per bucket, from the running spans. The trace's times are outside
- * input (a footer may say its end is 2^64-1): no product or sum here may wrap. */
+ * input (a footer may say its end is 2^64-1): no product or sum here may wrap. A span adds its partial first
+ * and last buckets to `busy`, and the whole ones between to `whole` as a difference (+1 from, -1 after):
+ * the work is per span and per bucket, not per span times bucket (65536 threads running across 4 M buckets). */
 static void chrome_load(struct chrome *x, const struct timeline *tl)
 {
 	uint64_t span = tl->end_ns - tl->start_ns, nb, bucket_ns = x->bucket_ns, cells;
 	uint32_t ncpus = tl->ncpus, pid = tl->header.target_pid;
 	uint64_t *busy;
+	int32_t *whole; /* [nb + 1][ncpus] */
 
 	if (!span || !ncpus || ncpus > MAX_LOAD_CELLS)
 		return;
@@ -376,7 +391,10 @@ static void chrome_load(struct chrome *x, const struct timeline *tl)
 	if (!pid && tl->n_threads)
 		pid = pid_of(tl, &tl->threads[0]);
 	busy = calloc(nb * ncpus, sizeof(*busy));
-	if (!busy) {
+	whole = calloc((nb + 1) * ncpus, sizeof(*whole));
+	if (!busy || !whole) {
+		free(busy);
+		free(whole);
 		jsonw__fail(x->w, -ENOMEM);
 		return;
 	}
@@ -385,25 +403,39 @@ static void chrome_load(struct chrome *x, const struct timeline *tl)
 
 		for (size_t i = 0; i < th->n_spans; i++) {
 			const struct state_span *s = &th->spans[i];
-			uint64_t a, b;
+			uint64_t a, b, first, last;
 
 			if (s->state != TSTATE_RUNNING || s->cpu >= ncpus || s->start_ns < tl->start_ns ||
-			    s->end_ns > tl->end_ns)
+			    s->end_ns > tl->end_ns || s->end_ns <= s->start_ns)
 				continue;
 			a = s->start_ns - tl->start_ns;
-			b = s->end_ns - tl->start_ns;
-			while (a < b) {
-				uint64_t k = a / bucket_ns, from = k * bucket_ns;
-				uint64_t edge = from + (span - from < bucket_ns ? span - from : bucket_ns);
-				uint64_t upto = b < edge ? b : edge;
-
-				if (k >= nb || upto <= a)
-					break;
-				busy[k * ncpus + s->cpu] += upto - a;
-				a = upto;
+			b = s->end_ns - tl->start_ns; /* <= span */
+			first = a / bucket_ns;
+			last = (b - 1) / bucket_ns; /* < nb */
+			if (first == last) {
+				busy[first * ncpus + s->cpu] += b - a;
+				continue;
 			}
+			/* first < last: the first bucket is a whole one, ending within the span */
+			busy[first * ncpus + s->cpu] += first * bucket_ns + bucket_ns - a;
+			busy[last * ncpus + s->cpu] += b - last * bucket_ns;
+			whole[(first + 1) * ncpus + s->cpu]++;
+			whole[last * ncpus + s->cpu]--;
 		}
 	}
+	for (uint32_t c = 0; c < ncpus; c++) {
+		int64_t n = 0;
+
+		for (uint64_t k = 0; k < nb; k++) {
+			uint64_t *cell = &busy[k * ncpus + c];
+
+			/* never the last bucket, which may be shorter; spans of a crafted trace may overlap */
+			n += whole[k * ncpus + c];
+			if (n > 0)
+				*cell = bucket_ns > (UINT64_MAX - *cell) / (uint64_t)n ? UINT64_MAX : *cell + (uint64_t)n * bucket_ns;
+		}
+	}
+	free(whole);
 	for (uint32_t c = 0; c < ncpus && !jsonw__err(x->w); c++) {
 		double last = -1;
 
@@ -441,6 +473,12 @@ static void chrome_head(struct chrome *x, const struct timeline *tl)
 	jsonw__uint_field(x->w, "duration_ns", tl->end_ns - tl->start_ns);
 	jsonw__uint_field(x->w, "min_syscall_us", x->min_syscall_ns / 1000);
 	jsonw__uint_field(x->w, "load_bucket_us", x->bucket_ns / 1000);
+	/* what a trace bigger than an export holds left out (docs/export.md) */
+	jsonw__uint_field(x->w, "thread_drops", tl->thread_drops);
+	jsonw__uint_field(x->w, "proc_drops", tl->proc_drops);
+	jsonw__uint_field(x->w, "sched_events_dropped", tl->events_dropped);
+	jsonw__uint_field(x->w, "syscall_slices_dropped", x->slices_dropped);
+	jsonw__uint_field(x->w, "runtime_slices_dropped", x->rts_dropped);
 	jsonw__object_end(x->w);
 	jsonw__newline(x->w);
 	jsonw__key(x->w, "traceEvents");
@@ -452,6 +490,9 @@ static int chrome_finish(void *state, const struct timeline *tl)
 	struct chrome *x = state;
 	size_t s = 0, r = 0;
 
+	if (x->slices_dropped || x->rts_dropped)
+		fprintf(stderr, "rtprof: warning: the export holds %u syscall slices and %u runtime slices: %" PRIu64
+			" and %" PRIu64 " more are left out\n", MAX_SLICES, MAX_SLICES, x->slices_dropped, x->rts_dropped);
 	if (x->n_slices > 1)
 		qsort(x->slices, x->n_slices, sizeof(*x->slices), cmp_slice);
 	if (x->n_rts > 1)

@@ -3,10 +3,14 @@
  * flamegraph.pl and speedscope. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/text.h"
 #include "export.h"
+
+/* (thread, syscall) pairs an export holds (16 MB of table): the calls of other pairs are counted, not kept. */
+#define MAX_CELLS (512u << 10)
 
 /* Total syscall time per (thread, syscall), open addressing on the pair. */
 struct folded_cell {
@@ -18,6 +22,7 @@ struct folded {
 	struct jsonw *w;
 	struct folded_cell *cells;
 	size_t n_cells, cap_cells; /* cap_cells: a power of two, at least twice n_cells */
+	uint64_t calls_dropped;    /* of pairs beyond MAX_CELLS */
 };
 
 static void *folded_new(const struct export_opts *opts, struct jsonw *w, const struct trace_header *h)
@@ -47,7 +52,7 @@ static int folded_on_syscall(void *state, const struct rtp_tr_syscall *sys)
 	uint32_t tid = sys->tid, nr = sys->nr;
 	size_t h;
 
-	if (x->n_cells * 2 >= x->cap_cells) {
+	if (x->n_cells * 2 >= x->cap_cells && x->n_cells < MAX_CELLS) {
 		size_t cap = x->cap_cells ? x->cap_cells * 2 : 1024;
 		struct folded_cell *n = calloc(cap, sizeof(*n));
 
@@ -69,6 +74,10 @@ static int folded_on_syscall(void *state, const struct rtp_tr_syscall *sys)
 	while (x->cells[h].nr && !(x->cells[h].tid == tid && x->cells[h].nr == nr + 1))
 		h = (h + 1) & (x->cap_cells - 1);
 	if (!x->cells[h].nr) {
+		if (x->n_cells >= MAX_CELLS) {
+			x->calls_dropped++;
+			return 0;
+		}
 		x->cells[h].tid = tid;
 		x->cells[h].nr = nr + 1;
 		x->n_cells++;
@@ -107,6 +116,9 @@ static int folded_finish(void *state, const struct timeline *tl)
 	struct folded *x = state;
 	size_t n = 0;
 
+	if (x->calls_dropped)
+		fprintf(stderr, "rtprof: warning: the export holds %u (thread, syscall) pairs: %" PRIu64
+			" calls of the others are left out\n", MAX_CELLS, x->calls_dropped);
 	for (size_t i = 0; i < x->cap_cells; i++)
 		if (x->cells[i].nr)
 			x->cells[n++] = x->cells[i];

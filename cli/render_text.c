@@ -258,5 +258,7 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 		fprintf(out, "not tracked: %" PRIu64 " thread events (thread table full), %" PRIu64
 			" forked processes (target table full), %" PRIu64 " syscalls (number out of range)\n",
 			r->thread_drops, r->proc_drops, r->syscalls_unaggregated);
+	if (r->errno_drops)
+		fprintf(out, "not broken down by errno: %" PRIu64 " failed syscalls (errno table full)\n", r->errno_drops);
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,19 @@ void *tidtab__at(const struct tidtab *t, size_t i)
 	return (char *)t->items + i * t->item_size;
 }
 
+void *tidtab__find(const struct tidtab *t, uint32_t tid)
+{
+	if (!tid || !t->index_cap)
+		return NULL;
+	for (size_t h = slot_of(tid, t->index_cap); t->index[h]; h = (h + 1) & (t->index_cap - 1)) {
+		void *item = tidtab__at(t, t->index[h] - 1);
+
+		if (*(const uint32_t *)item == tid)
+			return item;
+	}
+	return NULL;
+}
+
 void *tidtab__get(struct tidtab *t, uint32_t tid)
 {
 	void *item;
@@ -49,6 +63,10 @@ void *tidtab__get(struct tidtab *t, uint32_t tid)
 		if (*(const uint32_t *)item == tid)
 			return item;
 	}
+	if (t->max && t->n >= t->max) {
+		t->dropped++;
+		return NULL;
+	}
 	if (vec__reserve_raw(&t->items, &t->cap, t->n + 1, t->item_size))
 		return NULL;
 	t->index[h] = (uint32_t)t->n + 1;
@@ -58,6 +76,14 @@ void *tidtab__get(struct tidtab *t, uint32_t tid)
 	return item;
 }
 
+int tidtab__lookup(struct tidtab *t, uint32_t tid, void **out)
+{
+	uint64_t dropped = t->dropped;
+
+	*out = tidtab__get(t, tid);
+	return *out || !tid || t->dropped != dropped ? 0 : -ENOMEM;
+}
+
 void tidtab__free(struct tidtab *t)
 {
 	free(t->items);
@@ -65,4 +91,5 @@ void tidtab__free(struct tidtab *t)
 	t->items = NULL;
 	t->index = NULL;
 	t->n = t->cap = t->index_cap = 0;
+	t->dropped = 0;
 }

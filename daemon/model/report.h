@@ -139,6 +139,7 @@ struct rtp_report {
 	uint64_t lost_events;
 	uint64_t thread_drops;
 	uint64_t proc_drops;
+	uint64_t errno_drops; /* failed syscalls not in their row's errnos: the (syscall, errno) table was full */
 	uint64_t syscalls_unaggregated;
 	int exit_status; /* run: the command's exit code (128+signal if killed); -1 otherwise */
 	char warning[256]; /* what is incomplete about this report ("" if nothing): a cut trace... */

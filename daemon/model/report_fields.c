@@ -540,6 +540,7 @@ static const struct rtp_field fields[] = {
 	{ "lost_events", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(lost_events) },
 	{ "thread_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(thread_drops) },
 	{ "proc_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(proc_drops) },
+	{ "errno_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(errno_drops) },
 	{ "syscalls_unaggregated", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(syscalls_unaggregated) },
 	{ "exit_status", RTP_FIELD_CODE, RTP_MERGE_KEEP, 0, .to_json = exit_status_json, .from_json = exit_status_read },
 	{ "warnings", RTP_FIELD_CODE, RTP_MERGE_KEEP, 0, .to_json = warnings_json, .from_json = warnings_read },

@@ -14,7 +14,7 @@
 #include "trace/trace.h"
 
 #define TF_BLOCK_TARGET (1u << 20) /* uncompressed bytes before a block is flushed */
-#define TF_BLOCK_LIMIT (64u << 20) /* the reader refuses larger blocks */
+#define TF_BLOCK_LIMIT (8u << 20) /* the reader refuses larger blocks (the writer's: TF_BLOCK_TARGET and one record) */
 #define TF_BLOCK_MAGIC "RTPB"
 #define TF_CHUNK (64u << 10)       /* compressed bytes moved at a time */
 

@@ -2,6 +2,7 @@
 /* The report of a recorded trace: the same model, and the same arithmetic (bpf/accounting.h), as a live
  * session's (aggregate.c), computed from the records alone. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,70 +37,53 @@ struct rtacc {
 	uint64_t tp_kind[RTP_TP_KINDS], tp_count, tp_run, tp_max;
 };
 
+/* A (syscall, errno) pair's failures; key: nr << 16 | errno, never 0 (errno >= 1). */
+struct errno_acc {
+	uint32_t key;
+	uint64_t count;
+};
+
 struct agg {
-	struct tidtab thr; /* struct thr */
+	struct tidtab thr; /* struct thr, at most TRACE_MAX_THREADS */
 	struct rtp_sys_stats *sys;
-	struct { uint16_t nr, err; uint64_t count; } *errnos;
-	size_t n_errnos, cap_errnos;
+	struct tidtab errnos; /* struct errno_acc, at most RTP_DEFAULT_MAX_ERRNO_KEYS as a live session */
 	uint64_t runq_hist[RTP_HIST_SLOTS];
 	uint64_t *busy; /* [ncpus] */
 	uint32_t ncpus;
-	struct rtp_report_target *targets;
-	size_t n_targets, cap_targets;
-	struct rtacc *rts;
-	size_t n_rts, cap_rts;
+	struct tidtab targets; /* struct rtp_report_target, by pid; at most TRACE_MAX_PROCS */
+	struct tidtab rts;     /* struct rtacc, by pid; at most TRACE_MAX_PROCS */
 	uint64_t last_ts;
 	struct rtp_sysnrs nrs; /* the recording machine's */
 };
 
-static struct thr *thr_get(struct agg *a, uint32_t tid)
+/* The thread tid, created on first sight: 0 or -ENOMEM; *t NULL for tid 0 or a thread beyond the table
+ * (counted). The same for the processes of the tables by pid. */
+static int thr_get(struct agg *a, uint32_t tid, struct thr **t)
 {
-	return tidtab__get(&a->thr, tid);
+	return tidtab__lookup(&a->thr, tid, (void **)t);
 }
 
-static struct rtp_report_target *target_get(struct agg *a, uint32_t pid)
+static int target_get(struct agg *a, uint32_t pid, struct rtp_report_target **tg)
 {
-	for (size_t i = 0; i < a->n_targets; i++)
-		if (a->targets[i].pid == (pid_t)pid)
-			return &a->targets[i];
-	if (vec__grow(&a->targets, &a->cap_targets, a->n_targets))
-		return NULL;
-	memset(&a->targets[a->n_targets], 0, sizeof(a->targets[0]));
-	a->targets[a->n_targets].pid = (pid_t)pid;
-	return &a->targets[a->n_targets++];
+	return tidtab__lookup(&a->targets, pid, (void **)tg);
 }
 
-static struct rtacc *rtacc_find(struct agg *a, uint32_t pid)
+static int rtacc_get(struct agg *a, uint32_t pid, struct rtacc **acc)
 {
-	for (size_t i = 0; i < a->n_rts; i++)
-		if (a->rts[i].pid == pid)
-			return &a->rts[i];
-	return NULL;
-}
-
-static struct rtacc *rtacc_get(struct agg *a, uint32_t pid)
-{
-	struct rtacc *found = rtacc_find(a, pid);
-
-	if (found)
-		return found;
-	if (vec__grow(&a->rts, &a->cap_rts, a->n_rts))
-		return NULL;
-	memset(&a->rts[a->n_rts], 0, sizeof(a->rts[0]));
-	a->rts[a->n_rts].pid = pid;
-	return &a->rts[a->n_rts++];
+	return tidtab__lookup(&a->rts, pid, (void **)acc);
 }
 
 static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
 {
-	struct thr *t = thr_get(a, r->tid);
+	struct thr *t;
 	struct rtacc *acc;
+	int err = thr_get(a, r->tid, &t);
 
-	if (!t)
-		return -ENOMEM;
-	acc = rtacc_get(a, t->tgid ? t->tgid : r->tid);
-	if (!acc)
-		return -ENOMEM;
+	if (err || !t)
+		return err;
+	err = rtacc_get(a, t->tgid ? t->tgid : r->tid, &acc);
+	if (err || !acc)
+		return err;
 	switch (r->kind) {
 	case RTP_TRK_GIL_WAIT:
 		t->gil_wait += r->dur_ns;
@@ -140,20 +124,15 @@ static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
 	return 0;
 }
 
-static int add_errno(struct agg *a, uint16_t nr, uint16_t err)
+/* nr < RTP_MAX_SYSCALLS, 1 <= err <= 4095 (rtp_sys_failed) */
+static int add_errno(struct agg *a, uint32_t nr, uint32_t err)
 {
-	for (size_t i = 0; i < a->n_errnos; i++) {
-		if (a->errnos[i].nr == nr && a->errnos[i].err == err) {
-			a->errnos[i].count++;
-			return 0;
-		}
-	}
-	if (vec__grow(&a->errnos, &a->cap_errnos, a->n_errnos))
-		return -ENOMEM;
-	a->errnos[a->n_errnos].nr = nr;
-	a->errnos[a->n_errnos].err = err;
-	a->errnos[a->n_errnos++].count = 1;
-	return 0;
+	struct errno_acc *e;
+	int r = tidtab__lookup(&a->errnos, nr << 16 | err, (void **)&e);
+
+	if (!r && e)
+		e->count++;
+	return r;
 }
 
 /* The kernel's accounting of a thread as the trace saw it: the first reading is its base. */
@@ -177,6 +156,7 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 	struct rtp_report_target *tg;
 	struct thr *t;
 	uint64_t ts = trace_rec__ts(rec);
+	int err;
 
 	if (ts > a->last_ts)
 		a->last_ts = ts;
@@ -191,24 +171,32 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		rtp_sys_timed(s, rec->sys.dur_ns);
 		/* event-loop idle time: the waits the live probes timed, those entered once the process's runtime
 		 * was known (its TRACE_RUNTIME record, which precedes them in the file) */
-		if (rtp_sys_is_epoll_wait(&a->nrs, rec->sys.nr) && (t = thr_get(a, rec->sys.tid))) {
-			const struct rtacc *acc = rtacc_find(a, t->tgid ? t->tgid : rec->sys.tid);
+		if (rtp_sys_is_epoll_wait(&a->nrs, rec->sys.nr)) {
+			const struct rtacc *acc = NULL;
 
+			if ((err = thr_get(a, rec->sys.tid, &t)))
+				return err;
+			if (t)
+				acc = tidtab__find(&a->rts, t->tgid ? t->tgid : rec->sys.tid);
 			if (acc && acc->have_methods && rec->sys.ts_ns >= acc->m.ts_ns)
 				t->epoll_idle += rec->sys.dur_ns;
 		}
 		if (rtp_sys_failed(rec->sys.ret)) {
 			s->errors++;
-			return add_errno(a, (uint16_t)rec->sys.nr, (uint16_t)-rec->sys.ret);
+			return add_errno(a, rec->sys.nr, (uint32_t)-rec->sys.ret);
 		}
 		return 0;
 	}
 	case RTP_TR_SWITCH:
-		if ((t = thr_get(a, rec->sw.prev_tid))) {
+		if ((err = thr_get(a, rec->sw.prev_tid, &t)))
+			return err;
+		if (t) {
 			thr_reading(t, rec->sw.prev_oncpu_ns, rec->sw.prev_runq_ns, a->busy, rec->sw.cpu, a->ncpus);
 			(void)rtp_acct_switch_out(&t->sched, rec->sw.preempt != 0, rec->sw.prev_state, ts);
 		}
-		if ((t = thr_get(a, rec->sw.next_tid))) {
+		if ((err = thr_get(a, rec->sw.next_tid, &t)))
+			return err;
+		if (t) {
 			__u64 runq_wait;
 
 			if (rtp_acct_switch_in(&t->sched, ts, &runq_wait))
@@ -217,29 +205,32 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		}
 		return 0;
 	case RTP_TR_WAKEUP:
-		t = thr_get(a, rec->wk.tid);
+		if ((err = thr_get(a, rec->wk.tid, &t)))
+			return err;
 		if (t && !rtp_acct_running(&t->sched))
 			rtp_acct_wakeup(&t->sched, ts);
 		return 0;
 	case RTP_TR_MIGRATE:
-		if ((t = thr_get(a, rec->wk.tid)))
+		if ((err = thr_get(a, rec->wk.tid, &t)))
+			return err;
+		if (t)
 			rtp_acct_migrate(&t->sched);
 		return 0;
 	case RTP_TR_RUNTIME:
 		return apply_runtime(a, &rec->rt);
 	case TRACE_RUNTIME: {
-		struct rtacc *acc = rtacc_get(a, rec->rtm.pid);
+		struct rtacc *acc;
 
-		if (!acc)
-			return -ENOMEM;
+		if ((err = rtacc_get(a, rec->rtm.pid, &acc)) || !acc)
+			return err;
 		acc->m = rec->rtm;
 		acc->have_methods = true;
 		return 0;
 	}
 	case TRACE_THREAD_BASE:
 	case TRACE_THREAD_END:
-		if (!(t = thr_get(a, rec->th.tid)))
-			return -ENOMEM;
+		if ((err = thr_get(a, rec->th.tid, &t)) || !t)
+			return err;
 		t->tgid = rec->th.tgid;
 		if (rec->type == TRACE_THREAD_BASE) {
 			memcpy(t->comm, rec->th.comm, sizeof(t->comm));
@@ -250,8 +241,8 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 			    rtp_acct_running(&t->sched) ? t->cpu : UINT32_MAX, a->ncpus);
 		return 0;
 	case TRACE_PROC:
-		if (!(tg = target_get(a, rec->proc.pid)))
-			return -ENOMEM;
+		if ((err = target_get(a, rec->proc.pid, &tg)) || !tg)
+			return err;
 		tg->runtime.kind = (enum rtp_runtime_kind)rec->proc.runtime_kind;
 		snprintf(tg->runtime.version, sizeof(tg->runtime.version), "%s", rec->proc.runtime_version);
 		snprintf(tg->runtime.exe, sizeof(tg->runtime.exe), "%s", rec->proc.exe);
@@ -262,31 +253,46 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 	case RTP_REC_PROC_NEW:
 		if (rec->type == RTP_REC_PROC_NEW && !(rec->ev.flags & RTP_EV_FOLLOWED))
 			return 0;
-		if (!(t = thr_get(a, rec->ev.tid)))
-			return -ENOMEM;
-		t->tgid = rec->ev.tgid;
-		t->parent_tid = rec->ev.parent_tid;
-		memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
-		/* born under tracing: its accounting starts from zero */
-		t->have_base = true;
-		t->born_ts = ts;
-		if (rec->type == RTP_REC_PROC_NEW && (tg = target_get(a, rec->ev.tgid)))
-			memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
+		if ((err = thr_get(a, rec->ev.tid, &t)))
+			return err;
+		if (t) {
+			t->tgid = rec->ev.tgid;
+			t->parent_tid = rec->ev.parent_tid;
+			memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
+			/* born under tracing: its accounting starts from zero */
+			t->have_base = true;
+			t->born_ts = ts;
+		}
+		if (rec->type != RTP_REC_PROC_NEW)
+			return 0;
+		if ((err = target_get(a, rec->ev.tgid, &tg)) || !tg)
+			return err;
+		memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
 		return 0;
 	case RTP_REC_EXEC:
 	case RTP_REC_RENAME:
-		if ((t = thr_get(a, rec->ev.tid)))
+		if ((err = thr_get(a, rec->ev.tid, &t)))
+			return err;
+		if (t)
 			memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
-		if (rec->type == RTP_REC_EXEC && (tg = target_get(a, rec->ev.tgid)))
-			memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
+		if (rec->type != RTP_REC_EXEC)
+			return 0;
+		if ((err = target_get(a, rec->ev.tgid, &tg)) || !tg)
+			return err;
+		memcpy(tg->comm, rec->ev.comm, sizeof(tg->comm));
 		return 0;
 	case RTP_REC_THREAD_EXIT:
-		if ((t = thr_get(a, rec->ev.tid))) {
+		if ((err = thr_get(a, rec->ev.tid, &t)))
+			return err;
+		if (t) {
 			t->exited = true;
 			t->exit_ts = ts;
 		}
-		if ((rec->ev.flags & RTP_EV_GROUP_DEAD) && (tg = target_get(a, rec->ev.tgid)))
-			tg->exited = true;
+		if (!(rec->ev.flags & RTP_EV_GROUP_DEAD))
+			return 0;
+		if ((err = target_get(a, rec->ev.tgid, &tg)) || !tg)
+			return err;
+		tg->exited = true;
 		return 0;
 	default:
 		return 0;
@@ -316,25 +322,64 @@ static int cmp_thread(const void *x, const void *y)
 	return (a->tid > b->tid) - (a->tid < b->tid);
 }
 
+/* A thread of the table by process: the threads of a process in order of first sight. */
+struct thr_ref {
+	uint32_t tgid;
+	uint32_t i;
+};
+
+static int cmp_thr_ref(const void *x, const void *y)
+{
+	const struct thr_ref *a = x, *b = y;
+
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+/* The first of refs[n] (sorted by tgid) with this tgid, or n. */
+static size_t thr_refs_of(const struct thr_ref *refs, size_t n, uint32_t tgid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (refs[mid].tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The runtime section of the processes whose TRACE_RUNTIME record the trace has, as a live report has it
  * (rtmetrics.c), from the threads' records. What a trace does not hold: a threadpool task's submission (so
  * submitted = completed, no queue wait). */
 static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start, uint64_t end)
 {
+	struct thr_ref *refs;
 	size_t n = 0;
+	int r = -ENOMEM;
 
-	for (size_t i = 0; i < a->n_rts; i++)
-		n += a->rts[i].have_methods;
+	for (size_t i = 0; i < a->rts.n; i++)
+		n += ((const struct rtacc *)tidtab__at(&a->rts, i))->have_methods;
 	if (!n)
 		return 0;
 	rep->runtimes = calloc(n, sizeof(*rep->runtimes));
-	if (!rep->runtimes)
-		return -ENOMEM;
-	for (size_t i = 0; i < a->n_rts; i++) {
-		const struct rtacc *acc = &a->rts[i];
+	/* each process's threads found at once, not by a pass over all of them per process */
+	refs = calloc(a->thr.n ? a->thr.n : 1, sizeof(*refs));
+	if (!rep->runtimes || !refs)
+		goto cleanup;
+	for (size_t k = 0; k < a->thr.n; k++)
+		refs[k] = (struct thr_ref){ .tgid = ((const struct thr *)tidtab__at(&a->thr, k))->tgid, .i = (uint32_t)k };
+	if (a->thr.n > 1)
+		qsort(refs, a->thr.n, sizeof(*refs), cmp_thr_ref);
+	for (size_t i = 0; i < a->rts.n; i++) {
+		const struct rtacc *acc = tidtab__at(&a->rts, i);
 		struct rtp_report_runtime *o;
 		bool futex = !strcmp(acc->m.gil_method, "futex");
-		size_t nthr = 0;
+		size_t first = thr_refs_of(refs, a->thr.n, acc->pid), nthr = 0;
 
 		if (!acc->have_methods)
 			continue;
@@ -364,20 +409,18 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 		o->tp_no_queue = true;
 		o->tp_run_ns = acc->tp_run;
 		o->tp_run_max_ns = acc->tp_max;
-		for (size_t k = 0; k < a->thr.n; k++)
-			nthr += ((const struct thr *)tidtab__at(&a->thr, k))->tgid == acc->pid;
+		while (first + nthr < a->thr.n && refs[first + nthr].tgid == acc->pid)
+			nthr++;
 		if (o->kind == RTP_RUNTIME_PYTHON && o->gil_method[0] && nthr) {
 			o->gil_threads = calloc(nthr, sizeof(*o->gil_threads));
 			if (!o->gil_threads)
-				return -ENOMEM;
+				goto cleanup;
 		}
-		for (size_t k = 0; k < a->thr.n; k++) {
-			const struct thr *t = tidtab__at(&a->thr, k);
+		for (size_t k = first; k < first + nthr; k++) {
+			const struct thr *t = tidtab__at(&a->thr, refs[k].i);
 			uint64_t from = t->born_ts > start ? t->born_ts : start, to = t->exit_ts && t->exit_ts < end ? t->exit_ts : end;
 			char name[RTP_COMM_LEN];
 
-			if (t->tgid != acc->pid)
-				continue;
 			if (t->tid == acc->pid && o->loop_method[0]) {
 				o->loop_tid = (pid_t)t->tid;
 				o->loop_busy_ns = t->loop_busy;
@@ -393,7 +436,10 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 					       t->gil_waits, from, to);
 		}
 	}
-	return 0;
+	r = 0;
+cleanup:
+	free(refs);
+	return r;
 }
 
 static int build(struct agg *a, const struct trace_header *h, const struct trace_footer *f, struct rtp_report *rep)
@@ -415,17 +461,20 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 		rep->process.source = "trace";
 	}
 	/* the main target first, as in a live report */
-	for (size_t i = 1; i < a->n_targets; i++) {
-		if (a->targets[i].pid == (pid_t)h->target_pid) {
-			struct rtp_report_target tmp = a->targets[0];
+	rep->targets = a->targets.items;
+	rep->n_targets = a->targets.n;
+	a->targets.items = NULL;
+	for (size_t i = 1; i < rep->n_targets; i++) {
+		if (rep->targets[i].pid == (pid_t)h->target_pid) {
+			struct rtp_report_target tmp = rep->targets[0];
 
-			a->targets[0] = a->targets[i];
-			a->targets[i] = tmp;
+			rep->targets[0] = rep->targets[i];
+			rep->targets[i] = tmp;
 		}
 	}
-	rep->targets = a->targets;
-	rep->n_targets = a->n_targets;
-	a->targets = NULL;
+	rep->thread_drops = a->thr.dropped;
+	rep->proc_drops = a->targets.dropped + a->rts.dropped;
+	rep->errno_drops = a->errnos.dropped;
 
 	rep->process.ncpus = (int)a->ncpus;
 	rep->process.cpu_load_pct = calloc(a->ncpus ? a->ncpus : 1, sizeof(double));
@@ -442,13 +491,15 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 			continue;
 		sc = &rep->syscalls[rep->n_syscalls++];
 		report__syscall_fill(sc, nr, syscall__name(nr), &a->sys[nr]);
-		for (size_t i = 0, cap = 0; i < a->n_errnos; i++) {
-			if (a->errnos[i].nr != nr)
+		for (size_t i = 0, cap = 0; i < a->errnos.n; i++) {
+			const struct errno_acc *e = tidtab__at(&a->errnos, i);
+
+			if (e->key >> 16 != nr)
 				continue;
 			if (vec__grow(&sc->errnos, &cap, sc->n_errnos))
 				return -ENOMEM;
-			sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = a->errnos[i].err,
-										.count = a->errnos[i].count };
+			sc->errnos[sc->n_errnos++] = (struct rtp_report_errno){ .err = (int)(e->key & 0xffff),
+										.count = e->count };
 		}
 		if (sc->n_errnos > 1)
 			qsort(sc->errnos, sc->n_errnos, sizeof(*sc->errnos), cmp_errno);
@@ -487,7 +538,12 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 {
 	struct trace_reader *rd = NULL;
 	struct rtp_report *rep = NULL;
-	struct agg a = { .thr = TIDTAB_INIT(struct thr) };
+	struct agg a = {
+		.thr = TIDTAB_INIT_MAX(struct thr, TRACE_MAX_THREADS),
+		.errnos = TIDTAB_INIT_MAX(struct errno_acc, RTP_DEFAULT_MAX_ERRNO_KEYS),
+		.targets = TIDTAB_INIT_MAX(struct rtp_report_target, TRACE_MAX_PROCS),
+		.rts = TIDTAB_INIT_MAX(struct rtacc, TRACE_MAX_PROCS),
+	};
 	const struct trace_footer *f;
 	struct trace_rec rec;
 	const char *w;
@@ -523,6 +579,12 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 			 "the recording stopped before the session ended (%s): the trace covers its beginning only",
 			 f->stop_reason);
 		w = rep->warning;
+	} else if (rep->thread_drops || rep->proc_drops) {
+		snprintf(rep->warning, sizeof(rep->warning),
+			 "the trace has more threads or processes than a report holds (%d, %d): %" PRIu64
+			 " records of the other threads and %" PRIu64 " of the other processes are left out",
+			 TRACE_MAX_THREADS, TRACE_MAX_PROCS, rep->thread_drops, rep->proc_drops);
+		w = rep->warning;
 	}
 	if (warning && wlen)
 		snprintf(warning, wlen, "%s", w ? w : "");
@@ -535,9 +597,9 @@ cleanup:
 	trace_reader__free(rd);
 	tidtab__free(&a.thr);
 	free(a.sys);
-	free(a.errnos);
+	tidtab__free(&a.errnos);
 	free(a.busy);
-	free(a.targets);
-	free(a.rts);
+	tidtab__free(&a.targets);
+	tidtab__free(&a.rts);
 	return r;
 }

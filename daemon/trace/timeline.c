@@ -3,6 +3,7 @@
  * (docs/trace-format.md), so the scheduling events are collected, sorted by thread and time, and then
  * replayed through one state machine per thread -- with the switch classification of bpf/accounting.h. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,12 @@ struct load_thr {
 };
 
 struct loader {
-	struct tidtab thr; /* struct load_thr */
+	struct tidtab thr; /* struct load_thr, at most TRACE_MAX_THREADS */
 	struct sched_ev *ev;
 	size_t n_ev, cap_ev;
-	struct timeline_process *procs;
-	size_t n_procs, cap_procs;
+	uint64_t ev_dropped; /* beyond TIMELINE_MAX_EVENTS */
+	uint64_t cut_ns;     /* the time of the first of them */
+	struct tidtab procs; /* struct timeline_process, at most TRACE_MAX_PROCS */
 	uint64_t last_ts;
 	uint32_t seq;
 };
@@ -67,15 +69,21 @@ const char *thread_state__name(enum thread_state s)
 	}
 }
 
-/* The thread tid, created on first sight; NULL for tid 0 (not traced) or out of memory. */
-static struct load_thr *thr_get(struct loader *l, uint32_t tid)
+/* The thread tid, created on first sight: 0 or -ENOMEM; *t NULL for tid 0 (not traced) or a thread beyond
+ * the table (counted). */
+static int thr_get(struct loader *l, uint32_t tid, struct load_thr **t)
 {
-	return tidtab__get(&l->thr, tid);
+	return tidtab__lookup(&l->thr, tid, (void **)t);
 }
 
 static int add_ev(struct loader *l, uint64_t ts, uint32_t tid, enum sched_ev_kind kind, uint32_t cpu,
 		  enum thread_state state, uint64_t oncpu_ns)
 {
+	if (l->n_ev >= TIMELINE_MAX_EVENTS || l->ev_dropped) {
+		if (!l->ev_dropped++)
+			l->cut_ns = ts;
+		return 0;
+	}
 	if (vec__grow(&l->ev, &l->cap_ev, l->n_ev))
 		return -ENOMEM;
 	l->ev[l->n_ev++] = (struct sched_ev){
@@ -85,17 +93,6 @@ static int add_ev(struct loader *l, uint64_t ts, uint32_t tid, enum sched_ev_kin
 	return 0;
 }
 
-static struct timeline_process *proc_get(struct loader *l, uint32_t pid)
-{
-	for (size_t i = 0; i < l->n_procs; i++)
-		if (l->procs[i].pid == pid)
-			return &l->procs[i];
-	if (vec__grow(&l->procs, &l->cap_procs, l->n_procs))
-		return NULL;
-	memset(&l->procs[l->n_procs], 0, sizeof(l->procs[0]));
-	l->procs[l->n_procs].pid = pid;
-	return &l->procs[l->n_procs++];
-}
 
 /* Where a thread switched out goes: the probes' and the report's reading of prev_state. */
 static enum thread_state state_after_switch(const struct rtp_tr_switch *sw)
@@ -117,6 +114,7 @@ static int apply(struct loader *l, const struct trace_rec *rec, const struct tim
 	uint64_t ts = trace_rec__ts(rec);
 	struct timeline_process *p;
 	struct load_thr *t;
+	int err;
 
 	if (ts > l->last_ts)
 		l->last_ts = ts;
@@ -124,40 +122,34 @@ static int apply(struct loader *l, const struct trace_rec *rec, const struct tim
 	case RTP_TR_SYSCALL:
 		return opts && opts->on_syscall ? opts->on_syscall(opts->ctx, &rec->sys) : 0;
 	case RTP_TR_SWITCH:
-		if (rec->sw.prev_tid) {
-			if (!thr_get(l, rec->sw.prev_tid))
-				return -ENOMEM;
-			if (add_ev(l, ts, rec->sw.prev_tid, EV_OUT, rec->sw.cpu, state_after_switch(&rec->sw),
-				   rec->sw.prev_oncpu_ns))
-				return -ENOMEM;
-		}
-		if (rec->sw.next_tid) {
-			if (!thr_get(l, rec->sw.next_tid))
-				return -ENOMEM;
-			if (add_ev(l, ts, rec->sw.next_tid, EV_IN, rec->sw.cpu, TSTATE_RUNNING, 0))
-				return -ENOMEM;
-		}
-		return 0;
+		if ((err = thr_get(l, rec->sw.prev_tid, &t)))
+			return err;
+		if (t && (err = add_ev(l, ts, rec->sw.prev_tid, EV_OUT, rec->sw.cpu, state_after_switch(&rec->sw),
+				       rec->sw.prev_oncpu_ns)))
+			return err;
+		if ((err = thr_get(l, rec->sw.next_tid, &t)))
+			return err;
+		return t ? add_ev(l, ts, rec->sw.next_tid, EV_IN, rec->sw.cpu, TSTATE_RUNNING, 0) : 0;
 	case RTP_TR_WAKEUP:
-		if (!thr_get(l, rec->wk.tid))
-			return -ENOMEM;
+		if ((err = thr_get(l, rec->wk.tid, &t)) || !t)
+			return err;
 		return add_ev(l, ts, rec->wk.tid, EV_WAKE, rec->wk.target_cpu, TSTATE_RUNNABLE, 0);
 	case RTP_TR_MIGRATE:
-		return thr_get(l, rec->wk.tid) ? 0 : -ENOMEM;
+		return thr_get(l, rec->wk.tid, &t);
 	case RTP_TR_RUNTIME:
 		return opts && opts->on_runtime ? opts->on_runtime(opts->ctx, &rec->rt) : 0;
 	case TRACE_THREAD_BASE:
 	case TRACE_THREAD_END:
-		if (!(t = thr_get(l, rec->th.tid)))
-			return -ENOMEM;
+		if ((err = thr_get(l, rec->th.tid, &t)) || !t)
+			return err;
 		t->tgid = rec->th.tgid;
 		if (rec->type != TRACE_THREAD_BASE)
 			return 0;
 		memcpy(t->comm, rec->th.comm, sizeof(t->comm));
 		return add_ev(l, ts, rec->th.tid, EV_BASE, 0, TSTATE_NONE, rec->th.oncpu_ns);
 	case TRACE_PROC:
-		if (!(p = proc_get(l, rec->proc.pid)))
-			return -ENOMEM;
+		if ((err = tidtab__lookup(&l->procs, rec->proc.pid, (void **)&p)) || !p)
+			return err;
 		p->runtime = (enum rtp_runtime_kind)rec->proc.runtime_kind;
 		snprintf(p->runtime_version, sizeof(p->runtime_version), "%s", rec->proc.runtime_version);
 		if (rec->proc.comm[0])
@@ -167,22 +159,22 @@ static int apply(struct loader *l, const struct trace_rec *rec, const struct tim
 	case RTP_REC_PROC_NEW:
 		if (rec->type == RTP_REC_PROC_NEW && !(rec->ev.flags & RTP_EV_FOLLOWED))
 			return 0;
-		if (!(t = thr_get(l, rec->ev.tid)))
-			return -ENOMEM;
+		if ((err = thr_get(l, rec->ev.tid, &t)) || !t)
+			return err;
 		t->tgid = rec->ev.tgid;
 		memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
 		return add_ev(l, ts, rec->ev.tid, EV_BORN, rec->ev.cpu, TSTATE_NONE, 0);
 	case RTP_REC_EXEC:
 	case RTP_REC_RENAME:
-		if (!(t = thr_get(l, rec->ev.tid)))
-			return -ENOMEM;
+		if ((err = thr_get(l, rec->ev.tid, &t)) || !t)
+			return err;
 		memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
 		if (rec->type == RTP_REC_EXEC)
 			t->tgid = rec->ev.tgid;
 		return 0;
 	case RTP_REC_THREAD_EXIT:
-		if (!(t = thr_get(l, rec->ev.tid)))
-			return -ENOMEM;
+		if ((err = thr_get(l, rec->ev.tid, &t)) || !t)
+			return err;
 		if (!t->tgid)
 			t->tgid = rec->ev.tgid;
 		return add_ev(l, ts, rec->ev.tid, EV_EXIT, rec->ev.cpu, TSTATE_NONE, 0);
@@ -405,12 +397,29 @@ static int build(struct loader *l, struct timeline *tl)
 			return (int)inferred;
 		tl->inferred_runs += (uint64_t)inferred;
 	}
-	tl->procs = l->procs;
-	tl->n_procs = l->n_procs;
-	l->procs = NULL;
+	tl->procs = l->procs.items;
+	tl->n_procs = l->procs.n;
+	l->procs.items = NULL;
 	if (tl->n_procs > 1)
 		qsort(tl->procs, tl->n_procs, sizeof(*tl->procs), cmp_proc);
 	return 0;
+}
+
+/* What the timeline leaves out of a trace bigger than it holds. */
+static void limits_warning(struct timeline *tl)
+{
+	int n = 0;
+
+	if (tl->thread_drops || tl->proc_drops)
+		n = snprintf(tl->limits, sizeof(tl->limits),
+			     "the trace has more threads or processes than a timeline holds (%d, %d): %" PRIu64
+			     " records of the other threads and %" PRIu64 " of the other processes are left out",
+			     TRACE_MAX_THREADS, TRACE_MAX_PROCS, tl->thread_drops, tl->proc_drops);
+	if (tl->events_dropped && n >= 0 && (size_t)n < sizeof(tl->limits))
+		snprintf(tl->limits + n, sizeof(tl->limits) - (size_t)n,
+			 "%sthe trace has more scheduling events than a timeline holds (%u): it ends %.3f s in, at the "
+			 "first of the %" PRIu64 " left out",
+			 n ? "; " : "", TIMELINE_MAX_EVENTS, (double)(tl->end_ns - tl->start_ns) / 1e9, tl->events_dropped);
 }
 
 int timeline__load(const char *path, const struct timeline_opts *opts, struct timeline **out, char *err,
@@ -419,7 +428,10 @@ int timeline__load(const char *path, const struct timeline_opts *opts, struct ti
 	struct trace_reader *rd = NULL;
 	struct timeline *tl = NULL;
 	const struct trace_footer *f;
-	struct loader l = { .thr = TIDTAB_INIT(struct load_thr) };
+	struct loader l = {
+		.thr = TIDTAB_INIT_MAX(struct load_thr, TRACE_MAX_THREADS),
+		.procs = TIDTAB_INIT_MAX(struct timeline_process, TRACE_MAX_PROCS),
+	};
 	struct trace_rec rec;
 	const char *w;
 	int r;
@@ -452,14 +464,20 @@ int timeline__load(const char *path, const struct timeline_opts *opts, struct ti
 		goto cleanup;
 	f = trace_reader__footer(rd);
 	tl->end_ns = f ? f->end_ns : l.last_ts;
+	tl->events_dropped = l.ev_dropped;
+	if (l.ev_dropped && l.cut_ns < tl->end_ns)
+		tl->end_ns = l.cut_ns;
 	if (tl->end_ns < tl->start_ns)
 		tl->end_ns = tl->start_ns;
+	tl->thread_drops = l.thr.dropped;
+	tl->proc_drops = l.procs.dropped;
 	r = build(&l, tl);
 	if (r)
 		goto cleanup;
 	w = trace_reader__warning(rd);
 	if (w)
 		snprintf(tl->warning, sizeof(tl->warning), "%s", w);
+	limits_warning(tl);
 	*out = tl;
 	tl = NULL;
 cleanup:
@@ -469,7 +487,7 @@ cleanup:
 	trace_reader__free(rd);
 	tidtab__free(&l.thr);
 	free(l.ev);
-	free(l.procs);
+	tidtab__free(&l.procs);
 	return r;
 }
 

@@ -23,6 +23,10 @@ enum thread_state {
 /* "running", "runnable", "sleeping", "blocked", "none" */
 const char *thread_state__name(enum thread_state s);
 
+/* Scheduling events a timeline holds (32 bytes each while it is built, and about as many spans of 24): a
+ * trace with more ends its timeline at the first one left out. About 1 M context switches. */
+#define TIMELINE_MAX_EVENTS (2u << 20)
+
 struct state_span {
 	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC, start_ns < end_ns */
 	uint32_t state;            /* enum thread_state, never TSTATE_NONE */
@@ -56,6 +60,11 @@ struct timeline {
 	/* Runs the switch records do not show (a switch-in, or a switch-out/switch-in pair, missing from the
 	 * trace), drawn from the kernel's CPU time carried by the next switch-out (prev_oncpu_ns). */
 	uint64_t inferred_runs;
+	/* Left out of a trace bigger than a timeline holds (then `warning` says so): records of threads and
+	 * processes beyond TRACE_MAX_THREADS and TRACE_MAX_PROCS; scheduling events beyond the most it holds,
+	 * the first of which ends the timeline (end_ns). */
+	uint64_t thread_drops, proc_drops, events_dropped;
+	char limits[384];  /* those, in a sentence ("" if nothing) */
 	char warning[256]; /* what was wrong with the file ("" if nothing) */
 };
 

@@ -16,6 +16,11 @@
 /* 2: runtime records (RTP_TR_RUNTIME) added; version 1 files are read too */
 #define TRACE_FORMAT_VERSION 2
 #define TRACE_MAX_CPUS 4096
+/* What a reader keeps of a trace, whatever the file holds: the records of other threads and processes are
+ * counted (the report's thread_drops and proc_drops), not kept. A recording holds fewer: rtprofd tracks
+ * 16384 live threads and 4096 processes at a time (RTP_DEFAULT_MAX_THREADS, RTP_DEFAULT_MAX_PROCS). */
+#define TRACE_MAX_THREADS 65536
+#define TRACE_MAX_PROCS 4096
 
 /* Record types written by userspace, beside the BPF ones (enum rtp_rec_type, enum rtp_trace_type). */
 enum trace_user_type {

@@ -8,8 +8,11 @@ import gzip
 import struct
 
 FORMAT_VERSION = 2
+TR_SYSCALL = 16
 TR_SWITCH = 17
 TRACE_THREAD_BASE = 32
+TRACE_PROC = 34
+BLOCK_TARGET = 1 << 20  # uncompressed bytes of a records block, as the writer makes them
 
 
 def varint(v):
@@ -35,6 +38,7 @@ class Trace:
     def __init__(self, start_ns=1_000_000_000, ncpus=2, target_pid=100, mode="run", command="crafted"):
         self.start_ns, self.ncpus, self.target_pid = start_ns, ncpus, target_pid
         self.mode, self.command = mode, command
+        self.blocks = []  # full records blocks
         self.records = bytearray()
         self.prev_ts = 0
         self.seq = 0
@@ -42,7 +46,7 @@ class Trace:
     def _block(self, kind, body):
         data = b"RTPB" + kind + varint(self.seq) + body
         self.seq += 1
-        return gzip.compress(data)
+        return gzip.compress(data, compresslevel=1, mtime=0)
 
     def header(self):
         return (varint(FORMAT_VERSION) + string("0.1.0") + string("host") + string("6.0") + string("x86_64") +
@@ -52,6 +56,18 @@ class Trace:
     def _record(self, rtype, ts, fields):
         self.records += bytes([rtype]) + varint(zigzag(ts - self.prev_ts)) + fields
         self.prev_ts = ts
+        if len(self.records) >= BLOCK_TARGET:
+            # each block's times are deltas from 0 again
+            self.blocks.append(bytes(self.records))
+            self.records = bytearray()
+            self.prev_ts = 0
+
+    def syscall(self, ts, tid, nr, dur_ns, ret=0, cpu=0):
+        self._record(TR_SYSCALL, ts, varint(tid) + varint(nr) + varint(dur_ns) + varint(zigzag(ret)) + varint(cpu))
+
+    def proc(self, ts, pid, comm="p", runtime_kind=0, version="", exe="/bin/p"):
+        self._record(TRACE_PROC, ts, varint(pid) + varint(runtime_kind) + string(version) + string(exe) +
+                     string(comm))
 
     def thread_base(self, ts, tid, tgid, comm="t"):
         self._record(TRACE_THREAD_BASE, ts, varint(tid) + varint(tgid) + varint(0) + varint(0) + string(comm))
@@ -66,6 +82,62 @@ class Trace:
 
     def build(self, end_ns):
         out = self._block(b"H", self.header())
-        if self.records:
-            out += self._block(b"R", bytes(self.records))
+        for body in self.blocks + ([bytes(self.records)] if self.records else []):
+            out += self._block(b"R", body)
         return out + self._block(b"F", self.footer(end_ns))
+
+
+def many_threads(n, first_tid=1000, step_ns=1000):
+    """n distinct threads: thread first_tid + i is switched in on CPU 0 (from idle) at start + (i + 1) * step_ns
+    and makes one 1 us getppid-like call (nr 110) then; each tid is in exactly two records, one of each kind.
+    Returns (trace bytes, end_ns)."""
+    t = Trace(start_ns=1_000_000_000, ncpus=2, target_pid=first_tid)
+    for i in range(n):
+        ts = t.start_ns + (i + 1) * step_ns
+        t.switch(ts, 0, 0, first_tid + i)
+        t.syscall(ts + 1, first_tid + i, 110, 1000)
+    end_ns = t.start_ns + (n + 1) * step_ns
+    return t.build(end_ns), end_ns
+
+
+def many_switches(n, tid=1000, step_ns=1000):
+    """n switch-outs of one thread on CPU 0, each to an interruptible sleep with 600 ns more of CPU time than
+    the one before: the timeline draws each as a run and a sleep. Returns (trace bytes, end_ns)."""
+    t = Trace(start_ns=1_000_000_000, ncpus=2, target_pid=tid)
+    # the fields of Trace.switch() but the CPU time, encoded once: millions of records in seconds
+    head = bytes([TR_SWITCH]) + varint(zigzag(step_ns))
+    fields = varint(0) + varint(tid) + varint(0) + varint(1) + varint(0)
+    for i in range(n):
+        ts = t.start_ns + (i + 1) * step_ns
+        if not t.records:
+            t._record(TR_SWITCH, ts, fields + varint((i + 1) * 600) + varint(0))
+            continue
+        t.records += head + fields + varint((i + 1) * 600) + b"\0"
+        t.prev_ts = ts
+        if len(t.records) >= BLOCK_TARGET:
+            t.blocks.append(bytes(t.records))
+            t.records = bytearray()
+            t.prev_ts = 0
+    end_ns = t.start_ns + (n + 1) * step_ns
+    return t.build(end_ns), end_ns
+
+
+def many_processes(n, first_pid=1000, step_ns=1000):
+    """n distinct processes, each with one TRACE_PROC record. Returns (trace bytes, end_ns)."""
+    t = Trace(start_ns=1_000_000_000, ncpus=2, target_pid=first_pid)
+    for i in range(n):
+        t.proc(t.start_ns + (i + 1) * step_ns, first_pid + i)
+    end_ns = t.start_ns + (n + 1) * step_ns
+    return t.build(end_ns), end_ns
+
+
+def many_errnos(nrs, errs, tid=1000, step_ns=1000):
+    """One failed call for every (syscall nr in range(nrs), errno in 1..errs) pair, by one thread. Returns
+    (trace bytes, end_ns)."""
+    t = Trace(start_ns=1_000_000_000, ncpus=2, target_pid=tid)
+    ts = t.start_ns
+    for nr in range(nrs):
+        for err in range(1, errs + 1):
+            ts += step_ns
+            t.syscall(ts, tid, nr, 1000, -err)
+    return t.build(ts + step_ns), ts + step_ns

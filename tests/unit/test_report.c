@@ -132,6 +132,46 @@ static void test_json(void)
 	report__free(r);
 }
 
+/* render_json prints the thread rows one at a time: the same text as json-c's of the whole tree. */
+static void test_json_text(void)
+{
+	struct rtp_report *r = sample_report();
+	char *buf = NULL, *want;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_object *root;
+
+	/* two rows: the separator between them too */
+	r->threads = realloc(r->threads, 2 * sizeof(*r->threads));
+	r->threads[1] = r->threads[0];
+	r->threads[1].tid = 4244;
+	r->n_threads = 2;
+	root = report__json(r);
+	CHECK_EQ(render_json(f, r), 0);
+	fclose(f);
+	if (asprintf(&want, "%s\n",
+		     json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		want = NULL;
+	CHECK_STREQ(buf, want);
+	free(want);
+	free(buf);
+	json_object_put(root);
+	r->n_threads = 0; /* an empty array */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	root = report__json(r);
+	CHECK_EQ(render_json(f, r), 0);
+	fclose(f);
+	if (asprintf(&want, "%s\n",
+		     json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		want = NULL;
+	CHECK_STREQ(buf, want);
+	free(want);
+	free(buf);
+	json_object_put(root);
+	report__free(r);
+}
+
 static void test_text(void)
 {
 	struct rtp_report *r = sample_report();
@@ -313,6 +353,7 @@ int main(void)
 	test_percentile();
 	test_json();
 	test_json_roundtrip();
+	test_json_text();
 	test_field_tables();
 	test_text();
 	test_fmt_ns();
