@@ -12,6 +12,7 @@
 #include "accounting.h"
 #include "core_fixes.bpf.h"
 #include "maps.bpf.h"
+#include "shares.bpf.h"
 
 /* Bumped (by userspace or on fork) whenever `targets` changes, so per-CPU caches refresh. */
 __u64 target_gen __weak;
@@ -100,23 +101,34 @@ static __always_inline struct rtp_target *target_of(const struct task_struct *ta
 	return tgt;
 }
 
-/* The thread's record, created on first sight of a target thread. */
+/* The thread's record, created on first sight of a target thread (if its share has room). */
 static __always_inline struct rtp_thread *thread_get(struct task_struct *task, bool create)
 {
 	__u32 tid = task->pid;
 	struct rtp_thread *t = bpf_map_lookup_elem(&threads, &tid);
 	struct rtp_thread init = {};
+	int share;
+	long err;
 
 	/* the record to insert is built only when there is none: this runs at every context switch */
 	if (t || !create)
 		return t;
+	/* a full share is counted in the share (rtprofd logs it), not as the table's drops */
+	share = share_charge(target_of(task));
+	if (share < 0)
+		return NULL;
 	init.tid = tid;
 	init.tgid = task->tgid;
+	init.share = (__u32)share;
 	bpf_probe_read_kernel_str(init.comm, sizeof(init.comm), task->comm);
-	t = map_try_init(&threads, &tid, &init);
-	if (!t)
+	err = bpf_map_update_elem(&threads, &tid, &init, BPF_NOEXIST);
+	if (err)
+		share_uncharge(share); /* full, or another CPU's record (charged by it) came first */
+	if (err && err != -EEXIST) {
 		counter_inc(RTP_CNT_THREAD_DROPS);
-	return t;
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
 }
 
 static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)

@@ -124,7 +124,7 @@ struct rtp_thread {
 	__u32 sys_nr;
 	__u32 sys_state; /* RTP_SYS_* of that syscall */
 	__u32 cpu;       /* where it was last switched in */
-	__u32 _pad;
+	__u32 share;     /* the thread share its record is charged to, + 1; 0: none (rtp_thread_share) */
 	char comm[RTP_COMM_LEN];
 	/* Runtime metrics (python: GIL; node: event loop), see rtp_rt_proc. */
 	__u64 gil_wait_ns;
@@ -148,6 +148,21 @@ struct rtp_thread {
 #define RTP_GIL_HOLDING 2
 #define RTP_THR_EXITED 0x1
 #define RTP_THR_KSTATS 0x2      /* k_* hold the kernel's accounting (base taken) */
+
+/* Thread shares: the `threads` table is shared by every session, so that one session could fill it and
+ * leave the others' threads untracked. A slot may charge its threads' records to a share (rtprofd: one
+ * per user, and one for all the users but root together): a thread whose share is full is not tracked.
+ * Userspace sets the caps and a slot's share (the `slot_share` and `thread_shares` arrays of .bss), the
+ * probes add the records they make, userspace takes off those it deletes. */
+#define RTP_MAX_SHARES 64
+#define RTP_MAX_SHARE_SLOTS 256 /* slots past it charge no share */
+struct rtp_thread_share {
+	__u32 threads; /* records charged to it */
+	__u32 cap;     /* the most it may have; 0: no cap */
+	__u32 parent;  /* a share charged too (index + 1; 0: none) */
+	__u32 _pad;
+	__u64 drops;   /* threads not tracked because it or its parent was full */
+};
 
 /* Per-CPU "who runs here" cache so the syscall hot path needs no hash lookup. */
 struct rtp_cpu_cur {

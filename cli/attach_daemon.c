@@ -171,6 +171,9 @@ int attach_daemon__record(struct rtp_client *c, const struct profile_opts *po, c
 			goto cleanup;
 		}
 		if (msg.type == PROTO_RECORDING && !po->quiet) {
+			if (msg.trace_buffer && po->trace_buffer > msg.trace_buffer)
+				fprintf(stderr, "rtprof: rtprofd clamped the trace buffer to %u KiB, the most it gives a "
+						"recording\n", msg.trace_buffer >> 10);
 			fprintf(stderr, "rtprof: recording %d process%s through rtprofd into %s; %s\n", npids,
 				npids > 1 ? "es" : "", po->trace,
 				po->duration_s > 0 ? "stopping after the duration or when they exit" : "Ctrl-C to stop");

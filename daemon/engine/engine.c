@@ -415,7 +415,7 @@ void engine__free(struct engine *e)
 /* Give each thread that exists at attach the kernel's accounting of that moment as its base, so its
  * totals cover the attached window however long it runs before its first switch. A thread the probes
  * saw first keeps the base they took (BPF_NOEXIST). */
-static void seed_threads(struct engine *e, pid_t pid)
+static void seed_threads(struct engine *e, pid_t pid, unsigned int session)
 {
 	uint64_t now = clock__mono_ns();
 	char path[64];
@@ -432,6 +432,7 @@ static void seed_threads(struct engine *e, pid_t pid)
 		struct proc_stat st;
 		char *end;
 		long tid = strtol(d->d_name, &end, 10);
+		int share;
 
 		if (*end || tid <= 0 || procfs__read_schedstat(pid, (pid_t)tid, &ss))
 			continue;
@@ -440,8 +441,14 @@ static void seed_threads(struct engine *e, pid_t pid)
 		t.k_runq_base = t.k_runq = ss.runq_wait_ns;
 		if (procfs__read_stat(pid, (pid_t)tid, &st) == 0)
 			snprintf(t.comm, sizeof(t.comm), "%s", st.comm);
-		if (bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST))
+		share = engine_share_charge(e, session);
+		if (share < 0)
+			continue; /* its share of the thread table is full */
+		t.share = (__u32)share;
+		if (bpf_map__update_elem(e->skel->maps.threads, &t.tid, sizeof(t.tid), &t, sizeof(t), BPF_NOEXIST)) {
+			engine_share_release(e, t.share);
 			continue;
+		}
 		if (e->trace_fn) {
 			struct trace_rec rec = { .type = TRACE_THREAD_BASE };
 
@@ -550,7 +557,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	p->user_added = true;
 	p->start_ticks = st.starttime_ticks;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
-	seed_threads(e, pid);
+	seed_threads(e, pid, (unsigned int)session);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	/* Still the same process now that it is in the target set? Then the pid was its own all along -- from
 	 * the caller's check (which took pidfd first) to here -- and the probes' entry is bound to it alone. */

@@ -81,6 +81,14 @@ int engine__session_report_parts(struct engine *e, int session, const char *mode
 /* Whether pid is traced, and in which session. */
 int engine__session_of(const struct engine *e, pid_t pid);
 
+/* Thread shares (bpf/rtprof_abi.h): share (< RTP_MAX_SHARES) holds at most cap records of the thread table
+ * (0: no cap), each also counted against share `parent` (-1: none); its drops restart from 0. A session's
+ * threads count against a share (-1: none) from the call on, until it is set again: set it before adding
+ * targets. Threads past a full share are not tracked, and counted in the share's drops only. */
+int engine__share_set(struct engine *e, unsigned int share, unsigned int cap, int parent);
+int engine__session_share(struct engine *e, int session, int share);
+int engine__share_stats(const struct engine *e, unsigned int share, unsigned int *threads, uint64_t *drops);
+
 /* Add a running process (all its threads) to the target set of session 0.
  * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: the target table is full. */
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen);

@@ -78,4 +78,9 @@ int engine_harvest_threads(struct engine *e, uint64_t now);
 /* Take a process's entry out of the probes' target set, if it is still that process's. */
 void engine_target_remove(struct engine *e, const struct target_proc *p);
 
+/* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
+ * none; -1: full), and take off one it deletes (rtp_thread.share). */
+int engine_share_charge(struct engine *e, unsigned int session);
+void engine_share_release(struct engine *e, unsigned int share);
+
 #endif

@@ -135,7 +135,10 @@ static int harvest_one(const void *key, const void *value, void *ctx)
 	(void)key;
 	if (!(t->flags & RTP_THR_EXITED) || t->exit_ns + RTP_FORGET_GRACE_NS > h->now)
 		return 0;
-	return exited_thread_append(h->e, t) ?: 1;
+	if (exited_thread_append(h->e, t))
+		return -ENOMEM;
+	engine_share_release(h->e, t->share);
+	return 1;
 }
 
 int engine_harvest_threads(struct engine *e, uint64_t now)
@@ -174,6 +177,7 @@ static int clear_slot(struct engine *e, __u32 slot)
 }
 
 struct tgid_set {
+	struct engine *e;
 	const __u32 *v;
 	size_t n;
 };
@@ -181,9 +185,13 @@ struct tgid_set {
 static int thread_of_set(const void *key, const void *value, void *ctx)
 {
 	const struct tgid_set *set = ctx;
+	const struct rtp_thread *t = value;
 
 	(void)key;
-	return in_set(set->v, set->n, ((const struct rtp_thread *)value)->tgid);
+	if (!in_set(set->v, set->n, t->tgid))
+		return 0;
+	engine_share_release(set->e, t->share);
+	return 1;
 }
 
 void engine__session_free(struct engine *e, int session)
@@ -209,7 +217,7 @@ void engine__session_free(struct engine *e, int session)
 	e->n_procs = kept;
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	if (tgids) {
-		struct tgid_set set = { tgids, n_tgids };
+		struct tgid_set set = { e, tgids, n_tgids };
 		size_t kept_threads = 0;
 
 		for (size_t i = 0; i < e->n_exited_threads; i++)

@@ -261,9 +261,12 @@ json_object *proto__build_reply(struct proto_reply *r)
 		break;
 	case PROTO_ATTACHED:
 		json_object_object_add(msg, "session", json_object_new_int64((int64_t)r->session));
-		/* fall through */
+		json_object_object_add(msg, "pids", pids_json(r->pids, r->npids));
+		break;
 	case PROTO_RECORDING:
 		json_object_object_add(msg, "pids", pids_json(r->pids, r->npids));
+		if (r->trace_buffer)
+			json_object_object_add(msg, "trace_buffer", json_object_new_int64(r->trace_buffer));
 		break;
 	case PROTO_SESSIONS:
 		arr = json_object_new_array();
@@ -431,6 +434,14 @@ int proto__parse_reply(json_object *msg, struct proto_reply *r)
 		break;
 	case PROTO_RECORDING:
 		e = get_pids(msg, r->pids, &r->npids) ? -EBADMSG : 0; /* the request's */
+		if (!e && (v = member(msg, "trace_buffer", json_type_int))) {
+			int64_t n = json_object_get_int64(v);
+
+			if (n <= 0 || n > UINT32_MAX)
+				e = -EBADMSG;
+			else
+				r->trace_buffer = (uint32_t)n;
+		}
 		break;
 	case PROTO_SESSIONS:
 		e = parse_sessions(msg, r);

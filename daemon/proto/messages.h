@@ -110,6 +110,8 @@ struct proto_reply {
 	size_t nsessions;
 	/* status */
 	struct proto_status status;
+	/* recording: the trace ring buffer in use, in bytes (0: not said, an older daemon) */
+	uint32_t trace_buffer;
 	/* recorded */
 	uint64_t records, lost;
 	/* ended */

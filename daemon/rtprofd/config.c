@@ -7,6 +7,7 @@
 #include "rtprofd/config.h"
 #include "sys/procfs.h"
 #include "proto/protocol.h"
+#include "rtprof_abi.h"
 
 #define CONFIG_MAX_BYTES (64u << 10)
 
@@ -17,6 +18,13 @@ void config__defaults(struct rtprofd_config *c)
 	snprintf(c->group, sizeof(c->group), "rtprof");
 	c->retention_s = 300;
 	c->window_s = 60;
+	c->max_clients = CONFIG_MAX_CLIENTS;
+	c->max_sessions = CONFIG_MAX_SESSIONS;
+	c->max_recordings = CONFIG_MAX_RECORDINGS;
+	c->max_threads = RTP_DEFAULT_MAX_THREADS;
+	c->max_trace_buffer = CONFIG_MAX_TRACE_BUFFER;
+	c->user_share = (struct config_fraction){ 1, 4 };
+	c->root_reserve = (struct config_fraction){ 1, 8 };
 }
 
 int config__parse_watch(const char *list, unsigned int *mask)
@@ -61,6 +69,71 @@ static int set_string(char *dst, size_t size, const char *value)
 	return 0;
 }
 
+static int parse_uint(const char *value, unsigned long min, unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || *end || end == value || value[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* "1/4" or "25%": a fraction from 0 to 1 (below 1 when !whole). */
+static int parse_fraction(const char *value, bool whole, struct config_fraction *out)
+{
+	struct config_fraction f;
+	const char *slash = strchr(value, '/');
+	char num[32];
+	size_t n = strlen(value);
+
+	if (n && value[n - 1] == '%' && n < sizeof(num)) {
+		snprintf(num, sizeof(num), "%.*s", (int)(n - 1), value);
+		if (parse_uint(num, 0, 100, &f.num))
+			return -EINVAL;
+		f.den = 100;
+	} else if (slash && (size_t)(slash - value) < sizeof(num)) {
+		snprintf(num, sizeof(num), "%.*s", (int)(slash - value), value);
+		if (parse_uint(num, 0, 1000000, &f.num) || parse_uint(slash + 1, 1, 1000000, &f.den))
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	if (f.num > f.den || (!whole && f.num == f.den))
+		return -EINVAL;
+	*out = f;
+	return 0;
+}
+
+static int apply_limit(struct rtprofd_config *c, const char *key, const char *value)
+{
+	if (!strcmp(key, "max_clients"))
+		return parse_uint(value, 1, 65536, &c->max_clients);
+	if (!strcmp(key, "max_sessions"))
+		return parse_uint(value, 2, 256, &c->max_sessions);
+	if (!strcmp(key, "max_recordings"))
+		return parse_uint(value, 1, 64, &c->max_recordings);
+	if (!strcmp(key, "max_threads"))
+		return parse_uint(value, 64, 1u << 20, &c->max_threads);
+	if (!strcmp(key, "max_trace_buffer")) {
+		unsigned int v;
+
+		/* a ring buffer's size: a power of two of at least a page */
+		if (parse_uint(value, 4096, 1u << 30, &v) || (v & (v - 1)))
+			return -EINVAL;
+		c->max_trace_buffer = v;
+		return 0;
+	}
+	if (!strcmp(key, "user_share"))
+		return parse_fraction(value, true, &c->user_share);
+	if (!strcmp(key, "root_reserve"))
+		return parse_fraction(value, false, &c->root_reserve);
+	return -ENOKEY;
+}
+
 static int apply(struct rtprofd_config *c, const char *key, const char *value)
 {
 	if (!strcmp(key, "socket"))
@@ -90,7 +163,7 @@ static int apply(struct rtprofd_config *c, const char *key, const char *value)
 			c->retention_s = (unsigned int)v;
 		return 0;
 	}
-	return -ENOKEY;
+	return apply_limit(c, key, value);
 }
 
 int config__parse(const char *text, size_t len, struct rtprofd_config *out, char *err, size_t errlen)

@@ -16,9 +16,26 @@ struct rtprofd_config {
 	unsigned int retention_s; /* how long a watched process is kept after it exits */
 	unsigned int window_s;    /* a watched process's rolling window */
 	char metrics[64];         /* ADDR:PORT, or "" */
+	/* Limits, read at start (rtprofd(8), LIMITS). Each is global; a user other than root holds at most
+	 * user_share of it (at least 1), and never takes the last root_reserve of it (at least 1). */
+	unsigned int max_clients;      /* connections */
+	unsigned int max_sessions;     /* the engine's session slots: clients' sessions and watched processes */
+	unsigned int max_recordings;   /* recordings at once */
+	unsigned int max_threads;      /* threads traced over all sessions */
+	unsigned int max_trace_buffer; /* the largest trace ring buffer a recording gets, in bytes */
+	struct config_fraction {
+		unsigned int num, den;
+	} user_share, root_reserve;
 };
 
-/* The defaults: the standard socket, group rtprof, no watching, 300 s retention, 60 s window, no metrics. */
+/* Defaults of the limits. */
+#define CONFIG_MAX_CLIENTS 256
+#define CONFIG_MAX_SESSIONS 64
+#define CONFIG_MAX_RECORDINGS 4
+#define CONFIG_MAX_TRACE_BUFFER (32u << 20)
+
+/* The defaults: the standard socket, group rtprof, no watching, 300 s retention, 60 s window, no metrics;
+ * the limits above, the engine's thread table, a user's share 1/4 and root's reserve 1/8. */
 void config__defaults(struct rtprofd_config *c);
 /* Parse text over *c (keys not given keep their values). 0, or -EINVAL with "line N: ..." in err. */
 int config__parse(const char *text, size_t len, struct rtprofd_config *c, char *err, size_t errlen);

@@ -43,7 +43,21 @@ int server__new(const struct server_opts *opts, struct engine *e, struct server 
 	if (!s)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	s->kind = TAG_LISTEN;
+	s->fd = -1;
 	s->e = e;
+	s->lim = opts->limits;
+	s->clients = calloc(s->lim.clients, sizeof(*s->clients));
+	s->sessions = calloc(s->lim.sessions, sizeof(*s->sessions));
+	if (!s->clients || !s->sessions || !s->lim.share_den || !s->lim.reserve_den) {
+		r = errmsg(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	/* the users but root hold at most the thread table but root's reserve, each a share of it */
+	r = engine__share_set(e, SHARES_USERS, s->lim.threads - shares__reserve(s, s->lim.threads), -1);
+	if (r) {
+		r = errmsg(err, errlen, r, "cannot set the thread shares: %s", strerror(-r));
+		goto fail;
+	}
 	s->status = opts->status;
 	s->status_ctx = opts->status_ctx;
 	s->epfd = -1;
@@ -89,17 +103,19 @@ void server__free(struct server *s)
 	if (!s)
 		return;
 	watch__free(s);
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; s->clients && (unsigned int)i < s->lim.clients; i++)
 		if (s->clients[i])
 			conn__close(s, s->clients[i]);
 	/* what no client owns: the watched processes' sessions and their rolling windows */
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+	for (int i = 0; s->sessions && (unsigned int)i < s->lim.sessions; i++)
 		if (s->sessions[i].used)
 			sessions__free(s, &s->sessions[i]);
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->path[0])
 		(void)unlink(s->path);
+	free(s->clients);
+	free(s->sessions);
 	free(s);
 }
 
@@ -121,10 +137,10 @@ void conn__close(struct server *s, struct client *c)
 {
 	if (c->rec)
 		recording__free(s, c->rec);
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++)
 		if (s->sessions[i].used && s->sessions[i].creator == c)
 			sessions__free(s, &s->sessions[i]);
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++)
 		if (s->clients[i] == c)
 			s->clients[i] = NULL;
 	if (s->epfd >= 0)
@@ -135,6 +151,24 @@ void conn__close(struct server *s, struct client *c)
 	free(c);
 }
 
+/* A connection past the limits: one error frame, if the socket takes it at once, then closed. */
+static void refuse_connection(struct server *s, int fd, const struct ucred *cred, int err, const char *why)
+{
+	struct proto_reply r = { .type = PROTO_ERROR, .err = -err };
+	struct proto_buf b = {};
+	json_object *msg;
+
+	snprintf(r.message, sizeof(r.message), "%s", why);
+	msg = proto__build_reply(&r);
+	if (msg && proto__frame(&b, msg) == 0)
+		(void)send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	json_object_put(msg);
+	proto_buf__free(&b);
+	server_log("refused a connection of uid %u (pid %d): %s", (unsigned int)cred->uid, (int)cred->pid, why);
+	s->dropped++;
+	close(fd);
+}
+
 static void accept_clients(struct server *s)
 {
 	for (;;) {
@@ -142,18 +176,29 @@ static void accept_clients(struct server *s)
 		socklen_t len = sizeof(cred);
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct client *c;
-		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1;
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1, r;
+		unsigned int in_use = 0, mine = 0;
+		char why[RTP_ERRLEN];
 
 		if (fd < 0)
 			return;
-		for (int i = 0; i < SERVER_MAX_CLIENTS && slot < 0; i++)
-			if (!s->clients[i])
-				slot = i;
-		if (slot < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-			if (slot < 0)
-				server_log("too many clients (%d): refusing a connection", SERVER_MAX_CLIENTS);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 			s->dropped++;
 			close(fd);
+			continue;
+		}
+		for (unsigned int i = 0; i < s->lim.clients; i++) {
+			if (!s->clients[i]) {
+				if (slot < 0)
+					slot = (int)i;
+				continue;
+			}
+			in_use++;
+			mine += s->clients[i]->uid == cred.uid;
+		}
+		r = shares__check(s, cred.uid, "connections", s->lim.clients, mine, in_use, why, sizeof(why));
+		if (r) {
+			refuse_connection(s, fd, &cred, r, why);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -328,7 +373,7 @@ void server__tick(struct server *s)
 	sessions__tick(s);
 	watch__tick(s, clock__mono_ns());
 	/* events queued outside a client's own turn ("ended") */
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++) {
 		struct client *c = s->clients[i];
 
 		if (c && (c->out.len || c->closing) && !(c->events & EPOLLOUT) && !conn__flush(s, c))

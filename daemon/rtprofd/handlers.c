@@ -3,6 +3,7 @@
  * detach, status. Each gets its request parsed (proto/messages.h) and answers with a typed reply. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -85,14 +86,8 @@ static void do_attach_checked(struct server *s, struct client *c, const struct p
 
 static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
 {
-	unsigned int owned = sessions__count(s, false, c->uid, false);
 	int pidfds[PROTO_MAX_PIDS];
 
-	if (c->uid != 0 && owned >= SERVER_MAX_SESSIONS_PER_USER) {
-		s->refused++;
-		conn__reply_error(s, c, req, ENOSPC, "you have %u sessions, the most a user may have", owned);
-		return;
-	}
 	if (handlers__authorise_pids(s, c, req, pidfds))
 		return;
 	do_attach_checked(s, c, req, pidfds);
@@ -102,6 +97,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 static void do_attach_checked(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds)
 {
 	struct proto_reply reply = { .type = PROTO_ATTACHED };
+	char why[RTP_ERRLEN];
 	struct sess *ss;
 
 	for (unsigned int i = 0; i < req->npids; i++) {
@@ -110,19 +106,25 @@ static void do_attach_checked(struct server *s, struct client *c, const struct p
 		if (slot >= 0) {
 			struct sess *w = sessions__of_slot(s, slot);
 
-			/* a user's own attach takes a watched process over; its watch figures restart later */
-			if (w && w->watched) {
-				sessions__free(s, w);
-			} else {
+			/* a process is in one session at most (the probes' target table has one slot for it): a
+			 * watched one stays watched, untouched */
+			if (w && w->watched && c->uid == 0)
+				conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): query "
+						   "its watched session %lu", (int)req->pids[i], w->id);
+			else if (w && w->watched)
+				conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): its "
+						   "figures are root's, in the watched session", (int)req->pids[i]);
+			else
 				conn__reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
 						   (int)req->pids[i]);
-				return;
-			}
+			return;
 		}
 	}
-	ss = sessions__new(s, c->uid, c, false);
+	ss = sessions__new(s, c->uid, c, false, why, sizeof(why));
 	if (!ss) {
-		conn__reply_error(s, c, req, ENOSPC, "rtprofd runs %d sessions already, its limit", SERVER_MAX_SESSIONS);
+		s->refused++;
+		server_log("refused: uid %u (pid %d) asked to attach: %s", (unsigned int)c->uid, (int)c->pid, why);
+		conn__reply_error(s, c, req, ENOSPC, "%s", why);
 		return;
 	}
 	ss->notify = req->notify;
@@ -148,11 +150,15 @@ static void do_attach_checked(struct server *s, struct client *c, const struct p
 
 static void do_sessions(struct server *s, struct client *c, const struct proto_request *req)
 {
-	struct proto_session_info list[SERVER_MAX_SESSIONS];
+	struct proto_session_info *list = calloc(s->lim.sessions, sizeof(*list));
 	struct proto_reply reply = { .type = PROTO_SESSIONS, .sessions = list };
 	uint64_t now = clock__mono_ns();
 
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	if (!list) {
+		conn__reply_error(s, c, req, ENOMEM, "out of memory");
+		return;
+	}
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		const struct sess *ss = &s->sessions[i];
 		struct proto_session_info *si = &list[reply.nsessions];
 
@@ -165,6 +171,7 @@ static void do_sessions(struct server *s, struct client *c, const struct proto_r
 		reply.nsessions++;
 	}
 	conn__reply(s, c, &reply, req);
+	free(list);
 }
 
 static void do_detach(struct server *s, struct client *c, const struct proto_request *req)

@@ -8,18 +8,36 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 
+#include "base/clock.h"
 #include "base/text.h"
 #include "base/vec.h"
 #include "model/report_fields.h"
 #include "rtprofd/metrics.h"
 #include "sys/procfs.h"
 
+/* Connections at once, from one address, and how long one may last from its accept, whatever it sends:
+ * libmicrohttpd's own timeout restarts on every byte, so that a client sending one a second held its
+ * connection for ever, and 16 of them held /metrics down. */
+#define METRICS_MAX_CONNECTIONS 16u
+#define METRICS_PER_ADDRESS 4u
+#define METRICS_DEADLINE_NS (3ull * 1000000000)
+
+struct metrics_conn {
+	struct MHD_Connection *conn; /* NULL: a free entry */
+	int fd;
+	uint64_t accepted_ns;
+	bool cut;
+};
+
 struct metrics {
 	struct MHD_Daemon *d;
 	struct server *srv;
 	struct engine *e;
+	struct metrics_conn conns[METRICS_MAX_CONNECTIONS];
+	uint64_t cut;
 };
 
 struct text {
@@ -111,7 +129,7 @@ static void proc_labels(const struct sess_report *s, char *out, size_t size)
 
 char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 {
-	struct collect c = { .e = e, .v = calloc(SERVER_MAX_SESSIONS, sizeof(*c.v)) };
+	struct collect c = { .e = e, .v = calloc(server__limits(srv)->sessions, sizeof(*c.v)) };
 	struct server_stats st;
 	struct text t = {};
 	struct rusage ru;
@@ -252,6 +270,49 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return ret;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics *m = cls;
+	const union MHD_ConnectionInfo *info;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct metrics_conn *mc = *socket_ctx;
+
+		if (mc)
+			mc->conn = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	for (unsigned int i = 0; i < METRICS_MAX_CONNECTIONS && info; i++) {
+		struct metrics_conn *mc = &m->conns[i];
+
+		if (!mc->conn) {
+			*mc = (struct metrics_conn){ .conn = conn, .fd = info->connect_fd, .accepted_ns = clock__mono_ns() };
+			*socket_ctx = mc;
+			return;
+		}
+	}
+}
+
+/* Connections past their deadline: shut down, which libmicrohttpd sees as the client's end. */
+static void cut_late(struct metrics *m)
+{
+	uint64_t now = clock__mono_ns();
+
+	for (unsigned int i = 0; i < METRICS_MAX_CONNECTIONS; i++) {
+		struct metrics_conn *mc = &m->conns[i];
+
+		if (mc->conn && !mc->cut && now - mc->accepted_ns >= METRICS_DEADLINE_NS) {
+			mc->cut = true;
+			m->cut++;
+			fprintf(stderr, "rtprofd: metrics: closed a connection still open %.0f s after it was accepted "
+					"(%llu so far)\n", (double)METRICS_DEADLINE_NS / 1e9, (unsigned long long)m->cut);
+			(void)shutdown(mc->fd, SHUT_RDWR);
+		}
+	}
+}
+
 int metrics__start(const char *spec, struct server *srv, struct engine *e, struct metrics **out, char *err,
 		   size_t errlen)
 {
@@ -296,7 +357,10 @@ int metrics__start(const char *spec, struct server *srv, struct engine *e, struc
 	m->srv = srv;
 	m->e = e;
 	m->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, METRICS_MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, METRICS_PER_ADDRESS,
+				MHD_OPTION_CONNECTION_TIMEOUT, 10u, /* idle; the deadline is shorter */
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, m, MHD_OPTION_END);
 	if (!m->d) {
 		snprintf(err, errlen, "metrics: cannot listen on %s:%ld", host, port);
 		free(m);
@@ -316,6 +380,15 @@ int metrics__fd(const struct metrics *m)
 void metrics__run(struct metrics *m)
 {
 	(void)MHD_run(m->d);
+	cut_late(m);
+}
+
+void metrics__tick(struct metrics *m)
+{
+	if (!m)
+		return;
+	cut_late(m);
+	(void)MHD_run(m->d); /* what the cut closed, and libmicrohttpd's own timeouts */
 }
 
 void metrics__stop(struct metrics *m)

@@ -17,6 +17,8 @@ int metrics__start(const char *spec, struct server *srv, struct engine *e, struc
 /* The fd to add to the caller's epoll; call metrics__run when it is readable (and on every turn). */
 int metrics__fd(const struct metrics *m);
 void metrics__run(struct metrics *m);
+/* Periodic work (every turn of the loop): close the connections past their deadline (NULL: none). */
+void metrics__tick(struct metrics *m);
 void metrics__stop(struct metrics *m);
 
 /* The exposition text (NUL-terminated, malloc'd) of everything the server's sessions measured. */

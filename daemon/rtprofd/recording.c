@@ -12,7 +12,6 @@
 #include "trace/trace.h"
 #include "rtprofd/server_internal.h"
 
-#define RECORDING_TRACE_BUFFER (32u << 20)
 #define RECORDING_FLUSH_NS 1000000000ull
 
 struct recording {
@@ -67,14 +66,24 @@ unsigned int recordings__count(const struct server *s)
 {
 	unsigned int n = 0;
 
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++)
 		n += s->clients[i] && s->clients[i]->rec;
+	return n;
+}
+
+/* A uid's recordings. */
+static unsigned int recordings__of(const struct server *s, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->lim.clients; i++)
+		n += s->clients[i] && s->clients[i]->rec && s->clients[i]->uid == uid;
 	return n;
 }
 
 void recording__request(struct server *s, struct client *c, const struct proto_request *req)
 {
-	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = RECORDING_TRACE_BUFFER };
+	struct engine_opts eo = { .sz = sizeof(eo), .record = true, .trace_buffer_bytes = s->lim.trace_buffer };
 	struct proto_reply reply = { .type = PROTO_RECORDING, .npids = req->npids };
 	struct trace_header h;
 	struct recording *rec;
@@ -86,16 +95,24 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 		conn__reply_error(s, c, req, EBUSY, "this connection is recording already");
 		return;
 	}
-	if (recordings__count(s) >= SERVER_MAX_RECORDINGS) {
-		conn__reply_error(s, c, req, ENOSPC, "rtprofd records %d traces already, its limit", SERVER_MAX_RECORDINGS);
+	r = shares__check(s, c->uid, "recordings", s->lim.recordings, recordings__of(s, c->uid),
+			  recordings__count(s), why, sizeof(why));
+	if (r) {
+		s->refused++;
+		server_log("refused: uid %u (pid %d) asked to record: %s", (unsigned int)c->uid, (int)c->pid, why);
+		conn__reply_error(s, c, req, r, "%s", why);
 		return;
 	}
 	if (handlers__authorise_pids(s, c, req, pidfds))
 		return;
 	eo.no_follow = !req->follow;
 	eo.runtime_mode = handlers__runtime_mode(req->runtime);
-	if (req->trace_buffer)
+	if (req->trace_buffer > s->lim.trace_buffer)
+		server_log("uid %u (pid %d) asked for a trace buffer of %u bytes: clamped to %u, the most a recording "
+			   "gets", (unsigned int)c->uid, (int)c->pid, req->trace_buffer, s->lim.trace_buffer);
+	else if (req->trace_buffer)
 		eo.trace_buffer_bytes = req->trace_buffer;
+	reply.trace_buffer = eo.trace_buffer_bytes;
 	rec = calloc(1, sizeof(*rec));
 	if (!rec) {
 		handlers__close_pidfds(pidfds, req->npids);
@@ -191,7 +208,7 @@ void recordings__tick(struct server *s)
 {
 	uint64_t now = clock__mono_ns();
 
-	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.clients; i++) {
 		struct client *c = s->clients[i];
 		struct recording *rec = c ? c->rec : NULL;
 

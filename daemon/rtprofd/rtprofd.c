@@ -86,6 +86,15 @@ static int load_config(const char *path, bool must_exist, const struct rtprofd_c
 	return 0;
 }
 
+static bool limits_differ(const struct rtprofd_config *a, const struct rtprofd_config *b)
+{
+	return a->max_clients != b->max_clients || a->max_sessions != b->max_sessions ||
+	       a->max_recordings != b->max_recordings || a->max_threads != b->max_threads ||
+	       a->max_trace_buffer != b->max_trace_buffer || a->user_share.num != b->user_share.num ||
+	       a->user_share.den != b->user_share.den || a->root_reserve.num != b->root_reserve.num ||
+	       a->root_reserve.den != b->root_reserve.den;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -126,7 +135,7 @@ int main(int argc, char **argv)
 	struct server_opts so = { .mode = 0660, .status = daemon_status, .status_ctx = &status_ctx };
 	struct engine *engine = NULL;
 	bool verbose = false;
-	struct engine_opts eo = { .sz = sizeof(eo), .max_sessions = SERVER_MAX_SESSIONS, .watch_execs = true };
+	struct engine_opts eo = { .sz = sizeof(eo), .watch_execs = true };
 	struct rtprofd_config cmdline = {}, cfg;
 	const char *config_path = DEFAULT_CONFIG;
 	bool config_given = false;
@@ -193,6 +202,13 @@ int main(int argc, char **argv)
 		return 2;
 	so.socket_path = cfg.socket;
 	so.group = cfg.group;
+	so.limits = (struct server_limits){ .clients = cfg.max_clients, .sessions = cfg.max_sessions,
+					    .recordings = cfg.max_recordings, .threads = cfg.max_threads,
+					    .trace_buffer = cfg.max_trace_buffer,
+					    .share_num = cfg.user_share.num, .share_den = cfg.user_share.den,
+					    .reserve_num = cfg.root_reserve.num, .reserve_den = cfg.root_reserve.den };
+	eo.max_sessions = cfg.max_sessions;
+	eo.max_threads = cfg.max_threads;
 	status_ctx.started_ns = clock__mono_ns();
 	eo.verbose = verbose;
 	engine__set_log(log_libbpf, verbose);
@@ -261,11 +277,11 @@ int main(int argc, char **argv)
 					if (si.ssi_signo != SIGHUP) {
 						running = false;
 					} else if (load_config(config_path, config_given, &cmdline, set, &next) == 0) {
-						/* the socket, group and metrics address are bound at start */
+						/* the socket, group, metrics address and limits are set at start */
 						if (strcmp(next.socket, cfg.socket) || strcmp(next.group, cfg.group) ||
-						    strcmp(next.metrics, cfg.metrics))
-							fprintf(stderr, "rtprofd: SIGHUP: socket, group and metrics changes "
-									"take a restart\n");
+						    strcmp(next.metrics, cfg.metrics) || limits_differ(&next, &cfg))
+							fprintf(stderr, "rtprofd: SIGHUP: socket, group, metrics and limit "
+									"changes take a restart\n");
 						cfg.watch = next.watch;
 						cfg.retention_s = next.retention_s;
 						server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s);
@@ -283,6 +299,7 @@ int main(int argc, char **argv)
 		if (r < 0 && r != -EINTR)
 			fprintf(stderr, "rtprofd: reading events: %s\n", strerror(-r));
 		server__tick(srv);
+		metrics__tick(metrics);
 	}
 	fprintf(stderr, "rtprofd: stopping\n");
 	ret = 0;

@@ -10,9 +10,6 @@
 
 #include "engine/engine.h"
 
-#define SERVER_MAX_CLIENTS 256
-#define SERVER_MAX_SESSIONS 64           /* engine slots */
-#define SERVER_MAX_SESSIONS_PER_USER 16
 #define SERVER_MAX_PIDS_PER_ATTACH 64
 #define SERVER_MAX_CLIENT_BACKLOG (16u << 20) /* a trace stream a client has not read; past it, it is dropped */
 #define SERVER_CLIENT_OUT_HIGH (1u << 20)     /* unsent replies past which a client's requests wait */
@@ -27,12 +24,24 @@ struct server_daemon_status {
 };
 typedef void (*server_status_fn)(void *ctx, struct server_daemon_status *st);
 
+/* The daemon's limits (config.h): each global, with a share for each user but root and a reserve for root. */
+struct server_limits {
+	unsigned int clients;    /* connections */
+	unsigned int sessions;   /* engine session slots (the engine's max_sessions) */
+	unsigned int recordings;
+	unsigned int threads;    /* the engine's thread table (its max_threads) */
+	unsigned int trace_buffer; /* the largest trace ring buffer of a recording */
+	unsigned int share_num, share_den;     /* of each limit, a user but root holds at most this (at least 1) */
+	unsigned int reserve_num, reserve_den; /* ... and never takes the last this of it (at least 1) */
+};
+
 struct server_opts {
 	const char *socket_path;
 	const char *group; /* owner group of the socket, if it exists */
 	unsigned int mode; /* of the socket */
 	server_status_fn status; /* the daemon's figures for "status" (may be NULL) */
 	void *status_ctx;
+	struct server_limits limits;
 };
 
 struct server;
@@ -54,9 +63,8 @@ struct server_stats {
 void server__stats(const struct server *s, struct server_stats *st);
 
 /* Watch mode: every python/node process (WATCH_* of config.h) gets a session of its own, owned by root,
- * kept `retention_s` after it exits. Watched sessions use at most SERVER_MAX_WATCHED slots, so that
- * clients always find some; processes beyond that are counted, not watched. */
-#define SERVER_MAX_WATCHED (SERVER_MAX_SESSIONS - 8)
+ * kept `retention_s` after it exits. Watched sessions use at most the session slots but root's reserve,
+ * so that clients always find some; processes beyond that are counted, not watched. */
 void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s);
 /* A process that exec'd python* or node*: watch it if its runtime is one of the mask's. */
 void server__watch_exec(struct server *s, pid_t pid);
@@ -66,6 +74,9 @@ void server__watch_scan(struct server *s);
 void server__tick(struct server *s);
 /* How long the main loop may sleep (shorter while a trace is being recorded). */
 int server__poll_ms(const struct server *s);
+
+/* The limits in force (the session slots, for the metrics' collection). */
+const struct server_limits *server__limits(const struct server *s);
 
 typedef void (*server_session_fn)(void *ctx, unsigned long id, int slot, uid_t owner, bool watched);
 void server__foreach_session(const struct server *s, server_session_fn fn, void *ctx);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rtprof_abi.h"
 #include "proto/messages.h"
 #include "proto/protocol.h"
 #include "rtprofd/server.h"
@@ -16,8 +17,6 @@
 struct json_object;
 
 enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3, TAG_WATCHQ = 4 };
-
-#define SERVER_MAX_RECORDINGS 4
 
 struct recording;
 
@@ -46,6 +45,7 @@ struct sess {
 	bool notify;   /* the creator asked for an "ended" event */
 	bool ended;    /* ... and it was sent */
 	bool watched;
+	int share;         /* its threads' share of the engine's thread table (-1: none, root's) */
 	uint64_t ended_ns; /* watched: when its process was first seen gone */
 	/* watched: the rolling window -- the report at the start of the current window, and the last
 	 * complete window's figures (that report subtracted from the one at its end) */
@@ -61,10 +61,12 @@ struct server {
 	struct engine *e;
 	server_status_fn status;
 	void *status_ctx;
-	struct client *clients[SERVER_MAX_CLIENTS];
-	struct sess sessions[SERVER_MAX_SESSIONS];
+	struct server_limits lim;
+	struct client **clients; /* [lim.clients] */
+	struct sess *sessions;   /* [lim.sessions] */
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
+	uint64_t share_drops[RTP_MAX_SHARES]; /* each thread share's drops, as last logged */
 	unsigned int watch_mask, retention_s, window_s;
 	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
 	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
@@ -90,8 +92,14 @@ bool auth__may_see(const struct client *c, const struct sess *ss);
 /* sessions.c: the registry */
 struct sess *sessions__find(struct server *s, unsigned long id);
 struct sess *sessions__of_slot(struct server *s, int slot);
-/* A free entry with a new engine session, or NULL (-ENOSPC) */
-struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched);
+/* A free entry with a new engine session, or NULL with why (-ENOSPC): past the owner's share (but for
+ * watched sessions, root's), or all taken. The oldest retained session (watched, its process gone) is
+ * evicted, and logged, when no entry is free. */
+struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched, char *why,
+			   size_t len);
+/* Evict the oldest retained session, logged with for_whom; false when there is none. */
+bool sessions__evict_retained(struct server *s, const char *for_whom);
+unsigned int sessions__retained(const struct server *s);
 void sessions__free(struct server *s, struct sess *ss);
 /* Tell a session's creator, if it asked, that the session ended: "exit" or "detach". */
 void sessions__notify_ended(struct server *s, struct sess *ss, const char *reason);
@@ -116,6 +124,19 @@ void recording__free(struct server *s, struct recording *rec);
 void recording__poll(struct recording *rec);
 void recordings__tick(struct server *s);
 unsigned int recordings__count(const struct server *s);
+
+/* shares.c: of a limit, what a user but root may hold at most, and root's reserve (both at least 1) */
+unsigned int shares__user_cap(const struct server *s, unsigned int limit);
+unsigned int shares__reserve(const struct server *s, unsigned int limit);
+/* The engine's thread share of a user's sessions (-1 for root's); SHARES_USERS is all users' but root's. */
+#define SHARES_USERS 0
+int shares__threads_of(struct server *s, uid_t uid);
+/* Log the threads the shares did not track since the last call. */
+void shares__log_drops(struct server *s);
+/* May uid take one more of a limit, holding `mine` of it while `in_use` are taken (by anyone)? 0, or
+ * -ENOSPC with "uid N already has K of its K <what>" (or the limit's, or root's reserve's) in why. */
+int shares__check(const struct server *s, uid_t uid, const char *what, unsigned int limit, unsigned int mine,
+		  unsigned int in_use, char *why, size_t len);
 
 /* watch.c */
 void watch__tick(struct server *s, uint64_t now);

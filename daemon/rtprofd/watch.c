@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -26,7 +27,7 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 	s->retention_s = retention_s;
 	s->window_s = window_s ? window_s : 60;
 	/* processes of a runtime no longer watched are let go */
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 		struct rtp_report *rep = NULL;
 		unsigned int kind = 0;
@@ -86,8 +87,9 @@ void server__watch_exec(struct server *s, pid_t pid)
 
 static void watch_detected(struct server *s, const struct watchq_job *job)
 {
+	unsigned int cap = s->lim.sessions - shares__reserve(s, s->lim.sessions);
 	struct sess *ss = NULL;
-	char err[RTP_ERRLEN];
+	char err[RTP_ERRLEN], why[RTP_ERRLEN];
 
 	if (job->err == -ETIMEDOUT || job->err == -EFBIG) {
 		server_log("not watching pid %d: reading its program's ELF files took %s (%.0f ms): crafted or damaged?",
@@ -98,10 +100,15 @@ static void watch_detected(struct server *s, const struct watchq_job *job)
 	}
 	if (job->err || !(watch_kind(job->rt.kind) & s->watch_mask) || engine__session_of(s->e, job->pid) >= 0)
 		return;
-	if (sessions__count(s, true, 0, true) < SERVER_MAX_WATCHED)
-		ss = sessions__new(s, 0, NULL, true);
+	/* at most the session slots but root's reserve; a retained one makes room */
+	if (sessions__count(s, true, 0, true) >= cap && !sessions__evict_retained(s, "a watched process"))
+		snprintf(why, sizeof(why), "%u processes are watched, the most rtprofd watches", cap);
+	else
+		ss = sessions__new(s, 0, NULL, true, why, sizeof(why));
 	if (!ss) {
 		s->watch_dropped++;
+		server_log("not watching %s %s (pid %d): %s", runtime__kind_name(job->rt.kind), job->rt.version,
+			   (int)job->pid, why);
 		return;
 	}
 	ss->npids = 1;
@@ -165,7 +172,7 @@ void server__watch_scan(struct server *s)
 /* Roll the watched sessions' windows; forget those whose process is gone past the retention. */
 void watch__tick(struct server *s, uint64_t now)
 {
-	for (int i = 0; i < SERVER_MAX_SESSIONS; i++) {
+	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 
 		if (!ss->used || !ss->watched)

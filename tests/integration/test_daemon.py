@@ -196,12 +196,17 @@ class Conn:
 class Daemon:
     """rtprofd on a socket in a temporary directory, its output in a log file there."""
 
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), config=None):
+        """extra: more options; config: the text of a configuration file for it (else none is read)."""
         self.dir = tempfile.mkdtemp(prefix="rtprofd-test-")
         os.chmod(self.dir, 0o755)
         self.socket = os.path.join(self.dir, "rtprofd.sock")
         self.log_path = os.path.join(self.dir, "rtprofd.log")
         self.argv = [rtp.rtprofd_path(), "--socket", self.socket]
+        if config is not None:
+            with open(os.path.join(self.dir, "rtprofd.conf"), "w") as f:
+                f.write(config)
+            self.argv += ["--config", os.path.join(self.dir, "rtprofd.conf")]
         ids = nobody_ids()
         if ids:
             self.argv += ["--group", ids[2]]
@@ -970,11 +975,14 @@ class HostileClients(HostileBase):
         while time.monotonic() < deadline and len(refused) < 300 - (MAX_CLIENTS - 1):
             readable = select.select([c.sock for c in conns if c.sock not in refused], [], [], 0.05)[0]
             for s in readable:
+                # a refused connection gets an error, then is closed; the others are sent nothing
                 try:
-                    if not s.recv(1 << 16, socket.MSG_PEEK):
-                        refused.add(s)
+                    data = s.recv(1 << 16)
                 except ConnectionResetError:
-                    refused.add(s)
+                    data = b""
+                self.assertTrue(not data or b"rtprofd has all its %d connections in use" % MAX_CLIENTS in data,
+                                "a refused connection is told why: %r" % data[:300])
+                refused.add(s)
         st = keeper.request({"type": "status"}, timeout=ANSWER_S)
         self.assertEqual(st["clients"], MAX_CLIENTS, "with 301 connections the daemon keeps %d: %s"
                          % (MAX_CLIENTS, st))

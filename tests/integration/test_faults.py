@@ -322,8 +322,15 @@ class FaultCase(unittest.TestCase):
         self.addCleanup(reap)
         return proc
 
-    def target(self, *args):
-        return self.spawn([rtp.python_exe(), rtp.workload("fault_target.py")] + [str(a) for a in args])
+    def target(self, *args, unwatched=False):
+        exe = rtp.python_exe()
+        if unwatched:
+            # a process's name is its program file's, a symbolic link's too: not python*, so that rtprofd
+            # --watch python leaves it to the client (an attach to a watched process is EBUSY)
+            exe = self.path("fault-target")
+            if not os.path.exists(exe):
+                os.symlink(os.path.realpath(rtp.python_exe()), exe)
+        return self.spawn([exe, rtp.workload("fault_target.py")] + [str(a) for a in args])
 
     def wait_file(self, path, proc, what):
         self.assertTrue(rtp.wait_for_file(path, proc, STARTUP_TIMEOUT),
@@ -515,7 +522,7 @@ class Sigkill(FaultCase):
         d = self.daemon(sock, ["--watch", "python"])
         watched_ready, attached_ready = self.path("ready-watched"), self.path("ready-attached")
         watched = self.target("busy", watched_ready)
-        attached = self.target("busy", attached_ready)
+        attached = self.target("busy", attached_ready, unwatched=True)
         self.wait_file(watched_ready, watched, "busy (watched)")
         self.wait_file(attached_ready, attached, "busy (attached)")
         bg = self.background(["--socket", sock, str(attached.pid)])
@@ -559,7 +566,7 @@ class Sigkill(FaultCase):
     def count_through(self, sock, via_daemon):
         what = "through the restarted rtprofd" if via_daemon else "with a stale socket"
         files = [self.path("%s-%d" % (n, via_daemon)) for n in ("ready", "go", "done")]
-        target = self.target("calls", *files, K_GETPPID, "exit")
+        target = self.target("calls", *files, K_GETPPID, "exit", unwatched=True)
         self.wait_file(files[0], target, "calls")
         bg = self.background(["--socket", sock, "--json", str(target.pid)])
         self.wait_attached(bg)

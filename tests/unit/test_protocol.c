@@ -156,6 +156,21 @@ static void test_replies(void)
 	proto_reply__clear(&back);
 	json_object_put(msg);
 
+	/* the trace buffer a recording got; an older daemon's reply says nothing of it */
+	r = (struct proto_reply){ .type = PROTO_RECORDING, .npids = 1, .pids = { 42 }, .trace_buffer = 1u << 20 };
+	msg = wire(proto__build_reply(&r));
+	CHECK_EQ(proto__parse_reply(msg, &back), 0);
+	CHECK_EQ(back.trace_buffer, 1u << 20);
+	CHECK_EQ(back.pids[0], 42);
+	json_object_put(msg);
+	msg = json_tokener_parse("{\"type\":\"recording\",\"pids\":[1]}");
+	CHECK_EQ(proto__parse_reply(msg, &back), 0);
+	CHECK_EQ(back.trace_buffer, 0);
+	json_object_put(msg);
+	msg = json_tokener_parse("{\"type\":\"recording\",\"pids\":[1],\"trace_buffer\":-1}");
+	CHECK_EQ(proto__parse_reply(msg, &back), -EBADMSG);
+	json_object_put(msg);
+
 	/* an "attached" without its session is no reply; a type unknown here is passed over */
 	msg = json_tokener_parse("{\"type\":\"attached\",\"pids\":[1]}");
 	CHECK_EQ(proto__parse_reply(msg, &back), -EBADMSG);
