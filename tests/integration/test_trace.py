@@ -158,8 +158,12 @@ class DaemonRecording(unittest.TestCase):
         self.daemon = subprocess.Popen([rtprofd, "--socket", self.sock, "--config", "/dev/null"],
                                        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (self.daemon.send_signal(signal.SIGTERM), self.daemon.wait(10)))
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.sock) and time.monotonic() < deadline:
+        # the daemon sets the socket's owner and mode after bind: open it to all once the daemon answers
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            res = rtp.run([rtp.RTPROF, "status", "--socket", self.sock], timeout=10)
+            if res.returncode == 0:
+                break
             time.sleep(0.05)
         os.chmod(self.sock, 0o666)
         self.binary = os.path.join(self.tmp, "rtprof")
