@@ -352,6 +352,18 @@ def read_json(path):
         return json.load(f)
 
 
+def stop_class_daemon(cls):
+    """A test class's tearDownClass: its rtprofd must exit 0 on SIGTERM."""
+    d, cls.daemon = cls.daemon, None
+    if d is None:
+        return
+    rc = d.stop()
+    log = d.log_tail()
+    d.cleanup()
+    if rc != 0:
+        raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+
+
 class DaemonCase(unittest.TestCase):
     """One rtprofd for the class."""
 
@@ -364,14 +376,7 @@ class DaemonCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        d, cls.daemon = cls.daemon, None
-        if d is None:
-            return
-        rc = d.stop()
-        log = d.log_tail()
-        d.cleanup()
-        if rc != 0:
-            raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+        stop_class_daemon(cls)
 
     def setUp(self):
         rtp.require_root(self)

@@ -374,14 +374,7 @@ class ThroughDaemon(ThreadIdCase):
 
     @classmethod
     def tearDownClass(cls):
-        d, cls.daemon = cls.daemon, None
-        if d is None:
-            return
-        rc = d.stop()
-        log = d.log_tail()
-        d.cleanup()
-        if rc != 0:
-            raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+        test_daemon.stop_class_daemon(cls)
 
     def setUp(self):
         rtp.require_root(self)

@@ -30,7 +30,7 @@ import unittest
 import urllib.request
 
 import rtp
-from test_daemon import Daemon, nobody_ids
+from test_daemon import Daemon, nobody_ids, stop_class_daemon
 
 STARTUP_TIMEOUT = 30
 
@@ -150,14 +150,7 @@ class SharesCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        d, cls.daemon = cls.daemon, None
-        if d is None:
-            return
-        rc = d.stop()
-        log = d.log_tail()
-        d.cleanup()
-        if rc != 0:
-            raise AssertionError("rtprofd should exit 0 on SIGTERM, got %r\n%s" % (rc, log))
+        stop_class_daemon(cls)
 
     def setUp(self):
         rtp.require_root(self)
