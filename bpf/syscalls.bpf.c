@@ -9,6 +9,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before load: syscalls that never return, counted at entry. */
 const volatile __u32 nr_exit = 0xffffffff;
 const volatile __u32 nr_exit_group = 0xffffffff;
+/* The syscall of the kernel's uretprobe trampoline (x86-64, Linux 6.11+): each return probe rtprof places
+ * makes one. rtprof's machinery, not the target's activity: never counted. */
+const volatile __u32 nr_uretprobe = RTP_NR_NONE;
 /* 0: time every syscall; else time one in 2^sample_shift within a burst */
 const volatile __u32 sample_shift = RTP_DEFAULT_SAMPLE_SHIFT;
 /* Runtime metrics (set by userspace from rtp_sysnrs_native(); RTP_NR_NONE where the architecture lacks the call) */
@@ -191,6 +194,10 @@ int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
 
 	if (!cur || !cur->slot1)
 		return 0;
+	if ((__u32)id == nr_uretprobe) {
+		cur->in_sys = RTP_SYS_NONE;
+		return 0;
+	}
 	if ((__u32)id == nr_exit || (__u32)id == nr_exit_group) {
 		s = stats_of(cur->slot1, (__u32)id);
 		if (s)

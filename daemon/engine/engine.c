@@ -341,6 +341,9 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->rt = (struct rt_ctx){ .skel = e->skel, .emit = rt_emit, .owner = e };
 	e->skel->rodata->nr_exit = SYS_exit;
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
+#if defined(__x86_64__)
+	e->skel->rodata->nr_uretprobe = 335; /* __NR_uretprobe, newer than the headers this may build with */
+#endif
 	e->skel->rodata->sample_shift = e->opts.exact_latency || e->opts.record ? 0 : RTP_DEFAULT_SAMPLE_SHIFT;
 	e->skel->rodata->watch_execs = e->opts.watch_execs;
 	e->skel->rodata->ns_per_tick = (__u64)(1000000000L / procfs__ticks_per_sec());
