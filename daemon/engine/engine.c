@@ -311,6 +311,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	reaper__init(&e->reaper);
 	if (opts)
 		memcpy(&e->opts, opts, opts->sz && opts->sz < sizeof(e->opts) ? opts->sz : sizeof(e->opts));
 	if (!e->opts.max_procs)
@@ -338,7 +339,10 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = errmsg(err, errlen, r, "cannot open the BPF object: %s", strerror(-r));
 		goto cleanup;
 	}
-	e->rt = (struct rt_ctx){ .skel = e->skel, .emit = rt_emit, .owner = e };
+	e->rt = (struct rt_ctx){ .skel = e->skel, .emit = rt_emit, .owner = e, .reaper = &e->reaper,
+				 .uprobe_multi = rt_uprobe_multi_wanted() };
+	if (e->rt.uprobe_multi)
+		rt_prepare_uprobe_multi(e->skel);
 	e->skel->rodata->nr_exit = SYS_exit;
 	e->skel->rodata->nr_exit_group = SYS_exit_group;
 #if defined(__x86_64__)
@@ -407,7 +411,9 @@ void engine__free(struct engine *e)
 		return;
 	ring_buffer__free(e->rb);
 	for (size_t i = 0; i < e->n_procs; i++)
-		rt_free(&e->procs[i]);
+		rt_free(&e->rt, &e->procs[i]);
+	/* the probes' links, then the object: the reaper's threads must be done with the former */
+	reaper__fini(&e->reaper);
 	rtprof_bpf__destroy(e->skel);
 	free(e->exited_threads);
 	free(e->sessions);
@@ -644,6 +650,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 			rt_detach(&e->rt, p);
 		}
 	}
+	reaper__flush(&e->reaper); /* probes of processes gone or exec'd since the last poll */
 	if (now >= e->last_harvest_ns + RTP_FORGET_GRACE_NS) {
 		e->last_harvest_ns = now;
 		r = engine_harvest_threads(e, now);

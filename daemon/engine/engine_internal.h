@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "engine/engine.h"
+#include "engine/reaper.h"
 #include "engine/rtmetrics.h"
 #include "engine/target.h"
 #include "rtprof_abi.h"
@@ -62,6 +63,7 @@ struct engine {
 	engine_trace_fn trace_fn;
 	void *trace_ctx;
 	struct rt_ctx rt; /* what runtime metrics get of the engine */
+	struct reaper reaper; /* detached probes, destroyed off the caller's thread (reaper.c) */
 	struct rtp_thread *exited_threads; /* records moved out of the BPF map */
 	size_t n_exited_threads, cap_exited_threads;
 };

@@ -10,6 +10,10 @@
  * while the rare events -- collections, libuv threadpool tasks -- are uprobes or USDT probes. The uprobe GIL
  * method (take_gil/drop_gil) is exact but costs three hits per acquisition: opt-in. */
 #include <errno.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,13 +33,17 @@
 #include "rtprof.skel.h"
 #include "sys/procfs.h"
 #include "sys/symbols.h"
+#include "engine/reaper.h"
 
 #define RT_MAX_LINKS 16
 
 struct rt_state {
 	int kind; /* RTP_RT_* */
 	struct bpf_link *links[RT_MAX_LINKS];
+	bool usdt[RT_MAX_LINKS]; /* links[i] came from bpf_program__attach_usdt */
 	int n_links;
+	int fds[RT_MAX_LINKS]; /* multi-uprobe links, made through the bpf syscall (libbpf 1.1 has no API) */
+	int n_fds;
 	bool have_entry;  /* rt_procs has the process */
 	bool have_saved;  /* `saved` holds its totals (the process is gone) */
 	__u32 tflags;     /* RTP_TARGET_RT_* set for it */
@@ -63,24 +71,120 @@ static const char SAVE_RESTORE_NOTES[] =
 	"(PyEval_SaveThread/PyEval_RestoreThread) are seen; the periodic hand-offs between running threads are "
 	"missed, so contention between CPU-bound threads is under-reported";
 
-static void rt_add_link(struct rt_state *rt, struct bpf_link *l)
+static void rt_add_link(const struct rt_ctx *c, struct rt_state *rt, struct bpf_link *l, bool usdt)
 {
-	if (rt->n_links < RT_MAX_LINKS)
+	if (rt->n_links < RT_MAX_LINKS) {
+		rt->usdt[rt->n_links] = usdt;
 		rt->links[rt->n_links++] = l;
-	else
-		bpf_link__destroy(l);
+	} else {
+		reaper__add(c->reaper, l, usdt);
+	}
+}
+
+/* The process's probes to the reaper: destroyed off this thread, from the engine's next flush. */
+static void rt_drop_links(const struct rt_ctx *c, struct rt_state *rt)
+{
+	for (int i = 0; i < rt->n_links; i++)
+		reaper__add(c->reaper, rt->links[i], rt->usdt[i]);
+	for (int i = 0; i < rt->n_fds; i++)
+		reaper__add_fd(c->reaper, rt->fds[i]);
+	rt->n_links = rt->n_fds = 0;
+}
+
+/* union bpf_attr's link_create for a multi-uprobe link (Linux 6.6), which this build's headers may lack. */
+#define RTP_BPF_TRACE_UPROBE_MULTI 48
+#define RTP_BPF_F_UPROBE_MULTI_RETURN 1u
+struct rtp_uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 um_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* The programs rt_attach places with attach_uprobe: loaded for multi-uprobe links when the kernel has them. */
+static struct bpf_program *uprobe_progs(struct rtprof_bpf *skel, size_t i)
+{
+	struct bpf_program *progs[] = {
+		skel->progs.rtp_gil_take,     skel->progs.rtp_gil_taken, skel->progs.rtp_gil_drop,
+		skel->progs.rtp_py_gc_start,  skel->progs.rtp_gc_done,   skel->progs.rtp_v8_gc_start,
+		skel->progs.rtp_uv_submit,    skel->progs.rtp_uv_work,   skel->progs.rtp_uv_work_done,
+	};
+
+	return i < sizeof(progs) / sizeof(progs[0]) ? progs[i] : NULL;
+}
+
+bool rt_uprobe_multi_wanted(void)
+{
+	const char *off = getenv("RTPROF_NO_UPROBE_MULTI");
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (off && *off && strcmp(off, "0"))
+		return false;
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 6);
+}
+
+void rt_prepare_uprobe_multi(struct rtprof_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	for (size_t i = 0; (prog = uprobe_progs(skel, i)); i++)
+		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)RTP_BPF_TRACE_UPROBE_MULTI);
+}
+
+/* One multi-uprobe link on one offset: no perf event, whose creation and release each wait for the
+ * kernel (~90 ms here). The link's fd, or -errno. */
+static int uprobe_multi_link(struct bpf_program *prog, pid_t pid, const char *path, uint64_t offset, bool ret,
+			     uint64_t cookie)
+{
+	__u64 off = offset, ck = cookie;
+	struct rtp_uprobe_multi_attr a = {
+		.prog_fd = (__u32)bpf_program__fd(prog),
+		.attach_type = RTP_BPF_TRACE_UPROBE_MULTI,
+		.path = (__u64)(uintptr_t)path,
+		.offsets = (__u64)(uintptr_t)&off,
+		.cookies = (__u64)(uintptr_t)&ck,
+		.cnt = 1,
+		.um_flags = ret ? RTP_BPF_F_UPROBE_MULTI_RETURN : 0,
+		.pid = (__u32)pid,
+	};
+	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
 }
 
 /* A uprobe (or uretprobe) on one process at a file offset; 0 or -errno. */
-static int attach_uprobe(struct rt_state *rt, struct bpf_program *prog, pid_t pid, const char *path,
-			 uint64_t offset, bool ret, uint64_t cookie)
+static int attach_uprobe(const struct rt_ctx *c, struct rt_state *rt, struct bpf_program *prog, pid_t pid,
+			 const char *path, uint64_t offset, bool ret, uint64_t cookie)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = cookie);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)offset, &o);
+	struct bpf_link *l;
 
+	if (c->uprobe_multi) {
+		int fd;
+
+		if (rt->n_fds == RT_MAX_LINKS)
+			return -E2BIG;
+		fd = uprobe_multi_link(prog, pid, path, offset, ret, cookie);
+		if (fd < 0)
+			return fd;
+		rt->fds[rt->n_fds++] = fd;
+		return 0;
+	}
+	l = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)offset, &o);
 	if (!l)
 		return -errno;
-	rt_add_link(rt, l);
+	rt_add_link(c, rt, l, false);
 	return 0;
 }
 
@@ -162,10 +266,10 @@ static void gil_uprobes(const struct rt_ctx *c, struct target_proc *p, struct rt
 			uint64_t take, uint64_t drop, const char *method, const char *notes)
 {
 	struct rtprof_bpf *skel = c->skel;
-	int r = attach_uprobe(rt, skel->progs.rtp_gil_take, p->pid, elf, take, false, 0);
+	int r = attach_uprobe(c, rt, skel->progs.rtp_gil_take, p->pid, elf, take, false, 0);
 
-	r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_taken, p->pid, elf, take, true, 0);
-	r = r ?: attach_uprobe(rt, skel->progs.rtp_gil_drop, p->pid, elf, drop, false, 0);
+	r = r ?: attach_uprobe(c, rt, skel->progs.rtp_gil_taken, p->pid, elf, take, true, 0);
+	r = r ?: attach_uprobe(c, rt, skel->progs.rtp_gil_drop, p->pid, elf, drop, false, 0);
 	if (r) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot attach uprobes: %s", strerror(-r));
 		return;
@@ -245,19 +349,24 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 	if (has_usdt(elf, "python", "gc__start", "gc__done")) {
 		/* libbpf finds a shared library's load address by its path in /proc/PID/maps */
 		const char *usdt_path = p->runtime.lib[0] ? p->runtime.lib : p->runtime.exe;
-		struct bpf_link *a = bpf_program__attach_usdt(skel->progs.rtp_py_gc_start_usdt, p->pid, usdt_path,
-							      "python", "gc__start", NULL);
-		struct bpf_link *b = a ? bpf_program__attach_usdt(skel->progs.rtp_py_gc_done_usdt, p->pid, usdt_path,
-								  "python", "gc__done", NULL) : NULL;
+		struct bpf_link *a, *b;
 
+		reaper__usdt_lock(); /* the reaper may be destroying USDT links of this object */
+		a = bpf_program__attach_usdt(skel->progs.rtp_py_gc_start_usdt, p->pid, usdt_path, "python", "gc__start",
+					     NULL);
+		b = a ? bpf_program__attach_usdt(skel->progs.rtp_py_gc_done_usdt, p->pid, usdt_path, "python",
+						 "gc__done", NULL)
+		      : NULL;
+		r = -errno;
+		if (a && !b)
+			bpf_link__destroy(a);
+		reaper__usdt_unlock();
 		if (a && b) {
-			rt_add_link(rt, a);
-			rt_add_link(rt, b);
+			rt_add_link(c, rt, a, true);
+			rt_add_link(c, rt, b, true);
 			snprintf(rt->gc_method, sizeof(rt->gc_method), "usdt");
 			return;
 		}
-		r = -errno;
-		bpf_link__destroy(a);
 		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach the USDT probes: %s",
 			 strerror(-r));
 	}
@@ -268,8 +377,8 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 				 "interpreter's debug symbols)", elf);
 		return;
 	}
-	r = attach_uprobe(rt, skel->progs.rtp_py_gc_start, p->pid, elf, q[5].offset, false, 0);
-	r = r ?: attach_uprobe(rt, skel->progs.rtp_gc_done, p->pid, elf, q[5].offset, true, 0);
+	r = attach_uprobe(c, rt, skel->progs.rtp_py_gc_start, p->pid, elf, q[5].offset, false, 0);
+	r = r ?: attach_uprobe(c, rt, skel->progs.rtp_gc_done, p->pid, elf, q[5].offset, true, 0);
 	if (r)
 		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach uprobes: %s", strerror(-r));
 	else {
@@ -326,17 +435,17 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 		snprintf(rt->tp_unavailable, sizeof(rt->tp_unavailable), "no uv__work_submit symbol in %.100s%s%s", uv,
 			 r < 0 ? ": " : " (stripped?)", r < 0 ? strerror(-r) : "");
 	} else {
-		r = attach_uprobe(rt, skel->progs.rtp_uv_submit, p->pid, uv, u[0].offset, false, 0);
+		r = attach_uprobe(c, rt, skel->progs.rtp_uv_submit, p->pid, uv, u[0].offset, false, 0);
 		/* uv_queue_work may have the submission inlined: it gets a probe of its own, whose argument is
 		 * the uv_work_t holding the struct uv__work (libuv 1.x's stable ABI, uv.h) */
 		if (!r && u[1].found)
-			r = attach_uprobe(rt, skel->progs.rtp_uv_submit, p->pid, uv, u[1].offset, false,
+			r = attach_uprobe(c, rt, skel->progs.rtp_uv_submit, p->pid, uv, u[1].offset, false,
 					  offsetof(uv_work_t_layout, work_req));
 		for (size_t i = 2; !r && i < sizeof(u) / sizeof(u[0]); i++) {
 			if (!u[i].found)
 				continue;
-			r = attach_uprobe(rt, skel->progs.rtp_uv_work, p->pid, uv, u[i].offset, false, kinds[i]);
-			r = r ?: attach_uprobe(rt, skel->progs.rtp_uv_work_done, p->pid, uv, u[i].offset, true, kinds[i]);
+			r = attach_uprobe(c, rt, skel->progs.rtp_uv_work, p->pid, uv, u[i].offset, false, kinds[i]);
+			r = r ?: attach_uprobe(c, rt, skel->progs.rtp_uv_work_done, p->pid, uv, u[i].offset, true, kinds[i]);
 		}
 		if (r)
 			snprintf(rt->tp_unavailable, sizeof(rt->tp_unavailable), "cannot attach uprobes: %s",
@@ -352,8 +461,8 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 			 r < 0 ? ": " : " (stripped?)", r < 0 ? strerror(-r) : "");
 		return;
 	}
-	r = attach_uprobe(rt, skel->progs.rtp_v8_gc_start, p->pid, elf, q[0].offset, false, 0);
-	r = r ?: attach_uprobe(rt, skel->progs.rtp_gc_done, p->pid, elf, q[0].offset, true, 0);
+	r = attach_uprobe(c, rt, skel->progs.rtp_v8_gc_start, p->pid, elf, q[0].offset, false, 0);
+	r = r ?: attach_uprobe(c, rt, skel->progs.rtp_gc_done, p->pid, elf, q[0].offset, true, 0);
 	if (r)
 		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach uprobes: %s", strerror(-r));
 	else
@@ -374,12 +483,11 @@ static void set_target_flags(const struct rt_ctx *c, pid_t pid, __u32 flags)
 		__atomic_fetch_add(&c->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 }
 
-void rt_free(struct target_proc *p)
+void rt_free(const struct rt_ctx *c, struct target_proc *p)
 {
 	if (!p->rt)
 		return;
-	for (int i = 0; i < p->rt->n_links; i++)
-		bpf_link__destroy(p->rt->links[i]);
+	rt_drop_links(c, p->rt);
 	free(p->rt);
 	p->rt = NULL;
 }
@@ -397,9 +505,7 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 
 	if (!rt)
 		return;
-	for (int i = 0; i < rt->n_links; i++)
-		bpf_link__destroy(rt->links[i]);
-	rt->n_links = 0;
+	rt_drop_links(c, rt);
 	if (rt->have_entry) {
 		if (bpf_map__lookup_elem(c->skel->maps.rt_procs, &key, sizeof(key), &rt->saved, sizeof(rt->saved), 0) == 0)
 			rt->have_saved = true;
@@ -419,7 +525,7 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode)
 
 	/* an exec starts over: the previous program's probes and totals go */
 	rt_detach(c, p);
-	rt_free(p);
+	rt_free(c, p);
 	set_target_flags(c, p->pid, 0);
 	if (mode == ENGINE_RT_OFF || !p->runtime_known || p->exited ||
 	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE))
@@ -439,9 +545,7 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode)
 	if (bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "the runtime table is full");
 		rt->gil_method[0] = rt->loop_method[0] = rt->gc_method[0] = rt->tp_method[0] = '\0';
-		for (int i = 0; i < rt->n_links; i++)
-			bpf_link__destroy(rt->links[i]);
-		rt->n_links = 0;
+		rt_drop_links(c, rt);
 		return;
 	}
 	rt->have_entry = true;

@@ -17,13 +17,22 @@ struct rt_ctx {
 	/* a record for the trace, when recording (the engine's sink) */
 	void (*emit)(void *owner, const struct trace_rec *rec);
 	void *owner;
+	struct reaper *reaper; /* where detached probes go to be destroyed (reaper.h) */
+	bool uprobe_multi;     /* uprobes are multi-uprobe links (rt_prepare_uprobe_multi before the load) */
 };
+
+/* Whether to place uprobes as multi-uprobe links: kernel 6.6 or later, unless RTPROF_NO_UPROBE_MULTI is set
+ * (the per-probe perf-event path, as on older kernels). */
+bool rt_uprobe_multi_wanted(void);
+/* Before the object's load: the uprobe programs' attach type, for multi-uprobe links. */
+struct rtprof_bpf;
+void rt_prepare_uprobe_multi(struct rtprof_bpf *skel);
 
 /* Attach the probes of a process whose runtime is known (python, node) as `mode` (enum engine_rt_mode)
  * says; detach them (keeping its totals for the report); free what is kept. */
 void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode);
 void rt_detach(const struct rt_ctx *c, struct target_proc *p);
-void rt_free(struct target_proc *p);
+void rt_free(const struct rt_ctx *c, struct target_proc *p);
 /* Finish what waited for the process's libraries to be mapped. */
 void rt_poll(const struct rt_ctx *c, struct target_proc *p);
 /* A TRACE_RUNTIME record of the process's methods. */

@@ -209,7 +209,7 @@ void engine__session_free(struct engine *e, int session)
 		if (p->session == (unsigned int)session) {
 			engine_target_remove(e, p);
 			rt_detach(&e->rt, p);
-			rt_free(p);
+			rt_free(&e->rt, p);
 		} else {
 			e->procs[kept++] = *p;
 		}
@@ -229,4 +229,5 @@ void engine__session_free(struct engine *e, int session)
 	}
 	(void)clear_slot(e, (__u32)session);
 	e->sessions[session] = (struct session){ 0 };
+	reaper__flush(&e->reaper); /* its probes: destroyed off this thread */
 }

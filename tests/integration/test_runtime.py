@@ -342,6 +342,61 @@ class Node(RuntimeCase):
                              "gc.total_ns off by %+.1f%%, tolerance 10%%:\n%s"
                              % (100 * rel_diff(gc.get("total_ns", 0), truth["total_ns"]), detail))
 
+    @staticmethod
+    def probe_fds(pid):
+        """Of the descriptors process pid holds: the types of its BPF links (fdinfo's link_type), and how
+        many perf events it has."""
+        kinds, perf = [], 0
+        fd_dir = "/proc/%d/fd" % pid
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+                if target == "anon_inode:bpf_link":
+                    with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                        kinds += [line.split()[1] for line in f if line.startswith("link_type:")]
+            except OSError:
+                continue  # closed meanwhile
+            perf += target == "anon_inode:[perf_event]"
+        return kinds, perf
+
+    def test_uprobes_are_multi_uprobe_links(self):
+        """node's threadpool and GC uprobes are multi-uprobe links (Linux 6.6+), made and released without a
+        perf event each, whose creation and release each made the kernel wait ~90 ms here, one after
+        another (node's 14 held `rtprof run -- node -e 0` 1.4 s). RTPROF_NO_UPROBE_MULTI=1 takes the
+        per-probe perf-event path of older kernels: the same probes, one perf event each."""
+        node = rtp.require_node(self)
+        release = tuple(int(x) for x in os.uname().release.split(".")[:2])
+        if release < (6, 6):
+            rtp.skip_or_fail(self, "multi-uprobe links need Linux 6.6")
+        found = {}
+        for multi in (True, False):
+            target = subprocess.Popen([node, "-e", "setInterval(() => {}, 1000); console.log('up')"],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+            self.addCleanup(target.stdout.close)
+            self.assertEqual(target.stdout.readline(), b"up\n", "node did not start")
+            old = os.environ.pop("RTPROF_NO_UPROBE_MULTI", None)
+            if not multi:
+                os.environ["RTPROF_NO_UPROBE_MULTI"] = "1"
+            try:
+                with tempfile.TemporaryDirectory(prefix="rtprof-runtime-") as tmp:
+                    prof = rtp.BackgroundRtprof(["--json", "-o", os.path.join(tmp, "r.json"), str(target.pid)])
+                    self.assertTrue(prof.attached.wait(TIMEOUT), "rtprof did not attach\n" + prof.describe())
+                    found[multi] = self.probe_fds(prof.proc.pid)
+                    prof.proc.send_signal(signal.SIGINT)
+                    self.assertEqual(prof.wait(TIMEOUT), 0, prof.describe())
+            finally:
+                os.environ.pop("RTPROF_NO_UPROBE_MULTI", None)
+                if old is not None:
+                    os.environ["RTPROF_NO_UPROBE_MULTI"] = old
+                target.kill()
+                target.wait()
+        (kinds, perf), (old_kinds, old_perf) = found[True], found[False]
+        probes = sum(k in ("uprobe_multi", "uretprobe_multi") for k in kinds)
+        self.assertGreaterEqual(probes, 5, "node's probes as multi-uprobe links: %s" % kinds)
+        self.assertEqual(perf, 0, "no perf event for a uprobe on the multi-uprobe path")
+        self.assertEqual([k for k in old_kinds if k.endswith("probe_multi")], [], old_kinds)
+        self.assertEqual(old_perf, probes, "the same probes, one perf event each, on the per-probe path")
+
     def test_threadpool(self):
         node = rtp.require_node(self)
         truth, report = self.session([node, rtp.workload("rt_threadpool.js")], "signal",
