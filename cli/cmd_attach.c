@@ -180,6 +180,8 @@ cleanup:
 		(void)recorder__finish_abort(rec);
 	if (profile__close_outputs(&o))
 		ret = EXIT_FAILURE_RT;
+	if (e)
+		profile__teardown_elsewhere();
 	engine__free(e);
 	free(pids);
 	return ret;

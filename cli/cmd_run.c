@@ -235,6 +235,8 @@ cleanup:
 	}
 	if (profile__close_outputs(&o) && o.report_done)
 		ret = EXIT_FAILURE_RT;
+	if (e)
+		profile__teardown_elsewhere();
 	engine__free(e);
 	free(cmd_path);
 	return ret;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* What `run` and `attach` share: their options, the stop signals, the engine, the trace, the report. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -296,3 +298,63 @@ int profile__new_engine(const struct profile_opts *po, struct engine **e)
 		errorf("%s", err);
 	return r;
 }
+
+/* Keep only the descriptors of the kernel's anonymous objects (BPF programs, maps, links, perf events):
+ * a terminal, a pipe or a file left open here would hold the user's output open after rtprof exits. */
+static void keep_only_anon_inodes(int keep)
+{
+	char path[64], target[64];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int dfd = dir ? dirfd(dir) : -1;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		int fd = atoi(d->d_name);
+		ssize_t n;
+
+		if (d->d_name[0] == '.' || fd == dfd || fd == keep)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0)
+			target[n] = '\0';
+		if (n <= 0 || strncmp(target, "anon_inode:", 11) != 0 || strstr(target, "eventpoll"))
+			close(fd);
+	}
+	closedir(dir);
+}
+
+void profile__teardown_elsewhere(void)
+{
+	int p[2], null;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid > 0) {
+		close(p[0]); /* p[1] stays open until this process is gone: the child's cue */
+		return;
+	}
+	/* the child: nobody's terminal or output, nobody waits for it */
+	(void)setsid();
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		(void)dup2(null, STDIN_FILENO);
+		(void)dup2(null, STDOUT_FILENO);
+		(void)dup2(null, STDERR_FILENO);
+	}
+	keep_only_anon_inodes(p[0]);
+	while (read(p[0], &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0); /* the kernel releases the probes now, one after another */
+}
+

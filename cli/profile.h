@@ -47,6 +47,10 @@ struct profile_out {
 int profile__open_outputs(const struct profile_opts *po, struct profile_out *o);
 /* Close; remove the files not worth keeping. Returns 0, or -errno of a kept file's close (said). */
 int profile__close_outputs(struct profile_out *o);
+/* Before engine__free at the end of a session: the kernel releases uprobes one after another (~100 ms
+ * each: node's 14 took 1.4 s). A child sharing the probes' descriptors outlives rtprof and pays for that,
+ * so that rtprof exits once its report is out. Its terminal and output are not the child's. */
+void profile__teardown_elsewhere(void);
 /* Prints its own errors. */
 int profile__new_engine(const struct profile_opts *po, struct engine **e);
 /* The trace of -o FILE.rtprof.gz; argv is the command or the pids, for the trace's header. */
