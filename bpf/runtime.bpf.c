@@ -129,6 +129,37 @@ int rtp_py_gc_start_usdt(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The same probe placed as a multi-uprobe link (engine/uprobe_multi.c): its argument's location comes in
+ * the cookie -- bits 0-1 the kind (USDT_ARG_*: 0 a constant, 1 a register, 2 memory at a register plus
+ * an offset), 2-5 the size, 6 signed, 8-15 the register's offset in struct pt_regs, 32-63 the constant
+ * or the offset. As libbpf's bpf_usdt_arg, 8 bytes are read and cut to the size. */
+static __always_inline long sdt_arg(struct pt_regs *ctx, __u64 ck)
+{
+	__u32 kind = ck & 3, size = (ck >> 2) & 15, reg = (ck >> 8) & 0xff, shift;
+	__s32 off = (__s32)(ck >> 32);
+	__u64 v = 0;
+
+	if (kind == 0)
+		return off;
+	if (reg > sizeof(struct pt_regs) - sizeof(v) || bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + reg))
+		return 0;
+	if (kind == 2 && bpf_probe_read_user(&v, sizeof(v), (void *)(v + (__s64)off)))
+		return 0;
+	if (size && size < 8) {
+		shift = 64 - size * 8;
+		v <<= shift;
+		v = (ck >> 6) & 1 ? (__u64)((__s64)v >> shift) : v >> shift;
+	}
+	return (long)v;
+}
+
+SEC("uprobe")
+int rtp_py_gc_start_sdt(struct pt_regs *ctx)
+{
+	gc_begin((__u64)sdt_arg(ctx, bpf_get_attach_cookie(ctx)));
+	return 0;
+}
+
 SEC("usdt")
 int rtp_py_gc_done_usdt(struct pt_regs *ctx)
 {

@@ -20,6 +20,7 @@
 #include "base/vec.h"
 #include "engine/bpfmap.h"
 #include "engine/engine_internal.h"
+#include "engine/uprobe_multi.h"
 #include "sys/runtime.h"
 #include "rtprof.skel.h"
 
@@ -340,7 +341,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		goto cleanup;
 	}
 	e->rt = (struct rt_ctx){ .skel = e->skel, .emit = rt_emit, .owner = e, .reaper = &e->reaper,
-				 .uprobe_multi = rt_uprobe_multi_wanted() };
+				 .uprobe_multi = uprobe_multi__wanted() };
 	if (e->rt.uprobe_multi)
 		rt_prepare_uprobe_multi(e->skel);
 	e->skel->rodata->nr_exit = SYS_exit;

@@ -10,10 +10,7 @@
  * while the rare events -- collections, libuv threadpool tasks -- are uprobes or USDT probes. The uprobe GIL
  * method (take_gil/drop_gil) is exact but costs three hits per acquisition: opt-in. */
 #include <errno.h>
-#include <linux/bpf.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +31,7 @@
 #include "sys/procfs.h"
 #include "sys/symbols.h"
 #include "engine/reaper.h"
+#include "engine/uprobe_multi.h"
 
 #define RT_MAX_LINKS 16
 
@@ -91,24 +89,6 @@ static void rt_drop_links(const struct rt_ctx *c, struct rt_state *rt)
 	rt->n_links = rt->n_fds = 0;
 }
 
-/* union bpf_attr's link_create for a multi-uprobe link (Linux 6.6), which this build's headers may lack. */
-#define RTP_BPF_TRACE_UPROBE_MULTI 48
-#define RTP_BPF_F_UPROBE_MULTI_RETURN 1u
-struct rtp_uprobe_multi_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 um_flags;
-	__u32 pid;
-	__u32 pad;
-};
-
 /* The programs rt_attach places with attach_uprobe: loaded for multi-uprobe links when the kernel has them. */
 static struct bpf_program *uprobe_progs(struct rtprof_bpf *skel, size_t i)
 {
@@ -116,22 +96,10 @@ static struct bpf_program *uprobe_progs(struct rtprof_bpf *skel, size_t i)
 		skel->progs.rtp_gil_take,     skel->progs.rtp_gil_taken, skel->progs.rtp_gil_drop,
 		skel->progs.rtp_py_gc_start,  skel->progs.rtp_gc_done,   skel->progs.rtp_v8_gc_start,
 		skel->progs.rtp_uv_submit,    skel->progs.rtp_uv_work,   skel->progs.rtp_uv_work_done,
+		skel->progs.rtp_py_gc_start_sdt, skel->progs.rtp_py_gc_done_usdt,
 	};
 
 	return i < sizeof(progs) / sizeof(progs[0]) ? progs[i] : NULL;
-}
-
-bool rt_uprobe_multi_wanted(void)
-{
-	const char *off = getenv("RTPROF_NO_UPROBE_MULTI");
-	struct utsname u;
-	unsigned int major = 0, minor = 0;
-
-	if (off && *off && strcmp(off, "0"))
-		return false;
-	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 6);
 }
 
 void rt_prepare_uprobe_multi(struct rtprof_bpf *skel)
@@ -139,28 +107,7 @@ void rt_prepare_uprobe_multi(struct rtprof_bpf *skel)
 	struct bpf_program *prog;
 
 	for (size_t i = 0; (prog = uprobe_progs(skel, i)); i++)
-		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)RTP_BPF_TRACE_UPROBE_MULTI);
-}
-
-/* One multi-uprobe link on one offset: no perf event, whose creation and release each wait for the
- * kernel (~90 ms here). The link's fd, or -errno. */
-static int uprobe_multi_link(struct bpf_program *prog, pid_t pid, const char *path, uint64_t offset, bool ret,
-			     uint64_t cookie)
-{
-	__u64 off = offset, ck = cookie;
-	struct rtp_uprobe_multi_attr a = {
-		.prog_fd = (__u32)bpf_program__fd(prog),
-		.attach_type = RTP_BPF_TRACE_UPROBE_MULTI,
-		.path = (__u64)(uintptr_t)path,
-		.offsets = (__u64)(uintptr_t)&off,
-		.cookies = (__u64)(uintptr_t)&ck,
-		.cnt = 1,
-		.um_flags = ret ? RTP_BPF_F_UPROBE_MULTI_RETURN : 0,
-		.pid = (__u32)pid,
-	};
-	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-
-	return fd < 0 ? -errno : fd;
+		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)uprobe_multi__attach_type());
 }
 
 /* A uprobe (or uretprobe) on one process at a file offset; 0 or -errno. */
@@ -175,7 +122,7 @@ static int attach_uprobe(const struct rt_ctx *c, struct rt_state *rt, struct bpf
 
 		if (rt->n_fds == RT_MAX_LINKS)
 			return -E2BIG;
-		fd = uprobe_multi_link(prog, pid, path, offset, ret, cookie);
+		fd = uprobe_multi__link(bpf_program__fd(prog), pid, path, &offset, &cookie, NULL, 1, ret);
 		if (fd < 0)
 			return fd;
 		rt->fds[rt->n_fds++] = fd;
@@ -232,6 +179,47 @@ static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr
 /* ---- python ---- */
 
 /* Whether the ELF has both USDT probes provider:a and provider:b. */
+/* CPython's gc__start and gc__done probes (every site of each) as two multi-uprobe links, their
+ * semaphores counted by the kernel, gc__start's generation read as its cookie says. 0 or -errno. */
+static int python_gc_sdt(const struct rt_ctx *c, struct target_proc *p, struct rt_state *rt, const char *elf)
+{
+	enum { MAX_SITES = 16 };
+	struct rtp_usdt_probe v[64];
+	uint64_t offs[2][MAX_SITES], cookies[2][MAX_SITES], sems[2][MAX_SITES];
+	unsigned int n[2] = { 0, 0 };
+	int total = symbols__usdt_list(elf, v, sizeof(v) / sizeof(v[0])), fds[2];
+
+	if (total < 0)
+		return total;
+	for (int i = 0; i < total && i < (int)(sizeof(v) / sizeof(v[0])); i++) {
+		int which = !strcmp(v[i].name, "gc__start") ? 0 : !strcmp(v[i].name, "gc__done") ? 1 : -1;
+
+		if (which < 0 || strcmp(v[i].provider, "python") || n[which] == MAX_SITES)
+			continue;
+		cookies[which][n[which]] = 0;
+		if (which == 0 && usdt__arg_cookie(v[i].args, 0, &cookies[0][n[0]]))
+			return -ENOTSUP; /* an argument form this build does not read */
+		offs[which][n[which]] = v[i].offset;
+		sems[which][n[which]] = v[i].semaphore_offset;
+		n[which]++;
+	}
+	if (!n[0] || !n[1] || rt->n_fds + 2 > RT_MAX_LINKS)
+		return -ENOENT;
+	fds[0] = uprobe_multi__link(bpf_program__fd(c->skel->progs.rtp_py_gc_start_sdt), p->pid, elf, offs[0],
+				    cookies[0], sems[0], n[0], false);
+	if (fds[0] < 0)
+		return fds[0];
+	fds[1] = uprobe_multi__link(bpf_program__fd(c->skel->progs.rtp_py_gc_done_usdt), p->pid, elf, offs[1],
+				    cookies[1], sems[1], n[1], false);
+	if (fds[1] < 0) {
+		reaper__add_fd(c->reaper, fds[0]);
+		return fds[1];
+	}
+	rt->fds[rt->n_fds++] = fds[0];
+	rt->fds[rt->n_fds++] = fds[1];
+	return 0;
+}
+
 static bool has_usdt(const char *elf, const char *provider, const char *a, const char *b)
 {
 	size_t max = 32; /* CPython defines about a dozen: the notes are read once, twice if there are more */
@@ -346,7 +334,15 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 	}
 
 	/* GC: the interpreter's own USDT probes when built with them, else its collector's entry and return */
-	if (has_usdt(elf, "python", "gc__start", "gc__done")) {
+	if (c->uprobe_multi && has_usdt(elf, "python", "gc__start", "gc__done")) {
+		r = python_gc_sdt(c, p, rt, elf);
+		if (!r) {
+			snprintf(rt->gc_method, sizeof(rt->gc_method), "usdt");
+			return;
+		}
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach the USDT probes: %s",
+			 strerror(-r));
+	} else if (has_usdt(elf, "python", "gc__start", "gc__done")) {
 		/* libbpf finds a shared library's load address by its path in /proc/PID/maps */
 		const char *usdt_path = p->runtime.lib[0] ? p->runtime.lib : p->runtime.exe;
 		struct bpf_link *a, *b;

@@ -21,9 +21,6 @@ struct rt_ctx {
 	bool uprobe_multi;     /* uprobes are multi-uprobe links (rt_prepare_uprobe_multi before the load) */
 };
 
-/* Whether to place uprobes as multi-uprobe links: kernel 6.6 or later, unless RTPROF_NO_UPROBE_MULTI is set
- * (the per-probe perf-event path, as on older kernels). */
-bool rt_uprobe_multi_wanted(void);
 /* Before the object's load: the uprobe programs' attach type, for multi-uprobe links. */
 struct rtprof_bpf;
 void rt_prepare_uprobe_multi(struct rtprof_bpf *skel);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz_file.h"
+#include "engine/uprobe_multi.h"
 #include "sys/symbols.h"
 
 static int memfd = -1, debug_fd = -1;
@@ -109,6 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_string(probes[i].provider, sizeof(probes[i].provider));
 		check_string(probes[i].name, sizeof(probes[i].name));
 		check_string(probes[i].args, sizeof(probes[i].args));
+		/* every argument, as the multi-uprobe USDT probes read them */
+		for (unsigned int a = 0; a < 12; a++) {
+			uint64_t cookie;
+
+			if (usdt__arg_cookie(probes[i].args, a, &cookie) == -ENOENT)
+				break;
+		}
 	}
 	if (symbols__build_id(path, hex, sizeof(hex)) == 0)
 		check_string(hex, sizeof(hex));
