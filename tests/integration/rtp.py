@@ -131,6 +131,18 @@ def _tail(text, limit=2000):
     return text
 
 
+def spawn(test, argv, **kw):
+    """A process for the length of a test: killed (if still running) and reaped at its cleanup."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
+
+    def reap():
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    test.addCleanup(reap)
+    return proc
+
+
 def run(argv, timeout=DEFAULT_TIMEOUT, env=None, stdin=subprocess.DEVNULL):
     """Run argv, capture stdout/stderr as text; on timeout kill it and fail with what it printed."""
     start = time.monotonic()

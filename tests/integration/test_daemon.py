@@ -391,14 +391,7 @@ class DaemonCase(unittest.TestCase):
         return tmp
 
     def spawn(self, argv, **kw):
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
-
-        def reap():
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        self.addCleanup(reap)
-        return proc
+        return rtp.spawn(self, argv, **kw)
 
     def background(self, argv, env=None):
         bg = Background(argv, env)

@@ -166,14 +166,7 @@ class SharesCase(unittest.TestCase):
             self.log_start = len(f.read())
 
     def spawn(self, argv, uid=None):
-        proc = subprocess.Popen((as_user(uid) if uid is not None else []) + argv, stdin=subprocess.DEVNULL)
-
-        def reap():
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        self.addCleanup(reap)
-        return proc
+        return rtp.spawn(self, (as_user(uid) if uid is not None else []) + argv)
 
     def sleeper(self, uid=None):
         proc = self.spawn(["sleep", "300"], uid)
