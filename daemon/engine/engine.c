@@ -573,6 +573,8 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	 * the caller's check (which took pidfd first) to here -- and the probes' entry is bound to it alone. */
 	if (pidfd >= 0 && !pidfd_alive(pidfd)) {
 		engine_target_remove(e, p);
+		/* what was seeded may be of the process that got the pid since */
+		engine_forget_threads_of(e, pid);
 		e->n_procs--;
 		r = errmsg(err, errlen, -ESRCH, "process %d exited while being attached", pid);
 		goto out;

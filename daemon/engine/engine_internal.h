@@ -79,6 +79,8 @@ bool in_set(const __u32 *set, size_t n, __u32 v);
 int engine_harvest_threads(struct engine *e, uint64_t now);
 /* Take a process's entry out of the probes' target set, if it is still that process's. */
 void engine_target_remove(struct engine *e, const struct target_proc *p);
+/* Delete the thread records of process pid from the probes' table (with their shares). */
+void engine_forget_threads_of(struct engine *e, pid_t pid);
 
 /* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
  * none; -1: full), and take off one it deletes (rtp_thread.share). */

@@ -194,6 +194,14 @@ static int thread_of_set(const void *key, const void *value, void *ctx)
 	return 1;
 }
 
+void engine_forget_threads_of(struct engine *e, pid_t pid)
+{
+	__u32 tgid = (__u32)pid;
+	struct tgid_set set = { .v = &tgid, .n = 1, .e = e };
+
+	(void)bpfmap__delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), thread_of_set, &set);
+}
+
 void engine__session_free(struct engine *e, int session)
 {
 	size_t n_tgids, kept = 0;
