@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "base/clock.h"
 #include "engine/engine.h"
+#include "sys/procfs.h"
 #include "sys/runtime.h"
 #include "profile.h"
 #include "record.h"
@@ -175,7 +175,7 @@ int cmd_run(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		goto cleanup;
 	}
-	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	pidfd = procfs__pidfd_open(child);
 	t0_ns = clock__mono_ns();
 	close(go[1]);
 	go[1] = -1;

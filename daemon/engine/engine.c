@@ -476,18 +476,6 @@ static int kernel_thread(const struct proc_stat *st)
 	return (st->flags & PF_KTHREAD_FLAG) != 0;
 }
 
-static int pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-/* Whether the process of pidfd is still there -- and so still holds its pid: a pid is free for another
- * process only once its holder has been reaped, and a zombie takes signal 0. */
-static bool pidfd_alive(int pidfd)
-{
-	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
-}
-
 /* Take p's entry out of the target set -- if it is still p's: its pid may have been given to another
  * process since, that another session has added. */
 void engine_target_remove(struct engine *e, const struct target_proc *p)
@@ -523,7 +511,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
 	/* the process's identity for the whole of the attach: its pid is checked to still be its own at the end */
 	if (pidfd < 0) {
-		pidfd = own = pidfd_open(pid);
+		pidfd = own = procfs__pidfd_open(pid);
 		if (own < 0 && errno != ENOSYS)
 			return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
 	}
@@ -571,7 +559,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	/* Still the same process now that it is in the target set? Then the pid was its own all along -- from
 	 * the caller's check (which took pidfd first) to here -- and the probes' entry is bound to it alone. */
-	if (pidfd >= 0 && !pidfd_alive(pidfd)) {
+	if (pidfd >= 0 && !procfs__pidfd_alive(pidfd)) {
 		engine_target_remove(e, p);
 		/* what was seeded may be of the process that got the pid since */
 		engine_forget_threads_of(e, pid);

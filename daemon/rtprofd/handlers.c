@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 #include <json-c/json.h>
 
 #include "base/clock.h"
@@ -65,7 +64,7 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 
 		/* the process's identity first: the engine checks that the pid is still its own once it is a
 		 * target, so that what was checked here is what gets profiled (a pid is reused only once free) */
-		pidfds[i] = (int)syscall(SYS_pidfd_open, req->pids[i], 0);
+		pidfds[i] = procfs__pidfd_open(req->pids[i]);
 		r = pidfds[i] < 0 && errno != ENOSYS ? not_a_process(req->pids[i], errno, why, sizeof(why))
 						     : auth__may_profile(c, req->pids[i], why, sizeof(why));
 		if (r) {

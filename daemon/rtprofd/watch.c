@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 
 #include "rtprofd/config.h"
 #include "sys/procfs.h"
@@ -42,11 +41,6 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 	}
 }
 
-static int pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 /* A process that exec'd python* or node*: its runtime is detected on watchq.c's thread, which reads
  * its ELF files (any user's, crafted maybe), and watched when the result comes back (watch__results). */
 void server__watch_exec(struct server *s, pid_t pid)
@@ -73,7 +67,7 @@ void server__watch_exec(struct server *s, pid_t pid)
 	if (watchq__queued(s->wq, pid))
 		return;
 	/* the process's identity from now: the result is for it only, whoever has the pid by then */
-	pidfd = pidfd_open(pid);
+	pidfd = procfs__pidfd_open(pid);
 	if (pidfd < 0 && errno != ENOSYS)
 		return; /* gone already */
 	if (!watchq__push(s->wq, pid, pidfd)) {

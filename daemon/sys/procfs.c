@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 /* A /proc/PID/stat line is ~52 numbers of at most 20 digits plus a 16-byte comm. */
 #define STAT_BUF_LEN 2048
@@ -456,6 +457,16 @@ int procfs__read_status(pid_t pid, struct proc_status *out)
 cleanup:
 	free(buf);
 	return err;
+}
+
+int procfs__pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+bool procfs__pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
 }
 
 long procfs__ticks_per_sec(void)

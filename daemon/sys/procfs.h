@@ -80,5 +80,10 @@ int procfs__maps_each(pid_t pid, procfs_mapping_fn fn, void *ctx);
 
 /* Clock ticks per second for the *_ticks fields. */
 long procfs__ticks_per_sec(void);
+/* A pidfd of process pid (pidfd_open(2)), or -1 with errno set. */
+int procfs__pidfd_open(pid_t pid);
+/* Whether the process of pidfd is still there -- and so still holds its pid: a pid is free for another
+ * process only once its holder has been reaped, and a zombie takes signal 0. */
+bool procfs__pidfd_alive(int pidfd);
 
 #endif
