@@ -194,6 +194,8 @@ enum rtp_counter {
 #define RTP_RT_NODE 2
 /* Python: generations 0..2; node: V8's GarbageCollector enum (scavenger, mark-compactor, minor mark-compactor) */
 #define RTP_RT_GC_KINDS 4
+/* rtp_thread.gc_kind of a CPython collection whose generation is known at its end (RTP_RT_GC_KINDS + 1) */
+#define RTP_GC_KIND_AUTO (RTP_RT_GC_KINDS + 1)
 /* libuv threadpool task kinds (the uprobe's attach cookie) */
 #define RTP_TP_FS 0
 #define RTP_TP_WORK 1
@@ -209,7 +211,11 @@ struct rtp_rt_stat {
 
 struct rtp_rt_proc {
 	__u32 kind; /* RTP_RT_* */
-	__u32 _pad;
+	/* CPython 3.13's automatic collections (gc_collect_main with GENERATION_AUTO, the generation chosen
+	 * inside): the offset of `interp` in PyThreadState, and of gc.generation_stats in the interpreter
+	 * state, whose per-generation collection counts tell which generation ran. 0: not known. */
+	__u32 py_tstate_interp;
+	__u64 py_interp_gcstats;
 	__u64 gil_lo, gil_hi; /* futex method: the interpreter's runtime state (_PyRuntime) holding the GIL */
 	struct rtp_rt_stat gc[RTP_RT_GC_KINDS];
 	__u64 gil_wait_hist[RTP_HIST_SLOTS];

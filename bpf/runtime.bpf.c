@@ -19,6 +19,23 @@ struct {
 	__type(value, __u64); /* submitted at */
 } tp_pending SEC(".maps");
 
+/* A CPython 3.13 collection of a generation chosen inside gc_collect_main: where its interpreter keeps
+ * its per-generation stats, and their collection counts at the entry. Keyed by thread id. */
+struct gc_auto {
+	__u64 stats;
+	__s64 n[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct gc_auto);
+} gc_auto SEC(".maps");
+
+/* sizeof(struct gc_generation_stats): collections, collected, uncollectable */
+#define PY_GC_STATS_STRIDE 24
+
 static __always_inline struct rtp_thread *cur_thread(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -99,6 +116,29 @@ static __always_inline void gc_begin(__u64 kind)
 	t->gc_ts = bpf_ktime_get_ns();
 }
 
+/* The generation whose collection count moved since gc_auto_begin, or RTP_RT_GC_KINDS: none did (the
+ * interpreter found no generation over its threshold and collected nothing). */
+static __always_inline __u32 gc_auto_end(__u32 tid)
+{
+	struct gc_auto *a = bpf_map_lookup_elem(&gc_auto, &tid);
+	__u32 k = RTP_RT_GC_KINDS;
+	__s64 n[3];
+
+	if (!a || bpf_probe_read_user(n, sizeof(n[0]), (void *)a->stats) ||
+	    bpf_probe_read_user(&n[1], sizeof(n[1]), (void *)(a->stats + PY_GC_STATS_STRIDE)) ||
+	    bpf_probe_read_user(&n[2], sizeof(n[2]), (void *)(a->stats + 2 * PY_GC_STATS_STRIDE)))
+		goto out;
+	if (n[2] != a->n[2])
+		k = 2;
+	else if (n[1] != a->n[1])
+		k = 1;
+	else if (n[0] != a->n[0])
+		k = 0;
+out:
+	bpf_map_delete_elem(&gc_auto, &tid);
+	return k;
+}
+
 static __always_inline void gc_end(void)
 {
 	struct rtp_thread *t = cur_thread();
@@ -108,8 +148,10 @@ static __always_inline void gc_end(void)
 
 	if (!t || !t->gc_kind)
 		return;
-	k = t->gc_kind - 1;
+	k = t->gc_kind == RTP_GC_KIND_AUTO ? gc_auto_end(t->tid) : t->gc_kind - 1;
 	t->gc_kind = 0;
+	if (k >= RTP_RT_GC_KINDS)
+		return;
 	d = bpf_ktime_get_ns() - t->gc_ts;
 	rp = cur_rt_proc();
 	if (rp && k < RTP_RT_GC_KINDS)
@@ -171,7 +213,33 @@ int rtp_py_gc_done_usdt(struct pt_regs *ctx)
 SEC("uprobe")
 int rtp_py_gc_start(struct pt_regs *ctx)
 {
-	gc_begin((__u64)(int)PT_REGS_PARM2(ctx));
+	struct rtp_thread *t;
+	struct rtp_rt_proc *rp;
+	struct gc_auto a = {};
+	__u64 interp = 0;
+	__u32 tid;
+
+	if ((int)PT_REGS_PARM2(ctx) != -1) {
+		gc_begin((__u64)(int)PT_REGS_PARM2(ctx));
+		return 0;
+	}
+	/* 3.13's GENERATION_AUTO: the generation is chosen inside; its stats say which at the return */
+	t = cur_thread();
+	rp = cur_rt_proc();
+	if (!t || !rp || !rp->py_tstate_interp || !rp->py_interp_gcstats ||
+	    bpf_probe_read_user(&interp, sizeof(interp), (void *)(PT_REGS_PARM1(ctx) + rp->py_tstate_interp)) ||
+	    !interp)
+		return 0;
+	a.stats = interp + rp->py_interp_gcstats;
+	if (bpf_probe_read_user(&a.n[0], sizeof(a.n[0]), (void *)a.stats) ||
+	    bpf_probe_read_user(&a.n[1], sizeof(a.n[1]), (void *)(a.stats + PY_GC_STATS_STRIDE)) ||
+	    bpf_probe_read_user(&a.n[2], sizeof(a.n[2]), (void *)(a.stats + 2 * PY_GC_STATS_STRIDE)))
+		return 0;
+	tid = t->tid;
+	if (bpf_map_update_elem(&gc_auto, &tid, &a, BPF_ANY))
+		return 0;
+	t->gc_kind = RTP_GC_KIND_AUTO;
+	t->gc_ts = bpf_ktime_get_ns();
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  * while the rare events -- collections, libuv threadpool tasks -- are uprobes or USDT probes. The uprobe GIL
  * method (take_gil/drop_gil) is exact but costs three hits per acquisition: opt-in. */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -220,6 +221,39 @@ static int python_gc_sdt(const struct rt_ctx *c, struct target_proc *p, struct r
 	return 0;
 }
 
+/* CPython 3.13 chooses the generation of an automatic collection inside gc_collect_main (GENERATION_AUTO):
+ * the probe learns it from the interpreter's per-generation collection counts, found through the offsets
+ * the interpreter publishes for debuggers (_Py_DebugOffsets, the start of _PyRuntime, read from the file's
+ * initialized data). The counts' place in the collector's state (offsetof(struct _gc_runtime_state,
+ * generation_stats)) is not published: it is 128 in every 3.13 build with the GIL. 0 or -errno. */
+static int py313_gc_offsets(const char *elf, uint64_t runtime_off, const char *version, struct rtp_rt_proc *entry)
+{
+	enum { COOKIE = 0, VERSION = 8, FREE_THREADED = 16, INTERP_GC = 80, TSTATE_INTERP = 176, GC_STATS = 128 };
+	unsigned char b[TSTATE_INTERP + 8];
+	uint64_t v, ft, gc, interp;
+	ssize_t n;
+	int fd;
+
+	if (strncmp(version, "3.13.", 5))
+		return -ENOTSUP;
+	fd = open(elf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, b, sizeof(b), (off_t)runtime_off);
+	close(fd);
+	if (n != (ssize_t)sizeof(b) || memcmp(b + COOKIE, "xdebugpy", 8))
+		return -ENOENT;
+	memcpy(&v, b + VERSION, sizeof(v));
+	memcpy(&ft, b + FREE_THREADED, sizeof(ft));
+	memcpy(&gc, b + INTERP_GC, sizeof(gc));
+	memcpy(&interp, b + TSTATE_INTERP, sizeof(interp));
+	if ((v >> 16) != 0x030d || ft || !gc || gc > 1 << 20 || !interp || interp > 1 << 16)
+		return -ENOTSUP;
+	entry->py_tstate_interp = (__u32)interp;
+	entry->py_interp_gcstats = gc + GC_STATS;
+	return 0;
+}
+
 static bool has_usdt(const char *elf, const char *provider, const char *a, const char *b)
 {
 	size_t max = 32; /* CPython defines about a dozen: the notes are read once, twice if there are more */
@@ -371,6 +405,13 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 			snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable),
 				 "no USDT gc probes and no gc_collect_main symbol in %.60s (stripped: install the "
 				 "interpreter's debug symbols)", elf);
+		return;
+	}
+	if (!strncmp(p->runtime.version, "3.13.", 5) &&
+	    (!q[0].found || py313_gc_offsets(elf, q[0].offset, p->runtime.version, entry))) {
+		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable),
+			 "CPython %.8s chooses the generation inside gc_collect_main; its debug offsets "
+			 "(_Py_DebugOffsets) are not readable in %.40s", p->runtime.version, elf);
 		return;
 	}
 	r = attach_uprobe(c, rt, skel->progs.rtp_py_gc_start, p->pid, elf, q[5].offset, false, 0);
