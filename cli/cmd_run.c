@@ -11,12 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include "base/clock.h"
 #include "engine/engine.h"
 #include "sys/procfs.h"
 #include "sys/runtime.h"
+#include "launch.h"
 #include "profile.h"
 #include "record.h"
 #include "rtprof.h"
@@ -89,8 +91,8 @@ static char *resolve_command(const char *cmd)
 	return NULL;
 }
 
-static void child_exec(int go_fd, int err_fd, char **argv) __attribute__((noreturn));
-static void child_exec(int go_fd, int err_fd, char **argv)
+static void child_exec(int go_fd, int err_fd, char **argv, bool traced) __attribute__((noreturn));
+static void child_exec(int go_fd, int err_fd, char **argv, bool traced)
 {
 	char c;
 	int e;
@@ -101,6 +103,8 @@ static void child_exec(int go_fd, int err_fd, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	if (traced)
+		launch__child();
 	execvp(argv[0], argv);
 	e = errno;
 	(void)!write(err_fd, &e, sizeof(e));
@@ -116,8 +120,11 @@ int cmd_run(int argc, char **argv)
 	int go[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
 	char err[RTP_ERRLEN], *cmd_path = NULL;
 	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
+	struct launch launch = { .state = LAUNCH_OFF };
+	bool traced = launch__wanted();
+	sigset_t chld;
 	pid_t child = -1;
-	int r, exec_errno = 0, status = 0, ret = EXIT_USAGE;
+	int r, sigfd = -1, exec_errno = 0, status = 0, ret = EXIT_USAGE;
 	uint64_t t0_ns;
 
 	r = profile__parse_opts(argc, argv, &po, false, run_help);
@@ -149,11 +156,16 @@ int cmd_run(int argc, char **argv)
 	if (child == 0) {
 		close(go[1]);
 		close(errp[0]);
-		child_exec(go[0], errp[1], argv);
+		child_exec(go[0], errp[1], argv, traced);
 	}
 	close(go[0]);
 	close(errp[1]);
 	go[0] = errp[1] = -1;
+	/* the child's stops (traced: launch.c) and exit wake the loop below */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	/* like time(1): the terminal's Ctrl-C is for the command; we report when it ends */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
@@ -189,12 +201,20 @@ int cmd_run(int argc, char **argv)
 		ret = EXIT_NOEXEC;
 		goto cleanup;
 	}
+	launch__start(&launch, child, traced);
 	if (!po.quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, "rtprof: profiling %s (pid %d); report when it exits\n", argv[0], child);
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = engine__fd(e), .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		struct pollfd pfd[3] = { { .fd = engine__fd(e), .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN },
+					 { .fd = sigfd, .events = POLLIN } };
 		pid_t w = wait4(child, &status, WNOHANG, &rr.ru);
 
+		if (w == child && WIFSTOPPED(status)) {
+			/* traced until its program's entry point (launch.c) */
+			launch__stopped(&launch, e, status);
+			continue;
+		}
 		if (w == child)
 			break;
 		if (w < 0 && errno != EINTR) {
@@ -203,7 +223,13 @@ int cmd_run(int argc, char **argv)
 			goto cleanup;
 		}
 		/* records come without wakeups: consume on every turn, woken or timed out */
-		(void)poll(pfd, pidfd >= 0 ? 2 : 1, engine__poll_ms(e));
+		if (sigfd >= 0) {
+			struct signalfd_siginfo si;
+
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+		}
+		(void)poll(pfd, 3, engine__poll_ms(e));
 		(void)engine__poll(e, 0);
 		if (profile__stop_signal() == SIGTERM) {
 			kill(child, SIGTERM);
@@ -227,6 +253,8 @@ cleanup:
 		(void)recorder__finish_abort(rec);
 	if (pidfd >= 0)
 		close(pidfd);
+	if (sigfd >= 0)
+		close(sigfd);
 	for (int i = 0; i < 2; i++) {
 		if (go[i] >= 0)
 			close(go[i]);

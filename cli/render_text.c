@@ -162,11 +162,22 @@ static void print_gc(FILE *out, const struct rtp_report_runtime *rt)
 	}
 }
 
+/* Probes placed once the exec was seen: what the program did before is not in the figures below. */
+static void print_probes_late(FILE *out, const struct rtp_report_runtime *rt)
+{
+	char late[24];
+
+	if (!strcmp(rt->probes_from, "exec"))
+		fprintf(out, "  (probes placed %s after the exec: the program's events before are missed, not counted)\n",
+			fmt_ns(late, sizeof(late), rt->probes_late_ns));
+}
+
 static void print_python(FILE *out, const struct rtp_report_runtime *rt)
 {
 	char w[24], h[24], version[sizeof(rt->version)], method[sizeof(rt->gil_method)], notes[sizeof(rt->gil_notes)];
 
 	fprintf(out, "Python %s (pid %d)\n", SAFE(version, rt->version), rt->pid);
+	print_probes_late(out, rt);
 	if (!rt->gil_method[0]) {
 		print_unavailable(out, "GIL", rt->gil_unavailable);
 	} else {
@@ -196,6 +207,7 @@ static void print_node(FILE *out, const struct rtp_report_runtime *rt)
 	uint64_t all = rt->loop_busy_ns + rt->loop_idle_ns;
 
 	fprintf(out, "Node.js %s (pid %d)\n", SAFE(version, rt->version), rt->pid);
+	print_probes_late(out, rt);
 	if (!rt->loop_method[0])
 		print_unavailable(out, "event loop", rt->loop_unavailable);
 	else if (!all)

@@ -362,6 +362,7 @@ int engine__session_report_parts(struct engine *e, int session, const char *mode
 		if (p->session != (unsigned int)session)
 			continue;
 		t = &rep->targets[rep->n_targets++];
+		engine_proc_version(e, p);
 		if (!p->runtime_known && !p->exited && runtime__detect(p->pid, &p->runtime) == 0 && p->runtime.exe[0])
 			p->runtime_known = true;
 		t->pid = p->pid;

@@ -164,18 +164,10 @@ static void rt_emit(void *owner, const struct trace_rec *rec)
 	engine_trace(owner, rec);
 }
 
-/* known: the runtime found by the caller (rtprofd's watch mode detects it off its event loop), or NULL */
-static void proc_detect_runtime(struct engine *e, struct target_proc *p, const struct rtp_runtime_info *known)
+static void trace_proc(struct engine *e, const struct target_proc *p)
 {
 	struct trace_rec rec = { .type = TRACE_PROC };
 
-	if (known)
-		p->runtime = *known;
-	if ((known || runtime__detect(p->pid, &p->runtime) == 0) && p->runtime.exe[0])
-		p->runtime_known = true;
-	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF);
-	if (!e->trace_fn)
-		return;
 	rec.proc.pid = (uint32_t)p->pid;
 	rec.proc.ts_ns = clock__mono_ns();
 	rec.proc.runtime_kind = p->runtime.kind;
@@ -183,7 +175,44 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p, const s
 	snprintf(rec.proc.exe, sizeof(rec.proc.exe), "%.*s", (int)sizeof(rec.proc.exe) - 1, p->runtime.exe);
 	snprintf(rec.proc.comm, sizeof(rec.proc.comm), "%s", p->comm);
 	engine_trace(e, &rec);
+}
+
+/* known: the runtime found by the caller (rtprofd's watch mode detects it off its event loop), or NULL.
+ * from: enum rtp_probes_from; RTP_PROBES_START: the process waits for us (engine__target_execd), what is not
+ * needed now is read later. */
+static void proc_detect_runtime(struct engine *e, struct target_proc *p, const struct rtp_runtime_info *known,
+				unsigned int from, uint64_t exec_ns)
+{
+	bool quick = from == RTP_PROBES_START;
+
+	if (known)
+		p->runtime = *known;
+	if ((known || (quick ? runtime__detect_quick : runtime__detect)(p->pid, &p->runtime) == 0) &&
+	    p->runtime.exe[0])
+		p->runtime_known = true;
+	p->version_pending = quick && p->runtime_known && p->runtime.kind == RTP_RUNTIME_NODE && !p->runtime.version[0];
+	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF, from,
+		  exec_ns);
+	if (!e->trace_fn)
+		return;
+	trace_proc(e, p);
 	rt_trace_methods(&e->rt, p);
+}
+
+void engine_proc_version(struct engine *e, struct target_proc *p)
+{
+	char exe[48];
+
+	if (!p->version_pending)
+		return;
+	p->version_pending = false;
+	/* the running file, wherever it is; once the process is gone, the path it had */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
+	if (runtime__node_version(exe, p->runtime.version, sizeof(p->runtime.version)) &&
+	    runtime__node_version(p->runtime.exe, p->runtime.version, sizeof(p->runtime.version)))
+		return;
+	if (e->trace_fn)
+		trace_proc(e, p);
 }
 
 /* Records of the `trace` ring buffer, as the probes wrote them. */
@@ -262,10 +291,15 @@ static int on_event(void *ctx, void *data, size_t size)
 			rt_detach(&e->rt, p);
 			break;
 		}
+		if (p && ev->ts_ns <= p->exec_done_ns) {
+			/* handled while the process waited for us (engine__target_execd) */
+			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
+			break;
+		}
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 			p->runtime_known = false;
-			proc_detect_runtime(e, p, NULL);
+			proc_detect_runtime(e, p, NULL, RTP_PROBES_EXEC, ev->ts_ns);
 			/* usage before exec belongs to the launcher, not the program */
 			p->have_first = false;
 			proc_sample(p);
@@ -569,7 +603,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	}
 	if (!e->sessions[session].start_ns)
 		e->sessions[session].start_ns = clock__mono_ns();
-	proc_detect_runtime(e, p, known);
+	proc_detect_runtime(e, p, known, RTP_PROBES_ATTACH, 0);
 	proc_sample(p);
 	r = 0;
 out:
@@ -607,6 +641,24 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 	return engine__add_target_pidfd(e, pid, -1, err, errlen);
 }
 
+int engine__target_execd(struct engine *e, pid_t pid)
+{
+	struct target_proc *p = proc_find(e, pid);
+	struct proc_stat st;
+
+	if (!p || p->exited)
+		return -ESRCH;
+	p->exec_done_ns = clock__mono_ns();
+	if (procfs__read_stat(pid, 0, &st) == 0)
+		snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
+	p->runtime_known = false;
+	proc_detect_runtime(e, p, NULL, RTP_PROBES_START, 0);
+	/* usage before exec belongs to the launcher, not the program */
+	p->have_first = false;
+	proc_sample(p);
+	return 0;
+}
+
 int engine__fd(const struct engine *e)
 {
 	return ring_buffer__epoll_fd(e->rb);
@@ -624,8 +676,10 @@ int engine__poll(struct engine *e, int timeout_ms)
 	if (r < 0)
 		return r;
 	now = clock__mono_ns();
-	for (size_t i = 0; i < e->n_procs; i++)
+	for (size_t i = 0; i < e->n_procs; i++) {
 		rt_poll(&e->rt, &e->procs[i]);
+		engine_proc_version(e, &e->procs[i]);
+	}
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
 

@@ -93,6 +93,11 @@ int engine__share_stats(const struct engine *e, unsigned int share, unsigned int
  * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: the target table is full. */
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen);
 int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen);
+/* A target stopped by its launcher after an exec, before its program's first instruction (rtprof run
+ * holds it at the entry point): detect its runtime and place the runtime probes now, so that they see
+ * everything the program does. The exec records already queued for it are taken as this exec.
+ * -ESRCH: not a target (or gone). */
+int engine__target_execd(struct engine *e, pid_t pid);
 
 /* File descriptor that becomes readable when lifecycle events are pending (for the caller's poll). */
 int engine__fd(const struct engine *e);

@@ -81,6 +81,8 @@ int engine_harvest_threads(struct engine *e, uint64_t now);
 void engine_target_remove(struct engine *e, const struct target_proc *p);
 /* Delete the thread records of process pid from the probes' table (with their shares). */
 void engine_forget_threads_of(struct engine *e, pid_t pid);
+/* The version of a runtime detected in haste (engine__target_execd), read now. */
+void engine_proc_version(struct engine *e, struct target_proc *p);
 
 /* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
  * none; -1: full), and take off one it deletes (rtp_thread.share). */

@@ -47,6 +47,8 @@ struct rt_state {
 	bool have_saved;  /* `saved` holds its totals (the process is gone) */
 	__u32 tflags;     /* RTP_TARGET_RT_* set for it */
 	uint64_t since_ns; /* when they were set: the syscall probes time its GIL and epoll waits from then on */
+	unsigned int from; /* enum rtp_probes_from */
+	uint64_t late_ns;  /* RTP_PROBES_EXEC: from the exec to the probes */
 	/* futex GIL method, when the interpreter's library was not mapped yet (just after exec) */
 	bool gil_pending;
 	char gil_elf[PATH_MAX + 64];
@@ -554,7 +556,7 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 		(void)bpfmap__delete_where(c->skel->maps.tp_pending, sizeof(struct rtp_tp_key), sizeof(__u64), tp_item_of, &key);
 }
 
-void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode)
+void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int from, uint64_t exec_ns)
 {
 	struct rtp_rt_proc entry = { 0 };
 	struct rt_state *rt;
@@ -588,6 +590,8 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode)
 	rt->have_entry = true;
 	rt->tflags = tflags;
 	rt->since_ns = clock__mono_ns();
+	rt->from = from;
+	rt->late_ns = from == RTP_PROBES_EXEC && exec_ns && exec_ns < rt->since_ns ? rt->since_ns - exec_ns : 0;
 	set_target_flags(c, p->pid, tflags);
 }
 
@@ -636,6 +640,8 @@ void rt_trace_methods(const struct rt_ctx *c, struct target_proc *p)
 	memcpy(rec.rtm.loop_method, rt->loop_method, sizeof(rec.rtm.loop_method));
 	memcpy(rec.rtm.tp_method, rt->tp_method, sizeof(rec.rtm.tp_method));
 	snprintf(rec.rtm.tp_unavailable, sizeof(rec.rtm.tp_unavailable), "%s", rt->tp_unavailable);
+	rec.rtm.probes_from = rt->from;
+	rec.rtm.probes_late_ns = rt->late_ns;
 	c->emit(c->owner, &rec);
 }
 
@@ -666,6 +672,8 @@ void rt_report_row(const struct rt_ctx *c, const struct target_proc *p, const st
 	memcpy(o->loop_unavailable, rt->loop_unavailable, sizeof(o->loop_unavailable));
 	memcpy(o->tp_method, rt->tp_method, sizeof(o->tp_method));
 	memcpy(o->tp_unavailable, rt->tp_unavailable, sizeof(o->tp_unavailable));
+	snprintf(o->probes_from, sizeof(o->probes_from), "%s", report__probes_from_name(rt->from));
+	o->probes_late_ns = rt->late_ns;
 	o->n_gc_kinds = 3; /* python: generations 0-2; V8: its three collectors */
 	for (unsigned int k = 0; k < RTP_RT_GC_KINDS; k++) {
 		o->gc[k].count = v.gc[k].count;

@@ -26,8 +26,8 @@ struct rtprof_bpf;
 void rt_prepare_uprobe_multi(struct rtprof_bpf *skel);
 
 /* Attach the probes of a process whose runtime is known (python, node) as `mode` (enum engine_rt_mode)
- * says; detach them (keeping its totals for the report); free what is kept. */
-void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode);
+ * says, `from` (enum rtp_probes_from) the exec at exec_ns; detach them (keeping its totals for the report); free what is kept. */
+void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int from, uint64_t exec_ns);
 void rt_detach(const struct rt_ctx *c, struct target_proc *p);
 void rt_free(const struct rt_ctx *c, struct target_proc *p);
 /* Finish what waited for the process's libraries to be mapped. */

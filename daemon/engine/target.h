@@ -26,6 +26,9 @@ struct target_proc {
 	char comm[RTP_COMM_LEN];
 	struct rtp_runtime_info runtime;
 	bool runtime_known;
+	/* its exec was handled while it waited (engine__target_execd): exec records up to then are that one */
+	uint64_t exec_done_ns;
+	bool version_pending; /* a node found in haste: its version is read later (engine_proc_version) */
 	struct rt_state *rt; /* runtime metrics probes (rtmetrics.c); NULL when none */
 	struct proc_stat first, last; /* /proc samples bounding the attached interval */
 	bool have_first, have_last;

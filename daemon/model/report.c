@@ -278,3 +278,10 @@ void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const 
 	if (sc->p50_ns > sc->p99_ns)
 		sc->p50_ns = sc->p99_ns;
 }
+
+const char *report__probes_from_name(unsigned int from)
+{
+	static const char *const names[] = { "attach", "exec", "first instruction" };
+
+	return from < sizeof(names) / sizeof(names[0]) ? names[from] : "";
+}

@@ -427,6 +427,8 @@ static const struct rtp_field runtime_fields[] = {
 	{ "event_loop", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &loop_table, .present = is_not_python },
 	{ "threadpool", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &threadpool_table, .present = is_not_python },
 	{ "gc", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &gc_table },
+	{ "probes_from", RTP_FIELD_STRING, RTP_MERGE_KEEP, RTP_FIELD_NULL_ZERO, RUNTIME(probes_from) },
+	{ "probes_late_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS | RTP_FIELD_NULL_ZERO, RUNTIME(probes_late_ns) },
 };
 TABLE(report_runtime_fields, runtime_fields);
 

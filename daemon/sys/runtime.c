@@ -482,7 +482,7 @@ static int node_version_from_rodata(const struct elffile *f, struct elffile_wind
 }
 
 static int inspect_elf(const char *open_path, const char *name, const char *origin,
-		       struct rtp_runtime_info *info);
+		       struct rtp_runtime_info *info, bool node_version);
 
 /* Find DT_NEEDED libpython through DT_RUNPATH/DT_RPATH ($ORIGIN expanded), as pyenv builds
  * set it; the system library directories are left to the live-process path (maps). */
@@ -518,7 +518,7 @@ static void resolve_needed_python(const char *origin, const struct elf_facts *fa
 		}
 		if (len > 0 && (size_t)snprintf(candidate, sizeof(candidate), "%s%.*s/%s", prefix,
 						(int)rest_len, rest, facts->needed_python) < sizeof(candidate) &&
-		    inspect_elf(candidate, candidate, NULL, &lib_info) == 0 &&
+		    inspect_elf(candidate, candidate, NULL, &lib_info, true) == 0 &&
 		    lib_info.kind == RTP_RUNTIME_PYTHON && lib_info.version[0]) {
 			snprintf(info->version, sizeof(info->version), "%s", lib_info.version);
 			memcpy(info->lib, candidate, strlen(candidate) + 1);
@@ -533,7 +533,7 @@ static void resolve_needed_python(const char *origin, const struct elf_facts *fa
 /* Kind and version from the ELF at open_path; `name` is the path used for naming rules (it
  * differs for /proc/PID/exe); `origin`, if set, lets a DT_NEEDED libpython be followed. */
 static int inspect_elf(const char *open_path, const char *name, const char *origin,
-		       struct rtp_runtime_info *info)
+		       struct rtp_runtime_info *info, bool node_version)
 {
 	struct elffile f = { .fd = -1 };
 	struct elffile_window w = {};
@@ -576,7 +576,7 @@ static int inspect_elf(const char *open_path, const char *name, const char *orig
 			version_from_name(name, info->version, sizeof(info->version));
 		if (!info->version[0] && facts->needed_python[0])
 			version_from_name(facts->needed_python, info->version, sizeof(info->version));
-	} else if (info->kind == RTP_RUNTIME_NODE) {
+	} else if (info->kind == RTP_RUNTIME_NODE && node_version) {
 		(void)node_version_from_rodata(&f, &w, info->version, sizeof(info->version));
 	}
 cleanup:
@@ -600,7 +600,7 @@ int runtime__detect_elf(const char *path, struct rtp_runtime_info *out)
 		err = -ENAMETOOLONG;
 		goto cleanup;
 	}
-	err = inspect_elf(path, path, path, info);
+	err = inspect_elf(path, path, path, info, true);
 	if (!err)
 		*out = *info;
 cleanup:
@@ -649,7 +649,7 @@ static int find_mapped_libpython(pid_t pid, char *lib, size_t liblen)
 	return r < 0 ? r : 0;
 }
 
-int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
+static int detect(pid_t pid, struct rtp_runtime_info *out, bool node_version)
 {
 	struct rtp_runtime_info *info;
 	char exe_link[32], name[PATH_MAX], lib_path[PATH_MAX + 32];
@@ -681,7 +681,7 @@ int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
 
 	/* /proc/PID/exe opens the running file even when deleted or in another mount namespace. */
 	/* No libpython mapped (yet: right after exec the loader has not run): follow the exe's DT_NEEDED. */
-	err = inspect_elf(exe_link, name, info->lib[0] ? NULL : name, info);
+	err = inspect_elf(exe_link, name, info->lib[0] ? NULL : name, info, node_version);
 	/* past the file's limits (sys/elffile.h): crafted, most likely; nothing it says is taken */
 	if (err == -ENOMEM || err == -ETIMEDOUT || err == -EFBIG)
 		goto cleanup;
@@ -699,9 +699,9 @@ int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
 
 		info->kind = RTP_RUNTIME_PYTHON;
 		snprintf(lib_path, sizeof(lib_path), "/proc/%d/root%s", (int)pid, info->lib);
-		err = inspect_elf(lib_path, info->lib, NULL, &lib_info);
+		err = inspect_elf(lib_path, info->lib, NULL, &lib_info, true);
 		if (err && err != -ETIMEDOUT && err != -EFBIG)
-			err = inspect_elf(info->lib, info->lib, NULL, &lib_info);
+			err = inspect_elf(info->lib, info->lib, NULL, &lib_info, true);
 		if (err == -ETIMEDOUT || err == -EFBIG)
 			goto cleanup;
 		if (lib_info.version[0])
@@ -715,5 +715,31 @@ int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
 	*out = *info;
 cleanup:
 	free(info);
+	return err;
+}
+
+int runtime__detect(pid_t pid, struct rtp_runtime_info *out)
+{
+	return detect(pid, out, true);
+}
+
+int runtime__detect_quick(pid_t pid, struct rtp_runtime_info *out)
+{
+	return detect(pid, out, false);
+}
+
+int runtime__node_version(const char *path, char *out, size_t outlen)
+{
+	struct elffile f = { .fd = -1 };
+	struct elffile_window w = {};
+	int err;
+
+	err = elffile_open(path, -EINVAL, &f);
+	if (!err)
+		err = elffile_window_init(&w, SCAN_LOOKAHEAD);
+	if (!err)
+		err = node_version_from_rodata(&f, &w, out, outlen);
+	elffile_window_fini(&w);
+	elffile_close(&f);
 	return err;
 }

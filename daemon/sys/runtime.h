@@ -4,6 +4,7 @@
 #ifndef RTPROF_RUNTIME_H
 #define RTPROF_RUNTIME_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "model/runtime_info.h"
@@ -11,6 +12,12 @@
 /* Detect for a live process. Returns 0 (kind may be OTHER) or -errno (-ESRCH: gone; -ETIMEDOUT or -EFBIG:
  * its program's or libpython's ELF file is past the limits of sys/elffile.h -- crafted, most likely). */
 int runtime__detect(pid_t pid, struct rtp_runtime_info *out);
+
+/* The same, quicker: a node's version (a scan of its read-only data, tens of MB) is left empty, for
+ * runtime__node_version to find once time is not short. */
+int runtime__detect_quick(pid_t pid, struct rtp_runtime_info *out);
+/* Node's version from its executable's read-only data. 0 or -errno. */
+int runtime__node_version(const char *path, char *out, size_t outlen);
 
 /* Detect from an ELF file alone (the exe, or a libpython): used by runtime__detect and by tests.
  * Returns 0 or -errno. */

@@ -253,7 +253,8 @@ int tf_encode_record(struct tf_buf *b, const struct trace_rec *rec, uint64_t *pr
 		       tf_put_str(b, rec->rtm.gc_unavailable, sizeof(rec->rtm.gc_unavailable)) ?:
 		       tf_put_str(b, rec->rtm.loop_method, sizeof(rec->rtm.loop_method)) ?:
 		       tf_put_str(b, rec->rtm.tp_method, sizeof(rec->rtm.tp_method)) ?:
-		       tf_put_str(b, rec->rtm.tp_unavailable, sizeof(rec->rtm.tp_unavailable));
+		       tf_put_str(b, rec->rtm.tp_unavailable, sizeof(rec->rtm.tp_unavailable)) ?:
+		       tf_put_varint(b, rec->rtm.probes_from) ?: tf_put_varint(b, rec->rtm.probes_late_ns);
 	default:
 		return -EINVAL;
 	}
@@ -437,6 +438,10 @@ bool tf_decode_record(struct tf_cur *c, uint64_t *prev_ts, struct trace_rec *rec
 		tf_get_str(c, rec->rtm.loop_method, sizeof(rec->rtm.loop_method));
 		tf_get_str(c, rec->rtm.tp_method, sizeof(rec->rtm.tp_method));
 		tf_get_str(c, rec->rtm.tp_unavailable, sizeof(rec->rtm.tp_unavailable));
+		if (!c->version || c->version >= 3) {
+			rec->rtm.probes_from = tf_get_u32(c);
+			rec->rtm.probes_late_ns = tf_get_varint(c);
+		}
 		break;
 	default:
 		c->bad = true;

@@ -29,6 +29,7 @@ struct tf_cur {
 	const uint8_t *p;
 	size_t len, pos;
 	bool bad;
+	uint32_t version; /* the trace's format version; 0: this rtprof's */
 };
 
 int tf_put_bytes(struct tf_buf *b, const void *p, size_t len);

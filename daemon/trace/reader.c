@@ -268,6 +268,7 @@ int trace_reader__next(struct trace_reader *r, struct trace_rec *rec)
 		if (kind == 'R') {
 			/* the block buffer is reused by the next member only after this one is consumed */
 			r->c = c;
+			r->c.version = r->hdr.format_version;
 			r->prev_ts = 0;
 		} else if (kind == 'F' && !r->have_footer) {
 			r->have_footer = tf_decode_footer(&c, &r->footer) == 0;

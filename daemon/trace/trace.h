@@ -14,7 +14,7 @@
 #include "rtprof_abi.h"
 
 /* 2: runtime records (RTP_TR_RUNTIME) added; version 1 files are read too */
-#define TRACE_FORMAT_VERSION 2
+#define TRACE_FORMAT_VERSION 3
 #define TRACE_MAX_CPUS 4096
 /* What a reader keeps of a trace, whatever the file holds: the records of other threads and processes are
  * counted (the report's thread_drops and proc_drops), not kept. A recording holds fewer: rtprofd tracks
@@ -43,6 +43,8 @@ struct trace_runtime {
 	char loop_method[16];
 	char tp_method[16];
 	char tp_unavailable[192];
+	uint32_t probes_from;    /* enum rtp_probes_from (format 3 on) */
+	uint64_t probes_late_ns; /* RTP_PROBES_EXEC: from the exec to the probes */
 };
 
 struct trace_thread_acct {

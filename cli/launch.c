@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* rtprof run's launch. The runtime probes of a program go on its interpreter's files, which are only known
+ * once the program is loaded: the dynamic loader maps libpython (or libnode, libuv) after the exec. Placing
+ * them when the exec record arrives leaves the program's first milliseconds unseen -- a Python script's
+ * first collections, node's start-up threadpool work. So the child asks to be traced before its exec, and
+ * at the exec its program's entry point gets a breakpoint: when it is hit, the loader is done (every
+ * library the program links is mapped) and not one instruction of the program has run. The engine places
+ * the probes then (engine__target_execd), the breakpoint goes, and the child is let go: traced for a few
+ * milliseconds, never after its entry point.
+ *
+ * Launchers (env, a shell: a `#!/usr/bin/env python3` script, a version manager's shim) exec the program
+ * in the same process: their execs are followed, up to MAX_EXECS; signals are delivered as they come.
+ * Anything unexpected -- a stop signal before the entry point, an address we cannot read -- lets the child
+ * go as it is; the probes then go in when the
+ * exec record arrives, as for a followed child, and the report says so. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elf.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include "engine/engine.h"
+#include "launch.h"
+
+#define MAX_EXECS 16
+
+bool launch__wanted(void)
+{
+#if defined(__x86_64__)
+	return geteuid() == 0 && !getenv("RTPROF_NO_LAUNCH_STOP");
+#else
+	return false;
+#endif
+}
+
+void launch__child(void)
+{
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+}
+
+void launch__start(struct launch *l, pid_t pid, bool wanted)
+{
+	memset(l, 0, sizeof(*l));
+	l->pid = pid;
+	l->state = wanted ? LAUNCH_EXEC : LAUNCH_OFF;
+	if (!wanted)
+		snprintf(l->why, sizeof(l->why), "not root");
+}
+
+static void let_go(struct launch *l, int sig, const char *why)
+{
+	if (l->state == LAUNCH_ENTRY)
+		(void)ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)l->saved);
+	(void)ptrace(PTRACE_DETACH, l->pid, NULL, (void *)(long)sig);
+	l->state = LAUNCH_OFF;
+	if (why)
+		snprintf(l->why, sizeof(l->why), "%s", why);
+}
+
+/* The program's entry point (AT_ENTRY of its auxiliary vector), 0 if unknown. */
+static uint64_t entry_of(pid_t pid)
+{
+	char path[48];
+	Elf64_auxv_t av[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, av, sizeof(av));
+	close(fd);
+	for (ssize_t i = 0; n > 0 && i < n / (ssize_t)sizeof(av[0]) && av[i].a_type != AT_NULL; i++)
+		if (av[i].a_type == AT_ENTRY)
+			return av[i].a_un.a_val;
+	return 0;
+}
+
+/* A program that execs the real one in the same process. */
+static bool is_launcher(pid_t pid)
+{
+	static const char *const names[] = { "env", "sh", "bash", "dash" };
+	char path[48], exe[4096];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(base, names[i]))
+			return true;
+	return false;
+}
+
+static void on_exec(struct launch *l)
+{
+	long word;
+
+	l->state = LAUNCH_EXEC;
+	if (++l->execs < MAX_EXECS && is_launcher(l->pid)) {
+		(void)ptrace(PTRACE_CONT, l->pid, NULL, NULL);
+		return;
+	}
+	l->entry = entry_of(l->pid);
+	errno = 0;
+	word = l->entry ? ptrace(PTRACE_PEEKTEXT, l->pid, (void *)l->entry, NULL) : -1;
+	if (!l->entry || errno) {
+		let_go(l, 0, "the program's entry point could not be read");
+		return;
+	}
+	l->saved = word;
+	/* int3 in the entry point's first byte (x86-64, little-endian) */
+	if (ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)((word & ~0xffL) | 0xcc))) {
+		let_go(l, 0, "the program's entry point could not be written");
+		return;
+	}
+	l->state = LAUNCH_ENTRY;
+	(void)ptrace(PTRACE_CONT, l->pid, NULL, NULL);
+}
+
+static void on_entry(struct launch *l, struct engine *e)
+{
+	struct user_regs_struct regs;
+
+	if (ptrace(PTRACE_GETREGS, l->pid, NULL, &regs) || regs.rip != l->entry + 1) {
+		/* a SIGTRAP of its own: theirs to have */
+		let_go(l, SIGTRAP, "a SIGTRAP came before the program's entry point");
+		return;
+	}
+	regs.rip = l->entry;
+	if (ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)l->saved) ||
+	    ptrace(PTRACE_SETREGS, l->pid, NULL, &regs)) {
+		/* it cannot go on from here as it was: the exec record will do */
+		let_go(l, SIGKILL, "the program's entry point could not be restored");
+		return;
+	}
+	l->state = LAUNCH_EXEC; /* the breakpoint is gone */
+	l->at_entry = engine__target_execd(e, l->pid) == 0;
+	let_go(l, 0, l->at_entry ? NULL : "the process was no longer a target at its entry point");
+}
+
+void launch__stopped(struct launch *l, struct engine *e, int status)
+{
+	int sig = WSTOPSIG(status), event = (status >> 16) & 0xff;
+
+	if (l->state == LAUNCH_OFF || !WIFSTOPPED(status))
+		return;
+	if (sig == SIGTRAP && event == PTRACE_EVENT_EXEC) {
+		on_exec(l);
+	} else if (sig == SIGTRAP && !l->execs && l->state == LAUNCH_EXEC) {
+		/* the stop after the first exec (PTRACE_TRACEME's): from here on, execs are events */
+		(void)ptrace(PTRACE_SETOPTIONS, l->pid, NULL, (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
+		on_exec(l);
+	} else if (sig == SIGTRAP && l->state == LAUNCH_ENTRY) {
+		on_entry(l, e);
+	} else if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+		/* a stop is the job control's business: delivered as it came, and we are out of the way */
+		let_go(l, sig, "the process was stopped before its program's entry point");
+	} else {
+		/* a launcher's SIGCHLD, say: delivered as it came */
+		(void)ptrace(PTRACE_CONT, l->pid, NULL, (void *)(long)sig);
+	}
+}
