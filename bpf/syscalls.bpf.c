@@ -182,7 +182,7 @@ static __noinline void creds_changed(__u32 slot)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct rtp_target *tgt = target_of(task);
 
-	if (tgt && tgt->slot == slot && (tgt->flags & RTP_TARGET_RESTRICTED) && !creds_within(task->real_cred, tgt))
+	if (tgt && tgt->slot == slot && (tgt->flags & RTP_TARGET_RESTRICTED) && !creds_within(BPF_CORE_READ(task, real_cred), tgt))
 		target_drop(task, task->pid, RTP_EV_CREDS);
 }
 

@@ -33,7 +33,7 @@ int BPF_PROG(rtp_sched_process_fork, struct task_struct *parent, struct task_str
 		/* a child made with other credentials (clone3 cannot, but be sure) is not followed into a
 		 * restricted session */
 		if ((ptgt->flags & RTP_TARGET_FOLLOW) &&
-		    (!(ptgt->flags & RTP_TARGET_RESTRICTED) || creds_within(child->real_cred, ptgt))) {
+		    (!(ptgt->flags & RTP_TARGET_RESTRICTED) || creds_within(BPF_CORE_READ(child, real_cred), ptgt))) {
 			/* the child adds to its parent's session */
 			struct rtp_target tgt = *ptgt;
 			__u32 tgid = child->tgid;
@@ -91,7 +91,7 @@ int BPF_PROG(rtp_sched_process_exec, struct task_struct *p, pid_t old_pid, struc
 	}
 	tgt = target_of(p);
 	if (tgt && (tgt->flags & RTP_TARGET_RESTRICTED) &&
-	    (BPF_CORE_READ_BITFIELD(bprm, secureexec) || !creds_within(p->real_cred, tgt))) {
+	    (BPF_CORE_READ_BITFIELD(bprm, secureexec) || !creds_within(BPF_CORE_READ(p, real_cred), tgt))) {
 		target_drop(p, old_pid, 0);
 		return 0;
 	}
