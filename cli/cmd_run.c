@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
@@ -70,29 +71,39 @@ static void run_fixup(struct rtp_report *rep, void *ctx)
 		(void)runtime__detect_elf(rr->cmd_path, &rep->targets[0].runtime);
 }
 
-/* Resolve COMMAND like execvp would, for the report when the process is gone before we look. */
-static char *resolve_command(const char *cmd)
+/* The file execvp would run for COMMAND: the first executable regular file of that name in $PATH (an empty
+ * entry is the current directory), or COMMAND itself when it has a slash. The child execs it once: the
+ * search's failed execs are not the program's syscalls. NULL when there is none. */
+static char *find_command(const char *cmd)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
+	struct stat st;
 
 	if (strchr(cmd, '/'))
-		return realpath(cmd, NULL);
+		return strdup(cmd);
 	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (;;) {
 		size_t len = strcspn(path, ":");
 
-		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, cmd) < (int)sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return realpath(buf, NULL);
-		path += len + (path[len] == ':');
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", len ? (int)len : 1, len ? path : ".", cmd) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+			return strdup(buf);
+		if (!path[len])
+			return NULL;
+		path += len + 1;
 	}
-	return NULL;
 }
 
-static void child_exec(int go_fd, int err_fd, char **argv, bool traced) __attribute__((noreturn));
-static void child_exec(int go_fd, int err_fd, char **argv, bool traced)
+/* Resolve COMMAND like execvp would, for the report when the process is gone before we look. */
+static char *resolve_command(const char *file)
+{
+	return file ? realpath(file, NULL) : NULL;
+}
+
+static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced) __attribute__((noreturn));
+static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced)
 {
 	char c;
 	int e;
@@ -105,7 +116,27 @@ static void child_exec(int go_fd, int err_fd, char **argv, bool traced)
 	signal(SIGTERM, SIG_DFL);
 	if (traced)
 		launch__child();
-	execvp(argv[0], argv);
+	if (!file) {
+		execvp(argv[0], argv); /* not found: its error, as the shell would say it */
+	} else {
+		execv(file, argv);
+		if (errno == ENOEXEC) {
+			/* execvp's rule: a file without a #! line is a shell script */
+			int n = 0;
+
+			while (argv[n])
+				n++;
+			{
+				char *sh[n + 2];
+
+				sh[0] = "sh";
+				sh[1] = (char *)file;
+				memcpy(&sh[2], &argv[1], sizeof(*argv) * (size_t)n);
+				execv("/bin/sh", sh);
+				errno = ENOEXEC;
+			}
+		}
+	}
 	e = errno;
 	(void)!write(err_fd, &e, sizeof(e));
 	_exit(EXIT_NOEXEC);
@@ -118,7 +149,7 @@ int cmd_run(int argc, char **argv)
 	struct recorder *rec = NULL;
 	struct run_result rr = { .exit_status = -1 };
 	int go[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
-	char err[RTP_ERRLEN], *cmd_path = NULL;
+	char err[RTP_ERRLEN], *cmd_path = NULL, *cmd_file = NULL;
 	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
 	struct launch launch = { .state = LAUNCH_OFF };
 	bool traced = launch__wanted();
@@ -137,7 +168,8 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	argv += optind;
-	cmd_path = resolve_command(argv[0]);
+	cmd_file = find_command(argv[0]);
+	cmd_path = resolve_command(cmd_file);
 	/* before the command runs: a bad -o is said first, and the command never starts */
 	if (profile__open_outputs(&po, &o))
 		goto cleanup;
@@ -156,7 +188,7 @@ int cmd_run(int argc, char **argv)
 	if (child == 0) {
 		close(go[1]);
 		close(errp[0]);
-		child_exec(go[0], errp[1], argv, traced);
+		child_exec(go[0], errp[1], cmd_file, argv, traced);
 	}
 	close(go[0]);
 	close(errp[1]);
@@ -267,5 +299,6 @@ cleanup:
 		profile__teardown_elsewhere();
 	engine__free(e);
 	free(cmd_path);
+	free(cmd_file);
 	return ret;
 }

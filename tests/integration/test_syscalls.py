@@ -5,6 +5,9 @@ baseline run of the same script with zero iterations, and the baseline itself mu
 """
 
 import signal
+import os
+import shutil
+import tempfile
 import unittest
 
 import rtp
@@ -52,6 +55,22 @@ class SyscallCounts(unittest.TestCase):
     def test_node_getppid_exact(self):
         node = rtp.require_node(self)
         self.check_getppid([node, rtp.workload("getppid_loop.js")], "node")
+
+    def test_one_exec_of_the_command(self):
+        # rtprof finds the command in $PATH itself: the program's execve is its one exec, not a search's
+        # failures (PATH here has 3 directories without `true` before the one with it)
+        with tempfile.TemporaryDirectory() as d:
+            empties = [os.path.join(d, str(i)) for i in range(3)]
+            for e in empties:
+                os.mkdir(e)
+            true = shutil.which("true")
+            env = dict(os.environ, PATH=":".join(empties + [os.path.dirname(true)]))
+            res = rtp.rtprof("run", "--json", "--", "true", env=env)
+            self.assertEqual(res.returncode, 0, res.describe())
+            report = rtp.parse_report(self, res.stdout, "report")
+        rows = rtp.syscalls_named(report, "execve")
+        self.assertEqual([(r.get("count"), r.get("errors")) for r in rows], [(1, 0)],
+                         "execve rows: %s" % rows)
 
     def enoent_rows(self, report):
         return [s for s in report.get("syscalls", []) if s.get("errnos", {}).get("ENOENT", 0) >= M_STAT]
