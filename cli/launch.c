@@ -9,7 +9,8 @@
  * milliseconds, never after its entry point.
  *
  * Launchers (env, a shell: a `#!/usr/bin/env python3` script, a version manager's shim) exec the program
- * in the same process: their execs are followed, up to MAX_EXECS; signals are delivered as they come.
+ * in the same process: their execs are followed, up to MAX_EXECS; signals are delivered as they come; one
+ * that runs for more than a second is let go at its next signal.
  * Anything unexpected -- a stop signal before the entry point, an address we cannot read -- lets the child
  * go as it is; the probes then go in when the
  * exec record arrives, as for a followed child, and the report says so. */
@@ -25,10 +26,12 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 
+#include "base/clock.h"
 #include "engine/engine.h"
 #include "launch.h"
 
 #define MAX_EXECS 16
+#define LAUNCHER_MAX_NS 1000000000ull
 
 bool launch__wanted(void)
 {
@@ -48,6 +51,7 @@ void launch__start(struct launch *l, pid_t pid, bool wanted)
 {
 	memset(l, 0, sizeof(*l));
 	l->pid = pid;
+	l->start_ns = clock__mono_ns();
 	l->state = wanted ? LAUNCH_EXEC : LAUNCH_OFF;
 	if (!wanted)
 		snprintf(l->why, sizeof(l->why), "not root");
@@ -161,13 +165,16 @@ void launch__stopped(struct launch *l, struct engine *e, int status)
 		on_exec(l);
 	} else if (sig == SIGTRAP && !l->execs && l->state == LAUNCH_EXEC) {
 		/* the stop after the first exec (PTRACE_TRACEME's): from here on, execs are events */
-		(void)ptrace(PTRACE_SETOPTIONS, l->pid, NULL, (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
+		(void)ptrace(PTRACE_SETOPTIONS, l->pid, NULL, (void *)(long)PTRACE_O_TRACEEXEC);
 		on_exec(l);
 	} else if (sig == SIGTRAP && l->state == LAUNCH_ENTRY) {
 		on_entry(l, e);
 	} else if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
 		/* a stop is the job control's business: delivered as it came, and we are out of the way */
 		let_go(l, sig, "the process was stopped before its program's entry point");
+	} else if (clock__mono_ns() - l->start_ns > LAUNCHER_MAX_NS) {
+		/* a launcher that does more than launch (a long shell script): it is left alone */
+		let_go(l, sig, "the launcher ran for over a second");
 	} else {
 		/* a launcher's SIGCHLD, say: delivered as it came */
 		(void)ptrace(PTRACE_CONT, l->pid, NULL, (void *)(long)sig);

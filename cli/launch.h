@@ -20,6 +20,7 @@ struct launch {
 	pid_t pid;
 	enum launch_state state;
 	unsigned int execs;   /* execs seen while traced */
+	uint64_t start_ns;    /* the launch (CLOCK_MONOTONIC) */
 	uint64_t entry;       /* the entry point's address, while a breakpoint is there */
 	long saved;           /* the word the breakpoint replaced */
 	bool at_entry;        /* the probes went in before the first instruction */
