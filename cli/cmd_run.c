@@ -240,7 +240,13 @@ int cmd_run(int argc, char **argv)
 		struct pollfd pfd[3] = { { .fd = engine__fd(e), .events = POLLIN },
 					 { .fd = pidfd, .events = POLLIN },
 					 { .fd = sigfd, .events = POLLIN } };
-		pid_t w = wait4(child, &status, WNOHANG, &rr.ru);
+		struct signalfd_siginfo si;
+		pid_t w;
+
+		/* before the wait: a SIGCHLD that comes after it stays pending and wakes the poll below */
+		while (sigfd >= 0 && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+		w = wait4(child, &status, WNOHANG, &rr.ru);
 
 		if (w == child && WIFSTOPPED(status)) {
 			/* traced until its program's entry point (launch.c) */
@@ -255,12 +261,6 @@ int cmd_run(int argc, char **argv)
 			goto cleanup;
 		}
 		/* records come without wakeups: consume on every turn, woken or timed out */
-		if (sigfd >= 0) {
-			struct signalfd_siginfo si;
-
-			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				;
-		}
 		(void)poll(pfd, 3, engine__poll_ms(e));
 		(void)engine__poll(e, 0);
 		if (profile__stop_signal() == SIGTERM) {
