@@ -167,9 +167,9 @@ static void print_probes_late(FILE *out, const struct rtp_report_runtime *rt)
 {
 	char late[24];
 
-	if (!strcmp(rt->probes_from, "exec"))
-		fprintf(out, "  (probes placed %s after the exec: the program's events before are missed, not counted)\n",
-			fmt_ns(late, sizeof(late), rt->probes_late_ns));
+	if (!strcmp(rt->probes_from, "exec") || !strcmp(rt->probes_from, "fork"))
+		fprintf(out, "  (probes placed %s after the %s: the program's events before are missed, not counted)\n",
+			fmt_ns(late, sizeof(late), rt->probes_late_ns), rt->probes_from);
 }
 
 static void print_python(FILE *out, const struct rtp_report_runtime *rt)

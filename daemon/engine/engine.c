@@ -240,6 +240,23 @@ static int on_trace(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* A forked child runs its parent's program (multiprocessing's workers): the same runtime, with probes of
+ * its own from now on -- unless it has exec'd another program already, whose exec record follows. */
+static void proc_fork_runtime(struct engine *e, struct target_proc *p, const struct target_proc *parent,
+			      uint64_t fork_ns)
+{
+	char a[48], b[48];
+	struct stat sa, sb;
+
+	if (!parent || !parent->runtime_known || parent->runtime.kind == RTP_RUNTIME_OTHER)
+		return;
+	snprintf(a, sizeof(a), "/proc/%d/exe", (int)p->pid);
+	snprintf(b, sizeof(b), "/proc/%d/exe", (int)parent->pid);
+	if (stat(a, &sa) || stat(b, &sb) || sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino)
+		return;
+	proc_detect_runtime(e, p, &parent->runtime, RTP_PROBES_FORK, fork_ns);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct engine *e = ctx;
@@ -274,6 +291,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			if (p) {
 				snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
 				p->start_ticks = tgt.start_ticks; /* bound at the fork, in the kernel */
+				proc_fork_runtime(e, p, proc_find(e, (pid_t)ev->parent_tgid), ev->ts_ns);
 			}
 		}
 		break;

@@ -591,7 +591,8 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned
 	rt->tflags = tflags;
 	rt->since_ns = clock__mono_ns();
 	rt->from = from;
-	rt->late_ns = from == RTP_PROBES_EXEC && exec_ns && exec_ns < rt->since_ns ? rt->since_ns - exec_ns : 0;
+	rt->late_ns = (from == RTP_PROBES_EXEC || from == RTP_PROBES_FORK) && exec_ns && exec_ns < rt->since_ns
+			      ? rt->since_ns - exec_ns : 0;
 	set_target_flags(c, p->pid, tflags);
 }
 

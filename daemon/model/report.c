@@ -281,7 +281,7 @@ void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const 
 
 const char *report__probes_from_name(unsigned int from)
 {
-	static const char *const names[] = { "attach", "exec", "first instruction" };
+	static const char *const names[] = { "attach", "exec", "first instruction", "fork" };
 
 	return from < sizeof(names) / sizeof(names[0]) ? names[from] : "";
 }

@@ -103,8 +103,8 @@ struct rtp_report_runtime {
 	uint64_t tp_submitted, tp_completed, tp_queue_ns, tp_queue_max_ns, tp_run_ns, tp_run_max_ns, tp_busy_max;
 	uint64_t tp_kind[RTP_TP_KINDS]; /* fs, work, dns, random */
 	bool tp_no_queue; /* from a trace: submissions are not recorded, so no queue wait nor busy workers */
-	/* since when the probes see the process (enum rtp_probes_from); RTP_PROBES_EXEC: placed probes_late_ns
-	 * after its exec, what it did in between is missed */
+	/* since when the probes see the process (enum rtp_probes_from); RTP_PROBES_EXEC, _FORK: placed
+	 * probes_late_ns after its exec or fork, what it did in between is missed */
 	char probes_from[24];
 	uint64_t probes_late_ns;
 };
@@ -114,8 +114,9 @@ enum rtp_probes_from {
 	RTP_PROBES_ATTACH = 0, /* attached to a running process: everything is counted from the attach */
 	RTP_PROBES_EXEC = 1,   /* placed once its exec was seen: the program's first moments are missed */
 	RTP_PROBES_START = 2,  /* placed before its first instruction (rtprof run): nothing is missed */
+	RTP_PROBES_FORK = 3,   /* a forked child of a runtime process, placed once its fork was seen */
 };
-const char *report__probes_from_name(unsigned int from); /* "attach", "exec", "first instruction" */
+const char *report__probes_from_name(unsigned int from); /* "attach", "exec", "first instruction", "fork" */
 
 const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i); /* "0".."2" / "scavenge"... */
 /* Add a thread's GIL figures to a runtime row whose gil_threads has room for it, with its wait share over

@@ -397,7 +397,8 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 		snprintf(o->tp_method, sizeof(o->tp_method), "%s", acc->m.tp_method);
 		snprintf(o->tp_unavailable, sizeof(o->tp_unavailable), "%s", acc->m.tp_unavailable);
 		snprintf(o->probes_from, sizeof(o->probes_from), "%s", report__probes_from_name(acc->m.probes_from));
-		o->probes_late_ns = acc->m.probes_from == RTP_PROBES_EXEC ? acc->m.probes_late_ns : 0;
+		o->probes_late_ns = acc->m.probes_from == RTP_PROBES_EXEC || acc->m.probes_from == RTP_PROBES_FORK
+					    ? acc->m.probes_late_ns : 0;
 		if (o->gil_method[0])
 			snprintf(o->gil_notes, sizeof(o->gil_notes), "%s",
 				 futex ? "from a trace; hold: on-CPU time outside the GIL waits (see the live report's notes)"

@@ -511,6 +511,26 @@ class FromFirstInstruction(RuntimeCase):
     def test_threadpool_node24(self):
         self.check_threadpool(24)
 
+    def check_forked(self, python, method):
+        truth, report = self.run_truth([python, rtp.workload("rt_gc_fork.py"), "TRUTH"], 4)
+        child, gens = truth[0], truth[1:]
+        self.assertGreater(gens[0], 0, "the child made no collection: %s" % truth)
+        entry = runtime_entry(self, report, child)
+        self.assertEqual(entry.get("runtime"), "python", "a forked child keeps its parent's runtime: %s" % entry)
+        gc = entry.get("gc") or {}
+        self.assertEqual(gc.get("method"), method, "gc.method (unavailable: %r)" % gc.get("unavailable"))
+        got = {g.get("generation"): g.get("count") for g in gc.get("generations", [])}
+        self.assertEqual([got.get(g, 0) for g in range(3)], gens,
+                         "the child's collections by generation, rtprof vs its own gc.get_stats() (%s)" % gc)
+        self.assertEqual(entry.get("probes_from"), "fork", entry)
+        self.assertGreater(entry.get("probes_late_ns") or 0, 0, entry)
+
+    def test_forked_child_debian(self):
+        self.check_forked(require_debian_python(self), "usdt")
+
+    def test_forked_child_pyenv313(self):
+        self.check_forked(pyenv_python(self, 13), "uprobe:gc_collect_main")
+
     def test_late_probes_say_so(self):
         # without the stop at the entry point (RTPROF_NO_LAUNCH_STOP), the probes go in when the exec record
         # arrives: the report says since when, and that earlier events are missed -- never a silent 0
