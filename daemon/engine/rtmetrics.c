@@ -444,10 +444,9 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 {
 	struct rtprof_bpf *skel = c->skel;
 	char elf[PATH_MAX + 32], uv[PATH_MAX + 32], root[48];
-	struct rtp_sym_query q[] = {
-		{ .name = "_ZN2v88internal4Heap24PerformGarbageCollectionE", .prefix = 1 },
-	};
-	/* libuv: in the executable, or in libuv.so when node links it (distribution builds) */
+	/* libuv: in the executable, or in libuv.so when node links it (distribution builds); then V8's
+	 * collector, in the executable: one pass over its symbols when both are there */
+	enum { N_UV = 7, GC = 7 };
 	struct rtp_sym_query u[] = {
 		{ .name = "uv__work_submit" },
 		{ .name = "uv_queue_work" },
@@ -456,9 +455,11 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 		{ .name = "uv__getaddrinfo_work" },
 		{ .name = "uv__getnameinfo_work" },
 		{ .name = "uv__random_work" },
+		{ .name = "_ZN2v88internal4Heap24PerformGarbageCollectionE", .prefix = 1 },
 	};
 	static const uint64_t kinds[] = { 0, 0, RTP_TP_FS, RTP_TP_WORK, RTP_TP_DNS, RTP_TP_DNS, RTP_TP_RANDOM };
-	int r;
+	bool one_file;
+	int r, rg;
 
 	/* event loop: its thread's epoll waits, from the syscall probes */
 	*tflags |= RTP_TARGET_RT_LOOP;
@@ -469,7 +470,9 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 	if (symbols__find_mapping(p->pid, "libuv", uv, sizeof(uv)))
 		snprintf(uv, sizeof(uv), "%s", elf);
 
-	r = symbols__resolve(uv, root, u, sizeof(u) / sizeof(u[0]));
+	one_file = !strcmp(uv, elf);
+	r = symbols__resolve(uv, root, u, one_file ? N_UV + 1 : N_UV);
+	rg = one_file ? r : symbols__resolve(elf, root, &u[GC], 1);
 	if (r < 0 || !u[0].found) {
 		snprintf(rt->tp_unavailable, sizeof(rt->tp_unavailable), "no uv__work_submit symbol in %.100s%s%s", uv,
 			 r < 0 ? ": " : " (stripped?)", r < 0 ? strerror(-r) : "");
@@ -480,7 +483,7 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 		if (!r && u[1].found)
 			r = attach_uprobe(c, rt, skel->progs.rtp_uv_submit, p->pid, uv, u[1].offset, false,
 					  offsetof(uv_work_t_layout, work_req));
-		for (size_t i = 2; !r && i < sizeof(u) / sizeof(u[0]); i++) {
+		for (size_t i = 2; !r && i < N_UV; i++) {
 			if (!u[i].found)
 				continue;
 			r = attach_uprobe(c, rt, skel->progs.rtp_uv_work, p->pid, uv, u[i].offset, false, kinds[i]);
@@ -493,15 +496,14 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 			snprintf(rt->tp_method, sizeof(rt->tp_method), "uprobes");
 	}
 
-	r = symbols__resolve(elf, root, q, 1);
-	if (r < 0 || !q[0].found) {
+	if (rg < 0 || !u[GC].found) {
 		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable),
 			 "no v8::internal::Heap::PerformGarbageCollection symbol in %.80s%s%s", elf,
-			 r < 0 ? ": " : " (stripped?)", r < 0 ? strerror(-r) : "");
+			 rg < 0 ? ": " : " (stripped?)", rg < 0 ? strerror(-rg) : "");
 		return;
 	}
-	r = attach_uprobe(c, rt, skel->progs.rtp_v8_gc_start, p->pid, elf, q[0].offset, false, 0);
-	r = r ?: attach_uprobe(c, rt, skel->progs.rtp_gc_done, p->pid, elf, q[0].offset, true, 0);
+	r = attach_uprobe(c, rt, skel->progs.rtp_v8_gc_start, p->pid, elf, u[GC].offset, false, 0);
+	r = r ?: attach_uprobe(c, rt, skel->progs.rtp_gc_done, p->pid, elf, u[GC].offset, true, 0);
 	if (r)
 		snprintf(rt->gc_unavailable, sizeof(rt->gc_unavailable), "cannot attach uprobes: %s", strerror(-r));
 	else
