@@ -1,0 +1,265 @@
+"""What the benchmarks share: interleaved rounds, paired ratios against the untraced run of the same round,
+the target's CPU time (from wait4) and instruction counts (perf stat, where the CPU's counters are visible),
+and one summary printed and saved as JSON.
+
+A round runs every variant once, in an order rotated by one each round (A B C, B C A, C A B ...), so no variant
+always runs first or right after another. A paired ratio divides a variant's figure by the untraced run's of
+the same round: load from the rest of the machine that lasts longer than a round cancels out. Wall time
+swings with that load; CPU time and instructions count the target's own work and swing far less, so they are
+what a verdict prefers where they mean what the budget means.
+"""
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class Measure:
+    """One figure of a sample. cost: how a ratio reads as a cost (higher-is-better figures like requests/s
+    are inverted, so that every ratio above 1 is a slowdown). paired: whether a ratio to the baseline means
+    anything (rtprof's own CPU has no untraced counterpart)."""
+
+    def __init__(self, key, label, unit, fmt="{:.3f}", higher_is_better=False, paired=True):
+        self.key, self.label, self.unit, self.fmt = key, label, unit, fmt
+        self.higher_is_better, self.paired = higher_is_better, paired
+
+    def show(self, v):
+        return self.fmt.format(v) + (" " + self.unit if self.unit else "")
+
+
+TARGET_CPU = Measure("target_cpu_s", "target CPU", "s")
+TOOL_CPU = Measure("rtprof_cpu_s", "rtprof CPU", "s", paired=False)
+INSTR_U = Measure("instructions_u", "instr. user", "G", "{:.3f}")
+INSTR_K = Measure("instructions_k", "instr. kernel", "G", "{:.3f}")
+
+PERF_EVENTS = "instructions:u,instructions:k"
+
+
+def add_arguments(ap, rounds):
+    ap.add_argument("--rounds", type=int, default=rounds, help="interleaved rounds (default %(default)s)")
+    ap.add_argument("--json", metavar="FILE", help="also write every figure, each round's too, to FILE")
+    ap.add_argument("--no-perf", action="store_true", help="do not count instructions even where perf can")
+
+
+def perf_counts_instructions():
+    """Whether perf stat counts instructions:u of `true`: not where the CPU's counters are not visible
+    (a VM without a virtual PMU prints <not supported>), nor without perf."""
+    try:
+        out = subprocess.run(["perf", "stat", "-e", "instructions:u", "-x,", "--", "true"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=30).stderr
+    except (OSError, subprocess.SubprocessError):
+        return False
+    for line in out.splitlines():
+        field = line.split(",")[0]
+        if "instructions" in line and field.isdigit():
+            return int(field) > 0
+    return False
+
+
+class Instructions:
+    """Wraps a target in `perf stat -x,` writing to a file of its own; read() gives {measure key: G}."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.path = None
+        if enabled:
+            fd, self.path = tempfile.mkstemp(prefix="rtprof-bench-perf-")
+            os.close(fd)
+
+    def wrap(self, cmd):
+        if not self.enabled:
+            return cmd
+        return ["perf", "stat", "-e", PERF_EVENTS, "-x,", "-o", self.path, "--"] + cmd
+
+    def start(self, pid):
+        """Counts a running process until stop(): perf stat -p, its threads included."""
+        if not self.enabled:
+            return None
+        return subprocess.Popen(["perf", "stat", "-e", PERF_EVENTS, "-x,", "-o", self.path, "-p", str(pid)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self, perf):
+        if perf is None:
+            return {}
+        perf.send_signal(signal.SIGINT)
+        perf.wait(30)
+        return self.read()
+
+    def read(self):
+        if not self.enabled:
+            return {}
+        counts = {}
+        with open(self.path) as f:
+            for line in f:
+                fields = line.strip().split(",")
+                if len(fields) < 3 or not fields[0].isdigit():
+                    continue
+                key = {"instructions:u": INSTR_U.key, "instructions:k": INSTR_K.key}.get(fields[2])
+                if key:
+                    counts[key] = int(fields[0]) / 1e9
+        return counts
+
+    def close(self):
+        if self.path:
+            os.unlink(self.path)
+
+
+def run_target(cmd, **kw):
+    """Runs cmd to its end: (stdout, CPU seconds of cmd and the children it waited for, wall seconds).
+    The CPU time is wait4's user+sys, the kernel's accounting of the process: time in the probes that run
+    in its syscalls counts there too."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, **kw)
+    out = p.stdout.read()
+    p.stdout.close()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit("%s: exit status %d: %s" % (os.path.basename(sys.argv[0]), p.returncode, " ".join(cmd)))
+    return out, ru.ru_utime + ru.ru_stime, wall
+
+
+def run_traced(rtprof, options, cmd, report):
+    """`rtprof run OPTIONS -- cmd`: (stdout, the report, the target's CPU seconds, rtprof's own CPU seconds).
+    wait4 of rtprof gives its CPU and that of the command it waited for; the report holds the command's own
+    (rtprof's wait4 of it), so the difference is rtprof's."""
+    out, both, _ = run_target([rtprof, "run", "-q", "--json", "-o", report] + options + ["--"] + cmd)
+    with open(report) as f:
+        rep = json.load(f)
+    target = rep["process"]["cpu_user_s"] + rep["process"]["cpu_sys_s"]
+    return out, rep, target, both - target
+
+
+def proc_cpu_s(pid):
+    """utime+stime of every thread of a running process, from /proc (clock ticks)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def interleave(variants, rounds, run_one, show):
+    """Runs run_one(variant) for each variant, `rounds` times, the order rotated each round; run_one returns
+    {measure key: value}. show(round, samples of the round) returns the round's line of progress."""
+    samples = {v: [] for v in variants}
+    for r in range(rounds):
+        k = r % len(variants)
+        this = {}
+        for v in variants[k:] + variants[:k]:
+            this[v] = run_one(v)
+            samples[v].append(this[v])
+        print("    round %*d/%d: %s" % (len(str(rounds)), r + 1, rounds, show(this)), flush=True)
+    return samples
+
+
+def quartiles(xs):
+    if len(xs) < 2:
+        return xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[2]
+
+
+def stats(xs):
+    q1, q3 = quartiles(xs)
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "q1": q1, "q3": q3, "values": xs}
+
+
+def summarize(samples, baseline, measures):
+    """{variant: {measure key: stats, with "ratio": stats of the paired ratios to the baseline}}; a cost
+    ratio, above 1 when the variant is slower, for every measure."""
+    out = {}
+    base = samples[baseline]
+    for v, rows in samples.items():
+        out[v] = {}
+        for m in measures:
+            vals = [row[m.key] for row in rows if row.get(m.key) is not None]
+            if not vals:
+                continue
+            s = stats(vals)
+            if m.paired and v != baseline:
+                pairs = [(b[m.key], row[m.key]) for b, row in zip(base, rows)
+                         if b.get(m.key) and row.get(m.key)]
+                if pairs:
+                    s["ratio"] = stats([b / x if m.higher_is_better else x / b for b, x in pairs])
+            out[v][m.key] = s
+    return out
+
+
+def print_summary(summary, measures, instructions):
+    """One line per variant and measure: median, min-max and how wide that is against the median; for a
+    paired measure, the median paired ratio, its min-max and its interquartile range."""
+    name_w = max(len(v) for v in summary)
+    print("    %-*s  %-13s %12s  %-25s  %s" % (name_w, "", "measure", "median", "min-max (width)",
+                                             "paired ratio: median  min-max  IQR"))
+    for v, figs in summary.items():
+        first = True
+        for m in measures:
+            s = figs.get(m.key)
+            if s is None:
+                continue
+            width = (s["max"] - s["min"]) / s["median"] * 100 if s["median"] else 0.0
+            spread = "%s-%s (%.0f%%)" % (m.fmt.format(s["min"]), m.fmt.format(s["max"]), width)
+            line = "    %-*s  %-13s %12s  %-25s" % (name_w, v if first else "", m.label, m.show(s["median"]), spread)
+            r = s.get("ratio")
+            if r:
+                line += "  %.3fx  %.3f-%.3f  %.3f-%.3f" % (r["median"], r["min"], r["max"], r["q1"], r["q3"])
+            elif m is TOOL_CPU and figs.get(TARGET_CPU.key):
+                line += "  (its own: %.1f%% of the target's)" % (
+                    100 * s["median"] / figs[TARGET_CPU.key]["median"])
+            print(line.rstrip())
+            first = False
+    if not instructions:
+        print("    instructions: not supported here")
+
+
+def verdict(summary, variant, measure, budget, why):
+    """The variant against a budget by one measure's paired ratios: within when even the upper quartile is,
+    over when even the lower quartile is over, undecided when the interquartile range straddles it."""
+    r = summary[variant].get(measure.key, {}).get("ratio")
+    if r is None:
+        return {"variant": variant, "measure": measure.key, "budget": budget, "result": "not measured"}
+    if budget is None:
+        result = "no budget"
+    elif r["q3"] <= budget:
+        result = "within"
+    elif r["q1"] > budget:
+        result = "over"
+    else:
+        result = "undecided"
+    text = "%s: %.3fx by %s (paired median; IQR %.3f-%.3f)" % (variant, r["median"], measure.label,
+                                                                r["q1"], r["q3"])
+    if budget is not None:
+        text += ", %s the %.2fx budget" % ({"within": "within", "over": "over",
+                                            "undecided": "undecided against"}[result], budget)
+    print("    verdict: %s; judged by %s" % (text, why))
+    return {"variant": variant, "measure": measure.key, "budget": budget, "result": result,
+            "ratio_median": r["median"], "ratio_q1": r["q1"], "ratio_q3": r["q3"]}
+
+
+class Report:
+    """Collects the workloads of one invocation for --json."""
+
+    def __init__(self, benchmark, args, instructions):
+        self.doc = {"benchmark": benchmark, "rounds": args.rounds, "order": "rotated each round",
+                    "instructions_supported": instructions, "workloads": []}
+        self.path = args.json
+
+    def add(self, name, title, summary, verdicts, **extra):
+        w = {"name": name, "title": title, "variants": summary, "verdicts": verdicts}
+        w.update(extra)
+        self.doc["workloads"].append(w)
+        return w
+
+    def write(self):
+        if self.path:
+            with open(self.path, "w") as f:
+                json.dump(self.doc, f, indent=1)
+                f.write("\n")
+
+
+def instructions_enabled(args):
+    return not args.no_perf and perf_counts_instructions()
