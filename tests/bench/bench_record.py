@@ -4,9 +4,9 @@
 Interleaved rounds of the loop untraced and recorded (`rtprof run -o FILE.rtprof.gz`), in one invocation.
 Figures: the loop's own time, the target's CPU time (wait4), the recorder's own CPU time (rtprof's, without
 the command's), instructions where perf stat counts them, records lost, the file's size and bytes per record.
-Ratios are paired with the untraced run of the same round; the verdict is judged by the target's CPU time.
+Ratios are paired with the untraced runs either side of each recorded one; the verdict is judged by the target's CPU time.
 
-usage: bench_record.py --rtprof PATH [--iterations N] [--rounds R] [--json FILE] [--no-perf]
+usage: bench_record.py --rtprof PATH [--iterations N] [--rounds R] [--cpu N|none] [--json FILE] [--no-perf]
 """
 import argparse
 import os
@@ -41,7 +41,7 @@ def main():
             trace = os.path.join(tmp, "t.rtprof.gz")
 
             def run_one(v):
-                cmd = instr.wrap(loop)
+                cmd = bl.pin(instr.wrap(loop), args)
                 if v == "untraced":
                     out, cpu, _ = bl.run_target(cmd)
                     row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu}
@@ -55,7 +55,8 @@ def main():
                 return row
 
             def show(r):
-                u, t = r["untraced"], r["recorded"]
+                t = r["recorded"]
+                u = t["_base"]
                 return "loop %.3f / %.3f s (%.2fx), target CPU %.3f / %.3f s (%.2fx), recorder CPU %.3f s" % (
                     u[LOOP.key], t[LOOP.key], t[LOOP.key] / u[LOOP.key], u[bl.TARGET_CPU.key],
                     t[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key], t[bl.TOOL_CPU.key])

@@ -16,13 +16,14 @@ untraced <= 1.10x with the default methods.
     beside it. --http-fs also runs a server that reads a small file per request (4 threadpool tasks each:
     the threadpool probes).
 
-Rounds interleave the variants, the order rotated each round; every ratio is paired -- a variant's figure
-over the untraced one of the same round -- and a cost: above 1 is slower (requests/s untraced/traced). Each
+Rounds interleave the variants, the order rotated each round, each traced run between two untraced ones;
+every ratio is paired -- a run's figure over the mean of the untraced runs either side of it -- and a cost:
+above 1 is slower (requests/s untraced/traced). The target runs on one CPU (--cpu), wrk on the others. Each
 round's ratios are printed as they come: on a shared machine, another process's load -- or another rtprof
 session, whose probes run on every CPU -- shows there. docs/benchmarks.md says how to read the summary.
 
 usage: bench_runtime.py --rtprof PATH [--rounds 7] [--work N] [--files-work N] [--duration 3] [--http-fs]
-                        [--python EXE] [--budget 1.10] [--json FILE] [--no-perf]
+                        [--python EXE] [--budget 1.10] [--cpu N|none] [--json FILE] [--no-perf]
 """
 import argparse
 import os
@@ -138,7 +139,7 @@ def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY
         report_path = os.path.join(tmp, "report.json")
 
         def run_one(v):
-            cmd = instr.wrap(base)
+            cmd = bl.pin(instr.wrap(base), args)
             if configs[v] is None:
                 out, cpu, _ = bl.run_target(cmd)
                 row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu}
@@ -150,13 +151,14 @@ def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY
 
         def show(r):
             u = r["untraced"]
-            return ", ".join("%s %.2f s %.2f cpu" % (v, r[v][PHASE.key], r[v][bl.TARGET_CPU.key]) if v == "untraced"
-                             else "%s %.2fx %.2fx" % (v, r[v][PHASE.key] / u[PHASE.key],
-                                                      r[v][bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key])
+            return ", ".join("%s %.2f s %.2f cpu" % (v, u[PHASE.key], u[bl.TARGET_CPU.key]) if v == "untraced"
+                             else "%s %.2fx %.2fx" % (v, bl.ratio(PHASE, r[v]["_base"][PHASE.key], r[v][PHASE.key]),
+                                                      bl.ratio(bl.TARGET_CPU, r[v]["_base"][bl.TARGET_CPU.key],
+                                                               r[v][bl.TARGET_CPU.key]))
                              for v in configs)
 
-        print("%s: %s, %s; %d interleaved rounds (per round: untraced phase and CPU time, then each traced "
-              "variant's ratios of them)" % (name, title.format(work=work), python, args.rounds), flush=True)
+        print("%s: %s, %s; %d interleaved rounds (per round: the first untraced run's phase and CPU time, then "
+              "each traced variant's ratios to the untraced runs either side of it)" % (name, title.format(work=work), python, args.rounds), flush=True)
         samples = bl.interleave(list(configs), args.rounds, run_one, show)
     measures = [PHASE, bl.TARGET_CPU, bl.TOOL_CPU, bl.INSTR_U, bl.INSTR_K]
     summary = bl.summarize(samples, "untraced", measures)
@@ -170,9 +172,9 @@ def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY
                over_no_runtime=own)
 
 
-def wrk_run(wrk, port, duration, threads, conns):
-    """wrk's requests/s and request count."""
-    out = subprocess.run([wrk, "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration,
+def wrk_run(wrk, port, duration, threads, conns, cpus):
+    """wrk's requests/s and request count; wrk on cpus (taskset -c), the server's CPU left to the server."""
+    out = subprocess.run((["taskset", "-c", cpus] if cpus else []) + [wrk, "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration,
                           "http://127.0.0.1:%d/" % port], check=True, stdout=subprocess.PIPE, text=True).stdout
     m = re.search(r"Requests/sec:\s*([0-9.]+)", out)
     n = re.search(r"(\d+) requests in", out)
@@ -185,16 +187,16 @@ def wrk_run(wrk, port, duration, threads, conns):
 
 
 def bench_http(rtprof, node, wrk, args, instr, report, label, server_args, name):
-    server = subprocess.Popen([node, os.path.join(HERE, "http_server.js")] + server_args,
+    server = subprocess.Popen(bl.pin([node, os.path.join(HERE, "http_server.js")] + server_args, args),
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
     configs = {"untraced": None, "--no-runtime": ["--no-runtime"], "runtime": []}
     try:
         port = int(server.stdout.readline())
-        wrk_run(wrk, port, 2, 2, 32)  # warm-up: JIT, connections
+        wrk_run(wrk, port, 2, 2, 32, bl.other_cpus(args))  # warm-up: JIT, connections
 
         def load():
             cpu0, perf = bl.proc_cpu_s(server.pid), instr.start(server.pid)
-            rps, n = wrk_run(wrk, port, args.duration, 2, 32)
+            rps, n = wrk_run(wrk, port, args.duration, 2, 32, bl.other_cpus(args))
             row = instr.stop(perf)
             row.update({RPS.key: rps, CPU_PER_REQ.key: (bl.proc_cpu_s(server.pid) - cpu0) / n * 1e6})
             return row
@@ -229,13 +231,15 @@ def bench_http(rtprof, node, wrk, args, instr, report, label, server_args, name)
 
             def show(r):
                 u = r["untraced"]
-                return ", ".join("%s %.0f/s %.1f us" % (v, r[v][RPS.key], r[v][CPU_PER_REQ.key])
+                return ", ".join("%s %.0f/s %.1f us" % (v, u[RPS.key], u[CPU_PER_REQ.key])
                                  if v == "untraced" else "%s %.2fx %.2fx" % (
-                                     v, u[RPS.key] / r[v][RPS.key], r[v][CPU_PER_REQ.key] / u[CPU_PER_REQ.key])
+                                     v, bl.ratio(RPS, r[v]["_base"][RPS.key], r[v][RPS.key]),
+                                     bl.ratio(CPU_PER_REQ, r[v]["_base"][CPU_PER_REQ.key], r[v][CPU_PER_REQ.key]))
                                  for v in configs)
 
-            print("%s: HTTP server%s under wrk -t2 -c32 -d%ds; %d interleaved rounds (per round: untraced "
-                  "requests/s and server CPU per request, then each traced variant's cost ratios of them)"
+            print("%s: HTTP server%s under wrk -t2 -c32 -d%ds; %d interleaved rounds (per round: the first "
+                  "untraced run's requests/s and server CPU per request, then each traced variant's cost ratios "
+                  "to the untraced runs either side of it)"
                   % (name, label, args.duration, args.rounds), flush=True)
             samples = bl.interleave(list(configs), args.rounds, run_one, show)
     finally:

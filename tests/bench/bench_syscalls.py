@@ -4,12 +4,13 @@ in CPython and in Node, untraced and under `rtprof run`, in interleaved rounds o
 
 Figures for each: the loop's own time (printed by the loop: start-up and probe loading are not in it), the
 target's CPU time (user+sys from wait4: the probes run in its syscalls and count there), rtprof's own CPU
-time, and instructions (user and kernel) where perf stat can count them. Ratios are paired: each round's
-traced figure over the untraced one of the same round. The verdict is judged by the target's CPU time (and
+time, and instructions (user and kernel) where perf stat can count them. Ratios are paired: each traced
+run's figure over the mean of the untraced runs either side of it. The loop runs on one CPU (--cpu). The verdict is judged by the target's CPU time (and
 instructions where counted): the loop does nothing but syscalls, so its CPU time is the path's cost, and it
 does not move with the load of the rest of the machine as wall time does.
 
-usage: bench_syscalls.py --rtprof PATH [--iterations N] [--rounds R] [--budget X] [--json FILE] [--no-perf]
+usage: bench_syscalls.py --rtprof PATH [--iterations N] [--rounds R] [--budget X] [--cpu N|none] [--json FILE]
+                         [--no-perf]
 """
 import argparse
 import os
@@ -30,7 +31,7 @@ def bench(name, base_cmd, rtprof, args, instr, report):
         rep_path = os.path.join(tmp, "report.json")
 
         def run_one(v):
-            cmd = instr.wrap(base_cmd)
+            cmd = bl.pin(instr.wrap(base_cmd), args)
             if v == "untraced":
                 out, cpu, _ = bl.run_target(cmd)
                 row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu}
@@ -43,7 +44,8 @@ def bench(name, base_cmd, rtprof, args, instr, report):
             return row
 
         def show(r):
-            u, t = r["untraced"], r["rtprof run"]
+            t = r["rtprof run"]
+            u = t["_base"]
             return "loop %.3f / %.3f s (%.2fx), target CPU %.3f / %.3f s (%.2fx)" % (
                 u[LOOP.key], t[LOOP.key], t[LOOP.key] / u[LOOP.key],
                 u[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key])

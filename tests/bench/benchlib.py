@@ -2,9 +2,10 @@
 the target's CPU time (from wait4) and instruction counts (perf stat, where the CPU's counters are visible),
 and one summary printed and saved as JSON.
 
-A round runs every variant once, in an order rotated by one each round (A B C, B C A, C A B ...), so no variant
-always runs first or right after another. A paired ratio divides a variant's figure by the untraced run's of
-the same round: load from the rest of the machine that lasts longer than a round cancels out. Wall time
+A round runs every variant once, each between two untraced runs, in an order rotated by one each round
+(U A U B U C U, then B C A ...), so no variant always runs first or right after another. A paired ratio
+divides a run's figure by the mean of the untraced runs either side of it: load from the rest of the machine
+that lasts the three runs, or grows or fades steadily over them, cancels out. The target runs on one CPU. Wall time
 swings with that load; CPU time and instructions count the target's own work and swing far less, so they are
 what a verdict prefers where they mean what the budget means.
 """
@@ -41,8 +42,26 @@ PERF_EVENTS = "instructions:u,instructions:k"
 
 def add_arguments(ap, rounds):
     ap.add_argument("--rounds", type=int, default=rounds, help="interleaved rounds (default %(default)s)")
+    cpus = sorted(os.sched_getaffinity(0))
+    ap.add_argument("--cpu", default=str(cpus[-1]) if len(cpus) > 1 else "none",
+                    help="the CPU the target runs on, or none (default %(default)s)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure, each round's too, to FILE")
     ap.add_argument("--no-perf", action="store_true", help="do not count instructions even where perf can")
+
+
+def pin(cmd, args):
+    """cmd on the CPU of --cpu, through taskset: it execs, so the target keeps its pid and rtprof follows it.
+    Threads that share one CPU hand the GIL over the same way each run; spread over two they drift between
+    runs with half the CPU time and runs with twice it."""
+    return cmd if args.cpu == "none" else ["taskset", "-c", args.cpu] + cmd
+
+
+def other_cpus(args):
+    """The CPUs other than --cpu's, for a load generator: a list for taskset -c, or None."""
+    if args.cpu == "none":
+        return None
+    rest = sorted(set(os.sched_getaffinity(0)) - {int(args.cpu)})
+    return ",".join(map(str, rest)) or None
 
 
 def perf_counts_instructions():
@@ -142,18 +161,37 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def interleave(variants, rounds, run_one, show):
-    """Runs run_one(variant) for each variant, `rounds` times, the order rotated each round; run_one returns
-    {measure key: value}. show(round, samples of the round) returns the round's line of progress."""
+def interleave(variants, rounds, run_one, show, baseline="untraced"):
+    """Runs run_one(variant) -> {measure key: value} for each variant `rounds` times, each run between two
+    runs of the baseline (U A U B U C U, then U B U C U A U ...: the order rotated each round, a round's last
+    baseline run the next round's first). A run's "_base" is the mean of the baseline runs either side of it,
+    which cancels a load that changes steadily over the three runs, not only one that lasts the round.
+    show(runs of the round) returns the round's line of progress."""
+    others = [v for v in variants if v != baseline]
     samples = {v: [] for v in variants}
+    prev = run_one(baseline)
+    prev["_round"] = 0
+    samples[baseline].append(prev)
     for r in range(rounds):
-        k = r % len(variants)
-        this = {}
-        for v in variants[k:] + variants[:k]:
-            this[v] = run_one(v)
-            samples[v].append(this[v])
+        k = r % len(others)
+        this = {baseline: prev}
+        for v in others[k:] + others[:k]:
+            row = run_one(v)
+            after = run_one(baseline)
+            row["_round"], after["_round"], row["_base_of"] = r, r + 1, baseline
+            row["_base"] = {key: (prev[key] + after[key]) / 2 for key in prev
+                            if not key.startswith("_") and after.get(key) is not None}
+            samples[v].append(row)
+            samples[baseline].append(after)
+            this[v] = row
+            prev = after
         print("    round %*d/%d: %s" % (len(str(rounds)), r + 1, rounds, show(this)), flush=True)
     return samples
+
+
+def ratio(m, base, x):
+    """A cost ratio: above 1 when x is slower or costlier than base."""
+    return base / x if m.higher_is_better else x / base
 
 
 def quartiles(xs):
@@ -169,10 +207,11 @@ def stats(xs):
 
 
 def summarize(samples, baseline, measures):
-    """{variant: {measure key: stats, with "ratio": stats of the paired ratios to the baseline}}; a cost
-    ratio, above 1 when the variant is slower, for every measure."""
+    """{variant: {measure key: stats, with "ratio": stats of the paired cost ratios to the baseline}}. A run
+    is paired with its bracketing baseline runs ("_base") when the baseline is the one that brackets it,
+    else with the baseline's run of the same round."""
     out = {}
-    base = samples[baseline]
+    by_round = {row["_round"]: row for row in samples[baseline]}
     for v, rows in samples.items():
         out[v] = {}
         for m in measures:
@@ -181,10 +220,13 @@ def summarize(samples, baseline, measures):
                 continue
             s = stats(vals)
             if m.paired and v != baseline:
-                pairs = [(b[m.key], row[m.key]) for b, row in zip(base, rows)
-                         if b.get(m.key) and row.get(m.key)]
+                pairs = []
+                for row in rows:
+                    base = row["_base"] if row["_base_of"] == baseline else by_round.get(row["_round"], {})
+                    if base.get(m.key) and row.get(m.key):
+                        pairs.append(ratio(m, base[m.key], row[m.key]))
                 if pairs:
-                    s["ratio"] = stats([b / x if m.higher_is_better else x / b for b, x in pairs])
+                    s["ratio"] = stats(pairs)
             out[v][m.key] = s
     return out
 
@@ -244,9 +286,13 @@ class Report:
     """Collects the workloads of one invocation for --json."""
 
     def __init__(self, benchmark, args, instructions):
-        self.doc = {"benchmark": benchmark, "rounds": args.rounds, "order": "rotated each round",
+        self.doc = {"benchmark": benchmark, "rounds": args.rounds, "cpu": args.cpu,
+                    "order": "rotated each round, each traced run between two untraced ones",
                     "instructions_supported": instructions, "workloads": []}
         self.path = args.json
+        print("%s: %d rounds; the target on CPU %s%s; instructions %s" % (
+            benchmark, args.rounds, args.cpu, "" if args.cpu == "none" else " (taskset; --cpu none: any)",
+            "counted (perf stat)" if instructions else "not supported here"), flush=True)
 
     def add(self, name, title, summary, verdicts, **extra):
         w = {"name": name, "title": title, "variants": summary, "verdicts": verdicts}
