@@ -10,6 +10,7 @@ swings with that load; CPU time and instructions count the target's own work and
 what a verdict prefers where they mean what the budget means.
 """
 import json
+import math
 import os
 import signal
 import statistics
@@ -201,9 +202,25 @@ def quartiles(xs):
     return q[0], q[2]
 
 
+def median_interval(xs, coverage=0.90):
+    """A distribution-free confidence interval of the median: the k-th smallest and k-th largest values, k
+    the largest for which the chance that the median lies outside is at most 1 - coverage (binomial, p = 1/2).
+    Unlike the IQR it narrows as rounds are added: 7 rounds give min-max (98%), 9 the 2nd smallest to the
+    2nd largest (96%), 15 the 4th to the 12th (96%). Returns (low, high, its coverage)."""
+    n, xs = len(xs), sorted(xs)
+    tail = [math.comb(n, i) / 2 ** n for i in range(n + 1)]
+    k, outside = 1, 2 * tail[0]
+    while k < (n + 1) // 2 and 2 * sum(tail[:k + 1]) <= 1 - coverage:
+        k += 1
+        outside = 2 * sum(tail[:k])
+    return xs[k - 1], xs[n - k], 1 - outside
+
+
 def stats(xs):
     q1, q3 = quartiles(xs)
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "q1": q1, "q3": q3, "values": xs}
+    lo, hi, cov = median_interval(xs)
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "q1": q1, "q3": q3,
+            "median_ci": [lo, hi], "median_ci_coverage": cov, "values": xs}
 
 
 def summarize(samples, baseline, measures):
@@ -233,10 +250,11 @@ def summarize(samples, baseline, measures):
 
 def print_summary(summary, measures, instructions):
     """One line per variant and measure: median, min-max and how wide that is against the median; for a
-    paired measure, the median paired ratio, its min-max and its interquartile range."""
+    paired measure, the median paired ratio, the ratios' interquartile range (how much one round's ratio
+    varies) and the median's confidence interval (how well the rounds pin the median down)."""
     name_w = max(len(v) for v in summary)
     print("    %-*s  %-13s %12s  %-25s  %s" % (name_w, "", "measure", "median", "min-max (width)",
-                                             "paired ratio: median  min-max  IQR"))
+                                             "paired ratio: median  IQR  median's interval"))
     for v, figs in summary.items():
         first = True
         for m in measures:
@@ -248,7 +266,8 @@ def print_summary(summary, measures, instructions):
             line = "    %-*s  %-13s %12s  %-25s" % (name_w, v if first else "", m.label, m.show(s["median"]), spread)
             r = s.get("ratio")
             if r:
-                line += "  %.3fx  %.3f-%.3f  %.3f-%.3f" % (r["median"], r["min"], r["max"], r["q1"], r["q3"])
+                line += "  %.3fx  %.3f-%.3f  %.3f-%.3f (%.0f%%)" % (
+                    r["median"], r["q1"], r["q3"], r["median_ci"][0], r["median_ci"][1], 100 * r["median_ci_coverage"])
             elif m is TOOL_CPU and figs.get(TARGET_CPU.key):
                 line += "  (its own: %.1f%% of the target's)" % (
                     100 * s["median"] / figs[TARGET_CPU.key]["median"])
@@ -259,27 +278,29 @@ def print_summary(summary, measures, instructions):
 
 
 def verdict(summary, variant, measure, budget, why):
-    """The variant against a budget by one measure's paired ratios: within when even the upper quartile is,
-    over when even the lower quartile is over, undecided when the interquartile range straddles it."""
+    """The variant against a budget by one measure's paired ratios: within when the confidence interval of
+    their median is at or under it, over when it is above it, undecided when it straddles it (more rounds
+    narrow it)."""
     r = summary[variant].get(measure.key, {}).get("ratio")
     if r is None:
         return {"variant": variant, "measure": measure.key, "budget": budget, "result": "not measured"}
+    lo, hi = r["median_ci"]
     if budget is None:
         result = "no budget"
-    elif r["q3"] <= budget:
+    elif hi <= budget:
         result = "within"
-    elif r["q1"] > budget:
+    elif lo > budget:
         result = "over"
     else:
         result = "undecided"
-    text = "%s: %.3fx by %s (paired median; IQR %.3f-%.3f)" % (variant, r["median"], measure.label,
-                                                                r["q1"], r["q3"])
+    text = "%s: %.3fx by %s (paired median; its %.0f%% interval %.3f-%.3f)" % (
+        variant, r["median"], measure.label, 100 * r["median_ci_coverage"], lo, hi)
     if budget is not None:
         text += ", %s the %.2fx budget" % ({"within": "within", "over": "over",
                                             "undecided": "undecided against"}[result], budget)
     print("    verdict: %s; judged by %s" % (text, why))
     return {"variant": variant, "measure": measure.key, "budget": budget, "result": result,
-            "ratio_median": r["median"], "ratio_q1": r["q1"], "ratio_q3": r["q3"]}
+            "ratio_median": r["median"], "ratio_median_ci": [lo, hi], "ratio_q1": r["q1"], "ratio_q3": r["q3"]}
 
 
 class Report:
