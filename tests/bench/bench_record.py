@@ -3,8 +3,9 @@
 
 Interleaved rounds of the loop untraced and recorded (`rtprof run -o FILE.rtprof.gz`), in one invocation.
 Figures: the loop's own time, the target's CPU time (wait4), the recorder's own CPU time (rtprof's, without
-the command's), instructions where perf stat counts them, records lost, the file's size and bytes per record.
-Ratios are paired with the untraced runs either side of each recorded one; the verdict is judged by the target's CPU time.
+the command's), the machine's other load, instructions where perf stat counts them, records lost, the
+file's size and bytes per record. Ratios are paired with the untraced runs either side of each recorded
+one; the verdict is judged by the target's CPU time. The loop runs on one CPU (--cpu).
 
 usage: bench_record.py --rtprof PATH [--iterations N] [--rounds R] [--cpu N|none] [--json FILE] [--no-perf]
 """
@@ -43,11 +44,13 @@ def main():
             def run_one(v):
                 cmd = bl.pin(instr.wrap(loop), args)
                 if v == "untraced":
-                    out, cpu, _ = bl.run_target(cmd)
-                    row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu}
+                    out, cpu, _, other = bl.run_target(cmd)
+                    row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.OTHER_LOAD.key: other}
                 else:
-                    out, rep, cpu, own = bl.run_traced(rtprof, ["-o", trace], cmd, os.path.join(tmp, "r.json"))
-                    row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own}
+                    out, rep, cpu, own, other = bl.run_traced(rtprof, ["-o", trace], cmd,
+                                                              os.path.join(tmp, "r.json"))
+                    row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own,
+                           bl.OTHER_LOAD.key: other}
                     sizes.append(os.path.getsize(trace))
                     lost.append(rep["lost_events"])
                     records.append(sum(s["count"] for s in rep["syscalls"]))
@@ -57,16 +60,18 @@ def main():
             def show(r):
                 t = r["recorded"]
                 u = t["_base"]
-                return "loop %.3f / %.3f s (%.2fx), target CPU %.3f / %.3f s (%.2fx), recorder CPU %.3f s" % (
-                    u[LOOP.key], t[LOOP.key], t[LOOP.key] / u[LOOP.key], u[bl.TARGET_CPU.key],
-                    t[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key], t[bl.TOOL_CPU.key])
+                return ("loop %.3f / %.3f s (%.2fx), target CPU %.3f / %.3f s (%.2fx), recorder CPU %.3f s, "
+                        "other load %.2f / %.2f CPUs" % (
+                            u[LOOP.key], t[LOOP.key], t[LOOP.key] / u[LOOP.key], u[bl.TARGET_CPU.key],
+                            t[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key], t[bl.TOOL_CPU.key],
+                            u[bl.OTHER_LOAD.key], t[bl.OTHER_LOAD.key]))
 
             print("record: %d x getppid() recorded to a trace, %s; %d interleaved rounds"
                   % (args.iterations, python, args.rounds), flush=True)
             samples = bl.interleave(["untraced", "recorded"], args.rounds, run_one, show)
     finally:
         instr.close()
-    measures = [LOOP, bl.TARGET_CPU, bl.TOOL_CPU, bl.INSTR_U, bl.INSTR_K]
+    measures = [LOOP, bl.TARGET_CPU, bl.TOOL_CPU, bl.OTHER_LOAD, bl.INSTR_U, bl.INSTR_K]
     summary = bl.summarize(samples, "untraced", measures)
     bl.print_summary(summary, measures, instr.enabled)
     size = statistics.median(sizes)

@@ -141,11 +141,12 @@ def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY
         def run_one(v):
             cmd = bl.pin(instr.wrap(base), args)
             if configs[v] is None:
-                out, cpu, _ = bl.run_target(cmd)
-                row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu}
+                out, cpu, _, other = bl.run_target(cmd)
+                row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.OTHER_LOAD.key: other}
             else:
-                out, _, cpu, own = bl.run_traced(rtprof, configs[v], cmd, report_path)
-                row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own}
+                out, _, cpu, own, other = bl.run_traced(rtprof, configs[v], cmd, report_path)
+                row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own,
+                       bl.OTHER_LOAD.key: other}
             row.update(instr.read())
             return row
 
@@ -158,9 +159,10 @@ def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY
                              for v in configs)
 
         print("%s: %s, %s; %d interleaved rounds (per round: the first untraced run's phase and CPU time, then "
-              "each traced variant's ratios to the untraced runs either side of it)" % (name, title.format(work=work), python, args.rounds), flush=True)
+              "each traced variant's ratios to the untraced runs either side of it)"
+              % (name, title.format(work=work), python, args.rounds), flush=True)
         samples = bl.interleave(list(configs), args.rounds, run_one, show)
-    measures = [PHASE, bl.TARGET_CPU, bl.TOOL_CPU, bl.INSTR_U, bl.INSTR_K]
+    measures = [PHASE, bl.TARGET_CPU, bl.TOOL_CPU, bl.OTHER_LOAD, bl.INSTR_U, bl.INSTR_K]
     summary = bl.summarize(samples, "untraced", measures)
     bl.print_summary(summary, measures, instr.enabled)
     own = alone(samples, ["runtime (futex)", "--gil=uprobes"], [bl.TARGET_CPU, PHASE])
@@ -174,8 +176,9 @@ def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY
 
 def wrk_run(wrk, port, duration, threads, conns, cpus):
     """wrk's requests/s and request count; wrk on cpus (taskset -c), the server's CPU left to the server."""
-    out = subprocess.run((["taskset", "-c", cpus] if cpus else []) + [wrk, "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration,
-                          "http://127.0.0.1:%d/" % port], check=True, stdout=subprocess.PIPE, text=True).stdout
+    cmd = [wrk, "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration, "http://127.0.0.1:%d/" % port]
+    out = subprocess.run((["taskset", "-c", cpus] if cpus else []) + cmd, check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
     m = re.search(r"Requests/sec:\s*([0-9.]+)", out)
     n = re.search(r"(\d+) requests in", out)
     if not m or not n:

@@ -4,10 +4,11 @@ in CPython and in Node, untraced and under `rtprof run`, in interleaved rounds o
 
 Figures for each: the loop's own time (printed by the loop: start-up and probe loading are not in it), the
 target's CPU time (user+sys from wait4: the probes run in its syscalls and count there), rtprof's own CPU
-time, and instructions (user and kernel) where perf stat can count them. Ratios are paired: each traced
-run's figure over the mean of the untraced runs either side of it. The loop runs on one CPU (--cpu). The verdict is judged by the target's CPU time (and
-instructions where counted): the loop does nothing but syscalls, so its CPU time is the path's cost, and it
-does not move with the load of the rest of the machine as wall time does.
+time, the machine's other load, and instructions (user and kernel) where perf stat can count them. Ratios
+are paired: each traced run's figure over the mean of the untraced runs either side of it. The loop runs on
+one CPU (--cpu). The verdict is judged by the target's CPU time (and instructions where counted): the loop
+does nothing but syscalls, so its CPU time is the path's cost, and it moves less with the load of the rest
+of the machine than wall time does.
 
 usage: bench_syscalls.py --rtprof PATH [--iterations N] [--rounds R] [--budget X] [--cpu N|none] [--json FILE]
                          [--no-perf]
@@ -33,11 +34,12 @@ def bench(name, base_cmd, rtprof, args, instr, report):
         def run_one(v):
             cmd = bl.pin(instr.wrap(base_cmd), args)
             if v == "untraced":
-                out, cpu, _ = bl.run_target(cmd)
-                row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu}
+                out, cpu, _, other = bl.run_target(cmd)
+                row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.OTHER_LOAD.key: other}
             else:
-                out, rep, cpu, own = bl.run_traced(rtprof, [], cmd, rep_path)
-                row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own}
+                out, rep, cpu, own, other = bl.run_traced(rtprof, [], cmd, rep_path)
+                row = {LOOP.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own,
+                       bl.OTHER_LOAD.key: other}
                 counts.append(next((s["count"] for s in rep["syscalls"] if s["name"] == "getppid"), 0))
                 lost.append(rep["lost_events"])
             row.update(instr.read())
@@ -46,14 +48,15 @@ def bench(name, base_cmd, rtprof, args, instr, report):
         def show(r):
             t = r["rtprof run"]
             u = t["_base"]
-            return "loop %.3f / %.3f s (%.2fx), target CPU %.3f / %.3f s (%.2fx)" % (
-                u[LOOP.key], t[LOOP.key], t[LOOP.key] / u[LOOP.key],
-                u[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key])
+            return "loop %.3f / %.3f s (%.2fx), target CPU %.3f / %.3f s (%.2fx), other load %.2f / %.2f CPUs" % (
+                u[LOOP.key], t[LOOP.key], t[LOOP.key] / u[LOOP.key], u[bl.TARGET_CPU.key],
+                t[bl.TARGET_CPU.key], t[bl.TARGET_CPU.key] / u[bl.TARGET_CPU.key],
+                u[bl.OTHER_LOAD.key], t[bl.OTHER_LOAD.key])
 
         print("%s: %d x getppid(), %s; %d interleaved rounds" % (name, args.iterations, base_cmd[0], args.rounds),
               flush=True)
         samples = bl.interleave(variants, args.rounds, run_one, show)
-    measures = [LOOP, bl.TARGET_CPU, bl.TOOL_CPU, bl.INSTR_U, bl.INSTR_K]
+    measures = [LOOP, bl.TARGET_CPU, bl.TOOL_CPU, bl.OTHER_LOAD, bl.INSTR_U, bl.INSTR_K]
     summary = bl.summarize(samples, "untraced", measures)
     bl.print_summary(summary, measures, instr.enabled)
     print("    getppid counted %d-%d of %d; lost events %d" % (min(counts), max(counts), args.iterations, max(lost)))

@@ -35,6 +35,7 @@ class Measure:
 
 TARGET_CPU = Measure("target_cpu_s", "target CPU", "s")
 TOOL_CPU = Measure("rtprof_cpu_s", "rtprof CPU", "s", paired=False)
+OTHER_LOAD = Measure("other_load_cpus", "other load", "CPUs", "{:.2f}", paired=False)
 INSTR_U = Measure("instructions_u", "instr. user", "G", "{:.3f}")
 INSTR_K = Measure("instructions_k", "instr. kernel", "G", "{:.3f}")
 
@@ -128,31 +129,41 @@ class Instructions:
             os.unlink(self.path)
 
 
+def busy_cpu_s():
+    """CPU seconds the whole machine has been busy (not idle nor waiting for I/O), from /proc/stat."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def run_target(cmd, **kw):
-    """Runs cmd to its end: (stdout, CPU seconds of cmd and the children it waited for, wall seconds).
-    The CPU time is wait4's user+sys, the kernel's accounting of the process: time in the probes that run
-    in its syscalls counts there too."""
-    t0 = time.perf_counter()
+    """Runs cmd to its end: (stdout, CPU seconds of cmd and the children it waited for, wall seconds, the
+    machine's other load in CPUs). The CPU time is wait4's user+sys, the kernel's accounting of the
+    process: time in the probes that run in its syscalls counts there too. The other load is what the
+    machine was busy with besides cmd over the run, averaged: another program on the target's CPU slows the
+    untraced and traced runs alike only if it lasts; this says which runs it met."""
+    t0, busy0 = time.perf_counter(), busy_cpu_s()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, **kw)
     out = p.stdout.read()
     p.stdout.close()
     _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
+    wall, busy = time.perf_counter() - t0, busy_cpu_s() - busy0
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit("%s: exit status %d: %s" % (os.path.basename(sys.argv[0]), p.returncode, " ".join(cmd)))
-    return out, ru.ru_utime + ru.ru_stime, wall
+    cpu = ru.ru_utime + ru.ru_stime
+    return out, cpu, wall, max(busy - cpu, 0.0) / wall
 
 
 def run_traced(rtprof, options, cmd, report):
-    """`rtprof run OPTIONS -- cmd`: (stdout, the report, the target's CPU seconds, rtprof's own CPU seconds).
-    wait4 of rtprof gives its CPU and that of the command it waited for; the report holds the command's own
-    (rtprof's wait4 of it), so the difference is rtprof's."""
-    out, both, _ = run_target([rtprof, "run", "-q", "--json", "-o", report] + options + ["--"] + cmd)
+    """`rtprof run OPTIONS -- cmd`: (stdout, the report, the target's CPU seconds, rtprof's own CPU seconds,
+    the other load). wait4 of rtprof gives its CPU and that of the command it waited for; the report holds
+    the command's own (rtprof's wait4 of it), so the difference is rtprof's."""
+    out, both, _, other = run_target([rtprof, "run", "-q", "--json", "-o", report] + options + ["--"] + cmd)
     with open(report) as f:
         rep = json.load(f)
     target = rep["process"]["cpu_user_s"] + rep["process"]["cpu_sys_s"]
-    return out, rep, target, both - target
+    return out, rep, target, both - target, other
 
 
 def proc_cpu_s(pid):
