@@ -272,8 +272,9 @@ def print_summary(summary, measures, instructions):
             s = figs.get(m.key)
             if s is None:
                 continue
-            width = (s["max"] - s["min"]) / s["median"] * 100 if s["median"] else 0.0
-            spread = "%s-%s (%.0f%%)" % (m.fmt.format(s["min"]), m.fmt.format(s["max"]), width)
+            spread = "%s-%s" % (m.fmt.format(s["min"]), m.fmt.format(s["max"]))
+            if m is not OTHER_LOAD and s["median"]:  # a load near 0 has no meaningful relative width
+                spread += " (%.0f%%)" % ((s["max"] - s["min"]) / s["median"] * 100)
             line = "    %-*s  %-13s %12s  %-25s" % (name_w, v if first else "", m.label, m.show(s["median"]), spread)
             r = s.get("ratio")
             if r:
