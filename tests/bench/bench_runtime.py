@@ -19,8 +19,8 @@ untraced <= 1.10x with the default methods.
 Rounds interleave the variants, the order rotated each round, each traced run between two untraced ones;
 every ratio is paired -- a run's figure over the mean of the untraced runs either side of it -- and a cost:
 above 1 is slower (requests/s untraced/traced). The target runs on one CPU (--cpu), wrk on the others. Each
-round's ratios are printed as they come: on a shared machine, another process's load -- or another rtprof
-session, whose probes run on every CPU -- shows there. docs/benchmarks.md says how to read the summary.
+round's ratios are printed as they come: on a shared machine, another process's load -- or another rtprof,
+whose probes run on every CPU -- shows there. docs/benchmarks.md says how to read the summary.
 
 usage: bench_runtime.py --rtprof PATH [--rounds 7] [--work N] [--files-work N] [--duration 3] [--http-fs]
                         [--python EXE] [--budget 1.10] [--cpu N|none] [--json FILE] [--no-perf]
