@@ -2,33 +2,40 @@
 """Benchmark (not a test): the cost of runtime metrics, measured in one invocation. Budget (issue): traced /
 untraced <= 1.10x with the default methods.
 
-(a) Python, 8 threads doing I/O, two workloads. The first, a worst case: 4 pairs ping-ponging 64 bytes over a socketpair (blocking round trips),
-    each thread also doing a pwrite and a pread of 4 KiB on a file of its own per round trip; every call
-    releases and re-takes the GIL -- a fixed amount of work (--work round trips per pair; 4-8 s untraced on
-    a 2-CPU VM): wall time of the threaded phase, untraced and under `rtprof run` -- with --no-runtime (the
-    syscall and scheduler probes alone), with runtime metrics (default GIL method: futex) and --gil=uprobes.
-    The second, closer to a service: each thread reads its own 256 KiB file in 64 KiB chunks, checksums them
-    and appends a line to a log (--files-work iterations).
-(b) Node, an HTTP server (http_server.js) under wrk (-t2 -c32 -dDURATION) for a fixed duration: requests/s,
-    untraced and with `rtprof attach` to the server -- --no-runtime and with runtime metrics. --http-fs also
-    runs a server that reads a small file per request (4 threadpool tasks each: the threadpool probes).
+(a) Python, 8 threads doing I/O, two workloads. The first, a worst case: 4 pairs ping-ponging 64 bytes over a
+    socketpair (blocking round trips), each thread also doing a pwrite and a pread of 4 KiB on a file of its
+    own per round trip; every call releases and re-takes the GIL -- a fixed amount of work (--work round trips
+    per pair). The second, closer to a service: each thread reads its own 256 KiB file in 64 KiB chunks,
+    checksums them and appends a line to a log (--files-work iterations). Each untraced and under `rtprof run`
+    -- with --no-runtime (the syscall and scheduler probes alone), with runtime metrics (default GIL method:
+    futex) and --gil=uprobes. Figures: the threaded phase's wall time, the target's CPU time (wait4), rtprof's
+    own CPU time, instructions where perf stat counts them. Judged by the target's CPU time.
+(b) Node, an HTTP server (http_server.js) under wrk (-t2 -c32 -dDURATION) for a fixed duration, untraced and
+    with `rtprof attach` to the server -- --no-runtime and with runtime metrics. Figures: requests/s, the
+    server's CPU time per request (/proc), rtprof's own CPU time. Judged by requests/s, with CPU/request
+    beside it. --http-fs also runs a server that reads a small file per request (4 threadpool tasks each:
+    the threadpool probes).
 
-Rounds interleave the configurations; medians over --rounds (each round's figure is printed too: on a shared
-machine, another process's load -- or another rtprof session, whose probes run on every CPU -- shows there).
-Ratios are traced/untraced cost: wall time traced/untraced for (a), requests/s untraced/traced for (b).
+Rounds interleave the variants, the order rotated each round, each traced run between two untraced ones;
+every ratio is paired -- a run's figure over the mean of the untraced runs either side of it -- and a cost:
+above 1 is slower (requests/s untraced/traced). The target runs on one CPU (--cpu), wrk on the others. Each
+round's ratios are printed as they come: on a shared machine, another process's load -- or another rtprof,
+whose probes run on every CPU -- shows there. docs/benchmarks.md says how to read the summary.
 
-usage: bench_runtime.py --rtprof PATH [--rounds 3] [--work N] [--duration 5] [--http-fs] [--python EXE]
+usage: bench_runtime.py --rtprof PATH [--rounds 7] [--work N] [--files-work N] [--duration 3] [--http-fs]
+                        [--python EXE] [--budget 1.10] [--cpu N|none] [--json FILE] [--no-perf]
 """
 import argparse
 import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import benchlib as bl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SETTLE_S = 1.0  # runtime probes are attached ~0.5 s after the process
@@ -105,121 +112,191 @@ os.rmdir(tmp)
 """
 
 
-def python_wall(cmd):
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return float(out.strip().splitlines()[-1])
+PHASE = bl.Measure("phase_s", "phase time", "s")
+RPS = bl.Measure("requests_per_s", "requests/s", "", "{:.0f}", higher_is_better=True)
+CPU_PER_REQ = bl.Measure("server_cpu_us_per_request", "CPU/request", "us", "{:.1f}")
+BUDGET = 1.10
 
 
-def bench_python(rtprof, python, rounds, work, script=IO_THREADS_PY,
+def alone(samples, variants, measures):
+    """The runtime metrics' own share: each variant paired with --no-runtime of the same round."""
+    s = bl.summarize({v: samples[v] for v in ["--no-runtime"] + variants}, "--no-runtime", measures)
+    for v in variants:
+        parts = ["%.3fx (IQR %.3f-%.3f) by %s" % (r["median"], r["q1"], r["q3"], m.label)
+                 for m in measures for r in [s[v].get(m.key, {}).get("ratio")] if r]
+        if parts:
+            print("    %s over --no-runtime of the same round (the runtime metrics alone): %s"
+                  % (v, ", ".join(parts)))
+    return {v: {m.key: s[v][m.key].get("ratio") for m in measures if m.key in s[v]} for v in variants}
+
+
+def bench_python(rtprof, python, args, instr, report, work, script=IO_THREADS_PY, name="python-threads",
                  title="4 thread pairs x {work} socketpair round trips + 4 KiB pwrite/pread"):
     base = [python, "-c", script, str(work), str(SETTLE_S)]
-    configs = [("untraced", None), ("--no-runtime", ["--no-runtime"]), ("runtime (futex)", []),
-               ("--gil=uprobes", ["--gil=uprobes"])]
-    times = {name: [] for name, _ in configs}
+    configs = {"untraced": None, "--no-runtime": ["--no-runtime"], "runtime (futex)": [],
+               "--gil=uprobes": ["--gil=uprobes"]}
     with tempfile.TemporaryDirectory() as tmp:
-        report = os.path.join(tmp, "report.json")
-        for _ in range(rounds):
-            for name, extra in configs:
-                cmd = base if extra is None else [rtprof, "run", "--json", "-q", "-o", report] + extra + ["--"] + base
-                times[name].append(python_wall(cmd))
-    plain = statistics.median(times["untraced"])
-    print("python: " + title.format(work=work) + ", " + python)
-    for name, _ in configs:
-        t = statistics.median(times[name])
-        spread = ", ".join(f"{x:.3f}" for x in times[name])
-        print(f"  {name:16s} {t:7.3f} s  ratio {t / plain:.2f}x   (rounds: {spread})")
-    base = statistics.median(times["--no-runtime"])
-    futex, uprobes = statistics.median(times["runtime (futex)"]), statistics.median(times["--gil=uprobes"])
-    print(f"  runtime metrics alone (over --no-runtime): futex {futex / base:.2f}x, uprobes {uprobes / base:.2f}x")
+        report_path = os.path.join(tmp, "report.json")
+
+        def run_one(v):
+            cmd = bl.pin(instr.wrap(base), args)
+            if configs[v] is None:
+                out, cpu, _, other = bl.run_target(cmd)
+                row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.OTHER_LOAD.key: other}
+            else:
+                out, _, cpu, own, other = bl.run_traced(rtprof, configs[v], cmd, report_path)
+                row = {PHASE.key: float(out.split()[-1]), bl.TARGET_CPU.key: cpu, bl.TOOL_CPU.key: own,
+                       bl.OTHER_LOAD.key: other}
+            row.update(instr.read())
+            return row
+
+        def show(r):
+            u = r["untraced"]
+            return ", ".join("%s %.2f s %.2f cpu" % (v, u[PHASE.key], u[bl.TARGET_CPU.key]) if v == "untraced"
+                             else "%s %.2fx %.2fx" % (v, bl.ratio(PHASE, r[v]["_base"][PHASE.key], r[v][PHASE.key]),
+                                                      bl.ratio(bl.TARGET_CPU, r[v]["_base"][bl.TARGET_CPU.key],
+                                                               r[v][bl.TARGET_CPU.key]))
+                             for v in configs)
+
+        print("%s: %s, %s; %d interleaved rounds (per round: the first untraced run's phase and CPU time, then "
+              "each traced variant's ratios to the untraced runs either side of it)"
+              % (name, title.format(work=work), python, args.rounds), flush=True)
+        samples = bl.interleave(list(configs), args.rounds, run_one, show)
+    measures = [PHASE, bl.TARGET_CPU, bl.TOOL_CPU, bl.OTHER_LOAD, bl.INSTR_U, bl.INSTR_K]
+    summary = bl.summarize(samples, "untraced", measures)
+    bl.print_summary(summary, measures, instr.enabled)
+    own = alone(samples, ["runtime (futex)", "--gil=uprobes"], [bl.TARGET_CPU, PHASE])
+    why = "the target's CPU time (its threads' work, the probes in their syscalls and GIL hand-offs included)"
+    verdicts = [bl.verdict(summary, "runtime (futex)", bl.TARGET_CPU, args.budget, why)]
+    if instr.enabled:
+        verdicts.append(bl.verdict(summary, "runtime (futex)", bl.INSTR_K, args.budget, "kernel instructions"))
+    report.add(name, title.format(work=work), summary, verdicts, command=base[:1] + ["-c", "..."] + base[3:],
+               over_no_runtime=own)
 
 
-def wrk_rps(wrk, port, duration, threads, conns):
-    out = subprocess.run([wrk, "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration,
-                          "http://127.0.0.1:%d/" % port], check=True, stdout=subprocess.PIPE, text=True).stdout
+def wrk_run(wrk, port, duration, threads, conns, cpus):
+    """wrk's requests/s and request count; wrk on cpus (taskset -c), the server's CPU left to the server."""
+    cmd = [wrk, "-t%d" % threads, "-c%d" % conns, "-d%ds" % duration, "http://127.0.0.1:%d/" % port]
+    out = subprocess.run((["taskset", "-c", cpus] if cpus else []) + cmd, check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
     m = re.search(r"Requests/sec:\s*([0-9.]+)", out)
-    if not m:
+    n = re.search(r"(\d+) requests in", out)
+    if not m or not n:
         sys.exit("bench_runtime: cannot read wrk's output:\n" + out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
     if errors:
         print("  wrk: " + errors.group(0))
-    return float(m.group(1))
+    return float(m.group(1)), int(n.group(1))
 
 
-def bench_http(rtprof, node, wrk, rounds, duration, label, server_args):
-    server = subprocess.Popen([node, os.path.join(HERE, "http_server.js")] + server_args,
+def bench_http(rtprof, node, wrk, args, instr, report, label, server_args, name):
+    server = subprocess.Popen(bl.pin([node, os.path.join(HERE, "http_server.js")] + server_args, args),
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    configs = {"untraced": None, "--no-runtime": ["--no-runtime"], "runtime": []}
     try:
         port = int(server.stdout.readline())
-        wrk_rps(wrk, port, 2, 2, 32)  # warm-up: JIT, connections
-        configs = [("untraced", None), ("--no-runtime", ["--no-runtime"]), ("runtime", [])]
-        rps = {name: [] for name, _ in configs}
+        wrk_run(wrk, port, 2, 2, 32, bl.other_cpus(args))  # warm-up: JIT, connections
+
+        def load():
+            cpu0, perf = bl.proc_cpu_s(server.pid), instr.start(server.pid)
+            rps, n = wrk_run(wrk, port, args.duration, 2, 32, bl.other_cpus(args))
+            row = instr.stop(perf)
+            row.update({RPS.key: rps, CPU_PER_REQ.key: (bl.proc_cpu_s(server.pid) - cpu0) / n * 1e6})
+            return row
+
         with tempfile.TemporaryDirectory() as tmp:
-            report = os.path.join(tmp, "report.json")
-            for _ in range(rounds):
-                for name, extra in configs:
-                    if extra is None:
-                        rps[name].append(wrk_rps(wrk, port, duration, 2, 32))
-                        continue
-                    prof = subprocess.Popen([rtprof, "attach", "--json", "-o", report] + extra + [str(server.pid)],
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, text=True)
-                    attached = False
-                    for line in prof.stderr:
-                        if "attached" in line:
-                            attached = True
-                            break
-                    if not attached:
-                        sys.exit("bench_runtime: rtprof attach failed (exit %r)" % prof.wait())
-                    time.sleep(SETTLE_S)
-                    rps[name].append(wrk_rps(wrk, port, duration, 2, 32))
-                    prof.send_signal(signal.SIGINT)
-                    prof.stderr.read()
-                    if prof.wait(60) != 0:
-                        sys.exit("bench_runtime: rtprof attach exited %d" % prof.returncode)
+            report_path = os.path.join(tmp, "report.json")
+
+            def run_one(v):
+                if configs[v] is None:
+                    return load()
+                prof = subprocess.Popen([rtprof, "attach", "--json", "-o", report_path] + configs[v] +
+                                        [str(server.pid)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True)
+                attached = False
+                for line in prof.stderr:
+                    if "attached" in line:
+                        attached = True
+                        break
+                if not attached:
+                    sys.exit("bench_runtime: rtprof attach failed (exit %r)" % prof.wait())
+                time.sleep(SETTLE_S)
+                row = load()
+                prof.send_signal(signal.SIGINT)
+                prof.stderr.read()
+                prof.stderr.close()
+                _, status, ru = os.wait4(prof.pid, 0)
+                prof.returncode = os.waitstatus_to_exitcode(status)
+                if prof.returncode != 0:
+                    sys.exit("bench_runtime: rtprof attach exited %d" % prof.returncode)
+                row[bl.TOOL_CPU.key] = ru.ru_utime + ru.ru_stime  # the whole attach: probes' bring-up too
+                return row
+
+            def show(r):
+                u = r["untraced"]
+                return ", ".join("%s %.0f/s %.1f us" % (v, u[RPS.key], u[CPU_PER_REQ.key])
+                                 if v == "untraced" else "%s %.2fx %.2fx" % (
+                                     v, bl.ratio(RPS, r[v]["_base"][RPS.key], r[v][RPS.key]),
+                                     bl.ratio(CPU_PER_REQ, r[v]["_base"][CPU_PER_REQ.key], r[v][CPU_PER_REQ.key]))
+                                 for v in configs)
+
+            print("%s: HTTP server%s under wrk -t2 -c32 -d%ds; %d interleaved rounds (per round: the first "
+                  "untraced run's requests/s and server CPU per request, then each traced variant's cost ratios "
+                  "to the untraced runs either side of it)"
+                  % (name, label, args.duration, args.rounds), flush=True)
+            samples = bl.interleave(list(configs), args.rounds, run_one, show)
     finally:
         server.terminate()
         server.wait()
-    plain = statistics.median(rps["untraced"])
-    print(f"node: HTTP server{label} under wrk -t2 -c32 -d{duration}s, requests/s")
-    for name, _ in configs:
-        r = statistics.median(rps[name])
-        spread = ", ".join(f"{x:.0f}" for x in rps[name])
-        print(f"  {name:16s} {r:9.0f}/s  ratio {plain / r:.2f}x   (rounds: {spread})")
-    print(f"  runtime metrics alone (over --no-runtime): "
-          f"{statistics.median(rps['--no-runtime']) / statistics.median(rps['runtime']):.2f}x")
+    measures = [RPS, CPU_PER_REQ, bl.TOOL_CPU, bl.INSTR_U, bl.INSTR_K]
+    summary = bl.summarize(samples, "untraced", measures)
+    bl.print_summary(summary, measures, instr.enabled)
+    own = alone(samples, ["runtime"], [RPS, CPU_PER_REQ])
+    verdicts = [bl.verdict(summary, "runtime", RPS, args.budget,
+                           "requests/s (a throughput: untraced/traced), with CPU/request beside it"),
+                bl.verdict(summary, "runtime", CPU_PER_REQ, args.budget,
+                           "the server's CPU time per request")]
+    report.add(name, "HTTP server%s under wrk -t2 -c32 -d%ds" % (label, args.duration), summary, verdicts,
+               over_no_runtime=own)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rtprof", default=os.environ.get("RTPROF", "rtprof"))
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--work", type=int, default=60000, help="round trips per Python thread pair")
-    ap.add_argument("--files-work", type=int, default=15000, help="iterations per thread of the file workload")
-    ap.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
+    ap.add_argument("--work", type=int, default=8000, help="round trips per Python thread pair")
+    ap.add_argument("--files-work", type=int, default=2000, help="iterations per thread of the file workload")
+    ap.add_argument("--duration", type=int, default=3, help="seconds of each wrk run")
+    ap.add_argument("--budget", type=float, default=BUDGET, help="the ratio judged against (%(default)s)")
     ap.add_argument("--http-fs", action="store_true", help="also a server reading a file per request")
     ap.add_argument("--python", default=shutil.which("python3") or sys.executable)
+    bl.add_arguments(ap, rounds=7)
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_runtime: needs root to load the probes")
     rtprof = shutil.which(args.rtprof) or args.rtprof
     python = subprocess.run([args.python, "-c", "import sys; print(sys.executable)"], check=True,
                             stdout=subprocess.PIPE, text=True).stdout.strip()  # not pyenv's shim
-    bench_python(rtprof, python, args.rounds, args.work)
-    bench_python(rtprof, python, args.rounds, args.files_work, IO_FILES_PY,
-                 "8 threads x {work} iterations of open, 4 x 64 KiB read + crc32, close, 100-byte append")
-    node, wrk = shutil.which("node"), shutil.which("wrk")
-    if not node or not wrk:
-        print("node: skipped: needs node and wrk on PATH (packaging/install-deps.sh --tests)")
-        return
-    bench_http(rtprof, node, wrk, args.rounds, args.duration, "", [])
-    if args.http_fs:
-        with tempfile.TemporaryDirectory() as tmp:
-            small = os.path.join(tmp, "small.txt")
-            with open(small, "w") as f:
-                f.write("a small file\n")
-            bench_http(rtprof, node, wrk, args.rounds, args.duration, " (fs.readFile per request)",
-                       ["--fs", small])
-
+    instr = bl.Instructions(bl.instructions_enabled(args))
+    report = bl.Report("runtime", args, instr.enabled)
+    try:
+        bench_python(rtprof, python, args, instr, report, args.work)
+        bench_python(rtprof, python, args, instr, report, args.files_work, IO_FILES_PY, "python-files",
+                     "8 threads x {work} iterations of open, 4 x 64 KiB read + crc32, close, 100-byte append")
+        node, wrk = shutil.which("node"), shutil.which("wrk")
+        if not node or not wrk:
+            print("node: skipped: needs node and wrk on PATH (packaging/install-deps.sh --tests)")
+            return
+        bench_http(rtprof, node, wrk, args, instr, report, "", [], "node-http")
+        if args.http_fs:
+            with tempfile.TemporaryDirectory() as tmp:
+                small = os.path.join(tmp, "small.txt")
+                with open(small, "w") as f:
+                    f.write("a small file\n")
+                bench_http(rtprof, node, wrk, args, instr, report, " (fs.readFile per request)", ["--fs", small],
+                           "node-http-fs")
+    finally:
+        instr.close()
+        report.write()
 
 if __name__ == "__main__":
     main()
