@@ -208,7 +208,7 @@ int cmd_run(int argc, char **argv)
 		ret = EXIT_USAGE;
 	} else if (po.trace && profile__open_recorder(&po, &o, e, "run", child, argv, &rec)) {
 		ret = EXIT_FAILURE_RT;
-	} else if (engine__add_target(e, child, err, sizeof(err))) {
+	} else if (engine__add_spawned(e, child, err, sizeof(err))) {
 		errorf("%s", err);
 		ret = EXIT_FAILURE_RT;
 	} else {

@@ -475,9 +475,10 @@ void engine__free(struct engine *e)
 }
 
 /* Give each thread that exists at attach the kernel's accounting of that moment as its base, so its
- * totals cover the attached window however long it runs before its first switch. A thread the probes
- * saw first keeps the base they took (BPF_NOEXIST). */
-static void seed_threads(struct engine *e, pid_t pid, unsigned int session)
+ * totals cover the attached window however long it runs before its first switch; a process spawned for
+ * the profile gets a zero base, its totals covering its whole life. A thread the probes saw first keeps
+ * the base they took (BPF_NOEXIST). */
+static void seed_threads(struct engine *e, pid_t pid, unsigned int session, bool spawned)
 {
 	uint64_t now = clock__mono_ns();
 	char path[64];
@@ -499,8 +500,10 @@ static void seed_threads(struct engine *e, pid_t pid, unsigned int session)
 		if (*end || tid <= 0 || procfs__read_schedstat(pid, (pid_t)tid, &ss))
 			continue;
 		t.tid = (__u32)tid;
-		t.k_oncpu_base = t.k_oncpu = ss.oncpu_ns;
-		t.k_runq_base = t.k_runq = ss.runq_wait_ns;
+		t.k_oncpu_base = spawned ? 0 : ss.oncpu_ns;
+		t.k_runq_base = spawned ? 0 : ss.runq_wait_ns;
+		t.k_oncpu = ss.oncpu_ns;
+		t.k_runq = ss.runq_wait_ns;
 		if (procfs__read_stat(pid, (pid_t)tid, &st) == 0)
 			snprintf(t.comm, sizeof(t.comm), "%s", st.comm);
 		share = engine_share_charge(e, session);
@@ -515,7 +518,7 @@ static void seed_threads(struct engine *e, pid_t pid, unsigned int session)
 			struct trace_rec rec = { .type = TRACE_THREAD_BASE };
 
 			rec.th = (struct trace_thread_acct){ .tid = t.tid, .tgid = t.tgid, .ts_ns = now,
-							     .oncpu_ns = ss.oncpu_ns, .runq_ns = ss.runq_wait_ns };
+							     .oncpu_ns = t.k_oncpu_base, .runq_ns = t.k_runq_base };
 			memcpy(rec.th.comm, t.comm, sizeof(rec.th.comm));
 			engine_trace(e, &rec);
 		}
@@ -543,7 +546,7 @@ void engine_target_remove(struct engine *e, const struct target_proc *p)
 }
 
 static int session_add(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *known,
-		       char *err, size_t errlen)
+		       bool spawned, char *err, size_t errlen)
 {
 	struct rtp_target tgt = { 0 };
 	struct target_proc *p;
@@ -607,7 +610,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	p->user_added = true;
 	p->start_ticks = st.starttime_ticks;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
-	seed_threads(e, pid, (unsigned int)session);
+	seed_threads(e, pid, (unsigned int)session, spawned);
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 	/* Still the same process now that it is in the target set? Then the pid was its own all along -- from
 	 * the caller's check (which took pidfd first) to here -- and the probes' entry is bound to it alone. */
@@ -632,31 +635,42 @@ out:
 
 int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen)
 {
-	return session_add(e, session, pid, pidfd, NULL, err, errlen);
+	return session_add(e, session, pid, pidfd, NULL, false, err, errlen);
 }
 
 int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
 			      char *err, size_t errlen)
 {
-	return session_add(e, session, pid, pidfd, rt, err, errlen);
+	return session_add(e, session, pid, pidfd, rt, false, err, errlen);
 }
 
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
 {
-	return session_add(e, session, pid, -1, NULL, err, errlen);
+	return session_add(e, session, pid, -1, NULL, false, err, errlen);
 }
 
-int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen)
+static void session0_init(struct engine *e)
 {
 	if (!e->sessions[0].used)
 		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
 						   .rt_mode = e->opts.runtime_mode };
+}
+
+int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen)
+{
+	session0_init(e);
 	return engine__session_add_pidfd(e, 0, pid, pidfd, err, errlen);
 }
 
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 {
 	return engine__add_target_pidfd(e, pid, -1, err, errlen);
+}
+
+int engine__add_spawned(struct engine *e, pid_t pid, char *err, size_t errlen)
+{
+	session0_init(e);
+	return session_add(e, 0, pid, -1, NULL, true, err, errlen);
 }
 
 int engine__target_execd(struct engine *e, pid_t pid)

@@ -93,6 +93,10 @@ int engine__share_stats(const struct engine *e, unsigned int share, unsigned int
  * -ESRCH: no such process; -EINVAL: a kernel thread; -ENOSPC: the target table is full. */
 int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen);
 int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen);
+/* The same for a process the caller forked for the profile and holds before its exec: its thread's figures
+ * count from the fork, as the kernel's own accounting of the thread (and wait4's usage) do, not from now:
+ * the run-queue wait of a child that waited for a CPU while the probes loaded is the thread's too. */
+int engine__add_spawned(struct engine *e, pid_t pid, char *err, size_t errlen);
 /* A target stopped by its launcher after an exec, before its program's first instruction (rtprof run
  * holds it at the entry point): detect its runtime and place the runtime probes now, so that they see
  * everything the program does. The exec records already queued for it are taken as this exec.

@@ -277,7 +277,8 @@ static int64_t replay_thread(struct timeline_thread *th, const struct sched_ev *
 			}
 			break;
 		case EV_BASE:
-			rp.have_oncpu = true;
+			/* a base of 0 (a process spawned for the recording) counts from its fork: no reading */
+			rp.have_oncpu = ev[i].oncpu_ns != 0;
 			rp.oncpu_ns = ev[i].oncpu_ns;
 			break;
 		case EV_WAKE:

@@ -81,6 +81,27 @@ def require_root(test):
         skip_or_fail(test, "needs root (euid is %d): rtprof loads BPF programs" % os.geteuid())
 
 
+def set_sysctl(test, name, value):
+    """Set /proc/sys/NAME to value for this test; the old value comes back at cleanup, also when the test fails.
+    Skips (fails in CI) when it cannot."""
+    path = "/proc/sys/" + name.replace(".", "/")
+    try:
+        with open(path) as f:
+            old = f.read().strip()
+        if old != value:
+            with open(path, "w") as f:
+                f.write(value)
+    except OSError as e:
+        skip_or_fail(test, "cannot set %s to %s: %s" % (name, value, e))
+        return
+
+    def restore():
+        with open(path, "w") as f:
+            f.write(old)
+    if old != value:
+        test.addCleanup(restore)
+
+
 def python_exe():
     """Debian's /usr/bin/python3 (3.11, static libpython with USDT probes) when present, else this interpreter."""
     if os.path.isfile("/usr/bin/python3") and os.access("/usr/bin/python3", os.X_OK):

@@ -35,26 +35,6 @@ def setUpModule():
     rtp.check_rtprof()
 
 
-def set_sysctl(test, name, value):
-    """Set /proc/sys/NAME to value for this test; the old value comes back at cleanup. Skips when it cannot."""
-    path = "/proc/sys/" + name.replace(".", "/")
-    try:
-        with open(path) as f:
-            old = f.read().strip()
-        if old != value:
-            with open(path, "w") as f:
-                f.write(value)
-    except OSError as e:
-        rtp.skip_or_fail(test, "cannot set %s to %s: %s" % (name, value, e))
-        return
-
-    def restore():
-        with open(path, "w") as f:
-            f.write(old)
-    if old != value:
-        test.addCleanup(restore)
-
-
 def crafted_trace(path):
     """A one-thread trace (tracegen.py): thread 100 runs 1 ms on CPU 0."""
     t = tracegen.Trace(start_ns=1000, ncpus=2, target_pid=100)
@@ -87,9 +67,9 @@ class PlantedNames(Case):
 
     def setUp(self):
         rtp.require_root(self)
-        set_sysctl(self, "fs.protected_symlinks", "0")
-        set_sysctl(self, "fs.protected_regular", "0")
-        set_sysctl(self, "fs.protected_fifos", "0")
+        rtp.set_sysctl(self, "fs.protected_symlinks", "0")
+        rtp.set_sysctl(self, "fs.protected_regular", "0")
+        rtp.set_sysctl(self, "fs.protected_fifos", "0")
         self.tmp = self.tmpdir()
         self.sticky = os.path.join(self.tmp, "sticky")
         os.mkdir(self.sticky)
