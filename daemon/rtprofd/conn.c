@@ -364,7 +364,32 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 
 int server__poll_ms(const struct server *s)
 {
-	return recordings__count(s) ? RTP_TRACE_POLL_MS : 100;
+	if (recordings__count(s))
+		return RTP_TRACE_POLL_MS;
+	return clock__mono_ns() < s->settle_until_ns ? engine__poll_ms(s->e) : SERVER_POLL_MS;
+}
+
+int server__wake_ms(const struct server *s, uint64_t now)
+{
+	uint64_t window = (uint64_t)s->window_s * 1000000000ull, next = UINT64_MAX;
+
+	for (unsigned int i = 0; i < s->lim.sessions; i++) {
+		const struct sess *ss = &s->sessions[i];
+
+		if (ss->used && ss->watched && ss->win_base && ss->win_base_ns + window < next)
+			next = ss->win_base_ns + window;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next > now ? (int)((next - now + 999999) / 1000000) : 0;
+}
+
+void server__refresh(struct server *s)
+{
+	int r = engine__poll(s->e, 0);
+
+	if (r < 0 && r != -EINTR)
+		server_log("reading events: %s", strerror(-r));
 }
 
 void server__tick(struct server *s)

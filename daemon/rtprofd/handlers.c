@@ -253,6 +253,7 @@ static void do_query(struct server *s, struct client *c, const struct proto_requ
 			return;
 		}
 	} else {
+		server__refresh(s);
 		r = engine__session_report_parts(s->e, ss->slot, "attach", view_parts[req->view], &rep);
 		if (r) {
 			conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,

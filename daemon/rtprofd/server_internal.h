@@ -70,6 +70,7 @@ struct server {
 	unsigned int watch_mask, retention_s, window_s;
 	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
 	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
+	uint64_t settle_until_ns;   /* the engine's turns at its own rate until then (server__poll_ms) */
 };
 
 /* conn.c: logging, replies, the connection's life */

@@ -166,6 +166,9 @@ void server__watch_scan(struct server *s)
 /* Roll the watched sessions' windows; forget those whose process is gone past the retention. */
 void watch__tick(struct server *s, uint64_t now)
 {
+	/* a window ends with the figures of now */
+	if (server__wake_ms(s, now) == 0)
+		server__refresh(s);
 	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 
