@@ -102,6 +102,8 @@ void server__free(struct server *s)
 {
 	if (!s)
 		return;
+	/* the engine is freed next, as a whole: its sessions need not be cleared one by one (1 ms each) */
+	s->exiting = true;
 	watch__free(s);
 	for (int i = 0; s->clients && (unsigned int)i < s->lim.clients; i++)
 		if (s->clients[i])
@@ -376,7 +378,7 @@ int server__wake_ms(const struct server *s, uint64_t now)
 	for (unsigned int i = 0; i < s->lim.sessions; i++) {
 		const struct sess *ss = &s->sessions[i];
 
-		if (ss->used && ss->watched && ss->win_base && ss->win_base_ns + window < next)
+		if (ss->used && ss->watched && ss->win_base_ns + window < next)
 			next = ss->win_base_ns + window;
 	}
 	if (next == UINT64_MAX)

@@ -71,6 +71,7 @@ struct server {
 	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
 	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
 	uint64_t settle_until_ns;   /* the engine's turns at its own rate until then (server__poll_ms) */
+	bool exiting; /* server__free: the engine goes next */
 };
 
 /* conn.c: logging, replies, the connection's life */

@@ -112,7 +112,8 @@ void sessions__free(struct server *s, struct sess *ss)
 {
 	report__free(ss->win_base);
 	report__free(ss->win_last);
-	engine__session_free(s->e, ss->slot);
+	if (!s->exiting)
+		engine__session_free(s->e, ss->slot);
 	*ss = (struct sess){ 0 };
 }
 

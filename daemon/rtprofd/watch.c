@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "base/clock.h"
 #include "rtprofd/config.h"
 #include "sys/procfs.h"
 #include "sys/runtime.h"
@@ -114,6 +115,8 @@ static void watch_detected(struct server *s, const struct watchq_job *job)
 		sessions__free(s, ss);
 		return;
 	}
+	/* its first window starts now, from nothing: no report to take (40 of them held the loop 0.3 s) */
+	ss->win_base_ns = clock__mono_ns();
 	server_log("watching %s %s (pid %d), session %lu", runtime__kind_name(job->rt.kind), job->rt.version,
 		   (int)job->pid, ss->id);
 }
@@ -174,11 +177,12 @@ void watch__tick(struct server *s, uint64_t now)
 
 		if (!ss->used || !ss->watched)
 			continue;
-		if (!ss->win_base || now - ss->win_base_ns >= (uint64_t)s->window_s * 1000000000ull) {
-			struct rtp_report *cur = NULL, *delta = NULL;
+		if (now - ss->win_base_ns >= (uint64_t)s->window_s * 1000000000ull) {
+			struct rtp_report *cur = NULL, *delta = NULL, none = { 0 };
 
 			if (engine__session_report(s->e, ss->slot, "attach", &cur) == 0) {
-				if (ss->win_base && report__subtract(cur, ss->win_base, &delta) == 0) {
+				/* the first window starts with the session (win_base_ns): nothing before it */
+				if (report__subtract(cur, ss->win_base ? ss->win_base : &none, &delta) == 0) {
 					report__free(ss->win_last);
 					ss->win_last = delta;
 				}
