@@ -42,6 +42,26 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 	}
 }
 
+int watch__queue(struct server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watchq_tag };
+	int r;
+
+	if (s->wq)
+		return 0;
+	r = watchq__new(&s->wq);
+	if (!r && s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, watchq__fd(s->wq), &ev))
+		r = -errno;
+	if (r) {
+		server_log("cannot start the runtime detection's thread: %s", strerror(-r));
+		watchq__free(s->wq);
+		s->wq = NULL;
+		return r;
+	}
+	s->watchq_tag = TAG_WATCHQ;
+	return 0;
+}
+
 /* A process that exec'd python* or node*: its runtime is detected on watchq.c's thread, which reads
  * its ELF files (any user's, crafted maybe), and watched when the result comes back (watch__results). */
 void server__watch_exec(struct server *s, pid_t pid)
@@ -50,20 +70,9 @@ void server__watch_exec(struct server *s, pid_t pid)
 
 	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0)
 		return;
-	if (!s->wq) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watchq_tag };
-		int r = watchq__new(&s->wq);
-
-		if (!r && s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, watchq__fd(s->wq), &ev))
-			r = -errno;
-		if (r) {
-			server_log("cannot start watch mode's runtime detection: %s", strerror(-r));
-			watchq__free(s->wq);
-			s->wq = NULL;
-			s->watch_dropped++;
-			return;
-		}
-		s->watchq_tag = TAG_WATCHQ;
+	if (watch__queue(s)) {
+		s->watch_dropped++;
+		return;
 	}
 	if (watchq__queued(s->wq, pid))
 		return;
@@ -130,6 +139,10 @@ void watch__results(struct server *s)
 		return;
 	n = watchq__take(s->wq, jobs, sizeof(jobs) / sizeof(jobs[0]));
 	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].owner) {
+			handlers__attach_detected(s, &jobs[i]);
+			continue;
+		}
 		if (s->watch_mask)
 			watch_detected(s, &jobs[i]);
 		if (jobs[i].pidfd >= 0)

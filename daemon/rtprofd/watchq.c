@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Runtime detection of watch mode's candidates, off the event loop. Any user can run a file named
- * python* or node*, and its analysis reads a file the user crafted: one thread does it, each file's
- * analysis bounded in bytes and time (sys/elffile.h), and hands the results back to the loop through an
- * eventfd. The loop never waits for it: a full queue drops the candidate (counted, logged). */
+/* Runtime detection of watch mode's candidates and of the processes clients attach to, off the event loop
+ * (an analysis takes up to a second per file). Any user can run a file named python* or node*, and its
+ * analysis reads a file the user crafted: one thread does it, each file's analysis bounded in bytes and
+ * time (sys/elffile.h), and hands the results back to the loop through an eventfd. The loop never waits
+ * for it: a full queue drops the candidate (counted, logged), or refuses the attach. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -150,19 +151,36 @@ int watchq__fd(const struct watchq *q)
 	return q->efd;
 }
 
-bool watchq__push(struct watchq *q, pid_t pid, int pidfd)
+bool watchq__push_job(struct watchq *q, const struct watchq_job *job)
 {
 	bool ok;
 
 	pthread_mutex_lock(&q->lock);
 	ok = q->ntodo < WATCHQ_MAX;
 	if (ok) {
-		q->todo[(q->todo_head + q->ntodo) % WATCHQ_MAX] = (struct watchq_job){ .pid = pid, .pidfd = pidfd };
+		q->todo[(q->todo_head + q->ntodo) % WATCHQ_MAX] = *job;
 		q->ntodo++;
 		pthread_cond_signal(&q->cond);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return ok;
+}
+
+bool watchq__push(struct watchq *q, pid_t pid, int pidfd)
+{
+	struct watchq_job job = { .pid = pid, .pidfd = pidfd };
+
+	return watchq__push_job(q, &job);
+}
+
+size_t watchq__room(struct watchq *q)
+{
+	size_t room;
+
+	pthread_mutex_lock(&q->lock);
+	room = WATCHQ_MAX - q->ntodo;
+	pthread_mutex_unlock(&q->lock);
+	return room;
 }
 
 bool watchq__queued(struct watchq *q, pid_t pid)
@@ -171,7 +189,8 @@ bool watchq__queued(struct watchq *q, pid_t pid)
 
 	pthread_mutex_lock(&q->lock);
 	for (size_t i = 0; i < q->ntodo && !found; i++)
-		found = q->todo[(q->todo_head + i) % WATCHQ_MAX].pid == pid;
+		found = q->todo[(q->todo_head + i) % WATCHQ_MAX].pid == pid &&
+			!q->todo[(q->todo_head + i) % WATCHQ_MAX].owner;
 	pthread_mutex_unlock(&q->lock);
 	return found;
 }
