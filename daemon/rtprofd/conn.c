@@ -397,8 +397,14 @@ int server__wake_ms(const struct server *s, uint64_t now)
 
 void server__refresh(struct server *s)
 {
-	int r = engine__poll(s->e, 0);
+	uint64_t now = clock__mono_ns();
+	int r;
 
+	/* rtprof top asks for every session each second: one turn serves the queries of a few ms */
+	if (now - s->refreshed_ns < SERVER_FRESH_MS * 1000000ull)
+		return;
+	s->refreshed_ns = now;
+	r = engine__poll(s->e, 0);
 	if (r < 0 && r != -EINTR)
 		server_log("reading events: %s", strerror(-r));
 }

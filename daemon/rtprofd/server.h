@@ -16,6 +16,7 @@
 #define SERVER_REQUESTS_PER_TURN 16           /* a client's requests handled per turn of the loop */
 #define SERVER_POLL_MS 1000                   /* the engine's turns when nothing is recorded nor added */
 #define SERVER_SETTLE_MS 2000                 /* ... and at its own rate this long after a process is added */
+#define SERVER_FRESH_MS 10                    /* a report's figures are at most this old */
 
 /* rtprofd's own figures for a status reply, filled in by the daemon's main. */
 struct server_daemon_status {
@@ -80,7 +81,8 @@ int server__poll_ms(const struct server *s);
 /* How long the main loop may sleep for the server's own duties (a watched session's window to roll), in
  * ms from now; -1: none. */
 int server__wake_ms(const struct server *s, uint64_t now);
-/* Before a report: the engine's figures up to now (its /proc samples are taken on its turns only). */
+/* Before a report: the engine's figures up to now, or SERVER_FRESH_MS ago (its /proc samples are taken on
+ * its turns only). */
 void server__refresh(struct server *s);
 
 /* The limits in force (the session slots, for the metrics' collection). */

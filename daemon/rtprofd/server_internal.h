@@ -74,6 +74,7 @@ struct server {
 	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
 	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
 	uint64_t settle_until_ns;   /* the engine's turns at its own rate until then (server__poll_ms) */
+	uint64_t refreshed_ns;      /* the last server__refresh */
 	struct pending_attach *attaches; /* attaches waiting for their runtime detection (handlers.c) */
 	bool exiting; /* server__free: the engine goes next */
 };
