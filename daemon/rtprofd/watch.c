@@ -182,6 +182,8 @@ void server__watch_scan(struct server *s)
 /* Roll the watched sessions' windows; forget those whose process is gone past the retention. */
 void watch__tick(struct server *s, uint64_t now)
 {
+	uint64_t window = (uint64_t)s->window_s * 1000000000ull;
+
 	/* a window ends with the figures of now */
 	if (server__wake_ms(s, now) == 0)
 		server__refresh(s);
@@ -190,7 +192,7 @@ void watch__tick(struct server *s, uint64_t now)
 
 		if (!ss->used || !ss->watched)
 			continue;
-		if (now - ss->win_base_ns >= (uint64_t)s->window_s * 1000000000ull) {
+		if (ss->win_base_ns <= now && now - ss->win_base_ns >= window) {
 			struct rtp_report *cur = NULL, *delta = NULL, none = { 0 };
 
 			if (engine__session_report(s->e, ss->slot, "attach", &cur) == 0) {
@@ -202,6 +204,9 @@ void watch__tick(struct server *s, uint64_t now)
 				report__free(ss->win_base);
 				ss->win_base = cur;
 				ss->win_base_ns = now;
+			} else {
+				/* no report (out of memory): again in a second, not on every turn of the loop */
+				ss->win_base_ns = now - window + 1000000000ull;
 			}
 		}
 		if (engine__session_live(s->e, ss->slot))
