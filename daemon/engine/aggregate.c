@@ -67,6 +67,56 @@ static void sys_add(struct rtp_sys_stats *dst, const struct rtp_sys_stats *v)
 		dst->hist[h] += v->hist[h];
 }
 
+/* A slot's syscall rows, SYS_BATCH at a time (one bpf call each, not one per row: the 512 lookups of each
+ * report were most of rtprofd's cost when its 55 watched processes' windows rolled). 0, or -errno with
+ * nothing added (the caller looks them up one by one: a kernel without batch lookups). */
+#define SYS_BATCH 64
+
+static int fold_syscalls_batch(struct engine *e, __u32 slot, struct agg *a)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(e->skel->maps.sys_stats), ncpus = e->ncpus, r = 0;
+	struct rtp_sys_stats *vals = calloc((size_t)SYS_BATCH * (size_t)ncpus, sizeof(*vals));
+	__u32 keys[SYS_BATCH];
+	struct rtp_sys_stats *sum = calloc(RTP_MAX_SYSCALLS, sizeof(*sum));
+
+	if (!vals || !sum) {
+		r = -ENOMEM;
+		goto cleanup;
+	}
+	for (__u32 nr = 0; nr < RTP_MAX_SYSCALLS && !r; nr += SYS_BATCH) {
+		/* an array's batch starts after the key given (none: at 0) */
+		__u32 prev = slot * RTP_MAX_SYSCALLS + nr - 1, out, count = SYS_BATCH;
+
+		r = bpf_map_lookup_batch(fd, slot || nr ? &prev : NULL, &out, keys, vals, &count, &opts);
+		if (r == -ENOENT && count == SYS_BATCH)
+			r = 0; /* the map's last rows */
+		if (r)
+			break;
+		if (count != SYS_BATCH) {
+			r = -EIO;
+			break;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			if (keys[i] != slot * RTP_MAX_SYSCALLS + nr + i) {
+				r = -EIO;
+				break;
+			}
+			for (int c = 0; c < ncpus; c++)
+				if (vals[i * (__u32)ncpus + (__u32)c].count)
+					sys_add(&sum[nr + i], &vals[i * (__u32)ncpus + (__u32)c]);
+		}
+	}
+	if (!r)
+		for (unsigned int nr = 0; nr < RTP_MAX_SYSCALLS; nr++)
+			if (sum[nr].count)
+				sys_add(&a->sys[nr], &sum[nr]);
+cleanup:
+	free(vals);
+	free(sum);
+	return r;
+}
+
 /* Add one slot's per-CPU figures to `a`. */
 /* The slot's per-CPU figures: its syscall table (when `syscalls`), run-queue histogram and busy time. */
 static int fold_slot(struct engine *e, __u32 slot, bool syscalls, struct agg *a)
@@ -81,6 +131,8 @@ static int fold_slot(struct engine *e, __u32 slot, bool syscalls, struct agg *a)
 		r = -ENOMEM;
 		goto cleanup;
 	}
+	if (syscalls && fold_syscalls_batch(e, slot, a) == 0)
+		syscalls = false;
 	for (unsigned int nr = 0; syscalls && nr < RTP_MAX_SYSCALLS; nr++) {
 		__u32 key = slot * RTP_MAX_SYSCALLS + nr;
 

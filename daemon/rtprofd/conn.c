@@ -102,7 +102,10 @@ void server__free(struct server *s)
 {
 	if (!s)
 		return;
+	/* the engine is freed next, as a whole: its sessions need not be cleared one by one (1 ms each) */
+	s->exiting = true;
 	watch__free(s);
+	handlers__free_attaches(s);
 	for (int i = 0; s->clients && (unsigned int)i < s->lim.clients; i++)
 		if (s->clients[i])
 			conn__close(s, s->clients[i]);
@@ -135,6 +138,8 @@ bool server__owns(const struct server *s, void *tag)
 
 void conn__close(struct server *s, struct client *c)
 {
+	if (c->pending)
+		handlers__attach_orphan(c->pending);
 	if (c->rec)
 		recording__free(s, c->rec);
 	for (int i = 0; (unsigned int)i < s->lim.sessions; i++)
@@ -248,14 +253,16 @@ bool conn__flush(struct server *s, struct client *c)
 	}
 	if (!c->out.len && c->closing)
 		return false;
-	if (c->out.len < SERVER_CLIENT_OUT_HIGH && c->in.len && !c->closing) {
+	if (c->out.len < SERVER_CLIENT_OUT_HIGH && c->in.len && !c->closing && !c->pending) {
 		size_t before = c->out.len;
 
 		process_input(s, c); /* requests held back while replies were pending */
 		if (c->out.len != before)
 			return conn__flush(s, c);
 	}
-	set_events(s, c, (c->out.len ? EPOLLOUT : 0) | (c->out.len < SERVER_CLIENT_OUT_HIGH ? EPOLLIN : 0));
+	/* a client whose attach is under way is not read (a hang-up is still seen) */
+	set_events(s, c, (c->out.len ? EPOLLOUT : 0) |
+				 (c->out.len < SERVER_CLIENT_OUT_HIGH && !c->pending ? EPOLLIN : 0));
 	return true;
 }
 
@@ -292,7 +299,7 @@ static void process_input(struct server *s, struct client *c)
 {
 	int budget = SERVER_REQUESTS_PER_TURN;
 
-	while (!c->closing && c->out.len < SERVER_CLIENT_OUT_HIGH && budget-- > 0) {
+	while (!c->closing && !c->pending && c->out.len < SERVER_CLIENT_OUT_HIGH && budget-- > 0) {
 		json_object *req = NULL;
 		ssize_t used = proto__parse(c->in.p, c->in.len, RTP_PROTO_MAX_REQUEST, &req);
 
@@ -354,6 +361,10 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 		return;
 	}
 	c = tag;
+	if (c->pending && (events & (EPOLLHUP | EPOLLERR))) {
+		conn__close(s, c); /* gone while its attach was under way */
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !read_client(s, c)) {
 		conn__close(s, c);
 		return;
@@ -364,7 +375,38 @@ void server__handle(struct server *s, void *tag, uint32_t events)
 
 int server__poll_ms(const struct server *s)
 {
-	return recordings__count(s) ? RTP_TRACE_POLL_MS : 100;
+	if (recordings__count(s))
+		return RTP_TRACE_POLL_MS;
+	return clock__mono_ns() < s->settle_until_ns ? engine__poll_ms(s->e) : SERVER_POLL_MS;
+}
+
+int server__wake_ms(const struct server *s, uint64_t now)
+{
+	uint64_t window = (uint64_t)s->window_s * 1000000000ull, next = UINT64_MAX;
+
+	for (unsigned int i = 0; i < s->lim.sessions; i++) {
+		const struct sess *ss = &s->sessions[i];
+
+		if (ss->used && ss->watched && ss->win_base_ns + window < next)
+			next = ss->win_base_ns + window;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next > now ? (int)((next - now + 999999) / 1000000) : 0;
+}
+
+void server__refresh(struct server *s)
+{
+	uint64_t now = clock__mono_ns();
+	int r;
+
+	/* rtprof top asks for every session each second: one turn serves the queries of a few ms */
+	if (now - s->refreshed_ns < SERVER_FRESH_MS * 1000000ull)
+		return;
+	s->refreshed_ns = now;
+	r = engine__poll(s->e, 0);
+	if (r < 0 && r != -EINTR)
+		server_log("reading events: %s", strerror(-r));
 }
 
 void server__tick(struct server *s)

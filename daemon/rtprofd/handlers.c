@@ -12,6 +12,7 @@
 #include "base/errmsg.h"
 #include "sys/procfs.h"
 #include "rtprofd/server_internal.h"
+#include "rtprofd/watchq.h"
 
 /* The session a request names, if the client may see it; else an error was sent. */
 static struct sess *request_session(struct server *s, struct client *c, const struct proto_request *req)
@@ -81,44 +82,62 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 	return 0;
 }
 
-static void do_attach_checked(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds);
-
-static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
-{
+/* An attach whose processes' runtimes are being found on the detection thread (watchq.c): ELF analysis
+ * takes up to a second per file, which the loop -- every other client -- must not wait for. */
+struct pending_attach {
+	struct pending_attach *next;
+	struct client *c; /* NULL once the client is gone */
+	struct proto_request req; /* its "id" held */
 	int pidfds[PROTO_MAX_PIDS];
+	struct rtp_runtime_info *rts; /* [req.npids] */
+	unsigned int waiting;         /* results not back yet */
+};
 
-	if (handlers__authorise_pids(s, c, req, pidfds))
-		return;
-	do_attach_checked(s, c, req, pidfds);
-	handlers__close_pidfds(pidfds, req->npids);
+static void pending_free(struct pending_attach *pa)
+{
+	handlers__close_pidfds(pa->pidfds, pa->req.npids);
+	if (pa->req.has_id)
+		json_object_put(pa->req.id);
+	free(pa->rts);
+	free(pa);
 }
 
-static void do_attach_checked(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds)
+/* A process is in one session at most (the probes' target table has one slot for it): a watched one stays
+ * watched, untouched. false when one of the request's is, and an error was sent. */
+static bool none_profiled(struct server *s, struct client *c, const struct proto_request *req)
+{
+	for (unsigned int i = 0; i < req->npids; i++) {
+		int slot = engine__session_of(s->e, req->pids[i]);
+		struct sess *w;
+
+		if (slot < 0)
+			continue;
+		w = sessions__of_slot(s, slot);
+		if (w && w->watched && c->uid == 0)
+			conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): query "
+					   "its watched session %lu", (int)req->pids[i], w->id);
+		else if (w && w->watched)
+			conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): its "
+					   "figures are root's, in the watched session", (int)req->pids[i]);
+		else
+			conn__reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
+					   (int)req->pids[i]);
+		return false;
+	}
+	return true;
+}
+
+/* The session, once the runtimes are known (rts[i]: pids[i]'s). */
+static void attach_known(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds,
+			 const struct rtp_runtime_info *rts)
 {
 	struct proto_reply reply = { .type = PROTO_ATTACHED };
 	char why[RTP_ERRLEN];
 	struct sess *ss;
 
-	for (unsigned int i = 0; i < req->npids; i++) {
-		int slot = engine__session_of(s->e, req->pids[i]);
-
-		if (slot >= 0) {
-			struct sess *w = sessions__of_slot(s, slot);
-
-			/* a process is in one session at most (the probes' target table has one slot for it): a
-			 * watched one stays watched, untouched */
-			if (w && w->watched && c->uid == 0)
-				conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): query "
-						   "its watched session %lu", (int)req->pids[i], w->id);
-			else if (w && w->watched)
-				conn__reply_error(s, c, req, EBUSY, "process %d is watched by rtprofd (--watch): its "
-						   "figures are root's, in the watched session", (int)req->pids[i]);
-			else
-				conn__reply_error(s, c, req, EBUSY, "process %d is already profiled by another session",
-						   (int)req->pids[i]);
-			return;
-		}
-	}
+	/* again: another attach, or watch mode, may have taken one while its runtime was found */
+	if (!none_profiled(s, c, req))
+		return;
 	ss = sessions__new(s, c->uid, c, false, why, sizeof(why));
 	if (!ss) {
 		s->refused++;
@@ -134,7 +153,7 @@ static void do_attach_checked(struct server *s, struct client *c, const struct p
 	for (unsigned int i = 0; i < req->npids; i++) {
 		char err[RTP_ERRLEN];
 
-		if (engine__session_add_pidfd(s->e, ss->slot, req->pids[i], pidfds[i], err, sizeof(err))) {
+		if (engine__session_add_known(s->e, ss->slot, req->pids[i], pidfds[i], &rts[i], err, sizeof(err))) {
 			sessions__free(s, ss);
 			conn__reply_error(s, c, req, EINVAL, "%s", err);
 			return;
@@ -145,6 +164,108 @@ static void do_attach_checked(struct server *s, struct client *c, const struct p
 	reply.npids = (unsigned int)ss->npids;
 	memcpy(reply.pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
 	conn__reply(s, c, &reply, req);
+}
+
+static void do_attach(struct server *s, struct client *c, const struct proto_request *req)
+{
+	struct pending_attach *pa = calloc(1, sizeof(*pa));
+	int r;
+
+	if (pa)
+		pa->rts = calloc(req->npids, sizeof(*pa->rts));
+	if (!pa || !pa->rts) {
+		free(pa);
+		conn__reply_error(s, c, req, ENOMEM, "out of memory");
+		return;
+	}
+	if (handlers__authorise_pids(s, c, req, pa->pidfds)) {
+		free(pa->rts);
+		free(pa);
+		return;
+	}
+	if (!none_profiled(s, c, req)) {
+		handlers__close_pidfds(pa->pidfds, req->npids);
+		free(pa->rts);
+		free(pa);
+		return;
+	}
+	pa->c = c;
+	pa->req = *req;
+	if (req->has_id)
+		json_object_get(req->id);
+	r = watch__queue(s);
+	if (r || watchq__room(s->wq) < req->npids) {
+		if (r)
+			conn__reply_error(s, c, req, r, "cannot start the runtime detection: %s", strerror(-r));
+		else
+			conn__reply_error(s, c, req, EAGAIN, "rtprofd has the most runtime detections queued (%d): "
+					   "try again", WATCHQ_MAX);
+		pending_free(pa);
+		return;
+	}
+	/* only this thread adds jobs: the room counted is still there */
+	for (unsigned int i = 0; i < req->npids; i++) {
+		struct watchq_job job = { .pid = req->pids[i], .pidfd = -1, .owner = pa, .index = i };
+
+		(void)watchq__push_job(s->wq, &job);
+	}
+	pa->waiting = req->npids;
+	pa->next = s->attaches;
+	s->attaches = pa;
+	c->pending = pa;
+}
+
+void handlers__attach_detected(struct server *s, const struct watchq_job *job)
+{
+	struct pending_attach *pa = job->owner, **pp;
+	struct client *c = pa->c;
+	char link[32];
+	ssize_t n;
+
+	if (job->index < pa->req.npids) {
+		pa->rts[job->index] = job->rt;
+		/* not found (a file past the analysis's limits, say): no runtime, the program's path kept, so that
+		 * the engine does not try again on the loop */
+		if (job->err) {
+			pa->rts[job->index] = (struct rtp_runtime_info){ .kind = RTP_RUNTIME_OTHER };
+			snprintf(link, sizeof(link), "/proc/%d/exe", (int)job->pid);
+			n = readlink(link, pa->rts[job->index].exe, sizeof(pa->rts[job->index].exe) - 1);
+			if (n > 0)
+				pa->rts[job->index].exe[n] = '\0';
+		}
+	}
+	if (--pa->waiting)
+		return;
+	for (pp = &s->attaches; *pp; pp = &(*pp)->next) {
+		if (*pp == pa) {
+			*pp = pa->next;
+			break;
+		}
+	}
+	if (c) {
+		c->pending = NULL;
+		attach_known(s, c, &pa->req, pa->pidfds, pa->rts);
+	}
+	pending_free(pa);
+	if (c && !conn__flush(s, c))
+		conn__close(s, c);
+}
+
+void handlers__attach_orphan(struct pending_attach *pa)
+{
+	pa->c = NULL;
+}
+
+void handlers__free_attaches(struct server *s)
+{
+	while (s->attaches) {
+		struct pending_attach *pa = s->attaches;
+
+		s->attaches = pa->next;
+		if (pa->c)
+			pa->c->pending = NULL;
+		pending_free(pa);
+	}
 }
 
 static void do_sessions(struct server *s, struct client *c, const struct proto_request *req)
@@ -253,6 +374,7 @@ static void do_query(struct server *s, struct client *c, const struct proto_requ
 			return;
 		}
 	} else {
+		server__refresh(s);
 		r = engine__session_report_parts(s->e, ss->slot, "attach", view_parts[req->view], &rep);
 		if (r) {
 			conn__reply_error(s, c, req, r == -ENOMEM ? ENOMEM : EIO,

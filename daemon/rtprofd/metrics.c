@@ -257,6 +257,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		code = MHD_HTTP_NOT_FOUND;
 		resp = MHD_create_response_from_buffer(sizeof(text) - 1, text, MHD_RESPMEM_PERSISTENT);
 	} else {
+		server__refresh(m->srv);
 		body = metrics__render(m->srv, m->e, &len);
 		if (!body)
 			return MHD_NO;
@@ -389,6 +390,14 @@ void metrics__tick(struct metrics *m)
 		return;
 	cut_late(m);
 	(void)MHD_run(m->d); /* what the cut closed, and libmicrohttpd's own timeouts */
+}
+
+int metrics__poll_ms(const struct metrics *m)
+{
+	for (unsigned int i = 0; m && i < METRICS_MAX_CONNECTIONS; i++)
+		if (m->conns[i].conn && !m->conns[i].cut)
+			return 100;
+	return -1;
 }
 
 void metrics__stop(struct metrics *m)

@@ -19,6 +19,8 @@ int metrics__fd(const struct metrics *m);
 void metrics__run(struct metrics *m);
 /* Periodic work (every turn of the loop): close the connections past their deadline (NULL: none). */
 void metrics__tick(struct metrics *m);
+/* How soon metrics__tick is due: while connections are open, within a tenth of a second; else -1. */
+int metrics__poll_ms(const struct metrics *m);
 void metrics__stop(struct metrics *m);
 
 /* The exposition text (NUL-terminated, malloc'd) of everything the server's sessions measured. */

@@ -48,6 +48,19 @@ static void daemon_status(void *ctx, struct server_daemon_status *ds)
 	engine__trace_counts(d->e, &ds->lost_events);
 }
 
+/* How long the loop may sleep: until the engine's next turn, or the server's or the metrics' next duty. */
+static int loop_timeout_ms(const struct server *srv, const struct metrics *metrics, uint64_t next_poll_ns)
+{
+	uint64_t now = clock__mono_ns();
+	int ms = next_poll_ns > now ? (int)((next_poll_ns - now + 999999) / 1000000) : 0;
+	int other = server__wake_ms(srv, now);
+
+	if (other >= 0 && other < ms)
+		ms = other;
+	other = metrics__poll_ms(metrics);
+	return other >= 0 && other < ms ? other : ms;
+}
+
 #define DEFAULT_CONFIG "/etc/rtprof/rtprofd.conf"
 
 static void on_exec(pid_t pid, const char *comm, void *ctx)
@@ -147,6 +160,7 @@ int main(int argc, char **argv)
 	char err[RTP_ERRLEN];
 	int c, r, epfd = -1, sfd = -1, ret = 1;
 	bool running = true;
+	uint64_t next_poll_ns = 0;
 	sigset_t mask;
 	static int engine_tag, signal_tag;
 
@@ -259,7 +273,8 @@ int main(int argc, char **argv)
 		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
 	while (running) {
 		struct epoll_event events[64];
-		int n = epoll_wait(epfd, events, 64, server__poll_ms(srv));
+		int n = epoll_wait(epfd, events, 64, loop_timeout_ms(srv, metrics, next_poll_ns));
+		bool engine_ready = false;
 
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "rtprofd: epoll_wait: %s\n", strerror(errno));
@@ -268,7 +283,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			void *tag = events[i].data.ptr;
 
-			if (tag == &signal_tag) {
+			if (tag == &engine_tag) {
+				engine_ready = true;
+			} else if (tag == &signal_tag) {
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -291,13 +308,18 @@ int main(int argc, char **argv)
 				}
 			} else if (tag == &metrics_tag) {
 				metrics__run(metrics);
-			} else if (tag != &engine_tag && server__owns(srv, tag)) {
+			} else if (server__owns(srv, tag)) {
 				server__handle(srv, tag, events[i].events);
 			}
 		}
-		r = engine__poll(engine, 0);
-		if (r < 0 && r != -EINTR)
-			fprintf(stderr, "rtprofd: reading events: %s\n", strerror(-r));
+		/* the engine's turn when its events wait (an exec, an exit) or its timer is due, not after every
+		 * client's request: each turn reads /proc of every target */
+		if (engine_ready || clock__mono_ns() >= next_poll_ns) {
+			r = engine__poll(engine, 0);
+			if (r < 0 && r != -EINTR)
+				fprintf(stderr, "rtprofd: reading events: %s\n", strerror(-r));
+			next_poll_ns = clock__mono_ns() + (uint64_t)server__poll_ms(srv) * 1000000;
+		}
 		server__tick(srv);
 		metrics__tick(metrics);
 	}

@@ -14,6 +14,9 @@
 #define SERVER_MAX_CLIENT_BACKLOG (16u << 20) /* a trace stream a client has not read; past it, it is dropped */
 #define SERVER_CLIENT_OUT_HIGH (1u << 20)     /* unsent replies past which a client's requests wait */
 #define SERVER_REQUESTS_PER_TURN 16           /* a client's requests handled per turn of the loop */
+#define SERVER_POLL_MS 1000                   /* the engine's turns when nothing is recorded nor added */
+#define SERVER_SETTLE_MS 2000                 /* ... and at its own rate this long after a process is added */
+#define SERVER_FRESH_MS 10                    /* a report's figures are at most this old */
 
 /* rtprofd's own figures for a status reply, filled in by the daemon's main. */
 struct server_daemon_status {
@@ -72,8 +75,15 @@ void server__watch_exec(struct server *s, pid_t pid);
 void server__watch_scan(struct server *s);
 /* Periodic work: stream recordings, forget watched processes that exited more than the retention ago. */
 void server__tick(struct server *s);
-/* How long the main loop may sleep (shorter while a trace is being recorded). */
+/* The engine's interval (engine__poll): each turn reads /proc of every target, so a second when all is
+ * steady; shorter while a trace is recorded or just after a process was added (its libraries get mapped). */
 int server__poll_ms(const struct server *s);
+/* How long the main loop may sleep for the server's own duties (a watched session's window to roll), in
+ * ms from now; -1: none. */
+int server__wake_ms(const struct server *s, uint64_t now);
+/* Before a report: the engine's figures up to now, or SERVER_FRESH_MS ago (its /proc samples are taken on
+ * its turns only). */
+void server__refresh(struct server *s);
 
 /* The limits in force (the session slots, for the metrics' collection). */
 const struct server_limits *server__limits(const struct server *s);

@@ -19,6 +19,8 @@ struct json_object;
 enum tag_kind { TAG_LISTEN = 1, TAG_CLIENT = 2, TAG_RECORDING = 3, TAG_WATCHQ = 4 };
 
 struct recording;
+struct pending_attach;
+struct watchq_job;
 
 struct client {
 	enum tag_kind kind;
@@ -31,6 +33,7 @@ struct client {
 	uint32_t events;
 	struct proto_buf in, out;
 	struct recording *rec;
+	struct pending_attach *pending; /* its attach waits for runtime detection: its next requests wait too */
 };
 
 struct sess {
@@ -70,6 +73,10 @@ struct server {
 	unsigned int watch_mask, retention_s, window_s;
 	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
 	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
+	uint64_t settle_until_ns;   /* the engine's turns at its own rate until then (server__poll_ms) */
+	uint64_t refreshed_ns;      /* the last server__refresh */
+	struct pending_attach *attaches; /* attaches waiting for their runtime detection (handlers.c) */
+	bool exiting; /* server__free: the engine goes next */
 };
 
 /* conn.c: logging, replies, the connection's life */
@@ -114,6 +121,12 @@ void handlers__dispatch(struct server *s, struct client *c, struct json_object *
  * of each process, taken before its check, to hand to the engine and close with handlers__close_pidfds. */
 int handlers__authorise_pids(struct server *s, struct client *c, const struct proto_request *req, int *pidfds);
 void handlers__close_pidfds(int *pidfds, unsigned int n);
+/* An attach's process whose runtime the detection thread found: the attach goes on once all are found. */
+void handlers__attach_detected(struct server *s, const struct watchq_job *job);
+/* Its client is gone: the attach ends when its detection does. */
+void handlers__attach_orphan(struct pending_attach *pa);
+/* The attaches still waiting, at exit (their clients are closed after). */
+void handlers__free_attaches(struct server *s);
 /* PROTO_RUNTIME_* to ENGINE_RT_* */
 int handlers__runtime_mode(enum proto_runtime runtime);
 
@@ -143,5 +156,7 @@ void watch__tick(struct server *s, uint64_t now);
 /* The detections watchq.c finished: watch the processes found to be python or node. */
 void watch__results(struct server *s);
 void watch__free(struct server *s);
+/* The runtime detection's queue (s->wq), started if need be: 0 or -errno (logged). */
+int watch__queue(struct server *s);
 
 #endif

@@ -101,6 +101,7 @@ struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator
 	}
 	*ss = (struct sess){ .used = true, .id = s->next_id++, .slot = slot, .owner = owner, .creator = creator,
 			     .watched = watched, .created_ns = clock__mono_ns(), .share = -1 };
+	s->settle_until_ns = ss->created_ns + SERVER_SETTLE_MS * 1000000ull;
 	/* a user's threads count against its share of the thread table, root's against none */
 	ss->share = shares__threads_of(s, owner);
 	(void)engine__session_share(s->e, slot, ss->share);
@@ -111,7 +112,8 @@ void sessions__free(struct server *s, struct sess *ss)
 {
 	report__free(ss->win_base);
 	report__free(ss->win_last);
-	engine__session_free(s->e, ss->slot);
+	if (!s->exiting)
+		engine__session_free(s->e, ss->slot);
 	*ss = (struct sess){ 0 };
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "base/clock.h"
 #include "rtprofd/config.h"
 #include "sys/procfs.h"
 #include "sys/runtime.h"
@@ -41,6 +42,26 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 	}
 }
 
+int watch__queue(struct server *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watchq_tag };
+	int r;
+
+	if (s->wq)
+		return 0;
+	r = watchq__new(&s->wq);
+	if (!r && s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, watchq__fd(s->wq), &ev))
+		r = -errno;
+	if (r) {
+		server_log("cannot start the runtime detection's thread: %s", strerror(-r));
+		watchq__free(s->wq);
+		s->wq = NULL;
+		return r;
+	}
+	s->watchq_tag = TAG_WATCHQ;
+	return 0;
+}
+
 /* A process that exec'd python* or node*: its runtime is detected on watchq.c's thread, which reads
  * its ELF files (any user's, crafted maybe), and watched when the result comes back (watch__results). */
 void server__watch_exec(struct server *s, pid_t pid)
@@ -49,20 +70,9 @@ void server__watch_exec(struct server *s, pid_t pid)
 
 	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0)
 		return;
-	if (!s->wq) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watchq_tag };
-		int r = watchq__new(&s->wq);
-
-		if (!r && s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, watchq__fd(s->wq), &ev))
-			r = -errno;
-		if (r) {
-			server_log("cannot start watch mode's runtime detection: %s", strerror(-r));
-			watchq__free(s->wq);
-			s->wq = NULL;
-			s->watch_dropped++;
-			return;
-		}
-		s->watchq_tag = TAG_WATCHQ;
+	if (watch__queue(s)) {
+		s->watch_dropped++;
+		return;
 	}
 	if (watchq__queued(s->wq, pid))
 		return;
@@ -114,6 +124,8 @@ static void watch_detected(struct server *s, const struct watchq_job *job)
 		sessions__free(s, ss);
 		return;
 	}
+	/* its first window starts now, from nothing: no report to take (40 of them held the loop 0.3 s) */
+	ss->win_base_ns = clock__mono_ns();
 	server_log("watching %s %s (pid %d), session %lu", runtime__kind_name(job->rt.kind), job->rt.version,
 		   (int)job->pid, ss->id);
 }
@@ -127,6 +139,10 @@ void watch__results(struct server *s)
 		return;
 	n = watchq__take(s->wq, jobs, sizeof(jobs) / sizeof(jobs[0]));
 	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].owner) {
+			handlers__attach_detected(s, &jobs[i]);
+			continue;
+		}
 		if (s->watch_mask)
 			watch_detected(s, &jobs[i]);
 		if (jobs[i].pidfd >= 0)
@@ -166,22 +182,31 @@ void server__watch_scan(struct server *s)
 /* Roll the watched sessions' windows; forget those whose process is gone past the retention. */
 void watch__tick(struct server *s, uint64_t now)
 {
+	uint64_t window = (uint64_t)s->window_s * 1000000000ull;
+
+	/* a window ends with the figures of now */
+	if (server__wake_ms(s, now) == 0)
+		server__refresh(s);
 	for (int i = 0; (unsigned int)i < s->lim.sessions; i++) {
 		struct sess *ss = &s->sessions[i];
 
 		if (!ss->used || !ss->watched)
 			continue;
-		if (!ss->win_base || now - ss->win_base_ns >= (uint64_t)s->window_s * 1000000000ull) {
-			struct rtp_report *cur = NULL, *delta = NULL;
+		if (ss->win_base_ns <= now && now - ss->win_base_ns >= window) {
+			struct rtp_report *cur = NULL, *delta = NULL, none = { 0 };
 
 			if (engine__session_report(s->e, ss->slot, "attach", &cur) == 0) {
-				if (ss->win_base && report__subtract(cur, ss->win_base, &delta) == 0) {
+				/* the first window starts with the session (win_base_ns): nothing before it */
+				if (report__subtract(cur, ss->win_base ? ss->win_base : &none, &delta) == 0) {
 					report__free(ss->win_last);
 					ss->win_last = delta;
 				}
 				report__free(ss->win_base);
 				ss->win_base = cur;
 				ss->win_base_ns = now;
+			} else {
+				/* no report (out of memory): again in a second, not on every turn of the loop */
+				ss->win_base_ns = now - window + 1000000000ull;
 			}
 		}
 		if (engine__session_live(s->e, ss->slot))

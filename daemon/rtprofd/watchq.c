@@ -1,19 +1,40 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Runtime detection of watch mode's candidates, off the event loop. Any user can run a file named
- * python* or node*, and its analysis reads a file the user crafted: one thread does it, each file's
- * analysis bounded in bytes and time (sys/elffile.h), and hands the results back to the loop through an
- * eventfd. The loop never waits for it: a full queue drops the candidate (counted, logged). */
+/* Runtime detection of watch mode's candidates and of the processes clients attach to, off the event loop
+ * (an analysis takes up to a second per file). Any user can run a file named python* or node*, and its
+ * analysis reads a file the user crafted: one thread does it, each file's analysis bounded in bytes and
+ * time (sys/elffile.h), and hands the results back to the loop through an eventfd. The loop never waits
+ * for it: a full queue drops the candidate (counted, logged), or refuses the attach. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include "base/clock.h"
 #include "sys/runtime.h"
 #include "rtprofd/watchq.h"
 
+/* Runtimes found of programs whose analysis named no shared library (node; a python with libpython linked
+ * in), by the file's identity: the same file gives the same answer, and node's analysis takes 20-250 ms
+ * here, so that a burst of 20 node processes waited seconds for their watch. The worker's own. */
+#define WATCHQ_CACHE 8
+
+struct known_exe {
+	bool used;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	uint64_t last_used;
+	struct rtp_runtime_info rt;
+};
+
 struct watchq {
+	struct known_exe known[WATCHQ_CACHE];
+	uint64_t known_tick;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -22,6 +43,52 @@ struct watchq {
 	int efd;
 	bool stop, started;
 };
+
+static bool same_file(const struct known_exe *k, const struct stat *st)
+{
+	return k->used && k->dev == st->st_dev && k->ino == st->st_ino && k->size == st->st_size &&
+	       k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       k->ctime.tv_sec == st->st_ctim.tv_sec && k->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* runtime__detect, through the cache of programs already analysed */
+static int detect(struct watchq *q, pid_t pid, struct rtp_runtime_info *rt)
+{
+	struct known_exe *slot = &q->known[0];
+	struct stat before, after;
+	char link[32];
+	ssize_t n;
+	int r;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	if (stat(link, &before))
+		return runtime__detect(pid, rt); /* gone, or no program: it says which */
+	for (size_t i = 0; i < WATCHQ_CACHE; i++) {
+		struct known_exe *k = &q->known[i];
+
+		if (same_file(k, &before)) {
+			*rt = k->rt;
+			/* the path as this process names it (another mount namespace, a hard link) */
+			n = readlink(link, rt->exe, sizeof(rt->exe) - 1);
+			if (n < 0)
+				return runtime__detect(pid, rt);
+			rt->exe[n] = '\0';
+			k->last_used = ++q->known_tick;
+			return 0;
+		}
+		if (k->last_used < slot->last_used)
+			slot = k; /* the least recently used, or a free one (0) */
+	}
+	r = runtime__detect(pid, rt);
+	/* kept only if the process still ran the same file at the end (no exec in between) */
+	if (r || rt->lib[0] || rt->kind == RTP_RUNTIME_OTHER || stat(link, &after) ||
+	    after.st_dev != before.st_dev || after.st_ino != before.st_ino)
+		return r;
+	*slot = (struct known_exe){ .used = true, .dev = before.st_dev, .ino = before.st_ino, .size = before.st_size,
+				    .mtime = before.st_mtim, .ctime = before.st_ctim, .last_used = ++q->known_tick,
+				    .rt = *rt };
+	return 0;
+}
 
 static void *worker(void *arg)
 {
@@ -42,7 +109,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&q->lock);
 
 		start = clock__mono_ns();
-		job.err = runtime__detect(job.pid, &job.rt);
+		job.err = detect(q, job.pid, &job.rt);
 		job.took_ns = clock__mono_ns() - start;
 
 		pthread_mutex_lock(&q->lock);
@@ -84,19 +151,36 @@ int watchq__fd(const struct watchq *q)
 	return q->efd;
 }
 
-bool watchq__push(struct watchq *q, pid_t pid, int pidfd)
+bool watchq__push_job(struct watchq *q, const struct watchq_job *job)
 {
 	bool ok;
 
 	pthread_mutex_lock(&q->lock);
 	ok = q->ntodo < WATCHQ_MAX;
 	if (ok) {
-		q->todo[(q->todo_head + q->ntodo) % WATCHQ_MAX] = (struct watchq_job){ .pid = pid, .pidfd = pidfd };
+		q->todo[(q->todo_head + q->ntodo) % WATCHQ_MAX] = *job;
 		q->ntodo++;
 		pthread_cond_signal(&q->cond);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return ok;
+}
+
+bool watchq__push(struct watchq *q, pid_t pid, int pidfd)
+{
+	struct watchq_job job = { .pid = pid, .pidfd = pidfd };
+
+	return watchq__push_job(q, &job);
+}
+
+size_t watchq__room(struct watchq *q)
+{
+	size_t room;
+
+	pthread_mutex_lock(&q->lock);
+	room = WATCHQ_MAX - q->ntodo;
+	pthread_mutex_unlock(&q->lock);
+	return room;
 }
 
 bool watchq__queued(struct watchq *q, pid_t pid)
@@ -105,7 +189,8 @@ bool watchq__queued(struct watchq *q, pid_t pid)
 
 	pthread_mutex_lock(&q->lock);
 	for (size_t i = 0; i < q->ntodo && !found; i++)
-		found = q->todo[(q->todo_head + i) % WATCHQ_MAX].pid == pid;
+		found = q->todo[(q->todo_head + i) % WATCHQ_MAX].pid == pid &&
+			!q->todo[(q->todo_head + i) % WATCHQ_MAX].owner;
 	pthread_mutex_unlock(&q->lock);
 	return found;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Internal to rtprofd: watch mode's runtime detection on a thread of its own (watchq.c). */
+/* Internal to rtprofd: runtime detection on a thread of its own (watchq.c), for watch mode and attaches. */
 #ifndef RTPROF_WATCHQ_H
 #define RTPROF_WATCHQ_H
 
@@ -16,6 +16,8 @@
 struct watchq_job {
 	pid_t pid;
 	int pidfd; /* taken when the candidate was seen: the caller's, handed back with the result */
+	void *owner;        /* NULL: watch mode's candidate; else a client's attach, of which it is pid `index` */
+	unsigned int index;
 	int err;   /* of runtime__detect: -ETIMEDOUT, -EFBIG past a file's limits */
 	struct rtp_runtime_info rt;
 	uint64_t took_ns;
@@ -29,7 +31,11 @@ void watchq__free(struct watchq *q); /* closes the pidfds of the jobs it still h
 int watchq__fd(const struct watchq *q);
 /* Queue a candidate; false when the queue is full (the caller keeps pidfd). */
 bool watchq__push(struct watchq *q, pid_t pid, int pidfd);
-/* Whether pid waits for its analysis. */
+/* Queue a job of an attach (pidfd: -1, the owner's); false when the queue is full. */
+bool watchq__push_job(struct watchq *q, const struct watchq_job *job);
+/* Jobs the queue takes before it is full. */
+size_t watchq__room(struct watchq *q);
+/* Whether pid waits for its analysis as a watch mode candidate. */
 bool watchq__queued(struct watchq *q, pid_t pid);
 /* Up to max results, oldest first. */
 size_t watchq__take(struct watchq *q, struct watchq_job *out, size_t max);
