@@ -297,8 +297,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case RTP_REC_EXEC:
 		if (ev->flags & RTP_EV_WATCH) {
-			if (e->exec_fn)
+			if (e->exec_fn) {
+				unsigned int i = e->watch_exec_next++ % ENGINE_WATCH_EXECS;
+
+				e->watch_execs[i].pid = (pid_t)ev->tgid;
+				e->watch_execs[i].ts_ns = ev->ts_ns;
 				e->exec_fn((pid_t)ev->tgid, ev->comm, e->exec_ctx);
+			}
 			break;
 		}
 		p = proc_find(e, (pid_t)ev->tgid);
@@ -545,6 +550,23 @@ void engine_target_remove(struct engine *e, const struct target_proc *p)
 	__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The time of the watched exec of pid seen in the last seconds, taken (0: none). */
+static uint64_t watch_exec_take(struct engine *e, pid_t pid)
+{
+	uint64_t now = clock__mono_ns();
+
+	for (size_t i = 0; i < ENGINE_WATCH_EXECS; i++) {
+		uint64_t ts = e->watch_execs[i].ts_ns;
+
+		if (e->watch_execs[i].pid != pid || !ts)
+			continue;
+		e->watch_execs[i].ts_ns = 0;
+		if (ts <= now && now - ts < 10000000000ull)
+			return ts;
+	}
+	return 0;
+}
+
 static int session_add(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *known,
 		       bool spawned, char *err, size_t errlen)
 {
@@ -624,7 +646,12 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	}
 	if (!e->sessions[session].start_ns)
 		e->sessions[session].start_ns = clock__mono_ns();
-	proc_detect_runtime(e, p, known, RTP_PROBES_ATTACH, 0);
+	{
+		/* a watched process: its probes see it from its exec, so late */
+		uint64_t exec_ns = watch_exec_take(e, pid);
+
+		proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns);
+	}
 	proc_sample(p);
 	r = 0;
 out:

@@ -48,6 +48,8 @@ struct session {
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 };
 
+#define ENGINE_WATCH_EXECS 64
+
 struct engine {
 	struct rtprof_bpf *skel;
 	struct ring_buffer *rb;
@@ -60,6 +62,13 @@ struct engine {
 	uint64_t last_harvest_ns;
 	engine_exec_fn exec_fn;
 	void *exec_ctx;
+	/* the last watched execs (RTP_EV_WATCH), for the report of their sessions: since when the probes
+	 * see the process (RTP_PROBES_EXEC, so late) */
+	struct {
+		pid_t pid;
+		uint64_t ts_ns;
+	} watch_execs[ENGINE_WATCH_EXECS];
+	unsigned int watch_exec_next;
 	engine_trace_fn trace_fn;
 	void *trace_ctx;
 	struct rt_ctx rt; /* what runtime metrics get of the engine */
