@@ -233,7 +233,7 @@ int cmd_run(int argc, char **argv)
 		ret = EXIT_NOEXEC;
 		goto cleanup;
 	}
-	launch__start(&launch, child, traced);
+	launch__start(&launch, e, child, traced);
 	if (!po.quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, "rtprof: profiling %s (pid %d); report when it exits\n", argv[0], child);
 	for (;;) {

@@ -47,14 +47,41 @@ void launch__child(void)
 	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 }
 
-void launch__start(struct launch *l, pid_t pid, bool wanted)
+/* Whether we trace pid (PTRACE_TRACEME may have failed: a seccomp or LSM rule, rtprof itself traced). */
+static bool traced_by_us(pid_t pid)
+{
+	char path[48], line[128];
+	bool ours = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "TracerPid:", 10)) {
+			ours = atoi(line + 10) == (int)getpid();
+			break;
+		}
+	fclose(f);
+	return ours;
+}
+
+void launch__start(struct launch *l, struct engine *e, pid_t pid, bool wanted)
 {
 	memset(l, 0, sizeof(*l));
+	l->e = e;
 	l->pid = pid;
 	l->start_ns = clock__mono_ns();
-	l->state = wanted ? LAUNCH_EXEC : LAUNCH_OFF;
-	if (!wanted)
+	l->state = LAUNCH_OFF;
+	if (!wanted) {
 		snprintf(l->why, sizeof(l->why), "not root");
+	} else if (!traced_by_us(pid)) {
+		snprintf(l->why, sizeof(l->why), "the command could not be traced");
+	} else {
+		l->state = LAUNCH_EXEC;
+		engine__target_held(e, pid, true);
+	}
 }
 
 static void let_go(struct launch *l, int sig, const char *why)
@@ -63,6 +90,7 @@ static void let_go(struct launch *l, int sig, const char *why)
 		(void)ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)l->saved);
 	(void)ptrace(PTRACE_DETACH, l->pid, NULL, (void *)(long)sig);
 	l->state = LAUNCH_OFF;
+	engine__target_held(l->e, l->pid, false); /* no-op after engine__target_execd */
 	if (why)
 		snprintf(l->why, sizeof(l->why), "%s", why);
 }

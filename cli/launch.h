@@ -17,6 +17,7 @@ enum launch_state {
 };
 
 struct launch {
+	struct engine *e;
 	pid_t pid;
 	enum launch_state state;
 	unsigned int execs;   /* execs seen while traced */
@@ -33,7 +34,7 @@ bool launch__wanted(void);
 /* In the child, before its exec: be traced by the parent. Failure leaves the child untraced. */
 void launch__child(void);
 /* In the parent once the exec succeeded: whether the child is traced (l->state is LAUNCH_EXEC then). */
-void launch__start(struct launch *l, pid_t pid, bool wanted);
+void launch__start(struct launch *l, struct engine *e, pid_t pid, bool wanted);
 /* The child stopped (wait status `status`): act on it and resume the child. At the stop on a python or node
  * program's entry point, engine__target_execd places its probes. */
 void launch__stopped(struct launch *l, struct engine *e, int status);

@@ -257,6 +257,16 @@ static void proc_fork_runtime(struct engine *e, struct target_proc *p, const str
 	proc_detect_runtime(e, p, &parent->runtime, RTP_PROBES_FORK, fork_ns);
 }
 
+/* The process exec'd at exec_ns (its record): a new program, whose runtime is found again. */
+static void proc_exec(struct engine *e, struct target_proc *p, uint64_t exec_ns)
+{
+	p->runtime_known = false;
+	proc_detect_runtime(e, p, NULL, RTP_PROBES_EXEC, exec_ns);
+	/* usage before exec belongs to the launcher, not the program */
+	p->have_first = false;
+	proc_sample(p);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct engine *e = ctx;
@@ -314,18 +324,17 @@ static int on_event(void *ctx, void *data, size_t size)
 			rt_detach(&e->rt, p);
 			break;
 		}
-		if (p && ev->ts_ns <= p->exec_done_ns) {
-			/* handled while the process waited for us (engine__target_execd) */
+		if (p && (p->exec_held || ev->ts_ns <= p->exec_done_ns)) {
+			/* its launcher holds it until its entry point, where engine__target_execd handles it (the
+			 * loader may not be done yet: probes placed now would be placed again) */
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
+			if (p->exec_held)
+				p->exec_pending_ns = ev->ts_ns;
 			break;
 		}
 		if (p) {
 			snprintf(p->comm, sizeof(p->comm), "%s", ev->comm);
-			p->runtime_known = false;
-			proc_detect_runtime(e, p, NULL, RTP_PROBES_EXEC, ev->ts_ns);
-			/* usage before exec belongs to the launcher, not the program */
-			p->have_first = false;
-			proc_sample(p);
+			proc_exec(e, p, ev->ts_ns);
 		}
 		break;
 	case RTP_REC_THREAD_EXIT:
@@ -700,6 +709,18 @@ int engine__add_spawned(struct engine *e, pid_t pid, char *err, size_t errlen)
 	return session_add(e, 0, pid, -1, NULL, true, err, errlen);
 }
 
+void engine__target_held(struct engine *e, pid_t pid, bool held)
+{
+	struct target_proc *p = proc_find(e, pid);
+
+	if (!p)
+		return;
+	p->exec_held = held;
+	if (!held && p->exec_pending_ns && !p->exited)
+		proc_exec(e, p, p->exec_pending_ns); /* let go before its entry point: as if not held */
+	p->exec_pending_ns = 0;
+}
+
 int engine__target_execd(struct engine *e, pid_t pid)
 {
 	struct target_proc *p = proc_find(e, pid);
@@ -707,6 +728,8 @@ int engine__target_execd(struct engine *e, pid_t pid)
 
 	if (!p || p->exited)
 		return -ESRCH;
+	p->exec_held = false;
+	p->exec_pending_ns = 0;
 	p->exec_done_ns = clock__mono_ns();
 	if (procfs__read_stat(pid, 0, &st) == 0)
 		snprintf(p->comm, sizeof(p->comm), "%s", st.comm);

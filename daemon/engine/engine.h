@@ -102,6 +102,9 @@ int engine__add_spawned(struct engine *e, pid_t pid, char *err, size_t errlen);
  * everything the program does. The exec records already queued for it are taken as this exec.
  * -ESRCH: not a target (or gone). */
 int engine__target_execd(struct engine *e, pid_t pid);
+/* While held (by a launcher that stops the target at its entry point), the target's exec records wait for
+ * engine__target_execd; let go (held false) without it, the last one is handled then. */
+void engine__target_held(struct engine *e, pid_t pid, bool held);
 
 /* File descriptor that becomes readable when lifecycle events are pending (for the caller's poll). */
 int engine__fd(const struct engine *e);

@@ -28,6 +28,9 @@ struct target_proc {
 	bool runtime_known;
 	/* its exec was handled while it waited (engine__target_execd): exec records up to then are that one */
 	uint64_t exec_done_ns;
+	/* held by its launcher until its entry point (engine__target_held): its exec records wait for it */
+	bool exec_held;
+	uint64_t exec_pending_ns; /* the last exec record that came meanwhile; 0 none */
 	bool version_pending; /* a node found in haste: its version is read later (engine_proc_version) */
 	struct rt_state *rt; /* runtime metrics probes (rtmetrics.c); NULL when none */
 	struct proc_stat first, last; /* /proc samples bounding the attached interval */
