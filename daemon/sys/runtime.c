@@ -22,7 +22,7 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 /* Distinct "vX.Y.Z" strings kept while scanning node's .rodata; real binaries have one or two. */
-#define NODE_MAX_CANDIDATES 8
+#define NODE_MAX_CANDIDATES 64
 /* Digits in each part of node's "vX.Y.Z"; the longest token is "v" + 3 parts + 2 dots. */
 #define V_TRIPLE_DIGITS 6
 #define V_TRIPLE_MAX (1 + 3 * V_TRIPLE_DIGITS + 2)
@@ -405,10 +405,11 @@ static size_t find_candidate(const struct node_candidate *cands, size_t ncands, 
 	return i;
 }
 
-/* One pass over .rodata: collect the NUL-terminated "vX.Y.Z" candidates or, when `counting`,
- * count every occurrence of the candidates collected. */
+/* One pass over .rodata: every "vX.Y.Z" token, counted, and ranked when it is NUL-terminated. Node's
+ * .rodata holds fewer than ten distinct ones; past NODE_MAX_CANDIDATES (a crafted file) new ones are not
+ * taken. */
 static int scan_v_triples(const struct elffile *f, const GElf_Shdr *shdr, struct elffile_window *w,
-			  struct node_candidate *cands, size_t *ncands, bool counting)
+			  struct node_candidate *cands, size_t *ncands)
 {
 	uint64_t start;
 	const char *p;
@@ -426,20 +427,16 @@ static int scan_v_triples(const struct elffile *f, const GElf_Shdr *shdr, struct
 			if (!n || !token_start(p))
 				continue;
 			i = find_candidate(cands, *ncands, p + 1, n - 1);
-			if (counting) {
-				if (i < *ncands)
-					cands[i].count++;
-				continue;
-			}
-			if (p + n >= w->end || p[n] != '\0')
-				continue;
-			score = p[-1] == '\0' ? 2 : 1;
 			if (i == *ncands) {
 				if (*ncands == NODE_MAX_CANDIDATES)
 					continue;
 				memcpy(cands[i].version, p + 1, n - 1);
 				(*ncands)++;
 			}
+			cands[i].count++;
+			if (p + n >= w->end || p[n] != '\0')
+				continue;
+			score = p[-1] == '\0' ? 2 : 1;
 			if (score > cands[i].score)
 				cands[i].score = score;
 		}
@@ -460,17 +457,14 @@ static int node_version_from_rodata(const struct elffile *f, struct elffile_wind
 
 	if (!elffile_find_section(f, ".rodata", &shdr) || shdr.sh_type == SHT_NOBITS)
 		return -ENODATA;
-	err = scan_v_triples(f, &shdr, w, cands, &ncands, false);
+	err = scan_v_triples(f, &shdr, w, cands, &ncands);
 	if (err)
 		return err;
-	if (!ncands)
-		return -ENODATA;
 	/* Bundled libraries' versions can be NUL-terminated too; node's own recurs (URLs, banner). */
-	if (ncands > 1) {
-		err = scan_v_triples(f, &shdr, w, cands, &ncands, true);
-		if (err)
-			return err;
-	}
+	for (i = 0; i < ncands && !cands[best].score; i++)
+		best = i;
+	if (!cands[best].score)
+		return -ENODATA;
 	for (i = 1; i < ncands; i++)
 		if (cands[i].score > cands[best].score ||
 		    (cands[i].score == cands[best].score && cands[i].count > cands[best].count))
