@@ -1227,9 +1227,16 @@ class Shutdown(DaemonCase):
 
 IDLE_PY = "import time\nwhile True: time.sleep(0.2)\n"
 IDLE_JS = "setInterval(() => {}, 200);"
+# The budgets are the release build's. The sanitizer pass (rtp.sanitized()) runs 2-4 times slower: there
+# they are scaled by SANITIZED_SLACK, and what is checked is that the work is done off the loop at all.
 WATCH_WITHIN_S = 1.0       # a process is watched this soon after its exec
 STOP_WITHIN_S = 2.0        # rtprofd exits this soon after SIGTERM
 REQUEST_WITHIN_S = 0.050   # no request waits longer behind an attach or a detach
+SANITIZED_SLACK = 4
+
+
+def budget(seconds):
+    return seconds * SANITIZED_SLACK if rtp.sanitized() else seconds
 
 
 def bpftool():
@@ -1351,9 +1358,9 @@ class WatchAtScale(unittest.TestCase):
                          "least %.3f)\n" % (lat[-1], lat[len(lat) // 2], lat[0]) if lat else "")
         self.assertEqual(len(seen), 40, "watched %d of 40 processes within 10 s\n%s"
                          % (len(seen), self.daemon.log_tail()))
-        late = {pid: round(t, 3) for pid, t in seen.items() if t > WATCH_WITHIN_S}
+        late = {pid: round(t, 3) for pid, t in seen.items() if t > budget(WATCH_WITHIN_S)}
         self.assertEqual(late, {}, "processes watched more than %.1f s after their exec\n%s"
-                         % (WATCH_WITHIN_S, self.daemon.log_tail()))
+                         % (budget(WATCH_WITHIN_S), self.daemon.log_tail()))
 
     def test_sigterm_with_60_watched(self):
         d = self.daemon
@@ -1373,7 +1380,7 @@ class WatchAtScale(unittest.TestCase):
         start = time.monotonic()
         d.proc.send_signal(signal.SIGTERM)
         try:
-            rc = d.proc.wait(STOP_WITHIN_S)
+            rc = d.proc.wait(budget(STOP_WITHIN_S))
         except subprocess.TimeoutExpired:
             rc = d.proc.wait(60)
             self.fail("rtprofd took %.2f s to exit after SIGTERM with 60 processes watched (exit %r)\n%s"
@@ -1389,7 +1396,7 @@ class WatchAtScale(unittest.TestCase):
         # the kernel frees a program after its last reference, some of it deferred (RCU): within the budget
         while True:
             left = [(p["id"], p.get("name")) for p in bpf_programs() if p["id"] in ours]
-            if not left or time.monotonic() - start > STOP_WITHIN_S:
+            if not left or time.monotonic() - start > budget(STOP_WITHIN_S):
                 break
             time.sleep(0.05)
         self.assertEqual(left, [], "rtprofd's programs outlived it by %.2f s" % (time.monotonic() - start))
@@ -1449,7 +1456,7 @@ class LoopLatency(DaemonCase):
                          "answered within %.1f ms (median %.1f)\n"
                          % (len(latencies), len(cycles), 1000 * max(cycles), 1000 * worst,
                             1000 * sorted(latencies)[len(latencies) // 2]))
-        self.assertLessEqual(worst, REQUEST_WITHIN_S, "a status waited %.1f ms behind an attach or detach\n%s"
+        self.assertLessEqual(worst, budget(REQUEST_WITHIN_S), "a status waited %.1f ms behind an attach or detach\n%s"
                              % (1000 * worst, self.daemon.log_tail()))
 
 

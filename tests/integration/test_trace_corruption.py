@@ -201,6 +201,13 @@ class RecordedTrace(unittest.TestCase):
     def expect_damage(self, out, lo, hi, what):
         """Bytes [lo, hi) were changed."""
         changed = set(range(lo, hi))
+        # a member's last deflate byte ends in the padding bits up to the byte boundary, which inflate does
+        # not read: a flip of only those leaves the member intact, and every record with it
+        last_deflate = {end - 9 for _, end, _, _ in self.members}
+        if changed <= last_deflate and not out.refused and not out.warnings:
+            self.assertEqual(out.count, N_GETPPID, "%s: only the padding bits of a member's last deflate byte?\n%s"
+                             % (what, out.res.describe()))
+            return
         if changed <= self.unchecked_positions():
             self.assertFalse(out.refused, "%s: only gzip fields zlib ignores changed\n%s" % (what, out.res.describe()))
             self.assertEqual(out.warnings, [], "%s: only gzip fields zlib ignores changed\n%s"

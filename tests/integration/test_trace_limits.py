@@ -26,12 +26,9 @@ TIME_LIMIT_S = 30  # each command; all of them take under 2 s after the fix on t
 
 
 def sanitized():
-    """Whether rtprof is an ASan build: its shadow memory needs terabytes of address space and its heap
-    checks several times the memory and time, so the limits above do not apply (the counts still do)."""
-    if "sanitized" not in _dir:
-        with open(rtp.RTPROF, "rb") as f:
-            _dir["sanitized"] = b"__asan_init" in f.read()
-    return _dir["sanitized"]
+    """An ASan build: its shadow memory needs terabytes of address space and its heap checks several times the
+    memory and time, so the limits above do not apply (the counts still do)."""
+    return rtp.sanitized()
 TRACE_MAX_THREADS = 65536
 TRACE_MAX_PROCS = 4096
 MAX_ERRNO_KEYS = 4096
