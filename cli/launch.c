@@ -28,6 +28,7 @@
 
 #include "base/clock.h"
 #include "engine/engine.h"
+#include "sys/procfs.h"
 #include "launch.h"
 
 #define MAX_EXECS 16
@@ -50,21 +51,9 @@ void launch__child(void)
 /* Whether we trace pid (PTRACE_TRACEME may have failed: a seccomp or LSM rule, rtprof itself traced). */
 static bool traced_by_us(pid_t pid)
 {
-	char path[48], line[128];
-	bool ours = false;
-	FILE *f;
+	struct proc_status st;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "TracerPid:", 10)) {
-			ours = atoi(line + 10) == (int)getpid();
-			break;
-		}
-	fclose(f);
-	return ours;
+	return procfs__read_status(pid, &st) == 0 && st.tracer_pid == getpid();
 }
 
 void launch__start(struct launch *l, struct engine *e, pid_t pid, bool wanted)
@@ -74,25 +63,19 @@ void launch__start(struct launch *l, struct engine *e, pid_t pid, bool wanted)
 	l->pid = pid;
 	l->start_ns = clock__mono_ns();
 	l->state = LAUNCH_OFF;
-	if (!wanted) {
-		snprintf(l->why, sizeof(l->why), "not root");
-	} else if (!traced_by_us(pid)) {
-		snprintf(l->why, sizeof(l->why), "the command could not be traced");
-	} else {
+	if (wanted && traced_by_us(pid)) {
 		l->state = LAUNCH_EXEC;
 		engine__target_held(e, pid, true);
 	}
 }
 
-static void let_go(struct launch *l, int sig, const char *why)
+static void let_go(struct launch *l, int sig)
 {
 	if (l->state == LAUNCH_ENTRY)
 		(void)ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)l->saved);
 	(void)ptrace(PTRACE_DETACH, l->pid, NULL, (void *)(long)sig);
 	l->state = LAUNCH_OFF;
 	engine__target_held(l->e, l->pid, false); /* no-op after engine__target_execd */
-	if (why)
-		snprintf(l->why, sizeof(l->why), "%s", why);
 }
 
 /* The program's entry point (AT_ENTRY of its auxiliary vector), 0 if unknown. */
@@ -149,13 +132,13 @@ static void on_exec(struct launch *l)
 	errno = 0;
 	word = l->entry ? ptrace(PTRACE_PEEKTEXT, l->pid, (void *)l->entry, NULL) : -1;
 	if (!l->entry || errno) {
-		let_go(l, 0, "the program's entry point could not be read");
+		let_go(l, 0); /* its exec record places the probes, a little late */
 		return;
 	}
 	l->saved = word;
 	/* int3 in the entry point's first byte (x86-64, little-endian) */
 	if (ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)((word & ~0xffL) | 0xcc))) {
-		let_go(l, 0, "the program's entry point could not be written");
+		let_go(l, 0); /* the same */
 		return;
 	}
 	l->state = LAUNCH_ENTRY;
@@ -168,19 +151,19 @@ static void on_entry(struct launch *l, struct engine *e)
 
 	if (ptrace(PTRACE_GETREGS, l->pid, NULL, &regs) || regs.rip != l->entry + 1) {
 		/* a SIGTRAP of its own: theirs to have */
-		let_go(l, SIGTRAP, "a SIGTRAP came before the program's entry point");
+		let_go(l, SIGTRAP);
 		return;
 	}
 	regs.rip = l->entry;
 	if (ptrace(PTRACE_POKETEXT, l->pid, (void *)l->entry, (void *)l->saved) ||
 	    ptrace(PTRACE_SETREGS, l->pid, NULL, &regs)) {
-		/* it cannot go on from here as it was: the exec record will do */
-		let_go(l, SIGKILL, "the program's entry point could not be restored");
+		/* its code or registers are not as they were: it cannot run on */
+		let_go(l, SIGKILL);
 		return;
 	}
 	l->state = LAUNCH_EXEC; /* the breakpoint is gone */
-	l->at_entry = engine__target_execd(e, l->pid) == 0;
-	let_go(l, 0, l->at_entry ? NULL : "the process was no longer a target at its entry point");
+	(void)engine__target_execd(e, l->pid);
+	let_go(l, 0);
 }
 
 void launch__stopped(struct launch *l, struct engine *e, int status)
@@ -199,10 +182,10 @@ void launch__stopped(struct launch *l, struct engine *e, int status)
 		on_entry(l, e);
 	} else if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
 		/* a stop is the job control's business: delivered as it came, and we are out of the way */
-		let_go(l, sig, "the process was stopped before its program's entry point");
+		let_go(l, sig);
 	} else if (clock__mono_ns() - l->start_ns > LAUNCHER_MAX_NS) {
 		/* a launcher that does more than launch (a long shell script): it is left alone */
-		let_go(l, sig, "the launcher ran for over a second");
+		let_go(l, sig);
 	} else {
 		/* a launcher's SIGCHLD, say: delivered as it came */
 		(void)ptrace(PTRACE_CONT, l->pid, NULL, (void *)(long)sig);

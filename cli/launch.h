@@ -24,8 +24,6 @@ struct launch {
 	uint64_t start_ns;    /* the launch (CLOCK_MONOTONIC) */
 	uint64_t entry;       /* the entry point's address, while a breakpoint is there */
 	long saved;           /* the word the breakpoint replaced */
-	bool at_entry;        /* the probes went in before the first instruction */
-	char why[96];         /* why not, when they did not */
 };
 
 /* Whether run's child should ask to be traced: root (a tracer with CAP_SYS_PTRACE keeps a set-id program's

@@ -294,6 +294,11 @@ static int parse_status_line(const struct cursor *line, struct proc_status *st, 
 		if (err)
 			return err;
 		st->tgid = (pid_t)u;
+	} else if (line_has_key(line, "TracerPid:", &v)) {
+		err = take_count(&v, INT32_MAX, &u);
+		if (err)
+			return err;
+		st->tracer_pid = (pid_t)u;
 	} else if (line_has_key(line, "Threads:", &v)) {
 		err = take_count(&v, LONG_MAX, &u);
 		if (err)

@@ -25,6 +25,7 @@ struct proc_stat {
 
 struct proc_status {
 	pid_t tgid; /* the process of the thread the file was read for; 0 if the line is absent */
+	pid_t tracer_pid; /* TracerPid: its ptrace tracer, 0 if none */
 	uid_t ruid, euid;
 	uint32_t uids[4]; /* real, effective, saved, filesystem; (uint32_t)-1 where the line lacks one */
 	uint32_t gids[4]; /* the same for the Gid: line; all (uint32_t)-1 without one */
