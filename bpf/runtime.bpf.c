@@ -36,6 +36,14 @@ struct {
 /* sizeof(struct gc_generation_stats): collections, collected, uncollectable */
 #define PY_GC_STATS_STRIDE 24
 
+/* The collection counts of generations 0-2 at stats (the interpreter's gc.generation_stats). */
+static __always_inline long read_gc_counts(__u64 stats, __s64 n[3])
+{
+	return bpf_probe_read_user(&n[0], sizeof(n[0]), (void *)stats) ?:
+	       bpf_probe_read_user(&n[1], sizeof(n[1]), (void *)(stats + PY_GC_STATS_STRIDE)) ?:
+	       bpf_probe_read_user(&n[2], sizeof(n[2]), (void *)(stats + 2 * PY_GC_STATS_STRIDE));
+}
+
 static __always_inline struct rtp_thread *cur_thread(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -124,9 +132,7 @@ static __always_inline __u32 gc_auto_end(__u32 tid)
 	__u32 k = RTP_RT_GC_KINDS;
 	__s64 n[3];
 
-	if (!a || bpf_probe_read_user(n, sizeof(n[0]), (void *)a->stats) ||
-	    bpf_probe_read_user(&n[1], sizeof(n[1]), (void *)(a->stats + PY_GC_STATS_STRIDE)) ||
-	    bpf_probe_read_user(&n[2], sizeof(n[2]), (void *)(a->stats + 2 * PY_GC_STATS_STRIDE)))
+	if (!a || read_gc_counts(a->stats, n))
 		goto out;
 	if (n[2] != a->n[2])
 		k = 2;
@@ -231,9 +237,7 @@ int rtp_py_gc_start(struct pt_regs *ctx)
 	    !interp)
 		return 0;
 	a.stats = interp + rp->py_interp_gcstats;
-	if (bpf_probe_read_user(&a.n[0], sizeof(a.n[0]), (void *)a.stats) ||
-	    bpf_probe_read_user(&a.n[1], sizeof(a.n[1]), (void *)(a.stats + PY_GC_STATS_STRIDE)) ||
-	    bpf_probe_read_user(&a.n[2], sizeof(a.n[2]), (void *)(a.stats + 2 * PY_GC_STATS_STRIDE)))
+	if (read_gc_counts(a.stats, a.n))
 		return 0;
 	tid = t->tid;
 	if (bpf_map_update_elem(&gc_auto, &tid, &a, BPF_ANY))
