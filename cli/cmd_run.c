@@ -96,12 +96,6 @@ static char *find_command(const char *cmd)
 	}
 }
 
-/* Resolve COMMAND like execvp would, for the report when the process is gone before we look. */
-static char *resolve_command(const char *file)
-{
-	return file ? realpath(file, NULL) : NULL;
-}
-
 static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced) __attribute__((noreturn));
 static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced)
 {
@@ -169,7 +163,8 @@ int cmd_run(int argc, char **argv)
 	}
 	argv += optind;
 	cmd_file = find_command(argv[0]);
-	cmd_path = resolve_command(cmd_file);
+	/* the file's real path, for the report when the process is gone before we look */
+	cmd_path = cmd_file ? realpath(cmd_file, NULL) : NULL;
 	/* before the command runs: a bad -o is said first, and the command never starts */
 	if (profile__open_outputs(&po, &o))
 		goto cleanup;
