@@ -26,14 +26,7 @@ class AttachNewThreads(unittest.TestCase):
         rtp.require_root(self)
 
     def spawn(self, argv):
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
-
-        def reap():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self.addCleanup(reap)
-        return proc
+        return rtp.spawn(self, argv)
 
     def check_attach(self, interpreter, script, runtime):
         tmp = tempfile.mkdtemp(prefix="rtprof-attach-")

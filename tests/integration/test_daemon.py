@@ -1254,34 +1254,29 @@ def bpf_links():
     return json.loads(res.stdout or "[]")
 
 
-def children_of(pid):
-    """The pids of the processes whose parent is pid."""
-    kids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(name))
-    return kids
-
-
-def running_program(path):
-    """The pids of the processes running the executable at path."""
+def pids_where(pred):
+    """The pids of the processes for whose /proc/PID name pred is true (gone meanwhile: left out)."""
     pids = []
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
         try:
-            if os.path.realpath("/proc/%s/exe" % name) == path:
+            if name.isdigit() and pred(name):
                 pids.append(int(name))
         except OSError:
             pass
     return pids
+
+
+def children_of(pid):
+    """The pids of the processes whose parent is pid."""
+    def parent(name):
+        with open("/proc/%s/stat" % name) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    return pids_where(lambda name: parent(name) == pid)
+
+
+def running_program(path):
+    """The pids of the processes running the executable at path."""
+    return pids_where(lambda name: os.path.realpath("/proc/%s/exe" % name) == path)
 
 
 def proc_state(pid):

@@ -313,14 +313,7 @@ class FaultCase(unittest.TestCase):
         return os.path.join(self.tmp, name)
 
     def spawn(self, argv):
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-
-        def reap():
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        self.addCleanup(reap)
-        return proc
+        return rtp.spawn(self, argv, stdout=subprocess.DEVNULL)
 
     def target(self, *args, unwatched=False):
         exe = rtp.python_exe()

@@ -25,10 +25,6 @@ ADDRESS_SPACE_LIMIT = 4 << 30
 TIME_LIMIT_S = 30  # each command; all of them take under 2 s after the fix on the project's VMs
 
 
-def sanitized():
-    """An ASan build: its shadow memory needs terabytes of address space and its heap checks several times the
-    memory and time, so the limits above do not apply (the counts still do)."""
-    return rtp.sanitized()
 TRACE_MAX_THREADS = 65536
 TRACE_MAX_PROCS = 4096
 MAX_ERRNO_KEYS = 4096
@@ -93,7 +89,7 @@ class Run:
         self.args = args
         out_path = os.path.join(_dir["d"], "stdout")
         err_path = os.path.join(_dir["d"], "stderr")
-        limit, time_limit = (0, 4 * TIME_LIMIT_S) if sanitized() else (ADDRESS_SPACE_LIMIT, TIME_LIMIT_S)
+        limit, time_limit = (0, 4 * TIME_LIMIT_S) if rtp.sanitized() else (ADDRESS_SPACE_LIMIT, TIME_LIMIT_S)
         res = rtp.run([sys.executable, "-c", MEASURE, str(limit), str(time_limit), out_path, err_path,
                        rtp.RTPROF] + list(args), timeout=time_limit + 30)
         test.assertEqual(res.returncode, 0, res.describe())
@@ -107,7 +103,7 @@ class Run:
         sys.stderr.write("  rtprof %s: peak RSS %.0f MB, %.2f s\n" % (" ".join(what), self.peak_mb, self.wall_s))
         test.assertLess(self.wall_s, time_limit, "rtprof %s took over %d s" % (" ".join(args), time_limit))
         test.assertEqual(self.returncode, 0, self.describe())
-        if not sanitized():
+        if not rtp.sanitized():
             test.assertLess(self.peak_mb, PEAK_RSS_MB, "peak RSS over %d MB\n%s" % (PEAK_RSS_MB, self.describe()))
 
     def describe(self):
