@@ -133,6 +133,35 @@ static __always_inline struct rtp_thread *thread_get(struct task_struct *task, b
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
+/* The CPU's cache names another thread than the one running: a context switch went by unseen. The
+ * kernel does not trace every switch (on the VMs this project is tested on, the switches out of some of
+ * the guest agent's threads are missing from sched_switch, for BPF and ftrace alike), and a thread's
+ * syscall in flight travels in the switch records. So: the thread that was cached left with its syscall
+ * in flight, which waits in its record; the thread running now takes back its own, if it left one. */
+static __noinline __attribute__((unused)) void cur_resync(struct rtp_cpu_cur *cur, __u32 tid)
+{
+	__u32 old = cur->tid;
+	struct rtp_thread *t;
+
+	if (cur->in_sys && old) {
+		t = bpf_map_lookup_elem(&threads, &old);
+		if (t && !t->sys_state) {
+			t->sys_state = cur->in_sys;
+			t->sys_ts = cur->sys_ts;
+			t->sys_nr = cur->sys_nr;
+		}
+	}
+	cur->tid = tid;
+	cur->in_sys = RTP_SYS_NONE;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->sys_state) {
+		cur->sys_ts = t->sys_ts;
+		cur->sys_nr = t->sys_nr;
+		cur->in_sys = t->sys_state;
+		t->sys_state = RTP_SYS_NONE;
+	}
+}
+
 static __always_inline void rt_stat_add(struct rtp_rt_stat *s, __u64 d)
 {
 	__sync_fetch_and_add(&s->count, 1);

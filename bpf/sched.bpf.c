@@ -150,7 +150,7 @@ int BPF_PROG(rtp_sched_switch, bool preempt, struct task_struct *prev, struct ta
 		prev_slot1 = cur->slot1;
 	} else {
 		if (cur->tid != (__u32)prev->pid)
-			cur->in_sys = 0;
+			cur_resync(cur, prev->pid);
 		tgt = target_of(prev);
 		prev_slot1 = tgt ? tgt->slot + 1 : 0;
 	}

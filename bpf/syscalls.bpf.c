@@ -37,7 +37,8 @@ struct {
 	__type(value, __u64);
 } sys_errnos SEC(".maps");
 
-/* The cache is stale after a switch we did not see (attach) or a change of the target set. */
+/* The cache is stale after a switch we did not see (attach, or one the kernel did not trace) or a change of
+ * the target set. */
 static __always_inline struct rtp_cpu_cur *cur_get(__u32 tid)
 {
 	__u32 zero = 0;
@@ -49,10 +50,8 @@ static __always_inline struct rtp_cpu_cur *cur_get(__u32 tid)
 		return NULL;
 	if (cur->tid == tid && cur->gen == gen)
 		return cur;
-	if (cur->tid != tid) {
-		cur->tid = tid;
-		cur->in_sys = 0;
-	}
+	if (cur->tid != tid)
+		cur_resync(cur, tid);
 	tgt = target_of(bpf_get_current_task_btf());
 	cur->slot1 = tgt ? tgt->slot + 1 : 0;
 	cur->tflags = tgt ? tgt->flags : 0;
