@@ -229,8 +229,11 @@ class ChromeExport(unittest.TestCase):
         # the spinner computed 0.15 s: its running slices, not a tolerance window, carry that
         spinner = by_name["spinner"]
         running_ns = sum(e["dur"] for e in tracks[(spinner["tgid"], spinner["tid"])] if e["name"] == "running") * 1000
-        self.assertLessEqual(abs(running_ns - spinner["oncpu_ns"]), ONCPU_REL_TOL * spinner["oncpu_ns"],
-                             "spinner: running %.0f ns vs oncpu_ns %d" % (running_ns, spinner["oncpu_ns"]))
+        # (as above, the interrupts and steal of the recording are in its slices: 8 ms of 150 on a busy CI host)
+        self.assertLessEqual(abs(running_ns - spinner["oncpu_ns"]),
+                             ONCPU_REL_TOL * spinner["oncpu_ns"] + _recorded["threads_lost_cpu_ns"],
+                             "spinner: running %.0f ns vs oncpu_ns %d (interrupts and steal meanwhile: %.0f ns)" %
+                             (running_ns, spinner["oncpu_ns"], _recorded["threads_lost_cpu_ns"]))
         self.assertGreater(spinner["oncpu_ns"], 140e6, "the spinner computes for 0.15 s: %s" % spinner)
 
     def test_long_syscall_on_the_sibling_track(self):
