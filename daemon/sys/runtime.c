@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -524,6 +527,86 @@ static void resolve_needed_python(const char *origin, const struct elf_facts *fa
 	}
 }
 
+/* ---- what inspect_elf found, per file and question ----
+ * Detecting a node reads its exported symbols (~20 ms here): rtprof run asks once while its probes load
+ * (runtime__detect_file), then again when the program starts; rtprofd asks for every process of a program. */
+#define DETECT_CACHE_MAX 8
+#define DETECT_SETTLED_S 2
+
+struct detect_entry {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char *key; /* 'v' or 'q' (node's version read or not), name, '\n', origin */
+	uint64_t used;
+	enum rtp_runtime_kind kind;
+	char version[sizeof(((struct rtp_runtime_info *)0)->version)];
+	char lib[sizeof(((struct rtp_runtime_info *)0)->lib)];
+};
+
+static pthread_mutex_t detect_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct detect_entry detect_cache[DETECT_CACHE_MAX];
+static uint64_t detect_tick;
+
+static char *detect_key(const char *name, const char *origin, bool node_version)
+{
+	char *key;
+
+	return asprintf(&key, "%c%s\n%s", node_version ? 'v' : 'q', name, origin ? origin : "") < 0 ? NULL : key;
+}
+
+static bool detect_same_file(const struct detect_entry *d, const struct stat *st)
+{
+	return d->key && d->dev == st->st_dev && d->ino == st->st_ino && d->size == st->st_size &&
+	       d->mtime.tv_sec == st->st_mtim.tv_sec && d->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static bool detect_cache_get(const struct stat *st, const char *key, struct rtp_runtime_info *info)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&detect_lock);
+	for (size_t i = 0; i < DETECT_CACHE_MAX; i++) {
+		struct detect_entry *d = &detect_cache[i];
+
+		if (!detect_same_file(d, st) || strcmp(d->key, key))
+			continue;
+		d->used = ++detect_tick;
+		info->kind = d->kind;
+		memcpy(info->version, d->version, sizeof(info->version));
+		if (d->lib[0])
+			memcpy(info->lib, d->lib, sizeof(info->lib));
+		hit = true;
+		break;
+	}
+	pthread_mutex_unlock(&detect_lock);
+	return hit;
+}
+
+/* Takes key; in place of the least recently used entry. */
+static void detect_cache_put(const struct stat *st, char *key, const struct rtp_runtime_info *info, bool lib_found)
+{
+	struct detect_entry *d = &detect_cache[0];
+
+	pthread_mutex_lock(&detect_lock);
+	for (size_t i = 1; i < DETECT_CACHE_MAX && d->key; i++)
+		if (!detect_cache[i].key || detect_cache[i].used < d->used)
+			d = &detect_cache[i];
+	free(d->key);
+	d->key = key;
+	d->dev = st->st_dev;
+	d->ino = st->st_ino;
+	d->size = st->st_size;
+	d->mtime = st->st_mtim;
+	d->used = ++detect_tick;
+	d->kind = info->kind;
+	memcpy(d->version, info->version, sizeof(d->version));
+	/* the libpython it found through DT_NEEDED (with an origin); else the caller's, which is not the file's */
+	memcpy(d->lib, lib_found ? info->lib : "", lib_found ? sizeof(d->lib) : 1);
+	pthread_mutex_unlock(&detect_lock);
+}
+
 /* Kind and version from the ELF at open_path; `name` is the path used for naming rules (it
  * differs for /proc/PID/exe); `origin`, if set, lets a DT_NEEDED libpython be followed. */
 static int inspect_elf(const char *open_path, const char *name, const char *origin,
@@ -532,6 +615,9 @@ static int inspect_elf(const char *open_path, const char *name, const char *orig
 	struct elffile f = { .fd = -1 };
 	struct elffile_window w = {};
 	struct elf_facts *facts;
+	char *key = NULL;
+	bool have_st = false;
+	struct stat st;
 	int err;
 
 	/* ~4 KB: off the stack, since inspect_elf nests once through resolve_needed_python. */
@@ -539,8 +625,16 @@ static int inspect_elf(const char *open_path, const char *name, const char *orig
 	if (!facts)
 		return -ENOMEM;
 	err = elffile_open(open_path, -EINVAL, &f);
-	if (!err)
-		err = elffile_window_init(&w, SCAN_LOOKAHEAD);
+	if (err)
+		goto cleanup;
+	key = detect_key(name, origin, node_version);
+	/* a file changed in the last seconds may change again within the same timestamp (racy git's rule) */
+	if (key && fstat(f.fd, &st) == 0 && st.st_mtim.tv_sec + DETECT_SETTLED_S < time(NULL)) {
+		if (detect_cache_get(&st, key, info))
+			goto cleanup;
+		have_st = true;
+	}
+	err = elffile_window_init(&w, SCAN_LOOKAHEAD);
 	if (err)
 		goto cleanup;
 
@@ -573,14 +667,19 @@ static int inspect_elf(const char *open_path, const char *name, const char *orig
 	} else if (info->kind == RTP_RUNTIME_NODE && node_version) {
 		(void)node_version_from_rodata(&f, &w, info->version, sizeof(info->version));
 	}
+	if (have_st) {
+		detect_cache_put(&st, key, info, origin != NULL);
+		key = NULL;
+	}
 cleanup:
+	free(key);
 	elffile_window_fini(&w);
 	elffile_close(&f);
 	free(facts);
 	return err;
 }
 
-int runtime__detect_elf(const char *path, struct rtp_runtime_info *out)
+static int detect_elf(const char *path, struct rtp_runtime_info *out, bool node_version)
 {
 	struct rtp_runtime_info *info;
 	int err;
@@ -594,12 +693,22 @@ int runtime__detect_elf(const char *path, struct rtp_runtime_info *out)
 		err = -ENAMETOOLONG;
 		goto cleanup;
 	}
-	err = inspect_elf(path, path, path, info, true);
+	err = inspect_elf(path, path, path, info, node_version);
 	if (!err)
 		*out = *info;
 cleanup:
 	free(info);
 	return err;
+}
+
+int runtime__detect_elf(const char *path, struct rtp_runtime_info *out)
+{
+	return detect_elf(path, out, true);
+}
+
+int runtime__detect_file(const char *path, struct rtp_runtime_info *out)
+{
+	return detect_elf(path, out, false);
 }
 
 static bool proc_exists(pid_t pid)

@@ -22,5 +22,9 @@ int runtime__node_version(const char *path, char *out, size_t outlen);
 /* Detect from an ELF file alone (the exe, or a libpython): used by runtime__detect and by tests.
  * Returns 0 or -errno. */
 int runtime__detect_elf(const char *path, struct rtp_runtime_info *out);
+/* The same without node's version, as runtime__detect_quick: what the program at `path` will be once it
+ * runs. What was found is kept (per file and question): the detection of a process that runs it then
+ * needs no reading of its symbols. */
+int runtime__detect_file(const char *path, struct rtp_runtime_info *out);
 
 #endif
