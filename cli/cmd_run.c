@@ -146,6 +146,7 @@ int cmd_run(int argc, char **argv)
 	char err[RTP_ERRLEN], *cmd_path = NULL, *cmd_file = NULL;
 	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
 	struct launch launch = { .state = LAUNCH_OFF };
+	struct engine_prefetch *prefetch;
 	bool traced = launch__wanted();
 	sigset_t chld;
 	pid_t child = -1;
@@ -199,7 +200,11 @@ int cmd_run(int argc, char **argv)
 	profile__catch_stop(SIGTERM);
 	/* the probes load after the fork: the child, waiting to exec, shares none of their buffers (its
 	 * peak RSS, which wait4 reports, would count them) */
-	if (profile__new_engine(&po, &e)) {
+	/* while the probes load: what placing the runtime probes will need of the program */
+	prefetch = engine__prefetch(cmd_path);
+	r = profile__new_engine(&po, &e);
+	engine__prefetch_join(prefetch);
+	if (r) {
 		ret = EXIT_USAGE;
 	} else if (po.trace && profile__open_recorder(&po, &o, e, "run", child, argv, &rec)) {
 		ret = EXIT_FAILURE_RT;

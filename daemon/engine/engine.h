@@ -45,6 +45,13 @@ int engine__preflight(const struct engine_opts *opts, char *err, size_t errlen);
 int engine__new(const struct engine_opts *opts, struct engine **out, char *err, size_t errlen);
 void engine__free(struct engine *e);
 
+/* What placing the runtime probes in the program at `path` will need (its runtime, its interpreter's
+ * symbols), read on a thread of its own, while engine__new loads the probes (prefetch.c); kept where the
+ * engine looks for it. engine__prefetch_join waits for the thread (NULL: none could start). */
+struct engine_prefetch;
+struct engine_prefetch *engine__prefetch(const char *path);
+void engine__prefetch_join(struct engine_prefetch *pf);
+
 /* Sessions: each aggregates its targets (and what they fork) apart from the others. The CLI uses the
  * functions without a session argument, which act on session 0. */
 int engine__session_new(struct engine *e); /* a free session's id, or -ENOSPC */

@@ -30,7 +30,10 @@
 #include "engine/rtmetrics.h"
 #include "rtprof.skel.h"
 #include "sys/procfs.h"
+#include "sys/runtime.h"
 #include "sys/symbols.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #include "engine/reaper.h"
 #include "engine/uprobe_multi.h"
 
@@ -302,21 +305,25 @@ static void gil_uprobes(const struct rt_ctx *c, struct target_proc *p, struct rt
 	snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", notes);
 }
 
+/* What python_attach looks for in the interpreter's ELF file, in this order. */
+static const struct rtp_sym_query python_syms[] = {
+	{ .name = "_PyRuntime" },
+	{ .name = "take_gil" },
+	{ .name = "drop_gil" },
+	{ .name = "PyEval_RestoreThread" },
+	{ .name = "PyEval_SaveThread" },
+	{ .name = "gc_collect_main" },
+};
+
 static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct rt_state *rt, struct rtp_rt_proc *entry,
 			  __u32 *tflags, int mode)
 {
 	struct rtprof_bpf *skel = c->skel;
 	char elf[PATH_MAX + 64], root[48];
-	struct rtp_sym_query q[] = {
-		{ .name = "_PyRuntime" },
-		{ .name = "take_gil" },
-		{ .name = "drop_gil" },
-		{ .name = "PyEval_RestoreThread" },
-		{ .name = "PyEval_SaveThread" },
-		{ .name = "gc_collect_main" },
-	};
+	struct rtp_sym_query q[N_OF(python_syms)];
 	int r;
 
+	memcpy(q, python_syms, sizeof(q));
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
 	/* The interpreter lives in libpython when the executable links it, else in the executable. Just
 	 * after an exec the dynamic loader may not have mapped the library yet: then it is the file the
@@ -440,27 +447,32 @@ typedef struct {
 	void *work_req;
 } uv_work_t_layout;
 
+/* What node_attach looks for: libuv's (in the executable, or in libuv.so when node links it: distribution
+ * builds), then V8's collector, in the executable: one pass over its symbols when both are there. */
+enum { N_UV = 7, GC = 7 };
+static const struct rtp_sym_query node_syms[] = {
+	{ .name = "uv__work_submit" },
+	{ .name = "uv_queue_work" },
+	{ .name = "uv__fs_work" },
+	{ .name = "uv__queue_work" },
+	{ .name = "uv__getaddrinfo_work" },
+	{ .name = "uv__getnameinfo_work" },
+	{ .name = "uv__random_work" },
+	{ .name = "_ZN2v88internal4Heap24PerformGarbageCollectionE", .prefix = 1 },
+};
+
 static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt_state *rt, __u32 *tflags)
 {
 	struct rtprof_bpf *skel = c->skel;
 	char elf[PATH_MAX + 32], uv[PATH_MAX + 32], root[48];
 	/* libuv: in the executable, or in libuv.so when node links it (distribution builds); then V8's
 	 * collector, in the executable: one pass over its symbols when both are there */
-	enum { N_UV = 7, GC = 7 };
-	struct rtp_sym_query u[] = {
-		{ .name = "uv__work_submit" },
-		{ .name = "uv_queue_work" },
-		{ .name = "uv__fs_work" },
-		{ .name = "uv__queue_work" },
-		{ .name = "uv__getaddrinfo_work" },
-		{ .name = "uv__getnameinfo_work" },
-		{ .name = "uv__random_work" },
-		{ .name = "_ZN2v88internal4Heap24PerformGarbageCollectionE", .prefix = 1 },
-	};
+	struct rtp_sym_query u[N_OF(node_syms)];
 	static const uint64_t kinds[] = { 0, 0, RTP_TP_FS, RTP_TP_WORK, RTP_TP_DNS, RTP_TP_DNS, RTP_TP_RANDOM };
 	bool one_file;
 	int r, rg;
 
+	memcpy(u, node_syms, sizeof(u));
 	/* event loop: its thread's epoll waits, from the syscall probes */
 	*tflags |= RTP_TARGET_RT_LOOP;
 	snprintf(rt->loop_method, sizeof(rt->loop_method), "epoll");
@@ -511,6 +523,25 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 }
 
 /* ---- lifecycle ---- */
+
+void rt_prefetch(const char *path)
+{
+	struct rtp_runtime_info *info = calloc(1, sizeof(*info));
+	struct rtp_sym_query q[N_OF(node_syms)];
+
+	if (!info || runtime__detect_file(path, info)) {
+		free(info);
+		return;
+	}
+	if (info->kind == RTP_RUNTIME_PYTHON) {
+		memcpy(q, python_syms, sizeof(python_syms));
+		(void)symbols__resolve(info->lib[0] ? info->lib : path, NULL, q, N_OF(python_syms));
+	} else if (info->kind == RTP_RUNTIME_NODE) {
+		memcpy(q, node_syms, sizeof(node_syms));
+		(void)symbols__resolve(path, NULL, q, N_OF(node_syms));
+	}
+	free(info);
+}
 
 static void set_target_flags(const struct rt_ctx *c, pid_t pid, __u32 flags)
 {

@@ -25,6 +25,10 @@ struct rt_ctx {
 struct rtprof_bpf;
 void rt_prepare_uprobe_multi(struct rtprof_bpf *skel);
 
+/* Read ahead what rt_attach will need of the program at `path` (its runtime, its interpreter's symbols),
+ * which stays cached (sys/runtime.h, sys/symbols.h): any thread, no engine needed. */
+void rt_prefetch(const char *path);
+
 /* Attach the probes of a process whose runtime is known (python, node) as `mode` (enum engine_rt_mode)
  * says, `from` (enum rtp_probes_from) the exec at exec_ns; detach them (keeping its totals for the report); free what is kept. */
 void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int from, uint64_t exec_ns);
