@@ -125,6 +125,10 @@ static void on_exec(struct launch *l)
 
 	l->state = LAUNCH_EXEC;
 	if (++l->execs < MAX_EXECS && is_launcher(l->pid)) {
+		/* what runs now is known, held on: the launcher may be the program itself (`sh -c 'echo hi'`
+		 * execs nothing), and the process is then the launcher's, not the rtprof it was forked as */
+		(void)engine__target_execd(l->e, l->pid);
+		engine__target_held(l->e, l->pid, true);
 		(void)ptrace(PTRACE_CONT, l->pid, NULL, NULL);
 		return;
 	}

@@ -1,6 +1,7 @@
 """Processes and threads coming and going: forked children are followed (or not, with --no-follow) and
 their syscalls counted exactly; thousands of short threads all appear in the report, none dropped."""
 
+import os
 import unittest
 
 import rtp
@@ -37,6 +38,18 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual([t["pid"] for t in report["targets"]], [report["target"]["pid"]])
         # the parent's own calls are still there: one wait4 per child
         self.assertEqual(rtp.syscall_count(self, report, "wait4"), CHILDREN, rtp.syscall_summary(report))
+
+    def test_a_shell_that_execs_nothing_is_the_process(self):
+        # `sh -c 'CMD; CMD'` (no exec: the shell runs to the end): the process is the shell's, not the rtprof
+        # it was forked as; the exec chain env -> sh ends at sh
+        sh = os.path.realpath("/bin/sh")
+        for cmd in (["/bin/sh", "-c", "exit 3"], ["/usr/bin/env", "/bin/sh", "-c", "exit 3"]):
+            _, report = rtp.run_json(self, cmd, expect_rc=3)
+            target = report["target"]
+            # comm is the name it was exec'd by (/bin/sh), exe the file that runs
+            self.assertEqual((target.get("exe"), target.get("comm")), (sh, "sh"),
+                             "%s: target %s" % (cmd, target))
+            self.assertEqual([t.get("exe") for t in report["targets"]], [sh], report["targets"])
 
     def test_thread_churn(self):
         _, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("thread_churn.py"), str(THREADS)])
