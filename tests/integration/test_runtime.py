@@ -221,12 +221,16 @@ class Gil(RuntimeCase):
         detail = "CPU thread: %s (its own CPU time %.1f ms of %.1f ms); sleepers: %s; sleeper wakeups %s" % (
             row, cpu["cpu_ns"] / 1e6, truth["wall_ns"] / 1e6, sleepers, [s["wakeups"] for s in truth["sleepers"]])
         # the CPU-bound thread waits only while a woken sleeper holds the GIL, plus each hand-off's latency:
-        # under 2% of its time, or (the sleepers' holds lengthened by the probes' own cost on their
-        # syscalls) no longer than the sleepers held it; never over 4%
+        # the woken sleeper's and then its own wait for a CPU (the kernel's run-queue accounting of the
+        # phase: on a busy VM, hundreds of microseconds a hand-off). Under 2% of its time, or no longer than
+        # the sleepers held it (lengthened by the probes' own cost on their syscalls) plus those run-queue
+        # waits; never over 4%
         held = sum(s.get("hold_ns", 0) for s in sleepers)
-        self.assertTrue(row.get("wait_share", 1) < 0.02 or row.get("wait_ns", 0) <= 1.1 * held + 1e6,
+        runq = cpu["runq_ns"] + sum(s["runq_ns"] for s in truth["sleepers"])
+        self.assertTrue(row.get("wait_share", 1) < 0.02 or row.get("wait_ns", 0) <= 1.1 * held + runq + 1e6,
                         "the CPU-bound thread waited over 2%% of its time and longer than the sleepers held "
-                        "the GIL (%.1f ms): %s" % (held / 1e6, detail))
+                        "the GIL (%.1f ms) and all four waited for a CPU (%.1f ms): %s"
+                        % (held / 1e6, runq / 1e6, detail))
         self.assertLess(row.get("wait_share", 1), 0.04, "wait_share of the CPU-bound thread, with 3 threads "
                         "that only sleep, should be < 0.04: %s" % detail)
         # not a report of nothing: each sleeper wakeup takes the GIL from the running CPU-bound thread

@@ -5,8 +5,10 @@ exists, then runs 1 CPU-bound thread (pure-Python loop) and 3 threads that loop 
 (fixed-seed random durations), all until a shared deadline SECONDS (default 2.0) after the start, and joins
 them. The sleepers hold the GIL only for a few microseconds per wakeup, so the CPU thread almost never waits
 for it. Writes TRUTH_JSON:
-  {"pid", "python", "wall_ns", "cpu": {"tid", "cpu_ns", "chunks"},
-   "sleepers": [{"tid", "wakeups", "slept_ns": sum of requested sleeps}]}
+  {"pid", "python", "wall_ns", "cpu": {"tid", "cpu_ns", "runq_ns", "chunks"},
+   "sleepers": [{"tid", "wakeups", "slept_ns": sum of requested sleeps, "runq_ns"}]}
+(runq_ns: the thread's time runnable but waiting for a CPU, the kernel's own accounting of the phase,
+/proc/thread-self/schedstat)
 then sleeps until killed (the workers have exited).
 """
 import json
@@ -19,6 +21,11 @@ import time
 SLEEPERS = 3
 
 
+def runq_ns():
+    with open("/proc/thread-self/schedstat") as f:
+        return int(f.read().split()[1])
+
+
 def chunk():
     x = 0
     for i in range(2000):
@@ -29,16 +36,19 @@ def chunk():
 def cpu_worker(out, deadline):
     tid = threading.get_native_id()
     start = time.thread_time_ns()
+    runq = runq_ns()
     chunks = 0
     while time.perf_counter_ns() < deadline:
         chunk()
         chunks += 1
-    out["cpu"] = {"tid": tid, "cpu_ns": time.thread_time_ns() - start, "chunks": chunks}
+    out["cpu"] = {"tid": tid, "cpu_ns": time.thread_time_ns() - start, "runq_ns": runq_ns() - runq,
+                  "chunks": chunks}
 
 
 def sleeper(out, index, deadline):
     tid = threading.get_native_id()
     rng = random.Random(index)
+    runq = runq_ns()
     wakeups = 0
     slept = 0
     while time.perf_counter_ns() < deadline:
@@ -46,7 +56,7 @@ def sleeper(out, index, deadline):
         time.sleep(s)
         slept += int(s * 1e9)
         wakeups += 1
-    out["sleepers"][index] = {"tid": tid, "wakeups": wakeups, "slept_ns": slept}
+    out["sleepers"][index] = {"tid": tid, "wakeups": wakeups, "slept_ns": slept, "runq_ns": runq_ns() - runq}
 
 
 def main():
