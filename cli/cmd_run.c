@@ -31,11 +31,12 @@ static void run_help(FILE *out)
 		"                  [--no-runtime] [--gil futex|uprobes] [--top N] [-q] -- COMMAND [ARGS...]\n"
 		"\n"
 		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
-		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it).\n"
+		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it). The report goes to\n"
+		"stderr, as time(1)'s and perf stat's do: COMMAND's stdout stays its own.\n"
 		"\n"
 		"  -j, --json        print the report as one JSON object\n"
 		"  -o, --output FILE FILE ending in .rtprof.gz: record every event to this trace (the report still\n"
-		"                    goes to stdout); any other FILE: write the report there instead of stdout\n"
+		"                    goes to stderr); any other FILE: write the report there; '-': to stdout\n"
 		"      --max-size SIZE  stop recording when the trace reaches SIZE bytes (K, M, G suffixes)\n"
 		"      --trace-buffer SIZE  the probes' trace buffer (power of two, default 64M); what does not\n"
 		"                    fit is counted as lost\n"
@@ -156,6 +157,7 @@ int cmd_run(int argc, char **argv)
 	r = profile__parse_opts(argc, argv, &po, false, run_help);
 	if (r)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	po.report_stderr = true;
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
 	if (optind >= argc) {

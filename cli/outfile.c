@@ -234,9 +234,16 @@ int outfile__open(struct outfile *of, const char *path, const char *what)
 	return 0;
 }
 
+void outfile__open_stderr(struct outfile *of, const char *what)
+{
+	*of = (struct outfile){ .what = what, .fd = STDERR_FILENO, .to_stderr = true };
+}
+
 FILE *outfile__stream(struct outfile *of)
 {
 	if (!of->f) {
+		if (of->to_stderr)
+			return of->f = stderr;
 		if (of->fd == STDOUT_FILENO && !of->path)
 			return of->f = stdout;
 		of->f = fdopen(of->fd, "w");
@@ -249,7 +256,7 @@ FILE *outfile__stream(struct outfile *of)
 
 const char *outfile__name(const struct outfile *of)
 {
-	return of->path ? of->path : "stdout";
+	return of->path ? of->path : of->to_stderr ? "stderr" : "stdout";
 }
 
 int outfile__close(struct outfile *of)
@@ -257,8 +264,8 @@ int outfile__close(struct outfile *of)
 	int r = 0;
 
 	errno = 0;
-	if (of->f == stdout) {
-		if (fflush(stdout) || ferror(stdout))
+	if (of->f == stdout || of->f == stderr) {
+		if (fflush(of->f) || ferror(of->f))
 			r = -(errno ?: EIO);
 	} else if (of->f) {
 		if (fclose(of->f))

@@ -10,13 +10,14 @@
 #include <sys/types.h>
 
 struct outfile {
-	const char *path; /* as given; NULL: stdout */
+	const char *path; /* as given; NULL: stdout (or stderr: to_stderr) */
 	const char *what; /* "the report", "the trace", ... for messages */
 	int fd;           /* -1 once closed, or when f owns it */
 	FILE *f;          /* the stream, once outfile__stream() made it */
 	dev_t dev;
 	ino_t ino;
 	bool regular; /* a regular file this process truncated or created: removable when left incomplete */
+	bool to_stderr;
 };
 
 /* Once, first thing in main(): a standard descriptor that is closed gets /dev/null read-only, so that no
@@ -35,6 +36,8 @@ int outfile__check_stdout(const char *what);
 int outfile__open(struct outfile *of, const char *path, const char *what);
 /* The stdio stream over the file (stdout for stdout); NULL with errno set. */
 FILE *outfile__stream(struct outfile *of);
+/* stderr as the output (rtprof run's report: the command's stdout stays its own, as with time(1)). */
+void outfile__open_stderr(struct outfile *of, const char *what);
 /* "stdout" or the path, for messages. */
 const char *outfile__name(const struct outfile *of);
 /* Flush and close (not stdout, which is only flushed). Returns 0 or -errno; says nothing. */

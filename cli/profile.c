@@ -168,8 +168,9 @@ int profile__open_outputs(const struct profile_opts *po, struct profile_out *o)
 	int r;
 
 	*o = (struct profile_out){ .trace = { .fd = -1 } };
-	r = outfile__open(&o->report, po->output, "the report");
-	if (r)
+	if (!po->output && po->report_stderr)
+		outfile__open_stderr(&o->report, "the report");
+	else if ((r = outfile__open(&o->report, po->output, "the report")))
 		return r;
 	o->out = outfile__stream(&o->report);
 	if (!o->out) {

@@ -23,6 +23,7 @@ struct profile_opts {
 	bool exact_latency;
 	bool local; /* attach: never through rtprofd */
 	const char *output; /* the report */
+	bool report_stderr; /* run: the report goes to stderr unless -o says where ("-": stdout) */
 	const char *trace;  /* the trace being recorded */
 	uint64_t max_size;  /* of the trace */
 	uint64_t trace_buffer; /* the probes' trace ring buffer, bytes; 0 = default */
@@ -36,7 +37,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 /* The files a session writes, opened before it starts, so that their errors come before the command runs
  * or anything is loaded. The flows say what is worth keeping; the rest is removed at close. */
 struct profile_out {
-	struct outfile report; /* stdout, or the file of -o */
+	struct outfile report; /* stdout (run: stderr), or the file of -o */
 	struct outfile trace;  /* fd -1: not recording */
 	FILE *out;             /* the report's stream */
 	bool report_done;      /* the report is written: keep its file */

@@ -123,15 +123,17 @@ got=$(/usr/sbin/rtprofd --version) || fail "/usr/sbin/rtprofd --version failed"
 say "ok: $got"
 
 rc=0
-/usr/bin/rtprof run -- python3 -c pass >"$work/report.txt" 2>"$work/report.err" || rc=$?
+# the report goes to stderr; the command's stdout stays its own (empty here)
+/usr/bin/rtprof run -q -- python3 -c pass >"$work/report.out" 2>"$work/report.txt" || rc=$?
 if [ "$rc" -ne 0 ]; then
-	cat "$work/report.err" >&2
+	cat "$work/report.txt" >&2
 	fail "/usr/bin/rtprof run -- python3 -c pass exited $rc"
 fi
 for want in "cpu secs" "Syscalls (" "Threads (" "lost events:"; do
 	grep -qF "$want" "$work/report.txt" || { cat "$work/report.txt" >&2; fail "the report of rtprof run has no '$want'"; }
 done
-say "ok: rtprof run -- python3 -c pass: exit 0, $(wc -l <"$work/report.txt") report lines"
+[ ! -s "$work/report.out" ] || { cat "$work/report.out" >&2; fail "rtprof run wrote on the command's stdout"; }
+say "ok: rtprof run -- python3 -c pass: exit 0, $(wc -l <"$work/report.txt") report lines on stderr"
 
 for page in "1 rtprof" "8 rtprofd"; do
 	# shellcheck disable=SC2086

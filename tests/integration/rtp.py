@@ -225,8 +225,9 @@ def parse_report(test, text, what):
 
 
 def run_json(test, cmd, extra=(), timeout=DEFAULT_TIMEOUT, expect_rc=0):
-    """`rtprof run --json [extra] -- cmd...`: check the exit code, return (Result, report from stdout)."""
-    res = rtprof("run", "--json", *extra, "--", *cmd, timeout=timeout)
+    """`rtprof run --json -o - [extra] -- cmd...` (the report on stdout, where `-o -` puts it; the command
+    prints nothing there): check the exit code, return (Result, report from stdout)."""
+    res = rtprof("run", "--json", "-o", "-", *extra, "--", *cmd, timeout=timeout)
     if expect_rc is not None:
         test.assertEqual(res.returncode, expect_rc,
                          "rtprof should exit with the command's code %d\n%s" % (expect_rc, res.describe()))

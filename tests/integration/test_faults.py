@@ -387,7 +387,8 @@ class ThreadStorms(FaultCase):
 
     def test_5000_short_threads_run(self):
         out = self.path("storm.json")
-        m = run_measured([rtp.RTPROF, "run", "--json", "--", rtp.python_exe(), rtp.workload("fault_target.py"),
+        m = run_measured([rtp.RTPROF, "run", "--json", "-o", "-", "--", rtp.python_exe(),
+                          rtp.workload("fault_target.py"),
                           "storm", out, str(STORM_THREADS), str(STORM_BATCH)])
         self.assertEqual(m.returncode, 0, m.describe())
         report = rtp.parse_report(self, m.stdout, "stdout of rtprof run --json")
@@ -430,7 +431,8 @@ class ThreadStorms(FaultCase):
 
     def test_2000_live_threads_run(self):
         ready = self.path("ready.json")
-        m = run_measured([rtp.RTPROF, "run", "--json", "--", rtp.python_exe(), rtp.workload("fault_target.py"),
+        m = run_measured([rtp.RTPROF, "run", "--json", "-o", "-", "--", rtp.python_exe(),
+                          rtp.workload("fault_target.py"),
                           "park", ready, str(LIVE_THREADS), "release"])
         self.assertEqual(m.returncode, 0, m.describe())
         report = rtp.parse_report(self, m.stdout, "stdout of rtprof run --json")

@@ -177,6 +177,40 @@ class Fifos(Case):
         self.assertTrue(os.path.exists(self.marker))
 
 
+# ---- the command's stdout ---------------------------------------------------------------------------------------
+
+class CommandStdout(Case):
+    """`rtprof run --json -- CMD | jq .` works: the command's stdout is its own, the report goes to stderr (as
+    time(1)'s and perf stat's do), to -o FILE, or to stdout with `-o -`."""
+
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_report_on_stderr(self):
+        for extra in (["--json"], []):
+            res = rtp.rtprof("run", "-q", *extra, "--", "sh", "-c", "echo hello; echo world")
+            self.assertEqual(res.returncode, 0, res.describe())
+            self.assertEqual(res.stdout, "hello\nworld\n", "the command's stdout, alone\n" + res.describe())
+            if extra:
+                report = rtp.parse_report(self, res.stderr, "stderr of rtprof run --json -q")
+                self.assertEqual(report.get("mode"), "run")
+            else:
+                self.assertIn("cpu load", res.stderr, res.describe())
+
+    def test_dash_o_dash_is_stdout(self):
+        res = rtp.rtprof("run", "-q", "--json", "-o", "-", "--", "true")
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertEqual(rtp.parse_report(self, res.stdout, "stdout of rtprof run -o -").get("mode"), "run")
+        self.assertEqual(res.stderr, "", res.describe())
+
+    def test_report_file(self):
+        path = os.path.join(self.tmpdir(), "r.json")
+        res = rtp.rtprof("run", "-q", "--json", "-o", path, "--", "sh", "-c", "echo hello")
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertEqual((res.stdout, res.stderr), ("hello\n", ""), res.describe())
+        self.assertEqual(rtp.read_report_file(self, path, res).get("mode"), "run")
+
+
 # ---- stdout closed -----------------------------------------------------------------------------------------------
 
 def run_stdout_closed(argv, timeout=60):
@@ -193,12 +227,17 @@ def run_stdout_closed(argv, timeout=60):
 
 class ClosedStdout(Case):
     def test_run(self):
+        """run's report goes to stderr: a closed stdout is the command's business; `-o -` needs it."""
         rtp.require_root(self)
         tmp = self.tmpdir()
         marker = os.path.join(tmp, "ran")
-        res = run_stdout_closed([rtp.RTPROF, "run", "--", "touch", marker])
+        res = run_stdout_closed([rtp.RTPROF, "run", "-o", "-", "--", "touch", marker])
         self.check_error(res, ["cannot write the report", "stdout is closed"])
         self.assertFalse(os.path.exists(marker), "the command ran although its report could go nowhere")
+        res = run_stdout_closed([rtp.RTPROF, "run", "--json", "-q", "--", "touch", marker])
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertEqual(rtp.parse_report(self, res.stderr, "stderr of rtprof run --json -q").get("mode"), "run")
+        self.assertTrue(os.path.exists(marker))
 
     def test_run_with_output_file(self):
         """-o FILE needs no stdout; and no file opened later takes descriptor 1."""

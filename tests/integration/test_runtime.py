@@ -461,7 +461,7 @@ class FromFirstInstruction(RuntimeCase):
         os.close(fd)
         self.addCleanup(os.unlink, truth_path)
         argv = [truth_path if a == "TRUTH" else a for a in argv]
-        res = rtp.rtprof("run", "--json", "--", *argv, env=env)
+        res = rtp.rtprof("run", "--json", "-o", "-", "--", *argv, env=env)
         self.assertEqual(res.returncode, 0, res.describe())
         report = rtp.parse_report(self, res.stdout, "stdout of `rtprof run --json`")
         with open(truth_path) as f:
@@ -546,7 +546,8 @@ class FromFirstInstruction(RuntimeCase):
         # without the stop at the entry point (RTPROF_NO_LAUNCH_STOP), the probes go in when the exec record
         # arrives: the report says since when, and that earlier events are missed -- never a silent 0
         python = require_debian_python(self)
-        res = rtp.rtprof("run", "--", python, "-c", "pass", env=dict(os.environ, RTPROF_NO_LAUNCH_STOP="1"))
+        res = rtp.rtprof("run", "-o", "-", "--", python, "-c", "pass",
+                         env=dict(os.environ, RTPROF_NO_LAUNCH_STOP="1"))
         self.assertEqual(res.returncode, 0, res.describe())
         self.assertRegex(res.stdout, r"probes placed [0-9.]+ [mu]?s after the exec: the program's events before "
                          r"are missed", res.stdout)

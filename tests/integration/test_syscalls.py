@@ -65,7 +65,7 @@ class SyscallCounts(unittest.TestCase):
                 os.mkdir(e)
             true = shutil.which("true")
             env = dict(os.environ, PATH=":".join(empties + [os.path.dirname(true)]))
-            res = rtp.rtprof("run", "--json", "--", "true", env=env)
+            res = rtp.rtprof("run", "--json", "-o", "-", "--", "true", env=env)
             self.assertEqual(res.returncode, 0, res.describe())
             report = rtp.parse_report(self, res.stdout, "report")
         rows = rtp.syscalls_named(report, "execve")

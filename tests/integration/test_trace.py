@@ -103,7 +103,7 @@ class Bounds(unittest.TestCase):
 
     def test_max_size(self):
         trace = os.path.join(self.tmp, "t.rtprof.gz")
-        res = rtp.rtprof("run", "--json", "-q", "-o", trace, "--max-size", "100K", "--",
+        res = rtp.rtprof("run", "--json", "-q", "-o", trace, "-o", "-", "--max-size", "100K", "--",
                          rtp.python_exe(), rtp.workload("getppid_loop.py"), "2000000")
         self.assertEqual(res.returncode, 0, res.describe())
         live = rtp.parse_report(self, res.stdout, "live report")
@@ -116,7 +116,7 @@ class Bounds(unittest.TestCase):
 
     def test_duration(self):
         trace = os.path.join(self.tmp, "t.rtprof.gz")
-        res = rtp.rtprof("run", "--json", "-q", "-o", trace, "-d", "0.3", "--",
+        res = rtp.rtprof("run", "--json", "-q", "-o", trace, "-o", "-", "-d", "0.3", "--",
                          rtp.python_exe(), rtp.workload("spin.py"), "1.5")
         self.assertEqual(res.returncode, 0, res.describe())
         live = rtp.parse_report(self, res.stdout, "live report")

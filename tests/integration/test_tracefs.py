@@ -29,7 +29,7 @@ class NoTracefs(unittest.TestCase):
             "umount /sys/kernel/debug/tracing 2>/dev/null; "
             "umount /sys/kernel/debug 2>/dev/null; "
             "if grep -qw tracefs /proc/self/mounts; then exit %d; fi; "
-            "exec %s run --json -- %s -c %s"
+            "exec %s run --json -o - -- %s -c %s"
             % (STILL_MOUNTED, shlex.quote(rtp.RTPROF), shlex.quote(rtp.python_exe()), shlex.quote(py)))
         # unshare -m makes the new namespace's mounts private: the unmounts do not reach the host.
         res = rtp.run(["unshare", "-m", "sh", "-c", script])
