@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/report.h"
 #include "base/vec.h"
 #include "export.h"
 
@@ -303,8 +304,11 @@ static size_t chrome_syscalls(struct chrome *x, const struct timeline *tl, uint3
 		jsonw__key(x->w, "args");
 		jsonw__object_begin(x->w);
 		jsonw__int_field(x->w, "ret", s->ret);
-		if (s->ret < 0 && s->ret >= -4095 && strerrorname_np((int)-s->ret))
-			jsonw__string_field(x->w, "errno", strerrorname_np((int)-s->ret));
+		if (s->ret < 0 && s->ret >= -4095) {
+			char ebuf[16];
+
+			jsonw__string_field(x->w, "errno", report__errno_name((int)-s->ret, ebuf, sizeof(ebuf)));
+		}
 		jsonw__object_end(x->w);
 		jsonw__object_end(x->w);
 	}

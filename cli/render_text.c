@@ -67,9 +67,10 @@ static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 			fmt_ns(total, sizeof(total), s->total_ns), fmt_ns(avg, sizeof(avg), s->count ? s->total_ns / s->count : 0),
 			fmt_ns(p99, sizeof(p99), s->p99_ns), fmt_ns(max, sizeof(max), s->max_ns));
 		for (size_t j = 0; j < s->n_errnos && j < 3; j++) {
-			const char *name = strerrorname_np(s->errnos[j].err);
+			char buf[16];
 
-			fprintf(out, "%s%s %" PRIu64, j ? ", " : "  ", name ? name : "?", s->errnos[j].count);
+			fprintf(out, "%s%s %" PRIu64, j ? ", " : "  ", report__errno_name(s->errnos[j].err, buf, sizeof(buf)),
+				s->errnos[j].count);
 		}
 		fputc('\n', out);
 	}

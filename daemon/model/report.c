@@ -96,6 +96,46 @@ void report__gil_thread_add(struct rtp_report_runtime *o, pid_t tid, const char 
 	o->n_gil_threads++;
 }
 
+/* include/linux/errno.h: never seen by userspace, but a syscall's return value to its probes */
+static const char *const kernel_errnos[] = {
+	[512 - 512] = "ERESTARTSYS",	 [513 - 512] = "ERESTARTNOINTR",  [514 - 512] = "ERESTARTNOHAND",
+	[515 - 512] = "ENOIOCTLCMD",	 [516 - 512] = "ERESTART_RESTARTBLOCK", [517 - 512] = "EPROBE_DEFER",
+	[518 - 512] = "EOPENSTALE",	 [519 - 512] = "ENOPARAM",	  [521 - 512] = "EBADHANDLE",
+	[522 - 512] = "ENOTSYNC",	 [523 - 512] = "EBADCOOKIE",	  [524 - 512] = "ENOTSUPP",
+	[525 - 512] = "ETOOSMALL",	 [526 - 512] = "ESERVERFAULT",	  [527 - 512] = "EBADTYPE",
+	[528 - 512] = "EJUKEBOX",	 [529 - 512] = "EIOCBQUEUED",	  [530 - 512] = "ERECALLCONFLICT",
+	[531 - 512] = "ENOGRACE",
+};
+#define N_KERNEL_ERRNOS (sizeof(kernel_errnos) / sizeof(kernel_errnos[0]))
+
+const char *report__errno_name(int err, char *buf, size_t len)
+{
+	const char *name = err > 0 && err < 512 ? strerrorname_np(err) : NULL;
+
+	if (!name && err >= 512 && (size_t)(err - 512) < N_KERNEL_ERRNOS)
+		name = kernel_errnos[err - 512];
+	if (name)
+		return name;
+	snprintf(buf, len, "E%d", err);
+	return buf;
+}
+
+int report__errno_from_name(const char *name)
+{
+	for (int e = 1; e < 512; e++) {
+		const char *en = strerrorname_np(e);
+
+		if (en && strcmp(en, name) == 0)
+			return e;
+	}
+	for (size_t i = 0; i < N_KERNEL_ERRNOS; i++)
+		if (kernel_errnos[i] && strcmp(kernel_errnos[i], name) == 0)
+			return (int)(512 + i);
+	if (name[0] == 'E' && name[1] >= '1' && name[1] <= '9')
+		return atoi(name + 1);
+	return 0;
+}
+
 const char *report__tp_kind_name(unsigned int i)
 {
 	static const char *const names[] = { "fs", "work", "dns", "random" };

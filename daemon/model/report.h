@@ -124,6 +124,11 @@ const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i); /*
 void report__gil_thread_add(struct rtp_report_runtime *o, pid_t tid, const char *name, uint64_t wait_ns,
 			    uint64_t hold_ns, uint64_t waits, uint64_t from, uint64_t to);
 const char *report__tp_kind_name(unsigned int i); /* "fs", "work", "dns", "random" */
+/* An errno's name: the C library's, or the kernel's own for the codes that only it uses (ERESTARTSYS and
+ * kin, 512-531: a syscall interrupted by a signal and restarted shows them), else "E<n>" in buf. */
+const char *report__errno_name(int err, char *buf, size_t len);
+/* Back from a name report__errno_name gave; 0 when unknown. */
+int report__errno_from_name(const char *name);
 
 /* The classic comparison columns: secs, mem, cpu secs, cpu load per core. */
 struct rtp_report_process {

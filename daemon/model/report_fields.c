@@ -113,13 +113,9 @@ static void errnos_json(json_object *o, const char *key, const void *row)
 	json_object *errnos = json_object_new_object();
 
 	for (size_t i = 0; i < s->n_errnos; i++) {
-		const char *name = strerrorname_np(s->errnos[i].err);
 		char buf[16];
+		const char *name = report__errno_name(s->errnos[i].err, buf, sizeof(buf));
 
-		if (!name) {
-			snprintf(buf, sizeof(buf), "E%d", s->errnos[i].err);
-			name = buf;
-		}
 		json_object_object_add(errnos, name, json_object_new_uint64(s->errnos[i].count));
 	}
 	json_object_object_add(o, key, errnos);
@@ -138,17 +134,8 @@ static int errnos_read(json_object *o, const char *key, void *row)
 	if (!s->errnos)
 		return -ENOMEM;
 	json_object_object_foreach(errnos, name, count) {
-		int err = 0;
+		int err = report__errno_from_name(name);
 
-		/* names back to numbers through the C library's own table */
-		for (int e = 1; e < 4096 && !err; e++) {
-			const char *en = strerrorname_np(e);
-
-			if (en && strcmp(en, name) == 0)
-				err = e;
-		}
-		if (!err && name[0] == 'E')
-			err = atoi(name + 1);
 		s->errnos[s->n_errnos++] = (struct rtp_report_errno){ .err = err,
 								      .count = (uint64_t)json_object_get_int64(count) };
 	}

@@ -295,6 +295,33 @@ static void test_json_roundtrip(void)
 	report__free(r);
 }
 
+/* errno names: the C library's, the kernel's own codes (a restarted syscall's ERESTARTSYS), else E<n>;
+ * each read back to its number, through a report's JSON too. */
+static void test_errno_names(void)
+{
+	static const struct { int err; const char *name; } names[] = {
+		{ ENOENT, "ENOENT" }, { EAGAIN, "EAGAIN" }, { 512, "ERESTARTSYS" }, { 514, "ERESTARTNOHAND" },
+		{ 516, "ERESTART_RESTARTBLOCK" }, { 520, "E520" }, { 531, "ENOGRACE" }, { 4095, "E4095" },
+	};
+	struct rtp_report *r = sample_report(), *back = NULL;
+	json_object *j;
+	char buf[16];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		CHECK_STREQ(report__errno_name(names[i].err, buf, sizeof(buf)), names[i].name);
+		CHECK_EQ(report__errno_from_name(names[i].name), names[i].err);
+	}
+	CHECK_EQ(report__errno_from_name("ENOSUCHNAME"), 0);
+	r->syscalls[0].errnos[0].err = 512;
+	j = report__json(r);
+	CHECK_EQ(json_object_get_int64(get(j, "syscalls.0.errnos.ERESTARTSYS")), 50000);
+	CHECK_EQ(report__from_json(j, &back), 0);
+	CHECK_EQ(back ? back->syscalls[0].errnos[0].err : 0, 512);
+	json_object_put(j);
+	report__free(back);
+	report__free(r);
+}
+
 /* Every field of the tables has the size its kind reads and writes. */
 static void check_table(const struct rtp_fields *t)
 {
@@ -353,6 +380,7 @@ int main(void)
 	test_percentile();
 	test_json();
 	test_json_roundtrip();
+	test_errno_names();
 	test_json_text();
 	test_field_tables();
 	test_text();
