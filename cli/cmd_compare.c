@@ -664,7 +664,7 @@ int cmd_compare(int argc, char **argv)
 			compare_help(stdout);
 			return EXIT_OK;
 		default:
-			compare_help(stderr);
+			usage_hint("compare");
 			return EXIT_USAGE;
 		}
 	}

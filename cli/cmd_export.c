@@ -211,7 +211,7 @@ int cmd_export(int argc, char **argv)
 			export_help(stdout);
 			return EXIT_OK;
 		default:
-			export_help(stderr);
+			usage_hint("export");
 			return EXIT_USAGE;
 		}
 	}

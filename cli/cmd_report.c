@@ -238,7 +238,7 @@ int cmd_report(int argc, char **argv)
 			report_help(stdout);
 			return EXIT_OK;
 		default:
-			report_help(stderr);
+			usage_hint("report");
 			return EXIT_USAGE;
 		}
 	}

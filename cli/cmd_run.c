@@ -232,7 +232,7 @@ int cmd_run(int argc, char **argv)
 		errorf("cannot run '%s': %s", argv[0], strerror(exec_errno));
 		waitpid(child, NULL, 0);
 		o.trace_used = false;
-		ret = EXIT_NOEXEC;
+		ret = exec_errno == ENOENT || exec_errno == ENOTDIR ? EXIT_NOEXEC : EXIT_CANNOT_EXEC;
 		goto cleanup;
 	}
 	launch__start(&launch, e, child, traced);

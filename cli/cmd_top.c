@@ -79,7 +79,7 @@ static int parse_top(int argc, char **argv, struct top_opts *o)
 			fputs(top_usage, stdout);
 			return 1;
 		default:
-			fputs(top_usage, stderr);
+			usage_hint("top");
 			return -EINVAL;
 		}
 	}

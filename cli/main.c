@@ -31,6 +31,11 @@ static const struct command commands[] = {
 	{ "top", cmd_top, "a refreshing view of the sessions' threads: CPU, run-queue wait, switches, syscalls/s" },
 };
 
+void usage_hint(const char *cmd)
+{
+	fprintf(stderr, "Try 'rtprof %s --help' for more.\n", cmd);
+}
+
 void errorf(const char *fmt, ...)
 {
 	va_list ap;

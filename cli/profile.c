@@ -87,12 +87,17 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 		case 'j':
 			po->json = true;
 			break;
-		case 'o':
-			if (is_trace_path(optarg))
-				po->trace = optarg;
-			else
-				po->output = optarg;
+		case 'o': {
+			const char **to = is_trace_path(optarg) ? &po->trace : &po->output;
+
+			if (*to) {
+				errorf("two %s given (-o %s, -o %s): one a session", to == &po->trace ? "traces" : "report outputs",
+				       *to, optarg);
+				return -EINVAL;
+			}
+			*to = optarg;
 			break;
+		}
 		case 'M':
 			if (parse_size(optarg, &po->max_size)) {
 				errorf("invalid size '%s': expected bytes, or a number with K, M or G", optarg);
@@ -143,8 +148,10 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 			po->exact_latency = true;
 			break;
 		case 'L':
-			if (!attach)
-				goto bad;
+			if (!attach) {
+				errorf("--local is attach's (run always profiles in this process)");
+				return -EINVAL;
+			}
 			po->local = true;
 			break;
 		case 'S':
@@ -157,9 +164,14 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 			goto bad;
 		}
 	}
+	if (!attach && po->duration_s > 0 && !po->trace) {
+		errorf("-d bounds a trace's recording in run (the command runs to its end): give -o FILE.rtprof.gz "
+		       "too, or use attach -d");
+		return -EINVAL;
+	}
 	return 0;
 bad:
-	help(stderr);
+	usage_hint(attach ? "attach" : "run");
 	return -EINVAL;
 }
 

@@ -9,7 +9,8 @@
 #define EXIT_OK 0
 #define EXIT_FAILURE_RT 1 /* failed while profiling */
 #define EXIT_USAGE 2      /* bad input: usage, unknown pid, cannot profile here */
-#define EXIT_NOEXEC 127   /* the command could not be run */
+#define EXIT_CANNOT_EXEC 126 /* the command was found but could not be run (the shell's convention) */
+#define EXIT_NOEXEC 127   /* the command was not found */
 
 /* --top N: rows of the syscall table (0 = all) */
 #define RTP_MAX_TOP 100000
@@ -44,5 +45,7 @@ int parse_size(const char *s, uint64_t *out);
 
 /* Print "rtprof: MSG" to stderr. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt's own message about an unknown option: where the help is, not the whole help. */
+void usage_hint(const char *cmd);
 
 #endif

@@ -1,5 +1,6 @@
-"""Every bad input gets a precise answer: exit code 2 (127 for a command that cannot be executed), a message on stderr
-starting with "rtprof: " that names the problem, and nothing on stdout (not even with --json)."""
+"""Every bad input gets a precise answer: exit code 2 (127 for a command not found, 126 for one that cannot be
+run), a message on stderr starting with "rtprof: " that names the problem, and nothing on stdout (not even with
+--json)."""
 
 import os
 import shutil
@@ -64,6 +65,25 @@ class UsageErrors(ErrorCase):
         self.check_error(rtp.rtprof("run", "--bogus-option", "--", "true"), substrings=["bogus-option"],
                          prefix=False)
 
+    def test_unknown_option_points_to_help(self):
+        # the option and where the help is, not the whole help
+        for cmd, args in (("run", ["--", "true"]), ("attach", ["1"]), ("export", ["x.rtprof.gz"]),
+                          ("report", ["x.rtprof.gz"]), ("compare", ["a", "b"]), ("top", [])):
+            res = rtp.rtprof(cmd, "--bogus-option", *args)
+            self.check_error(res, substrings=["bogus-option", "rtprof %s --help" % cmd], prefix=False)
+            self.assertLessEqual(len(res.stderr.splitlines()), 2, res.describe())
+
+    def test_two_outputs_of_a_kind(self):
+        for outs, what in ((["a.json", "b.json"], "two report outputs"),
+                           (["a.rtprof.gz", "b.rtprof.gz"], "two traces")):
+            res = rtp.rtprof("run", "-o", outs[0], "-o", outs[1], "--", "true")
+            self.check_error(res, substrings=[what, outs[0], outs[1]])
+
+    def test_run_duration_without_trace(self):
+        # run's -d bounds a trace's recording: without one it would do nothing
+        self.check_error(rtp.rtprof("run", "-d", "1", "--", "true"), substrings=["-d", ".rtprof.gz"])
+        self.check_error(rtp.rtprof("run", "--local", "--", "true"), substrings=["--local", "attach"])
+
     def test_attach_unknown_option(self):
         self.check_error(rtp.rtprof("attach", "--bogus-option", "1"), substrings=["bogus-option"], prefix=False)
 
@@ -123,8 +143,20 @@ class RuntimeErrors(ErrorCase):
 
     def test_command_not_found(self):
         res = rtp.rtprof("run", "--", "/nonexistent/cmd")
-        self.assertEqual(res.returncode, 127, "a command that cannot be executed: exit 127\n%s" % res.describe())
+        self.assertEqual(res.returncode, 127, "a command that is not found: exit 127\n%s" % res.describe())
         self.assertIn("/nonexistent/cmd", res.stderr, "message should name the command\n%s" % res.describe())
+
+    def test_command_not_executable(self):
+        # found but not runnable: 126, as a shell says it
+        with tempfile.TemporaryDirectory(prefix="rtprof-noexec-") as tmp:
+            script = os.path.join(tmp, "script.sh")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\necho hi\n")
+            os.chmod(script, 0o644)
+            for cmd in ([script], [tmp]):
+                res = rtp.rtprof("run", "--", *cmd)
+                self.assertEqual(res.returncode, 126, "%s cannot be executed: exit 126\n%s" % (cmd, res.describe()))
+                self.assertIn(cmd[0], res.stderr, res.describe())
 
     def test_target_exits_mid_session(self):
         sleeper = subprocess.Popen(["sleep", "0.5"])
