@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <json-c/json.h>
 
 #include "base/text.h"
@@ -74,13 +75,14 @@ static int read_json_report(const char *path, struct rtp_report **out, char *err
 	json_object *root = NULL, *v;
 	char *text = NULL;
 	size_t len = 0, cap = 0;
-	FILE *f;
+	gzFile f;
 	int r = 0;
 
-	f = fopen(path, "re");
+	/* zlib reads a plain file as it is, and a report saved as FILE.json.gz decompressed */
+	f = gzopen(path, "rb");
 	if (!f) {
-		r = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		r = -(errno ?: ENOMEM);
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-r));
 		return r;
 	}
 	for (;;) {
@@ -103,15 +105,15 @@ static int read_json_report(const char *path, struct rtp_report **out, char *err
 			}
 			text = t;
 		}
-		n = fread(text + len, 1, cap - len, f);
+		n = (size_t)gzread(f, text + len, (unsigned int)(cap - len));
+		if ((int)n < 0) {
+			r = -EIO;
+			snprintf(err, errlen, "reading %s: %s", path, gzerror(f, NULL));
+			goto cleanup;
+		}
 		len += n;
 		if (n == 0)
 			break;
-	}
-	if (ferror(f)) {
-		r = -EIO;
-		snprintf(err, errlen, "reading %s: %s", path, strerror(EIO));
-		goto cleanup;
 	}
 	if (blank(text, len)) {
 		r = -EINVAL;
@@ -150,8 +152,23 @@ cleanup:
 		json_tokener_free(tok);
 	json_object_put(root);
 	free(text);
-	fclose(f);
+	gzclose(f);
 	return r;
+}
+
+/* A gzip file is a report saved as FILE.json.gz when what it holds starts as JSON; else a trace. */
+static bool gz_is_trace(const char *path)
+{
+	gzFile gz = gzopen(path, "rb");
+	char head[4];
+	int n;
+
+	if (!gz)
+		return true; /* the trace reader says why */
+	n = gzread(gz, head, sizeof(head));
+	gzclose(gz);
+	/* what is not JSON's start is for the trace reader to judge (a cut or damaged trace says so) */
+	return n < 1 || !(head[0] == '{' || head[0] == ' ' || head[0] == '\n' || head[0] == '\t' || head[0] == '\r');
 }
 
 static int load_input(struct input *in, char *err, size_t errlen)
@@ -177,7 +194,7 @@ static int load_input(struct input *in, char *err, size_t errlen)
 	}
 	n = fread(magic, 1, sizeof(magic), f);
 	fclose(f);
-	if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) { /* gzip: a trace */
+	if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b && gz_is_trace(in->path)) {
 		in->kind = "trace";
 		r = report__from_trace(in->path, &in->rep, warning, sizeof(warning), err, errlen);
 		if (!r && warning[0])

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "outfile.h"
 #include "rtprof.h"
@@ -234,6 +235,44 @@ int outfile__open(struct outfile *of, const char *path, const char *what)
 	return 0;
 }
 
+static ssize_t gz_write(void *gz, const char *buf, size_t n)
+{
+	int w = n ? gzwrite(gz, buf, (unsigned int)(n > (1u << 30) ? 1u << 30 : n)) : 0;
+
+	return w > 0 || !n ? w : -1;
+}
+
+static int gz_close(void *gz)
+{
+	if (gzclose(gz) == Z_OK)
+		return 0;
+	errno = errno ?: EIO;
+	return -1;
+}
+
+/* A stream that writes gzip to the file (level 6: a report is small). */
+static FILE *gz_stream(struct outfile *of)
+{
+	cookie_io_functions_t io = { .write = gz_write, .close = gz_close };
+	gzFile gz = gzdopen(of->fd, "wb6");
+	FILE *f;
+
+	if (!gz) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	f = fopencookie(gz, "w", io);
+	if (!f) {
+		int e = errno;
+
+		of->fd = dup(of->fd); /* gzclose closes the one it was given */
+		(void)gzclose(gz);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
 void outfile__open_stderr(struct outfile *of, const char *what)
 {
 	*of = (struct outfile){ .what = what, .fd = STDERR_FILENO, .to_stderr = true };
@@ -246,7 +285,7 @@ FILE *outfile__stream(struct outfile *of)
 			return of->f = stderr;
 		if (of->fd == STDOUT_FILENO && !of->path)
 			return of->f = stdout;
-		of->f = fdopen(of->fd, "w");
+		of->f = of->gzip ? gz_stream(of) : fdopen(of->fd, "w");
 		if (!of->f)
 			return NULL;
 		of->fd = -1; /* the stream owns it */

@@ -18,6 +18,7 @@ struct outfile {
 	ino_t ino;
 	bool regular; /* a regular file this process truncated or created: removable when left incomplete */
 	bool to_stderr;
+	bool gzip; /* set before outfile__stream: the stream writes gzip (a report to FILE.json.gz) */
 };
 
 /* Once, first thing in main(): a standard descriptor that is closed gets /dev/null read-only, so that no

@@ -184,6 +184,9 @@ int profile__open_outputs(const struct profile_opts *po, struct profile_out *o)
 		outfile__open_stderr(&o->report, "the report");
 	else if ((r = outfile__open(&o->report, po->output, "the report")))
 		return r;
+	/* FILE.json.gz: gzip, as its name says (a trace, FILE.rtprof.gz, is not this output) */
+	o->report.gzip = o->report.path && strlen(o->report.path) > 3 &&
+			 !strcmp(o->report.path + strlen(o->report.path) - 3, ".gz");
 	o->out = outfile__stream(&o->report);
 	if (!o->out) {
 		r = -errno;

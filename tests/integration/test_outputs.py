@@ -11,6 +11,7 @@
 - a recording or a session that rtprofd refuses leaves no file behind.
 """
 
+import gzip
 import json
 import os
 import shutil
@@ -202,6 +203,27 @@ class CommandStdout(Case):
         self.assertEqual(res.returncode, 0, res.describe())
         self.assertEqual(rtp.parse_report(self, res.stdout, "stdout of rtprof run -o -").get("mode"), "run")
         self.assertEqual(res.stderr, "", res.describe())
+
+    def test_gzip_report_file(self):
+        # FILE.json.gz (or any report FILE.gz) is gzip, as its name says; compare reads it back
+        tmp = self.tmpdir()
+        gz, plain = os.path.join(tmp, "r.json.gz"), os.path.join(tmp, "r.json")
+        for path in (gz, plain):
+            res = rtp.rtprof("run", "-q", "--json", "-o", path, "--", "true")
+            self.assertEqual(res.returncode, 0, res.describe())
+        with open(gz, "rb") as f:
+            self.assertEqual(f.read(2), b"\x1f\x8b", "gzip's magic")
+        with gzip.open(gz, "rt") as f:
+            self.assertEqual(rtp.parse_report(self, f.read(), gz).get("mode"), "run")
+        text = os.path.join(tmp, "r.txt.gz")
+        res = rtp.rtprof("run", "-q", "-o", text, "--", "true")
+        self.assertEqual(res.returncode, 0, res.describe())
+        with gzip.open(text, "rt") as f:
+            self.assertIn("cpu load", f.read())
+        res = rtp.rtprof("compare", "--json", gz, plain)
+        self.assertEqual(res.returncode, 0, res.describe())
+        kinds = [i.get("kind") for i in json.loads(res.stdout).get("inputs", [])]
+        self.assertEqual(kinds, ["report", "report"], res.stdout[:500])
 
     def test_report_file(self):
         path = os.path.join(self.tmpdir(), "r.json")
