@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
@@ -28,7 +30,7 @@ static void run_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
-		"                  [--no-runtime] [--gil futex|uprobes] [--top N] [-q] -- COMMAND [ARGS...]\n"
+		"                  [--no-runtime] [--gil futex|uprobes] [--top N] [--as-root] [-q] -- COMMAND [ARGS...]\n"
 		"\n"
 		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
 		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it). The report goes to\n"
@@ -47,6 +49,8 @@ static void run_help(FILE *out)
 		"      --no-runtime  no runtime metrics (Python GIL and GC, Node event loop, threadpool and GC)\n"
 		"      --gil METHOD  how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                    a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
+		"      --as-root     under sudo, run COMMAND as root; without it, COMMAND runs as the user who\n"
+		"                    ran sudo (SUDO_UID, SUDO_GID, their groups, HOME, USER)\n"
 		"  -q, --quiet       no progress lines on stderr\n");
 }
 
@@ -97,8 +101,85 @@ static char *find_command(const char *cmd)
 	}
 }
 
-static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced) __attribute__((noreturn));
-static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced)
+/* Who the command runs as: under sudo, the user who ran sudo (as `sudo make` would not build as root if sudo
+ * were only for the profiler); --as-root keeps root. Resolved before the fork: the child only switches. */
+struct run_as {
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int n_groups;
+	char home[PATH_MAX], user[64];
+};
+
+static int parse_id(const char *name, unsigned long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	if (!v || !*v)
+		return -ENOENT;
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	return errno || *end || *out >= 0xffffffffUL ? -EINVAL : 0;
+}
+
+static int run_as_resolve(struct run_as *ra, bool as_root)
+{
+	unsigned long uid, gid;
+	struct passwd *pw;
+	int r;
+
+	memset(ra, 0, sizeof(*ra));
+	if (as_root || geteuid() != 0 || getuid() != 0)
+		return 0;
+	r = parse_id("SUDO_UID", &uid);
+	if (r == -ENOENT)
+		return 0;
+	if (r || parse_id("SUDO_GID", &gid)) {
+		errorf("SUDO_UID=%s SUDO_GID=%s: not a user and group id; the command would run as root "
+		       "(--as-root says that is meant)", getenv("SUDO_UID") ?: "", getenv("SUDO_GID") ?: "");
+		return -EINVAL;
+	}
+	if (uid == 0)
+		return 0;
+	ra->drop = true;
+	ra->uid = (uid_t)uid;
+	ra->gid = (gid_t)gid;
+	ra->groups[0] = ra->gid;
+	ra->n_groups = 1;
+	pw = getpwuid(ra->uid);
+	if (pw) {
+		snprintf(ra->home, sizeof(ra->home), "%s", pw->pw_dir);
+		snprintf(ra->user, sizeof(ra->user), "%s", pw->pw_name);
+		ra->n_groups = (int)(sizeof(ra->groups) / sizeof(ra->groups[0]));
+		if (getgrouplist(pw->pw_name, ra->gid, ra->groups, &ra->n_groups) < 0) {
+			ra->groups[0] = ra->gid;
+			ra->n_groups = 1;
+		}
+	}
+	return 0;
+}
+
+/* In the child: become the user (groups, then group, then user: the order that leaves no root behind). */
+static int run_as_switch(const struct run_as *ra)
+{
+	if (!ra->drop)
+		return 0;
+	if (setgroups((size_t)ra->n_groups, ra->groups) || setresgid(ra->gid, ra->gid, ra->gid) ||
+	    setresuid(ra->uid, ra->uid, ra->uid))
+		return -errno;
+	if (ra->home[0]) {
+		setenv("HOME", ra->home, 1);
+		setenv("USER", ra->user, 1);
+		setenv("LOGNAME", ra->user, 1);
+	}
+	return 0;
+}
+
+static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced, const struct run_as *ra)
+	__attribute__((noreturn));
+static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced, const struct run_as *ra)
 {
 	char c;
 	int e;
@@ -109,6 +190,11 @@ static void child_exec(int go_fd, int err_fd, const char *file, char **argv, boo
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	if (run_as_switch(ra)) {
+		e = errno ?: EPERM;
+		(void)!write(err_fd, &e, sizeof(e));
+		_exit(EXIT_NOEXEC);
+	}
 	if (traced)
 		launch__child();
 	if (!file) {
@@ -148,6 +234,7 @@ int cmd_run(int argc, char **argv)
 	struct profile_out o = { .report = { .fd = -1 }, .trace = { .fd = -1 } };
 	struct launch launch = { .state = LAUNCH_OFF };
 	struct engine_prefetch *prefetch;
+	struct run_as run_as;
 	bool traced = launch__wanted();
 	sigset_t chld;
 	pid_t child = -1;
@@ -165,6 +252,8 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	argv += optind;
+	if (run_as_resolve(&run_as, po.as_root))
+		return EXIT_USAGE;
 	cmd_file = find_command(argv[0]);
 	/* the file's real path, for the report when the process is gone before we look */
 	cmd_path = cmd_file ? realpath(cmd_file, NULL) : NULL;
@@ -186,7 +275,7 @@ int cmd_run(int argc, char **argv)
 	if (child == 0) {
 		close(go[1]);
 		close(errp[0]);
-		child_exec(go[0], errp[1], cmd_file, argv, traced);
+		child_exec(go[0], errp[1], cmd_file, argv, traced, &run_as);
 	}
 	close(go[0]);
 	close(errp[1]);

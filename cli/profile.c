@@ -70,6 +70,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 		{ "exact-latency", no_argument, NULL, 'X' },
 		{ "max-size", required_argument, NULL, 'M' },
 		{ "local", no_argument, NULL, 'L' },
+		{ "as-root", no_argument, NULL, 'A' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "no-runtime", no_argument, NULL, 'R' },
 		{ "gil", required_argument, NULL, 'G' },
@@ -153,6 +154,13 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 				return -EINVAL;
 			}
 			po->local = true;
+			break;
+		case 'A':
+			if (attach) {
+				errorf("--as-root is run's (attach leaves a process as it is)");
+				return -EINVAL;
+			}
+			po->as_root = true;
 			break;
 		case 'S':
 			g_opts.socket_path = optarg;

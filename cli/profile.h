@@ -22,6 +22,7 @@ struct profile_opts {
 	bool quiet;
 	bool exact_latency;
 	bool local; /* attach: never through rtprofd */
+	bool as_root; /* run under sudo: the command keeps root (else it runs as SUDO_UID/SUDO_GID) */
 	const char *output; /* the report */
 	bool report_stderr; /* run: the report goes to stderr unless -o says where ("-": stdout) */
 	const char *trace;  /* the trace being recorded */

@@ -2,6 +2,8 @@
 their syscalls counted exactly; thousands of short threads all appear in the report, none dropped."""
 
 import os
+import pwd
+import tempfile
 import unittest
 
 import rtp
@@ -50,6 +52,29 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual((target.get("exe"), target.get("comm")), (sh, "sh"),
                              "%s: target %s" % (cmd, target))
             self.assertEqual([t.get("exe") for t in report["targets"]], [sh], report["targets"])
+
+    def test_sudo_runs_the_command_as_its_user(self):
+        # under sudo, the command runs as the user who ran sudo (the profiler needs root, the program does not);
+        # --as-root keeps root. Its syscalls are counted all the same.
+        sudo = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
+        with tempfile.TemporaryDirectory(prefix="rtprof-sudo-") as tmp:
+            report_path = os.path.join(tmp, "r.json")
+            res = rtp.rtprof("run", "-q", "-o", report_path, "--", "sh", "-c", "id -u; id -g; echo $HOME", env=sudo)
+            self.assertEqual(res.returncode, 0, res.describe())
+            home = pwd.getpwuid(65534).pw_dir
+            self.assertEqual(res.stdout.split(), ["65534", "65534", home], res.describe())
+            res = rtp.rtprof("run", "-q", "--as-root", "-o", report_path, "--", "id", "-u", env=sudo)
+            self.assertEqual(res.stdout.split(), ["0"], res.describe())
+            res = rtp.rtprof("run", "-q", "--json", "-o", "-", "--", rtp.python_exe(),
+                             rtp.workload("getppid_loop.py"), str(CALLS), env=sudo)
+            self.assertEqual(res.returncode, 0, res.describe())
+            report = rtp.parse_report(self, res.stdout, "report of the command run as nobody")
+            self.assertEqual(rtp.syscall_count(self, report, "getppid"), CALLS, rtp.syscall_summary(report))
+            self.assertEqual(report["target"].get("exited"), True)
+        bad = dict(sudo, SUDO_UID="nobody")
+        res = rtp.rtprof("run", "-q", "--", "true", env=bad)
+        self.assertEqual(res.returncode, 2, res.describe())
+        self.assertIn("SUDO_UID", res.stderr)
 
     def test_thread_churn(self):
         _, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("thread_churn.py"), str(THREADS)])
