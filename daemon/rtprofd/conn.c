@@ -30,6 +30,23 @@ void server_log(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+
+/* /run/rtprof as packaging/tmpfiles.d makes it: 0755 root:GROUP (the group when it exists). 0 or -errno. */
+static int default_socket_dir(const char *group)
+{
+	char dir[sizeof(RTP_DEFAULT_SOCKET)];
+	struct group *grp;
+
+	snprintf(dir, sizeof(dir), "%s", RTP_DEFAULT_SOCKET);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	grp = group ? getgrnam(group) : NULL;
+	if (grp && chown(dir, 0, grp->gr_gid))
+		return -errno;
+	return 0;
+}
+
 int server__new(const struct server_opts *opts, struct engine *e, struct server **out, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -75,9 +92,23 @@ int server__new(const struct server_opts *opts, struct engine *e, struct server 
 	}
 	close(s->fd);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		r = errmsg(err, errlen, -errno, "socket: %s", strerror(errno));
+		goto fail;
+	}
 	(void)unlink(opts->socket_path);
-	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		r = errmsg(err, errlen, -errno, "cannot listen on %s: %s", opts->socket_path, strerror(errno));
+	r = bind(s->fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
+	/* started another way than by its unit or package (from a build directory): the default's directory
+	 * is made as the package's tmpfiles.d entry makes it */
+	if (r == -ENOENT && !strcmp(opts->socket_path, RTP_DEFAULT_SOCKET) && !default_socket_dir(opts->group))
+		r = bind(s->fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
+	if (r == -ENOENT) {
+		r = errmsg(err, errlen, r, "cannot listen on %s: its directory does not exist (create it, or give "
+			   "another --socket)", opts->socket_path);
+		goto fail;
+	}
+	if (r) {
+		r = errmsg(err, errlen, r, "cannot listen on %s: %s", opts->socket_path, strerror(-r));
 		goto fail;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", opts->socket_path); /* ours from now on */

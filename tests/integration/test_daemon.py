@@ -1156,6 +1156,18 @@ class SocketTakeover(DaemonCase):
         self.assertEqual(os.stat(self.daemon.socket).st_ino, before.st_ino, "the socket file was replaced")
 
 
+class SocketDirectory(unittest.TestCase):
+    def test_missing_directory_is_said(self):
+        # a --socket in a directory that does not exist: said so, with what to do (the default's directory,
+        # /run/rtprof, rtprofd makes itself when its package did not)
+        rtp.require_root(self)
+        with tempfile.TemporaryDirectory(prefix="rtprofd-sock-") as tmp:
+            sock = os.path.join(tmp, "missing", "rtprofd.sock")
+            res = rtp.run([rtp.rtprofd_path(), "--socket", sock], timeout=30)
+        self.assertNotEqual(res.returncode, 0, res.describe())
+        self.assertIn("%s: its directory does not exist" % sock, res.stderr, res.describe())
+
+
 def bpf_programs():
     """bpftool's list of loaded programs, or None without bpftool."""
     bpftool = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else None)
