@@ -3,6 +3,7 @@ their syscalls counted exactly; thousands of short threads all appear in the rep
 
 import os
 import pwd
+import shutil
 import tempfile
 import unittest
 
@@ -65,8 +66,11 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(res.stdout.split(), ["65534", "65534", home], res.describe())
             res = rtp.rtprof("run", "-q", "--as-root", "-o", report_path, "--", "id", "-u", env=sudo)
             self.assertEqual(res.stdout.split(), ["0"], res.describe())
-            res = rtp.rtprof("run", "-q", "--json", "-o", "-", "--", rtp.python_exe(),
-                             rtp.workload("getppid_loop.py"), str(CALLS), env=sudo)
+            # where nobody may read it (a checkout may be in a directory only root enters)
+            os.chmod(tmp, 0o755)
+            script = shutil.copy(rtp.workload("getppid_loop.py"), tmp)
+            os.chmod(script, 0o644)
+            res = rtp.rtprof("run", "-q", "--json", "-o", "-", "--", rtp.python_exe(), script, str(CALLS), env=sudo)
             self.assertEqual(res.returncode, 0, res.describe())
             report = rtp.parse_report(self, res.stdout, "report of the command run as nobody")
             self.assertEqual(rtp.syscall_count(self, report, "getppid"), CALLS, rtp.syscall_summary(report))
