@@ -247,8 +247,13 @@ int cmd_status(int argc, char **argv)
 	if (dc.json) {
 		print_json(msg);
 	} else {
-		json_object_object_foreach(msg, key, val)
-			printf("%-24s %s\n", key, json_object_get_string(val));
+		/* seconds and rates to the hundredth, not a double's seventeen digits */
+		json_object_object_foreach(msg, key, val) {
+			if (json_object_is_type(val, json_type_double))
+				printf("%-24s %.2f\n", key, json_object_get_double(val));
+			else
+				printf("%-24s %s\n", key, json_object_get_string(val));
+		}
 	}
 	json_object_put(msg);
 	return EXIT_OK;

@@ -563,6 +563,14 @@ class QueryWhileRunning(DaemonCase):
         self.assertTrue(rtp.wait_for_file(done, target, WORKLOAD_TIMEOUT), "workload did not make its calls")
         sock = ["--socket", self.daemon.socket]
 
+        # status as text: each figure as an integer or to the hundredth (uptime 12.34, not 12.345678901234)
+        res = self.rtprof("status", *sock)
+        self.assertEqual(res.returncode, 0, res.describe())
+        status = dict(line.split(None, 1) for line in res.stdout.splitlines())
+        self.assertRegex(status.get("uptime_s", ""), r"^[0-9]+\.[0-9]{2}$", res.stdout)
+        self.assertGreaterEqual(int(status.get("sessions", "-1")), 1, res.stdout)
+        self.assertFalse([v for v in status.values() if re.match(r"^-?[0-9]+\.[0-9]{3,}", v)], res.stdout)
+
         res = self.rtprof("sessions", "--json", *sock)
         self.assertEqual(res.returncode, 0, res.describe())
         listed = {s["session"]: s for s in json.loads(res.stdout)}
