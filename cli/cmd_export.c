@@ -133,7 +133,7 @@ static void export_help(FILE *out)
 		"                     [--load-bucket-ms N]\n"
 		"\n"
 		"Write a recorded trace in a format other tools open (docs/export.md):\n"
-		"  chrome  Chrome Trace Event JSON for Perfetto UI (ui.perfetto.dev) and chrome://tracing: one track\n"
+		"  chrome  Chrome Trace Event JSON for the Perfetto UI (ui.perfetto.dev) and speedscope: one track\n"
 		"          per thread with its states (running, runnable, sleeping, blocked), a sibling track with\n"
 		"          its syscalls longer than --min-syscall-us, and per-CPU load counters of the targets\n"
 		"  folded  'thread (tid);syscall total_ns' lines: syscall time per thread, for flamegraph.pl and\n"
