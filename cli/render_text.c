@@ -82,13 +82,14 @@ static void print_threads(FILE *out, const struct rtp_report *r)
 	char on[24], rq[24], sl[24], bl[24];
 
 	fprintf(out, "Threads (%zu)\n", r->n_threads);
-	fprintf(out, "  %8s %-16s %12s %12s %12s %12s %7s %7s %6s\n", "tid", "name", "on-CPU", "runq wait", "sleep",
-		"blocked", "vol", "invol", "migr");
+	/* the process of each thread, as ps -L shows it: a session may hold many (forks, multiprocessing) */
+	fprintf(out, "  %8s %8s %-16s %12s %12s %12s %12s %7s %7s %6s\n", "pid", "tid", "name", "on-CPU", "runq wait",
+		"sleep", "blocked", "vol", "invol", "migr");
 	for (size_t i = 0; i < r->n_threads; i++) {
 		const struct rtp_report_thread *t = &r->threads[i];
 		char name[sizeof(t->name)];
 
-		fprintf(out, "  %8d %-16s %12s %12s %12s %12s %7" PRIu64 " %7" PRIu64 " %6" PRIu64 "%s\n", t->tid,
+		fprintf(out, "  %8d %8d %-16s %12s %12s %12s %12s %7" PRIu64 " %7" PRIu64 " %6" PRIu64 "%s\n", t->tgid, t->tid,
 			SAFE(name, t->name), fmt_ns(on, sizeof(on), t->oncpu_ns), fmt_ns(rq, sizeof(rq), t->runq_wait_ns),
 			fmt_ns(sl, sizeof(sl), t->sleep_ns), fmt_ns(bl, sizeof(bl), t->block_ns), t->vol_switches,
 			t->invol_switches, t->migrations, t->exited ? "  (exited)" : "");

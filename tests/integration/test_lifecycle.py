@@ -33,6 +33,22 @@ class Lifecycle(unittest.TestCase):
         self.assertTrue(all(t["exited"] for t in report["targets"]), report["targets"])
         self.assertEqual(report["proc_drops"], 0)
 
+    def test_threads_table_has_the_pid(self):
+        # the text report's thread rows say their process: the parent's and each forked child's own pid
+        res = rtp.rtprof("run", "-q", "-o", "-", "--", rtp.python_exe(), rtp.workload("fork_children.py"), "3", "10")
+        self.assertEqual(res.returncode, 0, res.describe())
+        lines = res.stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("Threads ("))
+        self.assertEqual(lines[start + 1].split()[:3], ["pid", "tid", "name"], lines[start + 1])
+        rows = []
+        for line in lines[start + 2:]:
+            if not line.strip():
+                break
+            rows.append([int(v) for v in line.split()[:2]])
+        self.assertEqual(len(rows), 4, "\n".join(lines[start:start + 8]))
+        self.assertEqual(len({pid for pid, _ in rows}), 4, rows)
+        self.assertTrue(all(pid == tid for pid, tid in rows), "single-threaded processes: %s" % rows)
+
     def test_no_follow(self):
         _, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("fork_children.py"), str(CHILDREN),
                                         str(CALLS)], extra=["--no-follow"])
