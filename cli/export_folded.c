@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* `rtprof export --format folded`: 'thread (tid);syscall total_ns' lines, syscall time per thread, for
- * flamegraph.pl and speedscope. */
+/* `rtprof export --format folded`: 'process (pid);thread (tid);syscall total_ns' lines, syscall time per
+ * thread, for flamegraph.pl and speedscope. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -126,8 +126,14 @@ static int folded_finish(void *state, const struct timeline *tl)
 		qsort(x->cells, n, sizeof(*x->cells), cmp_cell);
 	for (size_t i = 0; i < n && !jsonw__err(x->w); i++) {
 		const struct timeline_thread *th = timeline__thread(tl, x->cells[i].tid);
+		uint32_t pid = th ? th->tgid : 0;
+		const struct timeline_process *proc = pid ? timeline__process(tl, pid) : NULL;
+		const struct timeline_thread *leader = pid ? timeline__thread(tl, pid) : NULL;
 		char buf[32];
 
+		/* the process first: a session's processes (forks, a multiprocessing pool) apart */
+		frame(x->w, proc && proc->comm[0] ? proc->comm : leader && leader->name[0] ? leader->name : "?");
+		jsonw__rawf(x->w, " (%u);", pid);
 		frame(x->w, th && th->name[0] ? th->name : "?");
 		jsonw__rawf(x->w, " (%u);", x->cells[i].tid);
 		frame(x->w, export__syscall_name(x->cells[i].nr - 1, buf, sizeof(buf)));

@@ -292,12 +292,14 @@ class FoldedAndCsv(unittest.TestCase):
         res = export(self, trace, "--format", "folded")
         folded = {}
         for line in res.stdout.splitlines():
-            m = re.match(r"^(.+) \((\d+)\);([^; ]+) (\d+)$", line)
-            self.assertIsNotNone(m, "not a folded line 'thread (tid);syscall ns': %r" % line)
-            folded[(int(m.group(2)), m.group(3))] = int(m.group(4))
-            name = {t["tid"]: t["name"] for t in report["threads"]}.get(int(m.group(2)), "")
-            self.assertTrue(line.startswith(thread_label(name.replace(";", "_"), int(m.group(2)))),
-                            "folded line of thread %s does not carry its name (';' made '_'): %r" % (m.group(2), line))
+            m = re.match(r"^(.+) \((\d+)\);(.+) \((\d+)\);([^; ]+) (\d+)$", line)
+            self.assertIsNotNone(m, "not a folded line 'process (pid);thread (tid);syscall ns': %r" % line)
+            # the process frame: the workload's one process, by its name and pid
+            self.assertEqual((m.group(1), int(m.group(2))), ("python3", tids["pid"]), line)
+            folded[(int(m.group(4)), m.group(5))] = int(m.group(6))
+            name = {t["tid"]: t["name"] for t in report["threads"]}.get(int(m.group(4)), "")
+            self.assertTrue(m.group(3) + " (%s)" % m.group(4) == thread_label(name.replace(";", "_"), int(m.group(4))),
+                            "folded line of thread %s does not carry its name (';' made '_'): %r" % (m.group(4), line))
         caller = tids["threads"]["caller"]
         self.assertIn((caller, "getppid"), folded, "no 'caller (%d);getppid' line" % caller)
         csv_total = sum(int(r["dur_ns"]) for r in self.csv_rows(trace)
