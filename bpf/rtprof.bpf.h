@@ -135,7 +135,7 @@ static __always_inline struct rtp_thread *thread_get(struct task_struct *task, b
 
 /* The CPU's cache names another thread than the one running: a context switch went by unseen. The
  * kernel does not trace every switch (on the VMs this project is tested on, the switches out of some of
- * the guest agent's threads are missing from sched_switch, for BPF and ftrace alike), and a thread's
+ * the init process's threads are missing from sched_switch, for BPF and ftrace alike), and a thread's
  * syscall in flight travels in the switch records. So: the thread that was cached left with its syscall
  * in flight, which waits in its record; the thread running now takes back its own, if it left one. */
 static __noinline __attribute__((unused)) void cur_resync(struct rtp_cpu_cur *cur, __u32 tid)
