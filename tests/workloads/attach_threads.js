@@ -6,12 +6,12 @@
 
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const fs = require('fs');
+const threadlib = require('./threadlib');
 
 const THREADS = 3;
 
 function workerMain() {
-  // "/proc/thread-self" links to "PID/task/TID".
-  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/')[2]);
+  const tid = threadlib.tid();
   let sum = 0;
   for (let i = 0; i < workerData.k; i++) sum += process.ppid;
   parentPort.postMessage({ tid, sum });

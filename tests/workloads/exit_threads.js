@@ -7,32 +7,23 @@
 
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const fs = require('fs');
+const threadlib = require('./threadlib');
 
 const LONG = 4;
 const LONG_ROUNDS = 40;
 const SHORT_WAVES = 4;
 const SHORT_PER_WAVE = 4;
 
-function busyFor(ms) {
-  const end = process.hrtime.bigint() + BigInt(ms) * 1000000n;
-  let x = 0;
-  while (process.hrtime.bigint() < end) {
-    for (let i = 0; i < 1000; i++) x += Math.sqrt(i);
-  }
-  return x;
-}
-
 function workerMain() {
-  // "/proc/thread-self" links to "PID/task/TID"
-  parentPort.postMessage(Number(fs.readlinkSync('/proc/thread-self').split('/')[2]));
+  parentPort.postMessage(threadlib.tid());
   if (workerData === 'long') {
     const cell = new Int32Array(new SharedArrayBuffer(4));
     for (let r = 0; r < LONG_ROUNDS; r++) {
-      busyFor(5);
+      threadlib.busyFor(5);
       Atomics.wait(cell, 0, 0, 2);
     }
   } else {
-    busyFor(2);
+    threadlib.busyFor(2);
   }
 }
 

@@ -8,28 +8,19 @@
 
 const { Worker, isMainThread, parentPort } = require('worker_threads');
 const fs = require('fs');
+const threadlib = require('./threadlib');
 
 const WORKERS = 4;
 const CHUNKS = 30;
 const CHUNK_MS = 10;
 const SLEEP_MS = 10;
 
-function busyFor(ms) {
-  const end = process.hrtime.bigint() + BigInt(ms) * 1000000n;
-  let x = 0;
-  while (process.hrtime.bigint() < end) {
-    for (let i = 0; i < 1000; i++) x += Math.sqrt(i);
-  }
-  return x;
-}
-
 function workerMain() {
-  // "/proc/thread-self" links to "PID/task/TID".
-  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/')[2]);
+  const tid = threadlib.tid();
   const cell = new Int32Array(new SharedArrayBuffer(4));
   parentPort.postMessage({ tid });
   for (let c = 0; c < CHUNKS; c++) {
-    busyFor(CHUNK_MS);
+    threadlib.busyFor(CHUNK_MS);
     Atomics.wait(cell, 0, 0, SLEEP_MS);
   }
   Atomics.wait(cell, 0, 0); // park for good
