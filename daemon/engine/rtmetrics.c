@@ -33,7 +33,7 @@
 #include "sys/runtime.h"
 #include "sys/symbols.h"
 
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #include "engine/reaper.h"
 #include "engine/uprobe_multi.h"
 
@@ -320,7 +320,7 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 {
 	struct rtprof_bpf *skel = c->skel;
 	char elf[PATH_MAX + 64], root[48];
-	struct rtp_sym_query q[N_OF(python_syms)];
+	struct rtp_sym_query q[ARRAY_LEN(python_syms)];
 	int r;
 
 	memcpy(q, python_syms, sizeof(q));
@@ -467,7 +467,7 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 	char elf[PATH_MAX + 32], uv[PATH_MAX + 32], root[48];
 	/* libuv: in the executable, or in libuv.so when node links it (distribution builds); then V8's
 	 * collector, in the executable: one pass over its symbols when both are there */
-	struct rtp_sym_query u[N_OF(node_syms)];
+	struct rtp_sym_query u[ARRAY_LEN(node_syms)];
 	static const uint64_t kinds[] = { 0, 0, RTP_TP_FS, RTP_TP_WORK, RTP_TP_DNS, RTP_TP_DNS, RTP_TP_RANDOM };
 	bool one_file;
 	int r, rg;
@@ -527,7 +527,7 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 void rt_prefetch(const char *path)
 {
 	struct rtp_runtime_info *info = calloc(1, sizeof(*info));
-	struct rtp_sym_query q[N_OF(node_syms)];
+	struct rtp_sym_query q[ARRAY_LEN(node_syms)];
 
 	if (!info || runtime__detect_file(path, info)) {
 		free(info);
@@ -535,10 +535,10 @@ void rt_prefetch(const char *path)
 	}
 	if (info->kind == RTP_RUNTIME_PYTHON) {
 		memcpy(q, python_syms, sizeof(python_syms));
-		(void)symbols__resolve(info->lib[0] ? info->lib : path, NULL, q, N_OF(python_syms));
+		(void)symbols__resolve(info->lib[0] ? info->lib : path, NULL, q, ARRAY_LEN(python_syms));
 	} else if (info->kind == RTP_RUNTIME_NODE) {
 		memcpy(q, node_syms, sizeof(node_syms));
-		(void)symbols__resolve(path, NULL, q, N_OF(node_syms));
+		(void)symbols__resolve(path, NULL, q, ARRAY_LEN(node_syms));
 	}
 	free(info);
 }
