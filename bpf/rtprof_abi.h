@@ -185,7 +185,8 @@ enum rtp_counter {
 	RTP_CNT_PROC_DROPS = 2,   /* forked processes not followed: the target table was full */
 	RTP_CNT_SYSCALL_NR_OOR = 3, /* syscalls with nr >= RTP_MAX_SYSCALLS, not aggregated */
 	RTP_CNT_TRACE_LOST = 4,   /* trace records lost: the `trace` ring buffer was full */
-	RTP_CNT_NR = 5,
+	RTP_CNT_STACK_DROPS = 5,  /* stack samples not counted: py_stacks or py_counts was full */
+	RTP_CNT_NR = 6,
 };
 
 /* ---- Runtime metrics: value of the `rt_procs` hash, keyed by tgid. Userspace writes the configuration
@@ -243,6 +244,7 @@ enum rtp_rec_type {
 	RTP_REC_EXEC = 3,
 	RTP_REC_THREAD_EXIT = 4, /* flags & RTP_EV_GROUP_DEAD: the last thread of its process */
 	RTP_REC_RENAME = 5,
+	RTP_REC_PY_STACK = 6,    /* a stack new to py_stacks (its key in `stack`), for userspace to resolve */
 };
 #define RTP_EV_GROUP_DEAD 0x1
 #define RTP_EV_FOLLOWED 0x2
@@ -256,8 +258,13 @@ struct rtp_event {
 	__u64 ts_ns; /* CLOCK_MONOTONIC */
 	__u32 tgid;
 	__u32 tid;
-	__u32 parent_tgid;
-	__u32 parent_tid;
+	union {
+		struct {
+			__u32 parent_tgid;
+			__u32 parent_tid;
+		};
+		__u64 stack; /* RTP_REC_PY_STACK */
+	};
 	__s32 exit_code;
 	__u32 cpu;
 	char comm[RTP_COMM_LEN];
@@ -326,6 +333,70 @@ struct rtp_tr_wakeup {
 	__u64 ts_ns;
 	__u32 tid;
 	__u32 target_cpu; /* wakeup: the CPU it will run on; migrate: the destination */
+};
+
+/* ---- Python stacks (stacks.bpf.c, engine/pystacks.c) ---- */
+
+#define RTP_PY_MAX_FRAMES 128
+#define RTP_PY_NONE 0xffff /* an offset that does not apply to this version */
+
+/* How one CPython process lays out what the walker reads, keyed by tgid in `py_procs`; userspace fills it
+ * from its per-version table once it checked that table against the interpreter (engine/pystacks.c). */
+struct rtp_py_proc {
+	__u64 tss_key;           /* address of _PyRuntime's gilstate Py_tss_t: int initialized; unsigned key */
+	__u16 tstate_frame;      /* tstate -> cframe (3.11, 3.12) or current_frame (3.13) */
+	__u16 cframe_frame;      /* cframe -> current_frame; RTP_PY_NONE: tstate_frame is the frame */
+	__u16 tstate_thread_id;  /* pthread_t of the thread: its TCB, which is the thread's fs base */
+	__u16 frame_code;        /* f_code / f_executable */
+	__u16 frame_prev;        /* previous */
+	__u16 frame_instr;       /* prev_instr (3.11, 3.12) / instr_ptr (3.13) */
+	__u16 frame_owner;       /* owner (a byte) */
+	__u16 code_adaptive;     /* co_code_adaptive: instruction index = (instr - code - this) / 2 */
+	__u16 code_firstlineno;  /* read as each frame's fingerprint */
+	__u16 pthread_specific;  /* glibc: struct pthread's specific_1stblock (keys < 32: {seq, data}) */
+	__u8 owner_skip;         /* frames with this owner are the C stack's shims (3.12+); 0xff: none */
+	__u8 pad[3];
+	__u32 slot;              /* the session slot */
+};
+
+struct rtp_py_frame {
+	__u64 code;       /* PyCodeObject * */
+	__s32 instr;      /* instruction index (code units) */
+	__s32 firstlineno; /* the code's, as read with it: a reused address with another code tells itself apart */
+};
+
+#define RTP_STACK_TRUNCATED 0x1 /* deeper than RTP_PY_MAX_FRAMES: the outermost frames are missing */
+#define RTP_STACK_KERNEL 0x2    /* the sample hit the thread in the kernel */
+#define RTP_STACK_NO_TSTATE 0x4 /* a thread without a Python thread state (not (yet) a Python thread) */
+#define RTP_STACK_BAD_READ 0x8  /* a frame could not be read: the walk stopped there */
+
+/* `py_stacks` values, keyed by a hash of the frames: innermost frame first. */
+struct rtp_py_stack {
+	__u32 n;
+	__u32 flags; /* RTP_STACK_* */
+	struct rtp_py_frame f[RTP_PY_MAX_FRAMES];
+};
+
+enum rtp_profile_kind {
+	RTP_PROF_CPU = 0,    /* on-CPU samples */
+	RTP_PROF_OFFCPU = 1, /* off-CPU intervals: switch-out to switch-in; arg: enum rtp_off_state (accounting.h) */
+	RTP_PROF_GIL = 2,    /* the off-CPU intervals that are GIL waits (futex waits on the GIL) */
+	RTP_PROF_KINDS,
+};
+
+
+/* `py_counts` key: what one thread spent in one stack. */
+struct rtp_py_count_key {
+	__u32 tgid;
+	__u32 tid;
+	__u64 stack; /* key of py_stacks */
+	__u32 kind;  /* enum rtp_profile_kind */
+	__u32 arg;   /* RTP_PROF_OFFCPU: enum rtp_off_state (accounting.h); 0 otherwise */
+};
+
+struct rtp_py_count {
+	__u64 samples; /* on-CPU samples; intervals for the off-CPU kinds */
+	__u64 ns;      /* off-CPU kinds: their time */
 };
 
 #endif /* RTPROF_ABI_H */

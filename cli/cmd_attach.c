@@ -20,7 +20,7 @@ static void attach_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof attach [--json] [-o FILE] [-d SECONDS] [--max-size SIZE] [--no-follow] [--exact-latency]\n"
-		"                     [--no-runtime] [--gil futex|uprobes] [--top N] [-q] PID...\n"
+		"                     [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--top N] [-q] PID...\n"
 		"\n"
 		"Profile running processes (all their threads, and threads and processes they create from now on)\n"
 		"until Ctrl-C, SIGTERM, the duration, or the exit of every target; then report the attached window.\n"
@@ -43,6 +43,9 @@ static void attach_help(FILE *out)
 		"      --no-runtime    no runtime metrics (Python GIL and GC, Node event loop, threadpool and GC)\n"
 		"      --gil METHOD    how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                      a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
+		"      --stacks        sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
+		"                      (in this process: rtprofd does not sample stacks yet)\n"
+		"      --sample-hz N   samples a second on each CPU (default 99; implies --stacks)\n"
 		"  -q, --quiet         no progress lines on stderr\n");
 }
 
@@ -114,6 +117,14 @@ int cmd_attach(int argc, char **argv)
 	npids = unique_pids(pids, npids);
 	if (profile__open_outputs(&po, &o))
 		goto cleanup;
+	if (!po.local && po.sample_hz) {
+		/* rtprofd does not sample stacks (yet): in this process, or say why not */
+		if (geteuid() != 0) {
+			errorf("--stacks runs in this process, which needs root: rtprofd does not sample stacks yet");
+			goto cleanup;
+		}
+		po.local = true;
+	}
 	if (!po.local) {
 		struct rtp_client *c = NULL;
 

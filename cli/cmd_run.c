@@ -30,7 +30,8 @@ static void run_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
-		"                  [--no-runtime] [--gil futex|uprobes] [--top N] [--as-root] [-q] -- COMMAND [ARGS...]\n"
+		"                  [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--top N] [--as-root] [-q]\n"
+		"                  -- COMMAND [ARGS...]\n"
 		"\n"
 		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
 		"rtprof exits with COMMAND's exit code (128+N if a signal N killed it). The report goes to\n"
@@ -49,6 +50,8 @@ static void run_help(FILE *out)
 		"      --no-runtime  no runtime metrics (Python GIL and GC, Node event loop, threadpool and GC)\n"
 		"      --gil METHOD  how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                    a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
+		"      --stacks      sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
+		"      --sample-hz N samples a second on each CPU (default 99; implies --stacks)\n"
 		"      --as-root     under sudo, run COMMAND as root; without it, COMMAND runs as the user who\n"
 		"                    ran sudo (SUDO_UID, SUDO_GID, their groups, HOME, USER)\n"
 		"  -q, --quiet       no progress lines on stderr\n");

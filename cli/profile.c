@@ -75,6 +75,8 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 		{ "no-runtime", no_argument, NULL, 'R' },
 		{ "gil", required_argument, NULL, 'G' },
 		{ "trace-buffer", required_argument, NULL, 'B' },
+		{ "stacks", no_argument, NULL, 'K' },
+		{ "sample-hz", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -141,6 +143,19 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 				return -EINVAL;
 			}
 			po->top = (int)n;
+			break;
+		case 'K':
+			if (!po->sample_hz)
+				po->sample_hz = RTP_DEFAULT_SAMPLE_HZ;
+			break;
+		case 'H':
+			/* above 1 kHz the samples cost more than they tell (perf's default limit is 100 kHz a CPU, all
+			 * users together) */
+			if (parse_count(optarg, 1000, &n) || !n) {
+				errorf("invalid --sample-hz '%s': expected samples a second, 1 to 1000", optarg);
+				return -EINVAL;
+			}
+			po->sample_hz = (unsigned int)n;
 			break;
 		case 'q':
 			po->quiet = true;
@@ -314,6 +329,7 @@ int profile__new_engine(const struct profile_opts *po, struct engine **e)
 		.record = po->trace != NULL,
 		.trace_buffer_bytes = (unsigned int)po->trace_buffer,
 		.runtime_mode = po->runtime_mode,
+		.sample_hz = po->sample_hz,
 	};
 	char err[RTP_ERRLEN];
 	int r = engine__new(&eo, e, err, sizeof(err));

@@ -16,6 +16,8 @@ struct recorder;
 struct rtp_client;
 struct rtp_report;
 
+#define RTP_DEFAULT_SAMPLE_HZ 99 /* not 100: no lockstep with timers that fire at round rates */
+
 struct profile_opts {
 	bool json;
 	bool no_follow;
@@ -29,6 +31,7 @@ struct profile_opts {
 	uint64_t max_size;  /* of the trace */
 	uint64_t trace_buffer; /* the probes' trace ring buffer, bytes; 0 = default */
 	int runtime_mode;   /* enum engine_rt_mode */
+	unsigned int sample_hz; /* --stacks: Python stacks sampled this often on CPU; 0 = no stacks */
 	double duration_s;  /* attach: of the session; run: of the recording; 0 = unbounded */
 	int top;
 };

@@ -2,9 +2,12 @@
 /* The one table renderer of the CLI: a report as human-readable tables. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/text.h"
+#include "accounting.h"
+#include "model/profiles.h"
 #include "render.h"
 
 /* Names and messages come from the profiled processes, from a trace or from rtprofd: no control character
@@ -247,6 +250,80 @@ static void print_runtimes(FILE *out, const struct rtp_report *r)
 	}
 }
 
+/* One kind's "Top functions": self (the innermost Python frame, or a marker such as <no Python frame>) and
+ * total (anywhere in the stack, once per stack) shares, as py-spy top and perf report show them. */
+static void print_top_functions(FILE *out, const struct rtp_profiles *p, unsigned int kind, int top)
+{
+	static const char *const titles[RTP_PROF_KINDS] = {
+		[RTP_PROF_CPU] = "Top functions on CPU",
+		[RTP_PROF_OFFCPU] = "Top functions off CPU (the stack a thread left the CPU in, until it ran again)",
+		[RTP_PROF_GIL] = "Top functions waiting for the GIL",
+	};
+	struct rtp_prof_top *t = NULL;
+	uint64_t total = 0, in_kernel = 0, by_state[3] = { 0 };
+	char name[96], file[160], a[32], b[32], c[32];
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_rows; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+
+		if (r->kind != kind)
+			continue;
+		total += profiles__value(r);
+		in_kernel += r->flags & RTP_STACK_KERNEL ? r->samples : 0;
+		if (r->arg < 3)
+			by_state[r->arg] += r->ns;
+	}
+	if (kind == RTP_PROF_CPU)
+		fprintf(out, "%s (%" PRIu64 " samples at %u Hz%s)\n", titles[kind], total, p->sample_hz,
+			p->drops ? "; some samples dropped: the stack table was full" : "");
+	else if (kind == RTP_PROF_OFFCPU)
+		fprintf(out, "%s\n  %s in all: sleeping %s, blocked %s, waiting for a CPU %s\n", titles[kind],
+			fmt_ns(a, sizeof(a), total), fmt_ns(b, sizeof(b), by_state[RTP_OFF_SLEEPING]),
+			fmt_ns(c, sizeof(c), by_state[RTP_OFF_BLOCKED]), fmt_ns(name, sizeof(name), by_state[RTP_OFF_RUNNABLE]));
+	else
+		fprintf(out, "%s (%s in all)\n", titles[kind], fmt_ns(a, sizeof(a), total));
+	if (!total) {
+		fprintf(out, "  none\n\n");
+		return;
+	}
+	if (profiles__top(p, kind, &t, &n))
+		return;
+	fprintf(out, "  %6s %6s  %-48s %s\n", "self", "total", "function", "file:line");
+	for (size_t i = 0; i < n && (top <= 0 || i < (size_t)top); i++) {
+		const struct rtp_prof_func *f = &p->funcs[t[i].func];
+		double self = 100.0 * (double)t[i].self / (double)total, all = 100.0 * (double)t[i].total / (double)total;
+
+		if (all < 0.05) /* rounds to 0.0% both ways: noise */
+			continue;
+		SAFE(name, f->name);
+		SAFE(file, f->file);
+		if (f->file[0])
+			fprintf(out, "  %5.1f%% %5.1f%%  %-48s %s:%d\n", self, all, name, file, f->firstline);
+		else
+			fprintf(out, "  %5.1f%% %5.1f%%  %s\n", self, all, name);
+	}
+	if (kind == RTP_PROF_CPU)
+		fprintf(out, "  in the kernel (system calls, faults, interrupts): %.1f%% of the samples, counted in the "
+			"functions above\n", 100.0 * (double)in_kernel / (double)total);
+	fputc('\n', out);
+	free(t);
+}
+
+static void print_profiles(FILE *out, const struct rtp_profiles *p, int top)
+{
+	char safe[256];
+
+	for (size_t i = 0; i < p->n_procs; i++) {
+		const struct rtp_prof_proc *pp = &p->procs[i];
+
+		if (pp->unavailable[0])
+			fprintf(out, "Python stacks of %d: not sampled: %s\n", (int)pp->pid, SAFE(safe, pp->unavailable));
+	}
+	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
+		print_top_functions(out, p, k, top);
+}
+
 void render_runtime_text(FILE *out, const struct rtp_report *r)
 {
 	if (!r->n_runtimes)
@@ -260,6 +337,8 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
 	print_threads(out, r);
 	print_runtimes(out, r);
+	if (r->profiles)
+		print_profiles(out, r->profiles, opts ? opts->top_syscalls : 0);
 	print_hist(out, "Run-queue latency (wakeup or preemption to running, all target threads)", r->runq_hist,
 		   RTP_HIST_SLOTS);
 	fprintf(out, "lost events: %" PRIu64 "\n", r->lost_events);

@@ -11,6 +11,7 @@
 #include "accounting.h"
 #include "base/vec.h"
 #include "engine/engine_internal.h"
+#include "engine/pystacks.h"
 #include "sys/runtime.h"
 #include "rtprof.skel.h"
 #include "sys/syscall_names.h"
@@ -451,6 +452,7 @@ int engine__session_report_parts(struct engine *e, int session, const char *mode
 			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
 	collect_process_procfs(e, (unsigned int)session, rep);
 	r = parts & ENGINE_REPORT_THREADS ? runtime_rows(e, (unsigned int)session, rep, now) : 0;
+	r = r ?: (parts & ENGINE_REPORT_STACKS ? pystacks__report(e, (unsigned int)session, rep) : 0);
 	if (r)
 		goto cleanup;
 	for (__u32 c = 0; c < RTP_CNT_NR; c++) {

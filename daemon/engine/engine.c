@@ -20,6 +20,7 @@
 #include "base/vec.h"
 #include "engine/bpfmap.h"
 #include "engine/engine_internal.h"
+#include "engine/pystacks.h"
 #include "engine/uprobe_multi.h"
 #include "sys/runtime.h"
 #include "rtprof.skel.h"
@@ -193,6 +194,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p, const s
 	p->version_pending = quick && p->runtime_known && p->runtime.kind == RTP_RUNTIME_NODE && !p->runtime.version[0];
 	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF, from,
 		  exec_ns);
+	pystacks__attach(e, p);
 	if (!e->trace_fn)
 		return;
 	trace_proc(e, p);
@@ -275,6 +277,10 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	if (ev->type == RTP_REC_PY_STACK) { /* the walker's, not the process's: no trace record */
+		pystacks__new_stack(e, ev->tgid, ev->stack);
+		return 0;
+	}
 	e->events++;
 	if (e->trace_fn) {
 		struct trace_rec rec = { .type = ev->type };
@@ -322,6 +328,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			p->exited = p->forgotten = true;
 			p->exit_ns = ev->ts_ns;
 			rt_detach(&e->rt, p);
+			pystacks__detach(e, p);
 			break;
 		}
 		if (p && (p->exec_held || ev->ts_ns <= p->exec_done_ns)) {
@@ -440,6 +447,11 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = errmsg(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto cleanup;
 	}
+	r = pystacks__prepare(e->skel, e->opts.sample_hz);
+	if (r) {
+		r = errmsg(err, errlen, r, "cannot size the stack tables: %s", strerror(-r));
+		goto cleanup;
+	}
 	r = rtprof_bpf__load(e->skel);
 	if (r) {
 		r = errmsg(err, errlen, r,
@@ -451,6 +463,11 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	if (r) {
 		r = errmsg(err, errlen, r, "cannot attach the BPF probes: %s", strerror(-r));
 		goto cleanup;
+	}
+	if (e->opts.sample_hz) {
+		r = pystacks__start(e, e->opts.sample_hz, err, errlen);
+		if (r)
+			goto cleanup;
 	}
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event, e, NULL);
 	if (!e->rb) {
@@ -477,8 +494,11 @@ void engine__free(struct engine *e)
 	if (!e)
 		return;
 	ring_buffer__free(e->rb);
-	for (size_t i = 0; i < e->n_procs; i++)
+	for (size_t i = 0; i < e->n_procs; i++) {
 		rt_free(&e->rt, &e->procs[i]);
+		pystacks__free_proc(&e->procs[i]);
+	}
+	pystacks__stop(e);
 	/* the probes' links, then the object: the reaper's threads must be done with the former */
 	reaper__fini(&e->reaper);
 	rtprof_bpf__destroy(e->skel);
@@ -762,6 +782,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 		rt_poll(&e->rt, &e->procs[i]);
 		engine_proc_version(e, &e->procs[i]);
 	}
+	pystacks__poll(e);
 	for (size_t i = 0; i < e->n_procs; i++) {
 		struct target_proc *p = &e->procs[i];
 
@@ -775,6 +796,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 			engine_target_remove(e, p);
 			p->forgotten = true;
 			rt_detach(&e->rt, p);
+			pystacks__detach(e, p);
 		}
 	}
 	reaper__flush(&e->reaper); /* probes of processes gone or exec'd since the last poll */

@@ -28,6 +28,7 @@ struct engine_opts {
 	bool watch_execs;         /* report execs of python and node programs that are not traced */
 	unsigned int trace_buffer_bytes; /* trace ring buffer; 0: RTP_DEFAULT_TRACE_BUFFER */
 	int runtime_mode;         /* enum engine_rt_mode: runtime metrics of python/node targets */
+	unsigned int sample_hz;   /* Python stacks: on-CPU samples a second (per CPU); 0: none */
 };
 
 /* Runtime metrics (docs/runtime-metrics.md) of a session's python and node processes. */
@@ -81,7 +82,8 @@ int engine__session_report(struct engine *e, int session, const char *mode, stru
 enum engine_report_part {
 	ENGINE_REPORT_SYSCALLS = 1u << 0,
 	ENGINE_REPORT_THREADS = 1u << 1,
-	ENGINE_REPORT_ALL = ENGINE_REPORT_SYSCALLS | ENGINE_REPORT_THREADS,
+	ENGINE_REPORT_STACKS = 1u << 2,
+	ENGINE_REPORT_ALL = ENGINE_REPORT_SYSCALLS | ENGINE_REPORT_THREADS | ENGINE_REPORT_STACKS,
 };
 int engine__session_report_parts(struct engine *e, int session, const char *mode, unsigned int parts,
 				 struct rtp_report **out);

@@ -72,6 +72,7 @@ struct engine {
 	engine_trace_fn trace_fn;
 	void *trace_ctx;
 	struct rt_ctx rt; /* what runtime metrics get of the engine */
+	struct pystacks *py; /* Python stacks (pystacks.c); NULL when not sampled */
 	struct reaper reaper; /* detached probes, destroyed off the caller's thread (reaper.c) */
 	struct rtp_thread *exited_threads; /* records moved out of the BPF map */
 	size_t n_exited_threads, cap_exited_threads;

@@ -165,7 +165,7 @@ static int vaddr_of(const struct proc_mapping *m, void *ctx)
 	return 0;
 }
 
-static int file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr)
+int rt_file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr)
 {
 	struct vaddr_find f = { .off = off };
 	int r;
@@ -355,7 +355,7 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 	} else {
 		uint64_t lo = 0;
 
-		r = file_vaddr(p->pid, elf, q[0].offset, &lo);
+		r = rt_file_vaddr(p->pid, elf, q[0].offset, &lo);
 		if (r == -ENOENT && p->runtime.lib[0]) {
 			/* not mapped yet: rt_poll() finds it */
 			rt->gil_pending = true;
@@ -639,7 +639,7 @@ void rt_poll(const struct rt_ctx *c, struct target_proc *p)
 
 	if (!rt || !rt->gil_pending || !rt->have_entry || p->exited)
 		return;
-	r = file_vaddr(p->pid, rt->gil_elf, rt->gil_off, &lo);
+	r = rt_file_vaddr(p->pid, rt->gil_elf, rt->gil_off, &lo);
 	if (r == -ENOENT)
 		return; /* still not mapped */
 	rt->gil_pending = false;

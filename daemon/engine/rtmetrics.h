@@ -36,6 +36,9 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p);
 void rt_free(const struct rt_ctx *c, struct target_proc *p);
 /* Finish what waited for the process's libraries to be mapped. */
 void rt_poll(const struct rt_ctx *c, struct target_proc *p);
+/* Where the process maps the byte at file offset `off` of the ELF file at `path`: 0, -ENOENT (not mapped,
+ * yet) or -errno. */
+int rt_file_vaddr(pid_t pid, const char *path, uint64_t off, uint64_t *vaddr);
 /* A TRACE_RUNTIME record of the process's methods. */
 void rt_trace_methods(const struct rt_ctx *c, struct target_proc *p);
 /* The runtime row of a process with runtime probes (p->rt), its GIL threads from rep's thread rows. */

@@ -11,6 +11,7 @@
 #include "base/vec.h"
 #include "engine/bpfmap.h"
 #include "engine/engine_internal.h"
+#include "engine/pystacks.h"
 #include "engine/rtmetrics.h"
 #include "rtprof.skel.h"
 
@@ -218,6 +219,7 @@ void engine__session_free(struct engine *e, int session)
 			engine_target_remove(e, p);
 			rt_detach(&e->rt, p);
 			rt_free(&e->rt, p);
+			pystacks__forget(e, p);
 		} else {
 			e->procs[kept++] = *p;
 		}

@@ -12,6 +12,7 @@
 #include "sys/procfs.h"
 
 struct rt_state;
+struct py_state;
 
 struct target_proc {
 	pid_t pid;
@@ -33,6 +34,7 @@ struct target_proc {
 	uint64_t exec_pending_ns; /* the last exec record that came meanwhile; 0 none */
 	bool version_pending; /* a node found in haste: its version is read later (engine_proc_version) */
 	struct rt_state *rt; /* runtime metrics probes (rtmetrics.c); NULL when none */
+	struct py_state *py; /* its stack walker (pystacks.c); NULL when none */
 	struct proc_stat first, last; /* /proc samples bounding the attached interval */
 	bool have_first, have_last;
 	long max_rss_kb;

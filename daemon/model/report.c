@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model/report.h"
+#include "model/profiles.h"
 #include "model/report_fields.h"
 
 void report__free(struct rtp_report *r)
@@ -22,6 +23,7 @@ void report__free(struct rtp_report *r)
 	free(r->runtimes);
 	free(r->targets);
 	free(r->process.cpu_load_pct);
+	profiles__free(r->profiles);
 	free(r);
 }
 
@@ -222,6 +224,7 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->threads = NULL;
 	d->runtimes = NULL;
 	d->process.cpu_load_pct = NULL;
+	d->profiles = NULL; /* stacks are not taken apart (yet): a difference has none */
 	d->n_syscalls = d->n_threads = d->n_runtimes = 0;
 	/* the scalars: duration, process times, runq_hist, loss counters */
 	fields__subtract(&report_fields, d, then);

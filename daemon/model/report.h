@@ -141,6 +141,8 @@ struct rtp_report_process {
 	const char *source;   /* "rusage" (run: wait4) or "procfs" (attach: /proc deltas) */
 };
 
+struct rtp_profiles;
+
 struct rtp_report {
 	const char *mode; /* "run" or "attach" */
 	struct rtp_report_target *targets; /* [0] is the main target */
@@ -154,6 +156,7 @@ struct rtp_report {
 	struct rtp_report_runtime *runtimes; /* python and node processes, by pid */
 	size_t n_runtimes;
 	uint64_t runq_hist[RTP_HIST_SLOTS]; /* all targets */
+	struct rtp_profiles *profiles; /* stacks (model/profiles.h); NULL when not sampled */
 	uint64_t lost_events;
 	uint64_t thread_drops;
 	uint64_t proc_drops;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "model/profiles.h"
 #include "model/report_fields.h"
 
 #define AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
@@ -468,6 +469,27 @@ static bool has_runtimes(const void *row)
 	return ((const struct rtp_report *)row)->n_runtimes > 0;
 }
 
+static bool has_profiles(const void *row)
+{
+	return ((const struct rtp_report *)row)->profiles != NULL;
+}
+
+static void profiles_json(json_object *o, const char *key, const void *row)
+{
+	json_object_object_add(o, key, profiles__json(((const struct rtp_report *)row)->profiles));
+}
+
+static int profiles_read(json_object *o, const char *key, void *row)
+{
+	struct rtp_report *r = row;
+	json_object *v;
+	int err = 0;
+
+	if (json_object_object_get_ex(o, key, &v))
+		r->profiles = profiles__from_json(v, &err);
+	return err;
+}
+
 static void exit_status_json(json_object *o, const char *key, const void *row)
 {
 	json_object_object_add(o, key, json_object_new_int(((const struct rtp_report *)row)->exit_status));
@@ -525,6 +547,8 @@ static const struct rtp_field fields[] = {
 	  ROWS(threads, n_threads, struct rtp_report_thread, report_thread_fields) },
 	{ "runtime_metrics", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &runtime_metrics_table,
 	  .present = has_runtimes },
+	{ "profiles", RTP_FIELD_CODE, RTP_MERGE_KEEP, 0, .present = has_profiles, .to_json = profiles_json,
+	  .from_json = profiles_read },
 	{ "runq_hist", RTP_FIELD_HIST, RTP_MERGE_HIST, RTP_FIELD_NS, REPORT(runq_hist) },
 	{ "lost_events", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(lost_events) },
 	{ "thread_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(thread_drops) },

@@ -11,9 +11,9 @@ _rtprof_command_opts()
 {
 	case $1 in
 	run) echo "--json --output --max-size --trace-buffer --duration --no-follow --top --exact-latency --no-runtime
-		--gil --as-root --quiet --help" ;;
+		--gil --stacks --sample-hz --as-root --quiet --help" ;;
 	attach) echo "--json --output --duration --max-size --trace-buffer --local --socket --no-follow --top
-		--exact-latency --no-runtime --gil --quiet --help" ;;
+		--exact-latency --no-runtime --gil --stacks --sample-hz --quiet --help" ;;
 	report) echo "--json --top --timeline --resolution --help" ;;
 	export) echo "--format --output --min-syscall-us --load-bucket-ms --help" ;;
 	compare) echo "--json --top --help" ;;
@@ -33,6 +33,7 @@ _rtprof_takes_value()
 	run:-o | run:--output | run:-d | run:--duration | run:--max-size | run:--top | run:--socket) return 0 ;;
 	attach:-o | attach:--output | attach:-d | attach:--duration | attach:--max-size | attach:--top | attach:--socket) return 0 ;;
 	run:--gil | run:--trace-buffer | attach:--gil | attach:--trace-buffer) return 0 ;;
+	run:--sample-hz | attach:--sample-hz) return 0 ;;
 	report:--top | report:--resolution) return 0 ;;
 	export:-f | export:--format | export:-o | export:--output | export:--min-syscall-us | export:--load-bucket-ms) return 0 ;;
 	compare:--top) return 0 ;;

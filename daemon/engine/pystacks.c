@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Python stacks: what bpf/stacks.bpf.c needs of each CPython process, and what its samples mean.
+ *
+ * For each python target the walker gets the offsets of its minor version (the table below), once they
+ * were checked against the interpreter itself: PyCode_Type's basic size and member table give the code
+ * object's offsets (sys/pycode.c), and the walker checks every thread state it reads against the thread
+ * (tstate->thread_id is the thread's fs base). An interpreter that cannot be checked gets no walker and
+ * "unavailable" with the reason, never frames that may be wrong.
+ *
+ * Code objects are read from the process's memory (process_vm_readv) when the walker reports a new stack,
+ * while the process lives: a stack first seen in its last moments may stay unresolved, and is counted so. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "base/errmsg.h"
+#include "base/vec.h"
+#include "engine/bpfmap.h"
+#include "engine/engine_internal.h"
+#include "engine/pystacks.h"
+#include "engine/rtmetrics.h"
+#include "model/profiles.h"
+#include "rtprof.skel.h"
+#include "sys/pycode.h"
+#include "sys/symbols.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* glibc's struct pthread: the first block of thread-specific data, {seq, data} pairs for keys < 32
+ * (nptl/descr.h, specific_1stblock). The walker checks the thread state it finds there against the thread. */
+#define GLIBC_PTHREAD_SPECIFIC 0x310
+
+/* Where the walker finds a thread's frames, per CPython minor version (x86-64), from the interpreter's
+ * headers (Include/internal/pycore_runtime.h, pycore_frame.h, cpython/pystate.h). */
+static const struct py_walk_table {
+	unsigned int minor;
+	uint32_t tss_key; /* _PyRuntime.gilstate.autoTSSkey (3.11), _PyRuntime.autoTSSkey (3.12+) */
+	struct rtp_py_proc w;
+} walk_tables[] = {
+	{ 11, 592, { .tstate_frame = 56, .cframe_frame = 8, .tstate_thread_id = 152, .frame_code = 32,
+		     .frame_prev = 48, .frame_instr = 56, .frame_owner = 69, .owner_skip = 0xff,
+		     .code_adaptive = 184, .code_firstlineno = 72 } },
+	{ 12, 1544, { .tstate_frame = 56, .cframe_frame = 0, .tstate_thread_id = 136, .frame_code = 0,
+		      .frame_prev = 8, .frame_instr = 56, .frame_owner = 70, .owner_skip = 3 /* FRAME_OWNED_BY_CSTACK */,
+		      .code_adaptive = 192, .code_firstlineno = 68 } },
+	{ 13, 2160, { .tstate_frame = 72, .cframe_frame = RTP_PY_NONE, .tstate_thread_id = 152, .frame_code = 0,
+		      .frame_prev = 8, .frame_instr = 56, .frame_owner = 70, .owner_skip = 3,
+		      .code_adaptive = 200, .code_firstlineno = 68 } },
+};
+
+struct code_entry {
+	uint64_t code;
+	int32_t firstlineno;
+	int resolved; /* 1: info holds it; -1: unreadable */
+	struct pycode_info info;
+};
+
+struct py_state {
+	bool ready;   /* py_procs has its walker */
+	bool pending; /* its interpreter is not mapped yet */
+	unsigned int minor;
+	char method[64], unavailable[192];
+	char elf[PATH_MAX + 64];
+	uint64_t runtime_off, code_type_off;
+	struct pycode_layout L;
+	struct code_entry *codes; /* open addressing on code, grown at half full */
+	size_t cap_codes, n_codes;
+	uint64_t unresolved;
+};
+
+/* A stack resolved from one process: its frames as (function, line), outermost first. */
+struct resolved_stack {
+	uint64_t hash;
+	uint32_t flags;
+	uint32_t n;
+	struct rtp_prof_frame *frames; /* functions index `store` */
+};
+
+struct pystacks {
+	unsigned int hz;
+	int *pfds;
+	struct bpf_link **links;
+	int ncpus;
+	struct rtp_profiles *store; /* every function seen, interned */
+	struct resolved_stack *stacks; /* open addressing on hash */
+	size_t cap_stacks, n_stacks;
+	struct {
+		uint32_t tgid;
+		uint64_t hash;
+	} *todo;
+	size_t n_todo, cap_todo;
+};
+
+static struct pystacks *ps_of(struct engine *e)
+{
+	return e->py;
+}
+
+int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz)
+{
+	int err = bpf_program__set_autoload(skel->progs.rtp_py_sample, hz > 0) ?:
+		  bpf_program__set_autoload(skel->progs.rtp_py_switch, hz > 0);
+
+	skel->rodata->py_nr_futex = SYS_futex;
+
+	/* off: tables of one entry (a hash map's memory is taken at its creation) */
+	if (!hz) {
+		err = err ?: bpf_map__set_max_entries(skel->maps.py_procs, 1);
+		err = err ?: bpf_map__set_max_entries(skel->maps.py_stacks, 1);
+		err = err ?: bpf_map__set_max_entries(skel->maps.py_counts, 1);
+		err = err ?: bpf_map__set_max_entries(skel->maps.py_off, 1);
+	}
+	return err;
+}
+
+static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group, unsigned long flags)
+{
+	return syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
+}
+
+int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen)
+{
+	struct pystacks *ps = calloc(1, sizeof(*ps));
+	int r;
+
+	if (!ps)
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	e->py = ps;
+	ps->hz = hz;
+	ps->ncpus = e->ncpus;
+	ps->store = profiles__new(hz);
+	ps->pfds = malloc((size_t)e->ncpus * sizeof(*ps->pfds));
+	for (int c = 0; ps->pfds && c < e->ncpus; c++)
+		ps->pfds[c] = -1;
+	ps->links = calloc((size_t)e->ncpus, sizeof(*ps->links));
+	if (!ps->store || !ps->pfds || !ps->links)
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	for (int c = 0; c < e->ncpus; c++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.size = sizeof(attr),
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.sample_freq = hz,
+			.freq = 1,
+		};
+		int fd = (int)perf_event_open(&attr, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* a possible CPU that is not online */
+			r = -errno;
+			return errmsg(err, errlen, r, "cannot open the cpu-clock sampling event on CPU %d: %s", c,
+				      strerror(-r));
+		}
+		ps->pfds[c] = fd;
+		ps->links[c] = bpf_program__attach_perf_event(e->skel->progs.rtp_py_sample, fd);
+		if (!ps->links[c]) {
+			r = -errno;
+			return errmsg(err, errlen, r, "cannot attach the stack sampler on CPU %d: %s", c, strerror(-r));
+		}
+	}
+	return 0;
+}
+
+static void stacks_free(struct pystacks *ps)
+{
+	for (size_t i = 0; i < ps->cap_stacks; i++)
+		free(ps->stacks[i].frames);
+	free(ps->stacks);
+}
+
+void pystacks__stop(struct engine *e)
+{
+	struct pystacks *ps = ps_of(e);
+
+	if (!ps)
+		return;
+	for (int c = 0; c < ps->ncpus && ps->links; c++)
+		bpf_link__destroy(ps->links[c]);
+	for (int c = 0; c < ps->ncpus && ps->pfds; c++)
+		if (ps->pfds[c] >= 0)
+			close(ps->pfds[c]);
+	free(ps->links);
+	free(ps->pfds);
+	profiles__free(ps->store);
+	stacks_free(ps);
+	free(ps->todo);
+	free(ps);
+	e->py = NULL;
+}
+
+/* ---- per process ---- */
+
+static void codes_free(struct py_state *st)
+{
+	for (size_t i = 0; i < st->cap_codes; i++)
+		pycode__info_free(&st->codes[i].info);
+	free(st->codes);
+	st->codes = NULL;
+	st->cap_codes = st->n_codes = 0;
+}
+
+void pystacks__free_proc(struct target_proc *p)
+{
+	if (!p->py)
+		return;
+	codes_free(p->py);
+	free(p->py);
+	p->py = NULL;
+}
+
+void pystacks__detach(struct engine *e, struct target_proc *p)
+{
+	__u32 key = (__u32)p->pid;
+
+	if (p->py && p->py->ready)
+		(void)bpf_map__delete_elem(e->skel->maps.py_procs, &key, sizeof(key), 0);
+	if (p->py)
+		p->py->ready = false;
+}
+
+static int count_of(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return ((const struct rtp_py_count_key *)key)->tgid == *(const __u32 *)ctx;
+}
+
+void pystacks__forget(struct engine *e, struct target_proc *p)
+{
+	__u32 tgid = (__u32)p->pid;
+
+	if (!ps_of(e))
+		return;
+	pystacks__detach(e, p);
+	pystacks__free_proc(p);
+	(void)bpfmap__delete_where(e->skel->maps.py_counts, sizeof(struct rtp_py_count_key),
+				   sizeof(struct rtp_py_count), count_of, &tgid);
+}
+
+static unsigned int python_minor(const char *version)
+{
+	unsigned int major = 0, minor = 0;
+
+	return sscanf(version, "%u.%u", &major, &minor) == 2 && major == 3 ? minor : 0;
+}
+
+/* Place the walker: the interpreter mapped, its layout checked. Leaves st->pending while not mapped. */
+static void py_setup(struct engine *e, struct target_proc *p, struct py_state *st)
+{
+	const struct py_walk_table *t = NULL;
+	struct rtp_py_proc w;
+	uint64_t runtime, code_type;
+	pid_t pid = p->pid;
+	char why[160];
+	__u32 key = (__u32)p->pid;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_LEN(walk_tables); i++)
+		if (walk_tables[i].minor == st->minor)
+			t = &walk_tables[i];
+	r = rt_file_vaddr(pid, st->elf, st->runtime_off, &runtime);
+	r = r ?: rt_file_vaddr(pid, st->elf, st->code_type_off, &code_type);
+	if (r == -ENOENT) {
+		st->pending = true;
+		return;
+	}
+	st->pending = false;
+	if (r) {
+		snprintf(st->unavailable, sizeof(st->unavailable),
+			 "cannot find the interpreter in the process's mappings: %s", strerror(-r));
+		return;
+	}
+	st->L.code_type = code_type;
+	r = pycode__verify_layout(pycode__read_pid, &pid, &st->L, why, sizeof(why));
+	if (r) {
+		snprintf(st->unavailable, sizeof(st->unavailable), "CPython 3.%u's code objects are not laid out as "
+			 "expected (%.90s): no frames rather than wrong ones", st->minor, r == -EPROTO ? why : strerror(-r));
+		return;
+	}
+	w = t->w;
+	w.tss_key = runtime + t->tss_key;
+	w.pthread_specific = GLIBC_PTHREAD_SPECIFIC;
+	w.slot = p->session;
+	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
+		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");
+		return;
+	}
+	st->ready = true;
+	snprintf(st->method, sizeof(st->method), "cpython-3.%u frames", st->minor);
+}
+
+void pystacks__attach(struct engine *e, struct target_proc *p)
+{
+	struct rtp_sym_query q[] = { { .name = "_PyRuntime" }, { .name = "PyCode_Type" } };
+	char root[48];
+	struct py_state *st;
+	bool known = false;
+	int r;
+
+	if (!ps_of(e))
+		return;
+	pystacks__detach(e, p);
+	pystacks__free_proc(p);
+	if (!p->runtime_known || p->runtime.kind != RTP_RUNTIME_PYTHON || p->exited)
+		return;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	p->py = st;
+	st->minor = python_minor(p->runtime.version);
+	for (size_t i = 0; i < ARRAY_LEN(walk_tables); i++)
+		known |= walk_tables[i].minor == st->minor;
+	if (!known || pycode__layout_for(st->minor, &st->L)) {
+		snprintf(st->unavailable, sizeof(st->unavailable),
+			 "CPython %.16s: its frames are not walked (3.11, 3.12 and 3.13 are)",
+			 p->runtime.version[0] ? p->runtime.version : "of an unknown version");
+		return;
+	}
+	/* the interpreter: in libpython when the executable links it, else in the executable */
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	if (p->runtime.lib[0] && symbols__find_mapping(p->pid, "libpython", st->elf, sizeof(st->elf)))
+		snprintf(st->elf, sizeof(st->elf), "%s%.*s", p->runtime.lib[0] == '/' ? root : "", PATH_MAX - 1,
+			 p->runtime.lib);
+	else if (!p->runtime.lib[0])
+		snprintf(st->elf, sizeof(st->elf), "/proc/%d/exe", (int)p->pid);
+	r = symbols__resolve(st->elf, root, q, ARRAY_LEN(q));
+	if (r < 0 || !q[0].found || !q[1].found) {
+		snprintf(st->unavailable, sizeof(st->unavailable), "no %s symbol in the interpreter (%s)",
+			 r < 0 || !q[0].found ? "_PyRuntime" : "PyCode_Type", r < 0 ? strerror(-r) : "not exported");
+		return;
+	}
+	st->runtime_off = q[0].offset;
+	st->code_type_off = q[1].offset;
+	py_setup(e, p, st);
+}
+
+/* ---- resolution ---- */
+
+static struct code_entry *code_get(struct target_proc *p, uint64_t code, int32_t firstlineno)
+{
+	struct py_state *st = p->py;
+	pid_t pid = p->pid;
+	struct code_entry *c;
+	size_t j;
+
+	if ((st->n_codes + 1) * 2 > st->cap_codes) {
+		size_t cap = st->cap_codes ? st->cap_codes * 2 : 256;
+		struct code_entry *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < st->cap_codes; i++) {
+			if (!st->codes[i].code)
+				continue;
+			for (j = (st->codes[i].code >> 4) & (cap - 1); n[j].code; j = (j + 1) & (cap - 1))
+				;
+			n[j] = st->codes[i];
+		}
+		free(st->codes);
+		st->codes = n;
+		st->cap_codes = cap;
+	}
+	for (j = (code >> 4) & (st->cap_codes - 1); st->codes[j].code; j = (j + 1) & (st->cap_codes - 1)) {
+		c = &st->codes[j];
+		if (c->code == code && c->firstlineno == firstlineno)
+			return c;
+	}
+	c = &st->codes[j];
+	c->code = code;
+	c->firstlineno = firstlineno;
+	st->n_codes++;
+	c->resolved = pycode__read(pycode__read_pid, &pid, &st->L, code, &c->info) == 0 &&
+				      c->info.firstlineno == firstlineno
+			      ? 1
+			      : -1;
+	return c;
+}
+
+static struct resolved_stack *stack_slot(struct pystacks *ps, uint64_t hash, bool add)
+{
+	size_t j;
+
+	if (add && (ps->n_stacks + 1) * 2 > ps->cap_stacks) {
+		size_t cap = ps->cap_stacks ? ps->cap_stacks * 2 : 256;
+		struct resolved_stack *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < ps->cap_stacks; i++) {
+			if (!ps->stacks[i].hash)
+				continue;
+			for (j = ps->stacks[i].hash & (cap - 1); n[j].hash; j = (j + 1) & (cap - 1))
+				;
+			n[j] = ps->stacks[i];
+		}
+		free(ps->stacks);
+		ps->stacks = n;
+		ps->cap_stacks = cap;
+	}
+	if (!ps->cap_stacks)
+		return NULL;
+	for (j = hash & (ps->cap_stacks - 1); ps->stacks[j].hash; j = (j + 1) & (ps->cap_stacks - 1))
+		if (ps->stacks[j].hash == hash)
+			return &ps->stacks[j];
+	return add ? &ps->stacks[j] : NULL;
+}
+
+static int64_t marker(struct pystacks *ps, const char *name)
+{
+	return profiles__func(ps->store, name, "", 0);
+}
+
+/* Frames of a stack of the walker, outermost first, with the markers that say what is not Python code:
+ * <truncated> at the root, <not Python> for a thread outside any thread state, <kernel> at the leaf. */
+static int resolve(struct engine *e, struct target_proc *p, uint64_t hash)
+{
+	struct pystacks *ps = ps_of(e);
+	struct rtp_py_stack *s;
+	struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
+	struct resolved_stack *rs = stack_slot(ps, hash, false);
+	uint32_t n = 0;
+	int64_t f;
+	int r = -ENOMEM;
+
+	if (rs)
+		return 0;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(e->skel->maps.py_stacks, &hash, sizeof(hash), s, sizeof(*s), 0)) {
+		free(s);
+		return -ENOENT;
+	}
+	if (s->n > RTP_PY_MAX_FRAMES)
+		s->n = RTP_PY_MAX_FRAMES;
+	if (s->flags & RTP_STACK_TRUNCATED) {
+		if ((f = marker(ps, "<truncated>")) < 0)
+			goto out;
+		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+	}
+	if (s->flags & RTP_STACK_NO_TSTATE) {
+		if ((f = marker(ps, "<not Python>")) < 0)
+			goto out;
+		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+	}
+	for (uint32_t i = s->n; i-- > 0;) {
+		const struct rtp_py_frame *pf = &s->f[i];
+		struct code_entry *c = p->py ? code_get(p, pf->code, pf->firstlineno) : NULL;
+
+		if (c && c->resolved > 0) {
+			f = profiles__func(ps->store, c->info.function, c->info.file, c->info.firstlineno);
+			fr[n].line = pycode__line(&c->info, p->py->minor, pf->instr);
+		} else {
+			if (p->py)
+				p->py->unresolved++;
+			f = marker(ps, "<unknown code>");
+			fr[n].line = 0;
+		}
+		if (f < 0)
+			goto out;
+		fr[n++].func = (uint32_t)f;
+	}
+	if (s->flags & RTP_STACK_KERNEL) {
+		if ((f = marker(ps, "<kernel>")) < 0)
+			goto out;
+		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+	}
+	if (!n) {
+		if ((f = marker(ps, "<no Python frame>")) < 0)
+			goto out;
+		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+	}
+	rs = stack_slot(ps, hash, true);
+	if (!rs)
+		goto out;
+	rs->frames = malloc(n * sizeof(*fr));
+	if (!rs->frames)
+		goto out;
+	memcpy(rs->frames, fr, n * sizeof(*fr));
+	rs->hash = hash;
+	rs->n = n;
+	rs->flags = s->flags;
+	ps->n_stacks++;
+	r = 0;
+out:
+	free(s);
+	return r;
+}
+
+void pystacks__new_stack(struct engine *e, uint32_t tgid, uint64_t stack)
+{
+	struct pystacks *ps = ps_of(e);
+
+	if (!ps || vec__grow(&ps->todo, &ps->cap_todo, ps->n_todo))
+		return;
+	ps->todo[ps->n_todo].tgid = tgid;
+	ps->todo[ps->n_todo++].hash = stack;
+}
+
+static struct target_proc *live_proc(struct engine *e, pid_t pid)
+{
+	for (size_t i = e->n_procs; i-- > 0;)
+		if (e->procs[i].pid == pid)
+			return e->procs[i].exited ? NULL : &e->procs[i];
+	return NULL;
+}
+
+void pystacks__poll(struct engine *e)
+{
+	struct pystacks *ps = ps_of(e);
+
+	if (!ps)
+		return;
+	for (size_t i = 0; i < e->n_procs; i++) {
+		struct target_proc *p = &e->procs[i];
+
+		if (p->py && p->py->pending && !p->exited)
+			py_setup(e, p, p->py);
+	}
+	for (size_t i = 0; i < ps->n_todo; i++) {
+		struct target_proc *p = live_proc(e, (pid_t)ps->todo[i].tgid);
+
+		if (p)
+			(void)resolve(e, p, ps->todo[i].hash);
+	}
+	ps->n_todo = 0;
+}
+
+/* ---- the report ---- */
+
+static struct target_proc *session_proc(struct engine *e, unsigned int session, pid_t pid)
+{
+	for (size_t i = e->n_procs; i-- > 0;)
+		if (e->procs[i].pid == pid && e->procs[i].session == session)
+			return &e->procs[i];
+	return NULL;
+}
+
+static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_py_count_key *k,
+		   const struct rtp_py_count *v, struct target_proc *p)
+{
+	struct pystacks *ps = ps_of(e);
+	struct resolved_stack *rs = stack_slot(ps, k->stack, false);
+	struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
+	struct rtp_prof_row row = { .pid = (pid_t)k->tgid, .tid = (pid_t)k->tid, .kind = k->kind, .arg = k->arg,
+				    .samples = v->samples, .ns = v->ns };
+
+	if (!rs && !p->exited)
+		(void)resolve(e, p, k->stack); /* its event was lost, or not read yet */
+	rs = rs ?: stack_slot(ps, k->stack, false);
+	if (k->kind == RTP_PROF_CPU)
+		row.ns = ps->hz ? v->samples * (1000000000ull / ps->hz) : 0;
+	if (!rs) {
+		int64_t f = profiles__func(out, "<unresolved: the process was gone>", "", 0);
+
+		if (f < 0)
+			return -ENOMEM;
+		fr[0] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+		return profiles__add(out, &row, fr, 1);
+	}
+	row.flags = rs->flags;
+	for (uint32_t i = 0; i < rs->n; i++) {
+		const struct rtp_prof_func *fn = &ps->store->funcs[rs->frames[i].func];
+		int64_t f = profiles__func(out, fn->name, fn->file, fn->firstline);
+
+		if (f < 0)
+			return -ENOMEM;
+		fr[i] = (struct rtp_prof_frame){ .func = (uint32_t)f, .line = rs->frames[i].line };
+	}
+	return profiles__add(out, &row, fr, rs->n);
+}
+
+int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *rep)
+{
+	struct pystacks *ps = ps_of(e);
+	struct rtp_profiles *out;
+	struct rtp_py_count_key k, next;
+	struct rtp_py_count v;
+	size_t n = 0;
+	int fd, r = 0;
+
+	if (!ps)
+		return 0;
+	/* the off-CPU sampler attaches with the probes: its program runs from the load on */
+	pystacks__poll(e);
+	out = profiles__new(ps->hz);
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_procs; i++)
+		n += e->procs[i].session == session && e->procs[i].runtime.kind == RTP_RUNTIME_PYTHON;
+	out->procs = calloc(n ? n : 1, sizeof(*out->procs));
+	if (!out->procs) {
+		profiles__free(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < e->n_procs; i++) {
+		const struct target_proc *p = &e->procs[i];
+		struct rtp_prof_proc *o;
+
+		if (p->session != session || p->runtime.kind != RTP_RUNTIME_PYTHON || out->n_procs >= n)
+			continue;
+		o = &out->procs[out->n_procs++];
+		o->pid = p->pid;
+		if (p->py) {
+			snprintf(o->method, sizeof(o->method), "%s", p->py->ready || !p->py->unavailable[0] ? p->py->method : "");
+			snprintf(o->unavailable, sizeof(o->unavailable), "%s", p->py->unavailable);
+			o->unresolved = p->py->unresolved;
+			if (!o->method[0] && !o->unavailable[0])
+				snprintf(o->unavailable, sizeof(o->unavailable), "%s",
+					 p->py->pending ? "its interpreter was not mapped yet" : "not set up");
+		} else {
+			snprintf(o->unavailable, sizeof(o->unavailable), "its runtime was not known in time");
+		}
+	}
+	fd = bpf_map__fd(e->skel->maps.py_counts);
+	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err; err = bpf_map_get_next_key(fd, &k, &next)) {
+		struct target_proc *p;
+
+		k = next;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		p = session_proc(e, session, (pid_t)k.tgid);
+		if (!p)
+			continue;
+		r = add_row(e, out, &k, &v, p);
+		if (r)
+			break;
+		for (size_t i = 0; i < out->n_procs; i++)
+			if (out->procs[i].pid == (pid_t)k.tgid) {
+				struct resolved_stack *rs = stack_slot(ps, k.stack, false);
+
+				if (k.kind != RTP_PROF_CPU)
+					continue;
+				out->procs[i].samples += v.samples;
+				if (rs && (rs->flags & RTP_STACK_NO_TSTATE))
+					out->procs[i].no_python += v.samples;
+			}
+	}
+	if (r) {
+		profiles__free(out);
+		return r;
+	}
+	(void)engine_counter(e, RTP_CNT_STACK_DROPS, &out->drops, NULL);
+	profiles__finish(out);
+	rep->profiles = out;
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Python stacks (pystacks.c): the sampler's perf events, each CPython process's walker layout, and the
+ * resolution of code objects into functions, files and lines while the process lives. Not part of the
+ * engine's API. */
+#ifndef RTPROF_PYSTACKS_H
+#define RTPROF_PYSTACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct target_proc;
+struct rtp_report;
+struct rtprof_bpf;
+
+/* Before the object's load: the sampler loaded (and its tables sized) only when hz > 0. */
+int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz);
+/* After the load: one cpu-clock perf event per CPU at hz, the sampler attached. 0 or -errno with a message. */
+int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen);
+void pystacks__stop(struct engine *e);
+/* The process's runtime is (newly) known: a CPython gets its walker layout, now or once its interpreter
+ * is mapped (pystacks__poll). */
+void pystacks__attach(struct engine *e, struct target_proc *p);
+void pystacks__detach(struct engine *e, struct target_proc *p);
+void pystacks__free_proc(struct target_proc *p);
+/* The process leaves with its session: its walker, its counts and what was kept of it. */
+void pystacks__forget(struct engine *e, struct target_proc *p);
+/* A new stack (RTP_REC_PY_STACK) to resolve while its process lives. */
+void pystacks__new_stack(struct engine *e, uint32_t tgid, uint64_t stack);
+/* Layouts that waited for a mapping; stacks that wait for resolution. */
+void pystacks__poll(struct engine *e);
+/* rep->profiles for a session's processes. 0 or -ENOMEM. */
+int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *rep);
+
+#endif

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Stack profiles: building, ranking, JSON (profiles.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "base/vec.h"
+#include "model/profiles.h"
+#include "model/report_fields.h"
+
+#include "accounting.h"
+
+static const char *const kind_names[RTP_PROF_KINDS] = {
+	[RTP_PROF_CPU] = "cpu",
+	[RTP_PROF_OFFCPU] = "offcpu",
+	[RTP_PROF_GIL] = "gil",
+};
+
+static const char *const state_names[] = {
+	[RTP_OFF_RUNNABLE] = "runnable",
+	[RTP_OFF_SLEEPING] = "sleeping",
+	[RTP_OFF_BLOCKED] = "blocked",
+};
+
+const char *profiles__kind_name(unsigned int kind)
+{
+	return kind < RTP_PROF_KINDS ? kind_names[kind] : "?";
+}
+
+const char *profiles__state_name(unsigned int state)
+{
+	return state < sizeof(state_names) / sizeof(state_names[0]) ? state_names[state] : "?";
+}
+
+uint64_t profiles__value(const struct rtp_prof_row *row)
+{
+	return row->kind == RTP_PROF_CPU ? row->samples : row->ns;
+}
+
+/* name/file/firstline -> func: open addressing over indices + 1 (0: empty), grown at half full */
+struct prof_intern {
+	uint32_t *slots;
+	size_t cap;
+};
+
+static uint64_t func_hash(const char *name, const char *file, int firstline)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *s = name; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	h = (h ^ 0xff) * 0x100000001b3ull;
+	for (const char *s = file; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (h ^ (uint32_t)firstline) * 0x100000001b3ull;
+}
+
+struct rtp_profiles *profiles__new(unsigned int sample_hz)
+{
+	struct rtp_profiles *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->sample_hz = sample_hz;
+	return p;
+}
+
+void profiles__free(struct rtp_profiles *p)
+{
+	if (!p)
+		return;
+	if (p->intern)
+		free(p->intern->slots);
+	free(p->intern);
+	free(p->procs);
+	free(p->rows);
+	free(p->frames);
+	free(p->funcs);
+	free(p);
+}
+
+static int intern_grow(struct rtp_profiles *p)
+{
+	struct prof_intern *in = p->intern;
+	size_t cap = in->cap ? in->cap * 2 : 256;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_funcs; i++) {
+		const struct rtp_prof_func *f = &p->funcs[i];
+		size_t j = func_hash(f->name, f->file, f->firstline) & (cap - 1);
+
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = (uint32_t)i + 1;
+	}
+	free(in->slots);
+	in->slots = slots;
+	in->cap = cap;
+	return 0;
+}
+
+int64_t profiles__func(struct rtp_profiles *p, const char *name, const char *file, int firstline)
+{
+	struct rtp_prof_func *f;
+	size_t j;
+
+	if (!p->intern && !(p->intern = calloc(1, sizeof(*p->intern))))
+		return -ENOMEM;
+	if ((p->n_funcs + 1) * 2 > p->intern->cap && intern_grow(p))
+		return -ENOMEM;
+	j = func_hash(name, file, firstline) & (p->intern->cap - 1);
+	for (uint32_t s; (s = p->intern->slots[j]); j = (j + 1) & (p->intern->cap - 1)) {
+		f = &p->funcs[s - 1];
+		if (f->firstline == firstline && !strcmp(f->name, name) && !strcmp(f->file, file))
+			return s - 1;
+	}
+	if (vec__grow(&p->funcs, &p->cap_funcs, p->n_funcs))
+		return -ENOMEM;
+	f = &p->funcs[p->n_funcs];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->file, sizeof(f->file), "%s", file);
+	f->firstline = firstline;
+	p->intern->slots[j] = (uint32_t)++p->n_funcs;
+	return (int64_t)p->n_funcs - 1;
+}
+
+int profiles__add(struct rtp_profiles *p, const struct rtp_prof_row *row, const struct rtp_prof_frame *frames,
+		  uint32_t n)
+{
+	struct rtp_prof_row *r;
+
+	if (vec__grow(&p->rows, &p->cap_rows, p->n_rows))
+		return -ENOMEM;
+	if (vec__reserve(&p->frames, &p->cap_frames, p->n_frames + n))
+		return -ENOMEM;
+	memcpy(p->frames + p->n_frames, frames, n * sizeof(*frames));
+	r = &p->rows[p->n_rows++];
+	*r = *row;
+	r->first = (uint32_t)p->n_frames;
+	r->n = n;
+	p->n_frames += n;
+	return 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct rtp_prof_row *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (profiles__value(x) != profiles__value(y))
+		return profiles__value(x) > profiles__value(y) ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+void profiles__finish(struct rtp_profiles *p)
+{
+	if (p->n_rows)
+		qsort(p->rows, p->n_rows, sizeof(*p->rows), row_cmp);
+	if (p->intern)
+		free(p->intern->slots);
+	free(p->intern);
+	p->intern = NULL;
+}
+
+static int top_cmp(const void *a, const void *b)
+{
+	const struct rtp_prof_top *x = a, *y = b;
+
+	if (x->self != y->self)
+		return x->self > y->self ? -1 : 1;
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return x->func < y->func ? -1 : x->func > y->func;
+}
+
+int profiles__top(const struct rtp_profiles *p, unsigned int kind, struct rtp_prof_top **out, size_t *n_out)
+{
+	struct rtp_prof_top *t = calloc(p->n_funcs ? p->n_funcs : 1, sizeof(*t));
+	uint32_t *seen = calloc(p->n_funcs ? p->n_funcs : 1, sizeof(*seen));
+	size_t n = 0;
+
+	if (!t || !seen) {
+		free(t);
+		free(seen);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->n_funcs; i++)
+		t[i].func = (uint32_t)i;
+	for (size_t i = 0; i < p->n_rows; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+
+		uint32_t leaf;
+
+		if (r->kind != kind || !r->n)
+			continue;
+		/* self: the innermost function, not the kernel it called into (the kernel has a line of its own) */
+		leaf = r->n >= 2 && (r->flags & RTP_STACK_KERNEL) ? r->n - 2 : r->n - 1;
+		t[p->frames[r->first + leaf].func].self += profiles__value(r);
+		for (uint32_t k = 0; k < r->n; k++) {
+			uint32_t f = p->frames[r->first + k].func;
+
+			if (seen[f] == i + 1) /* recursion: once per stack */
+				continue;
+			seen[f] = (uint32_t)i + 1;
+			t[f].total += profiles__value(r);
+		}
+	}
+	free(seen);
+	for (size_t i = 0; i < p->n_funcs; i++)
+		if (t[i].total)
+			t[n++] = t[i];
+	qsort(t, n, sizeof(*t), top_cmp);
+	*out = t;
+	*n_out = n;
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+static json_object *text_or_null(const char *s)
+{
+	return s[0] ? fields__json_text(s) : NULL;
+}
+
+json_object *profiles__json(const struct rtp_profiles *p)
+{
+	json_object *o = json_object_new_object(), *procs = json_object_new_array(), *kinds[RTP_PROF_KINDS];
+
+	json_object_object_add(o, "sample_hz", json_object_new_int64(p->sample_hz));
+	json_object_object_add(o, "drops", json_object_new_int64((int64_t)p->drops));
+	for (size_t i = 0; i < p->n_procs; i++) {
+		const struct rtp_prof_proc *pp = &p->procs[i];
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "pid", json_object_new_int(pp->pid));
+		json_object_object_add(e, "method", text_or_null(pp->method));
+		json_object_object_add(e, "unavailable", text_or_null(pp->unavailable));
+		json_object_object_add(e, "samples", json_object_new_int64((int64_t)pp->samples));
+		json_object_object_add(e, "no_python", json_object_new_int64((int64_t)pp->no_python));
+		json_object_object_add(e, "unresolved_frames", json_object_new_int64((int64_t)pp->unresolved));
+		json_object_array_add(procs, e);
+	}
+	json_object_object_add(o, "processes", procs);
+	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
+		kinds[k] = json_object_new_array();
+	for (size_t i = 0; i < p->n_rows; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+		json_object *e, *stack;
+
+		if (r->kind >= RTP_PROF_KINDS)
+			continue;
+		e = json_object_new_object();
+		stack = json_object_new_array();
+		json_object_object_add(e, "pid", json_object_new_int(r->pid));
+		json_object_object_add(e, "tid", json_object_new_int(r->tid));
+		json_object_object_add(e, "samples", json_object_new_int64((int64_t)r->samples));
+		json_object_object_add(e, "ns", json_object_new_int64((int64_t)r->ns));
+		if (r->kind == RTP_PROF_OFFCPU)
+			json_object_object_add(e, "state", json_object_new_string(profiles__state_name(r->arg)));
+		json_object_object_add(e, "truncated", json_object_new_boolean(r->flags & RTP_STACK_TRUNCATED));
+		json_object_object_add(e, "in_kernel", json_object_new_boolean(r->flags & RTP_STACK_KERNEL));
+		for (uint32_t k = 0; k < r->n; k++) {
+			const struct rtp_prof_frame *f = &p->frames[r->first + k];
+			const struct rtp_prof_func *fn = &p->funcs[f->func];
+			json_object *fr = json_object_new_object();
+
+			json_object_object_add(fr, "function", fields__json_text(fn->name));
+			json_object_object_add(fr, "file", text_or_null(fn->file));
+			json_object_object_add(fr, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
+			json_object_array_add(stack, fr);
+		}
+		json_object_object_add(e, "stack", stack);
+		json_object_array_add(kinds[r->kind], e);
+	}
+	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
+		json_object_object_add(o, kind_names[k], kinds[k]);
+	return o;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : "";
+}
+
+static int64_t get_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+struct rtp_profiles *profiles__from_json(json_object *o, int *err)
+{
+	struct rtp_profiles *p;
+	json_object *a;
+
+	*err = 0;
+	if (!o || !json_object_is_type(o, json_type_object))
+		return NULL;
+	p = profiles__new((unsigned int)get_int(o, "sample_hz"));
+	if (!p)
+		goto nomem;
+	p->drops = (uint64_t)get_int(o, "drops");
+	if (json_object_object_get_ex(o, "processes", &a) && json_object_is_type(a, json_type_array)) {
+		size_t n = json_object_array_length(a);
+
+		p->procs = calloc(n ? n : 1, sizeof(*p->procs));
+		if (!p->procs)
+			goto nomem;
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(a, i);
+			struct rtp_prof_proc *pp = &p->procs[p->n_procs];
+
+			if (!json_object_is_type(e, json_type_object))
+				continue;
+			pp->pid = (pid_t)get_int(e, "pid");
+			snprintf(pp->method, sizeof(pp->method), "%s", get_str(e, "method"));
+			snprintf(pp->unavailable, sizeof(pp->unavailable), "%s", get_str(e, "unavailable"));
+			pp->samples = (uint64_t)get_int(e, "samples");
+			pp->no_python = (uint64_t)get_int(e, "no_python");
+			pp->unresolved = (uint64_t)get_int(e, "unresolved_frames");
+			p->n_procs++;
+		}
+	}
+	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++) {
+		size_t n;
+
+		if (!json_object_object_get_ex(o, kind_names[k], &a) || !json_object_is_type(a, json_type_array))
+			continue;
+		n = json_object_array_length(a);
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(a, i), *stack;
+			struct rtp_prof_row row = { .kind = k };
+			struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
+			uint32_t nf = 0;
+
+			if (!json_object_is_type(e, json_type_object))
+				continue;
+			row.pid = (pid_t)get_int(e, "pid");
+			row.tid = (pid_t)get_int(e, "tid");
+			row.samples = (uint64_t)get_int(e, "samples");
+			row.ns = (uint64_t)get_int(e, "ns");
+			for (unsigned int s = 0; s < sizeof(state_names) / sizeof(state_names[0]); s++)
+				if (k == RTP_PROF_OFFCPU && !strcmp(get_str(e, "state"), state_names[s]))
+					row.arg = s;
+			if (json_object_get_boolean(json_object_object_get(e, "truncated")))
+				row.flags |= RTP_STACK_TRUNCATED;
+			if (json_object_get_boolean(json_object_object_get(e, "in_kernel")))
+				row.flags |= RTP_STACK_KERNEL;
+			if (json_object_object_get_ex(e, "stack", &stack) && json_object_is_type(stack, json_type_array)) {
+				size_t m = json_object_array_length(stack);
+
+				for (size_t j = 0; j < m && nf < sizeof(fr) / sizeof(fr[0]); j++) {
+					json_object *f = json_object_array_get_idx(stack, j);
+					int64_t fn;
+
+					if (!json_object_is_type(f, json_type_object))
+						continue;
+					fn = profiles__func(p, get_str(f, "function"), get_str(f, "file"), 0);
+					if (fn < 0)
+						goto nomem;
+					fr[nf].func = (uint32_t)fn;
+					fr[nf++].line = (int)get_int(f, "line");
+				}
+			}
+			if (profiles__add(p, &row, fr, nf))
+				goto nomem;
+		}
+	}
+	profiles__finish(p);
+	return p;
+nomem:
+	profiles__free(p);
+	*err = -ENOMEM;
+	return NULL;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Stack profiles of a report (docs/report-json.md, "profiles"): which function, for each kind of time.
+ * Functions and stacks are interned: a stack is a run of frames, a frame a function and a line. */
+#ifndef RTPROF_PROFILES_H
+#define RTPROF_PROFILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rtprof_abi.h"
+
+struct json_object;
+
+struct rtp_prof_func {
+	char name[160]; /* co_qualname; "<...>" for the markers (kernel, no Python frame...) */
+	char file[256];
+	int firstline;
+};
+
+struct rtp_prof_frame {
+	uint32_t func; /* index in funcs */
+	int line;      /* 0: unknown */
+};
+
+/* What one thread spent in one stack. */
+struct rtp_prof_row {
+	pid_t pid, tid;
+	unsigned int kind;  /* enum rtp_profile_kind */
+	unsigned int arg;   /* RTP_PROF_OFFCPU: the state it left in (enum rtp_off_state) */
+	uint64_t samples;   /* on-CPU samples; off-CPU intervals */
+	uint64_t ns;        /* the samples' time (samples / sample_hz); the intervals' */
+	uint32_t first, n;  /* frames[first .. first + n), outermost first */
+	uint32_t flags;     /* RTP_STACK_* */
+};
+
+/* Per process: how its stacks were walked, or why they were not. */
+struct rtp_prof_proc {
+	pid_t pid;
+	char method[64];       /* "" when unavailable */
+	char unavailable[192];
+	uint64_t samples;      /* of its threads */
+	uint64_t no_python;    /* samples of threads outside any Python thread state */
+	uint64_t unresolved;   /* frames whose code object could not be read (the process was gone) */
+};
+
+struct rtp_profiles {
+	unsigned int sample_hz;
+	uint64_t drops; /* samples not counted: the stack tables were full */
+	struct rtp_prof_proc *procs;
+	size_t n_procs;
+	struct rtp_prof_row *rows; /* by kind, then value, descending */
+	size_t n_rows;
+	struct rtp_prof_frame *frames;
+	size_t n_frames, cap_frames;
+	struct rtp_prof_func *funcs;
+	size_t n_funcs, cap_funcs;
+	size_t cap_rows;
+	struct prof_intern *intern; /* name/file -> func, while building */
+};
+
+struct rtp_profiles *profiles__new(unsigned int sample_hz);
+void profiles__free(struct rtp_profiles *p);
+/* The function's index (added if new); -ENOMEM. */
+int64_t profiles__func(struct rtp_profiles *p, const char *name, const char *file, int firstline);
+/* A row whose frames (outermost first) are copied; -ENOMEM. */
+int profiles__add(struct rtp_profiles *p, const struct rtp_prof_row *row, const struct rtp_prof_frame *frames,
+		  uint32_t n);
+/* Rows sorted by kind and value; the intern table dropped. */
+void profiles__finish(struct rtp_profiles *p);
+const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil" */
+const char *profiles__state_name(unsigned int state); /* "runnable", "sleeping", "blocked" */
+/* What rows of a kind are ranked by: samples on CPU, time off CPU. */
+uint64_t profiles__value(const struct rtp_prof_row *row);
+
+/* Top functions of one kind: self (the innermost frame) and total (anywhere in the stack, once per
+ * stack), summed over rows. n_out gets how many; free *out. 0 or -ENOMEM. */
+struct rtp_prof_top {
+	uint32_t func;
+	uint64_t self, total; /* profiles__value's */
+};
+int profiles__top(const struct rtp_profiles *p, unsigned int kind, struct rtp_prof_top **out, size_t *n_out);
+
+struct json_object *profiles__json(const struct rtp_profiles *p);
+/* Back from that JSON: NULL with *err = -ENOMEM, or NULL with *err = 0 when there is nothing to read. */
+struct rtp_profiles *profiles__from_json(struct json_object *o, int *err);
+
+#endif

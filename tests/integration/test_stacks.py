@@ -1,0 +1,207 @@
+"""Python stacks on CPU (`--stacks`, report key `profiles`) against the workload's own CPU clock.
+
+stacks_split.py spends CPU in busy_a and busy_b in a 70/30 proportion that it measures itself
+(time.thread_time around each call); the profile's shares of the two functions must match it within 5 points,
+for Debian's python3.11 (static, stripped) and pyenv's 3.11, 3.12 and 3.13 (shared libpython). The stacks
+must be the program's: <module> -> main -> busy_a, in the workload's file, on lines inside each function.
+The number of samples must be the sampling rate times the CPU time the kernel counted for the process. An
+interpreter whose frames are not walked (3.10) is reported as such, with no frames at all.
+"""
+
+import glob
+import json
+import os
+import tempfile
+import unittest
+
+import rtp
+
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+CPU_S = "2.0"
+HZ = 499  # more samples than the default: a 5-point bound on a share is then > 3 standard deviations
+
+
+def setUpModule():
+    rtp.check_rtprof()
+
+
+def pyenv_python(test, minor):
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.%d.*" % minor, "bin", "python3.%d" % minor)))
+    if not found:
+        rtp.skip_or_fail(test, "needs pyenv's python 3.%d under %s/versions" % (minor, root))
+    return found[-1]
+
+
+def interpreters(test):
+    found = []
+    if os.access(DEBIAN_PYTHON, os.X_OK):
+        found.append(DEBIAN_PYTHON)
+    for minor in (11, 12, 13):
+        found.append(pyenv_python(test, minor))
+    return found
+
+
+def python_frames(row):
+    """The Python functions of a stack row, outermost first (the <kernel> leaf marker left out)."""
+    stack = row["stack"]
+    if row["in_kernel"]:
+        stack = stack[:-1]
+    return stack
+
+
+class StacksCase(unittest.TestCase):
+    def setUp(self):
+        rtp.require_root(self)
+
+    def profile(self, python, *args, hz=HZ, extra=()):
+        fd, truth = tempfile.mkstemp(prefix="rtprof-stacks-")
+        os.close(fd)
+        self.addCleanup(os.unlink, truth)
+        flags = ["--stacks"] + (["--sample-hz", str(hz)] if hz else []) + list(extra)
+        res, report = rtp.run_json(self, [python, rtp.workload("stacks_split.py"), truth, CPU_S] + list(args),
+                                   extra=flags)
+        with open(truth) as f:
+            return report, json.load(f), res
+
+    def rows_of(self, report, pid):
+        self.assertIn("profiles", report, "no profiles in the report of --stacks")
+        return [r for r in report["profiles"]["cpu"] if r["pid"] == pid]
+
+
+class OnCpu(StacksCase):
+    def test_shares_stacks_and_lines(self):
+        for python in interpreters(self):
+            with self.subTest(python=python):
+                report, truth, res = self.profile(python)
+                pid = truth["pid"]
+                procs = {p["pid"]: p for p in report["profiles"]["processes"]}
+                self.assertIn(pid, procs, res.describe())
+                self.assertEqual(procs[pid]["method"], "cpython-%s frames" % truth["version"])
+                self.assertIsNone(procs[pid]["unavailable"])
+                rows = self.rows_of(report, pid)
+                split = {"busy_a": 0, "busy_b": 0}
+                for row in rows:
+                    frames = python_frames(row)
+                    self.assertTrue(all(r["tid"] == pid for r in rows), "one thread: %s" % rows[:3])
+                    leaf = frames[-1] if frames else {}
+                    if leaf.get("function") not in split or leaf.get("file") != truth["file"]:
+                        continue
+                    split[leaf["function"]] += row["samples"]
+                    # the program's own stack, outermost first, on lines of each function
+                    self.assertEqual([f["function"] for f in frames[-3:]], ["<module>", "main", leaf["function"]],
+                                     "stack %s" % frames)
+                    first, last = truth["lines"][leaf["function"]]
+                    self.assertTrue(first <= leaf["line"] <= last, "line %s of %s not in %d..%d"
+                                    % (leaf["line"], leaf["function"], first, last))
+                    first, last = truth["lines"]["main"]
+                    self.assertTrue(first <= frames[-2]["line"] <= last, "main's line %s" % frames[-2]["line"])
+                total = sum(split.values())
+                self.assertGreater(total, 0.8 * HZ * float(CPU_S), "samples in busy_a/busy_b: %s" % split)
+                want = truth["cpu_s"]["busy_a"] / (truth["cpu_s"]["busy_a"] + truth["cpu_s"]["busy_b"])
+                got = split["busy_a"] / total
+                self.assertAlmostEqual(got, want, delta=0.05, msg="busy_a's share: samples %s, CPU %s"
+                                       % (split, truth["cpu_s"]))
+
+    def test_samples_are_rate_times_cpu(self):
+        """At the default rate: the samples of the process are 99 a second of its CPU time (the kernel's)."""
+        report, truth, res = self.profile(DEBIAN_PYTHON if os.access(DEBIAN_PYTHON, os.X_OK)
+                                          else pyenv_python(self, 11), hz=None)
+        self.assertEqual(report["profiles"]["sample_hz"], 99)
+        samples = sum(r["samples"] for r in self.rows_of(report, truth["pid"]))
+        cpu_s = sum(t["oncpu_ns"] for t in report["threads"] if t.get("pid", truth["pid"]) == truth["pid"]) / 1e9
+        self.assertAlmostEqual(samples / cpu_s, 99, delta=99 * 0.15,
+                               msg="%d samples over %.3f s of CPU" % (samples, cpu_s))
+
+    def test_threads(self):
+        """busy_a on the main thread, busy_b on another: each function's samples on its own thread."""
+        report, truth, res = self.profile(pyenv_python(self, 12), "threads")
+        by = {}
+        for row in self.rows_of(report, truth["pid"]):
+            frames = python_frames(row)
+            if frames and frames[-1]["function"] in ("busy_a", "busy_b"):
+                key = (frames[-1]["function"], row["tid"])
+                by[key] = by.get(key, 0) + row["samples"]
+        main, other = truth["tids"]["main"], truth["tids"]["other"]
+        self.assertGreater(by.get(("busy_a", main), 0), 0.8 * HZ * float(CPU_S) * 0.7, by)
+        self.assertGreater(by.get(("busy_b", other), 0), 0.8 * HZ * float(CPU_S) * 0.3, by)
+        self.assertEqual(by.get(("busy_a", other), 0) + by.get(("busy_b", main), 0), 0, by)
+
+    def test_text_report(self):
+        python = pyenv_python(self, 13)
+        fd, truth = tempfile.mkstemp(prefix="rtprof-stacks-")
+        os.close(fd)
+        self.addCleanup(os.unlink, truth)
+        res = rtp.rtprof("run", "--stacks", "-q", "--", python, rtp.workload("stacks_split.py"), truth, "1.0")
+        self.assertEqual(res.returncode, 0, res.describe())
+        lines = res.stderr.splitlines()
+        at = [i for i, l in enumerate(lines) if l.startswith("Top functions on CPU")]
+        self.assertEqual(len(at), 1, res.stderr)
+        rows = lines[at[0] + 2:at[0] + 4]
+        self.assertRegex(rows[0], r"^\s+\d+\.\d% +\d+\.\d%  busy_a +\S+stacks_split\.py:\d+$", res.stderr)
+        self.assertRegex(rows[1], r"busy_b", res.stderr)
+
+
+class OffCpu(StacksCase):
+    """Off-CPU time by the stack a thread left the CPU in, against the same threads' sleep, blocked and
+    run-queue times (the scheduler's own accounting, in the threads table); GIL waits by stack against the
+    futex GIL method's waits of each thread."""
+
+    def test_offcpu_and_gil(self):
+        for python in (pyenv_python(self, 11), pyenv_python(self, 13)):
+            with self.subTest(python=python):
+                fd, truth_path = tempfile.mkstemp(prefix="rtprof-stacks-")
+                os.close(fd)
+                self.addCleanup(os.unlink, truth_path)
+                res, report = rtp.run_json(self, [python, rtp.workload("stacks_offcpu.py"), truth_path],
+                                           extra=["--stacks"])
+                with open(truth_path) as f:
+                    truth = json.load(f)
+                prof = report["profiles"]
+                threads = {t["tid"]: t for t in report["threads"]}
+                gil = {t["tid"]: t for t in report["runtime_metrics"]["processes"][0]["gil"]["threads"]}
+                workers = truth["tids"]["spin"] + [truth["tids"]["nap"]]
+                for tid in workers:
+                    rows = [r for r in prof["offcpu"] if r["tid"] == tid]
+                    got = sum(r["ns"] for r in rows)
+                    t = threads[tid]
+                    want = t["sleep_ns"] + t["block_ns"] + t["runq_wait_ns"]
+                    self.assertAlmostEqual(got, want, delta=0.02 * want + 2e6,
+                                           msg="thread %d off CPU: stacks %d ns, scheduler %d ns" % (tid, got, want))
+                    # the futex method times each wait from its futex call's entry to its return; the stacks
+                    # from the switch-out to the switch-in: the calls' time on CPU around their sleep is in
+                    # the former only (~30 us a wait measured here)
+                    got_gil = sum(r["ns"] for r in prof["gil"] if r["tid"] == tid)
+                    want_gil, waits = gil[tid]["wait_ns"], gil[tid]["waits"]
+                    msg = "thread %d GIL waits: stacks %d ns, futex method %d ns in %d waits" % (
+                        tid, got_gil, want_gil, waits)
+                    self.assertLessEqual(got_gil, want_gil + 1e6, msg)
+                    self.assertGreaterEqual(got_gil, want_gil - 0.02 * want_gil - 2e6 - waits * 60e3, msg)
+                # the sleeper slept in nap(), at least as long as it asked to
+                napped = sum(r["ns"] for r in prof["offcpu"] if r["tid"] == truth["tids"]["nap"]
+                             and r["state"] == "sleeping" and python_frames(r)
+                             and python_frames(r)[-1]["function"] == "nap")
+                self.assertGreaterEqual(napped, truth["naps"] * truth["nap_s"] * 1e9)
+                # the spinners waited for the GIL in spin()
+                for tid in truth["tids"]["spin"]:
+                    rows = [r for r in prof["gil"] if r["tid"] == tid]
+                    in_spin = sum(r["ns"] for r in rows if python_frames(r)[-1:]
+                                  and python_frames(r)[-1]["function"] == "spin")
+                    self.assertGreater(in_spin, 0.9 * sum(r["ns"] for r in rows), rows[:5])
+
+
+class NotWalked(StacksCase):
+    def test_unsupported_version_has_no_frames(self):
+        report, truth, res = self.profile(pyenv_python(self, 10))
+        procs = {p["pid"]: p for p in report["profiles"]["processes"]}
+        self.assertIsNone(procs[truth["pid"]]["method"])
+        self.assertIn("3.10", procs[truth["pid"]]["unavailable"])
+        self.assertEqual(self.rows_of(report, truth["pid"]), [], "frames of an interpreter that is not walked")
+
+    def test_no_profiles_without_stacks(self):
+        res, report = rtp.run_json(self, [rtp.python_exe(), "-c", "pass"])
+        self.assertNotIn("profiles", report)
+
+
+if __name__ == "__main__":
+    rtp.main()
