@@ -387,3 +387,176 @@ nomem:
 	*err = -ENOMEM;
 	return NULL;
 }
+
+/* ---- the compact form ---- */
+
+/* One stack of the table: a run of frames, found again by content. */
+struct stack_ref {
+	uint32_t first, n;
+	uint32_t index; /* in the table */
+};
+
+static bool same_frames(const struct rtp_prof_frame *a, const struct rtp_prof_frame *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i].func != b[i].func || a[i].line != b[i].line)
+			return false;
+	return true;
+}
+
+json_object *profiles__trace_json(const struct rtp_profiles *p)
+{
+	json_object *o = json_object_new_object(), *funcs = json_object_new_array(), *stacks = json_object_new_array(),
+		    *rows = json_object_new_array(), *procs = profiles__json(p), *v;
+	struct stack_ref *refs = calloc(p->n_rows ? p->n_rows : 1, sizeof(*refs));
+	size_t n_refs = 0;
+
+	/* the processes' entries as the report has them */
+	if (json_object_object_get_ex(procs, "processes", &v))
+		json_object_object_add(o, "processes", json_object_get(v));
+	json_object_put(procs);
+	json_object_object_add(o, "sample_hz", json_object_new_int64(p->sample_hz));
+	json_object_object_add(o, "drops", json_object_new_int64((int64_t)p->drops));
+	for (size_t i = 0; i < p->n_funcs; i++) {
+		json_object *f = json_object_new_array();
+
+		json_object_array_add(f, fields__json_text(p->funcs[i].name));
+		json_object_array_add(f, fields__json_text(p->funcs[i].file));
+		json_object_array_add(f, json_object_new_int(p->funcs[i].firstline));
+		json_object_array_add(funcs, f);
+	}
+	for (size_t i = 0; i < p->n_rows && refs; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+		const struct rtp_prof_frame *fr = p->frames + r->first;
+		json_object *row = json_object_new_array();
+		size_t k;
+
+		for (k = 0; k < n_refs; k++)
+			if (refs[k].n == r->n && same_frames(p->frames + refs[k].first, fr, r->n))
+				break;
+		if (k == n_refs) {
+			json_object *s = json_object_new_array();
+
+			for (uint32_t j = 0; j < r->n; j++) {
+				json_object_array_add(s, json_object_new_int((int32_t)fr[j].func));
+				json_object_array_add(s, json_object_new_int(fr[j].line));
+			}
+			json_object_array_add(stacks, s);
+			refs[n_refs++] = (struct stack_ref){ .first = r->first, .n = r->n, .index = (uint32_t)k };
+		}
+		json_object_array_add(row, json_object_new_int((int32_t)r->kind));
+		json_object_array_add(row, json_object_new_int((int32_t)r->arg));
+		json_object_array_add(row, json_object_new_int(r->pid));
+		json_object_array_add(row, json_object_new_int(r->tid));
+		json_object_array_add(row, json_object_new_int64((int64_t)r->samples));
+		json_object_array_add(row, json_object_new_int64((int64_t)r->ns));
+		json_object_array_add(row, json_object_new_int((int32_t)r->flags));
+		json_object_array_add(row, json_object_new_int((int32_t)k));
+		json_object_array_add(rows, row);
+	}
+	free(refs);
+	json_object_object_add(o, "functions", funcs);
+	json_object_object_add(o, "stacks", stacks);
+	json_object_object_add(o, "rows", rows);
+	return o;
+}
+
+static json_object *array_at(json_object *a, size_t i)
+{
+	json_object *v = json_object_array_get_idx(a, i);
+
+	return v && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static int64_t int_at(json_object *a, size_t i)
+{
+	json_object *v = json_object_array_get_idx(a, i);
+
+	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+}
+
+static const char *str_at(json_object *a, size_t i)
+{
+	json_object *v = json_object_array_get_idx(a, i);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+struct rtp_profiles *profiles__from_trace_json(json_object *o, int *err)
+{
+	json_object *funcs, *stacks, *rows, *procs;
+	struct rtp_profiles *p = NULL;
+	uint32_t *fmap = NULL;
+	size_t nf;
+
+	*err = 0;
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "functions", &funcs) ||
+	    !json_object_object_get_ex(o, "stacks", &stacks) || !json_object_object_get_ex(o, "rows", &rows) ||
+	    !json_object_is_type(funcs, json_type_array) || !json_object_is_type(stacks, json_type_array) ||
+	    !json_object_is_type(rows, json_type_array))
+		return NULL;
+	/* the processes and the scalars the report's way; the rows below */
+	procs = json_object_new_object();
+	if (!procs)
+		goto nomem;
+	json_object_object_add(procs, "sample_hz", json_object_get(json_object_object_get(o, "sample_hz")));
+	json_object_object_add(procs, "drops", json_object_get(json_object_object_get(o, "drops")));
+	json_object_object_add(procs, "processes", json_object_get(json_object_object_get(o, "processes")));
+	p = profiles__from_json(procs, err);
+	json_object_put(procs);
+	if (!p)
+		return NULL;
+	nf = json_object_array_length(funcs);
+	fmap = calloc(nf ? nf : 1, sizeof(*fmap));
+	if (!fmap)
+		goto nomem;
+	for (size_t i = 0; i < nf; i++) {
+		json_object *f = array_at(funcs, i);
+		int64_t k = profiles__func(p, f ? str_at(f, 0) : "?", f ? str_at(f, 1) : "",
+					   f ? (int)int_at(f, 2) : 0);
+
+		if (k < 0)
+			goto nomem;
+		fmap[i] = (uint32_t)k;
+	}
+	for (size_t i = 0, n = json_object_array_length(rows); i < n; i++) {
+		json_object *r = array_at(rows, i), *s;
+		struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
+		struct rtp_prof_row row;
+		uint32_t nfr = 0;
+		size_t m;
+		bool bad = false;
+
+		if (!r || json_object_array_length(r) < 8)
+			continue;
+		row = (struct rtp_prof_row){
+			.kind = (unsigned int)int_at(r, 0), .arg = (unsigned int)int_at(r, 1), .pid = (pid_t)int_at(r, 2),
+			.tid = (pid_t)int_at(r, 3), .samples = (uint64_t)int_at(r, 4), .ns = (uint64_t)int_at(r, 5),
+			.flags = (uint32_t)int_at(r, 6),
+		};
+		s = int_at(r, 7) >= 0 ? array_at(stacks, (size_t)int_at(r, 7)) : NULL;
+		if (!s || row.kind >= RTP_PROF_KINDS)
+			continue;
+		m = json_object_array_length(s) / 2;
+		for (size_t j = 0; j < m && nfr < sizeof(fr) / sizeof(fr[0]); j++) {
+			int64_t f = int_at(s, 2 * j);
+
+			if (f < 0 || (size_t)f >= nf) {
+				bad = true;
+				break;
+			}
+			fr[nfr].func = fmap[f];
+			fr[nfr++].line = (int)int_at(s, 2 * j + 1);
+		}
+		if (!bad && profiles__add(p, &row, fr, nfr))
+			goto nomem;
+	}
+	free(fmap);
+	profiles__finish(p);
+	return p;
+nomem:
+	free(fmap);
+	profiles__free(p);
+	*err = -ENOMEM;
+	return NULL;
+}

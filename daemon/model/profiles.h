@@ -85,4 +85,10 @@ struct json_object *profiles__json(const struct rtp_profiles *p);
 /* Back from that JSON: NULL with *err = -ENOMEM, or NULL with *err = 0 when there is nothing to read. */
 struct rtp_profiles *profiles__from_json(struct json_object *o, int *err);
 
+/* The compact form a trace keeps (docs/trace-format.md, the P block): functions once, stacks once (runs of
+ * function and line), rows by stack index. Back with the same checks as profiles__from_json: any index out
+ * of range drops its row. */
+struct json_object *profiles__trace_json(const struct rtp_profiles *p);
+struct rtp_profiles *profiles__from_trace_json(struct json_object *o, int *err);
+
 #endif

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <json-c/json.h>
+
+#include "model/profiles.h"
 #include "trace/format.h"
 #include "trace/trace.h"
 
@@ -28,6 +31,7 @@ struct trace_reader {
 	struct trace_header hdr;
 	struct trace_footer footer;
 	bool have_footer, done;
+	struct rtp_profiles *profiles; /* the P block's */
 	char warning[256];
 };
 
@@ -223,6 +227,38 @@ const struct trace_header *trace_reader__header(const struct trace_reader *r)
 	return &r->hdr;
 }
 
+/* The P block: varint length, then the stacks' JSON text (compact form). 0 or -EBADMSG; -ENOMEM. */
+static int read_profiles(struct trace_reader *r, struct tf_cur *c)
+{
+	uint64_t len = tf_get_varint(c);
+	struct json_tokener *tok;
+	json_object *o;
+	int err = 0;
+
+	if (c->bad || len > c->len - c->pos)
+		return -EBADMSG;
+	tok = json_tokener_new_ex(32);
+	if (!tok)
+		return -ENOMEM;
+	o = json_tokener_parse_ex(tok, (const char *)c->p + c->pos, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	r->profiles = o ? profiles__from_trace_json(o, &err) : NULL;
+	json_object_put(o);
+	return r->profiles ? 0 : err ? err : -EBADMSG;
+}
+
+struct rtp_profiles *trace_reader__take_profiles(struct trace_reader *r)
+{
+	struct rtp_profiles *p = r->profiles;
+
+	r->profiles = NULL;
+	return p;
+}
+
 int trace_reader__next(struct trace_reader *r, struct trace_rec *rec)
 {
 	for (;;) {
@@ -270,6 +306,9 @@ int trace_reader__next(struct trace_reader *r, struct trace_rec *rec)
 			r->c = c;
 			r->c.version = r->hdr.format_version;
 			r->prev_ts = 0;
+		} else if (kind == 'P' && !r->profiles) {
+			if (read_profiles(r, &c))
+				warn(r, "the trace's stacks are damaged: left out");
 		} else if (kind == 'F' && !r->have_footer) {
 			r->have_footer = tf_decode_footer(&c, &r->footer) == 0;
 			if (!r->have_footer)
@@ -301,5 +340,6 @@ void trace_reader__free(struct trace_reader *r)
 		inflateEnd(&r->z);
 	free(r->in);
 	free(r->block.p);
+	profiles__free(r->profiles);
 	free(r);
 }

@@ -574,6 +574,7 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 	r = build(&a, trace_reader__header(rd), trace_reader__footer(rd), rep);
 	if (r)
 		goto cleanup;
+	rep->profiles = trace_reader__take_profiles(rd);
 	w = trace_reader__warning(rd);
 	if (w) {
 		snprintf(rep->warning, sizeof(rep->warning), "%s", w);

@@ -11,6 +11,7 @@
 #include "base/vec.h"
 #include "accounting.h"
 #include "base/tidtab.h"
+#include "model/profiles.h"
 #include "trace/timeline.h"
 
 /* A switch-out whose kernel CPU time exceeds the running time the records show by more than this is taken as
@@ -479,6 +480,7 @@ int timeline__load(const char *path, const struct timeline_opts *opts, struct ti
 	if (w)
 		snprintf(tl->warning, sizeof(tl->warning), "%s", w);
 	limits_warning(tl);
+	tl->profiles = trace_reader__take_profiles(rd);
 	*out = tl;
 	tl = NULL;
 cleanup:
@@ -500,6 +502,7 @@ void timeline__free(struct timeline *tl)
 		free(tl->threads[i].spans);
 	free(tl->threads);
 	free(tl->procs);
+	profiles__free(tl->profiles);
 	free(tl);
 }
 

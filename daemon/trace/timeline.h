@@ -66,6 +66,7 @@ struct timeline {
 	uint64_t thread_drops, proc_drops, events_dropped;
 	char limits[384];  /* those, in a sentence ("" if nothing) */
 	char warning[256]; /* what was wrong with the file ("" if nothing) */
+	struct rtp_profiles *profiles; /* the session's stacks (recorded with --stacks); NULL when none */
 };
 
 struct timeline_opts {

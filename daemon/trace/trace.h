@@ -161,6 +161,9 @@ int trace_reader__next(struct trace_reader *r, struct trace_rec *rec);
 const struct trace_footer *trace_reader__footer(const struct trace_reader *r);
 /* Non-NULL when something was wrong with the file: what was skipped or where it ended. */
 const char *trace_reader__warning(const struct trace_reader *r);
+/* After the end: the session's stacks (the P block), handed to the caller (free with profiles__free); NULL
+ * when the trace has none. */
+struct rtp_profiles *trace_reader__take_profiles(struct trace_reader *r);
 void trace_reader__free(struct trace_reader *r);
 
 #endif

@@ -9,6 +9,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <json-c/json.h>
+
+#include "model/profiles.h"
 #include "model/report.h"
 #include "trace/format.h"
 #include "trace/trace.h"
@@ -208,6 +211,24 @@ void trace_writer__abort(struct trace_writer *w)
 	free(w);
 }
 
+/* The session's stacks (model/profiles.h) in a P block of their own, before the footer: JSON text, the
+ * compact form (functions and stacks once). */
+static int write_profiles(struct trace_writer *w, const struct rtp_profiles *p)
+{
+	json_object *o = profiles__trace_json(p);
+	const char *text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	int r = -ENOMEM;
+
+	if (text && len < TF_BLOCK_LIMIT - 64)
+		r = trace_writer__flush(w) ?: block_begin(w, 'P') ?: tf_put_varint(&w->block, len) ?:
+		    tf_put_bytes(&w->block, text, len) ?: block_emit(w);
+	else if (text)
+		r = 0; /* more stacks than a block holds: the trace goes without them (the live report had them) */
+	json_object_put(o);
+	return r;
+}
+
 int trace_writer__finish(struct trace_writer *w, struct trace_footer *f, const struct rtp_report *rep,
 			 const char *stop_reason, int write_err)
 {
@@ -219,6 +240,11 @@ int trace_writer__finish(struct trace_writer *w, struct trace_footer *f, const s
 	f->max_rss_kb = rep->process.max_rss_kb;
 	snprintf(f->process_source, sizeof(f->process_source), "%s", rep->process.source ? rep->process.source : "");
 	snprintf(f->stop_reason, sizeof(f->stop_reason), "%s", stop_reason);
+	if (write_err) {
+		trace_writer__abort(w);
+		return write_err;
+	}
+	write_err = rep->profiles ? write_profiles(w, rep->profiles) : 0;
 	if (write_err) {
 		trace_writer__abort(w);
 		return write_err;
