@@ -14,12 +14,14 @@
 
 #include "base/jsonw.h"
 #include "export.h"
+#include "model/profiles.h"
 #include "outfile.h"
 #include "rtprof.h"
 #include "trace/timeline.h"
 #include "trace/trace.h"
 
-static const struct exporter *const exporters[] = { &export_chrome, &export_folded, &export_csv };
+static const struct exporter *const exporters[] = { &export_chrome, &export_folded, &export_csv, &export_speedscope,
+						    &export_svg };
 
 /* One export: the format, and the output, opened once the input has shown a trace header. */
 struct export_run {
@@ -129,8 +131,8 @@ static int close_output(struct export_run *x, int ret)
 static void export_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprof export FILE.rtprof.gz [--format chrome|folded|csv] [-o OUT] [--min-syscall-us N]\n"
-		"                     [--load-bucket-ms N]\n"
+		"Usage: rtprof export FILE.rtprof.gz [--format chrome|folded|csv|speedscope|svg] [--profile KIND] [-o OUT]\n"
+		"                     [--min-syscall-us N] [--load-bucket-ms N]\n"
 		"\n"
 		"Write a recorded trace in a format other tools open (docs/export.md):\n"
 		"  chrome  Chrome Trace Event JSON for the Perfetto UI (ui.perfetto.dev) and speedscope: one track\n"
@@ -139,15 +141,21 @@ static void export_help(FILE *out)
 		"  folded  'thread (tid);syscall total_ns' lines: syscall time per thread, for flamegraph.pl and\n"
 		"          speedscope\n"
 		"  csv     one row per syscall and per thread-state interval\n"
+		"With --profile KIND (cpu, offcpu or gil), of a trace recorded with stack sampling on: its Python\n"
+		"stacks of that kind, as folded lines ('process (pid);thread (tid);frame;... value', samples or ns),\n"
+		"speedscope's sampled format (speedscope), or an interactive flame graph in one SVG file (svg: click\n"
+		"to zoom, Ctrl-F to search). speedscope and svg export the cpu profile unless --profile says otherwise.\n"
 		"Times are relative to the start of the trace.\n"
 		"\n"
-		"  -f, --format FMT        chrome (default), folded or csv\n"
+		"  -f, --format FMT        chrome (default), folded, csv, speedscope or svg\n"
+		"  -p, --profile KIND      the stacks of a trace recorded with them: cpu, offcpu or gil\n"
 		"  -o, --output OUT        output file, gzip-compressed when it ends in .gz; '-' or none: stdout\n"
 		"      --min-syscall-us N  chrome: syscalls at least this long get a slice (default 100)\n"
 		"      --load-bucket-ms N  chrome: width of a CPU load sample (default 10)\n"
 		"\n"
 		"Example:\n"
-		"  rtprof export app.rtprof.gz --format chrome -o app.json.gz   # then open it in ui.perfetto.dev\n");
+		"  rtprof export app.rtprof.gz --format chrome -o app.json.gz   # then open it in ui.perfetto.dev\n"
+		"  rtprof export app.rtprof.gz --format svg --profile offcpu -o offcpu.svg   # open it in a browser\n");
 }
 
 static const struct exporter *find_exporter(const char *name)
@@ -165,13 +173,14 @@ int cmd_export(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "min-syscall-us", required_argument, NULL, 'm' },
 		{ "load-bucket-ms", required_argument, NULL, 'b' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct export_run x = {
 		.out = { .fd = -1 },
 		.fmt = &export_chrome,
-		.opts = { .min_syscall_ns = 100000, .load_bucket_ns = 10000000 },
+		.opts = { .min_syscall_ns = 100000, .load_bucket_ns = 10000000, .profile = -1 },
 	};
 	struct timeline_opts topts = { .on_header = on_header, .on_syscall = on_syscall, .on_runtime = on_runtime,
 				       .ctx = &x };
@@ -181,17 +190,27 @@ int cmd_export(int argc, char **argv)
 	char err[512];
 	int c, r, ret = EXIT_FAILURE_RT;
 
-	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:p:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			x.fmt = find_exporter(optarg);
 			if (!x.fmt) {
-				errorf("export: unknown format '%s': use chrome, folded or csv", optarg);
+				errorf("export: unknown format '%s': use chrome, folded, csv, speedscope or svg", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'o':
 			x.output = optarg;
+			break;
+		case 'p':
+			x.opts.profile = -1;
+			for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
+				if (!strcmp(optarg, profiles__kind_name(k)))
+					x.opts.profile = (int)k;
+			if (x.opts.profile < 0) {
+				errorf("export: unknown profile '%s': use cpu, offcpu or gil", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'm':
 			if (parse_count(optarg, UINT64_MAX / 1000, &v)) {
@@ -220,6 +239,12 @@ int cmd_export(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	path = argv[optind];
+	if (x.opts.profile >= 0 && x.fmt != &export_folded && x.fmt != &export_speedscope && x.fmt != &export_svg) {
+		errorf("export: --profile goes with --format folded, speedscope or svg");
+		return EXIT_USAGE;
+	}
+	if (x.opts.profile < 0 && (x.fmt == &export_speedscope || x.fmt == &export_svg))
+		x.opts.profile = RTP_PROF_CPU;
 	if ((!x.output || !strcmp(x.output, "-")) && outfile__check_stdout("the export"))
 		return EXIT_USAGE;
 	r = timeline__load(path, &topts, &tl, err, sizeof(err));
@@ -249,6 +274,10 @@ int cmd_export(int argc, char **argv)
 		       "kernel's CPU time in the next switch-out (docs/export.md)", tl->inferred_runs,
 		       tl->inferred_runs == 1 ? "" : "s", tl->inferred_runs == 1 ? "it is" : "they are");
 	r = x.fmt->finish(x.state, tl);
+	if (r == -ENODATA) { /* said: the trace has no stacks */
+		ret = EXIT_USAGE;
+		goto cleanup;
+	}
 	r = jsonw__flush(x.w) ?: r;
 	if (r) {
 		errorf("writing %s: %s", x.output ? x.output : "stdout", strerror(-r));

@@ -23,16 +23,18 @@ struct folded {
 	struct folded_cell *cells;
 	size_t n_cells, cap_cells; /* cap_cells: a power of two, at least twice n_cells */
 	uint64_t calls_dropped;    /* of pairs beyond MAX_CELLS */
+	int profile;               /* --profile: the stacks of that kind instead */
 };
 
 static void *folded_new(const struct export_opts *opts, struct jsonw *w, const struct trace_header *h)
 {
 	struct folded *x = calloc(1, sizeof(*x));
 
-	(void)opts;
 	(void)h;
-	if (x)
+	if (x) {
 		x->w = w;
+		x->profile = opts->profile;
+	}
 	return x;
 }
 
@@ -116,6 +118,8 @@ static int folded_finish(void *state, const struct timeline *tl)
 	struct folded *x = state;
 	size_t n = 0;
 
+	if (x->profile >= 0)
+		return export__profile_folded(x->w, tl, (unsigned int)x->profile);
 	if (x->calls_dropped)
 		fprintf(stderr, "rtprof: warning: the export holds %u (thread, syscall) pairs: %" PRIu64
 			" calls of the others are left out\n", MAX_CELLS, x->calls_dropped);

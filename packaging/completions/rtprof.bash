@@ -15,7 +15,7 @@ _rtprof_command_opts()
 	attach) echo "--json --output --duration --max-size --trace-buffer --local --socket --no-follow --top
 		--exact-latency --no-runtime --gil --stacks --sample-hz --quiet --help" ;;
 	report) echo "--json --top --timeline --resolution --help" ;;
-	export) echo "--format --output --min-syscall-us --load-bucket-ms --help" ;;
+	export) echo "--format --profile --output --min-syscall-us --load-bucket-ms --help" ;;
 	compare) echo "--json --top --help" ;;
 	sessions) echo "--json --socket --help" ;;
 	query) echo "--json --window --top --socket --help" ;;
@@ -36,6 +36,7 @@ _rtprof_takes_value()
 	run:--sample-hz | attach:--sample-hz) return 0 ;;
 	report:--top | report:--resolution) return 0 ;;
 	export:-f | export:--format | export:-o | export:--output | export:--min-syscall-us | export:--load-bucket-ms) return 0 ;;
+	export:-p | export:--profile) return 0 ;;
 	compare:--top) return 0 ;;
 	sessions:--socket | status:--socket | detach:--socket) return 0 ;;
 	query:--socket | query:--top) return 0 ;;
@@ -93,7 +94,8 @@ _rtprof_value()
 	case $opt in
 	--btf | --socket) _rtprof_files "$cur" ;;
 	-o | --output) _rtprof_files "$cur" ;; # a new file, usually
-	-f | --format) _rtprof_words "chrome folded csv" "$cur" ;;
+	-f | --format) _rtprof_words "chrome folded csv speedscope svg" "$cur" ;;
+	-p | --profile) _rtprof_words "cpu offcpu gil" "$cur" ;;
 	-s | --sort) _rtprof_words "cpu runq switches tid" "$cur" ;;
 	--gil) _rtprof_words "futex uprobes" "$cur" ;;
 	*) COMPREPLY=() ;; # a number

@@ -240,6 +240,51 @@ def read_report_file(test, path, res):
         return parse_report(test, f.read(), "report file %s" % path)
 
 
+# ---- speedscope's importer (npm), the code its web page runs on a dropped file ----
+
+SPEEDSCOPE_VERSION = "1.25.0"
+_speedscope = {}
+
+
+def speedscope_package(test, tmp):
+    """speedscope's package directory: $RTPROF_SPEEDSCOPE_DIR, else installed with npm under tmp (once)."""
+    pkg = os.environ.get("RTPROF_SPEEDSCOPE_DIR")
+    if pkg:
+        if not os.path.isfile(os.path.join(pkg, "package.json")):
+            test.fail("RTPROF_SPEEDSCOPE_DIR=%s is not the speedscope package directory" % pkg)
+        return pkg
+    if "dir" in _speedscope and os.path.isdir(_speedscope["dir"]):
+        return _speedscope["dir"]
+    # kept between runs and test modules beside the test nodes, when that cache is writable
+    cache = os.path.join(os.path.dirname(NODE_CACHE), "speedscope-" + SPEEDSCOPE_VERSION)
+    if os.path.isfile(os.path.join(cache, "node_modules", "speedscope", "package.json")):
+        _speedscope["dir"] = os.path.join(cache, "node_modules", "speedscope")
+        return _speedscope["dir"]
+    if os.access(os.path.dirname(NODE_CACHE), os.W_OK):
+        tmp = cache
+    npm = shutil.which("npm")
+    if not npm:
+        skip_or_fail(test, "npm is not on PATH: cannot install speedscope %s" % SPEEDSCOPE_VERSION)
+    prefix = tmp if tmp == cache else os.path.join(tmp, "npm")
+    try:
+        res = run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error",
+                   "speedscope@" + SPEEDSCOPE_VERSION], timeout=180)
+    except AssertionError as e:
+        skip_or_fail(test, "npm install speedscope@%s did not finish: %s" % (SPEEDSCOPE_VERSION, e))
+    if res.returncode != 0:
+        skip_or_fail(test, "npm install speedscope@%s failed (registry unreachable?):\n%s"
+                     % (SPEEDSCOPE_VERSION, res.describe()))
+    _speedscope["dir"] = os.path.join(prefix, "node_modules", "speedscope")
+    return _speedscope["dir"]
+
+
+def speedscope_import(test, node, pkg, path):
+    """What speedscope made of the file: {"importer", "warnings", "profiles": [{"name", "weight", "unit"}]}."""
+    res = run([node, os.path.join(HERE, "speedscope_import.js"), pkg, path], timeout=60)
+    test.assertEqual(res.returncode, 0, "speedscope could not import %s\n%s" % (path, res.describe()))
+    return json.loads(res.stdout)
+
+
 # ---- reading a report ----------------------------------------------------------------------------------------------
 
 def syscalls_named(report, name):

@@ -33,7 +33,6 @@ import tracegen
 K_GETPPID = 20000
 SLEEP_US = 200000
 SYSCALL_TRACK = 0x40000000
-SPEEDSCOPE_VERSION = "1.25.0"
 PHASES = {"M", "X", "C"}
 STATES = {"running", "runnable", "sleeping", "blocked"}
 LEGEND = set("#+.D ")
@@ -434,32 +433,10 @@ class SpeedscopeImport(unittest.TestCase):
         self.pkg = self.speedscope_package()
 
     def speedscope_package(self):
-        pkg = os.environ.get("RTPROF_SPEEDSCOPE_DIR")
-        if pkg:
-            if not os.path.isfile(os.path.join(pkg, "package.json")):
-                self.fail("RTPROF_SPEEDSCOPE_DIR=%s is not the speedscope package directory" % pkg)
-            return pkg
-        if "speedscope" in _recorded:
-            return _recorded["speedscope"]
-        npm = shutil.which("npm")
-        if not npm:
-            rtp.skip_or_fail(self, "npm is not on PATH: cannot install speedscope %s" % SPEEDSCOPE_VERSION)
-        prefix = os.path.join(tmpdir(), "npm")
-        try:
-            res = rtp.run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error",
-                           "speedscope@" + SPEEDSCOPE_VERSION], timeout=180)
-        except AssertionError as e:
-            rtp.skip_or_fail(self, "npm install speedscope@%s did not finish: %s" % (SPEEDSCOPE_VERSION, e))
-        if res.returncode != 0:
-            rtp.skip_or_fail(self, "npm install speedscope@%s failed (registry unreachable?):\n%s"
-                             % (SPEEDSCOPE_VERSION, res.describe()))
-        _recorded["speedscope"] = os.path.join(prefix, "node_modules", "speedscope")
-        return _recorded["speedscope"]
+        return rtp.speedscope_package(self, tmpdir())
 
     def speedscope(self, path):
-        res = rtp.run([self.node, os.path.join(rtp.HERE, "speedscope_import.js"), self.pkg, path], timeout=60)
-        self.assertEqual(res.returncode, 0, "speedscope could not import %s\n%s" % (path, res.describe()))
-        return json.loads(res.stdout)
+        return rtp.speedscope_import(self, self.node, self.pkg, path)
 
     def test_chrome_json_gz(self):
         trace, report, tids = threads_trace(self)

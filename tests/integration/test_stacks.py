@@ -11,6 +11,8 @@ interpreter whose frames are not walked (3.10) is reported as such, with no fram
 import glob
 import json
 import os
+import re
+import shutil
 import tempfile
 import unittest
 
@@ -188,6 +190,125 @@ class OffCpu(StacksCase):
                     in_spin = sum(r["ns"] for r in rows if python_frames(r)[-1:]
                                   and python_frames(r)[-1]["function"] == "spin")
                     self.assertGreater(in_spin, 0.9 * sum(r["ns"] for r in rows), rows[:5])
+
+
+class Traces(StacksCase):
+    """A trace recorded with --stacks carries them: `rtprof report FILE` rebuilds the same profiles, and the
+    exports (folded, speedscope, svg) hold the same figures."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rtprof-stacks-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def recorded(self):
+        if getattr(Traces, "_rec", None):
+            return Traces._rec
+        trace = os.path.join(self.tmp, "split.rtprof.gz")
+        truth = os.path.join(self.tmp, "truth.json")
+        res, live = rtp.run_json(self, [pyenv_python(self, 12), rtp.workload("stacks_split.py"), truth, "1.0"],
+                                 extra=["--stacks", "-o", trace])
+        with open(truth) as f:
+            Traces._rec = (trace, live, json.load(f))
+        return Traces._rec
+
+    @staticmethod
+    def rows(profiles, kind):
+        return sorted((r["pid"], r["tid"], r.get("state"), r["samples"], r["ns"],
+                       tuple((f["function"], f["file"], f["line"]) for f in r["stack"]))
+                      for r in profiles[kind])
+
+    def export(self, *args):
+        trace, _, _ = self.recorded()
+        res = rtp.rtprof("export", trace, *args)
+        self.assertEqual(res.returncode, 0, res.describe())
+        return res
+
+    def test_report_of_the_trace(self):
+        trace, live, _ = self.recorded()
+        res = rtp.rtprof("report", trace, "--json")
+        self.assertEqual(res.returncode, 0, res.describe())
+        replayed = json.loads(res.stdout)["profiles"]
+        for kind in ("cpu", "offcpu", "gil"):
+            self.assertEqual(self.rows(replayed, kind), self.rows(live["profiles"], kind), kind)
+        self.assertEqual(replayed["processes"], live["profiles"]["processes"])
+
+    def test_folded(self):
+        trace, live, truth = self.recorded()
+        lines = self.export("--format", "folded", "--profile", "cpu").stdout.splitlines()
+        want = {}
+        for r in live["profiles"]["cpu"]:
+            want[r["tid"]] = want.get(r["tid"], 0) + r["samples"]
+        got, busy = {}, {"busy_a": 0, "busy_b": 0}
+        for line in lines:
+            stack, value = line.rsplit(" ", 1)
+            frames = stack.split(";")
+            self.assertRegex(frames[0], r"^python3\.12 \(%d\)$" % truth["pid"], line)
+            tid = int(frames[1].rsplit("(", 1)[1].rstrip(")"))
+            got[tid] = got.get(tid, 0) + int(value)
+            for name in busy:
+                if any(f.startswith(name + " (%s:" % truth["file"]) for f in frames[2:]):
+                    busy[name] += int(value)
+        self.assertEqual(got, want, "samples per thread, folded vs the report")
+        a = sum(r["samples"] for r in live["profiles"]["cpu"] if any(f["function"] == "busy_a" for f in r["stack"]))
+        self.assertEqual(busy["busy_a"], a)
+
+    def test_svg(self):
+        import xml.etree.ElementTree as ET
+        trace, live, _ = self.recorded()
+        out = os.path.join(self.tmp, "cpu.svg")
+        self.export("--format", "svg", "-o", out)
+        ns = {"s": "http://www.w3.org/2000/svg"}
+        root = ET.parse(out).getroot()
+        frames = root.find("s:g[@id='frames']", ns)
+        boxes = []
+        for g in frames.findall("s:g", ns):
+            title = g.find("s:title", ns).text
+            rect = g.find("s:rect", ns)
+            m = re.match(r"^(.*) \((\d+), ([\d.]+)%\)$", title)
+            self.assertIsNotNone(m, title)
+            boxes.append((m.group(1), int(m.group(2)), float(rect.get("width")), float(rect.get("x"))))
+        self.assertEqual(boxes[0][0], "all")
+        total = sum(r["ns"] for r in live["profiles"]["cpu"])
+        self.assertEqual(boxes[0][1], total, "the root's value: the profile's time on CPU")
+        self.assertAlmostEqual(boxes[0][2], 1200.0)
+        for name, value, width, x in boxes:
+            self.assertAlmostEqual(width, value * 1200.0 / total, delta=0.01, msg=name)
+            self.assertLessEqual(x + width, 1200.01, name)
+        busy_a = sum(v for name, v, _, _ in boxes if name.startswith("busy_a ("))
+        want = sum(r["ns"] for r in live["profiles"]["cpu"]
+                   if any(f["function"] == "busy_a" for f in r["stack"]))
+        self.assertEqual(busy_a, want, "busy_a's boxes add up to its stacks' time")
+        with open(out) as f:
+            self.assertIn("<script>", f.read())
+
+    def test_speedscope(self):
+        trace, live, _ = self.recorded()
+        out = os.path.join(self.tmp, "offcpu.speedscope.json")
+        self.export("--format", "speedscope", "--profile", "offcpu", "-o", out)
+        node = rtp.require_node(self)
+        got = rtp.speedscope_import(self, node, rtp.speedscope_package(self, self.tmp), out)
+        self.assertEqual(got["warnings"], [])
+        per_thread = {}
+        for r in live["profiles"]["offcpu"]:
+            per_thread[r["tid"]] = per_thread.get(r["tid"], 0) + r["ns"]
+        self.assertEqual(len(got["profiles"]), len(per_thread))
+        for p in got["profiles"]:
+            tid = int(re.search(r"\(tid (\d+)\)$", p["name"]).group(1))
+            self.assertEqual(p["weight"], per_thread[tid], p["name"])
+            self.assertEqual(p["unit"], "nanoseconds")
+
+    def test_no_stacks_in_the_trace(self):
+        trace = os.path.join(self.tmp, "plain.rtprof.gz")
+        res = rtp.rtprof("run", "-q", "-o", trace, "--", rtp.python_exe(), "-c", "pass")
+        self.assertEqual(res.returncode, 0, res.describe())
+        res = rtp.rtprof("export", trace, "--format", "svg", "-o", os.path.join(self.tmp, "none.svg"))
+        self.assertEqual(res.returncode, 2, res.describe())
+        self.assertIn("--stacks", res.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "none.svg")), "no output file for a failed export")
 
 
 class NotWalked(StacksCase):
