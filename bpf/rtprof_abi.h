@@ -381,8 +381,16 @@ enum rtp_profile_kind {
 	RTP_PROF_CPU = 0,    /* on-CPU samples */
 	RTP_PROF_OFFCPU = 1, /* off-CPU intervals: switch-out to switch-in; arg: enum rtp_off_state (accounting.h) */
 	RTP_PROF_GIL = 2,    /* the off-CPU intervals that are GIL waits (futex waits on the GIL) */
+	RTP_PROF_SYSCALL = 3, /* syscalls: arg = nr, | RTP_PROF_SAMPLED for the fast calls sampled */
 	RTP_PROF_KINDS,
 };
+
+/* Syscalls by stack: every call at least RTP_PY_SYS_SLOW_NS long is walked; of the faster ones, one in
+ * RTP_PY_SYS_EVERY on each CPU, standing for that many (its row's arg has RTP_PROF_SAMPLED). With exact
+ * latency on, every call is walked. */
+#define RTP_PY_SYS_SLOW_NS 1000000
+#define RTP_PY_SYS_EVERY 16
+#define RTP_PROF_SAMPLED 0x10000
 
 
 /* `py_counts` key: what one thread spent in one stack. */
@@ -395,8 +403,9 @@ struct rtp_py_count_key {
 };
 
 struct rtp_py_count {
-	__u64 samples; /* on-CPU samples; intervals for the off-CPU kinds */
-	__u64 ns;      /* off-CPU kinds: their time */
+	__u64 samples; /* on-CPU samples; intervals for the off-CPU kinds; calls for syscalls */
+	__u64 ns;      /* off-CPU kinds and syscalls: their time */
+	__u64 errors;  /* syscalls: the calls that failed */
 };
 
 #endif /* RTPROF_ABI_H */

@@ -2,7 +2,7 @@
 /* Per (process, syscall) count, errors by errno, total/max latency and a log2 histogram.
  * The hot path touches only per-CPU array slots: "is current a target" comes from the per-CPU
  * cache that sched_switch fills, so a syscall costs no hash lookup. */
-#include "rtprof.bpf.h"
+#include "pystack.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -233,7 +233,7 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 	struct rtp_cpu_cur *cur = cur_get((__u32)bpf_get_current_pid_tgid());
 	struct rtp_sys_stats *s;
 	__u32 state;
-	__u64 lat;
+	__u64 lat = 0;
 
 	if (!cur || !cur->slot1)
 		return 0;
@@ -265,6 +265,8 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		if (record_trace && trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret))
 			s->trace_lost++;
 	}
+	if (py_stacks_on)
+		py_syscall(cur->tid, cur->sys_nr, (state & RTP_SYS_STATE) == RTP_SYS_TIMED ? lat : 0, rtp_sys_failed(ret));
 	if (rtp_sys_failed(ret)) {
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };
 		__u64 zero = 0, *n;

@@ -21,7 +21,7 @@
 #include "trace/trace.h"
 
 static const struct exporter *const exporters[] = { &export_chrome, &export_folded, &export_csv, &export_speedscope,
-						    &export_svg };
+						    &export_svg, &export_pprof };
 
 /* One export: the format, and the output, opened once the input has shown a trace header. */
 struct export_run {
@@ -82,6 +82,7 @@ static int on_header(void *ctx, const struct trace_header *h)
 		return -EIO;
 	}
 	x->w = jsonw__new(x->f, x->gz);
+	x->opts.output_gz = x->gz != NULL;
 	x->state = x->w ? x->fmt->new(&x->opts, x->w, h) : NULL;
 	if (!x->state) {
 		errorf("out of memory");
@@ -131,7 +132,8 @@ static int close_output(struct export_run *x, int ret)
 static void export_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprof export FILE.rtprof.gz [--format chrome|folded|csv|speedscope|svg] [--profile KIND] [-o OUT]\n"
+		"Usage: rtprof export FILE.rtprof.gz [--format chrome|folded|csv|speedscope|svg|pprof] [--profile KIND]\n"
+		"                     [-o OUT]\n"
 		"                     [--min-syscall-us N] [--load-bucket-ms N]\n"
 		"\n"
 		"Write a recorded trace in a format other tools open (docs/export.md):\n"
@@ -141,14 +143,17 @@ static void export_help(FILE *out)
 		"  folded  'thread (tid);syscall total_ns' lines: syscall time per thread, for flamegraph.pl and\n"
 		"          speedscope\n"
 		"  csv     one row per syscall and per thread-state interval\n"
-		"With --profile KIND (cpu, offcpu or gil), of a trace recorded with stack sampling on: its Python\n"
-		"stacks of that kind, as folded lines ('process (pid);thread (tid);frame;... value', samples or ns),\n"
-		"speedscope's sampled format (speedscope), or an interactive flame graph in one SVG file (svg: click\n"
-		"to zoom, Ctrl-F to search). speedscope and svg export the cpu profile unless --profile says otherwise.\n"
+		"With --profile KIND (cpu, offcpu, gil, syscalls or syscall:NAME), of a trace recorded with stack\n"
+		"sampling on: its Python stacks of that kind, as folded lines ('process (pid);thread (tid);frame;...\n"
+		"value', samples on CPU, ns otherwise), speedscope's sampled format (speedscope), an interactive\n"
+		"flame graph in one SVG file (svg: click to zoom, Ctrl-F to search), or a gzip'd pprof profile (pprof,\n"
+		"for go tool pprof and Pyroscope). speedscope, svg and pprof export the cpu profile unless --profile\n"
+		"says otherwise.\n"
 		"Times are relative to the start of the trace.\n"
 		"\n"
-		"  -f, --format FMT        chrome (default), folded, csv, speedscope or svg\n"
-		"  -p, --profile KIND      the stacks of a trace recorded with them: cpu, offcpu or gil\n"
+		"  -f, --format FMT        chrome (default), folded, csv, speedscope, svg or pprof\n"
+		"  -p, --profile KIND      the stacks of a trace recorded with them: cpu, offcpu, gil, syscalls or\n"
+		"                          syscall:NAME (the time in that syscall, e.g. syscall:read)\n"
 		"  -o, --output OUT        output file, gzip-compressed when it ends in .gz; '-' or none: stdout\n"
 		"      --min-syscall-us N  chrome: syscalls at least this long get a slice (default 100)\n"
 		"      --load-bucket-ms N  chrome: width of a CPU load sample (default 10)\n"
@@ -195,7 +200,7 @@ int cmd_export(int argc, char **argv)
 		case 'f':
 			x.fmt = find_exporter(optarg);
 			if (!x.fmt) {
-				errorf("export: unknown format '%s': use chrome, folded, csv, speedscope or svg", optarg);
+				errorf("export: unknown format '%s': use chrome, folded, csv, speedscope, svg or pprof", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -207,8 +212,12 @@ int cmd_export(int argc, char **argv)
 			for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
 				if (!strcmp(optarg, profiles__kind_name(k)))
 					x.opts.profile = (int)k;
+			if (!strncmp(optarg, "syscall:", 8) && optarg[8] && strlen(optarg + 8) < sizeof(x.opts.profile_syscall)) {
+				x.opts.profile = RTP_PROF_SYSCALL;
+				snprintf(x.opts.profile_syscall, sizeof(x.opts.profile_syscall), "%s", optarg + 8);
+			}
 			if (x.opts.profile < 0) {
-				errorf("export: unknown profile '%s': use cpu, offcpu or gil", optarg);
+				errorf("export: unknown profile '%s': use cpu, offcpu, gil, syscalls or syscall:NAME", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -239,11 +248,12 @@ int cmd_export(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	path = argv[optind];
-	if (x.opts.profile >= 0 && x.fmt != &export_folded && x.fmt != &export_speedscope && x.fmt != &export_svg) {
-		errorf("export: --profile goes with --format folded, speedscope or svg");
+	if (x.opts.profile >= 0 && x.fmt != &export_folded && x.fmt != &export_speedscope && x.fmt != &export_svg &&
+	    x.fmt != &export_pprof) {
+		errorf("export: --profile goes with --format folded, speedscope, svg or pprof");
 		return EXIT_USAGE;
 	}
-	if (x.opts.profile < 0 && (x.fmt == &export_speedscope || x.fmt == &export_svg))
+	if (x.opts.profile < 0 && (x.fmt == &export_speedscope || x.fmt == &export_svg || x.fmt == &export_pprof))
 		x.opts.profile = RTP_PROF_CPU;
 	if ((!x.output || !strcmp(x.output, "-")) && outfile__check_stdout("the export"))
 		return EXIT_USAGE;

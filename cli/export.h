@@ -16,6 +16,8 @@ struct export_opts {
 	uint64_t min_syscall_ns; /* chrome: shorter syscalls get no slice */
 	uint64_t load_bucket_ns; /* chrome: the width of a CPU load sample */
 	int profile;             /* --profile: enum rtp_profile_kind of the stacks to export; -1: none */
+	char profile_syscall[24]; /* --profile syscall:NAME: that syscall's; "" all */
+	bool output_gz;          /* the output is compressed already (OUT.gz) */
 };
 
 struct exporter {
@@ -35,10 +37,11 @@ extern const struct exporter export_folded; /* export_folded.c */
 extern const struct exporter export_csv;    /* export_csv.c */
 extern const struct exporter export_speedscope; /* export_profile.c: stacks, speedscope's sampled format */
 extern const struct exporter export_svg;        /* export_profile.c: stacks, an interactive flame graph */
+extern const struct exporter export_pprof;      /* export_pprof.c: stacks, pprof's profile.proto, gzip'd */
 
 /* --format folded --profile KIND: the trace's stacks of that kind as folded lines. 0 or -errno (-ENODATA:
  * the trace has no stacks, said on stderr). */
-int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned int kind);
+int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned int kind, const char *syscall);
 
 /* "read", or "syscall_NR" in buf for a number without a name. */
 const char *export__syscall_name(uint32_t nr, char *buf, size_t len);

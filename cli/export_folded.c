@@ -24,6 +24,7 @@ struct folded {
 	size_t n_cells, cap_cells; /* cap_cells: a power of two, at least twice n_cells */
 	uint64_t calls_dropped;    /* of pairs beyond MAX_CELLS */
 	int profile;               /* --profile: the stacks of that kind instead */
+	const char *profile_syscall;
 };
 
 static void *folded_new(const struct export_opts *opts, struct jsonw *w, const struct trace_header *h)
@@ -34,6 +35,7 @@ static void *folded_new(const struct export_opts *opts, struct jsonw *w, const s
 	if (x) {
 		x->w = w;
 		x->profile = opts->profile;
+		x->profile_syscall = opts->profile_syscall;
 	}
 	return x;
 }
@@ -119,7 +121,7 @@ static int folded_finish(void *state, const struct timeline *tl)
 	size_t n = 0;
 
 	if (x->profile >= 0)
-		return export__profile_folded(x->w, tl, (unsigned int)x->profile);
+		return export__profile_folded(x->w, tl, (unsigned int)x->profile, x->profile_syscall);
 	if (x->calls_dropped)
 		fprintf(stderr, "rtprof: warning: the export holds %u (thread, syscall) pairs: %" PRIu64
 			" calls of the others are left out\n", MAX_CELLS, x->calls_dropped);

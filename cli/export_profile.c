@@ -86,6 +86,12 @@ static int need_profiles(const struct timeline *tl)
 	return -ENODATA;
 }
 
+/* Whether a row is of the profile asked for: its kind, and for syscalls the one named (all when ""). */
+static bool wanted(const struct rtp_prof_row *r, unsigned int kind, const char *syscall)
+{
+	return r->kind == kind && (kind != RTP_PROF_SYSCALL || !syscall[0] || !strcmp(r->syscall, syscall));
+}
+
 static uint64_t export_value(const struct rtp_profiles *p, const struct rtp_prof_row *r, bool count)
 {
 	return count && r->kind == RTP_PROF_CPU ? r->samples : r->ns;
@@ -93,7 +99,7 @@ static uint64_t export_value(const struct rtp_profiles *p, const struct rtp_prof
 
 /* ---- folded ---- */
 
-int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned int kind)
+int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned int kind, const char *syscall)
 {
 	const struct rtp_profiles *p = tl->profiles;
 	char label[512];
@@ -105,7 +111,7 @@ int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned 
 		const struct rtp_prof_row *row = &p->rows[i];
 		const char *proc, *thread;
 
-		if (row->kind != kind)
+		if (!wanted(row, kind, syscall))
 			continue;
 		row_names(tl, row, &proc, &thread);
 		put_text(w, proc, ";\n\r");
@@ -130,6 +136,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 	const struct rtp_profiles *p = tl->profiles;
 	struct jsonw *w = x->w;
 	unsigned int kind = x->opts->profile;
+	const char *sc = x->opts->profile_syscall;
 	int r = need_profiles(tl);
 	char label[512];
 
@@ -138,7 +145,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 	jsonw__object_begin(w);
 	jsonw__string_field(w, "$schema", "https://www.speedscope.app/file-format-schema.json");
 	jsonw__string_field(w, "exporter", "rtprof");
-	jsonw__string_field(w, "name", profiles__kind_name(kind));
+	jsonw__string_field(w, "name", sc[0] ? sc : profiles__kind_name(kind));
 	jsonw__key(w, "shared");
 	jsonw__object_begin(w);
 	jsonw__key(w, "frames");
@@ -164,14 +171,14 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		uint64_t total = 0;
 		bool seen = false;
 
-		if (row->kind != kind)
+		if (!wanted(row, kind, sc))
 			continue;
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = p->rows[j].kind == kind && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid;
+			seen = wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid;
 		if (seen)
 			continue;
 		for (size_t j = i; j < p->n_rows; j++)
-			if (p->rows[j].kind == kind && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid)
+			if (wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid)
 				total += export_value(p, &p->rows[j], false);
 		row_names(tl, row, &proc, &thread);
 		snprintf(label, sizeof(label), "%s (%d), %s (tid %d)", proc, (int)row->pid, thread, (int)row->tid);
@@ -186,7 +193,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		for (size_t j = i; j < p->n_rows; j++) {
 			const struct rtp_prof_row *s = &p->rows[j];
 
-			if (s->kind != kind || s->tid != row->tid || s->pid != row->pid)
+			if (!wanted(s, kind, sc) || s->tid != row->tid || s->pid != row->pid)
 				continue;
 			jsonw__array_begin(w);
 			for (uint32_t k = 0; k < s->n; k++)
@@ -199,7 +206,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		for (size_t j = i; j < p->n_rows; j++) {
 			const struct rtp_prof_row *s = &p->rows[j];
 
-			if (s->kind == kind && s->tid == row->tid && s->pid == row->pid)
+			if (wanted(s, kind, sc) && s->tid == row->tid && s->pid == row->pid)
 				jsonw__uint(w, export_value(p, s, false));
 		}
 		jsonw__array_end(w);
@@ -395,7 +402,7 @@ static int svg_finish(void *state, const struct timeline *tl)
 		const char *proc, *thread;
 		struct fnode *n = root;
 
-		if (row->kind != kind)
+		if (!wanted(row, kind, x->opts->profile_syscall))
 			continue;
 		row_names(tl, row, &proc, &thread);
 		root->value += v;
@@ -423,8 +430,10 @@ static int svg_finish(void *state, const struct timeline *tl)
 		       "rtprof: %s, %s (click a frame to zoom, here or Escape to reset)</text>\n"
 		       "<text id=\"search\" x=\"%d\" y=\"20\" text-anchor=\"end\" cursor=\"pointer\">Search</text>\n"
 		       "<text id=\"matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"></text>\n<g id=\"frames\">\n",
-		    SVG_WIDTH, height + 2 * SVG_ROW, SVG_WIDTH / 2, profiles__kind_name(kind),
-		    kind == RTP_PROF_CPU ? "time on CPU (samples x period)" : "time off CPU", SVG_WIDTH - 10,
+		    SVG_WIDTH, height + 2 * SVG_ROW, SVG_WIDTH / 2,
+		    x->opts->profile_syscall[0] ? x->opts->profile_syscall : profiles__kind_name(kind),
+		    kind == RTP_PROF_CPU ? "time on CPU (samples x period)" : kind == RTP_PROF_SYSCALL ? "time in syscalls"
+		    : "time off CPU", SVG_WIDTH - 10,
 		    SVG_WIDTH - 10, height + SVG_ROW + 5);
 	if (root->value)
 		svg_node(w, root, root->value, 0, 0, height + SVG_ROW);

@@ -52,6 +52,78 @@ static void print_process(FILE *out, const struct rtp_report *r)
 		r->process.cpu_user_s + r->process.cpu_sys_s, load);
 }
 
+/* A syscall's stacks (--stacks): the three that took most of its time, all threads together, each as its
+ * innermost frames ("where it was called"). */
+struct sys_stack {
+	const struct rtp_prof_row *row; /* its frames */
+	uint64_t calls, ns;
+	bool sampled;
+};
+
+static bool same_stack(const struct rtp_profiles *p, const struct rtp_prof_row *a, const struct rtp_prof_row *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (p->frames[a->first + i].func != p->frames[b->first + i].func ||
+		    p->frames[a->first + i].line != p->frames[b->first + i].line)
+			return false;
+	return true;
+}
+
+static void print_syscall_stacks(FILE *out, const struct rtp_profiles *p, const char *name)
+{
+	struct sys_stack best[3] = { 0 }, *acc = NULL;
+	size_t n = 0;
+	char t[24], fn[96], file[160];
+
+	for (size_t i = 0; i < p->n_rows; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+		size_t k;
+
+		if (r->kind != RTP_PROF_SYSCALL || strcmp(r->syscall, name))
+			continue;
+		if (!acc && !(acc = calloc(p->n_rows, sizeof(*acc))))
+			return;
+		for (k = 0; k < n && !same_stack(p, acc[k].row, r); k++)
+			;
+		if (k == n)
+			acc[n++].row = r;
+		acc[k].calls += r->samples;
+		acc[k].ns += r->ns;
+		acc[k].sampled |= (r->arg & RTP_PROF_SAMPLED) != 0;
+	}
+	for (size_t k = 0; k < n; k++)
+		for (size_t j = 0; j < 3; j++)
+			if (!best[j].row || acc[k].ns > best[j].ns || (acc[k].ns == best[j].ns && acc[k].calls > best[j].calls)) {
+				memmove(&best[j + 1], &best[j], (2 - j) * sizeof(best[0]));
+				best[j] = acc[k];
+				break;
+			}
+	for (size_t j = 0; j < 3 && best[j].row; j++) {
+		const struct rtp_prof_row *r = best[j].row;
+
+		fprintf(out, "    %s%" PRIu64 " calls, %s from ", best[j].sampled ? "~" : "", best[j].calls,
+			fmt_ns(t, sizeof(t), best[j].ns));
+		for (uint32_t k = 0, shown = 0; k < r->n && shown < 3; k++) {
+			const struct rtp_prof_frame *f = &p->frames[r->first + r->n - 1 - k];
+			const struct rtp_prof_func *fun = &p->funcs[f->func];
+
+			if (!fun->file[0] && !strcmp(fun->name, "<kernel>"))
+				continue;
+			SAFE(fn, fun->name);
+			SAFE(file, fun->file);
+			if (fun->file[0])
+				fprintf(out, "%s%s (%s:%d)", shown ? " < " : "", fn, file, f->line);
+			else
+				fprintf(out, "%s%s", shown ? " < " : "", fn);
+			shown++;
+		}
+		fputc('\n', out);
+	}
+	free(acc);
+}
+
 static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 {
 	size_t n = r->n_syscalls;
@@ -76,7 +148,12 @@ static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 				s->errnos[j].count);
 		}
 		fputc('\n', out);
+		if (r->profiles)
+			print_syscall_stacks(out, r->profiles, s->name);
 	}
+	if (r->profiles)
+		fprintf(out, "  (stacks, --stacks: calls of 1 ms or more all, faster ones sampled one in %d (~); "
+			"--exact-latency: all)\n", RTP_PY_SYS_EVERY);
 	fputc('\n', out);
 }
 
@@ -255,6 +332,7 @@ static void print_runtimes(FILE *out, const struct rtp_report *r)
 static void print_top_functions(FILE *out, const struct rtp_profiles *p, unsigned int kind, int top)
 {
 	static const char *const titles[RTP_PROF_KINDS] = {
+		[RTP_PROF_SYSCALL] = "Top functions in syscalls",
 		[RTP_PROF_CPU] = "Top functions on CPU",
 		[RTP_PROF_OFFCPU] = "Top functions off CPU (the stack a thread left the CPU in, until it ran again)",
 		[RTP_PROF_GIL] = "Top functions waiting for the GIL",
@@ -321,7 +399,8 @@ static void print_profiles(FILE *out, const struct rtp_profiles *p, int top)
 			fprintf(out, "Python stacks of %d: not sampled: %s\n", (int)pp->pid, SAFE(safe, pp->unavailable));
 	}
 	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
-		print_top_functions(out, p, k, top);
+		if (k != RTP_PROF_SYSCALL) /* under each syscall's row */
+			print_top_functions(out, p, k, top);
 }
 
 void render_runtime_text(FILE *out, const struct rtp_report *r)

@@ -447,7 +447,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = errmsg(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto cleanup;
 	}
-	r = pystacks__prepare(e->skel, e->opts.sample_hz);
+	r = pystacks__prepare(e->skel, e->opts.sample_hz, e->opts.exact_latency);
 	if (r) {
 		r = errmsg(err, errlen, r, "cannot size the stack tables: %s", strerror(-r));
 		goto cleanup;

@@ -34,6 +34,7 @@
 #include "rtprof.skel.h"
 #include "sys/pycode.h"
 #include "sys/symbols.h"
+#include "sys/syscall_names.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -107,12 +108,14 @@ static struct pystacks *ps_of(struct engine *e)
 	return e->py;
 }
 
-int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz)
+int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz, bool exact)
 {
 	int err = bpf_program__set_autoload(skel->progs.rtp_py_sample, hz > 0) ?:
 		  bpf_program__set_autoload(skel->progs.rtp_py_switch, hz > 0);
 
 	skel->rodata->py_nr_futex = SYS_futex;
+	skel->rodata->py_stacks_on = hz > 0;
+	skel->rodata->py_sys_exact = exact;
 
 	/* off: tables of one entry (a hash map's memory is taken at its creation) */
 	if (!hz) {
@@ -554,7 +557,16 @@ static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_
 	struct resolved_stack *rs = stack_slot(ps, k->stack, false);
 	struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
 	struct rtp_prof_row row = { .pid = (pid_t)k->tgid, .tid = (pid_t)k->tid, .kind = k->kind, .arg = k->arg,
-				    .samples = v->samples, .ns = v->ns };
+				    .samples = v->samples, .ns = v->ns, .errors = v->errors };
+
+	if (k->kind == RTP_PROF_SYSCALL) {
+		const char *name = syscall__name(k->arg & 0xffff);
+
+		if (name)
+			snprintf(row.syscall, sizeof(row.syscall), "%s", name);
+		else
+			snprintf(row.syscall, sizeof(row.syscall), "syscall_%u", k->arg & 0xffff);
+	}
 
 	if (!rs && !p->exited)
 		(void)resolve(e, p, k->stack); /* its event was lost, or not read yet */

@@ -6,6 +6,7 @@
 #define RTPROF_PYSTACKS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct engine;
@@ -13,8 +14,9 @@ struct target_proc;
 struct rtp_report;
 struct rtprof_bpf;
 
-/* Before the object's load: the sampler loaded (and its tables sized) only when hz > 0. */
-int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz);
+/* Before the object's load: the sampler loaded (and its tables sized) only when hz > 0; exact: every
+ * syscall walked, not the slow ones and a sample of the others. */
+int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz, bool exact);
 /* After the load: one cpu-clock perf event per CPU at hz, the sampler attached. 0 or -errno with a message. */
 int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen);
 void pystacks__stop(struct engine *e);

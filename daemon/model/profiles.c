@@ -18,6 +18,7 @@ static const char *const kind_names[RTP_PROF_KINDS] = {
 	[RTP_PROF_CPU] = "cpu",
 	[RTP_PROF_OFFCPU] = "offcpu",
 	[RTP_PROF_GIL] = "gil",
+	[RTP_PROF_SYSCALL] = "syscalls",
 };
 
 static const char *const state_names[] = {
@@ -262,7 +263,14 @@ json_object *profiles__json(const struct rtp_profiles *p)
 		stack = json_object_new_array();
 		json_object_object_add(e, "pid", json_object_new_int(r->pid));
 		json_object_object_add(e, "tid", json_object_new_int(r->tid));
-		json_object_object_add(e, "samples", json_object_new_int64((int64_t)r->samples));
+		if (r->kind == RTP_PROF_SYSCALL) {
+			json_object_object_add(e, "syscall", fields__json_text(r->syscall));
+			json_object_object_add(e, "exact", json_object_new_boolean(!(r->arg & RTP_PROF_SAMPLED)));
+			json_object_object_add(e, "calls", json_object_new_int64((int64_t)r->samples));
+			json_object_object_add(e, "errors", json_object_new_int64((int64_t)r->errors));
+		} else {
+			json_object_object_add(e, "samples", json_object_new_int64((int64_t)r->samples));
+		}
 		json_object_object_add(e, "ns", json_object_new_int64((int64_t)r->ns));
 		if (r->kind == RTP_PROF_OFFCPU)
 			json_object_object_add(e, "state", json_object_new_string(profiles__state_name(r->arg)));
@@ -351,7 +359,15 @@ struct rtp_profiles *profiles__from_json(json_object *o, int *err)
 				continue;
 			row.pid = (pid_t)get_int(e, "pid");
 			row.tid = (pid_t)get_int(e, "tid");
-			row.samples = (uint64_t)get_int(e, "samples");
+			row.samples = (uint64_t)get_int(e, k == RTP_PROF_SYSCALL ? "calls" : "samples");
+			if (k == RTP_PROF_SYSCALL) {
+				json_object *x;
+
+				row.errors = (uint64_t)get_int(e, "errors");
+				snprintf(row.syscall, sizeof(row.syscall), "%s", get_str(e, "syscall"));
+				if (json_object_object_get_ex(e, "exact", &x) && !json_object_get_boolean(x))
+					row.arg |= RTP_PROF_SAMPLED;
+			}
 			row.ns = (uint64_t)get_int(e, "ns");
 			for (unsigned int s = 0; s < sizeof(state_names) / sizeof(state_names[0]); s++)
 				if (k == RTP_PROF_OFFCPU && !strcmp(get_str(e, "state"), state_names[s]))
@@ -452,6 +468,8 @@ json_object *profiles__trace_json(const struct rtp_profiles *p)
 		json_object_array_add(row, json_object_new_int64((int64_t)r->ns));
 		json_object_array_add(row, json_object_new_int((int32_t)r->flags));
 		json_object_array_add(row, json_object_new_int((int32_t)k));
+		json_object_array_add(row, json_object_new_int64((int64_t)r->errors));
+		json_object_array_add(row, fields__json_text(r->syscall));
 		json_object_array_add(rows, row);
 	}
 	free(refs);
@@ -534,6 +552,10 @@ struct rtp_profiles *profiles__from_trace_json(json_object *o, int *err)
 			.tid = (pid_t)int_at(r, 3), .samples = (uint64_t)int_at(r, 4), .ns = (uint64_t)int_at(r, 5),
 			.flags = (uint32_t)int_at(r, 6),
 		};
+		if (json_object_array_length(r) >= 10) {
+			row.errors = (uint64_t)int_at(r, 8);
+			snprintf(row.syscall, sizeof(row.syscall), "%s", str_at(r, 9));
+		}
 		s = int_at(r, 7) >= 0 ? array_at(stacks, (size_t)int_at(r, 7)) : NULL;
 		if (!s || row.kind >= RTP_PROF_KINDS)
 			continue;

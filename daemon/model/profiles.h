@@ -27,9 +27,12 @@ struct rtp_prof_frame {
 struct rtp_prof_row {
 	pid_t pid, tid;
 	unsigned int kind;  /* enum rtp_profile_kind */
-	unsigned int arg;   /* RTP_PROF_OFFCPU: the state it left in (enum rtp_off_state) */
-	uint64_t samples;   /* on-CPU samples; off-CPU intervals */
-	uint64_t ns;        /* the samples' time (samples / sample_hz); the intervals' */
+	unsigned int arg;   /* RTP_PROF_OFFCPU: the state it left in (enum rtp_off_state); RTP_PROF_SYSCALL: nr,
+			     * | RTP_PROF_SAMPLED when the row counts fast calls sampled one in RTP_PY_SYS_EVERY */
+	uint64_t samples;   /* on-CPU samples; off-CPU intervals; syscalls: calls */
+	uint64_t ns;        /* the samples' time (samples / sample_hz); the intervals'; the calls' */
+	uint64_t errors;    /* syscalls: the calls that failed */
+	char syscall[24];   /* RTP_PROF_SYSCALL: its name */
 	uint32_t first, n;  /* frames[first .. first + n), outermost first */
 	uint32_t flags;     /* RTP_STACK_* */
 };
@@ -68,7 +71,7 @@ int profiles__add(struct rtp_profiles *p, const struct rtp_prof_row *row, const 
 		  uint32_t n);
 /* Rows sorted by kind and value; the intern table dropped. */
 void profiles__finish(struct rtp_profiles *p);
-const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil" */
+const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil", "syscalls" */
 const char *profiles__state_name(unsigned int state); /* "runnable", "sleeping", "blocked" */
 /* What rows of a kind are ranked by: samples on CPU, time off CPU. */
 uint64_t profiles__value(const struct rtp_prof_row *row);

@@ -94,8 +94,8 @@ _rtprof_value()
 	case $opt in
 	--btf | --socket) _rtprof_files "$cur" ;;
 	-o | --output) _rtprof_files "$cur" ;; # a new file, usually
-	-f | --format) _rtprof_words "chrome folded csv speedscope svg" "$cur" ;;
-	-p | --profile) _rtprof_words "cpu offcpu gil" "$cur" ;;
+	-f | --format) _rtprof_words "chrome folded csv speedscope svg pprof" "$cur" ;;
+	-p | --profile) _rtprof_words "cpu offcpu gil syscalls" "$cur" ;;
 	-s | --sort) _rtprof_words "cpu runq switches tid" "$cur" ;;
 	--gil) _rtprof_words "futex uprobes" "$cur" ;;
 	*) COMPREPLY=() ;; # a number

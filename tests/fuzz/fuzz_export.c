@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* libFuzzer target: every export format (chrome, folded, csv) of a trace, as `rtprof export` drives them:
+/* libFuzzer target: every export format (chrome, folded, csv; the stacks as folded, speedscope, svg and pprof)
+ * of a trace, as `rtprof export` drives them:
  * one pass of the timeline loader handing the header and records to the format, then its finish from the
  * timeline. The input is written to a memfd, read through /proc/self/fd/N; the output goes to /dev/null.
  * The first byte picks the chrome options, so that narrow load buckets and zero syscall thresholds are
- * reached too. */
+ * reached too, and which profile the stack formats export. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +52,8 @@ static int on_runtime(void *ctx, const struct rtp_tr_runtime *rt)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct exporter *const formats[] = { &export_chrome, &export_folded, &export_csv };
+	static const struct exporter *const formats[] = { &export_chrome, &export_folded, &export_csv, &export_folded,
+							  &export_speedscope, &export_svg, &export_pprof };
 	char err[256];
 
 	if (memfd < 0) {
@@ -70,7 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		struct run x = { .fmt = formats[i],
 				 .opts = { .min_syscall_ns = size && (data[0] & 1) ? 0 : 100000,
-					   .load_bucket_ns = size && (data[0] & 2) ? 1000000 : 10000000 } };
+					   .load_bucket_ns = size && (data[0] & 2) ? 1000000 : 10000000,
+					   /* the second folded and the stack formats: a profile */
+					   .profile = i < 3 ? -1 : (int)((size ? data[0] >> 2 : 0) % RTP_PROF_KINDS),
+					   .output_gz = size && (data[0] & 0x80) } };
 		struct timeline_opts topts = { .on_header = on_header, .on_syscall = on_syscall,
 					       .on_runtime = on_runtime, .ctx = &x };
 		struct timeline *tl = NULL;

@@ -240,48 +240,60 @@ def read_report_file(test, path, res):
         return parse_report(test, f.read(), "report file %s" % path)
 
 
-# ---- speedscope's importer (npm), the code its web page runs on a dropped file ----
+# ---- consumers of the exports that are not rtprof's (npm): speedscope's importer, pprof-format ----
 
 SPEEDSCOPE_VERSION = "1.25.0"
-_speedscope = {}
+_npm = {}
+PPROF_FORMAT_VERSION = "2.3.2"
+
+
+def npm_package(test, tmp, name, version, env=None):
+    """The directory of npm package name@version: $env when set, else installed with npm (once) into the test
+    cache beside the test nodes when it is writable, else under tmp."""
+    pkg = os.environ.get(env) if env else None
+    if pkg:
+        if not os.path.isfile(os.path.join(pkg, "package.json")):
+            test.fail("%s=%s is not the %s package directory" % (env, pkg, name))
+        return pkg
+    key = name + "@" + version
+    if key in _npm and os.path.isdir(_npm[key]):
+        return _npm[key]
+    cache = os.path.join(os.path.dirname(NODE_CACHE), "%s-%s" % (name, version))
+    if os.path.isfile(os.path.join(cache, "node_modules", name, "package.json")):
+        _npm[key] = os.path.join(cache, "node_modules", name)
+        return _npm[key]
+    prefix = cache if os.access(os.path.dirname(NODE_CACHE), os.W_OK) else os.path.join(tmp, "npm-" + name)
+    npm = shutil.which("npm")
+    if not npm:
+        skip_or_fail(test, "npm is not on PATH: cannot install %s" % key)
+    try:
+        res = run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", key],
+                  timeout=180)
+    except AssertionError as e:
+        skip_or_fail(test, "npm install %s did not finish: %s" % (key, e))
+    if res.returncode != 0:
+        skip_or_fail(test, "npm install %s failed (registry unreachable?):\n%s" % (key, res.describe()))
+    _npm[key] = os.path.join(prefix, "node_modules", name)
+    return _npm[key]
 
 
 def speedscope_package(test, tmp):
-    """speedscope's package directory: $RTPROF_SPEEDSCOPE_DIR, else installed with npm under tmp (once)."""
-    pkg = os.environ.get("RTPROF_SPEEDSCOPE_DIR")
-    if pkg:
-        if not os.path.isfile(os.path.join(pkg, "package.json")):
-            test.fail("RTPROF_SPEEDSCOPE_DIR=%s is not the speedscope package directory" % pkg)
-        return pkg
-    if "dir" in _speedscope and os.path.isdir(_speedscope["dir"]):
-        return _speedscope["dir"]
-    # kept between runs and test modules beside the test nodes, when that cache is writable
-    cache = os.path.join(os.path.dirname(NODE_CACHE), "speedscope-" + SPEEDSCOPE_VERSION)
-    if os.path.isfile(os.path.join(cache, "node_modules", "speedscope", "package.json")):
-        _speedscope["dir"] = os.path.join(cache, "node_modules", "speedscope")
-        return _speedscope["dir"]
-    if os.access(os.path.dirname(NODE_CACHE), os.W_OK):
-        tmp = cache
-    npm = shutil.which("npm")
-    if not npm:
-        skip_or_fail(test, "npm is not on PATH: cannot install speedscope %s" % SPEEDSCOPE_VERSION)
-    prefix = tmp if tmp == cache else os.path.join(tmp, "npm")
-    try:
-        res = run([npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error",
-                   "speedscope@" + SPEEDSCOPE_VERSION], timeout=180)
-    except AssertionError as e:
-        skip_or_fail(test, "npm install speedscope@%s did not finish: %s" % (SPEEDSCOPE_VERSION, e))
-    if res.returncode != 0:
-        skip_or_fail(test, "npm install speedscope@%s failed (registry unreachable?):\n%s"
-                     % (SPEEDSCOPE_VERSION, res.describe()))
-    _speedscope["dir"] = os.path.join(prefix, "node_modules", "speedscope")
-    return _speedscope["dir"]
+    """speedscope's package directory ($RTPROF_SPEEDSCOPE_DIR, or installed)."""
+    return npm_package(test, tmp, "speedscope", SPEEDSCOPE_VERSION, "RTPROF_SPEEDSCOPE_DIR")
 
 
 def speedscope_import(test, node, pkg, path):
     """What speedscope made of the file: {"importer", "warnings", "profiles": [{"name", "weight", "unit"}]}."""
     res = run([node, os.path.join(HERE, "speedscope_import.js"), pkg, path], timeout=60)
     test.assertEqual(res.returncode, 0, "speedscope could not import %s\n%s" % (path, res.describe()))
+    return json.loads(res.stdout)
+
+
+def pprof_decode(test, node, tmp, path):
+    """A pprof file as pprof-format decodes it (pprof_decode.js)."""
+    pkg = npm_package(test, tmp, "pprof-format", PPROF_FORMAT_VERSION, "RTPROF_PPROF_FORMAT_DIR")
+    res = run([node, os.path.join(HERE, "pprof_decode.js"), pkg, path], timeout=60)
+    test.assertEqual(res.returncode, 0, "pprof-format could not decode %s\n%s" % (path, res.describe()))
     return json.loads(res.stdout)
 
 

@@ -1,8 +1,8 @@
 """usage: stacks_offcpu.py OUT
 
-Off-CPU time in known functions: two threads spin in spin() for 0.6 s of wall time each (contending for
-the GIL), a third sleeps in nap(), 40 x time.sleep(0.01). Writes {"pid", "tids": {"spin": [tid, tid],
-"nap": tid}, "naps": 40, "nap_s": 0.01} to OUT.
+Off-CPU time in known functions: four threads spin in spin() for 0.6 s of wall time each (contending for
+the GIL), a fifth sleeps in nap(), 50 x time.sleep(0.01): 0.5 s. Writes {"pid", "tids": {"spin": [4 tids],
+"nap": tid}, "naps": 50, "nap_s": 0.01} to OUT.
 """
 import json
 import os
@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-NAPS = 40
+NAPS = 50
 NAP_S = 0.01
 tids = {"spin": [], "nap": None}
 
@@ -30,7 +30,7 @@ def nap():
 
 
 def main():
-    ts = [threading.Thread(target=spin), threading.Thread(target=spin), threading.Thread(target=nap)]
+    ts = [threading.Thread(target=spin) for _ in range(4)] + [threading.Thread(target=nap)]
     for t in ts:
         t.start()
     for t in ts:

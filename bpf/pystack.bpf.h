@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The Python stack walker, shared by the programs that walk: the samplers (stacks.bpf.c) and the syscall
+ * exit (syscalls.bpf.c). Its maps are __weak: one copy in the linked object. See stacks.bpf.c. */
+#ifndef RTPROF_PYSTACK_BPF_H
+#define RTPROF_PYSTACK_BPF_H
+
+#include "rtprof.bpf.h"
+
+/* Set by userspace before load: stacks are walked at all (--stacks). A constant: the walks are dropped from
+ * the syscall probes by the verifier when it is off. */
+const volatile __u32 py_stacks_on __weak = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, struct rtp_py_proc);
+} py_procs SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* hash of the frames */
+	__type(value, struct rtp_py_stack);
+} py_stacks SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct rtp_py_count_key);
+	__type(value, struct rtp_py_count);
+} py_counts SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rtp_py_stack);
+} py_scratch SEC(".maps") __weak;
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+/* The thread's PyThreadState, or 0: glibc's pthread_getspecific for the interpreter's TSS key, done by
+ * hand (keys below 32 live in struct pthread's first block of {seq, data} pairs). */
+static __always_inline __u64 py_tstate(struct task_struct *task, const struct rtp_py_proc *pp)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct {
+		__s32 initialized;
+		__u32 key;
+	} tss;
+	__u64 fsbase, tstate;
+
+	if (bpf_probe_read_user(&tss, sizeof(tss), (void *)pp->tss_key) || tss.initialized != 1 || tss.key >= 32)
+		return 0;
+	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	if (!fsbase)
+		return 0;
+	tstate = read_u64(fsbase + pp->pthread_specific + (__u64)tss.key * 16 + 8);
+	/* the state must be this thread's: its pthread_t is the TCB, the fs base */
+	if (!tstate || read_u64(tstate + pp->tstate_thread_id) != fsbase)
+		return 0;
+	return tstate;
+#else
+	return 0;
+#endif
+}
+
+static __always_inline __u64 hash_step(__u64 h, __u64 v)
+{
+	h ^= v;
+	return h * 0x100000001b3ull;
+}
+
+static __always_inline void py_count_n(__u32 tgid, __u32 tid, __u64 stack, __u32 kind, __u32 arg, __u64 ns,
+				       __u64 n, __u64 errors)
+{
+	struct rtp_py_count_key k = { .tgid = tgid, .tid = tid, .stack = stack, .kind = kind, .arg = arg };
+	struct rtp_py_count init = {}, *c;
+
+	c = map_lookup_or_try_init(&py_counts, &k, &init);
+	if (!c) {
+		counter_inc(RTP_CNT_STACK_DROPS);
+		return;
+	}
+	__sync_fetch_and_add(&c->samples, n);
+	if (ns)
+		__sync_fetch_and_add(&c->ns, ns);
+	if (errors)
+		__sync_fetch_and_add(&c->errors, errors);
+}
+
+static __always_inline void py_count(__u32 tgid, __u32 tid, __u64 stack, __u32 kind, __u32 arg, __u64 ns)
+{
+	py_count_n(tgid, tid, stack, kind, arg, ns, 1, 0);
+}
+
+struct walk {
+	struct rtp_py_proc pp; /* a copy: the callback gets only this frame's stack */
+	__u64 frame;
+	__u64 hash;
+	__u32 n;
+	__u32 flags;
+};
+
+/* One frame of the chain (a bpf_loop callback: the verifier checks it once, not once per frame). */
+static long walk_frame(__u64 i, void *ctx)
+{
+	struct walk *w = ctx;
+	__u32 zero = 0, n = w->n;
+	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &zero);
+	struct rtp_py_frame *f;
+	__u64 frame = w->frame, code, instr;
+	__u8 owner = 0;
+	__s32 first = 0;
+
+	if (!st || !frame)
+		return 1;
+	if (w->pp.owner_skip != 0xff) {
+		if (bpf_probe_read_user(&owner, 1, (void *)(frame + w->pp.frame_owner))) {
+			w->flags |= RTP_STACK_BAD_READ;
+			return 1;
+		}
+		if (owner == w->pp.owner_skip) { /* a shim of the C stack: no code of its own */
+			w->frame = read_u64(frame + w->pp.frame_prev);
+			return 0;
+		}
+	}
+	if (n >= RTP_PY_MAX_FRAMES) {
+		w->flags |= RTP_STACK_TRUNCATED;
+		return 1;
+	}
+	code = read_u64(frame + w->pp.frame_code) & ~3ull;
+	instr = read_u64(frame + w->pp.frame_instr);
+	if (!code || bpf_probe_read_user(&first, sizeof(first), (void *)(code + w->pp.code_firstlineno))) {
+		w->flags |= RTP_STACK_BAD_READ;
+		return 1;
+	}
+	f = &st->f[n & (RTP_PY_MAX_FRAMES - 1)];
+	f->code = code;
+	f->instr = (__s32)(((__s64)instr - (__s64)code - (__s64)w->pp.code_adaptive) >> 1);
+	f->firstlineno = first;
+	w->hash = hash_step(hash_step(w->hash, code), ((__u64)(__u32)f->instr << 32) | (__u32)first);
+	w->n = n + 1;
+	w->frame = read_u64(frame + w->pp.frame_prev);
+	return 0;
+}
+
+/* Walk the current thread's Python frames into the CPU's scratch stack; its hash, or 0 when the stack
+ * could not be kept. */
+static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_py_proc *pp, __u32 flags)
+{
+	__u32 zero = 0;
+	struct rtp_py_stack *st;
+	struct walk w = { .pp = *pp, .hash = 0xcbf29ce484222325ull, .flags = flags };
+	__u64 tstate, h;
+	long err;
+
+	tstate = py_tstate(task, pp);
+	if (!tstate) {
+		w.flags |= RTP_STACK_NO_TSTATE;
+	} else {
+		w.frame = read_u64(tstate + pp->tstate_frame);
+		if (w.frame && pp->cframe_frame != RTP_PY_NONE)
+			w.frame = read_u64(w.frame + pp->cframe_frame);
+		/* shim frames take a turn without a slot: a few more turns than slots */
+		bpf_loop(RTP_PY_MAX_FRAMES + 16, walk_frame, &w, 0);
+		if (w.frame && !(w.flags & (RTP_STACK_BAD_READ | RTP_STACK_TRUNCATED)))
+			w.flags |= RTP_STACK_TRUNCATED;
+	}
+	st = bpf_map_lookup_elem(&py_scratch, &zero);
+	if (!st)
+		return 0;
+	st->n = w.n;
+	st->flags = w.flags;
+	h = hash_step(hash_step(w.hash, w.n), w.flags);
+	if (!h)
+		h = 1;
+	err = bpf_map_update_elem(&py_stacks, &h, st, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		counter_inc(RTP_CNT_STACK_DROPS);
+		return 0;
+	}
+	if (!err) {
+		/* new: userspace resolves its code objects while the process lives */
+		struct rtp_event *e = event_reserve(RTP_REC_PY_STACK, task, bpf_ktime_get_ns());
+
+		if (e) {
+			e->stack = h;
+			event_submit(e);
+		}
+	}
+	return h;
+}
+
+/* Set by userspace before load: every syscall is walked (exact latency), not only the slow ones and a sample
+ * of the others. */
+const volatile __u32 py_sys_exact __weak = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_sys_tick SEC(".maps") __weak;
+
+/* A target's syscall ends (sys_exit): count it by the stack that made it, if its process is walked. lat: its
+ * time, 0 when it was not timed (a burst's call sampled out of timing). */
+static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, arg = nr, zero = 0;
+	const struct rtp_py_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	__u64 weight = 1, stack, *tick;
+
+	if (!pp)
+		return;
+	if (!py_sys_exact && lat < RTP_PY_SYS_SLOW_NS) {
+		tick = bpf_map_lookup_elem(&py_sys_tick, &zero);
+		if (!tick || (++*tick % RTP_PY_SYS_EVERY))
+			return;
+		weight = RTP_PY_SYS_EVERY;
+		arg |= RTP_PROF_SAMPLED;
+	}
+	stack = py_walk(bpf_get_current_task_btf(), pp, 0);
+	if (stack)
+		py_count_n(tgid, tid, stack, RTP_PROF_SYSCALL, arg, lat * weight, weight, failed ? weight : 0);
+}
+
+#endif /* RTPROF_PYSTACK_BPF_H */
