@@ -20,6 +20,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* 2 KiB a stack: taken as stacks come, not 32 MiB at the load */
 	__type(key, __u64); /* hash of the frames */
 	__type(value, struct rtp_py_stack);
 } py_stacks SEC(".maps") __weak;
@@ -110,46 +111,65 @@ struct walk {
 	__u32 flags;
 };
 
+/* A frame's first bytes, read at once: one read of the target's memory a frame, not one a field. */
+struct py_fbuf {
+	__u8 b[128];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_fbuf);
+} py_fbuf SEC(".maps") __weak;
+
+static __always_inline __u64 fbuf_u64(const struct py_fbuf *fb, __u32 off)
+{
+	return *(const __u64 *)&fb->b[off & 0x78];
+}
+
 /* One frame of the chain (a bpf_loop callback: the verifier checks it once, not once per frame). */
 static long walk_frame(__u64 i, void *ctx)
 {
 	struct walk *w = ctx;
 	__u32 zero = 0, n = w->n;
 	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &zero);
+	struct py_fbuf *fb = bpf_map_lookup_elem(&py_fbuf, &zero);
 	struct rtp_py_frame *f;
 	__u64 frame = w->frame, code, instr;
-	__u8 owner = 0;
 	__s32 first = 0;
 
-	if (!st || !frame)
+	if (!st || !fb || !frame)
 		return 1;
-	if (w->pp.owner_skip != 0xff) {
-		if (bpf_probe_read_user(&owner, 1, (void *)(frame + w->pp.frame_owner))) {
-			w->flags |= RTP_STACK_BAD_READ;
-			return 1;
-		}
-		if (owner == w->pp.owner_skip) { /* a shim of the C stack: no code of its own */
-			w->frame = read_u64(frame + w->pp.frame_prev);
-			return 0;
-		}
+	if (bpf_probe_read_user(fb->b, w->pp.frame_size & 0x7f, (void *)frame)) {
+		w->flags |= RTP_STACK_BAD_READ;
+		return 1;
+	}
+	/* a shim of the C stack: no code of its own */
+	if (w->pp.owner_skip != 0xff && fb->b[w->pp.frame_owner & 0x7f] == w->pp.owner_skip) {
+		w->frame = fbuf_u64(fb, w->pp.frame_prev);
+		return 0;
 	}
 	if (n >= RTP_PY_MAX_FRAMES) {
 		w->flags |= RTP_STACK_TRUNCATED;
 		return 1;
 	}
-	code = read_u64(frame + w->pp.frame_code) & ~3ull;
-	instr = read_u64(frame + w->pp.frame_instr);
+	code = fbuf_u64(fb, w->pp.frame_code) & ~3ull;
+	instr = fbuf_u64(fb, w->pp.frame_instr);
 	if (!code || bpf_probe_read_user(&first, sizeof(first), (void *)(code + w->pp.code_firstlineno))) {
 		w->flags |= RTP_STACK_BAD_READ;
 		return 1;
 	}
 	f = &st->f[n & (RTP_PY_MAX_FRAMES - 1)];
 	f->code = code;
-	f->instr = (__s32)(((__s64)instr - (__s64)code - (__s64)w->pp.code_adaptive) >> 1);
+	if (w->pp.instr_is_index)
+		f->instr = (__s32)instr; /* the low 4 bytes: an int */
+	else
+		f->instr = (__s32)(((__s64)instr - (__s64)code - (__s64)w->pp.code_adaptive) >> 1);
 	f->firstlineno = first;
 	w->hash = hash_step(hash_step(w->hash, code), ((__u64)(__u32)f->instr << 32) | (__u32)first);
 	w->n = n + 1;
-	w->frame = read_u64(frame + w->pp.frame_prev);
+	w->frame = fbuf_u64(fb, w->pp.frame_prev);
 	return 0;
 }
 

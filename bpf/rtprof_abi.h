@@ -344,18 +344,20 @@ struct rtp_tr_wakeup {
  * from its per-version table once it checked that table against the interpreter (engine/pystacks.c). */
 struct rtp_py_proc {
 	__u64 tss_key;           /* address of _PyRuntime's gilstate Py_tss_t: int initialized; unsigned key */
-	__u16 tstate_frame;      /* tstate -> cframe (3.11, 3.12) or current_frame (3.13) */
+	__u16 tstate_frame;      /* tstate -> frame (3.10), cframe (3.11, 3.12) or current_frame (3.13) */
 	__u16 cframe_frame;      /* cframe -> current_frame; RTP_PY_NONE: tstate_frame is the frame */
 	__u16 tstate_thread_id;  /* pthread_t of the thread: its TCB, which is the thread's fs base */
 	__u16 frame_code;        /* f_code / f_executable */
 	__u16 frame_prev;        /* previous */
-	__u16 frame_instr;       /* prev_instr (3.11, 3.12) / instr_ptr (3.13) */
+	__u16 frame_instr;       /* prev_instr (3.11, 3.12) / instr_ptr (3.13) / f_lasti (3.10) */
 	__u16 frame_owner;       /* owner (a byte) */
 	__u16 code_adaptive;     /* co_code_adaptive: instruction index = (instr - code - this) / 2 */
 	__u16 code_firstlineno;  /* read as each frame's fingerprint */
 	__u16 pthread_specific;  /* glibc: struct pthread's specific_1stblock (keys < 32: {seq, data}) */
 	__u8 owner_skip;         /* frames with this owner are the C stack's shims (3.12+); 0xff: none */
-	__u8 pad[3];
+	__u8 instr_is_index;     /* frame_instr holds the instruction index itself (3.10's f_lasti, an int) */
+	__u16 frame_size;        /* bytes of a frame read at once, covering every field above (at most 128;
+				  * the code, previous and instruction offsets multiples of 8) */
 	__u32 slot;              /* the session slot */
 };
 

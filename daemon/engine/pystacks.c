@@ -3,9 +3,10 @@
  *
  * For each python target the walker gets the offsets of its minor version (the table below), once they
  * were checked against the interpreter itself: PyCode_Type's basic size and member table give the code
- * object's offsets (sys/pycode.c), and the walker checks every thread state it reads against the thread
- * (tstate->thread_id is the thread's fs base). An interpreter that cannot be checked gets no walker and
- * "unavailable" with the reason, never frames that may be wrong.
+ * object's offsets (sys/pycode.c), 3.13's _Py_DebugOffsets the thread state's and frames', and the walker
+ * checks every thread state it reads against the thread (tstate->thread_id is the thread's fs base). An
+ * interpreter that cannot be checked gets no walker and "unavailable" with the reason, never frames that may
+ * be wrong.
  *
  * Code objects are read from the process's memory (process_vm_readv) when the walker reports a new stack,
  * while the process lives: a stack first seen in its last moments may stay unresolved, and is counted so. */
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,18 +48,22 @@
  * headers (Include/internal/pycore_runtime.h, pycore_frame.h, cpython/pystate.h). */
 static const struct py_walk_table {
 	unsigned int minor;
-	uint32_t tss_key; /* _PyRuntime.gilstate.autoTSSkey (3.11), _PyRuntime.autoTSSkey (3.12+) */
+	uint32_t tss_key; /* _PyRuntime.gilstate.autoTSSkey (3.10, 3.11), _PyRuntime.autoTSSkey (3.12+) */
 	struct rtp_py_proc w;
 } walk_tables[] = {
+	/* 3.10: a chain of frame objects (PyFrameObject: f_back, f_code, f_lasti an instruction index) */
+	{ 10, 584, { .tstate_frame = 24, .cframe_frame = RTP_PY_NONE, .tstate_thread_id = 176, .frame_code = 32,
+		     .frame_prev = 24, .frame_instr = 96, .instr_is_index = 1, .frame_owner = 0, .owner_skip = 0xff,
+		     .code_adaptive = 0, .code_firstlineno = 40, .frame_size = 104 } },
 	{ 11, 592, { .tstate_frame = 56, .cframe_frame = 8, .tstate_thread_id = 152, .frame_code = 32,
 		     .frame_prev = 48, .frame_instr = 56, .frame_owner = 69, .owner_skip = 0xff,
-		     .code_adaptive = 184, .code_firstlineno = 72 } },
+		     .code_adaptive = 184, .code_firstlineno = 72, .frame_size = 72 } },
 	{ 12, 1544, { .tstate_frame = 56, .cframe_frame = 0, .tstate_thread_id = 136, .frame_code = 0,
 		      .frame_prev = 8, .frame_instr = 56, .frame_owner = 70, .owner_skip = 3 /* FRAME_OWNED_BY_CSTACK */,
-		      .code_adaptive = 192, .code_firstlineno = 68 } },
+		      .code_adaptive = 192, .code_firstlineno = 68, .frame_size = 72 } },
 	{ 13, 2160, { .tstate_frame = 72, .cframe_frame = RTP_PY_NONE, .tstate_thread_id = 152, .frame_code = 0,
 		      .frame_prev = 8, .frame_instr = 56, .frame_owner = 70, .owner_skip = 3,
-		      .code_adaptive = 200, .code_firstlineno = 68 } },
+		      .code_adaptive = 200, .code_firstlineno = 68, .frame_size = 72 } },
 };
 
 struct code_entry {
@@ -258,6 +264,68 @@ static unsigned int python_minor(const char *version)
 	return sscanf(version, "%u.%u", &major, &minor) == 2 && major == 3 ? minor : 0;
 }
 
+/* CPython 3.13+ publishes its layout for debuggers at the start of _PyRuntime (_Py_DebugOffsets,
+ * Include/internal/pycore_runtime.h): the table's offsets are checked against it, and a free-threaded build
+ * (no GIL, another frame layout) is told apart. 0, or -EPROTO with why. */
+static int check_debug_offsets(pid_t pid, uint64_t runtime, unsigned int minor, const struct rtp_py_proc *w,
+			       char *why, size_t whylen)
+{
+	enum {
+		COOKIE = 0, VERSION = 8, FREE_THREADED = 16, TSTATE_FRAME = 184, TSTATE_THREAD_ID = 192,
+		FRAME_PREVIOUS = 232, FRAME_EXECUTABLE = 240, FRAME_INSTR = 248, FRAME_OWNER = 264,
+		CODE_FIRSTLINENO = 312, CODE_ADAPTIVE = 344, END = 352,
+	};
+	static const struct {
+		unsigned int at;
+		size_t field; /* offsetof(struct rtp_py_proc, ...) */
+		const char *name;
+	} checks[] = {
+		{ TSTATE_FRAME, offsetof(struct rtp_py_proc, tstate_frame), "thread_state.current_frame" },
+		{ TSTATE_THREAD_ID, offsetof(struct rtp_py_proc, tstate_thread_id), "thread_state.thread_id" },
+		{ FRAME_PREVIOUS, offsetof(struct rtp_py_proc, frame_prev), "interpreter_frame.previous" },
+		{ FRAME_EXECUTABLE, offsetof(struct rtp_py_proc, frame_code), "interpreter_frame.executable" },
+		{ FRAME_INSTR, offsetof(struct rtp_py_proc, frame_instr), "interpreter_frame.instr_ptr" },
+		{ FRAME_OWNER, offsetof(struct rtp_py_proc, frame_owner), "interpreter_frame.owner" },
+		{ CODE_FIRSTLINENO, offsetof(struct rtp_py_proc, code_firstlineno), "code_object.firstlineno" },
+		{ CODE_ADAPTIVE, offsetof(struct rtp_py_proc, code_adaptive), "code_object.co_code_adaptive" },
+	};
+	uint8_t b[END];
+	uint64_t v;
+	int r;
+
+	if (minor < 13)
+		return 0; /* no debug offsets before 3.13: PyCode_Type and the thread check stand alone */
+	r = pycode__read_pid(&pid, runtime, b, sizeof(b));
+	if (r)
+		return r;
+	if (memcmp(b + COOKIE, "xdebugpy", 8)) {
+		snprintf(why, whylen, "no _Py_DebugOffsets at _PyRuntime");
+		return -EPROTO;
+	}
+	memcpy(&v, b + VERSION, sizeof(v));
+	if ((v >> 24) != 3 || ((v >> 16) & 0xff) != minor) {
+		snprintf(why, whylen, "_Py_DebugOffsets says version %#" PRIx64 ", not 3.%u", v, minor);
+		return -EPROTO;
+	}
+	memcpy(&v, b + FREE_THREADED, sizeof(v));
+	if (v) {
+		snprintf(why, whylen, "a free-threaded build (no GIL): its frames are laid out otherwise");
+		return -EPROTO;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(checks); i++) {
+		uint16_t want;
+
+		memcpy(&v, b + checks[i].at, sizeof(v));
+		memcpy(&want, (const uint8_t *)w + checks[i].field, sizeof(want));
+		if (v != want) {
+			snprintf(why, whylen, "_Py_DebugOffsets has %s at %" PRIu64 ", the table %u", checks[i].name, v,
+				 (unsigned int)want);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
 /* Place the walker: the interpreter mapped, its layout checked. Leaves st->pending while not mapped. */
 static void py_setup(struct engine *e, struct target_proc *p, struct py_state *st)
 {
@@ -289,6 +357,12 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 	if (r) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "CPython 3.%u's code objects are not laid out as "
 			 "expected (%.90s): no frames rather than wrong ones", st->minor, r == -EPROTO ? why : strerror(-r));
+		return;
+	}
+	r = check_debug_offsets(pid, runtime, st->minor, &t->w, why, sizeof(why));
+	if (r) {
+		snprintf(st->unavailable, sizeof(st->unavailable), "CPython 3.%u's frames are not laid out as expected "
+			 "(%.100s): no frames rather than wrong ones", st->minor, r == -EPROTO ? why : strerror(-r));
 		return;
 	}
 	w = t->w;
@@ -326,7 +400,7 @@ void pystacks__attach(struct engine *e, struct target_proc *p)
 		known |= walk_tables[i].minor == st->minor;
 	if (!known || pycode__layout_for(st->minor, &st->L)) {
 		snprintf(st->unavailable, sizeof(st->unavailable),
-			 "CPython %.16s: its frames are not walked (3.11, 3.12 and 3.13 are)",
+			 "CPython %.16s: its frames are not walked (3.10 to 3.13 are)",
 			 p->runtime.version[0] ? p->runtime.version : "of an unknown version");
 		return;
 	}

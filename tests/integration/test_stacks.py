@@ -2,10 +2,10 @@
 
 stacks_split.py spends CPU in busy_a, busy_b and busy_c in a 60/30/10 proportion that it measures itself
 (time.thread_time around each call); the profile's shares of the three functions must match it within 5 points,
-for Debian's python3.11 (static, stripped) and pyenv's 3.11, 3.12 and 3.13 (shared libpython). The stacks
+for Debian's python3.11 (static, stripped) and pyenv's 3.10, 3.11, 3.12 and 3.13 (shared libpython). The stacks
 must be the program's: <module> -> main -> busy_a, in the workload's file, on lines inside each function.
 The number of samples must be the sampling rate times the CPU time the kernel counted for the process. An
-interpreter whose frames are not walked (3.10) is reported as such, with no frames at all.
+interpreter whose layout does not check out is reported as such, with no frames at all.
 """
 
 import glob
@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import unittest
 
@@ -39,9 +40,31 @@ def interpreters(test):
     found = []
     if os.access(DEBIAN_PYTHON, os.X_OK):
         found.append(DEBIAN_PYTHON)
-    for minor in (11, 12, 13):
+    for minor in (10, 11, 12, 13):
         found.append(pyenv_python(test, minor))
     return found
+
+
+def elf_symbol_offset(path, name):
+    """The file offset of the dynamic symbol `name`'s value in the ELF64 file (its PT_LOAD's mapping)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    e_phoff, e_shoff = struct.unpack_from("<QQ", data, 0x20)
+    e_phentsize, e_phnum, e_shentsize, e_shnum = struct.unpack_from("<HHHH", data, 0x36)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize) for i in range(e_shnum)]
+    dynsym = [sh for sh in sections if sh[1] == 11][0]  # SHT_DYNSYM
+    strtab = sections[dynsym[6]]
+    value = None
+    for off in range(dynsym[4], dynsym[4] + dynsym[5], 24):
+        st_name, _, _, _, st_value, _ = struct.unpack_from("<IBBHQQ", data, off)
+        end = data.index(b"\0", strtab[4] + st_name)
+        if data[strtab[4] + st_name:end] == name.encode():
+            value = st_value
+    for i in range(e_phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, e_phoff + i * e_phentsize)
+        if p_type == 1 and p_vaddr <= value < p_vaddr + p_filesz:
+            return value - p_vaddr + p_offset
+    raise AssertionError("%s not in a PT_LOAD of %s" % (name, path))
 
 
 def python_frames(row):
@@ -422,12 +445,46 @@ class Traces(StacksCase):
 
 
 class NotWalked(StacksCase):
-    def test_unsupported_version_has_no_frames(self):
-        report, truth, res = self.profile(pyenv_python(self, 10))
-        procs = {p["pid"]: p for p in report["profiles"]["processes"]}
-        self.assertIsNone(procs[truth["pid"]]["method"])
-        self.assertIn("3.10", procs[truth["pid"]]["unavailable"])
-        self.assertEqual(self.rows_of(report, truth["pid"]), [], "frames of an interpreter that is not walked")
+    def patched_run(self, minor, symbol, offset, want, new):
+        """Run stacks_split.py under --stacks with pyenv's 3.MINOR whose libpython has the 8 bytes at
+        SYMBOL + OFFSET changed from want to new (LD_LIBRARY_PATH finds the copy first); the report and truth."""
+        python = pyenv_python(self, minor)
+        lib = glob.glob(os.path.join(os.path.dirname(os.path.dirname(python)), "lib",
+                                     "libpython3.%d.so.1.0" % minor))[0]
+        tmp = tempfile.mkdtemp(prefix="rtprof-stacks-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        patched = os.path.join(tmp, os.path.basename(lib))
+        shutil.copy(lib, patched)
+        off = elf_symbol_offset(patched, symbol) + offset
+        with open(patched, "r+b") as f:
+            f.seek(off)
+            self.assertEqual(struct.unpack("<q", f.read(8))[0], want, "%s + %d in 3.%d" % (symbol, offset, minor))
+            f.seek(off)
+            f.write(struct.pack("<q", new))
+        fd, truth_path = tempfile.mkstemp(prefix="rtprof-stacks-", dir=tmp)
+        os.close(fd)
+        res = rtp.rtprof("run", "--json", "-o", "-", "--stacks", "--", python, rtp.workload("stacks_split.py"),
+                         truth_path, "0.3", env=dict(os.environ, LD_LIBRARY_PATH=tmp))
+        self.assertEqual(res.returncode, 0, res.describe())
+        report = rtp.parse_report(self, res.stdout, "stdout")
+        with open(truth_path) as f:
+            return report, json.load(f)
+
+    def test_unverified_interpreter_has_no_frames(self):
+        """An interpreter that is not laid out as its version's table says gets no walker: its process is listed
+        as not sampled, with the reason, and has no frames at all. The interpreters run as before with what is
+        changed: pyenv's 3.12 with PyCode_Type.tp_basicsize 8 bytes larger (code objects are allocated larger),
+        pyenv's 3.13 with its _Py_DebugOffsets (read by debuggers only) giving another current_frame offset."""
+        for minor, symbol, offset, want, new, reason in (
+                (12, "PyCode_Type", 32, 192, 200, "200"),
+                (13, "_PyRuntime", 184, 72, 80, "thread_state.current_frame at 80")):
+            with self.subTest(python="3.%d" % minor):
+                report, truth = self.patched_run(minor, symbol, offset, want, new)
+                procs = {p["pid"]: p for p in report["profiles"]["processes"]}
+                self.assertIsNone(procs[truth["pid"]]["method"])
+                self.assertIn("not laid out as expected", procs[truth["pid"]]["unavailable"])
+                self.assertIn(reason, procs[truth["pid"]]["unavailable"], "the reason names what was found")
+                self.assertEqual(self.rows_of(report, truth["pid"]), [], "frames of an interpreter not walked")
 
     def test_no_profiles_without_stacks(self):
         res, report = rtp.run_json(self, [rtp.python_exe(), "-c", "pass"])
