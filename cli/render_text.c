@@ -60,14 +60,25 @@ struct sys_stack {
 	bool sampled;
 };
 
+/* The frame k-th from the leaf, the <kernel> marker left out; NULL past the root. */
+static const struct rtp_prof_frame *from_leaf(const struct rtp_profiles *p, const struct rtp_prof_row *r, uint32_t k)
+{
+	uint32_t skip = r->n && (r->flags & RTP_STACK_KERNEL) ? 1 : 0;
+
+	return k + skip < r->n ? &p->frames[r->first + r->n - 1 - skip - k] : NULL;
+}
+
+/* Whether two stacks show the same: their three innermost frames (what a row of the table prints). */
 static bool same_stack(const struct rtp_profiles *p, const struct rtp_prof_row *a, const struct rtp_prof_row *b)
 {
-	if (a->n != b->n)
-		return false;
-	for (uint32_t i = 0; i < a->n; i++)
-		if (p->frames[a->first + i].func != p->frames[b->first + i].func ||
-		    p->frames[a->first + i].line != p->frames[b->first + i].line)
+	for (uint32_t k = 0; k < 3; k++) {
+		const struct rtp_prof_frame *x = from_leaf(p, a, k), *y = from_leaf(p, b, k);
+
+		if (!x || !y)
+			return !x && !y;
+		if (x->func != y->func || x->line != y->line)
 			return false;
+	}
 	return true;
 }
 
@@ -105,19 +116,16 @@ static void print_syscall_stacks(FILE *out, const struct rtp_profiles *p, const 
 
 		fprintf(out, "    %s%" PRIu64 " calls, %s from ", best[j].sampled ? "~" : "", best[j].calls,
 			fmt_ns(t, sizeof(t), best[j].ns));
-		for (uint32_t k = 0, shown = 0; k < r->n && shown < 3; k++) {
-			const struct rtp_prof_frame *f = &p->frames[r->first + r->n - 1 - k];
+		for (uint32_t k = 0; k < 3 && from_leaf(p, r, k); k++) {
+			const struct rtp_prof_frame *f = from_leaf(p, r, k);
 			const struct rtp_prof_func *fun = &p->funcs[f->func];
 
-			if (!fun->file[0] && !strcmp(fun->name, "<kernel>"))
-				continue;
 			SAFE(fn, fun->name);
 			SAFE(file, fun->file);
 			if (fun->file[0])
-				fprintf(out, "%s%s (%s:%d)", shown ? " < " : "", fn, file, f->line);
+				fprintf(out, "%s%s (%s:%d)", k ? " < " : "", fn, file, f->line);
 			else
-				fprintf(out, "%s%s", shown ? " < " : "", fn);
-			shown++;
+				fprintf(out, "%s%s", k ? " < " : "", fn);
 		}
 		fputc('\n', out);
 	}
