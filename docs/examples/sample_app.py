@@ -1,6 +1,6 @@
 """A small Python program to profile: worker threads that compute, read files and sleep.
 
-    sudo rtprof run -- python3 docs/examples/sample_app.py
+    sudo rtprof run --stacks -- python3 docs/examples/sample_app.py
 """
 import hashlib
 import os
