@@ -13,8 +13,8 @@ threaded I/O program over --no-runtime.
     the sampler (rtp_py_sample), of the off-CPU walker (rtp_py_switch) and of the syscall exit with stacks,
     with a stack 3 frames deep and 103 frames deep: the difference over 100 frames is the cost of a frame.
 
-usage: bench_stacks.py --rtprof PATH [--rounds 7] [--work N] [--io-work N] [--python EXE] [--cpu N|none]
-                       [--json FILE] [--no-perf]
+usage: bench_stacks.py --rtprof PATH [--rounds 7] [--work N] [--io-work N] [--python EXE] [--only a|b|c]
+                       [--cpu N|none] [--json FILE] [--no-perf]
 """
 import argparse
 import json
@@ -163,6 +163,7 @@ def main():
     ap.add_argument("--python", default=shutil.which("python3"))
     ap.add_argument("--work", type=int, default=30000000, help="loop iterations of (a)")
     ap.add_argument("--io-work", type=int, default=20000, help="round trips a pair in (b)")
+    ap.add_argument("--only", choices=("a", "b", "c"), help="run one part")
     bl.add_arguments(ap, rounds=7)
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -171,11 +172,19 @@ def main():
     report = bl.Report("bench_stacks", args, instructions)
     tmp = tempfile.mkdtemp(prefix="rtprof-bench-stacks-")
     try:
-        cpu = bench_overhead(args, report, tmp, "cpu", "(a) CPU-bound Python, 99 Hz", write(tmp, "cpu.py", CPU_PY),
+        if args.only == "c":
+            report.doc["bpf_ns_a_run"] = bpf_costs(args, tmp)
+            report.write()
+            return
+        cpu = None if args.only == "b" else bench_overhead(args, report, tmp, "cpu", "(a) CPU-bound Python, 99 Hz", write(tmp, "cpu.py", CPU_PY),
                              args.work, {"--no-runtime": ["--no-runtime"],
                                          "--stacks": ["--no-runtime", "--stacks"]}, instructions)
-        verdicts = [bl.verdict(cpu, "--stacks", bl.TARGET_CPU, 1.02, "the target's CPU time (wait4)")]
-        report.add("cpu", "CPU-bound Python", cpu, verdicts)
+        if cpu:
+            verdicts = [bl.verdict(cpu, "--stacks", bl.TARGET_CPU, 1.02, "the target's CPU time (wait4)")]
+            report.add("cpu", "CPU-bound Python", cpu, verdicts)
+        if args.only == "a":
+            report.write()
+            return
         io = bench_overhead(args, report, tmp, "io", "(b) threaded I/O Python (off-CPU and syscall walks)",
                             write(tmp, "io.py", IO_PY), args.io_work,
                             {"--no-runtime": ["--no-runtime"], "--stacks": ["--no-runtime", "--stacks"]},
