@@ -96,7 +96,7 @@ struct resolved_stack {
 
 struct pystacks {
 	unsigned int hz;
-	int *pfds;
+	int *pfds;               /* events not (yet) attached: -1 once a link holds them */
 	struct bpf_link **links;
 	int ncpus;
 	struct rtp_profiles *store; /* every function seen, interned */
@@ -178,6 +178,7 @@ int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen)
 			r = -errno;
 			return errmsg(err, errlen, r, "cannot attach the stack sampler on CPU %d: %s", c, strerror(-r));
 		}
+		ps->pfds[c] = -1; /* the link's now: destroying it closes the event */
 	}
 	return 0;
 }
