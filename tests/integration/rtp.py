@@ -4,6 +4,7 @@ Every test file is run as `python3 tests/integration/test_X.py --rtprof PATH` (o
 environment) and ends with rtp.main(), which strips --rtprof from argv and hands the rest to unittest.
 """
 
+import glob
 import json
 import os
 import shutil
@@ -100,6 +101,15 @@ def set_sysctl(test, name, value):
             f.write(old)
     if old != value:
         test.addCleanup(restore)
+
+
+def pyenv_python(test, minor):
+    """pyenv's build of 3.MINOR (a shared libpython with full symbols), the interpreter itself, not the shim."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.%d.*" % minor, "bin", "python3.%d" % minor)))
+    if not found:
+        skip_or_fail(test, "needs pyenv's python 3.%d under %s/versions" % (minor, root))
+    return found[-1]
 
 
 def python_exe():

@@ -14,7 +14,6 @@ exits without another epoll_wait), so rtprof and the reference cover the same wi
 Tolerances are the acceptance criteria.
 """
 
-import glob
 import json
 import os
 import shutil
@@ -444,13 +443,7 @@ class Node(RuntimeCase):
 
 # ---- from the first instruction, under `rtprof run` ----------------------------------------------------------------
 
-def pyenv_python(test, minor):
-    """pyenv's build of 3.MINOR (a shared libpython with full symbols), the interpreter itself, not the shim."""
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    found = sorted(glob.glob(os.path.join(root, "versions", "3.%d.*" % minor, "bin", "python3.%d" % minor)))
-    if not found:
-        rtp.skip_or_fail(test, "needs pyenv's python 3.%d under %s/versions" % (minor, root))
-    return found[-1]
+pyenv_python = rtp.pyenv_python
 
 
 class FromFirstInstruction(RuntimeCase):
