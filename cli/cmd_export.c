@@ -133,8 +133,7 @@ static void export_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof export FILE.rtprof.gz [--format chrome|folded|csv|speedscope|svg|pprof] [--profile KIND]\n"
-		"                     [-o OUT]\n"
-		"                     [--min-syscall-us N] [--load-bucket-ms N]\n"
+		"                     [-o OUT] [--min-syscall-us N] [--load-bucket-ms N]\n"
 		"\n"
 		"Write a recorded trace in a format other tools open (docs/export.md):\n"
 		"  chrome  Chrome Trace Event JSON for the Perfetto UI (ui.perfetto.dev) and speedscope: one track\n"
@@ -161,6 +160,34 @@ static void export_help(FILE *out)
 		"Example:\n"
 		"  rtprof export app.rtprof.gz --format chrome -o app.json.gz   # then open it in ui.perfetto.dev\n"
 		"  rtprof export app.rtprof.gz --format svg --profile offcpu -o offcpu.svg   # open it in a browser\n");
+}
+
+/* A profile with no rows exports as empty: say so, and for a syscall's, which syscalls the stacks have. */
+static void note_empty_profile(const struct rtp_profiles *p, const struct export_opts *o)
+{
+	char names[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < p->n_rows; i++)
+		if (p->rows[i].kind == (unsigned int)o->profile &&
+		    (!o->profile_syscall[0] || !strcmp(p->rows[i].syscall, o->profile_syscall)))
+			return;
+	for (size_t i = 0; o->profile_syscall[0] && i < p->n_rows && len < sizeof(names) - 32; i++) {
+		const char *sc = p->rows[i].syscall;
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->rows[j].kind == RTP_PROF_SYSCALL && !strcmp(p->rows[j].syscall, sc);
+		if (p->rows[i].kind != RTP_PROF_SYSCALL || seen)
+			continue;
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", sc);
+	}
+	if (o->profile_syscall[0])
+		errorf("note: the trace's stacks have no calls of %s%s%s", o->profile_syscall,
+		       names[0] ? "; they have: " : "", names);
+	else
+		errorf("note: the trace's stacks have none of kind %s: the export is empty",
+		       profiles__kind_name((unsigned int)o->profile));
 }
 
 static const struct exporter *find_exporter(const char *name)
@@ -283,6 +310,8 @@ int cmd_export(int argc, char **argv)
 		errorf("note: the trace lacks the switch records of %" PRIu64 " run%s of its threads; %s drawn from the "
 		       "kernel's CPU time in the next switch-out (docs/export.md)", tl->inferred_runs,
 		       tl->inferred_runs == 1 ? "" : "s", tl->inferred_runs == 1 ? "it is" : "they are");
+	if (x.opts.profile >= 0 && tl->profiles)
+		note_empty_profile(tl->profiles, &x.opts);
 	r = x.fmt->finish(x.state, tl);
 	if (r == -ENODATA) { /* said: the trace has no stacks */
 		ret = EXIT_USAGE;
