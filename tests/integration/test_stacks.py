@@ -432,6 +432,19 @@ class Traces(StacksCase):
                          sum(r["ns"] for r in live["profiles"]["offcpu"]))
         self.assertTrue(all(s["labels"]["state"] in ("sleeping", "blocked", "runnable") for s in got["samples"]))
 
+    def test_syscall_profile(self):
+        """--profile syscall:NAME: that syscall's time by stack; an unknown one says which the stacks have."""
+        trace, live, _ = self.recorded()
+        want = sum(r["ns"] for r in live["profiles"]["syscalls"] if r["syscall"] == "clock_gettime")
+        self.assertGreater(want, 0, "thread_time() is a clock_gettime call: the workload makes thousands")
+        got = sum(int(line.rsplit(" ", 1)[1]) for line in
+                  self.export("--format", "folded", "--profile", "syscall:clock_gettime").stdout.splitlines())
+        self.assertEqual(got, want)
+        res = self.export("--format", "folded", "--profile", "syscall:nosuch")
+        self.assertEqual(res.stdout, "")
+        self.assertIn("no calls of nosuch; they have: ", res.stderr)
+        self.assertIn("clock_gettime", res.stderr)
+
     def test_no_stacks_in_the_trace(self):
         trace = os.path.join(self.tmp, "plain.rtprof.gz")
         res = rtp.rtprof("run", "-q", "-o", trace, "--", rtp.python_exe(), "-c", "pass")
