@@ -243,7 +243,9 @@ class OffCpu(StacksCase):
                 self.assertGreaterEqual(napped, 0.95 * truth["naps"] * truth["nap_s"] * 1e9)
                 # the spinners waited for the GIL in spin()
                 for tid in truth["tids"]["spin"]:
-                    rows = [r for r in prof["gil"] if r["tid"] == tid]
+                    # (a new thread waits for the GIL before its first frame: those waits have no Python frame)
+                    rows = [r for r in prof["gil"] if r["tid"] == tid and python_frames(r)
+                            and python_frames(r)[0]["function"] != "<no Python frame>"]
                     in_spin = sum(r["ns"] for r in rows if python_frames(r)[-1:]
                                   and python_frames(r)[-1]["function"] == "spin")
                     self.assertGreater(in_spin, 0.9 * sum(r["ns"] for r in rows), rows[:5])
@@ -274,8 +276,14 @@ class Syscalls(StacksCase):
         for python in (pyenv_python(self, 11), pyenv_python(self, 13)):
             with self.subTest(python=python):
                 report, truth = self.run_sys(python, ["--exact-latency"])
+                # every call is counted by some stack, exactly; a walk may stop at a frame whose page is not
+                # resident (BPF reads cannot fault it in), so a rare call's stack is cut short of caller()
+                every = [r for r in report["profiles"]["syscalls"] if r["syscall"] == "getppid"]
+                self.assertEqual(sum(r["calls"] for r in every), rtp.syscalls_named(report, "getppid")[0]["count"])
                 rows = self.in_function(report, "getppid", "caller", truth["file"])
-                self.assertEqual(sum(r["calls"] for r in rows), self.N, rows[:3])
+                calls = sum(r["calls"] for r in rows)
+                self.assertLessEqual(calls, self.N)
+                self.assertGreaterEqual(calls, self.N - self.N // 1000, rows[:3])
                 self.assertTrue(all(r["exact"] and r["errors"] == 0 for r in rows), rows[:3])
                 self.assertEqual(python_frames(rows[0])[-1]["function"], "caller")
                 total = sum(r["ns"] for r in report["profiles"]["syscalls"] if r["syscall"] == "getppid")
