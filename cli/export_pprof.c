@@ -157,11 +157,10 @@ static int pprof_finish(void *state, const struct timeline *tl)
 	uint8_t *buf = NULL;
 	int r = -ENOMEM;
 
-	if (!p) {
-		fprintf(stderr, "rtprof: export: the trace has no stacks: record it with --stacks (rtprof run --stacks -o "
-				"FILE.rtprof.gz -- ...)\n");
-		return -ENODATA;
-	}
+	r = export__need_profiles(tl);
+	if (r)
+		return r;
+	r = -ENOMEM;
 	for (size_t i = 0; i < p->n_rows; i++)
 		n_frames += p->rows[i].n;
 	if (str_index(&st, "") < 0)
@@ -218,7 +217,7 @@ static int pprof_finish(void *state, const struct timeline *tl)
 			  kind == RTP_PROF_OFFCPU ? profiles__state_name(row->arg) : row->syscall, 0 },
 		};
 
-		if (row->kind != kind || (kind == RTP_PROF_SYSCALL && sc[0] && strcmp(row->syscall, sc)))
+		if (!export__profile_wanted(row, kind, sc))
 			continue;
 		perftools__profiles__sample__init(s);
 		s->location_id = loc_ids + n_ids;

@@ -77,7 +77,7 @@ static void frame_label(char *buf, size_t len, const struct rtp_profiles *p, con
 		snprintf(buf, len, "%s (%s)", fn->name, fn->file);
 }
 
-static int need_profiles(const struct timeline *tl)
+int export__need_profiles(const struct timeline *tl)
 {
 	if (tl->profiles)
 		return 0;
@@ -87,7 +87,7 @@ static int need_profiles(const struct timeline *tl)
 }
 
 /* Whether a row is of the profile asked for: its kind, and for syscalls the one named (all when ""). */
-static bool wanted(const struct rtp_prof_row *r, unsigned int kind, const char *syscall)
+bool export__profile_wanted(const struct rtp_prof_row *r, unsigned int kind, const char *syscall)
 {
 	return r->kind == kind && (kind != RTP_PROF_SYSCALL || !syscall[0] || !strcmp(r->syscall, syscall));
 }
@@ -103,7 +103,7 @@ int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned 
 {
 	const struct rtp_profiles *p = tl->profiles;
 	char label[512];
-	int r = need_profiles(tl);
+	int r = export__need_profiles(tl);
 
 	if (r)
 		return r;
@@ -111,7 +111,7 @@ int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned 
 		const struct rtp_prof_row *row = &p->rows[i];
 		const char *proc, *thread;
 
-		if (!wanted(row, kind, syscall))
+		if (!export__profile_wanted(row, kind, syscall))
 			continue;
 		row_names(tl, row, &proc, &thread);
 		put_text(w, proc, ";\n\r");
@@ -137,7 +137,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 	struct jsonw *w = x->w;
 	unsigned int kind = x->opts->profile;
 	const char *sc = x->opts->profile_syscall;
-	int r = need_profiles(tl);
+	int r = export__need_profiles(tl);
 	char label[512];
 
 	if (r)
@@ -171,14 +171,14 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		uint64_t total = 0;
 		bool seen = false;
 
-		if (!wanted(row, kind, sc))
+		if (!export__profile_wanted(row, kind, sc))
 			continue;
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid;
+			seen = export__profile_wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid;
 		if (seen)
 			continue;
 		for (size_t j = i; j < p->n_rows; j++)
-			if (wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid)
+			if (export__profile_wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid)
 				total += export_value(p, &p->rows[j], false);
 		row_names(tl, row, &proc, &thread);
 		snprintf(label, sizeof(label), "%s (%d), %s (tid %d)", proc, (int)row->pid, thread, (int)row->tid);
@@ -193,7 +193,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		for (size_t j = i; j < p->n_rows; j++) {
 			const struct rtp_prof_row *s = &p->rows[j];
 
-			if (!wanted(s, kind, sc) || s->tid != row->tid || s->pid != row->pid)
+			if (!export__profile_wanted(s, kind, sc) || s->tid != row->tid || s->pid != row->pid)
 				continue;
 			jsonw__array_begin(w);
 			for (uint32_t k = 0; k < s->n; k++)
@@ -206,7 +206,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		for (size_t j = i; j < p->n_rows; j++) {
 			const struct rtp_prof_row *s = &p->rows[j];
 
-			if (wanted(s, kind, sc) && s->tid == row->tid && s->pid == row->pid)
+			if (export__profile_wanted(s, kind, sc) && s->tid == row->tid && s->pid == row->pid)
 				jsonw__uint(w, export_value(p, s, false));
 		}
 		jsonw__array_end(w);
@@ -389,7 +389,7 @@ static int svg_finish(void *state, const struct timeline *tl)
 	unsigned int kind = x->opts->profile;
 	struct fnode *root;
 	char label[512];
-	int r = need_profiles(tl), height;
+	int r = export__need_profiles(tl), height;
 
 	if (r)
 		return r;
@@ -402,7 +402,7 @@ static int svg_finish(void *state, const struct timeline *tl)
 		const char *proc, *thread;
 		struct fnode *n = root;
 
-		if (!wanted(row, kind, x->opts->profile_syscall))
+		if (!export__profile_wanted(row, kind, x->opts->profile_syscall))
 			continue;
 		row_names(tl, row, &proc, &thread);
 		root->value += v;
