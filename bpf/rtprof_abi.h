@@ -359,6 +359,7 @@ struct rtp_py_proc {
 	__u16 frame_size;        /* bytes of a frame read at once, covering every field above (at most 128;
 				  * the code, previous and instruction offsets multiples of 8) */
 	__u32 slot;              /* the session slot */
+	__u32 sample_hz;         /* its session's on-CPU sampling rate: the cookie of the perf events it takes */
 };
 
 struct rtp_py_frame {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Python stacks: at each on-CPU sample of a target thread (a software cpu-clock perf event per CPU, at the
- * rate the user asked), walk the interpreter's frame chain from the thread's own thread state and count
+ * rate its session asked for), walk the interpreter's frame chain from the thread's own thread state and count
  * the stack, aggregated here by (process, thread, stack). Names, files and lines are resolved in
  * userspace from the code objects' addresses (engine/pystacks.c); nothing is read here that userspace
  * did not first check against the interpreter's binary.
@@ -42,7 +42,9 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 	if (!target_of(task))
 		return 0;
 	pp = bpf_map_lookup_elem(&py_procs, &tgid);
-	if (!pp)
+	/* one set of events per rate in use (rtprofd's sessions may ask for different ones): a process takes
+	 * the samples of its session's rate only */
+	if (!pp || bpf_get_attach_cookie(ctx) != pp->sample_hz)
 		return 0;
 #if defined(__TARGET_ARCH_x86)
 	/* the whole word: the context allows no narrower read of a register */

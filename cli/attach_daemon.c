@@ -23,6 +23,7 @@ static void target_request(struct proto_request *req, enum proto_type type, cons
 						  : po->runtime_mode == ENGINE_RT_GIL_UPROBES ? PROTO_RUNTIME_UPROBES
 											     : PROTO_RUNTIME_FUTEX };
 	req->npids = npids < PROTO_MAX_PIDS ? (unsigned int)npids : PROTO_MAX_PIDS;
+	req->sample_hz = po->sample_hz;
 	memcpy(req->pids, pids, req->npids * sizeof(pids[0]));
 }
 
@@ -70,6 +71,11 @@ int attach_daemon__session(struct rtp_client *c, const struct profile_opts *po, 
 		return client__exit_code(r);
 	}
 	session = reply.session;
+	if (po->sample_hz && !reply.sample_hz)
+		fprintf(stderr, "rtprof: warning: this rtprofd does not sample stacks: the report has none\n");
+	else if (po->sample_hz && reply.sample_hz != po->sample_hz && !po->quiet)
+		fprintf(stderr, "rtprof: rtprofd samples stacks at %u Hz: the nearest of the rates it samples at now\n",
+			reply.sample_hz);
 	proto_reply__clear(&reply);
 	profile__catch_stop(SIGINT);
 	profile__catch_stop(SIGTERM);

@@ -44,7 +44,7 @@ static void attach_help(FILE *out)
 		"      --gil METHOD    how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                      a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
 		"      --stacks        sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
-		"                      (in this process: rtprofd does not sample stacks yet)\n"
+		"                      (through rtprofd too: it samples at most a few rates at once, the nearest then)\n"
 		"      --sample-hz N   samples a second on each CPU (default 99; implies --stacks)\n"
 		"  -q, --quiet         no progress lines on stderr\n");
 }
@@ -117,14 +117,6 @@ int cmd_attach(int argc, char **argv)
 	npids = unique_pids(pids, npids);
 	if (profile__open_outputs(&po, &o))
 		goto cleanup;
-	if (!po.local && po.sample_hz) {
-		/* rtprofd does not sample stacks (yet): in this process, or say why not */
-		if (geteuid() != 0) {
-			errorf("--stacks runs in this process, which needs root: rtprofd does not sample stacks yet");
-			goto cleanup;
-		}
-		po.local = true;
-	}
 	if (!po.local) {
 		struct rtp_client *c = NULL;
 

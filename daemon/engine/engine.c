@@ -447,7 +447,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = errmsg(err, errlen, r, "cannot size the BPF maps: %s", strerror(-r));
 		goto cleanup;
 	}
-	r = pystacks__prepare(e->skel, e->opts.sample_hz, e->opts.exact_latency);
+	r = pystacks__prepare(e->skel, e->opts.sample_hz || e->opts.stacks_by_session, e->opts.exact_latency);
 	if (r) {
 		r = errmsg(err, errlen, r, "cannot size the stack tables: %s", strerror(-r));
 		goto cleanup;
@@ -464,9 +464,12 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 		r = errmsg(err, errlen, r, "cannot attach the BPF probes: %s", strerror(-r));
 		goto cleanup;
 	}
-	if (e->opts.sample_hz) {
-		r = pystacks__start(e, e->opts.sample_hz, err, errlen);
-		if (r)
+	if (e->opts.sample_hz || e->opts.stacks_by_session) {
+		r = pystacks__start(e, err, errlen);
+		/* one session (the CLI's): its rate's events from now on, held until the end */
+		if (!r && !e->opts.stacks_by_session)
+			r = pystacks__rate_get(e, e->opts.sample_hz, err, errlen);
+		if (r < 0)
 			goto cleanup;
 	}
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event, e, NULL);
@@ -708,8 +711,7 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
 static void session0_init(struct engine *e)
 {
 	if (!e->sessions[0].used)
-		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
-						   .rt_mode = e->opts.runtime_mode };
+		engine_session_init(e, 0);
 }
 
 int engine__add_target_pidfd(struct engine *e, pid_t pid, int pidfd, char *err, size_t errlen)

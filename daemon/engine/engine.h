@@ -29,6 +29,8 @@ struct engine_opts {
 	unsigned int trace_buffer_bytes; /* trace ring buffer; 0: RTP_DEFAULT_TRACE_BUFFER */
 	int runtime_mode;         /* enum engine_rt_mode: runtime metrics of python/node targets */
 	unsigned int sample_hz;   /* Python stacks: on-CPU samples a second (per CPU); 0: none */
+	bool stacks_by_session;   /* the sampler loaded, but only sessions that ask (engine__session_stacks)
+				   * sample stacks, each at its rate; sample_hz is then unused (rtprofd) */
 };
 
 /* Runtime metrics (docs/runtime-metrics.md) of a session's python and node processes. */
@@ -64,6 +66,10 @@ void engine__session_follow(struct engine *e, int session, bool follow);
 void engine__session_restrict(struct engine *e, int session, uid_t uid, gid_t gid);
 /* Runtime metrics for the processes added from now on (enum engine_rt_mode; default: opts.runtime_mode). */
 void engine__session_runtime(struct engine *e, int session, int mode);
+/* Python stacks for the processes added from now on, on-CPU samples at hz (0: no stacks), in an engine
+ * with opts.stacks_by_session: the rate sampled at (a few rates are sampled at once; past them, the nearest
+ * one in use), or -errno with a message. */
+int engine__session_stacks(struct engine *e, int session, unsigned int hz, char *err, size_t errlen);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);

@@ -45,6 +45,8 @@ struct session {
 	uid_t owner_uid; /* restricted: whose it is */
 	gid_t owner_gid;
 	int rt_mode;     /* enum engine_rt_mode */
+	unsigned int stacks_hz; /* Python stacks sampled at this rate; 0: none */
+	bool stacks_ref;        /* the session holds a reference to its rate's events (pystacks__rate_get) */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 };
 
@@ -97,6 +99,8 @@ void engine_proc_version(struct engine *e, struct target_proc *p);
 /* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
  * none; -1: full), and take off one it deletes (rtp_thread.share). */
 int engine_share_charge(struct engine *e, unsigned int session);
+/* A session slot taken, with the engine's defaults (session.c). */
+void engine_session_init(struct engine *e, unsigned int session);
 void engine_share_release(struct engine *e, unsigned int share);
 
 #endif

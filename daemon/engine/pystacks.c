@@ -94,10 +94,17 @@ struct resolved_stack {
 	struct rtp_prof_frame *frames; /* functions index `store` */
 };
 
+/* One set of cpu-clock events, one per CPU, at one rate: its cookie is the rate, which the sampler
+ * compares with each process's own. */
+struct py_rate {
+	unsigned int hz, refs;
+	struct bpf_link **links; /* [ncpus] */
+};
+
+#define PY_MAX_RATES 4
+
 struct pystacks {
-	unsigned int hz;
-	int *pfds;               /* events not (yet) attached: -1 once a link holds them */
-	struct bpf_link **links;
+	struct py_rate rates[PY_MAX_RATES];
 	int ncpus;
 	struct rtp_profiles *store; /* every function seen, interned */
 	struct resolved_stack *stacks; /* open addressing on hash */
@@ -114,17 +121,17 @@ static struct pystacks *ps_of(struct engine *e)
 	return e->py;
 }
 
-int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz, bool exact)
+int pystacks__prepare(struct rtprof_bpf *skel, bool on, bool exact)
 {
-	int err = bpf_program__set_autoload(skel->progs.rtp_py_sample, hz > 0) ?:
-		  bpf_program__set_autoload(skel->progs.rtp_py_switch, hz > 0);
+	int err = bpf_program__set_autoload(skel->progs.rtp_py_sample, on) ?:
+		  bpf_program__set_autoload(skel->progs.rtp_py_switch, on);
 
 	skel->rodata->py_nr_futex = SYS_futex;
-	skel->rodata->py_stacks_on = hz > 0;
+	skel->rodata->py_stacks_on = on;
 	skel->rodata->py_sys_exact = exact;
 
 	/* off: tables of one entry (a hash map's memory is taken at its creation) */
-	if (!hz) {
+	if (!on) {
 		err = err ?: bpf_map__set_max_entries(skel->maps.py_procs, 1);
 		err = err ?: bpf_map__set_max_entries(skel->maps.py_stacks, 1);
 		err = err ?: bpf_map__set_max_entries(skel->maps.py_counts, 1);
@@ -138,24 +145,38 @@ static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, in
 	return syscall(SYS_perf_event_open, attr, pid, cpu, group, flags);
 }
 
-int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen)
+int pystacks__start(struct engine *e, char *err, size_t errlen)
 {
 	struct pystacks *ps = calloc(1, sizeof(*ps));
-	int r;
 
 	if (!ps)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	e->py = ps;
-	ps->hz = hz;
 	ps->ncpus = e->ncpus;
-	ps->store = profiles__new(hz);
-	ps->pfds = malloc((size_t)e->ncpus * sizeof(*ps->pfds));
-	for (int c = 0; ps->pfds && c < e->ncpus; c++)
-		ps->pfds[c] = -1;
-	ps->links = calloc((size_t)e->ncpus, sizeof(*ps->links));
-	if (!ps->store || !ps->pfds || !ps->links)
+	ps->store = profiles__new(0);
+	if (!ps->store)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
-	for (int c = 0; c < e->ncpus; c++) {
+	return 0;
+}
+
+static void rate_close(struct pystacks *ps, struct py_rate *rt)
+{
+	for (int c = 0; c < ps->ncpus && rt->links; c++)
+		bpf_link__destroy(rt->links[c]);
+	free(rt->links);
+	*rt = (struct py_rate){ 0 };
+}
+
+static int rate_open(struct engine *e, struct py_rate *rt, unsigned int hz, char *err, size_t errlen)
+{
+	struct pystacks *ps = ps_of(e);
+	int r;
+
+	rt->links = calloc((size_t)ps->ncpus, sizeof(*rt->links));
+	if (!rt->links)
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	rt->hz = hz;
+	for (int c = 0; c < ps->ncpus; c++) {
 		struct perf_event_attr attr = {
 			.type = PERF_TYPE_SOFTWARE,
 			.size = sizeof(attr),
@@ -163,24 +184,74 @@ int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen)
 			.sample_freq = hz,
 			.freq = 1,
 		};
+		LIBBPF_OPTS(bpf_perf_event_opts, po, .bpf_cookie = hz);
 		int fd = (int)perf_event_open(&attr, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == ENODEV)
 				continue; /* a possible CPU that is not online */
 			r = -errno;
+			rate_close(ps, rt);
 			return errmsg(err, errlen, r, "cannot open the cpu-clock sampling event on CPU %d: %s", c,
 				      strerror(-r));
 		}
-		ps->pfds[c] = fd;
-		ps->links[c] = bpf_program__attach_perf_event(e->skel->progs.rtp_py_sample, fd);
-		if (!ps->links[c]) {
+		rt->links[c] = bpf_program__attach_perf_event_opts(e->skel->progs.rtp_py_sample, fd, &po);
+		if (!rt->links[c]) {
 			r = -errno;
+			close(fd);
+			rate_close(ps, rt);
 			return errmsg(err, errlen, r, "cannot attach the stack sampler on CPU %d: %s", c, strerror(-r));
 		}
-		ps->pfds[c] = -1; /* the link's now: destroying it closes the event */
+		/* the link's now: destroying it closes the event */
 	}
 	return 0;
+}
+
+int pystacks__rate_get(struct engine *e, unsigned int hz, char *err, size_t errlen)
+{
+	struct pystacks *ps = ps_of(e);
+	struct py_rate *free_slot = NULL, *nearest = NULL;
+	int r;
+
+	if (!ps)
+		return errmsg(err, errlen, -ENOTSUP, "stacks are not sampled by this engine");
+	if (!hz)
+		return errmsg(err, errlen, -EINVAL, "a sampling rate of 0");
+	for (int i = 0; i < PY_MAX_RATES; i++) {
+		struct py_rate *rt = &ps->rates[i];
+
+		if (rt->refs && rt->hz == hz) {
+			rt->refs++;
+			return (int)hz;
+		}
+		if (!rt->refs && !free_slot)
+			free_slot = rt;
+		if (rt->refs && (!nearest || (rt->hz > hz ? rt->hz - hz : hz - rt->hz) <
+					       (nearest->hz > hz ? nearest->hz - hz : hz - nearest->hz)))
+			nearest = rt;
+	}
+	if (!free_slot) {
+		/* as many rates as the sampler keeps at once: the nearest one in use */
+		nearest->refs++;
+		return (int)nearest->hz;
+	}
+	r = rate_open(e, free_slot, hz, err, errlen);
+	if (r)
+		return r;
+	free_slot->refs = 1;
+	return (int)hz;
+}
+
+void pystacks__rate_put(struct engine *e, unsigned int hz)
+{
+	struct pystacks *ps = ps_of(e);
+
+	for (int i = 0; ps && hz && i < PY_MAX_RATES; i++)
+		if (ps->rates[i].refs && ps->rates[i].hz == hz) {
+			if (!--ps->rates[i].refs)
+				rate_close(ps, &ps->rates[i]);
+			return;
+		}
 }
 
 static void stacks_free(struct pystacks *ps)
@@ -196,13 +267,8 @@ void pystacks__stop(struct engine *e)
 
 	if (!ps)
 		return;
-	for (int c = 0; c < ps->ncpus && ps->links; c++)
-		bpf_link__destroy(ps->links[c]);
-	for (int c = 0; c < ps->ncpus && ps->pfds; c++)
-		if (ps->pfds[c] >= 0)
-			close(ps->pfds[c]);
-	free(ps->links);
-	free(ps->pfds);
+	for (int i = 0; i < PY_MAX_RATES; i++)
+		rate_close(ps, &ps->rates[i]);
 	profiles__free(ps->store);
 	stacks_free(ps);
 	free(ps->todo);
@@ -370,6 +436,7 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 	w.tss_key = runtime + t->tss_key;
 	w.pthread_specific = GLIBC_PTHREAD_SPECIFIC;
 	w.slot = p->session;
+	w.sample_hz = e->sessions[p->session].stacks_hz;
 	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");
 		return;
@@ -390,6 +457,8 @@ void pystacks__attach(struct engine *e, struct target_proc *p)
 		return;
 	pystacks__detach(e, p);
 	pystacks__free_proc(p);
+	if (!e->sessions[p->session].stacks_hz)
+		return; /* its session samples no stacks */
 	if (!p->runtime_known || p->runtime.kind != RTP_RUNTIME_PYTHON || p->exited)
 		return;
 	st = calloc(1, sizeof(*st));
@@ -647,7 +716,7 @@ static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_
 		(void)resolve(e, p, k->stack); /* its event was lost, or not read yet */
 	rs = rs ?: stack_slot(ps, k->stack, false);
 	if (k->kind == RTP_PROF_CPU)
-		row.ns = ps->hz ? v->samples * (1000000000ull / ps->hz) : 0;
+		row.ns = v->samples * (1000000000ull / e->sessions[p->session].stacks_hz);
 	if (!rs) {
 		int64_t f = profiles__func(out, "<unresolved: the process was gone>", "", 0);
 
@@ -677,11 +746,11 @@ int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *
 	size_t n = 0;
 	int fd, r = 0;
 
-	if (!ps)
+	if (!ps || !e->sessions[session].stacks_hz)
 		return 0;
 	/* the off-CPU sampler attaches with the probes: its program runs from the load on */
 	pystacks__poll(e);
-	out = profiles__new(ps->hz);
+	out = profiles__new(e->sessions[session].stacks_hz);
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < e->n_procs; i++)

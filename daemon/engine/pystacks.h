@@ -14,13 +14,18 @@ struct target_proc;
 struct rtp_report;
 struct rtprof_bpf;
 
-/* Before the object's load: the sampler loaded (and its tables sized) only when hz > 0; exact: every
+/* Before the object's load: the sampler loaded (and its tables sized) only when on; exact: every
  * syscall walked, not the slow ones and a sample of the others. */
-int pystacks__prepare(struct rtprof_bpf *skel, unsigned int hz, bool exact);
-/* After the load: one cpu-clock perf event per CPU at hz, the sampler attached. 0 or -errno with a message. */
-int pystacks__start(struct engine *e, unsigned int hz, char *err, size_t errlen);
+int pystacks__prepare(struct rtprof_bpf *skel, bool on, bool exact);
+/* After the load: the stacks' state, no sampling yet. 0 or -errno with a message. */
+int pystacks__start(struct engine *e, char *err, size_t errlen);
 void pystacks__stop(struct engine *e);
-/* The process's runtime is (newly) known: a CPython gets its walker layout, now or once its interpreter
+/* A rate's events (one cpu-clock perf event per CPU, the sampler attached), shared by whoever asks for the
+ * same rate: the rate they sample at (the nearest one in use when the sampler has as many rates as it
+ * keeps), or -errno with a message. Each get is put back once. */
+int pystacks__rate_get(struct engine *e, unsigned int hz, char *err, size_t errlen);
+void pystacks__rate_put(struct engine *e, unsigned int hz);
+/* The process's runtime is (newly) known: a CPython of a session that samples stacks gets its walker layout, now or once its interpreter
  * is mapped (pystacks__poll). */
 void pystacks__attach(struct engine *e, struct target_proc *p);
 void pystacks__detach(struct engine *e, struct target_proc *p);

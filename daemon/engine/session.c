@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "base/errmsg.h"
 #include "base/vec.h"
 #include "engine/bpfmap.h"
 #include "engine/engine_internal.h"
@@ -37,16 +38,43 @@ int engine__session_of(const struct engine *e, pid_t pid)
 	return -1;
 }
 
+void engine_session_init(struct engine *e, unsigned int session)
+{
+	/* in the CLI's engine, the one session samples at the engine's rate (its events held by the engine) */
+	e->sessions[session] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
+						 .rt_mode = e->opts.runtime_mode,
+						 .stacks_hz = e->opts.stacks_by_session ? 0 : e->opts.sample_hz };
+}
+
 int engine__session_new(struct engine *e)
 {
 	for (unsigned int s = 0; s < e->opts.max_sessions; s++) {
 		if (!e->sessions[s].used) {
-			e->sessions[s] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
-							   .rt_mode = e->opts.runtime_mode };
+			engine_session_init(e, s);
 			return (int)s;
 		}
 	}
 	return -ENOSPC;
+}
+
+int engine__session_stacks(struct engine *e, int session, unsigned int hz, char *err, size_t errlen)
+{
+	struct session *ss;
+	int r = 0;
+
+	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
+		return errmsg(err, errlen, -EINVAL, "no such session");
+	ss = &e->sessions[session];
+	if (hz) {
+		r = pystacks__rate_get(e, hz, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (ss->stacks_ref)
+		pystacks__rate_put(e, ss->stacks_hz);
+	ss->stacks_hz = hz ? (unsigned int)r : 0;
+	ss->stacks_ref = hz != 0;
+	return (int)ss->stacks_hz;
 }
 
 void engine__session_follow(struct engine *e, int session, bool follow)
@@ -73,8 +101,7 @@ void engine__session_restrict(struct engine *e, int session, uid_t uid, gid_t gi
 uint64_t engine__start_clock(struct engine *e)
 {
 	if (!e->sessions[0].used)
-		e->sessions[0] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
-						   .rt_mode = e->opts.runtime_mode };
+		engine_session_init(e, 0);
 	if (!e->sessions[0].start_ns)
 		e->sessions[0].start_ns = clock__mono_ns();
 	return e->sessions[0].start_ns;
@@ -238,6 +265,8 @@ void engine__session_free(struct engine *e, int session)
 		free(tgids);
 	}
 	(void)clear_slot(e, (__u32)session);
+	if (e->sessions[session].stacks_ref)
+		pystacks__rate_put(e, e->sessions[session].stacks_hz);
 	e->sessions[session] = (struct session){ 0 };
 	reaper__flush(&e->reaper); /* its probes: destroyed off this thread */
 }

@@ -284,6 +284,8 @@ json_object *profiles__json(const struct rtp_profiles *p)
 			json_object_object_add(fr, "function", fields__json_text(fn->name));
 			json_object_object_add(fr, "file", text_or_null(fn->file));
 			json_object_object_add(fr, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
+			if (fn->firstline > 0)
+				json_object_object_add(fr, "first_line", json_object_new_int(fn->firstline));
 			json_object_array_add(stack, fr);
 		}
 		json_object_object_add(e, "stack", stack);
@@ -385,7 +387,8 @@ struct rtp_profiles *profiles__from_json(json_object *o, int *err)
 
 					if (!json_object_is_type(f, json_type_object))
 						continue;
-					fn = profiles__func(p, get_str(f, "function"), get_str(f, "file"), 0);
+					fn = profiles__func(p, get_str(f, "function"), get_str(f, "file"),
+							    (int)get_int(f, "first_line"));
 					if (fn < 0)
 						goto nomem;
 					fr[nf].func = (uint32_t)fn;

@@ -136,6 +136,13 @@ int proto__parse_request(json_object *msg, struct proto_request *req, char *err,
 										: PROTO_RUNTIME_FUTEX;
 		if ((v = member(msg, "notify", json_type_boolean)))
 			req->notify = json_object_get_boolean(v);
+		if ((v = member(msg, "sample_hz", json_type_int))) {
+			n = json_object_get_int64(v);
+			if (n < 0 || n > PROTO_MAX_SAMPLE_HZ)
+				return errmsg(err, errlen, -EINVAL, "sample_hz must be from 0 (no stacks) to %d",
+					      PROTO_MAX_SAMPLE_HZ);
+			req->sample_hz = (uint32_t)n;
+		}
 		/* a smaller trace buffer than the default only: a client cannot make the daemon pin more memory */
 		if (req->type == PROTO_RECORD && (v = member(msg, "trace_buffer", json_type_int))) {
 			n = json_object_get_int64(v);
@@ -192,6 +199,8 @@ json_object *proto__build_request(const struct proto_request *req)
 		json_object_object_add(msg, "runtime", json_object_new_string(runtime_names[req->runtime]));
 		if (req->notify)
 			json_object_object_add(msg, "notify", json_object_new_boolean(1));
+		if (req->sample_hz)
+			json_object_object_add(msg, "sample_hz", json_object_new_int64(req->sample_hz));
 		break;
 	case PROTO_QUERY:
 	case PROTO_DETACH:
@@ -262,9 +271,13 @@ json_object *proto__build_reply(struct proto_reply *r)
 	case PROTO_ATTACHED:
 		json_object_object_add(msg, "session", json_object_new_int64((int64_t)r->session));
 		json_object_object_add(msg, "pids", pids_json(r->pids, r->npids));
+		if (r->sample_hz)
+			json_object_object_add(msg, "sample_hz", json_object_new_int64(r->sample_hz));
 		break;
 	case PROTO_RECORDING:
 		json_object_object_add(msg, "pids", pids_json(r->pids, r->npids));
+		if (r->sample_hz)
+			json_object_object_add(msg, "sample_hz", json_object_new_int64(r->sample_hz));
 		if (r->trace_buffer)
 			json_object_object_add(msg, "trace_buffer", json_object_new_int64(r->trace_buffer));
 		break;
@@ -416,6 +429,21 @@ static int take_report(json_object *msg, struct proto_reply *r)
 	return 0;
 }
 
+/* "sample_hz" of attached and recording, when there */
+static int get_sample_hz(json_object *msg, uint32_t *hz)
+{
+	json_object *v = member(msg, "sample_hz", json_type_int);
+	int64_t n;
+
+	if (!v)
+		return 0;
+	n = json_object_get_int64(v);
+	if (n < 0 || n > PROTO_MAX_SAMPLE_HZ)
+		return -EBADMSG;
+	*hz = (uint32_t)n;
+	return 0;
+}
+
 int proto__parse_reply(json_object *msg, struct proto_reply *r)
 {
 	json_object *v;
@@ -431,9 +459,11 @@ int proto__parse_reply(json_object *msg, struct proto_reply *r)
 		break;
 	case PROTO_ATTACHED:
 		e = get_session(msg, &r->session) ?: (get_pids(msg, r->pids, &r->npids) ? -EBADMSG : 0);
+		e = e ?: get_sample_hz(msg, &r->sample_hz);
 		break;
 	case PROTO_RECORDING:
 		e = get_pids(msg, r->pids, &r->npids) ? -EBADMSG : 0; /* the request's */
+		e = e ?: get_sample_hz(msg, &r->sample_hz);
 		if (!e && (v = member(msg, "trace_buffer", json_type_int))) {
 			int64_t n = json_object_get_int64(v);
 

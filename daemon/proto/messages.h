@@ -13,6 +13,7 @@ struct json_object;
 
 #define PROTO_MAX_PIDS 64
 #define PROTO_MESSAGE_LEN 512
+#define PROTO_MAX_SAMPLE_HZ 1000
 
 enum proto_type {
 	PROTO_UNKNOWN = 0,
@@ -57,6 +58,8 @@ struct proto_request {
 	enum proto_runtime runtime;
 	bool notify;            /* attach: push an "ended" event when the processes are gone */
 	uint32_t trace_buffer;  /* record: 0 for the daemon's default */
+	uint32_t sample_hz;     /* attach, record: Python stacks, on-CPU samples a second (1 to
+				 * PROTO_MAX_SAMPLE_HZ); 0: no stacks */
 	uint64_t session;       /* query, detach */
 	enum proto_view view;   /* query */
 	bool window;            /* query */
@@ -110,6 +113,8 @@ struct proto_reply {
 	size_t nsessions;
 	/* status */
 	struct proto_status status;
+	/* attached, recording: the stacks' sampling rate in use (0: no stacks) */
+	uint32_t sample_hz;
 	/* recording: the trace ring buffer in use, in bytes (0: not said, an older daemon) */
 	uint32_t trace_buffer;
 	/* recorded */

@@ -163,6 +163,17 @@ static int apply(struct rtprofd_config *c, const char *key, const char *value)
 			c->retention_s = (unsigned int)v;
 		return 0;
 	}
+	if (!strcmp(key, "sample_hz")) { /* of watched processes' stacks; 0: none */
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno || *end || end == value || value[0] == '-' || v > CONFIG_MAX_SAMPLE_HZ)
+			return -EINVAL;
+		c->watch_sample_hz = (unsigned int)v;
+		return 0;
+	}
 	return apply_limit(c, key, value);
 }
 

@@ -15,6 +15,7 @@ struct rtprofd_config {
 	unsigned int watch;       /* WATCH_* */
 	unsigned int retention_s; /* how long a watched process is kept after it exits */
 	unsigned int window_s;    /* a watched process's rolling window */
+	unsigned int watch_sample_hz; /* Python stacks of watched processes, on-CPU samples a second; 0: none */
 	char metrics[64];         /* ADDR:PORT, or "" */
 	/* Limits, read at start (rtprofd(8), LIMITS). Each is global; a user other than root holds at most
 	 * user_share of it (at least 1), and never takes the last root_reserve of it (at least 1). */
@@ -27,6 +28,10 @@ struct rtprofd_config {
 		unsigned int num, den;
 	} user_share, root_reserve;
 };
+
+/* The rate of `--stacks`: lower than a client's default, for always-on use. */
+#define CONFIG_WATCH_SAMPLE_HZ 19
+#define CONFIG_MAX_SAMPLE_HZ 1000
 
 /* Defaults of the limits. */
 #define CONFIG_MAX_CLIENTS 256

@@ -148,6 +148,16 @@ static void attach_known(struct server *s, struct client *c, const struct proto_
 	ss->notify = req->notify;
 	engine__session_follow(s->e, ss->slot, req->follow);
 	engine__session_runtime(s->e, ss->slot, handlers__runtime_mode(req->runtime));
+	if (req->sample_hz) {
+		int hz = engine__session_stacks(s->e, ss->slot, req->sample_hz, why, sizeof(why));
+
+		if (hz < 0) {
+			sessions__free(s, ss);
+			conn__reply_error(s, c, req, hz == -ENOMEM ? ENOMEM : EIO, "cannot sample stacks: %s", why);
+			return;
+		}
+		reply.sample_hz = (uint32_t)hz;
+	}
 	if (c->uid != 0)
 		engine__session_restrict(s->e, ss->slot, c->uid, c->gid);
 	for (unsigned int i = 0; i < req->npids; i++) {

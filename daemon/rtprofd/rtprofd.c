@@ -95,6 +95,8 @@ static int load_config(const char *path, bool must_exist, const struct rtprofd_c
 		memcpy(c.metrics, cmdline->metrics, sizeof(c.metrics));
 	if (set & 32)
 		c.window_s = cmdline->window_s;
+	if (set & 64)
+		c.watch_sample_hz = cmdline->watch_sample_hz;
 	*out = c;
 	return 0;
 }
@@ -112,7 +114,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprofd [--config FILE] [--socket PATH] [--group NAME] [--watch LIST] [--retention SECS]\n"
-		"               [--metrics ADDR:PORT] [-v]\n"
+		"               [--stacks] [--sample-hz N] [--metrics ADDR:PORT] [-v]\n"
 		"\n"
 		"The rtprof daemon: runs the profiling engine for clients of its Unix socket, so that users may profile\n"
 		"their own processes without root (see rtprofd(8), docs/protocol.md). Stays in the foreground and logs\n"
@@ -123,6 +125,9 @@ static void usage(FILE *out)
 		"  -s, --socket PATH  listen here (default " RTP_DEFAULT_SOCKET ")\n"
 		"  -w, --watch LIST   profile every python and/or node process (python,node), each in a session of\n"
 		"                     its own, in-kernel aggregation only\n"
+		"      --stacks       also sample watched Python processes' stacks, at 19 Hz on CPU\n"
+		"      --sample-hz N  ... at N Hz (1 to 1000; implies --stacks). Clients ask for their own\n"
+		"                     rate (rtprof attach --stacks)\n"
 		"      --retention S  keep a watched process's figures S seconds after it exits (default 300)\n"
 		"      --window S     a watched process's rolling window (default 60): query --window gives the\n"
 		"                     last complete one\n"
@@ -140,6 +145,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "watch", required_argument, NULL, 'w' },
 		{ "retention", required_argument, NULL, 'R' }, { "metrics", required_argument, NULL, 'm' },
 		{ "window", required_argument, NULL, 'W' },
+		{ "stacks", no_argument, NULL, 'K' },	    { "sample-hz", required_argument, NULL, 'H' },
 		{ "foreground", no_argument, NULL, 'f' },   { "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
 		{},
@@ -148,7 +154,8 @@ int main(int argc, char **argv)
 	struct server_opts so = { .mode = 0660, .status = daemon_status, .status_ctx = &status_ctx };
 	struct engine *engine = NULL;
 	bool verbose = false;
-	struct engine_opts eo = { .sz = sizeof(eo), .watch_execs = true };
+	/* stacks by session: clients (and watch mode) ask for them, each session at its rate */
+	struct engine_opts eo = { .sz = sizeof(eo), .watch_execs = true, .stacks_by_session = true };
 	struct rtprofd_config cmdline = {}, cfg;
 	const char *config_path = DEFAULT_CONFIG;
 	bool config_given = false;
@@ -200,6 +207,20 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			set |= 32;
+			break;
+		case 'K':
+			if (!(set & 64))
+				cmdline.watch_sample_hz = CONFIG_WATCH_SAMPLE_HZ;
+			set |= 64;
+			break;
+		case 'H':
+			cmdline.watch_sample_hz = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || optarg[0] == '-' || !cmdline.watch_sample_hz ||
+			    cmdline.watch_sample_hz > CONFIG_MAX_SAMPLE_HZ) {
+				fprintf(stderr, "rtprofd: --sample-hz takes samples a second, 1 to %d\n", CONFIG_MAX_SAMPLE_HZ);
+				return 2;
+			}
+			set |= 64;
 			break;
 		case 'f': break;
 		case 'v': verbose = true; break;
@@ -267,7 +288,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtprofd: serving metrics on http://%s/metrics\n", cfg.metrics);
 	}
 	engine__set_exec_watch(engine, on_exec, srv);
-	server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s);
+	server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s, cfg.watch_sample_hz);
 	server__watch_scan(srv);
 	fprintf(stderr, "rtprofd: listening on %s%s%s%s\n", so.socket_path, cfg.watch ? "; watching" : "",
 		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
@@ -301,7 +322,8 @@ int main(int argc, char **argv)
 									"changes take a restart\n");
 						cfg.watch = next.watch;
 						cfg.retention_s = next.retention_s;
-						server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s);
+						cfg.watch_sample_hz = next.watch_sample_hz;
+						server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s, cfg.watch_sample_hz);
 						server__watch_scan(srv);
 						fprintf(stderr, "rtprofd: SIGHUP: configuration read again\n");
 					}

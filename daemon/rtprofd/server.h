@@ -66,9 +66,10 @@ struct server_stats {
 void server__stats(const struct server *s, struct server_stats *st);
 
 /* Watch mode: every python/node process (WATCH_* of config.h) gets a session of its own, owned by root,
- * kept `retention_s` after it exits. Watched sessions use at most the session slots but root's reserve,
+ * kept `retention_s` after it exits; Python stacks sampled at sample_hz (0: none) for those watched from now on. Watched sessions use at most the session slots but root's reserve,
  * so that clients always find some; processes beyond that are counted, not watched. */
-void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s);
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s,
+			unsigned int sample_hz);
 /* A process that exec'd python* or node*: watch it if its runtime is one of the mask's. */
 void server__watch_exec(struct server *s, pid_t pid);
 /* Look at every running process (at start, and when the watch list changes). */

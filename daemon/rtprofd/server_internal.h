@@ -70,7 +70,7 @@ struct server {
 	unsigned long next_id;
 	uint64_t requests, refused, dropped, watch_dropped;
 	uint64_t share_drops[RTP_MAX_SHARES]; /* each thread share's drops, as last logged */
-	unsigned int watch_mask, retention_s, window_s;
+	unsigned int watch_mask, retention_s, window_s, watch_sample_hz;
 	struct watchq *wq;          /* watch mode's runtime detection (watchq.c), made with the first watch */
 	enum tag_kind watchq_tag;   /* TAG_WATCHQ: the epoll tag of its results */
 	uint64_t settle_until_ns;   /* the engine's turns at its own rate until then (server__poll_ms) */

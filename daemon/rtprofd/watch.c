@@ -21,9 +21,11 @@ static unsigned int watch_kind(enum rtp_runtime_kind kind)
 	return kind == RTP_RUNTIME_PYTHON ? WATCH_PYTHON : kind == RTP_RUNTIME_NODE ? WATCH_NODE : 0;
 }
 
-void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s)
+void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s,
+			unsigned int sample_hz)
 {
 	s->watch_mask = mask;
+	s->watch_sample_hz = sample_hz;
 	s->retention_s = retention_s;
 	s->window_s = window_s ? window_s : 60;
 	/* processes of a runtime no longer watched are let go */
@@ -119,6 +121,9 @@ static void watch_detected(struct server *s, const struct watchq_job *job)
 	ss->pids[0] = job->pid;
 	/* each watched process is a session of its own: its python/node children get theirs */
 	engine__session_follow(s->e, ss->slot, false);
+	if (s->watch_sample_hz && job->rt.kind == RTP_RUNTIME_PYTHON &&
+	    engine__session_stacks(s->e, ss->slot, s->watch_sample_hz, err, sizeof(err)) < 0)
+		server_log("watching pid %d without its stacks: %s", (int)job->pid, err);
 	if (engine__session_add_known(s->e, ss->slot, job->pid, job->pidfd, &job->rt, err, sizeof(err))) {
 		/* it exited meanwhile, most likely */
 		sessions__free(s, ss);

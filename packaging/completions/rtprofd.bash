@@ -33,12 +33,12 @@ _rtprofd()
 		COMPREPLY=($(compgen -W "python node python,node none" -- "$cur"))
 		return 0
 		;;
-	--retention | --window | --metrics)
+	--retention | --window | --metrics | --sample-hz)
 		return 0 # seconds; ADDR:PORT
 		;;
 	esac
 	# shellcheck disable=SC2207
-	COMPREPLY=($(compgen -W "--config --socket --group --watch --retention --window --metrics --foreground
+	COMPREPLY=($(compgen -W "--config --socket --group --watch --retention --window --stacks --sample-hz --metrics --foreground
 		--verbose --version --help" -- "$cur"))
 	return 0
 }

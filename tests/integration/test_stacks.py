@@ -13,8 +13,11 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
 import struct
 import tempfile
+import time
 import unittest
 
 import rtp
@@ -508,6 +511,107 @@ class NotWalked(StacksCase):
     def test_no_profiles_without_stacks(self):
         res, report = rtp.run_json(self, [rtp.python_exe(), "-c", "pass"])
         self.assertNotIn("profiles", report)
+
+
+def start_rtprofd(test, *extra):
+    """rtprofd on a socket of its own for the test (stopped with SIGTERM at its cleanup, which it must
+    survive with exit 0); the socket's path."""
+    tmp = tempfile.mkdtemp(prefix="rtprofd-stacks-")
+    test.addCleanup(shutil.rmtree, tmp, True)
+    sock = os.path.join(tmp, "rtprofd.sock")
+    log = open(os.path.join(tmp, "rtprofd.log"), "w+")
+    test.addCleanup(log.close)
+    daemon = subprocess.Popen([rtp.rtprofd_path(), "--socket", sock, "--config", "/dev/null"] + list(extra),
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop():
+        daemon.send_signal(signal.SIGTERM)
+        rc = daemon.wait(10)
+        log.seek(0)
+        test.assertEqual(rc, 0, "rtprofd's exit on SIGTERM\n" + log.read()[-2000:])
+    test.addCleanup(stop)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(sock) and time.monotonic() < deadline and daemon.poll() is None:
+        time.sleep(0.05)
+    test.assertTrue(os.path.exists(sock), "rtprofd listens on %s" % sock)
+    return sock
+
+
+class ThroughDaemon(StacksCase):
+    """Sessions of rtprofd that ask for stacks, each at its own rate, beside sessions that do not; watched
+    Python processes with rtprofd --stacks."""
+
+    def workload(self, python, cpu_s):
+        fd, truth = tempfile.mkstemp(prefix="rtprof-stacks-")
+        os.close(fd)
+        self.addCleanup(os.unlink, truth)
+        proc = rtp.spawn(self, [python, rtp.workload("stacks_split.py"), truth, cpu_s])
+        return proc, truth
+
+    def attach(self, sock, pid, *flags):
+        return subprocess.Popen([rtp.RTPROF, "--socket", sock, "attach", "--json", "-o", "-", "-d", "2"] +
+                                list(flags) + [str(pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True)
+
+    def finish(self, attach, proc, truth):
+        out, err = attach.communicate(timeout=60)
+        self.assertEqual(attach.returncode, 0, err)
+        self.assertRegex(err, r"through rtprofd \(session \d+\)")
+        self.assertEqual(proc.wait(60), 0)
+        with open(truth) as f:
+            return rtp.parse_report(self, out, "rtprof attach's report"), json.load(f)
+
+    def check_profile(self, report, truth, hz):
+        """The functions' shares as the workload measured them; the samples, hz a second of the CPU time
+        the kernel counted for the process while attached; each function's first line."""
+        self.assertEqual(report["profiles"]["sample_hz"], hz)
+        rows = self.rows_of(report, truth["pid"])
+        split = dict.fromkeys(("busy_a", "busy_b", "busy_c"), 0)
+        for row in rows:
+            frames = python_frames(row)
+            if frames and frames[-1]["function"] in split and frames[-1]["file"] == truth["file"]:
+                split[frames[-1]["function"]] += row["samples"]
+                self.assertEqual(frames[-1]["first_line"], truth["lines"][frames[-1]["function"]][0])
+        total = sum(split.values())
+        cpu = sum(truth["cpu_s"].values())
+        for n in split:
+            self.assertAlmostEqual(split[n] / max(total, 1), truth["cpu_s"][n] / cpu, delta=0.05,
+                                   msg="%s's share: samples %s, CPU %s" % (n, split, truth["cpu_s"]))
+        samples = sum(r["samples"] for r in rows)
+        cpu_s = sum(t["oncpu_ns"] for t in report["threads"] if t.get("pid", truth["pid"]) == truth["pid"]) / 1e9
+        self.assertAlmostEqual(samples / cpu_s, hz, delta=hz * 0.15,
+                               msg="%d samples at %d Hz over %.3f s of CPU" % (samples, hz, cpu_s))
+
+    def test_sessions_at_their_own_rates(self):
+        """Three sessions at once: two with stacks at 499 and 251 Hz, one without any."""
+        sock = start_rtprofd(self)
+        runs = []
+        for python, flags in ((pyenv_python(self, 12), ["--stacks", "--sample-hz", "499"]),
+                              (pyenv_python(self, 11), ["--sample-hz", "251"]),
+                              (pyenv_python(self, 13), [])):
+            proc, truth = self.workload(python, "3.0")
+            runs.append((proc, truth, flags))
+        time.sleep(0.3)  # the interpreters mapped
+        attaches = [self.attach(sock, proc.pid, *flags) for proc, truth, flags in runs]
+        results = [self.finish(a, proc, truth) for a, (proc, truth, flags) in zip(attaches, runs)]
+        self.check_profile(*results[0], 499)
+        self.check_profile(*results[1], 251)
+        self.assertNotIn("profiles", results[2][0], "a session without --stacks has no stacks")
+
+    def test_watched_with_stacks(self):
+        """rtprofd --watch python --sample-hz N: a Python process started after it is sampled at N Hz."""
+        sock = start_rtprofd(self, "--watch", "python", "--sample-hz", str(HZ))
+        proc, truth = self.workload(pyenv_python(self, 11), CPU_S)
+        self.assertEqual(proc.wait(60), 0)
+        res = rtp.rtprof("--socket", sock, "sessions", "--json")
+        self.assertEqual(res.returncode, 0, res.describe())
+        ids = [s["session"] for s in json.loads(res.stdout) if proc.pid in s["pids"]]
+        self.assertEqual(len(ids), 1, "the process is watched: %s" % res.stdout)
+        res = rtp.rtprof("--socket", sock, "query", "--json", str(ids[0]))
+        self.assertEqual(res.returncode, 0, res.describe())
+        with open(truth) as f:
+            truth = json.load(f)
+        self.check_profile(rtp.parse_report(self, res.stdout, "the watched session's report"), truth, HZ)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,25 @@ static void test_limits(void)
 	CHECK_EQ(parse("user_share = %\n", &c), -EINVAL);
 }
 
+static void test_sample_hz(void)
+{
+	struct rtprofd_config c;
+
+	CHECK_EQ(parse("", &c), 0);
+	CHECK_EQ(c.watch_sample_hz, 0); /* watched processes' stacks: off unless asked */
+	CHECK_EQ(parse("sample_hz = 19\n", &c), 0);
+	CHECK_EQ(c.watch_sample_hz, 19);
+	CHECK_EQ(parse("sample_hz = 0\n", &c), 0);
+	CHECK_EQ(c.watch_sample_hz, 0);
+	CHECK_EQ(parse("sample_hz = 1001\n", &c), -EINVAL);
+	CHECK_EQ(parse("sample_hz = -1\n", &c), -EINVAL);
+	CHECK_EQ(parse("sample_hz = fast\n", &c), -EINVAL);
+}
+
 int main(void)
 {
 	test_defaults();
 	test_limits();
+	test_sample_hz();
 	return check_summary();
 }

@@ -51,7 +51,7 @@ static void test_errors(void)
 static void test_requests(void)
 {
 	struct proto_request req = { .type = PROTO_ATTACH, .npids = 2, .pids = { 42, 43 }, .follow = false,
-				     .runtime = PROTO_RUNTIME_UPROBES, .notify = true }, back;
+				     .runtime = PROTO_RUNTIME_UPROBES, .notify = true, .sample_hz = 499 }, back;
 	json_object *msg = wire(proto__build_request(&req));
 	char err[256];
 
@@ -62,6 +62,7 @@ static void test_requests(void)
 	CHECK_EQ(back.follow, false);
 	CHECK_EQ(back.runtime, PROTO_RUNTIME_UPROBES);
 	CHECK_EQ(back.notify, true);
+	CHECK_EQ(back.sample_hz, 499);
 	CHECK(!back.has_id);
 	json_object_put(msg);
 
@@ -86,6 +87,9 @@ static void test_requests(void)
 	CHECK_EQ(back.follow, true);
 	CHECK_EQ(back.runtime, PROTO_RUNTIME_FUTEX);
 	CHECK_EQ(back.notify, false);
+	CHECK_EQ(back.sample_hz, 0);
+	CHECK_EQ(parse_text("{\"type\":\"attach\",\"pids\":[1],\"sample_hz\":1001}", &back, err, sizeof(err)), -EINVAL);
+	CHECK_STREQ(err, "sample_hz must be from 0 (no stacks) to 1000");
 	CHECK_EQ(parse_text("{\"type\":\"hello\"}", &back, err, sizeof(err)), 0);
 	CHECK_EQ(back.version, -1);
 	CHECK_EQ(parse_text("{\"type\":\"frob\\u0001\",\"id\":1}", &back, err, sizeof(err)), -EINVAL);
@@ -166,6 +170,15 @@ static void test_replies(void)
 	msg = json_tokener_parse("{\"type\":\"recording\",\"pids\":[1]}");
 	CHECK_EQ(proto__parse_reply(msg, &back), 0);
 	CHECK_EQ(back.trace_buffer, 0);
+	json_object_put(msg);
+	/* the stacks' rate a session got */
+	r = (struct proto_reply){ .type = PROTO_ATTACHED, .session = 3, .npids = 1, .pids = { 42 }, .sample_hz = 251 };
+	msg = wire(proto__build_reply(&r));
+	CHECK_EQ(proto__parse_reply(msg, &back), 0);
+	CHECK_EQ(back.sample_hz, 251);
+	json_object_put(msg);
+	msg = json_tokener_parse("{\"type\":\"attached\",\"session\":3,\"pids\":[1],\"sample_hz\":-5}");
+	CHECK_EQ(proto__parse_reply(msg, &back), -EBADMSG);
 	json_object_put(msg);
 	msg = json_tokener_parse("{\"type\":\"recording\",\"pids\":[1],\"trace_buffer\":-1}");
 	CHECK_EQ(proto__parse_reply(msg, &back), -EBADMSG);
