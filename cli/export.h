@@ -44,8 +44,6 @@ extern const struct exporter export_pprof;      /* export_pprof.c: stacks, pprof
 struct rtp_prof_row;
 /* The trace has stacks: 0; else -ENODATA, said on stderr with how to record them. */
 int export__need_profiles(const struct timeline *tl);
-/* Whether a row belongs to --profile KIND (for syscalls, to syscall:NAME's when syscall is not ""). */
-bool export__profile_wanted(const struct rtp_prof_row *r, unsigned int kind, const char *syscall);
 int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned int kind, const char *syscall);
 
 /* "read", or "syscall_NR" in buf for a number without a name. */

@@ -87,11 +87,6 @@ int export__need_profiles(const struct timeline *tl)
 }
 
 /* Whether a row is of the profile asked for: its kind, and for syscalls the one named (all when ""). */
-bool export__profile_wanted(const struct rtp_prof_row *r, unsigned int kind, const char *syscall)
-{
-	return r->kind == kind && (kind != RTP_PROF_SYSCALL || !syscall[0] || !strcmp(r->syscall, syscall));
-}
-
 static uint64_t export_value(const struct rtp_profiles *p, const struct rtp_prof_row *r, bool count)
 {
 	return count && r->kind == RTP_PROF_CPU ? r->samples : r->ns;
@@ -111,7 +106,7 @@ int export__profile_folded(struct jsonw *w, const struct timeline *tl, unsigned 
 		const struct rtp_prof_row *row = &p->rows[i];
 		const char *proc, *thread;
 
-		if (!export__profile_wanted(row, kind, syscall))
+		if (!profiles__row_of(row, kind, syscall))
 			continue;
 		row_names(tl, row, &proc, &thread);
 		put_text(w, proc, ";\n\r");
@@ -171,14 +166,14 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		uint64_t total = 0;
 		bool seen = false;
 
-		if (!export__profile_wanted(row, kind, sc))
+		if (!profiles__row_of(row, kind, sc))
 			continue;
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = export__profile_wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid;
+			seen = profiles__row_of(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid;
 		if (seen)
 			continue;
 		for (size_t j = i; j < p->n_rows; j++)
-			if (export__profile_wanted(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid)
+			if (profiles__row_of(&p->rows[j], kind, sc) && p->rows[j].tid == row->tid && p->rows[j].pid == row->pid)
 				total += export_value(p, &p->rows[j], false);
 		row_names(tl, row, &proc, &thread);
 		snprintf(label, sizeof(label), "%s (%d), %s (tid %d)", proc, (int)row->pid, thread, (int)row->tid);
@@ -193,7 +188,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		for (size_t j = i; j < p->n_rows; j++) {
 			const struct rtp_prof_row *s = &p->rows[j];
 
-			if (!export__profile_wanted(s, kind, sc) || s->tid != row->tid || s->pid != row->pid)
+			if (!profiles__row_of(s, kind, sc) || s->tid != row->tid || s->pid != row->pid)
 				continue;
 			jsonw__array_begin(w);
 			for (uint32_t k = 0; k < s->n; k++)
@@ -206,7 +201,7 @@ static int speedscope_finish(void *state, const struct timeline *tl)
 		for (size_t j = i; j < p->n_rows; j++) {
 			const struct rtp_prof_row *s = &p->rows[j];
 
-			if (export__profile_wanted(s, kind, sc) && s->tid == row->tid && s->pid == row->pid)
+			if (profiles__row_of(s, kind, sc) && s->tid == row->tid && s->pid == row->pid)
 				jsonw__uint(w, export_value(p, s, false));
 		}
 		jsonw__array_end(w);
@@ -402,7 +397,7 @@ static int svg_finish(void *state, const struct timeline *tl)
 		const char *proc, *thread;
 		struct fnode *n = root;
 
-		if (!export__profile_wanted(row, kind, x->opts->profile_syscall))
+		if (!profiles__row_of(row, kind, x->opts->profile_syscall))
 			continue;
 		row_names(tl, row, &proc, &thread);
 		root->value += v;

@@ -27,6 +27,11 @@ static const char *const state_names[] = {
 	[RTP_OFF_BLOCKED] = "blocked",
 };
 
+bool profiles__row_of(const struct rtp_prof_row *r, unsigned int kind, const char *syscall)
+{
+	return r->kind == kind && (kind != RTP_PROF_SYSCALL || !syscall || !syscall[0] || !strcmp(r->syscall, syscall));
+}
+
 const char *profiles__kind_name(unsigned int kind)
 {
 	return kind < RTP_PROF_KINDS ? kind_names[kind] : "?";

@@ -4,6 +4,7 @@
 #ifndef RTPROF_PROFILES_H
 #define RTPROF_PROFILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -73,6 +74,8 @@ int profiles__add(struct rtp_profiles *p, const struct rtp_prof_row *row, const 
 void profiles__finish(struct rtp_profiles *p);
 const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil", "syscalls" */
 const char *profiles__state_name(unsigned int state); /* "runnable", "sleeping", "blocked" */
+/* Whether a row is of kind (and, for syscalls, of the syscall named; NULL or "": any). */
+bool profiles__row_of(const struct rtp_prof_row *r, unsigned int kind, const char *syscall);
 /* What rows of a kind are ranked by: samples on CPU, time off CPU. */
 uint64_t profiles__value(const struct rtp_prof_row *row);
 
