@@ -230,6 +230,146 @@ int profiles__top(const struct rtp_profiles *p, unsigned int kind, struct rtp_pr
 	return 0;
 }
 
+/* ---- differences ---- */
+
+static uint64_t row_hash(const struct rtp_profiles *p, const struct rtp_prof_row *r)
+{
+	uint64_t h = ((uint64_t)(uint32_t)r->pid << 32 | (uint32_t)r->tid) * 0x9e3779b97f4a7c15ull;
+
+	h ^= ((uint64_t)r->kind << 32 | r->arg) * 0xff51afd7ed558ccdull;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct rtp_prof_frame *f = &p->frames[r->first + i];
+		const struct rtp_prof_func *fn = &p->funcs[f->func];
+
+		h = (h ^ func_hash(fn->name, fn->file, fn->firstline) ^ (uint32_t)f->line) * 0x100000001b3ull;
+	}
+	return h ^ r->n;
+}
+
+static bool same_row(const struct rtp_profiles *a, const struct rtp_prof_row *x, const struct rtp_profiles *b,
+		     const struct rtp_prof_row *y)
+{
+	if (x->pid != y->pid || x->tid != y->tid || x->kind != y->kind || x->arg != y->arg || x->n != y->n ||
+	    strcmp(x->syscall, y->syscall))
+		return false;
+	for (uint32_t i = 0; i < x->n; i++) {
+		const struct rtp_prof_frame *f = &a->frames[x->first + i], *g = &b->frames[y->first + i];
+		const struct rtp_prof_func *fa = &a->funcs[f->func], *fb = &b->funcs[g->func];
+
+		if (f->line != g->line || fa->firstline != fb->firstline || strcmp(fa->name, fb->name) ||
+		    strcmp(fa->file, fb->file))
+			return false;
+	}
+	return true;
+}
+
+static uint64_t less(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* What is left to subtract of then's rows of one key: stacks that differ only where names and lines do not
+ * tell (two instructions on one line) are rows of the same key, on either side. */
+struct since_left {
+	uint32_t row; /* then's first row of the key */
+	uint64_t samples, ns, errors;
+};
+
+struct rtp_profiles *profiles__since(const struct rtp_profiles *cur, const struct rtp_profiles *then)
+{
+	struct rtp_profiles *d = profiles__new(cur->sample_hz);
+	size_t n_slots = 1;
+	uint32_t *slots = NULL; /* then's keys by row_hash: index in left + 1 */
+	struct since_left *left = NULL;
+	size_t n_left = 0;
+
+	if (!d)
+		return NULL;
+	d->drops = less(cur->drops, then ? then->drops : 0);
+	d->procs = calloc(cur->n_procs ? cur->n_procs : 1, sizeof(*d->procs));
+	if (!d->procs)
+		goto nomem;
+	memcpy(d->procs, cur->procs, cur->n_procs * sizeof(*d->procs));
+	d->n_procs = cur->n_procs;
+	for (size_t i = 0; then && i < d->n_procs; i++)
+		for (size_t j = 0; j < then->n_procs; j++)
+			if (then->procs[j].pid == d->procs[i].pid) {
+				d->procs[i].samples = less(d->procs[i].samples, then->procs[j].samples);
+				d->procs[i].no_python = less(d->procs[i].no_python, then->procs[j].no_python);
+				d->procs[i].unresolved = less(d->procs[i].unresolved, then->procs[j].unresolved);
+			}
+	if (then && then->n_rows) {
+		while (n_slots < 2 * then->n_rows)
+			n_slots *= 2;
+		slots = calloc(n_slots, sizeof(*slots));
+		left = calloc(then->n_rows, sizeof(*left));
+		if (!slots || !left)
+			goto nomem;
+		for (size_t i = 0; i < then->n_rows; i++) {
+			const struct rtp_prof_row *t = &then->rows[i];
+			size_t j = row_hash(then, t) & (n_slots - 1);
+
+			while (slots[j] && !same_row(then, &then->rows[left[slots[j] - 1].row], then, t))
+				j = (j + 1) & (n_slots - 1);
+			if (!slots[j]) {
+				left[n_left].row = (uint32_t)i;
+				slots[j] = (uint32_t)++n_left;
+			}
+			left[slots[j] - 1].samples += t->samples;
+			left[slots[j] - 1].ns += t->ns;
+			left[slots[j] - 1].errors += t->errors;
+		}
+	}
+	for (size_t i = 0; i < cur->n_rows; i++) {
+		const struct rtp_prof_row *r = &cur->rows[i];
+		struct rtp_prof_row row = *r;
+		struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
+
+		for (size_t j = slots ? row_hash(cur, r) & (n_slots - 1) : 0; slots && slots[j]; j = (j + 1) & (n_slots - 1)) {
+			struct since_left *l = &left[slots[j] - 1];
+			uint64_t s, ns, e;
+
+			if (!same_row(cur, r, then, &then->rows[l->row]))
+				continue;
+			/* as much of then's as this row holds; the rest from the key's next rows */
+			s = l->samples < r->samples ? l->samples : r->samples;
+			ns = l->ns < r->ns ? l->ns : r->ns;
+			e = l->errors < r->errors ? l->errors : r->errors;
+			row.samples = r->samples - s;
+			row.ns = r->ns - ns;
+			row.errors = r->errors - e;
+			l->samples -= s;
+			l->ns -= ns;
+			l->errors -= e;
+			break;
+		}
+		if (!row.samples && !row.ns)
+			continue;
+		if (r->n > sizeof(fr) / sizeof(fr[0]))
+			continue; /* not from this library */
+		for (uint32_t k = 0; k < r->n; k++) {
+			const struct rtp_prof_frame *f = &cur->frames[r->first + k];
+			const struct rtp_prof_func *fn = &cur->funcs[f->func];
+			int64_t fi = profiles__func(d, fn->name, fn->file, fn->firstline);
+
+			if (fi < 0)
+				goto nomem;
+			fr[k] = (struct rtp_prof_frame){ .func = (uint32_t)fi, .line = f->line };
+		}
+		if (profiles__add(d, &row, fr, r->n))
+			goto nomem;
+	}
+	free(slots);
+	free(left);
+	profiles__finish(d);
+	return d;
+nomem:
+	free(slots);
+	free(left);
+	profiles__free(d);
+	return NULL;
+}
+
 /* ---- JSON ---- */
 
 static json_object *text_or_null(const char *s)

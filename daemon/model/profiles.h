@@ -79,6 +79,11 @@ bool profiles__row_of(const struct rtp_prof_row *r, unsigned int kind, const cha
 /* What rows of a kind are ranked by: samples on CPU, time off CPU. */
 uint64_t profiles__value(const struct rtp_prof_row *row);
 
+/* What cur holds beyond then (a later report of the same processes): each row less the same row of then
+ * (same process, thread, kind, state or syscall, and frames by name, file and line); rows with nothing
+ * left are left out. Processes as in cur. NULL when out of memory. */
+struct rtp_profiles *profiles__since(const struct rtp_profiles *cur, const struct rtp_profiles *then);
+
 /* Top functions of one kind: self (the innermost frame) and total (anywhere in the stack, once per
  * stack), summed over rows. n_out gets how many; free *out. 0 or -ENOMEM. */
 struct rtp_prof_top {

@@ -224,7 +224,7 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->threads = NULL;
 	d->runtimes = NULL;
 	d->process.cpu_load_pct = NULL;
-	d->profiles = NULL; /* stacks are not taken apart (yet): a difference has none */
+	d->profiles = NULL;
 	d->n_syscalls = d->n_threads = d->n_runtimes = 0;
 	/* the scalars: duration, process times, runq_hist, loss counters */
 	fields__subtract(&report_fields, d, then);
@@ -233,6 +233,9 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->threads = calloc(now->n_threads ? now->n_threads : 1, sizeof(*d->threads));
 	d->process.cpu_load_pct = calloc(now->process.ncpus ? (size_t)now->process.ncpus : 1, sizeof(double));
 	if (!d->targets || !d->syscalls || !d->threads || !d->process.cpu_load_pct)
+		goto nomem;
+	/* the stacks of the difference: each stack's samples and time since */
+	if (now->profiles && !(d->profiles = profiles__since(now->profiles, then->profiles)))
 		goto nomem;
 	memcpy(d->targets, now->targets, now->n_targets * sizeof(*d->targets));
 	d->process.wall_s = (double)d->duration_ns / 1e9;

@@ -18,6 +18,7 @@ void config__defaults(struct rtprofd_config *c)
 	snprintf(c->group, sizeof(c->group), "rtprof");
 	c->retention_s = 300;
 	c->window_s = 60;
+	c->push_interval_s = 15;
 	c->max_clients = CONFIG_MAX_CLIENTS;
 	c->max_sessions = CONFIG_MAX_SESSIONS;
 	c->max_recordings = CONFIG_MAX_RECORDINGS;
@@ -161,6 +162,25 @@ static int apply(struct rtprofd_config *c, const char *key, const char *value)
 			c->window_s = (unsigned int)v;
 		else
 			c->retention_s = (unsigned int)v;
+		return 0;
+	}
+	if (!strcmp(key, "push")) {
+		if (!strcmp(value, "off")) {
+			c->push[0] = '\0';
+			return 0;
+		}
+		return strncmp(value, "http://", 7) && strncmp(value, "https://", 8) ? -EINVAL
+										      : set_string(c->push, sizeof(c->push), value);
+	}
+	if (!strcmp(key, "push_interval")) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno || *end || end == value || value[0] == '-' || !v || v > 3600)
+			return -EINVAL;
+		c->push_interval_s = (unsigned int)v;
 		return 0;
 	}
 	if (!strcmp(key, "sample_hz")) { /* of watched processes' stacks; 0: none */

@@ -17,6 +17,8 @@ struct rtprofd_config {
 	unsigned int window_s;    /* a watched process's rolling window */
 	unsigned int watch_sample_hz; /* Python stacks of watched processes, on-CPU samples a second; 0: none */
 	char metrics[64];         /* ADDR:PORT, or "" */
+	char push[512];           /* watched processes' stacks pushed there (a Pyroscope /ingest URL), or "" */
+	unsigned int push_interval_s;
 	/* Limits, read at start (rtprofd(8), LIMITS). Each is global; a user other than root holds at most
 	 * user_share of it (at least 1), and never takes the last root_reserve of it (at least 1). */
 	unsigned int max_clients;      /* connections */

@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/errmsg.h"
 #include "base/vec.h"
+#include "rtprofd/push.h"
 #include "rtprofd/server_internal.h"
 
 void server_log(const char *fmt, ...)
@@ -135,6 +136,9 @@ void server__free(struct server *s)
 		return;
 	/* the engine is freed next, as a whole: its sessions need not be cleared one by one (1 ms each) */
 	s->exiting = true;
+	/* the push thread first: a request in flight is cut short */
+	pusher__free(s->push);
+	s->push = NULL;
 	watch__free(s);
 	handlers__free_attaches(s);
 	for (int i = 0; s->clients && (unsigned int)i < s->lim.clients; i++)
@@ -445,6 +449,7 @@ void server__tick(struct server *s)
 	recordings__tick(s);
 	sessions__tick(s);
 	watch__tick(s, clock__mono_ns());
+	push__tick(s, clock__mono_ns());
 	/* events queued outside a client's own turn ("ended") */
 	for (int i = 0; (unsigned int)i < s->lim.clients; i++) {
 		struct client *c = s->clients[i];

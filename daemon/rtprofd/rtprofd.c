@@ -97,6 +97,10 @@ static int load_config(const char *path, bool must_exist, const struct rtprofd_c
 		c.window_s = cmdline->window_s;
 	if (set & 64)
 		c.watch_sample_hz = cmdline->watch_sample_hz;
+	if (set & 128)
+		memcpy(c.push, cmdline->push, sizeof(c.push));
+	if (set & 256)
+		c.push_interval_s = cmdline->push_interval_s;
 	*out = c;
 	return 0;
 }
@@ -114,7 +118,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprofd [--config FILE] [--socket PATH] [--group NAME] [--watch LIST] [--retention SECS]\n"
-		"               [--stacks] [--sample-hz N] [--metrics ADDR:PORT] [-v]\n"
+		"               [--stacks] [--sample-hz N] [--push URL] [--push-interval S] [--metrics ADDR:PORT] [-v]\n"
 		"\n"
 		"The rtprof daemon: runs the profiling engine for clients of its Unix socket, so that users may profile\n"
 		"their own processes without root (see rtprofd(8), docs/protocol.md). Stays in the foreground and logs\n"
@@ -128,6 +132,9 @@ static void usage(FILE *out)
 		"      --stacks       also sample watched Python processes' stacks, at 19 Hz on CPU\n"
 		"      --sample-hz N  ... at N Hz (1 to 1000; implies --stacks). Clients ask for their own\n"
 		"                     rate (rtprof attach --stacks)\n"
+		"      --push URL     push watched processes' stacks (--stacks) as pprof to a Pyroscope-compatible\n"
+		"                     endpoint (http://HOST:4040 is http://HOST:4040/ingest), labelled with host and pid\n"
+		"      --push-interval S  every S seconds (default 15)\n"
 		"      --retention S  keep a watched process's figures S seconds after it exits (default 300)\n"
 		"      --window S     a watched process's rolling window (default 60): query --window gives the\n"
 		"                     last complete one\n"
@@ -145,6 +152,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "watch", required_argument, NULL, 'w' },
 		{ "retention", required_argument, NULL, 'R' }, { "metrics", required_argument, NULL, 'm' },
 		{ "window", required_argument, NULL, 'W' },
+		{ "push", required_argument, NULL, 'P' },   { "push-interval", required_argument, NULL, 'I' },
 		{ "stacks", no_argument, NULL, 'K' },	    { "sample-hz", required_argument, NULL, 'H' },
 		{ "foreground", no_argument, NULL, 'f' },   { "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
@@ -222,6 +230,23 @@ int main(int argc, char **argv)
 			}
 			set |= 64;
 			break;
+		case 'P':
+			if (snprintf(cmdline.push, sizeof(cmdline.push), "%s", optarg) >= (int)sizeof(cmdline.push) ||
+			    (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))) {
+				fprintf(stderr, "rtprofd: --push takes an http:// or https:// URL (of at most %zu bytes)\n",
+					sizeof(cmdline.push) - 1);
+				return 2;
+			}
+			set |= 128;
+			break;
+		case 'I':
+			cmdline.push_interval_s = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || optarg[0] == '-' || !cmdline.push_interval_s || cmdline.push_interval_s > 3600) {
+				fprintf(stderr, "rtprofd: --push-interval takes seconds, 1 to 3600\n");
+				return 2;
+			}
+			set |= 256;
+			break;
 		case 'f': break;
 		case 'v': verbose = true; break;
 		case 'V': printf("rtprofd %s\n", RTPROF_VERSION); return 0;
@@ -289,6 +314,14 @@ int main(int argc, char **argv)
 	}
 	engine__set_exec_watch(engine, on_exec, srv);
 	server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s, cfg.watch_sample_hz);
+	if (cfg.push[0]) {
+		if (server__set_push(srv, cfg.push, cfg.push_interval_s, err, sizeof(err))) {
+			fprintf(stderr, "rtprofd: %s\n", err);
+			goto cleanup;
+		}
+		fprintf(stderr, "rtprofd: pushing watched processes' stacks to %s every %u s%s\n", cfg.push,
+			cfg.push_interval_s, cfg.watch_sample_hz ? "" : " (none is sampled: --stacks is off)");
+	}
 	server__watch_scan(srv);
 	fprintf(stderr, "rtprofd: listening on %s%s%s%s\n", so.socket_path, cfg.watch ? "; watching" : "",
 		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
@@ -317,8 +350,9 @@ int main(int argc, char **argv)
 					} else if (load_config(config_path, config_given, &cmdline, set, &next) == 0) {
 						/* the socket, group, metrics address and limits are set at start */
 						if (strcmp(next.socket, cfg.socket) || strcmp(next.group, cfg.group) ||
-						    strcmp(next.metrics, cfg.metrics) || limits_differ(&next, &cfg))
-							fprintf(stderr, "rtprofd: SIGHUP: socket, group, metrics and limit "
+						    strcmp(next.metrics, cfg.metrics) || limits_differ(&next, &cfg) ||
+						    strcmp(next.push, cfg.push) || next.push_interval_s != cfg.push_interval_s)
+							fprintf(stderr, "rtprofd: SIGHUP: socket, group, metrics, push and limit "
 									"changes take a restart\n");
 						cfg.watch = next.watch;
 						cfg.retention_s = next.retention_s;

@@ -74,6 +74,9 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 void server__watch_exec(struct server *s, pid_t pid);
 /* Look at every running process (at start, and when the watch list changes). */
 void server__watch_scan(struct server *s);
+/* rtprofd --push URL: watched sessions' stacks pushed every interval_s (push.h). 0 or -errno with a
+ * sentence in err. */
+int server__set_push(struct server *s, const char *url, unsigned int interval_s, char *err, size_t errlen);
 /* Periodic work: stream recordings, forget watched processes that exited more than the retention ago. */
 void server__tick(struct server *s);
 /* The engine's interval (engine__poll): each turn reads /proc of every target, so a second when all is

@@ -54,6 +54,10 @@ struct sess {
 	 * complete window's figures (that report subtracted from the one at its end) */
 	struct rtp_report *win_base, *win_last;
 	uint64_t win_base_ns;
+	/* watched, with rtprofd --push: its stacks as of the last push, and since when the next one counts */
+	struct rtp_profiles *pushed;
+	uint64_t push_from_ns;
+	bool push_done; /* its process is gone and the last push made */
 };
 
 struct server {
@@ -77,6 +81,9 @@ struct server {
 	uint64_t refreshed_ns;      /* the last server__refresh */
 	struct pending_attach *attaches; /* attaches waiting for their runtime detection (handlers.c) */
 	bool exiting; /* server__free: the engine goes next */
+	struct pusher *push;       /* rtprofd --push (push.c); NULL: none */
+	unsigned int push_interval_s;
+	uint64_t next_push_ns;
 };
 
 /* conn.c: logging, replies, the connection's life */

@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/errmsg.h"
+#include "rtprofd/push.h"
 #include "rtprofd/server_internal.h"
 
 struct sess *sessions__find(struct server *s, unsigned long id)
@@ -112,6 +113,7 @@ void sessions__free(struct server *s, struct sess *ss)
 {
 	report__free(ss->win_base);
 	report__free(ss->win_last);
+	push__session_free(ss);
 	if (!s->exiting)
 		engine__session_free(s->e, ss->slot);
 	*ss = (struct sess){ 0 };

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include "base/clock.h"
+#include "rtprofd/push.h"
 #include "rtprofd/config.h"
 #include "sys/procfs.h"
 #include "sys/runtime.h"
@@ -19,6 +20,15 @@
 static unsigned int watch_kind(enum rtp_runtime_kind kind)
 {
 	return kind == RTP_RUNTIME_PYTHON ? WATCH_PYTHON : kind == RTP_RUNTIME_NODE ? WATCH_NODE : 0;
+}
+
+int server__set_push(struct server *s, const char *url, unsigned int interval_s, char *err, size_t errlen)
+{
+	int r = pusher__new(url, &s->push, err, errlen);
+
+	s->push_interval_s = interval_s ? interval_s : 15;
+	s->next_push_ns = clock__mono_ns() + (uint64_t)s->push_interval_s * 1000000000ull;
+	return r;
 }
 
 void server__set_watch(struct server *s, unsigned int mask, unsigned int retention_s, unsigned int window_s,

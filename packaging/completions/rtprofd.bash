@@ -33,12 +33,12 @@ _rtprofd()
 		COMPREPLY=($(compgen -W "python node python,node none" -- "$cur"))
 		return 0
 		;;
-	--retention | --window | --metrics | --sample-hz)
+	--retention | --window | --metrics | --sample-hz | --push | --push-interval)
 		return 0 # seconds; ADDR:PORT
 		;;
 	esac
 	# shellcheck disable=SC2207
-	COMPREPLY=($(compgen -W "--config --socket --group --watch --retention --window --stacks --sample-hz --metrics --foreground
+	COMPREPLY=($(compgen -W "--config --socket --group --watch --retention --window --stacks --sample-hz --push --push-interval --metrics --foreground
 		--verbose --version --help" -- "$cur"))
 	return 0
 }

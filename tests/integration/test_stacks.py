@@ -8,17 +8,23 @@ The number of samples must be the sampling rate times the CPU time the kernel co
 interpreter whose layout does not check out is reported as such, with no frames at all.
 """
 
+import email.parser
+import email.policy
 import glob
+import http.server
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import struct
 import tempfile
+import threading
 import time
 import unittest
+import urllib.parse
 
 import rtp
 
@@ -612,6 +618,87 @@ class ThroughDaemon(StacksCase):
         with open(truth) as f:
             truth = json.load(f)
         self.check_profile(rtp.parse_report(self, res.stdout, "the watched session's report"), truth, HZ)
+
+    def test_push_to_a_pyroscope_endpoint(self):
+        """rtprofd --watch python --stacks --push URL: every interval, the stacks of each watched process since
+        the last push, as gzip'd pprof in Pyroscope's /ingest request, labelled with host and pid; the last
+        push once the process is gone. The pushes add up to the session's profile, sample for sample."""
+        node = rtp.require_node(self)
+        got = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append((self.path, self.headers["Content-Type"], body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        httpd = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        self.addCleanup(httpd.server_close)
+        self.addCleanup(httpd.shutdown)
+        sock = start_rtprofd(self, "--watch", "python", "--sample-hz", str(HZ), "--push",
+                             "http://127.0.0.1:%d" % httpd.server_address[1], "--push-interval", "1")
+        proc, truth_path = self.workload(pyenv_python(self, 12), CPU_S)
+        self.assertEqual(proc.wait(60), 0)
+        res = rtp.rtprof("--socket", sock, "sessions", "--json")
+        ids = [s["session"] for s in json.loads(res.stdout) if proc.pid in s["pids"]]
+        self.assertEqual(len(ids), 1, "the process is watched: %s" % res.stdout)
+        res = rtp.rtprof("--socket", sock, "query", "--json", str(ids[0]))
+        self.assertEqual(res.returncode, 0, res.describe())
+        live = rtp.parse_report(self, res.stdout, "the watched session's report")
+        want = sum(r["samples"] for r in live["profiles"]["cpu"])
+        tmp = tempfile.mkdtemp(prefix="rtprof-push-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        # the last push comes within an interval of the exit
+        deadline, pushed, ours, samples = time.monotonic() + 10, 0, 0, []
+        while time.monotonic() < deadline:
+            while pushed < len(got):
+                path, ctype, body = got[pushed]
+                pushed += 1
+                url = urllib.parse.urlsplit(path)
+                self.assertEqual(url.path, "/ingest")
+                q = dict(urllib.parse.parse_qsl(url.query, strict_parsing=True))
+                # every python process here is watched, the test's own included: this one's pushes only
+                self.assertRegex(q["name"], r"^[A-Za-z0-9._-]+\{host=[A-Za-z0-9._-]+,pid=\d+\}$")
+                if not q["name"].endswith(",pid=%d}" % proc.pid):
+                    continue
+                self.assertEqual(q["name"], "python3.12{host=%s,pid=%d}"
+                                 % (re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()), proc.pid))
+                ours += 1
+                self.assertEqual((q["format"], q["sampleRate"], q["spyName"]), ("pprof", str(HZ), "rtprof"))
+                self.assertLess(int(q["from"]), int(q["until"]))
+                self.assertTrue(ctype.startswith("multipart/form-data"), ctype)
+                form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                    b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+                parts = {p.get_param("name", header="content-disposition"): p.get_payload(decode=True)
+                         for p in form.iter_parts()}
+                out = os.path.join(tmp, "push%d.pprof" % pushed)
+                with open(out, "wb") as f:
+                    f.write(parts["profile"])
+                decoded = rtp.pprof_decode(self, node, tmp, out)
+                self.assertEqual(decoded["sample_types"], [["samples", "count"], ["cpu", "nanoseconds"]])
+                samples += decoded["samples"]
+            if sum(s["values"][0] for s in samples) >= want:
+                break
+            time.sleep(0.2)
+        self.assertGreater(ours, 1, "a push a second while the workload ran")
+        self.assertEqual(sum(s["values"][0] for s in samples), want, "the pushes add up to the session's samples")
+        self.assertTrue(all(s["labels"]["pid"] == proc.pid for s in samples))
+        with open(truth_path) as f:
+            truth = json.load(f)
+        split = dict.fromkeys(("busy_a", "busy_b", "busy_c"), 0)
+        for s in samples:
+            if s["stack"] and s["stack"][-1]["function"] in split:
+                split[s["stack"][-1]["function"]] += s["values"][0]
+            elif len(s["stack"]) > 1 and s["stack"][-1]["function"] == "<kernel>" and s["stack"][-2]["function"] in split:
+                split[s["stack"][-2]["function"]] += s["values"][0]
+        total, cpu = sum(split.values()), sum(truth["cpu_s"].values())
+        for n in split:
+            self.assertAlmostEqual(split[n] / total, truth["cpu_s"][n] / cpu, delta=0.05,
+                                   msg="%s's share of the pushed samples: %s, CPU %s" % (n, split, truth["cpu_s"]))
 
 
 if __name__ == "__main__":

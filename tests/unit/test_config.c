@@ -79,10 +79,28 @@ static void test_sample_hz(void)
 	CHECK_EQ(parse("sample_hz = fast\n", &c), -EINVAL);
 }
 
+static void test_push(void)
+{
+	struct rtprofd_config c;
+
+	CHECK_EQ(parse("", &c), 0);
+	CHECK_STREQ(c.push, "");
+	CHECK_EQ(c.push_interval_s, 15);
+	CHECK_EQ(parse("push = http://127.0.0.1:4040\npush_interval = 60\n", &c), 0);
+	CHECK_STREQ(c.push, "http://127.0.0.1:4040");
+	CHECK_EQ(c.push_interval_s, 60);
+	CHECK_EQ(parse("push = off\n", &c), 0);
+	CHECK_STREQ(c.push, "");
+	CHECK_EQ(parse("push = ftp://host/\n", &c), -EINVAL);
+	CHECK_EQ(parse("push_interval = 0\n", &c), -EINVAL);
+	CHECK_EQ(parse("push_interval = 3601\n", &c), -EINVAL);
+}
+
 int main(void)
 {
 	test_defaults();
 	test_limits();
 	test_sample_hz();
+	test_push();
 	return check_summary();
 }

@@ -10,6 +10,7 @@
 #include "base/text.h"
 #include "model/report.h"
 #include "model/report_fields.h"
+#include "model/profiles.h"
 
 static void test_percentile(void)
 {
@@ -373,8 +374,62 @@ static void test_field_tables(void)
 	check_table(&report_fields);
 }
 
+/* A CPU row of samples on the stack <module> -> f (at line), in its own function table. */
+static void add_cpu_row(struct rtp_profiles *p, pid_t tid, int line, uint64_t samples)
+{
+	struct rtp_prof_row row = { .pid = 10, .tid = tid, .kind = RTP_PROF_CPU, .samples = samples, .ns = samples * 10 };
+	struct rtp_prof_frame fr[2] = {
+		{ .func = (uint32_t)profiles__func(p, "<module>", "app.py", 1), .line = 9 },
+		{ .func = (uint32_t)profiles__func(p, "f", "app.py", 3), .line = line },
+	};
+
+	CHECK_EQ(profiles__add(p, &row, fr, 2), 0);
+}
+
+static uint64_t samples_of(const struct rtp_profiles *p, pid_t tid, int line)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < p->n_rows; i++)
+		if (p->rows[i].tid == tid && p->rows[i].n == 2 && p->frames[p->rows[i].first + 1].line == line)
+			n += p->rows[i].samples;
+	return n;
+}
+
+/* profiles__since: what a later profile holds beyond an earlier one, row by row, matched by names and
+ * lines, whatever the function tables' order; rows of one key on either side (two instructions on a line). */
+static void test_profiles_since(void)
+{
+	struct rtp_profiles *then = profiles__new(99), *cur = profiles__new(99), *d;
+
+	add_cpu_row(then, 11, 4, 8);
+	add_cpu_row(then, 11, 4, 3); /* the same key again */
+	add_cpu_row(then, 12, 5, 7);
+	profiles__finish(then);
+	(void)profiles__func(cur, "g", "other.py", 1); /* another function order */
+	add_cpu_row(cur, 12, 5, 7);  /* nothing new */
+	add_cpu_row(cur, 11, 4, 10);
+	add_cpu_row(cur, 11, 4, 5);
+	add_cpu_row(cur, 11, 6, 2);  /* a new line */
+	profiles__finish(cur);
+	d = profiles__since(cur, then);
+	CHECK(d != NULL);
+	CHECK_EQ(samples_of(d, 11, 4), 4); /* 15 - 11 */
+	CHECK_EQ(samples_of(d, 11, 6), 2);
+	CHECK_EQ(samples_of(d, 12, 5), 0);
+	CHECK_EQ(d->n_rows, 2);             /* a row with nothing new is left out */
+	CHECK_EQ(d->sample_hz, 99);
+	profiles__free(d);
+	d = profiles__since(cur, NULL);     /* since nothing: all of it */
+	CHECK_EQ(samples_of(d, 11, 4), 15);
+	profiles__free(d);
+	profiles__free(then);
+	profiles__free(cur);
+}
+
 int main(void)
 {
+	test_profiles_since();
 	test_utf8();
 	test_subtract();
 	test_percentile();
