@@ -175,7 +175,8 @@ static long walk_frame(__u64 i, void *ctx)
 
 /* Walk the current thread's Python frames into the CPU's scratch stack; its hash, or 0 when the stack
  * could not be kept. */
-static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_py_proc *pp, __u32 flags)
+static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_py_proc *pp, __u32 flags,
+				     __u64 native)
 {
 	__u32 zero = 0;
 	struct rtp_py_stack *st;
@@ -200,7 +201,8 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 		return 0;
 	st->n = w.n;
 	st->flags = w.flags;
-	h = hash_step(hash_step(w.hash, w.n), w.flags);
+	st->native = native;
+	h = hash_step(hash_step(hash_step(w.hash, w.n), w.flags), native);
 	if (!h)
 		h = 1;
 	err = bpf_map_update_elem(&py_stacks, &h, st, BPF_NOEXIST);
@@ -248,7 +250,7 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 		weight = RTP_PY_SYS_EVERY;
 		arg |= RTP_PROF_SAMPLED;
 	}
-	stack = py_walk(bpf_get_current_task_btf(), pp, 0);
+	stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0);
 	if (stack)
 		py_count_n(tgid, tid, stack, RTP_PROF_SYSCALL, arg, lat * weight, weight, failed ? weight : 0);
 }

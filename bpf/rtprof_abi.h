@@ -360,6 +360,8 @@ struct rtp_py_proc {
 				  * the code, previous and instruction offsets multiples of 8) */
 	__u32 slot;              /* the session slot */
 	__u32 sample_hz;         /* its session's on-CPU sampling rate: the cookie of the perf events it takes */
+	__u64 interp_ino;        /* the inode of the file holding the interpreter (libpython, or the executable):
+				  * a sample in user code outside it is native code (RTP_STACK_NATIVE) */
 };
 
 struct rtp_py_frame {
@@ -372,11 +374,14 @@ struct rtp_py_frame {
 #define RTP_STACK_KERNEL 0x2    /* the sample hit the thread in the kernel */
 #define RTP_STACK_NO_TSTATE 0x4 /* a thread without a Python thread state (not (yet) a Python thread) */
 #define RTP_STACK_BAD_READ 0x8  /* a frame could not be read: the walk stopped there */
+#define RTP_STACK_NATIVE 0x10   /* the sample hit the thread in user code outside the interpreter's file (a C
+				 * extension, libc...): `native` is that file's inode (0: no file) */
 
 /* `py_stacks` values, keyed by a hash of the frames: innermost frame first. */
 struct rtp_py_stack {
 	__u32 n;
 	__u32 flags; /* RTP_STACK_* */
+	__u64 native; /* RTP_STACK_NATIVE: the inode of the file the thread ran in */
 	struct rtp_py_frame f[RTP_PY_MAX_FRAMES];
 };
 

@@ -31,13 +31,22 @@ struct {
 /* Set by userspace before load: the futex syscall's number (GIL waits are futex waits). */
 const volatile __u32 py_nr_futex = 202;
 
+/* The inode of the file mapped where the thread runs (0: an anonymous mapping, JIT code say). */
+static long vma_inode(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct file *f = vma->vm_file;
+
+	*(__u64 *)data = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+	return 0;
+}
+
 SEC("perf_event")
 int rtp_py_sample(struct bpf_perf_event_data *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	const struct rtp_py_proc *pp;
 	__u32 tgid = task->tgid, flags = 0;
-	__u64 stack;
+	__u64 stack, native = 0;
 
 	if (!target_of(task))
 		return 0;
@@ -48,10 +57,19 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 #if defined(__TARGET_ARCH_x86)
 	/* the whole word: the context allows no narrower read of a register */
-	if ((*(volatile __u64 *)&ctx->regs.cs & 3) != 3)
+	if ((*(volatile __u64 *)&ctx->regs.cs & 3) != 3) {
 		flags |= RTP_STACK_KERNEL;
+	} else if (pp->interp_ino) {
+		/* user code: the interpreter's, or native code in another file */
+		__u64 ino = ~0ull;
+
+		if (!bpf_find_vma(task, *(volatile __u64 *)&ctx->regs.ip, vma_inode, &ino, 0) && ino != pp->interp_ino) {
+			flags |= RTP_STACK_NATIVE;
+			native = ino;
+		}
+	}
 #endif
-	stack = py_walk(task, pp, flags);
+	stack = py_walk(task, pp, flags, native);
 	if (stack)
 		py_count(tgid, task->pid, stack, RTP_PROF_CPU, 0, 0);
 	return 0;
@@ -89,7 +107,7 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 			struct py_off off = { .state = rtp_off_state(preempt, sched_switch_prev_state(ctx, prev)) };
 
 			off.gil = off.state == RTP_OFF_SLEEPING && leaves_in_gil_wait(prev);
-			off.stack = py_walk(prev, pp, 0);
+			off.stack = py_walk(prev, pp, 0, 0);
 			now = bpf_ktime_get_ns();
 			off.ts = now;
 			tid = prev->pid;

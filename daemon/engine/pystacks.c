@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 
@@ -81,6 +82,11 @@ struct py_state {
 	char elf[PATH_MAX + 64];
 	uint64_t runtime_off, code_type_off;
 	struct pycode_layout L;
+	struct {
+		uint64_t ino;
+		char name[64];
+	} natives[16]; /* native files' names by inode, as the process maps them (a ring) */
+	unsigned int n_natives;
 	struct code_entry *codes; /* open addressing on code, grown at half full */
 	size_t cap_codes, n_codes;
 	uint64_t unresolved;
@@ -398,6 +404,7 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 {
 	const struct py_walk_table *t = NULL;
 	struct rtp_py_proc w;
+	struct stat sb;
 	uint64_t runtime, code_type;
 	pid_t pid = p->pid;
 	char why[160];
@@ -437,6 +444,9 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 	w.pthread_specific = GLIBC_PTHREAD_SPECIFIC;
 	w.slot = p->session;
 	w.sample_hz = e->sessions[p->session].stacks_hz;
+	/* the interpreter's file: samples in user code outside it are native code */
+	if (!stat(st->elf, &sb))
+		w.interp_ino = sb.st_ino;
 	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");
 		return;
@@ -568,8 +578,46 @@ static int64_t marker(struct pystacks *ps, const char *name)
 	return profiles__func(ps->store, name, "", 0);
 }
 
+/* The name of the native file with inode ino in the process's mappings (its base name), cached. */
+static const char *native_name(struct target_proc *p, uint64_t ino)
+{
+	struct py_state *st = p->py;
+	char path[64], line[PATH_MAX + 128], *name = NULL;
+	unsigned int slot;
+	FILE *f;
+
+	if (!ino)
+		return "anonymous";
+	if (!st)
+		return "?";
+	for (unsigned int i = 0; i < ARRAY_LEN(st->natives) && i < st->n_natives; i++)
+		if (st->natives[i].ino == ino)
+			return st->natives[i].name;
+	slot = st->n_natives++ % ARRAY_LEN(st->natives);
+	st->natives[slot].ino = ino;
+	snprintf(st->natives[slot].name, sizeof(st->natives[slot].name), "?");
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long inode;
+		int off = 0;
+
+		/* address perms offset dev inode path */
+		if (sscanf(line, "%*s %*s %*s %*s %llu %n", &inode, &off) == 1 && inode == ino && off > 0) {
+			line[strcspn(line, "\n")] = '\0';
+			name = strrchr(line + off, '/');
+			snprintf(st->natives[slot].name, sizeof(st->natives[slot].name), "%s", name ? name + 1 : line + off);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return st->natives[slot].name;
+}
+
 /* Frames of a stack of the walker, outermost first, with the markers that say what is not Python code:
- * <truncated> at the root, <not Python> for a thread outside any thread state, <kernel> at the leaf. */
+ * <truncated> at the root, <not Python> for a thread outside any thread state, <kernel> or <native: FILE>
+ * at the leaf. */
 static int resolve(struct engine *e, struct target_proc *p, uint64_t hash)
 {
 	struct pystacks *ps = ps_of(e);
@@ -620,6 +668,13 @@ static int resolve(struct engine *e, struct target_proc *p, uint64_t hash)
 	}
 	if (s->flags & RTP_STACK_KERNEL) {
 		if ((f = marker(ps, "<kernel>")) < 0)
+			goto out;
+		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+	} else if (s->flags & RTP_STACK_NATIVE) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "<native: %s>", native_name(p, s->native));
+		if ((f = marker(ps, name)) < 0)
 			goto out;
 		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
 	}

@@ -163,6 +163,34 @@ class OnCpu(StacksCase):
             for f in frames[1:-2]:
                 self.assertEqual((f["function"], f["file"], f["line"]), ("recurse", truth["file"], truth["call_line"]))
 
+    def test_native_leaf(self):
+        """A sample in user code outside the interpreter's file ends in <native: FILE>, the file the process
+        maps there: zlib's deflate for compress_work (all but a sliver of its CPU), not for a Python loop."""
+        for python in (DEBIAN_PYTHON if os.access(DEBIAN_PYTHON, os.X_OK) else pyenv_python(self, 11),
+                       pyenv_python(self, 13)):
+            with self.subTest(python=python):
+                fd, truth_path = tempfile.mkstemp(prefix="rtprof-stacks-")
+                os.close(fd)
+                self.addCleanup(os.unlink, truth_path)
+                res, report = rtp.run_json(self, [python, rtp.workload("stacks_native.py"), truth_path, "1.6"],
+                                           extra=["--stacks", "--sample-hz", str(HZ)])
+                with open(truth_path) as f:
+                    truth = json.load(f)
+                self.assertTrue(truth["zlib"], "the workload maps a zlib library")
+                by = {"compress_work": {}, "spin": {}}
+                for row in self.rows_of(report, truth["pid"]):
+                    names = [f["function"] for f in row["stack"]]
+                    for fn in by:
+                        if fn in names:
+                            leaf = names[-1] if names[-1].startswith("<native: ") else "python"
+                            by[fn][leaf] = by[fn].get(leaf, 0) + row["samples"]
+                zlib_leaf = "<native: %s>" % truth["zlib"]
+                compress = sum(by["compress_work"].values())
+                self.assertGreater(compress, 0.8 * HZ * 0.8, by)
+                self.assertGreater(by["compress_work"].get(zlib_leaf, 0), 0.8 * compress, by)
+                self.assertEqual(by["spin"].get(zlib_leaf, 0), 0, by)
+                self.assertGreater(by["spin"].get("python", 0), 0.5 * sum(by["spin"].values()), by)
+
     def test_samples_are_rate_times_cpu(self):
         """At the default rate: the samples of the process are 99 a second of its CPU time (the kernel's)."""
         report, truth, res = self.profile(DEBIAN_PYTHON if os.access(DEBIAN_PYTHON, os.X_OK)
