@@ -224,7 +224,7 @@ void pusher__free(struct pusher *p)
 	pthread_mutex_unlock(&p->lock);
 	if (p->started) {
 		pthread_join(p->thread, NULL);
-		server_log("pushed %" PRIu64 " profiles to %s (%" PRIu64 " failed, %" PRIu64 " dropped: the queue was full)",
+		server_log("pushed %" PRIu64 " profiles to %s (%" PRIu64 " failed, %" PRIu64 " dropped with the queue full)",
 			   p->st.sent, p->url, p->st.failed, p->st.dropped);
 	}
 	while (p->head) {
