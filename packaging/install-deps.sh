@@ -12,6 +12,8 @@ if [ "${1:-}" = "--tests" ]; then
 	# test_runtime.py: Debian's python3 (/usr/bin/python3.11: static libpython with USDT probes) whatever
 	# python3 comes first on PATH; tests/bench/bench_runtime.py: wrk, the HTTP load generator
 	pkgs="$pkgs python3 wrk"
+	# test_stacks.py: the SVG flame graph opened in headless Chromium (driven by playwright-core from npm)
+	pkgs="$pkgs chromium"
 	command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

@@ -299,6 +299,20 @@ def speedscope_import(test, node, pkg, path):
     return json.loads(res.stdout)
 
 
+PLAYWRIGHT_CORE_VERSION = "1.64.1"
+CHROMIUM = os.environ.get("RTPROF_CHROMIUM", "/usr/bin/chromium")
+
+
+def svg_render(test, node, tmp, path, click, search):
+    """What headless Chromium showed of an SVG flame graph (svg_render.js): labels, a click, a search."""
+    if not os.access(CHROMIUM, os.X_OK):
+        skip_or_fail(test, "needs Chromium at %s (Debian's chromium; or $RTPROF_CHROMIUM)" % CHROMIUM)
+    pkg = npm_package(test, tmp, "playwright-core", PLAYWRIGHT_CORE_VERSION, "RTPROF_PLAYWRIGHT_CORE_DIR")
+    res = run([node, os.path.join(HERE, "svg_render.js"), pkg, CHROMIUM, path, click, search], timeout=120)
+    test.assertEqual(res.returncode, 0, "Chromium could not show %s\n%s" % (path, res.describe()))
+    return json.loads(res.stdout)
+
+
 def pprof_decode(test, node, tmp, path):
     """A pprof file as pprof-format decodes it (pprof_decode.js)."""
     pkg = npm_package(test, tmp, "pprof-format", PPROF_FORMAT_VERSION, "RTPROF_PPROF_FORMAT_DIR")

@@ -431,6 +431,27 @@ class Traces(StacksCase):
         with open(out) as f:
             self.assertIn("<script>", f.read())
 
+    def test_svg_in_chromium(self):
+        """The flame graph as headless Chromium shows it: the functions' names on the frames, no script error;
+        a click on busy_a's frame zooms it to the full width; the page's search (its own prompt) for busy_b
+        says busy_b's share of the time, as the report has it."""
+        trace, live, _ = self.recorded()
+        out = os.path.join(self.tmp, "chromium.svg")
+        self.export("--format", "svg", "-o", out)
+        node = rtp.require_node(self)
+        got = rtp.svg_render(self, node, self.tmp, out, "busy_a (", "^busy_b ")
+        self.assertEqual(got["errors"], [])
+        for name in ("busy_a", "busy_b", "main", "<module>"):
+            self.assertTrue(any(l.startswith(name) for l in got["labels"]), "%s in %s" % (name, got["labels"]))
+        self.assertIsNotNone(got["zoomed"], "a busy_a frame to click")
+        self.assertAlmostEqual(got["zoomed"]["width"], 1200.0, delta=0.01, msg=got["zoomed"]["title"])
+        self.assertTrue(got["root_shown"], "the frames below the zoomed one stay, at full width")
+        total = sum(r["ns"] for r in live["profiles"]["cpu"])
+        busy_b = sum(r["ns"] for r in live["profiles"]["cpu"] if any(f["function"] == "busy_b" for f in r["stack"]))
+        m = re.match(r"^matched: ([\d.]+)%", got["matched"])
+        self.assertIsNotNone(m, got["matched"])
+        self.assertAlmostEqual(float(m.group(1)), 100.0 * busy_b / total, delta=0.06, msg=got["matched"])
+
     def test_speedscope(self):
         trace, live, _ = self.recorded()
         out = os.path.join(self.tmp, "offcpu.speedscope.json")
