@@ -72,11 +72,34 @@ struct top_row {
 	double invol_per_s;
 };
 
+/* The most functions a session's block lists: the thread table stays in view under the blocks. */
+#define TOP_FUNCS_MAX 5
+
+/* One function of a session's Python stacks on CPU over the interval (self/total as in the text report:
+ * self the samples where it is the innermost Python frame, total those where it is anywhere in the stack). */
+struct top_func {
+	double self_pct, total_pct; /* of the session's CPU samples in the interval */
+	char name[160];		    /* printable: control characters are '?' */
+	char file[256];
+	int firstline;
+};
+
+/* A session's top functions on CPU, for the sessions that sample Python stacks. */
+struct top_funcs {
+	bool stacks; /* its report has profiles; the rest is empty otherwise */
+	unsigned int sample_hz;
+	uint64_t samples;    /* on CPU in the interval, all functions */
+	char why_none[224];  /* no samples: why, when rtprofd says (a process it cannot walk), else "" */
+	struct top_func top[TOP_FUNCS_MAX]; /* highest self first */
+	size_t n;
+};
+
 struct top_frame {
 	char when[16];
 	int sessions_total; /* the daemon's, visible to this user or not */
 	int clients;	    /* rtprofd's clients, this one included */
 	char (*session_heads)[448]; /* two or three lines each */
+	struct top_funcs *funcs;    /* by session, as session_heads */
 	size_t n_sessions;
 	struct top_row *rows;
 	size_t n_rows, cap_rows;

@@ -79,17 +79,104 @@ static int (*const row_cmp[])(const void *, const void *) = {
 	[TOP_SORT_TID] = cmp_row_tid,
 };
 
-/* The frame as plain lines; the terminal form adds escapes around them. */
-static void draw_text(FILE *out, struct top_frame *f, const struct top_opts *o)
+/* On the screen, the thread table keeps at least this many rows (or all its threads, when fewer) in view
+ * under the sessions' function blocks. */
+#define TOP_THREADS_KEPT 5
+
+/* How many functions each session's block lists: TOP_FUNCS_MAX in plain frames; on the screen as many as
+ * fit (at most TOP_FUNCS_MAX) with the first TOP_THREADS_KEPT rows of the thread table still in view, and 0
+ * (no block at all) when not even one does. */
+static size_t funcs_per_block(const struct top_frame *f, const struct top_term *t)
 {
+	int lines = f->n_sessions ? 3 : 4; /* summary, blank and the table's header; "no sessions" */
+	int blocks = 0, spare;
+
+	if (!t->screen)
+		return TOP_FUNCS_MAX;
+	for (size_t i = 0; i < f->n_sessions; i++) {
+		lines++;
+		for (const char *c = f->session_heads[i]; *c; c++)
+			lines += *c == '\n';
+		blocks += f->funcs[i].stacks;
+	}
+	if (!blocks)
+		return 0;
+	lines += f->n_rows < TOP_THREADS_KEPT ? (int)f->n_rows : TOP_THREADS_KEPT;
+	spare = (t->rows - lines) / blocks - 2; /* a block's title and column header */
+	return spare <= 0 ? 0 : spare < TOP_FUNCS_MAX ? (size_t)spare : TOP_FUNCS_MAX;
+}
+
+/* "file:line" in at most width bytes (0: any): a long path loses its beginning, so that the file's name
+ * and the line stay in view. */
+static const char *func_where(char *buf, size_t len, const struct top_func *fn, int width)
+{
+	const char *file = fn->file;
+	int tail = snprintf(buf, len, ":%d", fn->firstline);
+
+	if (width > 0 && (int)strlen(file) + tail > width && width - tail > 3 + 8) {
+		file += strlen(file) - (size_t)(width - tail - 3);
+		while ((*file & 0xc0) == 0x80) /* not in the middle of a UTF-8 sequence */
+			file++;
+		snprintf(buf, len, "...%s:%d", file, fn->firstline);
+	} else {
+		snprintf(buf, len, "%s:%d", file, fn->firstline);
+	}
+	return buf;
+}
+
+/* A session's top functions on CPU over the interval, up to max of them, each line within width bytes
+ * when it can (0: any). */
+static void draw_funcs(FILE *out, const struct top_funcs *fs, size_t max, int width)
+{
+	char where[sizeof(fs->top[0].file) + 16];
+	int name_w = 8; /* "function" */
+
+	if (!fs->samples) {
+		fprintf(out, "  Top functions on CPU: no samples in the interval%s%s%s\n", fs->why_none[0] ? " (" : "",
+			fs->why_none, fs->why_none[0] ? ")" : "");
+		return;
+	}
+	fprintf(out, "  Top functions on CPU (%" PRIu64 " samples at %u Hz)\n", fs->samples, fs->sample_hz);
+	/* the names of functions with a file make a column; a marker's has nothing after it */
+	for (size_t i = 0; i < fs->n && i < max; i++) {
+		int w = (int)strlen(fs->top[i].name);
+
+		if (fs->top[i].file[0] && w > name_w)
+			name_w = w;
+	}
+	/* at most 40 wide, and on a narrow screen half of what follows the percentages: the rest for file:line */
+	name_w = name_w < 40 ? name_w : 40;
+	if (width > 0 && name_w > 8 && name_w > (width - 20) / 2)
+		name_w = (width - 20) / 2 > 8 ? (width - 20) / 2 : 8;
+	fprintf(out, "    %6s %6s  %-*s %s\n", "self", "total", name_w, "function", "file:line");
+	for (size_t i = 0; i < fs->n && i < max; i++) {
+		const struct top_func *fn = &fs->top[i];
+		/* the line up to the file: 4 + 6 + 1 + 6 + 2, the name and a blank */
+		int used = 20 + ((int)strlen(fn->name) > name_w ? (int)strlen(fn->name) : name_w);
+
+		if (!fn->file[0]) /* a marker: <kernel>, no Python frame... */
+			fprintf(out, "    %5.1f%% %5.1f%%  %s\n", fn->self_pct, fn->total_pct, fn->name);
+		else
+			fprintf(out, "    %5.1f%% %5.1f%%  %-*s %s\n", fn->self_pct, fn->total_pct, name_w, fn->name,
+				func_where(where, sizeof(where), fn, width > 0 ? width - used : 0));
+	}
+}
+
+/* The frame as plain lines; the terminal form adds escapes around them and cuts them to its size. */
+static void draw_text(FILE *out, struct top_frame *f, const struct top_opts *o, const struct top_term *t)
+{
+	size_t funcs = funcs_per_block(f, t);
 	char sw[24], vol[24], invol[24];
 
 	if (f->n_rows > 1) /* qsort takes no NULL array, even empty */
 		qsort(f->rows, f->n_rows, sizeof(*f->rows), row_cmp[o->sort]);
 	fprintf(out, "rtprof top - %s  sessions %zu/%d  clients %d  every %g s  sort %s\n", f->when, f->n_sessions,
 		f->sessions_total, f->clients, o->delay_s, top_sort_keys[o->sort].title);
-	for (size_t i = 0; i < f->n_sessions; i++)
+	for (size_t i = 0; i < f->n_sessions; i++) {
 		fprintf(out, "%s\n", f->session_heads[i]);
+		if (f->funcs[i].stacks && funcs)
+			draw_funcs(out, &f->funcs[i], funcs, t->screen ? t->cols : 0);
+	}
 	if (!f->n_sessions)
 		fprintf(out, "no sessions: start one with 'rtprof attach PID' while rtprofd runs\n");
 	fprintf(out, "\n%7s %7s %7s %1s %6s %6s %7s %7s %7s %s\n", "SESSION", "PID", "TID", "S", "CPU%", "RUNQ%", "SW/s",
@@ -111,14 +198,14 @@ int top_draw__frame(struct top_frame *f, const struct top_opts *o, const struct 
 	FILE *mem;
 
 	if (!t->screen) {
-		draw_text(stdout, f, o);
+		draw_text(stdout, f, o, t);
 		fputc('\n', stdout);
 		return fflush(stdout) || ferror(stdout) ? -EIO : 0;
 	}
 	mem = open_memstream(&text, &len);
 	if (!mem)
 		return -ENOMEM;
-	draw_text(mem, f, o);
+	draw_text(mem, f, o, t);
 	fclose(mem);
 	/* in place from the top-left corner, each line cut to the width, as many as fit; erase what is left */
 	fputs("\033[H", stdout);

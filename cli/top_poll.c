@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* `rtprof top`'s data: what it asks rtprofd at each refresh, and the frame made of two consecutive answers.
  * Every rate is a session's figures over the interval between two consecutive reports (report__subtract,
- * as rtprofd's rolling windows), divided by the interval (docs/top.md). */
+ * as rtprofd's rolling windows), divided by the interval (docs/top.md); the top functions of a session that
+ * samples stacks are those of the stacks' difference. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "base/text.h"
 #include "base/vec.h"
 #include "client.h"
+#include "model/profiles.h"
 #include "top.h"
 
 static int cmp_thread_tid(const void *a, const void *b)
@@ -248,9 +250,64 @@ static void session_head(char *out, size_t len, int64_t session, int live, const
 		 rep->lost_events, rtline);
 }
 
+/* ---- a session's top functions on CPU ---- */
+
+/* Why a session that samples stacks has none: the first of its processes rtprofd cannot walk, if any. */
+static void why_no_samples(char *out, size_t len, const struct rtp_profiles *p)
+{
+	char why[sizeof(p->procs[0].unavailable)];
+
+	for (size_t i = 0; i < p->n_procs; i++)
+		if (p->procs[i].unavailable[0]) {
+			snprintf(out, len, "pid %d: %s", (int)p->procs[i].pid,
+				 text__printable(p->procs[i].unavailable, why, sizeof(why), false));
+			return;
+		}
+}
+
+/* The session's top functions on CPU in the interval: profiles__top of win's stacks, each stack's samples
+ * since the report before (report__subtract; at a session's first refresh its report, since the attach),
+ * as the text report's "Top functions on CPU" ranks them. */
+static int session_funcs(struct top_funcs *out, const struct rtp_report *win)
+{
+	const struct rtp_profiles *p = win->profiles;
+	struct rtp_prof_top *t = NULL;
+	size_t n = 0;
+
+	if (!p)
+		return 0;
+	out->stacks = true;
+	out->sample_hz = p->sample_hz;
+	for (size_t i = 0; i < p->n_rows; i++)
+		if (p->rows[i].kind == RTP_PROF_CPU)
+			out->samples += profiles__value(&p->rows[i]);
+	if (!out->samples) {
+		why_no_samples(out->why_none, sizeof(out->why_none), p);
+		return 0;
+	}
+	if (profiles__top(p, RTP_PROF_CPU, &t, &n))
+		return -ENOMEM;
+	for (size_t i = 0; i < n && out->n < TOP_FUNCS_MAX; i++) {
+		const struct rtp_prof_func *fn = &p->funcs[t[i].func];
+		struct top_func *f = &out->top[out->n];
+
+		f->self_pct = 100.0 * (double)t[i].self / (double)out->samples;
+		f->total_pct = 100.0 * (double)t[i].total / (double)out->samples;
+		if (f->total_pct < 0.05) /* rounds to 0.0% both ways: noise, as in the text report */
+			continue;
+		text__printable(fn->name, f->name, sizeof(f->name), false);
+		text__printable(fn->file, f->file, sizeof(f->file), false);
+		f->firstline = fn->firstline;
+		out->n++;
+	}
+	free(t);
+	return 0;
+}
+
 void top_frame__clear(struct top_frame *f)
 {
 	free(f->session_heads);
+	free(f->funcs);
 	free(f->rows);
 	memset(f, 0, sizeof(*f));
 }
@@ -267,7 +324,8 @@ int top_frame__build(struct top_frame *f, const struct top_poll *now, const stru
 	f->sessions_total = now->sessions_total;
 	f->clients = now->clients;
 	f->session_heads = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->session_heads));
-	if (!f->session_heads) {
+	f->funcs = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->funcs));
+	if (!f->session_heads || !f->funcs) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -279,10 +337,12 @@ int top_frame__build(struct top_frame *f, const struct top_poll *now, const stru
 		/* the first refresh of a session covers it since its attach */
 		r = base ? report__subtract(s->rep, base, &win) : 0;
 		if (!r) {
-			session_head(f->session_heads[f->n_sessions++], sizeof(f->session_heads[0]), s->session,
+			session_head(f->session_heads[f->n_sessions], sizeof(f->session_heads[0]), s->session,
 				     s->live_processes, s->rep, win ? win : s->rep);
-			r = add_threads(f, s->session, s->rep, base, win ? win : s->rep);
+			r = session_funcs(&f->funcs[f->n_sessions++], win ? win : s->rep);
 		}
+		if (!r)
+			r = add_threads(f, s->session, s->rep, base, win ? win : s->rep);
 		report__free(win);
 		if (r) {
 			snprintf(err, errlen, "%s", strerror(-r));

@@ -1,7 +1,8 @@
 """`rtprof top` against a private rtprofd: a spinner that owns a CPU shows ~100% CPU, an idle sleeper ~0%, two
 spinners sharing one CPU wait ~half the time in the run queue and sort first by RUNQ%; a thread making 10 getppid()
 per 10 ms gives its session ~1000 syscalls/s with getppid on top; --batch frames carry no escapes; under tmux, q and
-Ctrl-C end it within 2 s with the terminal as it was."""
+Ctrl-C end it within 2 s with the terminal as it was. A session that samples Python stacks lists its top functions
+on CPU (stacks_split.py: busy_a first), also on a screen too small for them all, where the thread table stays."""
 
 import os
 import re
@@ -10,6 +11,7 @@ import signal
 import socket
 import struct
 import json
+import itertools
 import subprocess
 import tempfile
 import time
@@ -32,6 +34,9 @@ while time.monotonic() < end:
 # its name holds an escape sequence: top must print it as "idle?[2J", not clear the screen
 SLEEPER = "import sys, time; open('/proc/self/comm', 'w').write('idle\\x1b[2J'); time.sleep(float(sys.argv[1]))"
 ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S)\s+([\d.]+)\s+([\d.]+)\s+(\S+)\s+(\S+)\s+(\S+)\s(.*)$")
+FUNC = re.compile(r"^    \s*([\d.]+)%\s+([\d.]+)%  (.*?)\s*$")  # self, total, "function  file:line"
+STACKS_HZ = 499  # the rate of test_stacks.py: 2 ms of CPU a sample
+STACKS_WARMUP_S = 2
 
 
 ENV = None  # one daemon and set of workloads for the module's tests, made by the first test that needs it
@@ -77,15 +82,23 @@ def rate(text):
     return float(text[:-1]) * 1e6 if text.endswith("M") else float(text)
 
 
+def parse_func(m):
+    name, where = m.group(3), None
+    loc = re.match(r"^(.*?)\s+(\S+):(\d+)$", name)
+    if loc:
+        name, where = loc.group(1), (loc.group(2), int(loc.group(3)))
+    return {"self": float(m.group(1)), "total": float(m.group(2)), "name": name, "where": where}
+
+
 def parse_frames(text):
     """rtprof top's batch output: frames starting with 'rtprof top - ', each a summary line, two lines per session
-    (three for a python or node target: its runtime metrics),
-    a column header and one row per thread."""
+    (three for a python or node target: its runtime metrics) and, for a session that samples stacks, its top
+    functions on CPU (a title, a column header, a row per function), a column header and one row per thread."""
     frames = []
     last_session = None
     for line in text.splitlines():
         if line.startswith("rtprof top - "):
-            frames.append({"summary": line, "sessions": {}, "rows": [], "header": None})
+            frames.append({"summary": line, "sessions": {}, "funcs": {}, "rows": [], "header": None})
             continue
         if not frames or not line.strip():
             continue
@@ -96,6 +109,12 @@ def parse_frames(text):
             last_session = int(m.group(1))
         elif line.startswith("  syscalls/s ") or line.startswith("  GIL ") or line.startswith("  event loop "):
             f["sessions"][last_session] += "\n" + line
+        elif line.startswith("  Top functions on CPU"):
+            f["funcs"][last_session] = {"title": line.strip(), "header": None, "rows": []}
+        elif line.split() == ["self", "total", "function", "file:line"]:
+            f["funcs"][last_session]["header"] = line
+        elif FUNC.match(line):
+            f["funcs"][last_session]["rows"].append(parse_func(FUNC.match(line)))
         elif line.split()[0] == "SESSION":
             f["header"] = line.split()
         else:
@@ -135,8 +154,11 @@ class Client:
             raise AssertionError("rtprofd refused %s: %s" % (msg, reply))
         return reply
 
-    def attach(self, pids):
-        return self.call({"type": "attach", "pids": pids})["session"]
+    def attach(self, pids, sample_hz=0):
+        msg = {"type": "attach", "pids": pids}
+        if sample_hz:
+            msg["sample_hz"] = sample_hz  # Python stacks at that rate (rtprof attach --stacks)
+        return self.call(msg)["session"]
 
     def close(self):
         self.sock.close()
@@ -333,22 +355,23 @@ class Top(unittest.TestCase):
         self.assertEqual(len(parse_frames(res.stdout)), 2, res.stdout)
 
 
-class TopInTmux(unittest.TestCase):
-    """The interactive form in a real terminal: tmux's pane."""
+class InTmux:
+    """A real terminal for the interactive form: the pane of a tmux server of the test's own, running a shell."""
 
     PROMPT = "top-test$ "
 
-    def setUp(self):
-        rtp.require_root(self)
+    def require_tmux(self):
         if not shutil.which("tmux"):
             rtp.skip_or_fail(self, "tmux is not installed (Debian package tmux): without it the interactive "
                                    "terminal is not tested; CI needs tmux added to packaging/install-deps.sh --tests")
-        self.env = shared_env(self)
+
+    def start_tmux(self, sock, cols, rows):
+        """A pane of cols x rows with a shell at its prompt, whose rtprof talks to the rtprofd at sock."""
         self.tmp = tempfile.mkdtemp(prefix="rtprof-top-tmux-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.server = os.path.join(self.tmp, "tmux.sock")  # a tmux server of its own
-        shell = "env -u TMUX PS1='%s' RTPROF_SOCKET=%s sh -i" % (self.PROMPT, self.env.sock)
-        self.tmux("new-session", "-d", "-s", "top", "-x", "120", "-y", "40", shell)
+        shell = "env -u TMUX PS1='%s' RTPROF_SOCKET=%s sh -i" % (self.PROMPT, sock)
+        self.tmux("new-session", "-d", "-s", "top", "-x", str(cols), "-y", str(rows), shell)
         self.addCleanup(subprocess.call, ["tmux", "-S", self.server, "kill-server"], stderr=subprocess.DEVNULL)
         self.wait_screen(lambda s: self.PROMPT.strip() in s, 5, "the shell's prompt")
 
@@ -371,6 +394,16 @@ class TopInTmux(unittest.TestCase):
             if time.monotonic() > deadline:
                 self.fail("no %s on the screen within %.1f s:\n%s" % (what, timeout, s))
             time.sleep(0.05)
+
+
+class TopInTmux(InTmux, unittest.TestCase):
+    """The interactive form in a real terminal: tmux's pane."""
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.require_tmux()
+        self.env = shared_env(self)
+        self.start_tmux(self.env.sock, 120, 40)
 
     def run_and_quit(self, quit_keys):
         before, after = os.path.join(self.tmp, "before"), os.path.join(self.tmp, "after")
@@ -409,6 +442,114 @@ class TopInTmux(unittest.TestCase):
     def test_ctrl_c_quits(self):
         self.run_and_quit(["C-c"])
 
+
+class TopFunctions(InTmux, unittest.TestCase):
+    """A session that samples Python stacks, on a private rtprofd: stacks_split.py spends its CPU in busy_a, busy_b
+    and busy_c (60/30/10), so top lists busy_a first, at its file and first line."""
+
+    def setUp(self):
+        rtp.require_root(self)
+        tmp = tempfile.mkdtemp(prefix="rtprof-top-stacks-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.sock = os.path.join(tmp, "rtprofd.sock")
+        log = open(os.path.join(tmp, "rtprofd.log"), "w+")
+        self.addCleanup(log.close)
+        daemon = subprocess.Popen([rtprofd_path(), "--socket", self.sock, "--config", "/dev/null"],
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def stop():
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        self.addCleanup(stop)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not os.path.exists(self.sock):
+            log.seek(0)
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                self.fail("rtprofd did not listen on %s: %s" % (self.sock, log.read()[-2000:]))
+            time.sleep(0.05)
+        self.log = log
+        self.workload = rtp.workload("stacks_split.py")
+        self.proc = rtp.spawn(self, [rtp.python_exe(), self.workload, os.path.join(tmp, "truth.json"), str(SPIN_S)])
+        time.sleep(0.5)  # the interpreter mapped: its stacks can be walked from the attach on
+        client = Client(self.sock)
+        self.addCleanup(client.close)  # the session ends with its client, before the workload and rtprofd
+        self.session = client.attach([self.proc.pid], sample_hz=STACKS_HZ)
+        # top's first frame covers the session since its attach: seconds of samples, hundreds even on a busy
+        # machine, where the 60/30/10 split shows for sure (a 0.5 s interval may have a few dozen only)
+        time.sleep(STACKS_WARMUP_S)
+        with open(self.workload) as f:
+            self.busy_a_line = [i for i, l in enumerate(f, 1) if l.startswith("def busy_a(")][0]
+
+    def daemon_log(self):
+        self.log.seek(0)
+        return self.log.read()[-2000:]
+
+    def test_batch_lists_busy_a_first(self):
+        res = top(self.sock, "--batch", "-n", str(FRAMES), "-d", DELAY)
+        self.assertEqual(res.returncode, 0, res.describe() + "\nrtprofd: " + self.daemon_log())
+        frames = parse_frames(res.stdout)
+        self.assertEqual(len(frames), FRAMES, res.stdout)
+        for i, frame in enumerate(frames):
+            funcs = frame["funcs"].get(self.session)
+            self.assertTrue(funcs, "frame %d: no top functions for session %d\n%s" % (i, self.session, res.stdout))
+            m = re.match(r"Top functions on CPU \((\d+) samples at (\d+) Hz\)$", funcs["title"])
+            self.assertTrue(m, funcs["title"])
+            samples = int(m.group(1))
+            self.assertEqual(int(m.group(2)), STACKS_HZ, funcs["title"])
+            self.assertTrue(funcs["header"], res.stdout)
+            rows = funcs["rows"]
+            self.assertTrue(1 <= len(rows) <= 5, "at most 5 functions a session\n" + res.stdout)
+            selfs = [r["self"] for r in rows]
+            self.assertEqual(selfs, sorted(selfs, reverse=True), "sorted by self\n" + res.stdout)
+            # self: where it is the innermost function; total: anywhere in the stack, so never less
+            for r in rows:
+                self.assertGreaterEqual(r["total"], r["self"], res.stdout)
+            main = [r for r in rows if r["name"] == "main"]
+            if main:  # the caller of all three: ~all the samples in total, few of its own
+                self.assertGreater(main[0]["total"], 90, res.stdout)
+                self.assertLess(main[0]["self"], 10, res.stdout)
+            busy_a = [r for r in rows if r["name"] == "busy_a"]
+            self.assertTrue(busy_a, "frame %d lists busy_a\n%s" % (i, res.stdout))
+            self.assertEqual(busy_a[0]["where"], (self.workload, self.busy_a_line), res.stdout)
+            if i:
+                # the later frames: the interval's samples only, at most STACKS_HZ a second of one thread
+                self.assertLessEqual(samples, STACKS_HZ * float(DELAY) * 1.25, "frame %d\n%s" % (i, res.stdout))
+            else:
+                # since the attach: enough samples for busy_a's 60% to come first, whatever the load
+                self.assertGreaterEqual(samples, 100, res.stdout)
+                self.assertEqual(rows[0]["name"], "busy_a", res.stdout)
+                self.assertTrue(45 <= rows[0]["self"] <= 75, "busy_a's self %% of a 60%% share\n%s" % res.stdout)
+            # and the thread table goes on under the sessions
+            self.assertEqual([r["tid"] for r in frame["rows"]], [self.proc.pid], res.stdout)
+
+    def test_small_screen_keeps_the_threads(self):
+        """A 12-row screen: the block lists the functions that fit over the thread table (3 or 4, as the session
+        has 3 or 2 head lines); 60 columns: a long file name loses its beginning, not its line."""
+        self.require_tmux()
+        self.start_tmux(self.sock, 60, 12)
+        # the first frame (since the attach: busy_a first) stays for the whole test
+        self.tmux("send-keys", "-t", "top", "%s top -d 10" % rtp.RTPROF, "Enter")
+        # its state R or W, as the machine's load goes
+        thread = re.compile(r"^\s*%d\s+%d\s+%d\s+[RW]" % (self.session, self.proc.pid, self.proc.pid), re.M)
+        s, _ = self.wait_screen(lambda s: thread.search(s) and "Top functions on CPU (" in s, 5,
+                                "frame with the functions and the thread")
+        lines = s.splitlines()
+        head = [i for i, l in enumerate(lines) if l.startswith("session %d: " % self.session)][0]
+        start = [i for i, l in enumerate(lines) if l.startswith("  Top functions on CPU (")][0]
+        rows = [parse_func(m) for m in itertools.takewhile(bool, (FUNC.match(l) for l in lines[start + 2:]))]
+        # summary, head lines, the block's title and header, blank, the table's header and the one thread
+        self.assertEqual(len(rows), min(5, 12 - 1 - (start - head) - 2 - 3), "functions that fit\n" + s)
+        self.assertEqual(rows[0]["name"], "busy_a", s)
+        where = rows[0]["where"]
+        self.assertTrue(where[0] == self.workload or (where[0].startswith("...") and
+                                                      self.workload.endswith(where[0][3:])), s)
+        self.assertEqual(where[1], self.busy_a_line, s)
+        self.tmux("send-keys", "-t", "top", "q")
+        self.wait_screen(lambda s: s.rstrip().endswith(self.PROMPT.strip()), 2, "prompt after q")
 
 if __name__ == "__main__":
     rtp.main()
