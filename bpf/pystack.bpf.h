@@ -222,37 +222,85 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	return h;
 }
 
+/* A thread off CPU, or back from off CPU inside a syscall it has not returned from yet (stacks.bpf.c). */
+struct py_off {
+	__u64 stack;  /* the stack it left in, walked at the switch-out; 0: in a syscall, walked at its exit */
+	__u64 ts;     /* the switch-out; 0: on CPU again */
+	__u32 state;  /* enum rtp_off_state of the switch-out */
+	__u32 gil;    /* it left waiting for the GIL */
+	__u32 sys_nr; /* in a syscall: its number */
+	__u32 pend_n; /* in a syscall: its off-CPU intervals so far, and their time by state, the GIL's apart */
+	__u64 pend_ns[3];
+	__u32 pend_count[3];
+	__u32 pend_gil_n;
+	__u64 pend_gil_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct py_off);
+} py_off SEC(".maps") __weak;
+
 /* Set by userspace before load: every syscall is walked (exact latency), not only the slow ones and a sample
  * of the others. */
 const volatile __u32 py_sys_exact __weak = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} py_sys_tick SEC(".maps") __weak;
 
-/* A target's syscall ends (sys_exit): count it by the stack that made it, if its process is walked. lat: its
- * time, 0 when it was not timed (a burst's call sampled out of timing). */
+/* A target's syscall ends (sys_exit): count it by the stack that made it, if its process is walked, with the
+ * time it spent off CPU (its stack is the one it left the CPU in: it ran no user code since). lat: its time,
+ * 0 when it was not timed (a burst's call sampled out of timing).
+ *
+ * One walk for both. A call of RTP_PY_SYS_SLOW_NS or more, or one off CPU that long, or a GIL wait, is walked
+ * and counted exactly; of the others, one in RTP_PY_SYS_EVERY at random, standing for that many (its rows
+ * have RTP_PROF_SAMPLED), the same one for its syscall and its off-CPU time. */
 static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, arg = nr, zero = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, sampled = 0;
 	const struct rtp_py_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
-	__u64 weight = 1, stack, *tick;
+	struct py_off *o;
+	__u64 weight = 1, stack, pend_ns = 0;
+	bool sys_exact, count_sys = true, pending;
 
 	if (!pp)
 		return;
-	if (!py_sys_exact && lat < RTP_PY_SYS_SLOW_NS) {
-		tick = bpf_map_lookup_elem(&py_sys_tick, &zero);
-		if (!tick || (++*tick % RTP_PY_SYS_EVERY))
-			return;
-		weight = RTP_PY_SYS_EVERY;
-		arg |= RTP_PROF_SAMPLED;
+	o = bpf_map_lookup_elem(&py_off, &tid);
+	/* off CPU in this syscall (an entry of another one, whose exit was not seen, is dropped) */
+	pending = o && !o->stack && !o->ts && o->pend_n && o->sys_nr == nr;
+	if (pending)
+		pend_ns = o->pend_ns[0] + o->pend_ns[1] + o->pend_ns[2];
+	sys_exact = py_sys_exact || lat >= RTP_PY_SYS_SLOW_NS;
+	/* at random, not every n-th call: a program's calls come in cycles (write, read, write...) that a
+	 * counter would sample in step, one kind of call always and another never */
+	if (!sys_exact)
+		count_sys = !(bpf_get_prandom_u32() % RTP_PY_SYS_EVERY);
+	if (pending && !count_sys && !o->pend_gil_n && pend_ns < RTP_PY_SYS_SLOW_NS)
+		pending = false; /* a short wait of a call not sampled: not counted, as the call */
+	if (count_sys || pending) {
+		stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0);
+		if (stack && count_sys) {
+			if (!sys_exact) {
+				weight = RTP_PY_SYS_EVERY;
+				sampled = RTP_PROF_SAMPLED;
+			}
+			py_count_n(tgid, tid, stack, RTP_PROF_SYSCALL, nr | sampled, lat * weight, weight,
+				   failed ? weight : 0);
+		}
+		if (stack && pending) {
+			/* a long wait or a GIL wait exactly; a short one as its call was sampled */
+			weight = o->pend_gil_n || pend_ns >= RTP_PY_SYS_SLOW_NS || sys_exact ? 1 : RTP_PY_SYS_EVERY;
+			sampled = weight > 1 ? RTP_PROF_SAMPLED : 0;
+			for (__u32 s = 0; s < 3; s++)
+				if (o->pend_count[s])
+					py_count_n(tgid, tid, stack, RTP_PROF_OFFCPU, s | sampled, o->pend_ns[s] * weight,
+						   (__u64)o->pend_count[s] * weight, 0);
+			if (o->pend_gil_n)
+				py_count_n(tgid, tid, stack, RTP_PROF_GIL, 0, o->pend_gil_ns, o->pend_gil_n, 0);
+		}
 	}
-	stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0);
-	if (stack)
-		py_count_n(tgid, tid, stack, RTP_PROF_SYSCALL, arg, lat * weight, weight, failed ? weight : 0);
+	if (o)
+		bpf_map_delete_elem(&py_off, &tid);
 }
 
 #endif /* RTPROF_PYSTACK_BPF_H */

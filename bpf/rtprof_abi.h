@@ -375,7 +375,8 @@ struct rtp_py_frame {
 #define RTP_STACK_NO_TSTATE 0x4 /* a thread without a Python thread state (not (yet) a Python thread) */
 #define RTP_STACK_BAD_READ 0x8  /* a frame could not be read: the walk stopped there */
 #define RTP_STACK_NATIVE 0x10   /* the sample hit the thread in user code outside the interpreter's file (a C
-				 * extension, libc...): `native` is that file's inode (0: no file) */
+				 * extension, libc...): `native` is that file's inode (0: no file; RTP_NATIVE_VDSO) */
+#define RTP_NATIVE_VDSO (~0ull - 1) /* `native` of the vDSO (clock_gettime and friends), which is no file */
 
 /* `py_stacks` values, keyed by a hash of the frames: innermost frame first. */
 struct rtp_py_stack {
@@ -394,7 +395,7 @@ enum rtp_profile_kind {
 };
 
 /* Syscalls by stack: every call at least RTP_PY_SYS_SLOW_NS long is walked; of the faster ones, one in
- * RTP_PY_SYS_EVERY on each CPU, standing for that many (its row's arg has RTP_PROF_SAMPLED). With exact
+ * RTP_PY_SYS_EVERY at random, standing for that many (its row's arg has RTP_PROF_SAMPLED). With exact
  * latency on, every call is walked. */
 #define RTP_PY_SYS_SLOW_NS 1000000
 #define RTP_PY_SYS_EVERY 16

@@ -13,30 +13,23 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* A thread off CPU since ts, in the stack it left in. */
-struct py_off {
-	__u64 stack;
-	__u64 ts;
-	__u32 state; /* enum rtp_off_state */
-	__u32 gil;   /* it left waiting for the GIL */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
-	__type(value, struct py_off);
-} py_off SEC(".maps");
-
 /* Set by userspace before load: the futex syscall's number (GIL waits are futex waits). */
 const volatile __u32 py_nr_futex = 202;
 
-/* The inode of the file mapped where the thread runs (0: an anonymous mapping, JIT code say). */
+/* The inode of the file mapped where the thread runs (RTP_NATIVE_VDSO: the vDSO; 0: another anonymous
+ * mapping, JIT code say). */
 static long vma_inode(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
 	struct file *f = vma->vm_file;
 
-	*(__u64 *)data = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+	if (f)
+		*(__u64 *)data = BPF_CORE_READ(f, f_inode, i_ino);
+#if defined(__TARGET_ARCH_x86)
+	else if ((__u64)BPF_CORE_READ(vma, vm_mm, context.vdso) == vma->vm_start)
+		*(__u64 *)data = RTP_NATIVE_VDSO;
+#endif
+	else
+		*(__u64 *)data = 0;
 	return 0;
 }
 
@@ -75,59 +68,94 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* Whether prev leaves in a GIL wait: the syscall probes flagged its futex wait on the GIL (RTP_SYS_RT, set
- * only for GIL waits in a python process). The flag is in the CPU's record until rtp_sched_switch has
- * run for this switch, in the thread's after: either order of the two programs reads it. */
-static __always_inline bool leaves_in_gil_wait(struct task_struct *prev)
-{
-	__u32 zero = 0, tid = prev->pid;
-	struct rtp_cpu_cur *cur = bpf_map_lookup_elem(&cpu_cur, &zero);
-	struct rtp_thread *t;
-
-	if (cur && cur->tid == tid && (cur->in_sys & RTP_SYS_RT))
-		return cur->sys_nr == py_nr_futex;
-	t = bpf_map_lookup_elem(&threads, &tid);
-	return t && (t->sys_state & RTP_SYS_RT) && t->sys_nr == py_nr_futex;
-}
-
-/* Off-CPU time by stack: the stack a thread leaves the CPU in is walked as it leaves (it is still the
- * current task here, its memory the one mapped), and charged with the time until it runs again. */
+/* Off-CPU time by stack: the time from a thread's switch-out to its switch-in, charged to the stack it left
+ * the CPU in. The times are the scheduler accounting's (sched.bpf.c, which runs first: userspace attaches
+ * this program after it), read from the thread's record, so that the stacks' time off CPU is the threads
+ * table's, interval for interval; the record also says the syscall the thread leaves in. In a syscall, that stack is the one the syscall's exit walks (the thread runs no user code
+ * until then): the time is kept until the exit (py_syscall), which walks once for the call and all its time
+ * off CPU, and counts a short wait the way it counts a short call. Elsewhere (preempted in user code, a page
+ * fault) the stack is walked as the thread leaves (it is still the current task here, its memory the one
+ * mapped). */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	const struct rtp_py_proc *pp;
+	struct rtp_thread *t;
 	struct py_off *o;
-	__u32 tgid, tid;
-	__u64 now = 0;
+	__u32 tgid, tid, nr = 0, in_sys = 0, state;
+	bool from = target_of(prev), to = target_of(next);
+	__u64 now, ts;
 
-	if (target_of(prev)) {
+	if (!from && !to)
+		return 0;
+	now = bpf_ktime_get_ns(); /* for a thread without a record */
+	if (from) {
 		tgid = prev->tgid;
+		tid = prev->pid;
 		pp = bpf_map_lookup_elem(&py_procs, &tgid);
-		if (pp) {
-			struct py_off off = { .state = rtp_off_state(preempt, sched_switch_prev_state(ctx, prev)) };
+		state = rtp_off_state(preempt, sched_switch_prev_state(ctx, prev));
+		if (pp && state != RTP_OFF_DEAD) {
+			t = bpf_map_lookup_elem(&threads, &tid);
+			ts = 0;
+			if (t) {
+				/* RTP_SYS_* of the syscall it leaves in, with its number (0: none, or one that began
+				 * before the probes); a GIL wait is a futex wait the syscall probes flagged RTP_SYS_RT
+				 * (set only for GIL waits in a python process) */
+				in_sys = t->sys_state;
+				nr = t->sys_nr;
+				ts = state == RTP_OFF_RUNNABLE ? t->sched.queued_ts : t->sched.off_ts;
+			}
+			if (!ts)
+				ts = now;
+			o = in_sys ? bpf_map_lookup_elem(&py_off, &tid) : NULL;
+			if (o && !o->stack && o->sys_nr == nr) {
+				/* again in the same syscall */
+				o->ts = ts;
+				o->state = state;
+				o->gil = state == RTP_OFF_SLEEPING && (in_sys & RTP_SYS_RT) && nr == py_nr_futex;
+			} else {
+				struct py_off off = { .ts = ts, .state = state, .sys_nr = nr };
 
-			off.gil = off.state == RTP_OFF_SLEEPING && leaves_in_gil_wait(prev);
-			off.stack = py_walk(prev, pp, 0, 0);
-			now = bpf_ktime_get_ns();
-			off.ts = now;
-			tid = prev->pid;
-			if (off.stack && off.state != RTP_OFF_DEAD)
-				bpf_map_update_elem(&py_off, &tid, &off, BPF_ANY);
+				off.gil = state == RTP_OFF_SLEEPING && (in_sys & RTP_SYS_RT) && nr == py_nr_futex;
+				if (!in_sys)
+					off.stack = py_walk(prev, pp, 0, 0);
+				if (in_sys || off.stack)
+					bpf_map_update_elem(&py_off, &tid, &off, BPF_ANY);
+			}
 		}
 	}
-	if (!target_of(next))
+	if (!to)
 		return 0;
 	tid = next->pid;
 	o = bpf_map_lookup_elem(&py_off, &tid);
-	if (!o)
+	if (!o || !o->ts)
 		return 0;
-	if (!now)
-		now = bpf_ktime_get_ns();
-	if (now > o->ts) {
-		py_count(next->tgid, tid, o->stack, RTP_PROF_OFFCPU, o->state, now - o->ts);
-		if (o->gil)
-			py_count(next->tgid, tid, o->stack, RTP_PROF_GIL, 0, now - o->ts);
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (t && t->sched.on_ts >= o->ts)
+		now = t->sched.on_ts;
+	if (now <= o->ts) {
+		o->ts = 0;
+		return 0;
 	}
+	if (!o->stack) {
+		/* in a syscall: until its exit */
+		__u32 s = o->state;
+
+		if (s > RTP_OFF_BLOCKED)
+			s = RTP_OFF_RUNNABLE;
+		o->pend_ns[s] += now - o->ts;
+		o->pend_count[s]++;
+		o->pend_n++;
+		if (o->gil) {
+			o->pend_gil_ns += now - o->ts;
+			o->pend_gil_n++;
+		}
+		o->ts = 0;
+		return 0;
+	}
+	py_count(next->tgid, tid, o->stack, RTP_PROF_OFFCPU, o->state, now - o->ts);
+	if (o->gil)
+		py_count(next->tgid, tid, o->stack, RTP_PROF_GIL, 0, now - o->ts);
 	bpf_map_delete_elem(&py_off, &tid);
 	return 0;
 }

@@ -20,7 +20,7 @@ static const char top_usage[] =
 	"A refreshing view of rtprofd's sessions (those you may see) and their threads: CPU and run-queue\n"
 	"share of each refresh interval, context switches per second; per session syscalls per second and\n"
 	"the most frequent syscall, and the top Python functions on CPU of a session that samples stacks\n"
-	"(attach --stacks). See docs/top.md.\n"
+	"(attached with stacks, or watched by rtprofd with stacks). See docs/top.md.\n"
 	"\n"
 	"  -d, --delay SECS      seconds between refreshes (default 1; at least 0.1)\n"
 	"  -n, --iterations N    stop after N refreshes\n"

@@ -346,7 +346,7 @@ static void print_top_functions(FILE *out, const struct rtp_profiles *p, unsigne
 		[RTP_PROF_GIL] = "Top functions waiting for the GIL",
 	};
 	struct rtp_prof_top *t = NULL;
-	uint64_t total = 0, in_kernel = 0, by_state[3] = { 0 };
+	uint64_t total = 0, in_kernel = 0, by_state[3] = { 0 }, sampled = 0;
 	char name[96], file[160], a[32], b[32], c[32];
 	size_t n = 0;
 
@@ -357,8 +357,9 @@ static void print_top_functions(FILE *out, const struct rtp_profiles *p, unsigne
 			continue;
 		total += profiles__value(r);
 		in_kernel += r->flags & RTP_STACK_KERNEL ? r->samples : 0;
-		if (r->arg < 3)
-			by_state[r->arg] += r->ns;
+		sampled += kind == RTP_PROF_OFFCPU && (r->arg & RTP_PROF_SAMPLED) ? r->ns : 0;
+		if ((r->arg & ~(unsigned int)RTP_PROF_SAMPLED) < 3)
+			by_state[r->arg & ~(unsigned int)RTP_PROF_SAMPLED] += r->ns;
 	}
 	if (kind == RTP_PROF_CPU)
 		fprintf(out, "%s (%" PRIu64 " samples at %u Hz%s)\n", titles[kind], total, p->sample_hz,
@@ -392,6 +393,9 @@ static void print_top_functions(FILE *out, const struct rtp_profiles *p, unsigne
 	if (kind == RTP_PROF_CPU)
 		fprintf(out, "  in the kernel (system calls, faults, interrupts): %.1f%% of the samples, counted in the "
 			"functions above\n", 100.0 * (double)in_kernel / (double)total);
+	if (sampled)
+		fprintf(out, "  %.1f%% of it estimated: waits under 1 ms in syscalls, sampled 1 in %d like the calls "
+			"(--exact-latency: all)\n", 100.0 * (double)sampled / (double)total, RTP_PY_SYS_EVERY);
 	fputc('\n', out);
 	free(t);
 }

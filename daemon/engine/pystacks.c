@@ -111,6 +111,7 @@ struct py_rate {
 
 struct pystacks {
 	struct py_rate rates[PY_MAX_RATES];
+	struct bpf_link *switch_link; /* rtp_py_switch */
 	int ncpus;
 	struct rtp_profiles *store; /* every function seen, interned */
 	struct resolved_stack *stacks; /* open addressing on hash */
@@ -131,6 +132,10 @@ int pystacks__prepare(struct rtprof_bpf *skel, bool on, bool exact)
 {
 	int err = bpf_program__set_autoload(skel->progs.rtp_py_sample, on) ?:
 		  bpf_program__set_autoload(skel->progs.rtp_py_switch, on);
+
+	/* attached by pystacks__start, after the scheduler accounting's program: it reads what that one wrote
+	 * for the same switch (programs on a tracepoint run in the order they were attached) */
+	bpf_program__set_autoattach(skel->progs.rtp_py_switch, false);
 
 	skel->rodata->py_nr_futex = SYS_futex;
 	skel->rodata->py_stacks_on = on;
@@ -162,6 +167,12 @@ int pystacks__start(struct engine *e, char *err, size_t errlen)
 	ps->store = profiles__new(0);
 	if (!ps->store)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
+	ps->switch_link = bpf_program__attach(e->skel->progs.rtp_py_switch);
+	if (!ps->switch_link) {
+		int r = -errno;
+
+		return errmsg(err, errlen, r, "cannot attach the off-CPU stack walker: %s", strerror(-r));
+	}
 	return 0;
 }
 
@@ -275,6 +286,7 @@ void pystacks__stop(struct engine *e)
 		return;
 	for (int i = 0; i < PY_MAX_RATES; i++)
 		rate_close(ps, &ps->rates[i]);
+	bpf_link__destroy(ps->switch_link);
 	profiles__free(ps->store);
 	stacks_free(ps);
 	free(ps->todo);
@@ -588,6 +600,8 @@ static const char *native_name(struct target_proc *p, uint64_t ino)
 
 	if (!ino)
 		return "anonymous";
+	if (ino == RTP_NATIVE_VDSO)
+		return "[vdso]";
 	if (!st)
 		return "?";
 	for (unsigned int i = 0; i < ARRAY_LEN(st->natives) && i < st->n_natives; i++)

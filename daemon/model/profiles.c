@@ -39,6 +39,7 @@ const char *profiles__kind_name(unsigned int kind)
 
 const char *profiles__state_name(unsigned int state)
 {
+	state &= ~(unsigned int)RTP_PROF_SAMPLED;
 	return state < sizeof(state_names) / sizeof(state_names[0]) ? state_names[state] : "?";
 }
 
@@ -410,17 +411,20 @@ json_object *profiles__json(const struct rtp_profiles *p)
 		json_object_object_add(e, "tid", json_object_new_int(r->tid));
 		if (r->kind == RTP_PROF_SYSCALL) {
 			json_object_object_add(e, "syscall", fields__json_text(r->syscall));
-			json_object_object_add(e, "exact", json_object_new_boolean(!(r->arg & RTP_PROF_SAMPLED)));
 			json_object_object_add(e, "calls", json_object_new_int64((int64_t)r->samples));
 			json_object_object_add(e, "errors", json_object_new_int64((int64_t)r->errors));
 		} else {
 			json_object_object_add(e, "samples", json_object_new_int64((int64_t)r->samples));
 		}
 		json_object_object_add(e, "ns", json_object_new_int64((int64_t)r->ns));
+		/* syscalls, and off-CPU time in them: fast ones sampled, standing for RTP_PY_SYS_EVERY */
+		if (r->kind != RTP_PROF_CPU)
+			json_object_object_add(e, "exact", json_object_new_boolean(!(r->arg & RTP_PROF_SAMPLED)));
 		if (r->kind == RTP_PROF_OFFCPU)
 			json_object_object_add(e, "state", json_object_new_string(profiles__state_name(r->arg)));
 		json_object_object_add(e, "truncated", json_object_new_boolean(r->flags & RTP_STACK_TRUNCATED));
 		json_object_object_add(e, "in_kernel", json_object_new_boolean(r->flags & RTP_STACK_KERNEL));
+		json_object_object_add(e, "partial", json_object_new_boolean(r->flags & RTP_STACK_BAD_READ));
 		for (uint32_t k = 0; k < r->n; k++) {
 			const struct rtp_prof_frame *f = &p->frames[r->first + k];
 			const struct rtp_prof_func *fn = &p->funcs[f->func];
@@ -508,21 +512,25 @@ struct rtp_profiles *profiles__from_json(json_object *o, int *err)
 			row.tid = (pid_t)get_int(e, "tid");
 			row.samples = (uint64_t)get_int(e, k == RTP_PROF_SYSCALL ? "calls" : "samples");
 			if (k == RTP_PROF_SYSCALL) {
-				json_object *x;
-
 				row.errors = (uint64_t)get_int(e, "errors");
 				snprintf(row.syscall, sizeof(row.syscall), "%s", get_str(e, "syscall"));
-				if (json_object_object_get_ex(e, "exact", &x) && !json_object_get_boolean(x))
-					row.arg |= RTP_PROF_SAMPLED;
 			}
 			row.ns = (uint64_t)get_int(e, "ns");
 			for (unsigned int s = 0; s < sizeof(state_names) / sizeof(state_names[0]); s++)
 				if (k == RTP_PROF_OFFCPU && !strcmp(get_str(e, "state"), state_names[s]))
 					row.arg = s;
+			if (k != RTP_PROF_CPU) {
+				json_object *x;
+
+				if (json_object_object_get_ex(e, "exact", &x) && !json_object_get_boolean(x))
+					row.arg |= RTP_PROF_SAMPLED;
+			}
 			if (json_object_get_boolean(json_object_object_get(e, "truncated")))
 				row.flags |= RTP_STACK_TRUNCATED;
 			if (json_object_get_boolean(json_object_object_get(e, "in_kernel")))
 				row.flags |= RTP_STACK_KERNEL;
+			if (json_object_get_boolean(json_object_object_get(e, "partial")))
+				row.flags |= RTP_STACK_BAD_READ;
 			if (json_object_object_get_ex(e, "stack", &stack) && json_object_is_type(stack, json_type_array)) {
 				size_t m = json_object_array_length(stack);
 

@@ -45,7 +45,8 @@ ADDRESS_FAMILIES = {"AF_UNIX", "AF_INET", "AF_INET6"}
 # ProcSubset=pid / ProtectProc= (it must see every process), ProtectKernelTunables= (hides /proc/kallsyms).
 FORBIDDEN = ("SystemCallFilter", "User", "DynamicUser", "ProcSubset", "ProtectProc", "ProtectKernelTunables")
 CONFIG_KEYS = ("socket", "group", "watch", "retention", "metrics", "window", "max_clients", "max_sessions",
-               "max_recordings", "max_threads", "max_trace_buffer", "user_share", "root_reserve")
+               "max_recordings", "max_threads", "max_trace_buffer", "user_share", "root_reserve", "sample_hz", "push",
+               "push_interval")
 DEFAULT_CONFIG = "/etc/rtprof/rtprofd.conf"
 
 
