@@ -80,13 +80,13 @@ static __always_inline __u64 hash_step(__u64 h, __u64 v)
 	return h * 0x100000001b3ull;
 }
 
-static __always_inline void py_count_n(__u32 tgid, __u32 tid, __u64 stack, __u32 kind, __u32 arg, __u64 ns,
-				       __u64 n, __u64 errors)
+/* A function of its own, not inlined: the syscall exit counts up to five rows after one walk, and five
+ * inlined copies made its verification take 0.2 s of every start. */
+static __noinline void py_count_key(const struct rtp_py_count_key *k, __u64 ns, __u64 n, __u64 errors)
 {
-	struct rtp_py_count_key k = { .tgid = tgid, .tid = tid, .stack = stack, .kind = kind, .arg = arg };
 	struct rtp_py_count init = {}, *c;
 
-	c = map_lookup_or_try_init(&py_counts, &k, &init);
+	c = map_lookup_or_try_init(&py_counts, k, &init);
 	if (!c) {
 		counter_inc(RTP_CNT_STACK_DROPS);
 		return;
@@ -96,6 +96,14 @@ static __always_inline void py_count_n(__u32 tgid, __u32 tid, __u64 stack, __u32
 		__sync_fetch_and_add(&c->ns, ns);
 	if (errors)
 		__sync_fetch_and_add(&c->errors, errors);
+}
+
+static __always_inline void py_count_n(__u32 tgid, __u32 tid, __u64 stack, __u32 kind, __u32 arg, __u64 ns,
+				       __u64 n, __u64 errors)
+{
+	struct rtp_py_count_key k = { .tgid = tgid, .tid = tid, .stack = stack, .kind = kind, .arg = arg };
+
+	py_count_key(&k, ns, n, errors);
 }
 
 static __always_inline void py_count(__u32 tgid, __u32 tid, __u64 stack, __u32 kind, __u32 arg, __u64 ns)
@@ -255,15 +263,67 @@ const volatile __u32 py_sys_exact __weak = 0;
  * One walk for both. A call of RTP_PY_SYS_SLOW_NS or more, or one off CPU that long, or a GIL wait, is walked
  * and counted exactly; of the others, one in RTP_PY_SYS_EVERY at random, standing for that many (its rows
  * have RTP_PROF_SAMPLED), the same one for its syscall and its off-CPU time. */
+/* What a syscall's exit decided before its walk, kept in map memory rather than in registers: the walk is
+ * then verified once, not once for each combination of the decisions (that took 0.1 s of every start). */
+struct py_sys_req {
+	__u64 lat;
+	__u32 nr, failed;
+	__u32 count_sys; /* the call is counted: 1 exactly, RTP_PY_SYS_EVERY sampled */
+	__u32 pending;   /* its time off CPU is counted: 1 exactly, RTP_PY_SYS_EVERY sampled */
+	__u32 has_off;   /* the thread has a py_off entry, to drop once counted (or never to be) */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct py_sys_req);
+} py_sys_req SEC(".maps") __weak;
+
+/* The rows of a syscall's exit, once its stack is known. */
+static __noinline void py_sys_count(struct py_sys_req *rq, __u32 tgid, __u32 tid, __u64 stack)
+{
+	struct rtp_py_count_key k = { .tgid = tgid, .tid = tid, .stack = stack };
+	__u64 w = rq->count_sys;
+	struct py_off *o;
+
+	if (w) {
+		k.kind = RTP_PROF_SYSCALL;
+		k.arg = rq->nr | (w > 1 ? RTP_PROF_SAMPLED : 0);
+		py_count_key(&k, rq->lat * w, w, rq->failed ? w : 0);
+	}
+	w = rq->pending;
+	o = w ? bpf_map_lookup_elem(&py_off, &tid) : NULL;
+	if (!o)
+		return;
+	k.kind = RTP_PROF_OFFCPU;
+	for (__u32 s = 0; s < 3; s++) {
+		if (!o->pend_count[s])
+			continue;
+		k.arg = s | (w > 1 ? RTP_PROF_SAMPLED : 0);
+		py_count_key(&k, o->pend_ns[s] * w, (__u64)o->pend_count[s] * w, 0);
+	}
+	if (o->pend_gil_n) {
+		k.kind = RTP_PROF_GIL;
+		k.arg = 0;
+		py_count_key(&k, o->pend_gil_ns, o->pend_gil_n, 0);
+	}
+}
+
 static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, sampled = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	const struct rtp_py_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct py_sys_req *rq;
 	struct py_off *o;
-	__u64 weight = 1, stack, pend_ns = 0;
+	__u64 stack, pend_ns = 0;
 	bool sys_exact, count_sys = true, pending;
 
 	if (!pp)
+		return;
+	rq = bpf_map_lookup_elem(&py_sys_req, &zero);
+	if (!rq)
 		return;
 	o = bpf_map_lookup_elem(&py_off, &tid);
 	/* off CPU in this syscall (an entry of another one, whose exit was not seen, is dropped) */
@@ -275,31 +335,22 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 	 * counter would sample in step, one kind of call always and another never */
 	if (!sys_exact)
 		count_sys = !(bpf_get_prandom_u32() % RTP_PY_SYS_EVERY);
-	if (pending && !count_sys && !o->pend_gil_n && pend_ns < RTP_PY_SYS_SLOW_NS)
-		pending = false; /* a short wait of a call not sampled: not counted, as the call */
-	if (count_sys || pending) {
+	rq->lat = lat;
+	rq->nr = nr;
+	rq->failed = failed;
+	rq->has_off = o != NULL;
+	rq->count_sys = count_sys ? (sys_exact ? 1 : RTP_PY_SYS_EVERY) : 0;
+	/* a long wait or a GIL wait exactly; a short one as its call was sampled, or not at all */
+	rq->pending = !pending ? 0
+		      : o->pend_gil_n || pend_ns >= RTP_PY_SYS_SLOW_NS || sys_exact ? 1
+		      : count_sys ? RTP_PY_SYS_EVERY : 0;
+	if (*(volatile __u32 *)&rq->count_sys || *(volatile __u32 *)&rq->pending) {
 		stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0);
-		if (stack && count_sys) {
-			if (!sys_exact) {
-				weight = RTP_PY_SYS_EVERY;
-				sampled = RTP_PROF_SAMPLED;
-			}
-			py_count_n(tgid, tid, stack, RTP_PROF_SYSCALL, nr | sampled, lat * weight, weight,
-				   failed ? weight : 0);
-		}
-		if (stack && pending) {
-			/* a long wait or a GIL wait exactly; a short one as its call was sampled */
-			weight = o->pend_gil_n || pend_ns >= RTP_PY_SYS_SLOW_NS || sys_exact ? 1 : RTP_PY_SYS_EVERY;
-			sampled = weight > 1 ? RTP_PROF_SAMPLED : 0;
-			for (__u32 s = 0; s < 3; s++)
-				if (o->pend_count[s])
-					py_count_n(tgid, tid, stack, RTP_PROF_OFFCPU, s | sampled, o->pend_ns[s] * weight,
-						   (__u64)o->pend_count[s] * weight, 0);
-			if (o->pend_gil_n)
-				py_count_n(tgid, tid, stack, RTP_PROF_GIL, 0, o->pend_gil_ns, o->pend_gil_n, 0);
-		}
+		if (stack)
+			py_sys_count(rq, tgid, tid, stack);
 	}
-	if (o)
+	/* counted now or never: the next syscall starts from nothing */
+	if (*(volatile __u32 *)&rq->has_off)
 		bpf_map_delete_elem(&py_off, &tid);
 }
 
