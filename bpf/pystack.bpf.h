@@ -244,10 +244,12 @@ struct py_off {
 	__u64 pend_gil_ns;
 };
 
+/* Task storage: no hashing nor locking on the hot paths (every switch and syscall exit of a walked process);
+ * an entry is emptied (all zero), not deleted. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct py_off);
 } py_off SEC(".maps") __weak;
 
@@ -294,7 +296,7 @@ static __noinline void py_sys_count(struct py_sys_req *rq, __u32 tgid, __u32 tid
 		py_count_key(&k, rq->lat * w, w, rq->failed ? w : 0);
 	}
 	w = rq->pending;
-	o = w ? bpf_map_lookup_elem(&py_off, &tid) : NULL;
+	o = w ? bpf_task_storage_get(&py_off, bpf_get_current_task_btf(), 0, 0) : NULL;
 	if (!o)
 		return;
 	k.kind = RTP_PROF_OFFCPU;
@@ -325,7 +327,7 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 	rq = bpf_map_lookup_elem(&py_sys_req, &zero);
 	if (!rq)
 		return;
-	o = bpf_map_lookup_elem(&py_off, &tid);
+	o = bpf_task_storage_get(&py_off, bpf_get_current_task_btf(), 0, 0);
 	/* off CPU in this syscall (an entry of another one, whose exit was not seen, is dropped) */
 	pending = o && !o->stack && !o->ts && o->pend_n && o->sys_nr == nr;
 	if (pending)
@@ -338,7 +340,7 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 	rq->lat = lat;
 	rq->nr = nr;
 	rq->failed = failed;
-	rq->has_off = o != NULL;
+	rq->has_off = o && o->sys_nr | o->pend_n | o->stack | o->ts;
 	rq->count_sys = count_sys ? (sys_exact ? 1 : RTP_PY_SYS_EVERY) : 0;
 	/* a long wait or a GIL wait exactly; a short one as its call was sampled, or not at all */
 	rq->pending = !pending ? 0
@@ -350,8 +352,11 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 			py_sys_count(rq, tgid, tid, stack);
 	}
 	/* counted now or never: the next syscall starts from nothing */
-	if (*(volatile __u32 *)&rq->has_off)
-		bpf_map_delete_elem(&py_off, &tid);
+	if (*(volatile __u32 *)&rq->has_off) {
+		o = bpf_task_storage_get(&py_off, bpf_get_current_task_btf(), 0, 0);
+		if (o)
+			__builtin_memset(o, 0, sizeof(*o));
+	}
 }
 
 #endif /* RTPROF_PYSTACK_BPF_H */

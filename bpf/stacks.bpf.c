@@ -107,27 +107,27 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 			}
 			if (!ts)
 				ts = now;
-			o = in_sys ? bpf_map_lookup_elem(&py_off, &tid) : NULL;
-			if (o && !o->stack && o->sys_nr == nr) {
-				/* again in the same syscall */
+			o = bpf_task_storage_get(&py_off, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (o) {
+				/* in a syscall: again in the same one (its time so far kept), or a first time */
+				if (!in_sys || o->stack || o->sys_nr != nr)
+					__builtin_memset(o, 0, sizeof(*o));
 				o->ts = ts;
 				o->state = state;
+				o->sys_nr = nr;
 				o->gil = state == RTP_OFF_SLEEPING && (in_sys & RTP_SYS_RT) && nr == py_nr_futex;
-			} else {
-				struct py_off off = { .ts = ts, .state = state, .sys_nr = nr };
-
-				off.gil = state == RTP_OFF_SLEEPING && (in_sys & RTP_SYS_RT) && nr == py_nr_futex;
-				if (!in_sys)
-					off.stack = py_walk(prev, pp, 0, 0);
-				if (in_sys || off.stack)
-					bpf_map_update_elem(&py_off, &tid, &off, BPF_ANY);
+				if (!in_sys) {
+					o->stack = py_walk(prev, pp, 0, 0);
+					if (!o->stack)
+						o->ts = 0;
+				}
 			}
 		}
 	}
 	if (!to)
 		return 0;
 	tid = next->pid;
-	o = bpf_map_lookup_elem(&py_off, &tid);
+	o = bpf_task_storage_get(&py_off, next, 0, 0);
 	if (!o || !o->ts)
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &tid);
@@ -156,6 +156,6 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 	py_count(next->tgid, tid, o->stack, RTP_PROF_OFFCPU, o->state, now - o->ts);
 	if (o->gil)
 		py_count(next->tgid, tid, o->stack, RTP_PROF_GIL, 0, now - o->ts);
-	bpf_map_delete_elem(&py_off, &tid);
+	__builtin_memset(o, 0, sizeof(*o));
 	return 0;
 }

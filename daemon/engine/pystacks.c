@@ -146,7 +146,6 @@ int pystacks__prepare(struct rtprof_bpf *skel, bool on, bool exact)
 		err = err ?: bpf_map__set_max_entries(skel->maps.py_procs, 1);
 		err = err ?: bpf_map__set_max_entries(skel->maps.py_stacks, 1);
 		err = err ?: bpf_map__set_max_entries(skel->maps.py_counts, 1);
-		err = err ?: bpf_map__set_max_entries(skel->maps.py_off, 1);
 	}
 	return err;
 }
