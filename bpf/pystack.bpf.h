@@ -258,7 +258,8 @@ struct {
 const volatile __u32 py_sys_exact __weak = 0;
 
 
-/* A target's syscall ends (sys_exit): count it by the stack that made it, if its process is walked, with the
+/* A target's syscall ends (sys_exit) in a process whose stacks are walked (RTP_TARGET_PY_STACKS): count it by
+ * the stack that made it, with the
  * time it spent off CPU (its stack is the one it left the CPU in: it ran no user code since). lat: its time,
  * 0 when it was not timed (a burst's call sampled out of timing).
  *
@@ -316,14 +317,12 @@ static __noinline void py_sys_count(struct py_sys_req *rq, __u32 tgid, __u32 tid
 static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
-	const struct rtp_py_proc *pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	const struct rtp_py_proc *pp;
 	struct py_sys_req *rq;
 	struct py_off *o;
 	__u64 stack, pend_ns = 0;
 	bool sys_exact, count_sys = true, pending;
 
-	if (!pp)
-		return;
 	rq = bpf_map_lookup_elem(&py_sys_req, &zero);
 	if (!rq)
 		return;
@@ -346,7 +345,9 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 	rq->pending = !pending ? 0
 		      : o->pend_gil_n || pend_ns >= RTP_PY_SYS_SLOW_NS || sys_exact ? 1
 		      : count_sys ? RTP_PY_SYS_EVERY : 0;
-	if (*(volatile __u32 *)&rq->count_sys || *(volatile __u32 *)&rq->pending) {
+	/* its process's walker: looked up only for the calls walked */
+	if ((*(volatile __u32 *)&rq->count_sys || *(volatile __u32 *)&rq->pending) &&
+	    (pp = bpf_map_lookup_elem(&py_procs, &tgid))) {
 		stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0);
 		if (stack)
 			py_sys_count(rq, tgid, tid, stack);

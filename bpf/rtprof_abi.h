@@ -51,6 +51,9 @@ struct rtp_target {
 #define RTP_TARGET_RT_GIL_FUTEX 0x4
 #define RTP_TARGET_RT_LOOP 0x8
 #define RTP_TARGET_RT_MASK (RTP_TARGET_RT_GIL_FUTEX | RTP_TARGET_RT_LOOP)
+/* Its Python stacks are walked (py_procs has it): its syscall exits count by stack (set by userspace with
+ * the walker, cleared with it) */
+#define RTP_TARGET_PY_STACKS 0x10
 
 /* Per (process slot, syscall nr): index slot * RTP_MAX_SYSCALLS + nr of the per-CPU `sys_stats` array. */
 struct rtp_sys_stats {

@@ -81,20 +81,21 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 {
 	const struct rtp_py_proc *pp;
 	struct rtp_thread *t;
-	struct py_off *o;
-	__u32 tgid, tid, nr = 0, in_sys = 0, state;
-	bool from = target_of(prev), to = target_of(next);
+	struct py_off *o, *in;
+	__u32 tgid = prev->tgid, tid, nr = 0, in_sys = 0, state;
 	__u64 now, ts;
 
-	if (!from && !to)
+	/* on every switch of the machine: one lookup for prev (only walked processes are in py_procs, only
+	 * while they are targets), next's own storage (only theirs threads have some) */
+	pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	in = bpf_task_storage_get(&py_off, next, 0, 0);
+	if (!pp && !(in && in->ts))
 		return 0;
 	now = bpf_ktime_get_ns(); /* for a thread without a record */
-	if (from) {
-		tgid = prev->tgid;
+	if (pp) {
 		tid = prev->pid;
-		pp = bpf_map_lookup_elem(&py_procs, &tgid);
 		state = rtp_off_state(preempt, sched_switch_prev_state(ctx, prev));
-		if (pp && state != RTP_OFF_DEAD) {
+		if (state != RTP_OFF_DEAD) {
 			t = bpf_map_lookup_elem(&threads, &tid);
 			ts = 0;
 			if (t) {
@@ -124,12 +125,10 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 			}
 		}
 	}
-	if (!to)
-		return 0;
-	tid = next->pid;
-	o = bpf_task_storage_get(&py_off, next, 0, 0);
+	o = in;
 	if (!o || !o->ts)
 		return 0;
+	tid = next->pid;
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (t && t->sched.on_ts >= o->ts)
 		now = t->sched.on_ts;

@@ -313,12 +313,27 @@ void pystacks__free_proc(struct target_proc *p)
 	p->py = NULL;
 }
 
+/* RTP_TARGET_PY_STACKS of the process's target entry: its syscall exits look for its walker. */
+static void set_walked(struct engine *e, pid_t pid, bool on)
+{
+	struct rtp_target tgt;
+	__u32 key = (__u32)pid;
+
+	if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0))
+		return;
+	tgt.flags = on ? tgt.flags | RTP_TARGET_PY_STACKS : tgt.flags & ~(__u32)RTP_TARGET_PY_STACKS;
+	if (bpf_map__update_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), BPF_EXIST) == 0)
+		__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 void pystacks__detach(struct engine *e, struct target_proc *p)
 {
 	__u32 key = (__u32)p->pid;
 
-	if (p->py && p->py->ready)
+	if (p->py && p->py->ready) {
 		(void)bpf_map__delete_elem(e->skel->maps.py_procs, &key, sizeof(key), 0);
+		set_walked(e, p->pid, false);
+	}
 	if (p->py)
 		p->py->ready = false;
 }
@@ -463,6 +478,7 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 		return;
 	}
 	st->ready = true;
+	set_walked(e, p->pid, true);
 	snprintf(st->method, sizeof(st->method), "cpython-3.%u frames", st->minor);
 }
 
