@@ -257,15 +257,6 @@ struct {
  * of the others. */
 const volatile __u32 py_sys_exact __weak = 0;
 
-
-/* A target's syscall ends (sys_exit) in a process whose stacks are walked (RTP_TARGET_PY_STACKS): count it by
- * the stack that made it, with the
- * time it spent off CPU (its stack is the one it left the CPU in: it ran no user code since). lat: its time,
- * 0 when it was not timed (a burst's call sampled out of timing).
- *
- * One walk for both. A call of RTP_PY_SYS_SLOW_NS or more, or one off CPU that long, or a GIL wait, is walked
- * and counted exactly; of the others, one in RTP_PY_SYS_EVERY at random, standing for that many (its rows
- * have RTP_PROF_SAMPLED), the same one for its syscall and its off-CPU time. */
 /* What a syscall's exit decided before its walk, kept in map memory rather than in registers: the walk is
  * then verified once, not once for each combination of the decisions (that took 0.1 s of every start). */
 struct py_sys_req {
@@ -314,6 +305,13 @@ static __noinline void py_sys_count(struct py_sys_req *rq, __u32 tgid, __u32 tid
 	}
 }
 
+/* A target's syscall ends (sys_exit) in a process whose stacks are walked (RTP_TARGET_PY_STACKS): count it by
+ * the stack that made it, with the time it spent off CPU (its stack is the one it left the CPU in: it ran no
+ * user code since). lat: its time, 0 when it was not timed (a burst's call sampled out of timing).
+ *
+ * One walk for both. A call of RTP_PY_SYS_SLOW_NS or more, or one off CPU that long, or a GIL wait, is walked
+ * and counted exactly; of the others, one in RTP_PY_SYS_EVERY at random, standing for that many (its rows
+ * have RTP_PROF_SAMPLED), the same one for its syscall and its off-CPU time. */
 static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;

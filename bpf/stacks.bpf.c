@@ -41,8 +41,7 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = task->tgid, flags = 0;
 	__u64 stack, native = 0;
 
-	if (!target_of(task))
-		return 0;
+	/* only walked processes are in py_procs, only while they are targets */
 	pp = bpf_map_lookup_elem(&py_procs, &tgid);
 	/* one set of events per rate in use (rtprofd's sessions may ask for different ones): a process takes
 	 * the samples of its session's rate only */
@@ -69,13 +68,14 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 }
 
 /* Off-CPU time by stack: the time from a thread's switch-out to its switch-in, charged to the stack it left
- * the CPU in. The times are the scheduler accounting's (sched.bpf.c, which runs first: userspace attaches
- * this program after it), read from the thread's record, so that the stacks' time off CPU is the threads
- * table's, interval for interval; the record also says the syscall the thread leaves in. In a syscall, that stack is the one the syscall's exit walks (the thread runs no user code
- * until then): the time is kept until the exit (py_syscall), which walks once for the call and all its time
- * off CPU, and counts a short wait the way it counts a short call. Elsewhere (preempted in user code, a page
- * fault) the stack is walked as the thread leaves (it is still the current task here, its memory the one
- * mapped). */
+ * the CPU in. The switch times are the scheduler accounting's (sched.bpf.c, which runs first: userspace
+ * attaches this program after it), read from the thread's record, as the threads table's sleep and blocked
+ * times are; the record also says the syscall the thread leaves in.
+ *
+ * In a syscall, the stack is the one the syscall's exit walks (the thread runs no user code until then):
+ * the time is kept until the exit (py_syscall), which walks once for the call and all its time off CPU, and
+ * counts a short wait the way it counts a short call. Elsewhere (preempted in user code, a page fault) the
+ * stack is walked as the thread leaves (it is still the current task here, its memory the one mapped). */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -86,7 +86,7 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 	__u64 now, ts;
 
 	/* on every switch of the machine: one lookup for prev (only walked processes are in py_procs, only
-	 * while they are targets), next's own storage (only theirs threads have some) */
+	 * while they are targets), next's own storage (only their threads have some) */
 	pp = bpf_map_lookup_elem(&py_procs, &tgid);
 	in = bpf_task_storage_get(&py_off, next, 0, 0);
 	if (!pp && !(in && in->ts))
