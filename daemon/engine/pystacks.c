@@ -35,6 +35,7 @@
 #include "engine/rtmetrics.h"
 #include "model/profiles.h"
 #include "rtprof.skel.h"
+#include "sys/procfs.h"
 #include "sys/pycode.h"
 #include "sys/symbols.h"
 #include "sys/syscall_names.h"
@@ -605,13 +606,30 @@ static int64_t marker(struct pystacks *ps, const char *name)
 	return profiles__func(ps->store, name, "", 0);
 }
 
+struct native_find {
+	uint64_t ino;
+	char *name;
+	size_t size;
+};
+
+static int native_of(const struct proc_mapping *m, void *ctx)
+{
+	struct native_find *nf = ctx;
+	const char *base;
+
+	if (m->inode != nf->ino || !m->path[0])
+		return 0;
+	base = strrchr(m->path, '/');
+	snprintf(nf->name, nf->size, "%s", base ? base + 1 : m->path);
+	return 1;
+}
+
 /* The name of the native file with inode ino in the process's mappings (its base name), cached. */
 static const char *native_name(struct target_proc *p, uint64_t ino)
 {
 	struct py_state *st = p->py;
-	char path[64], line[PATH_MAX + 128], *name = NULL;
+	struct native_find nf;
 	unsigned int slot;
-	FILE *f;
 
 	if (!ino)
 		return "anonymous";
@@ -625,22 +643,8 @@ static const char *native_name(struct target_proc *p, uint64_t ino)
 	slot = st->n_natives++ % ARRAY_LEN(st->natives);
 	st->natives[slot].ino = ino;
 	snprintf(st->natives[slot].name, sizeof(st->natives[slot].name), "?");
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long inode;
-		int off = 0;
-
-		/* address perms offset dev inode path */
-		if (sscanf(line, "%*s %*s %*s %*s %llu %n", &inode, &off) == 1 && inode == ino && off > 0) {
-			line[strcspn(line, "\n")] = '\0';
-			name = strrchr(line + off, '/');
-			snprintf(st->natives[slot].name, sizeof(st->natives[slot].name), "%s", name ? name + 1 : line + off);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	nf = (struct native_find){ ino, st->natives[slot].name, sizeof(st->natives[slot].name) };
+	(void)procfs__maps_each(p->pid, native_of, &nf);
 	return st->natives[slot].name;
 }
 

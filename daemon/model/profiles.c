@@ -290,7 +290,8 @@ struct rtp_profiles *profiles__since(const struct rtp_profiles *cur, const struc
 	d->procs = calloc(cur->n_procs ? cur->n_procs : 1, sizeof(*d->procs));
 	if (!d->procs)
 		goto nomem;
-	memcpy(d->procs, cur->procs, cur->n_procs * sizeof(*d->procs));
+	if (cur->n_procs)
+		memcpy(d->procs, cur->procs, cur->n_procs * sizeof(*d->procs));
 	d->n_procs = cur->n_procs;
 	for (size_t i = 0; then && i < d->n_procs; i++)
 		for (size_t j = 0; j < then->n_procs; j++)

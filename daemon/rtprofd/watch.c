@@ -10,8 +10,8 @@
 #include <sys/epoll.h>
 
 #include "base/clock.h"
-#include "rtprofd/push.h"
 #include "rtprofd/config.h"
+#include "rtprofd/push.h"
 #include "sys/procfs.h"
 #include "sys/runtime.h"
 #include "rtprofd/server_internal.h"
