@@ -36,7 +36,7 @@ SLEEPER = "import sys, time; open('/proc/self/comm', 'w').write('idle\\x1b[2J');
 ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S)\s+([\d.]+)\s+([\d.]+)\s+(\S+)\s+(\S+)\s+(\S+)\s(.*)$")
 FUNC = re.compile(r"^    \s*([\d.]+)%\s+([\d.]+)%  (.*?)\s*$")  # self, total, "function  file:line"
 STACKS_HZ = 499  # the rate of test_stacks.py: 2 ms of CPU a sample
-STACKS_WARMUP_S = 2
+STACKS_WARMUP_S = 1.5  # seconds of the workload's CPU before top looks
 
 
 ENV = None  # one daemon and set of workloads for the module's tests, made by the first test that needs it
@@ -478,11 +478,23 @@ class TopFunctions(InTmux, unittest.TestCase):
         client = Client(self.sock)
         self.addCleanup(client.close)  # the session ends with its client, before the workload and rtprofd
         self.session = client.attach([self.proc.pid], sample_hz=STACKS_HZ)
-        # top's first frame covers the session since its attach: seconds of samples, hundreds even on a busy
-        # machine, where the 60/30/10 split shows for sure (a 0.5 s interval may have a few dozen only)
-        time.sleep(STACKS_WARMUP_S)
+        # top's first frame covers the session since its attach: seconds of the workload's CPU, hundreds of
+        # samples, where the 60/30/10 split shows for sure (a 0.5 s interval may have a few dozen only). Counted
+        # in the thread's own CPU time, not wall time: on a loaded machine the workload may still be importing
+        # after seconds in the run queue, and its first samples are the import's
+        start = self.cpu_ns()
+        deadline = time.monotonic() + 30
+        while self.cpu_ns() - start < STACKS_WARMUP_S * 1e9:
+            if time.monotonic() > deadline:
+                self.fail("the workload ran %.2f s of CPU in 30 s" % ((self.cpu_ns() - start) / 1e9))
+            time.sleep(0.1)
         with open(self.workload) as f:
             self.busy_a_line = [i for i, l in enumerate(f, 1) if l.startswith("def busy_a(")][0]
+
+    def cpu_ns(self):
+        """The workload's main thread's time on CPU, by the kernel's own accounting."""
+        with open("/proc/%d/task/%d/schedstat" % (self.proc.pid, self.proc.pid)) as f:
+            return int(f.read().split()[0])
 
     def daemon_log(self):
         self.log.seek(0)
