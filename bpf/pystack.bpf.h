@@ -32,12 +32,37 @@ struct {
 	__type(value, struct rtp_py_count);
 } py_counts SEC(".maps") __weak;
 
+/* A CPU's walks: the scratch of each context that walks on it. The sampler runs from the timer interrupt and
+ * may interrupt a walk at a syscall's exit: it walks in a slot of its own (the scheduler's walks run with
+ * interrupts off, the syscalls' with preemption off: they never interrupt each other). */
+enum py_slot {
+	PY_SLOT_TASK = 0, /* syscall exits and context switches */
+	PY_SLOT_IRQ = 1,  /* the on-CPU sampler */
+	PY_SLOTS,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PY_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rtp_py_stack);
+} py_scratch SEC(".maps") __weak;
+
+/* The stacks a CPU last found or put in py_stacks, by their hash's low bits: a walk that ends in one of them
+ * (a thread in a loop walks the same stack over and over) skips the table's update, the costliest step of a
+ * short walk. Entries of py_stacks are never deleted, so a hash seen there once is there for good. */
+#define PY_KNOWN 64
+
+struct py_known {
+	__u64 h[PY_KNOWN];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct rtp_py_stack);
-} py_scratch SEC(".maps") __weak;
+	__type(value, struct py_known);
+} py_known SEC(".maps") __weak;
 
 static __always_inline __u64 read_u64(__u64 addr)
 {
@@ -117,6 +142,7 @@ struct walk {
 	__u64 hash;
 	__u32 n;
 	__u32 flags;
+	__u32 slot; /* enum py_slot */
 };
 
 /* A frame's first bytes, read at once: one read of the target's memory a frame, not one a field. */
@@ -126,7 +152,7 @@ struct py_fbuf {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, PY_SLOTS);
 	__type(key, __u32);
 	__type(value, struct py_fbuf);
 } py_fbuf SEC(".maps") __weak;
@@ -140,9 +166,9 @@ static __always_inline __u64 fbuf_u64(const struct py_fbuf *fb, __u32 off)
 static long walk_frame(__u64 i, void *ctx)
 {
 	struct walk *w = ctx;
-	__u32 zero = 0, n = w->n;
-	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &zero);
-	struct py_fbuf *fb = bpf_map_lookup_elem(&py_fbuf, &zero);
+	__u32 slot = w->slot, n = w->n;
+	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &slot);
+	struct py_fbuf *fb = bpf_map_lookup_elem(&py_fbuf, &slot);
 	struct rtp_py_frame *f;
 	__u64 frame = w->frame, code, instr;
 	__s32 first = 0;
@@ -181,14 +207,15 @@ static long walk_frame(__u64 i, void *ctx)
 	return 0;
 }
 
-/* Walk the current thread's Python frames into the CPU's scratch stack; its hash, or 0 when the stack
- * could not be kept. */
+/* Walk the current thread's Python frames into the CPU's scratch stack of the context (enum py_slot); its
+ * hash, or 0 when the stack could not be kept. */
 static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_py_proc *pp, __u32 flags,
-				     __u64 native)
+				     __u64 native, __u32 slot)
 {
-	__u32 zero = 0;
 	struct rtp_py_stack *st;
-	struct walk w = { .pp = *pp, .hash = 0xcbf29ce484222325ull, .flags = flags };
+	struct py_known *known;
+	struct walk w = { .pp = *pp, .hash = 0xcbf29ce484222325ull, .flags = flags, .slot = slot };
+	__u32 zero = 0;
 	__u64 tstate, h;
 	long err;
 
@@ -204,7 +231,7 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 		if (w.frame && !(w.flags & (RTP_STACK_BAD_READ | RTP_STACK_TRUNCATED)))
 			w.flags |= RTP_STACK_TRUNCATED;
 	}
-	st = bpf_map_lookup_elem(&py_scratch, &zero);
+	st = bpf_map_lookup_elem(&py_scratch, &slot);
 	if (!st)
 		return 0;
 	st->n = w.n;
@@ -213,11 +240,16 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	h = hash_step(hash_step(hash_step(w.hash, w.n), w.flags), native);
 	if (!h)
 		h = 1;
+	known = bpf_map_lookup_elem(&py_known, &zero);
+	if (known && known->h[h & (PY_KNOWN - 1)] == h)
+		return h;
 	err = bpf_map_update_elem(&py_stacks, &h, st, BPF_NOEXIST);
 	if (err && err != -EEXIST) {
 		counter_inc(RTP_CNT_STACK_DROPS);
 		return 0;
 	}
+	if (known)
+		known->h[h & (PY_KNOWN - 1)] = h;
 	if (!err) {
 		/* new: userspace resolves its code objects while the process lives */
 		struct rtp_event *e = event_reserve(RTP_REC_PY_STACK, task, bpf_ktime_get_ns());
@@ -266,6 +298,7 @@ struct py_sys_req {
 	__u32 pending;   /* its time off CPU is counted: 1 exactly, RTP_PY_SYS_EVERY sampled */
 	__u32 has_off;   /* the thread has a py_off entry, to drop once counted (or never to be) */
 	__u32 _pad;
+	__u64 rnd;       /* the CPU's random state (py_one_in) */
 };
 
 struct {
@@ -274,6 +307,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct py_sys_req);
 } py_sys_req SEC(".maps") __weak;
+
+/* True once in RTP_PY_SYS_EVERY, at random: a xorshift of the CPU's own state, seeded by the kernel's
+ * generator (a helper call on every syscall exit costs more than the rest of the decision). At random, not
+ * every n-th call: a program's calls come in cycles (write, read, write...) that a counter would sample in
+ * step, one kind of call always and another never. */
+static __always_inline bool py_one_in(struct py_sys_req *rq)
+{
+	__u64 x = rq->rnd;
+
+	if (!x)
+		x = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rq->rnd = x;
+	return !((x >> 40) % RTP_PY_SYS_EVERY);
+}
 
 /* The rows of a syscall's exit, once its stack is known. */
 static __noinline void py_sys_count(struct py_sys_req *rq, __u32 tgid, __u32 tid, __u64 stack)
@@ -307,33 +357,34 @@ static __noinline void py_sys_count(struct py_sys_req *rq, __u32 tgid, __u32 tid
 
 /* A target's syscall ends (sys_exit) in a process whose stacks are walked (RTP_TARGET_PY_STACKS): count it by
  * the stack that made it, with the time it spent off CPU (its stack is the one it left the CPU in: it ran no
- * user code since). lat: its time, 0 when it was not timed (a burst's call sampled out of timing).
+ * user code since). lat: its time, 0 when it was not timed (a burst's call sampled out of timing); off: the
+ * thread left the CPU during the call (RTP_SYS_OFF), so its py_off entry holds that time.
  *
  * One walk for both. A call of RTP_PY_SYS_SLOW_NS or more, or one off CPU that long, or a GIL wait, is walked
  * and counted exactly; of the others, one in RTP_PY_SYS_EVERY at random, standing for that many (its rows
  * have RTP_PROF_SAMPLED), the same one for its syscall and its off-CPU time. */
-static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed)
+static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool failed, bool off)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	const struct rtp_py_proc *pp;
 	struct py_sys_req *rq;
-	struct py_off *o;
+	struct py_off *o = NULL;
 	__u64 stack, pend_ns = 0;
 	bool sys_exact, count_sys = true, pending;
 
 	rq = bpf_map_lookup_elem(&py_sys_req, &zero);
 	if (!rq)
 		return;
-	o = bpf_task_storage_get(&py_off, bpf_get_current_task_btf(), 0, 0);
+	/* the thread's storage only when it left the CPU in the call: most calls don't */
+	if (off)
+		o = bpf_task_storage_get(&py_off, bpf_get_current_task_btf(), 0, 0);
 	/* off CPU in this syscall (an entry of another one, whose exit was not seen, is dropped) */
 	pending = o && !o->stack && !o->ts && o->pend_n && o->sys_nr == nr;
 	if (pending)
 		pend_ns = o->pend_ns[0] + o->pend_ns[1] + o->pend_ns[2];
 	sys_exact = py_sys_exact || lat >= RTP_PY_SYS_SLOW_NS;
-	/* at random, not every n-th call: a program's calls come in cycles (write, read, write...) that a
-	 * counter would sample in step, one kind of call always and another never */
 	if (!sys_exact)
-		count_sys = !(bpf_get_prandom_u32() % RTP_PY_SYS_EVERY);
+		count_sys = py_one_in(rq);
 	rq->lat = lat;
 	rq->nr = nr;
 	rq->failed = failed;
@@ -346,7 +397,7 @@ static __always_inline void py_syscall(__u32 tid, __u32 nr, __u64 lat, bool fail
 	/* its process's walker: looked up only for the calls walked */
 	if ((*(volatile __u32 *)&rq->count_sys || *(volatile __u32 *)&rq->pending) &&
 	    (pp = bpf_map_lookup_elem(&py_procs, &tgid))) {
-		stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0);
+		stack = py_walk(bpf_get_current_task_btf(), pp, 0, 0, PY_SLOT_TASK);
 		if (stack)
 			py_sys_count(rq, tgid, tid, stack);
 	}

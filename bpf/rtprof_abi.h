@@ -79,6 +79,7 @@ struct rtp_sys_stats {
 #define RTP_SYS_COUNTED 2 /* sampled out: counted, not timed */
 #define RTP_SYS_STATE 0x3 /* the bits above */
 #define RTP_SYS_RT 0x4    /* flag: a GIL futex wait or an event-loop epoll wait (always timed) */
+#define RTP_SYS_OFF 0x8   /* flag: the thread left the CPU during the call */
 
 /* Key of the `sys_errnos` hash; value: __u64 count. */
 struct rtp_errno_key {

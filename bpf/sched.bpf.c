@@ -67,7 +67,7 @@ static __always_inline void switch_out(struct task_struct *prev, __u32 slot, str
 	/* A syscall in flight leaves this CPU with its thread: keep its state with the thread. A call
 	 * sampled out of timing is timed from here, so a blocking call always has a latency. */
 	if (cur->tid == t->tid && cur->in_sys) {
-		t->sys_state = RTP_SYS_TIMED | (cur->in_sys & RTP_SYS_RT);
+		t->sys_state = RTP_SYS_TIMED | RTP_SYS_OFF | (cur->in_sys & RTP_SYS_RT);
 		t->sys_ts = (cur->in_sys & RTP_SYS_STATE) == RTP_SYS_TIMED ? cur->sys_ts : now;
 		t->sys_nr = cur->sys_nr;
 	}

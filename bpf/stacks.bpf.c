@@ -61,7 +61,7 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 		}
 	}
 #endif
-	stack = py_walk(task, pp, flags, native);
+	stack = py_walk(task, pp, flags, native, PY_SLOT_IRQ);
 	if (stack)
 		py_count(tgid, task->pid, stack, RTP_PROF_CPU, 0, 0);
 	return 0;
@@ -118,7 +118,7 @@ int BPF_PROG(rtp_py_switch, bool preempt, struct task_struct *prev, struct task_
 				o->sys_nr = nr;
 				o->gil = state == RTP_OFF_SLEEPING && (in_sys & RTP_SYS_RT) && nr == py_nr_futex;
 				if (!in_sys) {
-					o->stack = py_walk(prev, pp, 0, 0);
+					o->stack = py_walk(prev, pp, 0, 0, PY_SLOT_TASK);
 					if (!o->stack)
 						o->ts = 0;
 				}

@@ -266,7 +266,8 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 			s->trace_lost++;
 	}
 	if (py_stacks_on && (cur->tflags & RTP_TARGET_PY_STACKS))
-		py_syscall(cur->tid, cur->sys_nr, (state & RTP_SYS_STATE) == RTP_SYS_TIMED ? lat : 0, rtp_sys_failed(ret));
+		py_syscall(cur->tid, cur->sys_nr, (state & RTP_SYS_STATE) == RTP_SYS_TIMED ? lat : 0, rtp_sys_failed(ret),
+			   state & RTP_SYS_OFF);
 	if (rtp_sys_failed(ret)) {
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };
 		__u64 zero = 0, *n;
