@@ -708,6 +708,40 @@ class ThroughDaemon(StacksCase):
             truth = json.load(f)
         self.check_profile(rtp.parse_report(self, res.stdout, "the watched session's report"), truth, HZ)
 
+    def test_window_with_stacks(self):
+        """rtprofd --window S: a watched process's last complete window has the stacks of that window only, at
+        the rate, with the shares of the whole run; the cumulative report has more."""
+        window_s = 2
+        sock = start_rtprofd(self, "--watch", "python", "--sample-hz", str(HZ), "--window", str(window_s))
+        proc, truth = self.workload(pyenv_python(self, 12), "6.0")
+        start = time.monotonic()
+        ids = []
+        while not ids and time.monotonic() < start + 5:
+            res = rtp.rtprof("--socket", sock, "sessions", "--json")
+            self.assertEqual(res.returncode, 0, res.describe())
+            ids = [s["session"] for s in json.loads(res.stdout) if proc.pid in s["pids"]]
+            time.sleep(0.1)
+        self.assertEqual(len(ids), 1, "the process is watched: %s" % res.stdout)
+        # two windows and a half in: the last complete one is all spinning, on any machine's load
+        time.sleep(max(0.0, start + 2.5 * window_s - time.monotonic()))
+        self.assertIsNone(proc.poll(), "the workload still runs")
+        res = rtp.rtprof("--socket", sock, "query", "--json", "--window", str(ids[0]))
+        self.assertEqual(res.returncode, 0, res.describe())
+        window = rtp.parse_report(self, res.stdout, "the window's report")
+        res = rtp.rtprof("--socket", sock, "query", "--json", str(ids[0]))
+        self.assertEqual(res.returncode, 0, res.describe())
+        total = rtp.parse_report(self, res.stdout, "the cumulative report")
+        self.assertEqual(proc.wait(60), 0)
+        with open(truth) as f:
+            truth = json.load(f)
+        self.assertTrue(0.8 * window_s * 1e9 <= window["duration_ns"] <= 1.5 * window_s * 1e9,
+                        window["duration_ns"])
+        # the window's samples: its own CPU time at the rate, and the shares of the whole run
+        self.check_profile(window, truth, HZ)
+        in_window = sum(r["samples"] for r in self.rows_of(window, truth["pid"]))
+        so_far = sum(r["samples"] for r in self.rows_of(total, truth["pid"]))
+        self.assertLess(in_window, so_far, "the window has less than all the samples so far")
+
     def test_push_to_a_pyroscope_endpoint(self):
         """rtprofd --watch python --stacks --push URL: every interval, the stacks of each watched process since
         the last push, as gzip'd pprof in Pyroscope's /ingest request, labelled with host and pid; the last
