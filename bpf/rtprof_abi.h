@@ -88,6 +88,26 @@ struct rtp_errno_key {
 	__u16 err; /* positive errno */
 };
 
+/* Failed calls of the path-taking syscalls (openat, the stat family, execve, unlink...) by the path they
+ * named: key of the `err_paths` hash (value: __u64 count). The path as the program passed it, its first
+ * RTP_PATH_LEN - 1 bytes, zero-padded. A session counts at most RTP_ERR_PATHS_PER_SLOT distinct ones; the
+ * failures past them are counted in its `err_path_use` entry, not by path. */
+#define RTP_PATH_LEN 128
+#define RTP_ERR_PATHS_PER_SLOT 256
+struct rtp_err_path_key {
+	__u32 slot;
+	__u16 nr;
+	__u16 err; /* positive errno */
+	char path[RTP_PATH_LEN];
+};
+
+/* `err_path_use`, an array by slot: a session's share of err_paths. */
+struct rtp_err_path_use {
+	__u32 keys;  /* its entries in err_paths */
+	__u32 _pad;
+	__u64 drops; /* failures not counted by path: its share was full, or the table */
+};
+
 /* Per-process log2 histogram of run-queue waits (per-CPU array indexed by slot). */
 struct rtp_hist {
 	__u64 slots[RTP_HIST_SLOTS];

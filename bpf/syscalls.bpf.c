@@ -37,6 +37,85 @@ struct {
 	__type(value, __u64);
 } sys_errnos SEC(".maps");
 
+/* Set by userspace before load: for the syscalls that take a path, 1 + the argument that holds it (0: the
+ * call takes none). */
+const volatile __u8 path_arg[RTP_MAX_SYSCALLS] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RTP_DEFAULT_MAX_SLOTS * RTP_ERR_PATHS_PER_SLOT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rtp_err_path_key);
+	__type(value, __u64);
+} err_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RTP_DEFAULT_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rtp_err_path_use);
+} err_path_use SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rtp_err_path_key);
+} err_path_scratch SEC(".maps");
+
+/* A failed call that named a path (at user address uptr): counted by it, within the session's share. A
+ * function of its own: verified once, and only failures of path-taking calls pay for it. */
+static __noinline void err_path_count(__u32 slot, __u32 nr, __u32 err, __u64 uptr)
+{
+	struct rtp_err_path_key *k;
+	struct rtp_err_path_use *use;
+	__u64 one = 1, *n;
+	__u32 zero = 0;
+
+	use = bpf_map_lookup_elem(&err_path_use, &slot);
+	k = bpf_map_lookup_elem(&err_path_scratch, &zero);
+	if (!use || !k)
+		return;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->slot = slot;
+	k->nr = (__u16)nr;
+	k->err = (__u16)err;
+	if (bpf_probe_read_user_str(k->path, sizeof(k->path), (void *)uptr) <= 0) {
+		__sync_fetch_and_add(&use->drops, 1);
+		return;
+	}
+	n = bpf_map_lookup_elem(&err_paths, k);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	/* a new path: within the share (two CPUs may both pass the test: a share is a bound, not a count) */
+	if (use->keys >= RTP_ERR_PATHS_PER_SLOT || bpf_map_update_elem(&err_paths, k, &one, BPF_NOEXIST)) {
+		/* -EEXIST: another CPU added it meanwhile */
+		n = bpf_map_lookup_elem(&err_paths, k);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else
+			__sync_fetch_and_add(&use->drops, 1);
+		return;
+	}
+	__sync_fetch_and_add(&use->keys, 1);
+}
+
+/* The path argument of a failed call, or 0. */
+static __always_inline __u64 path_of(struct pt_regs *regs, __u32 nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (nr < RTP_MAX_SYSCALLS ? path_arg[nr] : 0) {
+	case 1: return regs->di;
+	case 2: return regs->si;
+	case 3: return regs->dx;
+	case 4: return regs->r10;
+	}
+#endif
+	return 0;
+}
+
 /* The cache is stale after a switch we did not see (attach, or one the kernel did not trace) or a change of
  * the target set. */
 static __always_inline struct rtp_cpu_cur *cur_get(__u32 tid)
@@ -272,10 +351,14 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		struct rtp_errno_key key = { .slot = cur->slot1 - 1, .nr = (__u16)cur->sys_nr, .err = (__u16)-ret };
 		__u64 zero = 0, *n;
 
+		__u64 path = path_of(regs, cur->sys_nr);
+
 		s->errors++;
 		n = map_lookup_or_try_init(&sys_errnos, &key, &zero);
 		if (n)
 			__sync_fetch_and_add(n, 1);
+		if (path)
+			err_path_count(key.slot, cur->sys_nr, key.err, path);
 	}
 	return 0;
 }

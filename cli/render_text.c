@@ -132,6 +132,25 @@ static void print_syscall_stacks(FILE *out, const struct rtp_profiles *p, const 
 	free(acc);
 }
 
+/* A path-taking call's failures: the paths that failed most, with their errno and count. */
+static void print_err_paths(FILE *out, const struct rtp_report_syscall *s)
+{
+	size_t n = s->n_err_paths < 3 ? s->n_err_paths : 3;
+
+	if (!n)
+		return;
+	fprintf(out, "    failed on ");
+	for (size_t j = 0; j < n; j++) {
+		char path[RTP_PATH_LEN], buf[16];
+
+		fprintf(out, "%s%s %s %" PRIu64, j ? ", " : "", SAFE(path, s->err_paths[j].path),
+			report__errno_name(s->err_paths[j].err, buf, sizeof(buf)), s->err_paths[j].count);
+	}
+	if (s->n_err_paths > n)
+		fprintf(out, " (+%zu more paths)", s->n_err_paths - n);
+	fputc('\n', out);
+}
+
 static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 {
 	size_t n = r->n_syscalls;
@@ -156,6 +175,7 @@ static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 				s->errnos[j].count);
 		}
 		fputc('\n', out);
+		print_err_paths(out, s);
 		if (r->profiles)
 			print_syscall_stacks(out, r->profiles, s->name);
 	}
@@ -444,5 +464,8 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 			r->thread_drops, r->proc_drops, r->syscalls_unaggregated);
 	if (r->errno_drops)
 		fprintf(out, "not broken down by errno: %" PRIu64 " failed syscalls (errno table full)\n", r->errno_drops);
+	if (r->err_path_drops)
+		fprintf(out, "not broken down by path: %" PRIu64 " failed calls (more than %d distinct paths, or the path "
+			"was unreadable)\n", r->err_path_drops, RTP_ERR_PATHS_PER_SLOT);
 }
 

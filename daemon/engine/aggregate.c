@@ -181,6 +181,51 @@ static int fold_errnos(struct engine *e, __u32 slot, struct agg *a)
 }
 
 
+/* The slot's failures by path, into their syscalls' rows (rep's syscalls collected), and its drops. */
+static int fold_err_paths(struct engine *e, __u32 slot, struct rtp_report *rep)
+{
+	struct bpf_map *map = e->skel->maps.err_paths;
+	struct rtp_err_path_key key, next, *prev = NULL;
+	struct rtp_err_path_use use;
+
+	if (bpf_map__lookup_elem(e->skel->maps.err_path_use, &slot, sizeof(slot), &use, sizeof(use), 0) == 0)
+		rep->err_path_drops = use.drops;
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		struct rtp_report_syscall *sc = NULL;
+		struct rtp_report_err_path *p;
+		uint64_t count;
+		size_t cap;
+
+		key = next;
+		prev = &key;
+		if (key.slot != slot || bpf_map__lookup_elem(map, &key, sizeof(key), &count, sizeof(count), 0))
+			continue;
+		for (size_t j = 0; j < rep->n_syscalls && !sc; j++)
+			if (rep->syscalls[j].nr == key.nr)
+				sc = &rep->syscalls[j];
+		if (!sc)
+			continue;
+		cap = sc->n_err_paths; /* the row keeps no capacity: grow from its count */
+		if (vec__reserve_raw((void **)&sc->err_paths, &cap, sc->n_err_paths + 1, sizeof(*sc->err_paths)))
+			return -ENOMEM;
+		p = &sc->err_paths[sc->n_err_paths++];
+		p->err = key.err;
+		p->count = count;
+		memcpy(p->path, key.path, sizeof(p->path));
+		p->path[sizeof(p->path) - 1] = '\0';
+	}
+	return 0;
+}
+
+static int cmp_err_path(const void *a, const void *b)
+{
+	const struct rtp_report_err_path *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->err != y->err ? (x->err < y->err ? -1 : 1) : strcmp(x->path, y->path);
+}
+
 /* ---- report ---- */
 
 /* `busy_ns`: per-CPU busy time, given the CPU time a thread running right now used since its switch-in */
@@ -426,11 +471,15 @@ int engine__session_report_parts(struct engine *e, int session, const char *mode
 	r = agg_init(&all, e->ncpus);
 	r = r ?: fold_slot(e, (__u32)session, parts & ENGINE_REPORT_SYSCALLS, &all);
 	if (!r && (parts & ENGINE_REPORT_SYSCALLS))
-		r = fold_errnos(e, (__u32)session, &all) ?: collect_syscalls(&all, rep);
+		r = fold_errnos(e, (__u32)session, &all) ?: collect_syscalls(&all, rep) ?:
+		    fold_err_paths(e, (__u32)session, rep);
 	if (r)
 		goto cleanup;
-	for (size_t i = 0; i < rep->n_syscalls; i++)
+	for (size_t i = 0; i < rep->n_syscalls; i++) {
 		sort(rep->syscalls[i].errnos, rep->syscalls[i].n_errnos, sizeof(struct rtp_report_errno), cmp_errno);
+		sort(rep->syscalls[i].err_paths, rep->syscalls[i].n_err_paths, sizeof(struct rtp_report_err_path),
+		     cmp_err_path);
+	}
 	sort(rep->syscalls, rep->n_syscalls, sizeof(*rep->syscalls), cmp_syscall);
 	r = parts & ENGINE_REPORT_THREADS ? collect_threads(e, (unsigned int)session, rep, now, &all) : 0;
 	if (r)

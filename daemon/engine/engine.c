@@ -40,6 +40,44 @@ static void set_cred_nrs(volatile __u64 bits[8])
 			bits[nrs[i] >> 6] |= 1ull << (nrs[i] & 63);
 }
 
+/* The syscalls that take a path, and which argument it is (1-based): failures of these are counted by path. */
+#define PATH_NR(name, arg) { SYS_##name, arg }
+static void set_path_args(volatile __u8 args[RTP_MAX_SYSCALLS])
+{
+	static const struct {
+		long nr;
+		unsigned char arg;
+	} calls[] = {
+#if defined(__x86_64__)
+		PATH_NR(open, 1), PATH_NR(creat, 1), PATH_NR(stat, 1), PATH_NR(lstat, 1), PATH_NR(access, 1),
+		PATH_NR(execve, 1), PATH_NR(unlink, 1), PATH_NR(rmdir, 1), PATH_NR(mkdir, 1), PATH_NR(chdir, 1),
+		PATH_NR(chmod, 1), PATH_NR(chown, 1), PATH_NR(lchown, 1), PATH_NR(truncate, 1), PATH_NR(readlink, 1),
+		PATH_NR(rename, 1), PATH_NR(link, 1), PATH_NR(symlink, 2), PATH_NR(mknod, 1), PATH_NR(statfs, 1),
+		PATH_NR(chroot, 1), PATH_NR(getxattr, 1), PATH_NR(lgetxattr, 1), PATH_NR(setxattr, 1),
+		PATH_NR(lsetxattr, 1), PATH_NR(listxattr, 1), PATH_NR(llistxattr, 1), PATH_NR(removexattr, 1),
+		PATH_NR(lremovexattr, 1), PATH_NR(utime, 1), PATH_NR(utimes, 1),
+#endif
+		PATH_NR(openat, 2), PATH_NR(newfstatat, 2), PATH_NR(statx, 2), PATH_NR(faccessat, 2),
+		PATH_NR(execveat, 2), PATH_NR(unlinkat, 2), PATH_NR(mkdirat, 2), PATH_NR(mknodat, 2),
+		PATH_NR(fchownat, 2), PATH_NR(fchmodat, 2), PATH_NR(renameat2, 2), PATH_NR(linkat, 2),
+		PATH_NR(readlinkat, 2), PATH_NR(symlinkat, 3), PATH_NR(inotify_add_watch, 2),
+		PATH_NR(name_to_handle_at, 2),
+#ifdef SYS_openat2
+		PATH_NR(openat2, 2),
+#endif
+#ifdef SYS_faccessat2
+		PATH_NR(faccessat2, 2),
+#endif
+#ifdef SYS_renameat
+		PATH_NR(renameat, 2),
+#endif
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		if (calls[i].nr >= 0 && calls[i].nr < RTP_MAX_SYSCALLS)
+			args[calls[i].nr] = calls[i].arg;
+}
+
 static const char *kernel_btf_path(const struct engine_opts *opts)
 {
 	const char *env = getenv("RTPROF_KERNEL_BTF");
@@ -368,6 +406,8 @@ static int set_sizes(struct rtprof_bpf *skel, unsigned int procs, unsigned int t
 	err = err ?: bpf_map__set_max_entries(skel->maps.sys_stats, sessions * RTP_MAX_SYSCALLS);
 	err = err ?: bpf_map__set_max_entries(skel->maps.cpu_busy, sessions);
 	err = err ?: bpf_map__set_max_entries(skel->maps.runq_hist, sessions);
+	err = err ?: bpf_map__set_max_entries(skel->maps.err_paths, sessions * RTP_ERR_PATHS_PER_SLOT);
+	err = err ?: bpf_map__set_max_entries(skel->maps.err_path_use, sessions);
 	return err;
 }
 
@@ -431,6 +471,7 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	e->skel->rodata->nr_epoll_pwait = nrs.epoll_pwait;
 	e->skel->rodata->nr_epoll_pwait2 = nrs.epoll_pwait2;
 	set_cred_nrs(e->skel->rodata->cred_nrs);
+	set_path_args(e->skel->rodata->path_arg);
 	if (e->opts.record) {
 		unsigned int bytes = e->opts.trace_buffer_bytes ? e->opts.trace_buffer_bytes : RTP_DEFAULT_TRACE_BUFFER;
 

@@ -182,6 +182,12 @@ static int errno_of_slot(const void *key, const void *value, void *ctx)
 	return ((const struct rtp_errno_key *)key)->slot == *(const __u32 *)ctx;
 }
 
+static int err_path_of_slot(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return ((const struct rtp_err_path_key *)key)->slot == *(const __u32 *)ctx;
+}
+
 /* Clear a slot's per-CPU figures and errno counts in the maps. */
 static int clear_slot(struct engine *e, __u32 slot)
 {
@@ -200,6 +206,13 @@ static int clear_slot(struct engine *e, __u32 slot)
 	r = r ?: bpf_map__update_elem(e->skel->maps.runq_hist, &slot, sizeof(slot), zeros, n * sizeof(struct rtp_hist), 0);
 	r = r ?: bpf_map__update_elem(e->skel->maps.cpu_busy, &slot, sizeof(slot), zeros, n * sizeof(__u64), 0);
 	r = r ?: bpfmap__delete_where(e->skel->maps.sys_errnos, sizeof(struct rtp_errno_key), sizeof(__u64), errno_of_slot, &slot);
+	r = r ?: bpfmap__delete_where(e->skel->maps.err_paths, sizeof(struct rtp_err_path_key), sizeof(__u64),
+				      err_path_of_slot, &slot);
+	if (!r) {
+		struct rtp_err_path_use none = { 0 };
+
+		r = bpf_map__update_elem(e->skel->maps.err_path_use, &slot, sizeof(slot), &none, sizeof(none), 0);
+	}
 	free(zeros);
 	return r;
 }

@@ -14,8 +14,10 @@ void report__free(struct rtp_report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_syscalls; i++)
+	for (size_t i = 0; i < r->n_syscalls; i++) {
 		free(r->syscalls[i].errnos);
+		free(r->syscalls[i].err_paths);
+	}
 	free(r->syscalls);
 	free(r->threads);
 	for (size_t i = 0; i < r->n_runtimes; i++)
@@ -258,6 +260,8 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 		*s = *a;
 		s->errnos = NULL;
 		s->n_errnos = 0;
+		s->err_paths = NULL;
+		s->n_err_paths = 0;
 		if (b) {
 			fields__subtract(&report_syscall_fields, s, b);
 			s->p50_ns = hist__percentile(s->hist, RTP_HIST_SLOTS, 0.50);
@@ -276,6 +280,23 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 				if (a->errnos[k].count > before)
 					s->errnos[s->n_errnos++] = (struct rtp_report_errno){ .err = a->errnos[k].err,
 											.count = a->errnos[k].count - before };
+			}
+		}
+		if (a->n_err_paths) {
+			s->err_paths = calloc(a->n_err_paths, sizeof(*s->err_paths));
+			if (!s->err_paths)
+				goto nomem;
+			for (size_t k = 0; k < a->n_err_paths; k++) {
+				const struct rtp_report_err_path *p = &a->err_paths[k];
+				uint64_t before = 0;
+
+				for (size_t m = 0; b && m < b->n_err_paths; m++)
+					if (b->err_paths[m].err == p->err && !strcmp(b->err_paths[m].path, p->path))
+						before = b->err_paths[m].count;
+				if (p->count > before) {
+					s->err_paths[s->n_err_paths] = *p;
+					s->err_paths[s->n_err_paths++].count = p->count - before;
+				}
 			}
 		}
 	}

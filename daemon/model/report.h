@@ -23,6 +23,13 @@ struct rtp_report_errno {
 	uint64_t count;
 };
 
+/* Failures of a path-taking syscall naming one path (its first RTP_PATH_LEN - 1 bytes). */
+struct rtp_report_err_path {
+	int err; /* positive errno */
+	uint64_t count;
+	char path[RTP_PATH_LEN];
+};
+
 struct rtp_report_syscall {
 	unsigned int nr;
 	char name[32];
@@ -37,6 +44,8 @@ struct rtp_report_syscall {
 	uint64_t trace_lost; /* while recording: calls whose trace record was lost (full trace buffer) */
 	struct rtp_report_errno *errnos; /* most frequent first */
 	size_t n_errnos;
+	struct rtp_report_err_path *err_paths; /* most frequent first */
+	size_t n_err_paths;
 };
 
 struct rtp_report_thread {
@@ -161,6 +170,8 @@ struct rtp_report {
 	uint64_t thread_drops;
 	uint64_t proc_drops;
 	uint64_t errno_drops; /* failed syscalls not in their row's errnos: the (syscall, errno) table was full */
+	uint64_t err_path_drops; /* failed path-taking calls not in err_paths: the session's share was full,
+				  * or the path unreadable */
 	uint64_t syscalls_unaggregated;
 	int exit_status; /* run: the command's exit code (128+signal if killed); -1 otherwise */
 	char warning[256]; /* what is incomplete about this report ("" if nothing): a cut trace... */

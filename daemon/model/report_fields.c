@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "model/profiles.h"
+#include "base/text.h"
 #include "model/report_fields.h"
 
 #define AT(type, member) .offset = offsetof(type, member), .size = sizeof(((type *)0)->member)
@@ -143,6 +144,67 @@ static int errnos_read(json_object *o, const char *key, void *row)
 	return 0;
 }
 
+void report__err_paths_json(json_object *o, const char *key, const struct rtp_report_syscall *row)
+{
+	const struct rtp_report_syscall *s = row;
+	json_object *a;
+
+	if (!s->n_err_paths)
+		return; /* not a path-taking call, or none failed */
+	a = json_object_new_array_ext((int)s->n_err_paths);
+	for (size_t i = 0; i < s->n_err_paths; i++) {
+		json_object *e = json_object_new_object();
+		char buf[16], path[RTP_PATH_LEN * 3]; /* a byte that is not UTF-8 becomes U+FFFD's 3 */
+
+		json_object_object_add(e, "errno", json_object_new_string(report__errno_name(s->err_paths[i].err, buf,
+											   sizeof(buf))));
+		utf8_sanitize(s->err_paths[i].path, path, sizeof(path));
+		json_object_object_add(e, "path", json_object_new_string(path));
+		json_object_object_add(e, "count", json_object_new_uint64(s->err_paths[i].count));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, key, a);
+}
+
+int report__err_paths_read(json_object *o, const char *key, struct rtp_report_syscall *row)
+{
+	struct rtp_report_syscall *s = row;
+	json_object *a;
+	size_t n;
+
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return 0;
+	n = json_object_array_length(a);
+	s->err_paths = calloc(n ? n : 1, sizeof(*s->err_paths));
+	if (!s->err_paths)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i), *v;
+		struct rtp_report_err_path *p = &s->err_paths[s->n_err_paths];
+
+		if (!json_object_is_type(e, json_type_object))
+			continue;
+		if (json_object_object_get_ex(e, "errno", &v))
+			p->err = report__errno_from_name(json_object_get_string(v) ? json_object_get_string(v) : "");
+		if (json_object_object_get_ex(e, "path", &v) && json_object_get_string(v))
+			snprintf(p->path, sizeof(p->path), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(e, "count", &v))
+			p->count = (uint64_t)json_object_get_int64(v);
+		s->n_err_paths++;
+	}
+	return 0;
+}
+
+static void err_paths_json(json_object *o, const char *key, const void *row)
+{
+	report__err_paths_json(o, key, row);
+}
+
+static int err_paths_read(json_object *o, const char *key, void *row)
+{
+	return report__err_paths_read(o, key, row);
+}
+
 static void avg_json(json_object *o, const char *key, const void *row)
 {
 	const struct rtp_report_syscall *s = row;
@@ -160,6 +222,7 @@ static const struct rtp_field syscall_fields[] = {
 	  .help = "Syscalls that returned an error." },
 	{ "timed", RTP_FIELD_U64, RTP_MERGE_SUM, 0, SYSCALL(timed) },
 	{ "errnos", RTP_FIELD_CODE, RTP_MERGE_SUM, 0, .to_json = errnos_json, .from_json = errnos_read },
+	{ "error_paths", RTP_FIELD_CODE, RTP_MERGE_SUM, 0, .to_json = err_paths_json, .from_json = err_paths_read },
 	{ "total_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, SYSCALL(total_ns) },
 	{ "avg_ns", RTP_FIELD_CODE, RTP_MERGE_RECOMPUTED, RTP_FIELD_NS, .to_json = avg_json },
 	{ "max_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS, SYSCALL(max_ns) },
@@ -554,6 +617,7 @@ static const struct rtp_field fields[] = {
 	{ "thread_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(thread_drops) },
 	{ "proc_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(proc_drops) },
 	{ "errno_drops", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(errno_drops) },
+	{ "error_path_drops", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_OMIT_ZERO, REPORT(err_path_drops) },
 	{ "syscalls_unaggregated", RTP_FIELD_U64, RTP_MERGE_SUM, 0, REPORT(syscalls_unaggregated) },
 	{ "exit_status", RTP_FIELD_CODE, RTP_MERGE_KEEP, 0, .to_json = exit_status_json, .from_json = exit_status_read },
 	{ "warnings", RTP_FIELD_CODE, RTP_MERGE_KEEP, 0, .to_json = warnings_json, .from_json = warnings_read },

@@ -101,4 +101,9 @@ uint64_t fields__json_u64(struct json_object *o, const char *key);
 void fields__json_string(struct json_object *o, const char *key, char *out, size_t size);
 struct json_object *fields__json_array(struct json_object *o, const char *key);
 
+/* A syscall row's failures by path, as the report's "error_paths" (also the trace's E block): added to o
+ * (nothing when none); read back from o's key, 0 or -ENOMEM. */
+void report__err_paths_json(struct json_object *o, const char *key, const struct rtp_report_syscall *s);
+int report__err_paths_read(struct json_object *o, const char *key, struct rtp_report_syscall *s);
+
 #endif

@@ -32,6 +32,7 @@ struct trace_reader {
 	struct trace_footer footer;
 	bool have_footer, done;
 	struct rtp_profiles *profiles; /* the P block's */
+	json_object *err_paths;        /* the E block's */
 	char warning[256];
 };
 
@@ -251,6 +252,37 @@ static int read_profiles(struct trace_reader *r, struct tf_cur *c)
 	return r->profiles ? 0 : err ? err : -EBADMSG;
 }
 
+/* The E block: varint length, then the failures by path as JSON text (an object). 0 or -EBADMSG; -ENOMEM. */
+static int read_err_paths(struct trace_reader *r, struct tf_cur *c)
+{
+	uint64_t len = tf_get_varint(c);
+	struct json_tokener *tok;
+	json_object *o;
+
+	if (c->bad || len > c->len - c->pos)
+		return -EBADMSG;
+	tok = json_tokener_new_ex(8);
+	if (!tok)
+		return -ENOMEM;
+	o = json_tokener_parse_ex(tok, (const char *)c->p + c->pos, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	r->err_paths = o;
+	return o ? 0 : -EBADMSG;
+}
+
+json_object *trace_reader__take_err_paths(struct trace_reader *r)
+{
+	json_object *o = r->err_paths;
+
+	r->err_paths = NULL;
+	return o;
+}
+
 struct rtp_profiles *trace_reader__take_profiles(struct trace_reader *r)
 {
 	struct rtp_profiles *p = r->profiles;
@@ -309,6 +341,9 @@ int trace_reader__next(struct trace_reader *r, struct trace_rec *rec)
 		} else if (kind == 'P' && !r->profiles) {
 			if (read_profiles(r, &c))
 				warn(r, "the trace's stacks are damaged: left out");
+		} else if (kind == 'E' && !r->err_paths) {
+			if (read_err_paths(r, &c))
+				warn(r, "the trace's failures by path are damaged: left out");
 		} else if (kind == 'F' && !r->have_footer) {
 			r->have_footer = tf_decode_footer(&c, &r->footer) == 0;
 			if (!r->have_footer)
@@ -341,5 +376,6 @@ void trace_reader__free(struct trace_reader *r)
 	free(r->in);
 	free(r->block.p);
 	profiles__free(r->profiles);
+	json_object_put(r->err_paths);
 	free(r);
 }

@@ -2,6 +2,7 @@
 /* The report of a recorded trace: the same model, and the same arithmetic (bpf/accounting.h), as a live
  * session's (aggregate.c), computed from the records alone. */
 #include <errno.h>
+#include <json-c/json.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "model/report.h"
 #include "base/tidtab.h"
 #include "sys/syscall_names.h"
+#include "model/report_fields.h"
 #include "trace/replay.h"
 #include "trace/trace.h"
 
@@ -536,6 +538,34 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 	return build_runtimes(a, rep, h->start_ns, end);
 }
 
+/* The E block's failures by path, into the rows of their syscalls (o is put). 0 or -ENOMEM. */
+static int apply_err_paths(struct rtp_report *rep, json_object *o)
+{
+	json_object *rows, *v;
+	int r = 0;
+
+	if (!o)
+		return 0;
+	if (json_object_object_get_ex(o, "drops", &v))
+		rep->err_path_drops = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "syscalls", &rows) && json_object_is_type(rows, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(rows) && !r; i++) {
+			json_object *row = json_object_array_get_idx(rows, i), *nr;
+
+			if (!json_object_is_type(row, json_type_object) || !json_object_object_get_ex(row, "nr", &nr))
+				continue;
+			for (size_t k = 0; k < rep->n_syscalls; k++) {
+				struct rtp_report_syscall *sc = &rep->syscalls[k];
+
+				if ((int64_t)sc->nr == json_object_get_int64(nr) && !sc->err_paths)
+					r = report__err_paths_read(row, "error_paths", sc);
+			}
+		}
+	}
+	json_object_put(o);
+	return r;
+}
+
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
 		       size_t errlen)
 {
@@ -575,6 +605,9 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 	if (r)
 		goto cleanup;
 	rep->profiles = trace_reader__take_profiles(rd);
+	r = apply_err_paths(rep, trace_reader__take_err_paths(rd));
+	if (r)
+		goto cleanup;
 	w = trace_reader__warning(rd);
 	if (w) {
 		snprintf(rep->warning, sizeof(rep->warning), "%s", w);

@@ -136,6 +136,7 @@ int trace_writer__close(struct trace_writer *w, const struct trace_footer *f);
 /* Close without a footer (after an error); frees. */
 void trace_writer__abort(struct trace_writer *w);
 struct rtp_report;
+struct json_object;
 /* End a recording (the CLI's and rtprofd's alike): f's end time, CPUs and losses come from the engine;
  * this fills in the rest from the writer, the report and stop_reason, and closes with the footer, or,
  * after a write error, without one (the file ends at its last complete block; write_err is returned). */
@@ -164,6 +165,9 @@ const char *trace_reader__warning(const struct trace_reader *r);
 /* After the end: the session's stacks (the P block), handed to the caller (free with profiles__free); NULL
  * when the trace has none. */
 struct rtp_profiles *trace_reader__take_profiles(struct trace_reader *r);
+/* After the end: the E block's failures by path (JSON, see docs/trace-format.md), the caller's to put, or
+ * NULL when the trace has none. */
+struct json_object *trace_reader__take_err_paths(struct trace_reader *r);
 void trace_reader__free(struct trace_reader *r);
 
 #endif

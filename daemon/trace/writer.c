@@ -13,6 +13,8 @@
 
 #include "model/profiles.h"
 #include "model/report.h"
+#include "model/report_fields.h"
+#include "model/report.h"
 #include "trace/format.h"
 #include "trace/trace.h"
 
@@ -229,6 +231,53 @@ static int write_profiles(struct trace_writer *w, const struct rtp_profiles *p)
 	return r;
 }
 
+/* The session's failures by path (the report's syscalls' error_paths) in an E block of their own, before the
+ * footer: JSON text {"drops": N, "syscalls": [{"nr": NR, "error_paths": [...]}]}. None: no block. */
+static int write_err_paths(struct trace_writer *w, const struct rtp_report *rep)
+{
+	json_object *o, *rows;
+	const char *text;
+	size_t len;
+	int r = -ENOMEM;
+
+	if (!rep->err_path_drops) {
+		size_t i = 0;
+
+		while (i < rep->n_syscalls && !rep->syscalls[i].n_err_paths)
+			i++;
+		if (i == rep->n_syscalls)
+			return 0;
+	}
+	o = json_object_new_object();
+	rows = json_object_new_array();
+	if (!o || !rows) {
+		json_object_put(o);
+		json_object_put(rows);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "drops", json_object_new_uint64(rep->err_path_drops));
+	json_object_object_add(o, "syscalls", rows);
+	for (size_t i = 0; i < rep->n_syscalls; i++) {
+		json_object *row;
+
+		if (!rep->syscalls[i].n_err_paths)
+			continue;
+		row = json_object_new_object();
+		json_object_object_add(row, "nr", json_object_new_int((int)rep->syscalls[i].nr));
+		report__err_paths_json(row, "error_paths", &rep->syscalls[i]);
+		json_object_array_add(rows, row);
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	len = text ? strlen(text) : 0;
+	if (text && len < TF_BLOCK_LIMIT - 64)
+		r = trace_writer__flush(w) ?: block_begin(w, 'E') ?: tf_put_varint(&w->block, len) ?:
+		    tf_put_bytes(&w->block, text, len) ?: block_emit(w);
+	else if (text)
+		r = 0;
+	json_object_put(o);
+	return r;
+}
+
 int trace_writer__finish(struct trace_writer *w, struct trace_footer *f, const struct rtp_report *rep,
 			 const char *stop_reason, int write_err)
 {
@@ -245,6 +294,7 @@ int trace_writer__finish(struct trace_writer *w, struct trace_footer *f, const s
 		return write_err;
 	}
 	write_err = rep->profiles ? write_profiles(w, rep->profiles) : 0;
+	write_err = write_err ?: write_err_paths(w, rep);
 	if (write_err) {
 		trace_writer__abort(w);
 		return write_err;

@@ -6,13 +6,37 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 #include <zlib.h>
+#include <json-c/json.h>
 
+#include "model/report.h"
+#include "model/report_fields.h"
 #include "trace/trace.h"
 
 #define PLAIN_MAX (1u << 20) /* members inflating to more are mutated raw */
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+/* The E block's failures by path, read into syscall rows as a replay does. */
+static uint64_t err_paths(struct trace_reader *r)
+{
+	json_object *o = trace_reader__take_err_paths(r), *rows;
+	uint64_t sink = 0;
+
+	if (o && json_object_object_get_ex(o, "syscalls", &rows) && json_object_is_type(rows, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(rows); i++) {
+			struct rtp_report_syscall row = { 0 };
+
+			if (report__err_paths_read(json_object_array_get_idx(rows, i), "error_paths", &row) == 0)
+				for (size_t k = 0; k < row.n_err_paths; k++)
+					sink += strlen(row.err_paths[k].path) + row.err_paths[k].count;
+			free(row.err_paths);
+		}
+	}
+	json_object_put(o);
+	return sink;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sink += f->records + strlen(f->stop_reason) + strlen(f->process_source);
 		if (w)
 			sink += strlen(w);
+		sink += err_paths(r);
 		/* after the end, the end again */
 		if (trace_reader__next(r, &rec) != 0)
 			__builtin_trap();

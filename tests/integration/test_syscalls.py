@@ -4,6 +4,7 @@ Interpreters may make a few calls of their own at startup, so every count is che
 baseline run of the same script with zero iterations, and the baseline itself must be small.
 """
 
+import json
 import signal
 import os
 import shutil
@@ -116,6 +117,82 @@ class ExitCodes(unittest.TestCase):
 
     def test_exit_zero(self):
         rtp.run_json(self, [rtp.python_exe(), rtp.workload("exit_with.py"), "code:0"], expect_rc=0)
+
+
+class FailedPaths(unittest.TestCase):
+    """Failures of path-taking syscalls by the path they named: counted in the kernel, exact, in the JSON,
+    the text report and a trace's report alike; a session's distinct paths are bounded (256), the rest
+    counted as drops."""
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.tmp = tempfile.mkdtemp(prefix="rtprof-paths-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def paths_of(self, report, syscall):
+        rows = rtp.syscalls_named(report, syscall)
+        self.assertEqual(len(rows), 1, "one %s row: %s" % (syscall, rtp.syscall_summary(report)))
+        return {(p["path"], p["errno"]): p["count"] for p in rows[0].get("error_paths", [])}, rows[0]
+
+    def check(self, report, truth):
+        stats, row = self.paths_of(report, "newfstatat")
+        for path, times in truth["stat"].items():
+            self.assertEqual(stats.get((path, "ENOENT")), times, "%s failed %d times: %s" % (path, times, stats))
+        ours = [p for p in row["error_paths"] if p["path"] in truth["stat"]]
+        self.assertEqual([p["count"] for p in ours], [30, 20, 10], "most frequent first: %s" % ours)
+        opens, _ = self.paths_of(report, "openat")
+        (dir_d, times), = truth["open_eisdir"].items()
+        self.assertEqual(opens.get((dir_d, "EISDIR")), times, opens)
+        mkdirs, row = self.paths_of(report, "mkdir")
+        self.assertEqual(mkdirs, {(dir_d, "EEXIST"): 5}, mkdirs)
+        # every failure of a path-taking call is counted under its path (no drops here)
+        self.assertNotIn("error_path_drops", report)
+        for s in report["syscalls"]:
+            if s.get("error_paths"):
+                self.assertEqual(sum(p["count"] for p in s["error_paths"]), s["errors"], s)
+                for e, n in s["errnos"].items():
+                    self.assertEqual(sum(p["count"] for p in s["error_paths"] if p["errno"] == e), n, s)
+
+    def test_counts_by_path(self):
+        trace = os.path.join(self.tmp, "t.rtprof.gz")
+        res = rtp.rtprof("run", "--json", "-o", "-", "--", rtp.python_exe(), rtp.workload("fail_paths.py"), self.tmp)
+        self.assertEqual(res.returncode, 0, res.describe())
+        # the command's JSON first on stdout, then the report
+        dec = json.JSONDecoder()
+        truth, end = dec.raw_decode(res.stdout)
+        report = json.loads(res.stdout[end:])
+        self.check(report, truth)
+        # the text report names them under their syscall, most frequent first
+        shutil.rmtree(os.path.join(self.tmp, "dir-d"))
+        res = rtp.rtprof("run", "-o", trace, "--", rtp.python_exe(), rtp.workload("fail_paths.py"), self.tmp)
+        self.assertEqual(res.returncode, 0, res.describe())
+        truth = json.loads(res.stdout)
+        text = rtp.rtprof("report", trace)
+        self.assertEqual(text.returncode, 0, text.describe())
+        a, b, c = (os.path.join(self.tmp, "missing-" + x) for x in "abc")
+        self.assertIn("failed on %s ENOENT 30, %s ENOENT 20, %s ENOENT 10" % (c, b, a), text.stdout)
+        # the trace carries them: its report has the same counts
+        res = rtp.rtprof("report", "--json", trace)
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.check(json.loads(res.stdout), truth)
+
+    def test_a_session_keeps_256_paths(self):
+        res = rtp.rtprof("run", "--json", "-o", "-", "--", rtp.python_exe(), rtp.workload("fail_paths.py"), self.tmp,
+                         "400")
+        self.assertEqual(res.returncode, 0, res.describe())
+        truth, end = json.JSONDecoder().raw_decode(res.stdout)
+        report = json.loads(res.stdout[end:])
+        kept = sum(len(s.get("error_paths", [])) for s in report["syscalls"])
+        self.assertEqual(kept, 256, "distinct paths kept")
+        # each failure counted once: by its path or as a drop
+        by_path = sum(p["count"] for s in report["syscalls"] for p in s.get("error_paths", []))
+        failed = sum(s["errors"] for s in report["syscalls"] if s.get("error_paths"))
+        self.assertEqual(by_path + report.get("error_path_drops", 0), failed)
+        self.assertGreaterEqual(report.get("error_path_drops", 0), 400 - 256)
+        # the first paths seen kept their exact counts
+        stats, _ = self.paths_of(report, "newfstatat")
+        for path, times in truth["stat"].items():
+            self.assertEqual(stats.get((path, "ENOENT")), times)
 
 
 if __name__ == "__main__":

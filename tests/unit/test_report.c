@@ -323,6 +323,48 @@ static void test_errno_names(void)
 	report__free(r);
 }
 
+/* A syscall's failures by path: in the JSON (a byte that is not UTF-8 as U+FFFD), read back, and subtracted
+ * path by path for a window. */
+static void test_err_paths(void)
+{
+	struct rtp_report *then = sample_report(), *now = sample_report(), *back = NULL, *d = NULL;
+	json_object *j;
+
+	for (int k = 0; k < 2; k++) {
+		struct rtp_report *r = k ? now : then;
+		struct rtp_report_syscall *s = &r->syscalls[0];
+
+		s->n_err_paths = 2;
+		s->err_paths = calloc(2, sizeof(*s->err_paths));
+		s->err_paths[0] = (struct rtp_report_err_path){ .err = ENOENT, .count = k ? 45000 : 30000 };
+		strcpy(s->err_paths[0].path, "/etc/missing.conf");
+		s->err_paths[1] = (struct rtp_report_err_path){ .err = EACCES, .count = 5000 };
+		strcpy(s->err_paths[1].path, "/srv/caf\xff");
+	}
+	now->syscalls[0].count += 15000;
+	now->syscalls[0].errors += 15000;
+	j = report__json(now);
+	CHECK_STREQ(json_object_get_string(get(j, "syscalls.0.error_paths.0.path")), "/etc/missing.conf");
+	CHECK_STREQ(json_object_get_string(get(j, "syscalls.0.error_paths.0.errno")), "ENOENT");
+	CHECK_EQ(json_object_get_int64(get(j, "syscalls.0.error_paths.0.count")), 45000);
+	CHECK_STREQ(json_object_get_string(get(j, "syscalls.0.error_paths.1.path")), "/srv/caf\xef\xbf\xbd");
+	CHECK(get(j, "syscalls.1.error_paths") == NULL); /* getppid takes no path */
+	CHECK_EQ(report__from_json(j, &back), 0);
+	CHECK_EQ(back ? back->syscalls[0].n_err_paths : 0, 2);
+	CHECK_EQ(back ? back->syscalls[0].err_paths[1].err : 0, EACCES);
+	CHECK_EQ(back ? back->syscalls[0].err_paths[0].count : 0, 45000);
+	/* a window: the new failures only, a path with none left out */
+	CHECK_EQ(report__subtract(now, then, &d), 0);
+	CHECK_EQ(d ? d->syscalls[0].n_err_paths : 0, 1);
+	CHECK_STREQ(d ? d->syscalls[0].err_paths[0].path : "", "/etc/missing.conf");
+	CHECK_EQ(d ? d->syscalls[0].err_paths[0].count : 0, 15000);
+	json_object_put(j);
+	report__free(back);
+	report__free(d);
+	report__free(now);
+	report__free(then);
+}
+
 /* Every field of the tables has the size its kind reads and writes. */
 static void check_table(const struct rtp_fields *t)
 {
@@ -436,6 +478,7 @@ int main(void)
 	test_json();
 	test_json_roundtrip();
 	test_errno_names();
+	test_err_paths();
 	test_json_text();
 	test_field_tables();
 	test_text();
