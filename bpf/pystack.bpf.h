@@ -207,6 +207,84 @@ static long walk_frame(__u64 i, void *ctx)
 	return 0;
 }
 
+/* One frame of a frame-pointer chain (RTP_WALK_FP): w->frame is the frame pointer, where the caller's frame
+ * pointer and the return address are. */
+static long walk_fp_frame(__u64 i, void *ctx)
+{
+	struct walk *w = ctx;
+	__u32 slot = w->slot, n;
+	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &slot);
+	__u64 pair[2];
+
+	if (!st || !w->frame)
+		return 1;
+	/* the count in map memory, not on the stack: the verifier checks this callback once, not once per
+	 * value of a count it would know exactly */
+	n = st->n;
+	if (n >= RTP_PY_MAX_FRAMES) {
+		w->flags |= RTP_STACK_TRUNCATED;
+		return 1;
+	}
+	/* the chain's end: a zero or unreadable frame pointer (the outermost frames keep none) */
+	if (bpf_probe_read_user(pair, sizeof(pair), (void *)w->frame) || !pair[1]) {
+		w->frame = 0;
+		return 1;
+	}
+	st->f[n & (RTP_PY_MAX_FRAMES - 1)] = (struct rtp_py_frame){ .code = pair[1] };
+	w->hash = hash_step(w->hash, pair[1]);
+	st->n = n + 1;
+	/* callers' frames are further up the stack: anything else is not a chain */
+	w->frame = pair[0] > w->frame ? pair[0] : 0;
+	return 0;
+}
+
+/* node: the bytecode the innermost frame runs, if that frame is V8's interpreter's (RTP_STACK_V8_BYTECODE):
+ * its address into st->native, the flag into st->flags. Kept in map memory, not in registers: the walk's
+ * remaining paths are then verified once, not once with the flag and once without. */
+static __always_inline void v8_bytecode(const struct walk *w, struct rtp_py_stack *st)
+{
+	__u64 fp = w->frame, ctx, bca, bco;
+
+	st->native = 0;
+	st->flags = 0;
+	if (!w->pp.v8_bytecode_array || fp < 64)
+		return;
+	ctx = read_u64(fp - w->pp.v8_context);
+	bca = read_u64(fp - w->pp.v8_bytecode_array);
+	bco = read_u64(fp - w->pp.v8_bytecode_offset);
+	/* heap objects are tagged 01; a small integer is its value in the upper half (no pointer compression) */
+	if ((ctx & 3) != 1 || (bca & 3) != 1 || (bco & 0xffffffffull) || (bco >> 32) > (1u << 24))
+		return;
+	st->native = bca + (bco >> 32);
+	st->flags = RTP_STACK_V8_BYTECODE;
+}
+
+/* The user stack by frame pointers from the thread's user registers (at a sample in the kernel, or a switch,
+ * those it entered the kernel with). */
+static __always_inline void fp_walk(struct task_struct *task, struct walk *w)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &w->slot);
+	__u64 ip;
+
+	if (!regs || !st)
+		return;
+#if defined(__TARGET_ARCH_x86)
+	ip = BPF_CORE_READ(regs, ip);
+	w->frame = BPF_CORE_READ(regs, bp);
+#else
+	ip = 0;
+#endif
+	if (!ip)
+		return;
+	st->f[0] = (struct rtp_py_frame){ .code = ip };
+	w->hash = hash_step(hash_step(w->hash, task->tgid), ip);
+	v8_bytecode(w, st);
+	st->n = 1;
+	bpf_loop(RTP_PY_MAX_FRAMES, walk_fp_frame, w, 0);
+	w->n = st->n;
+}
+
 /* Walk the current thread's Python frames into the CPU's scratch stack of the context (enum py_slot); its
  * hash, or 0 when the stack could not be kept. */
 static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_py_proc *pp, __u32 flags,
@@ -219,8 +297,11 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	__u64 tstate, h;
 	long err;
 
-	tstate = py_tstate(task, pp);
-	if (!tstate) {
+	if (pp->walker == RTP_WALK_FP) {
+		fp_walk(task, &w);
+		if (w.frame && !(w.flags & RTP_STACK_TRUNCATED))
+			w.flags |= RTP_STACK_TRUNCATED;
+	} else if (!(tstate = py_tstate(task, pp))) {
 		w.flags |= RTP_STACK_NO_TSTATE;
 	} else {
 		w.frame = read_u64(tstate + pp->tstate_frame);
@@ -234,6 +315,11 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	st = bpf_map_lookup_elem(&py_scratch, &slot);
 	if (!st)
 		return 0;
+	if (pp->walker == RTP_WALK_FP) {
+		/* what v8_bytecode left there */
+		native = st->native;
+		w.flags |= st->flags & RTP_STACK_V8_BYTECODE;
+	}
 	st->n = w.n;
 	st->flags = w.flags;
 	st->native = native;

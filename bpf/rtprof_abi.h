@@ -386,6 +386,21 @@ struct rtp_py_proc {
 	__u32 sample_hz;         /* its session's on-CPU sampling rate: the cookie of the perf events it takes */
 	__u64 interp_ino;        /* the inode of the file holding the interpreter (libpython, or the executable):
 				  * a sample in user code outside it is native code (RTP_STACK_NATIVE) */
+	__u32 walker;            /* enum rtp_walker */
+	/* RTP_WALK_FP in node: where V8's interpreter keeps, below a frame's frame pointer, the frame's context
+	 * (or type marker), bytecode array and bytecode offset (node's v8dbg_off_fp_* constants, negated); 0:
+	 * not read */
+	__u8 v8_context, v8_bytecode_array, v8_bytecode_offset, _pad;
+};
+
+/* How a process's stacks are walked. */
+enum rtp_walker {
+	RTP_WALK_PYTHON = 0, /* CPython's frame chain (the offsets above) */
+	/* The frame-pointer chain of the user stack from the thread's user registers, each frame its return
+	 * address (the first the instruction pointer): node, whose JIT and C++ keep frame pointers. Its frames
+	 * hold code = the address, instr = firstlineno = 0; names come from the process's own maps and its perf
+	 * map (/tmp/perf-PID.map). The hash includes the process: addresses mean nothing across processes. */
+	RTP_WALK_FP = 1,
 };
 
 struct rtp_py_frame {
@@ -401,6 +416,10 @@ struct rtp_py_frame {
 #define RTP_STACK_NATIVE 0x10   /* the sample hit the thread in user code outside the interpreter's file (a C
 				 * extension, libc...): `native` is that file's inode (0: no file; RTP_NATIVE_VDSO) */
 #define RTP_NATIVE_VDSO (~0ull - 1) /* `native` of the vDSO (clock_gettime and friends), which is no file */
+/* RTP_WALK_FP in node: the innermost frame looks like V8's interpreter's (a tagged context, a tagged bytecode
+ * array, a small integer offset): `native` is the address of its current bytecode, which node's perf map
+ * names (a bytecode handler running it has no frame of its own: the function would be missing) */
+#define RTP_STACK_V8_BYTECODE 0x20
 
 /* `py_stacks` values, keyed by a hash of the frames: innermost frame first. */
 struct rtp_py_stack {

@@ -51,6 +51,7 @@ static void run_help(FILE *out)
 		"      --gil METHOD  how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                    a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
 		"      --stacks      sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
+		"                    (node: its JavaScript functions, from the perf map NODE_OPTIONS asks it for)\n"
 		"      --sample-hz N samples a second on each CPU (default 99; implies --stacks)\n"
 		"      --as-root     under sudo, run COMMAND as root; without it, COMMAND runs as the user who\n"
 		"                    ran sudo (SUDO_UID, SUDO_GID, their groups, HOME, USER)\n"
@@ -180,6 +181,23 @@ static int run_as_switch(const struct run_as *ra)
 	return 0;
 }
 
+#define NODE_PERF_OPTIONS "--perf-basic-prof-only-functions --interpreted-frames-native-stack"
+
+static int set_node_options(void)
+{
+	const char *old = getenv("NODE_OPTIONS");
+	char *v = NULL;
+	int r;
+
+	if (old && strstr(old, "--perf-basic-prof"))
+		return 1; /* the user's own: their map, left to them */
+	if (asprintf(&v, "%s%s" NODE_PERF_OPTIONS, old ? old : "", old && old[0] ? " " : "") < 0)
+		return -ENOMEM;
+	r = setenv("NODE_OPTIONS", v, 1) ? -errno : 0;
+	free(v);
+	return r;
+}
+
 static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced, const struct run_as *ra)
 	__attribute__((noreturn));
 static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced, const struct run_as *ra)
@@ -268,6 +286,10 @@ int cmd_run(int argc, char **argv)
 		ret = EXIT_FAILURE_RT;
 		goto cleanup;
 	}
+	/* --stacks: node names its JavaScript functions in a perf map (the walker reads it), with interpreted
+	 * frames on the native stack; the command's own NODE_OPTIONS are kept before ours */
+	if (po.sample_hz && set_node_options() == 0)
+		po.node_perf_map = true;
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {

@@ -330,6 +330,7 @@ int profile__new_engine(const struct profile_opts *po, struct engine **e)
 		.trace_buffer_bytes = (unsigned int)po->trace_buffer,
 		.runtime_mode = po->runtime_mode,
 		.sample_hz = po->sample_hz,
+		.own_perf_maps = po->sample_hz && po->node_perf_map,
 	};
 	char err[RTP_ERRLEN];
 	int r = engine__new(&eo, e, err, sizeof(err));

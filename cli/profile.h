@@ -32,6 +32,7 @@ struct profile_opts {
 	uint64_t trace_buffer; /* the probes' trace ring buffer, bytes; 0 = default */
 	int runtime_mode;   /* enum engine_rt_mode */
 	unsigned int sample_hz; /* --stacks: Python stacks sampled this often on CPU; 0 = no stacks */
+	bool node_perf_map;     /* run --stacks: node children write their perf map (NODE_OPTIONS), removed after */
 	double duration_s;  /* attach: of the session; run: of the recording; 0 = unbounded */
 	int top;
 };

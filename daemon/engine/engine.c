@@ -540,6 +540,8 @@ void engine__free(struct engine *e)
 	ring_buffer__free(e->rb);
 	for (size_t i = 0; i < e->n_procs; i++) {
 		rt_free(&e->rt, &e->procs[i]);
+		if (e->opts.own_perf_maps)
+			pystacks__remove_perf_map(&e->procs[i]);
 		pystacks__free_proc(&e->procs[i]);
 	}
 	pystacks__stop(e);

@@ -31,6 +31,8 @@ struct engine_opts {
 	unsigned int sample_hz;   /* Python stacks: on-CPU samples a second (per CPU); 0: none */
 	bool stacks_by_session;   /* the sampler loaded, but only sessions that ask (engine__session_stacks)
 				   * sample stacks, each at its rate; sample_hz is then unused (rtprofd) */
+	bool own_perf_maps;       /* the caller had node write its perf map (rtprof run --stacks): each node
+				   * target's /tmp/perf-PID.map is removed with the engine */
 };
 
 /* Runtime metrics (docs/runtime-metrics.md) of a session's python and node processes. */

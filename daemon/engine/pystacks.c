@@ -37,6 +37,7 @@
 #include "rtprof.skel.h"
 #include "sys/procfs.h"
 #include "sys/pycode.h"
+#include "sys/perfmap.h"
 #include "sys/symbols.h"
 #include "sys/syscall_names.h"
 
@@ -75,8 +76,20 @@ struct code_entry {
 	struct pycode_info info;
 };
 
+/* A mapping of a process walked by frame pointers, as last read from its maps. */
+struct fp_map {
+	uint64_t start, end;
+	bool exec;
+	char name[64]; /* the file's base name; "" anonymous */
+};
+
 struct py_state {
 	bool ready;   /* py_procs has its walker */
+	bool fp;      /* walked by frame pointers (node): names from maps and the perf map */
+	struct perfmap pm;
+	char pm_path[64];
+	struct fp_map *maps;
+	size_t n_maps, cap_maps;
 	bool pending; /* its interpreter is not mapped yet */
 	unsigned int minor;
 	char method[64], unavailable[192];
@@ -305,10 +318,22 @@ static void codes_free(struct py_state *st)
 	st->cap_codes = st->n_codes = 0;
 }
 
+void pystacks__remove_perf_map(struct target_proc *p)
+{
+	char path[48];
+
+	if (!p->py || !p->py->fp || !p->py->pm_path[0])
+		return;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
+	(void)unlink(path);
+}
+
 void pystacks__free_proc(struct target_proc *p)
 {
 	if (!p->py)
 		return;
+	perfmap__free(&p->py->pm);
+	free(p->py->maps);
 	codes_free(p->py);
 	free(p->py);
 	p->py = NULL;
@@ -483,6 +508,95 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 	snprintf(st->method, sizeof(st->method), "cpython-3.%u frames", st->minor);
 }
 
+/* Whether node writes its perf map: a --perf-basic-prof flag on its command line or in NODE_OPTIONS. */
+static bool node_perf_map_on(pid_t pid)
+{
+	static const char *const files[] = { "cmdline", "environ" };
+	char path[48], *buf = malloc(65536);
+	bool on = false;
+
+	if (!buf)
+		return false;
+	for (size_t f = 0; f < ARRAY_LEN(files) && !on; f++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[f]);
+		n = procfs__read_file(path, buf, 65536);
+		for (ssize_t i = 0; i < n && !on;) {
+			const char *s = buf + i;
+			size_t len = strnlen(s, (size_t)(n - i));
+
+			/* an argument; or the variable, whose value may hold several */
+			if (f == 0 ? !strncmp(s, "--perf-basic-prof", 17) || !strncmp(s, "--perf-prof", 11)
+				   : !strncmp(s, "NODE_OPTIONS=", 13) && (memmem(s, len, "--perf-basic-prof", 17) ||
+									 memmem(s, len, "--perf-prof", 11)))
+				on = true;
+			i += (ssize_t)len + 1;
+		}
+	}
+	free(buf);
+	return on;
+}
+
+/* Where V8's interpreter keeps a frame's context, bytecode array and offset below the frame pointer: node's
+ * own v8dbg_off_fp_* constants (ints in its data), each a multiple of 8 within 64 bytes, or none is used. */
+static void v8_frame_offsets(pid_t pid, struct rtp_py_proc *w)
+{
+	struct rtp_sym_query q[] = { { .name = "v8dbg_off_fp_context_or_frame_type" },
+				     { .name = "v8dbg_off_fp_bytecode_array" },
+				     { .name = "v8dbg_off_fp_bytecode_offset" } };
+	char exe[48], root[48];
+	__u8 off[3];
+	int fd;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	if (symbols__resolve(exe, root, q, ARRAY_LEN(q)) < 0)
+		return;
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(q); i++) {
+		int32_t v = 0;
+
+		if (!q[i].found || pread(fd, &v, sizeof(v), (off_t)q[i].offset) != (ssize_t)sizeof(v) ||
+		    v >= 0 || v < -64 || v % 8) {
+			close(fd);
+			return;
+		}
+		off[i] = (__u8)-v;
+	}
+	close(fd);
+	w->v8_context = off[0];
+	w->v8_bytecode_array = off[1];
+	w->v8_bytecode_offset = off[2];
+}
+
+/* node: its user stack by frame pointers, JavaScript functions named by its perf map. */
+static void node_attach(struct engine *e, struct target_proc *p, struct py_state *st)
+{
+	struct rtp_py_proc w = { .walker = RTP_WALK_FP, .slot = p->session,
+				 .sample_hz = e->sessions[p->session].stacks_hz };
+	__u32 key = (__u32)p->pid;
+
+	st->fp = true;
+	if (!node_perf_map_on(p->pid)) {
+		snprintf(st->unavailable, sizeof(st->unavailable),
+			 "node %.16s: its JavaScript frames are named from its perf map, which it writes only with "
+			 "--perf-basic-prof-only-functions (rtprof run --stacks sets it)", p->runtime.version);
+		return;
+	}
+	snprintf(st->pm_path, sizeof(st->pm_path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid, (int)p->pid);
+	v8_frame_offsets(p->pid, &w);
+	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
+		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");
+		return;
+	}
+	st->ready = true;
+	set_walked(e, p->pid, true);
+	snprintf(st->method, sizeof(st->method), "frame pointers, node's perf map");
+}
+
 void pystacks__attach(struct engine *e, struct target_proc *p)
 {
 	struct rtp_sym_query q[] = { { .name = "_PyRuntime" }, { .name = "PyCode_Type" } };
@@ -497,12 +611,17 @@ void pystacks__attach(struct engine *e, struct target_proc *p)
 	pystacks__free_proc(p);
 	if (!e->sessions[p->session].stacks_hz)
 		return; /* its session samples no stacks */
-	if (!p->runtime_known || p->runtime.kind != RTP_RUNTIME_PYTHON || p->exited)
+	if (!p->runtime_known || p->exited ||
+	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE))
 		return;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return;
 	p->py = st;
+	if (p->runtime.kind == RTP_RUNTIME_NODE) {
+		node_attach(e, p, st);
+		return;
+	}
 	st->minor = python_minor(p->runtime.version);
 	for (size_t i = 0; i < ARRAY_LEN(walk_tables); i++)
 		known |= walk_tables[i].minor == st->minor;
@@ -648,6 +767,109 @@ static const char *native_name(struct target_proc *p, uint64_t ino)
 	return st->natives[slot].name;
 }
 
+static int fp_map_add(const struct proc_mapping *m, void *ctx)
+{
+	struct py_state *st = ctx;
+	struct fp_map *f;
+	const char *base;
+
+	if (m->perms[2] != 'x')
+		return 0;
+	if (vec__grow(&st->maps, &st->cap_maps, st->n_maps))
+		return -ENOMEM;
+	f = &st->maps[st->n_maps++];
+	f->start = m->start;
+	f->end = m->end;
+	f->exec = true;
+	base = strrchr(m->path, '/');
+	snprintf(f->name, sizeof(f->name), "%s", base ? base + 1 : m->path);
+	return 0;
+}
+
+static const struct fp_map *fp_map_of(const struct py_state *st, uint64_t addr)
+{
+	for (size_t i = 0; i < st->n_maps; i++)
+		if (addr >= st->maps[i].start && addr < st->maps[i].end)
+			return &st->maps[i];
+	return NULL;
+}
+
+/* A frame-pointer stack's frames, outermost first: a JavaScript function where node's perf map names the
+ * address (the latest code there), else the file it is in as a <native: FILE> marker (a run of them as one),
+ * <JIT code> for an address in anonymous code the map does not name. p's maps are read again once when an
+ * address is outside the last reading; after the process's end, the perf map alone. */
+static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct rtp_py_stack *s,
+		      struct rtp_prof_frame *fr, uint32_t *n_out)
+{
+	struct py_state *st = p->py;
+	bool maps_read = false;
+	int64_t last_native = -1, f;
+	uint32_t n = *n_out;
+
+	(void)perfmap__update(&st->pm, st->pm_path);
+	for (uint32_t i = s->n; i-- > 0;) {
+		/* a return address is just past its call: the call is in the function before it */
+		uint64_t addr = s->f[i].code - (i ? 1 : 0);
+		const char *name = perfmap__lookup(&st->pm, addr);
+		const struct fp_map *m;
+
+		/* the innermost code is not JavaScript, and its frame is the interpreter's: the function whose
+		 * bytecode it runs, from the bytecode's own entry in the map (an interpreted one), comes first */
+		if (!i && !name && (s->flags & RTP_STACK_V8_BYTECODE)) {
+			const char *bc = perfmap__lookup(&st->pm, s->native);
+
+			if (bc && (!strncmp(bc, "JS:~", 4) || !strncmp(bc, "LazyCompile:~", 13))) {
+				char fn[160], file[256];
+				int line;
+
+				perfmap__split_v8(bc, fn, sizeof(fn), file, sizeof(file), &line);
+				if ((f = profiles__func(ps->store, fn, file, line)) < 0)
+					return -ENOMEM;
+				/* not when the frame outside it is that function already */
+				if (!n || fr[n - 1].func != (uint32_t)f)
+					fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f, .line = line };
+				last_native = -1;
+			}
+		}
+
+		if (name) {
+			char fn[160], file[256];
+			int line;
+
+			perfmap__split_v8(name, fn, sizeof(fn), file, sizeof(file), &line);
+			if ((f = profiles__func(ps->store, fn, file, line)) < 0)
+				return -ENOMEM;
+			fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f, .line = line };
+			last_native = -1;
+			continue;
+		}
+		m = fp_map_of(st, addr);
+		if (!m && !maps_read && !p->exited) {
+			maps_read = true;
+			st->n_maps = 0;
+			if (procfs__maps_each(p->pid, fp_map_add, st) == -ENOMEM)
+				return -ENOMEM;
+			m = fp_map_of(st, addr);
+		}
+		if (m && m->name[0]) {
+			char marker_name[96];
+
+			snprintf(marker_name, sizeof(marker_name), "<native: %s>", m->name);
+			f = marker(ps, marker_name);
+		} else {
+			f = marker(ps, m ? "<JIT code>" : "<unknown address>");
+		}
+		if (f < 0)
+			return -ENOMEM;
+		if (f == last_native)
+			continue; /* one marker for a run of native frames in one file */
+		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+		last_native = f;
+	}
+	*n_out = n;
+	return 0;
+}
+
 /* Frames of a stack of the walker, outermost first, with the markers that say what is not Python code:
  * <truncated> at the root, <not Python> for a thread outside any thread state, <kernel> or <native: FILE>
  * at the leaf. */
@@ -682,7 +904,11 @@ static int resolve(struct engine *e, struct target_proc *p, uint64_t hash)
 			goto out;
 		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
 	}
-	for (uint32_t i = s->n; i-- > 0;) {
+	if (p->py && p->py->fp) {
+		if (resolve_fp(ps, p, s, fr, &n))
+			goto out;
+	}
+	for (uint32_t i = p->py && p->py->fp ? 0 : s->n; i-- > 0;) {
 		const struct rtp_py_frame *pf = &s->f[i];
 		struct code_entry *c = p->py ? code_get(p, pf->code, pf->firstlineno) : NULL;
 
@@ -703,7 +929,7 @@ static int resolve(struct engine *e, struct target_proc *p, uint64_t hash)
 		if ((f = marker(ps, "<kernel>")) < 0)
 			goto out;
 		fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
-	} else if (s->flags & RTP_STACK_NATIVE) {
+	} else if ((s->flags & RTP_STACK_NATIVE) && !(p->py && p->py->fp)) {
 		char name[96];
 
 		snprintf(name, sizeof(name), "<native: %s>", native_name(p, s->native));
@@ -800,8 +1026,8 @@ static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_
 			snprintf(row.syscall, sizeof(row.syscall), "syscall_%u", k->arg & 0xffff);
 	}
 
-	if (!rs && !p->exited)
-		(void)resolve(e, p, k->stack); /* its event was lost, or not read yet */
+	if (!rs && (!p->exited || (p->py && p->py->fp)))
+		(void)resolve(e, p, k->stack); /* its event was lost, or not read yet (a perf map outlives its process) */
 	rs = rs ?: stack_slot(ps, k->stack, false);
 	if (k->kind == RTP_PROF_CPU)
 		row.ns = v->samples * (1000000000ull / e->sessions[p->session].stacks_hz);
@@ -825,6 +1051,12 @@ static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_
 	return profiles__add(out, &row, fr, rs->n);
 }
 
+/* A process whose stacks are walked, or said why not: python and node. */
+static bool walkable(const struct target_proc *p)
+{
+	return p->runtime.kind == RTP_RUNTIME_PYTHON || p->runtime.kind == RTP_RUNTIME_NODE;
+}
+
 int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *rep)
 {
 	struct pystacks *ps = ps_of(e);
@@ -842,7 +1074,7 @@ int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < e->n_procs; i++)
-		n += e->procs[i].session == session && e->procs[i].runtime.kind == RTP_RUNTIME_PYTHON;
+		n += e->procs[i].session == session && walkable(&e->procs[i]);
 	out->procs = calloc(n ? n : 1, sizeof(*out->procs));
 	if (!out->procs) {
 		profiles__free(out);
@@ -852,7 +1084,7 @@ int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *
 		const struct target_proc *p = &e->procs[i];
 		struct rtp_prof_proc *o;
 
-		if (p->session != session || p->runtime.kind != RTP_RUNTIME_PYTHON || out->n_procs >= n)
+		if (p->session != session || !walkable(p) || out->n_procs >= n)
 			continue;
 		o = &out->procs[out->n_procs++];
 		o->pid = p->pid;

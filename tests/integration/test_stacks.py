@@ -608,6 +608,64 @@ class NotWalked(StacksCase):
         self.assertNotIn("profiles", report)
 
 
+class NodeStacks(StacksCase):
+    """JavaScript functions of node 20, 22 and 24 under `rtprof run --stacks`: frame-pointer stacks, named from
+    the perf map that node writes because rtprof sets NODE_OPTIONS for the command."""
+
+    def js_profile(self, node, seconds="2.0", hz=HZ):
+        tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        truth_path = os.path.join(tmp, "truth.json")
+        res, report = rtp.run_json(self, [node, rtp.workload("stacks_split.js"), truth_path, seconds],
+                                   extra=["--stacks", "--sample-hz", str(hz)])
+        with open(truth_path) as f:
+            return report, json.load(f)
+
+    def test_shares_of_two_functions(self):
+        """spinA and spinB take 70/30 of the busy time as the workload measures it: each one's samples (the
+        innermost JavaScript frame of the stack) within 5 points; both named with their script and first line;
+        the sample count the rate times the CPU time; the perf map removed after the run."""
+        for major in (20, 22, 24):
+            with self.subTest(node=major):
+                node = rtp.require_node_major(self, major)
+                report, truth = self.js_profile(node)
+                procs = {p["pid"]: p for p in report["profiles"]["processes"]}
+                self.assertEqual(procs[truth["pid"]]["method"], "frame pointers, node's perf map", procs)
+                rows = self.rows_of(report, truth["pid"])
+                split = {"spinA": 0, "spinB": 0}
+                for row in rows:
+                    js = [f for f in row["stack"] if f["file"] == truth["file"]]
+                    if js and js[-1]["function"] in split:
+                        split[js[-1]["function"]] += row["samples"]
+                        self.assertEqual(js[-1]["line"], truth["lines"][js[-1]["function"]], js[-1])
+                total_ms = truth["ms"]["spinA"] + truth["ms"]["spinB"]
+                got = sum(split.values())
+                self.assertGreater(got, 0.5 * sum(r["samples"] for r in rows), "most samples in the two: %s" % split)
+                for name in split:
+                    self.assertAlmostEqual(split[name] / got, truth["ms"][name] / total_ms, delta=0.05,
+                                           msg="%s's share: samples %s, ms %s" % (name, split, truth["ms"]))
+                self.assertFalse(os.path.exists("/tmp/perf-%d.map" % truth["pid"]), "the perf map is removed")
+
+    def test_started_without_the_flag(self):
+        """node attached to without its perf map: no frames, and the reason (never names guessed)."""
+        node = rtp.require_node(self)
+        tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = dict(os.environ)
+        env.pop("NODE_OPTIONS", None)
+        proc = subprocess.Popen([node, rtp.workload("stacks_split.js"), os.path.join(tmp, "t.json"), "3"], env=env)
+        self.addCleanup(proc.kill)
+        time.sleep(0.5)
+        res = rtp.rtprof("attach", "--json", "-o", "-", "--stacks", "-d", "1", str(proc.pid))
+        self.assertEqual(res.returncode, 0, res.describe())
+        report = rtp.parse_report(self, res.stdout, "attach's report")
+        procs = {p["pid"]: p for p in report["profiles"]["processes"]}
+        self.assertIsNone(procs[proc.pid]["method"], procs)
+        self.assertIn("perf map", procs[proc.pid]["unavailable"])
+        self.assertIn("--perf-basic-prof-only-functions", procs[proc.pid]["unavailable"])
+        self.assertEqual(self.rows_of(report, proc.pid), [], "no frames for a node not walked")
+
+
 def start_rtprofd(test, *extra):
     """rtprofd on a socket of its own for the test (stopped with SIGTERM at its cleanup, which it must
     survive with exit 0); the socket's path."""

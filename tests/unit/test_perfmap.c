@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The perf map reader (sys/perfmap.c): lines as node writes them, a line still being written, the latest
+ * entry winning, damaged lines skipped, V8 names split into function, script and line. */
+#include <string.h>
+
+#include "check.h"
+#include "sys/perfmap.h"
+
+static void test_lines(void)
+{
+	static const char part1[] = "7f398b7e3400 378 JS:~fa /app/x.js:1:12\n"
+				    "not a line\n"
+				    "3d43898cf846 37 JS:~fa /app/x.js:1:12\n"
+				    "7f398b7e3d00 218 JS:*f",
+			  part2[] = "a /app/x.js:1:12\n"
+				    "7f398b7e3d00 10 JS:*fb /app/x.js:2:12\n"
+				    "ffffffffffffffff 2 overflow\n"
+				    "12345678901234567 1 too long\n";
+	struct perfmap m = { 0 };
+	ssize_t used = perfmap__add(&m, part1, strlen(part1));
+
+	/* whole lines only: the last is left for the next read */
+	CHECK_EQ(used, (ssize_t)(strchr(part1, '*') - part1 - strlen("7f398b7e3d00 218 JS:")));
+	CHECK_EQ(m.n, 2);
+	CHECK_EQ(perfmap__add(&m, "7f398b7e3d00 218 JS:*fa /app/x.js:1:12\n", 39), 39);
+	CHECK_EQ(perfmap__add(&m, part2 + strlen("a /app/x.js:1:12\n"), strlen(part2) - strlen("a /app/x.js:1:12\n")),
+		 (ssize_t)(strlen(part2) - strlen("a /app/x.js:1:12\n")));
+	CHECK_EQ(m.n, 4); /* the overflowing and the too long lines are skipped */
+	CHECK_STREQ(perfmap__lookup(&m, 0x7f398b7e3400), "JS:~fa /app/x.js:1:12");
+	CHECK_STREQ(perfmap__lookup(&m, 0x7f398b7e3400 + 0x377), "JS:~fa /app/x.js:1:12");
+	CHECK(perfmap__lookup(&m, 0x7f398b7e3400 + 0x378) == NULL);
+	/* two entries cover 0x7f398b7e3d05: the latest names it */
+	CHECK_STREQ(perfmap__lookup(&m, 0x7f398b7e3d05), "JS:*fb /app/x.js:2:12");
+	CHECK_STREQ(perfmap__lookup(&m, 0x7f398b7e3d10), "JS:*fa /app/x.js:1:12");
+	perfmap__free(&m);
+}
+
+static void check_split(const char *name, const char *fn, const char *file, int line)
+{
+	char f[160], s[256];
+	int l;
+
+	perfmap__split_v8(name, f, sizeof(f), s, sizeof(s), &l);
+	CHECK_STREQ(f, fn);
+	CHECK_STREQ(s, file);
+	CHECK_EQ(l, line);
+}
+
+static void test_names(void)
+{
+	check_split("JS:~fa /app/x.js:1:12", "fa", "/app/x.js", 1);
+	check_split("JS:*Module._compile node:internal/modules/cjs/loader:1483:14", "Module._compile",
+		    "node:internal/modules/cjs/loader", 1483);
+	check_split("JS:+spin /a b/x.js:7:3", "spin /a", "b/x.js", 7);
+	check_split("JS:~ /app/x.js:1:1", "(anonymous)", "/app/x.js", 1);
+	check_split("LazyCompile:^g file:///srv/a.mjs:3:1", "g", "file:///srv/a.mjs", 3);
+	check_split("Builtin:ArgumentsAdaptorTrampoline", "ArgumentsAdaptorTrampoline", "", 0);
+	check_split("Eval:~", "(anonymous)", "", 0);
+	check_split("get foo bar", "get foo bar", "", 0);
+	check_split("JS:~f x.js:99999999999:1", "f x.js:99999999999:1", "", 0); /* no line that long */
+}
+
+int main(void)
+{
+	test_lines();
+	test_names();
+	return check_summary();
+}
