@@ -12,6 +12,7 @@
  * while the process lives: a stack first seen in its last moments may stay unresolved, and is counted so. */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
@@ -88,6 +89,7 @@ struct py_state {
 	bool fp;      /* walked by frame pointers (node): names from maps and the perf map */
 	struct perfmap pm;
 	char pm_path[64];
+	char cwd[PATH_MAX]; /* node: its directory when first seen, where V8 may write its isolate logs */
 	struct fp_map *maps;
 	size_t n_maps, cap_maps;
 	bool pending; /* its interpreter is not mapped yet */
@@ -320,12 +322,22 @@ static void codes_free(struct py_state *st)
 
 void pystacks__remove_perf_map(struct target_proc *p)
 {
-	char path[48];
+	char path[PATH_MAX + 64];
+	glob_t g;
 
 	if (!p->py || !p->py->fp || !p->py->pm_path[0])
 		return;
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)p->pid);
 	(void)unlink(path);
+	/* node 24's V8 also logs code events to isolate-ADDRESS-PID-v8.log in its directory under the flag */
+	if (!p->py->cwd[0])
+		return;
+	snprintf(path, sizeof(path), "%s/isolate-0x*-%d-v8.log", p->py->cwd, (int)p->pid);
+	if (glob(path, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			(void)unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
 }
 
 void pystacks__free_proc(struct target_proc *p)
@@ -587,6 +599,14 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 		return;
 	}
 	snprintf(st->pm_path, sizeof(st->pm_path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid, (int)p->pid);
+	{
+		char link[48];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p->pid);
+		n = readlink(link, st->cwd, sizeof(st->cwd) - 1);
+		st->cwd[n > 0 ? n : 0] = '\0';
+	}
 	v8_frame_offsets(p->pid, &w);
 	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");

@@ -30,7 +30,8 @@ void pystacks__rate_put(struct engine *e, unsigned int hz);
 void pystacks__attach(struct engine *e, struct target_proc *p);
 void pystacks__detach(struct engine *e, struct target_proc *p);
 void pystacks__free_proc(struct target_proc *p);
-/* A node process's perf map (/tmp/perf-PID.map in this mount namespace), when its walker read one. */
+/* A node process's perf map (/tmp/perf-PID.map in this mount namespace), when its walker read one, and the
+ * V8 logs node 24 writes beside it (isolate-*-PID-v8.log in its directory). */
 void pystacks__remove_perf_map(struct target_proc *p);
 /* The process leaves with its session: its walker, its counts and what was kept of it. */
 void pystacks__forget(struct engine *e, struct target_proc *p);

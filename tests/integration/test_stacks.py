@@ -645,6 +645,7 @@ class NodeStacks(StacksCase):
                     self.assertAlmostEqual(split[name] / got, truth["ms"][name] / total_ms, delta=0.05,
                                            msg="%s's share: samples %s, ms %s" % (name, split, truth["ms"]))
                 self.assertFalse(os.path.exists("/tmp/perf-%d.map" % truth["pid"]), "the perf map is removed")
+                self.assertEqual(glob.glob("isolate-0x*-%d-v8.log" % truth["pid"]), [], "V8's logs are removed")
 
     def test_started_without_the_flag(self):
         """node attached to without its perf map: no frames, and the reason (never names guessed)."""
