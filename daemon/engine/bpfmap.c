@@ -16,7 +16,8 @@
 int bpfmap__delete_where(struct bpf_map *map, size_t key_size, size_t value_size,
 			  int (*doomed)(const void *key, const void *value, void *ctx), void *ctx)
 {
-	uint8_t key[64], next[64], value[sizeof(struct rtp_thread)], *prev = NULL, *keys = NULL;
+	uint8_t key[sizeof(struct rtp_err_path_key)], next[sizeof(struct rtp_err_path_key)], value[sizeof(struct rtp_thread)];
+	uint8_t *prev = NULL, *keys = NULL;
 	size_t n = 0, cap = 0;
 	int r = 0;
 
