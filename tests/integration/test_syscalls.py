@@ -9,6 +9,8 @@ import signal
 import os
 import shutil
 import tempfile
+import time
+import subprocess
 import unittest
 
 import rtp
@@ -175,6 +177,38 @@ class FailedPaths(unittest.TestCase):
         res = rtp.rtprof("report", "--json", trace)
         self.assertEqual(res.returncode, 0, res.describe())
         self.check(json.loads(res.stdout), truth)
+
+    def test_a_freed_session_leaves_no_paths(self):
+        """Two sessions of a private rtprofd one after the other, in the same slot: the second lists only its
+        own process's failing paths (a session's paths go with it)."""
+        sock = os.path.join(self.tmp, "rtprofd.sock")
+        log = open(os.path.join(self.tmp, "rtprofd.log"), "w+")
+        self.addCleanup(log.close)
+        daemon = subprocess.Popen([rtp.rtprofd_path(), "--socket", sock, "--config", "/dev/null"],
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def stop():
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(10)
+        self.addCleanup(stop)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline and daemon.poll() is None:
+            time.sleep(0.05)
+        reports = []
+        for prefix in ("/nonexistent-first", "/nonexistent-second"):
+            proc = subprocess.Popen([rtp.python_exe(), rtp.workload("fail_paths_loop.py"), prefix, "3"])
+            self.addCleanup(proc.kill)
+            time.sleep(0.3)
+            res = rtp.rtprof("--socket", sock, "attach", "--json", "-o", "-", "-d", "1", str(proc.pid))
+            self.assertEqual(res.returncode, 0, res.describe())
+            self.assertIn("through rtprofd", res.stderr)
+            reports.append(json.loads(res.stdout))
+            proc.kill()
+            proc.wait()
+        for prefix, report in zip(("/nonexistent-first", "/nonexistent-second"), reports):
+            paths = {p["path"] for s in report["syscalls"] for p in s.get("error_paths", [])}
+            self.assertTrue(paths, "failing paths listed")
+            self.assertEqual({p for p in paths if not p.startswith(prefix)}, set(), "only %s's paths" % prefix)
 
     def test_a_session_keeps_256_paths(self):
         res = rtp.rtprof("run", "--json", "-o", "-", "--", rtp.python_exe(), rtp.workload("fail_paths.py"), self.tmp,
