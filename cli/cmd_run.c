@@ -30,7 +30,8 @@ static void run_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
-		"                  [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--top N] [--as-root] [-q]\n"
+		"                  [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--top N] [--as-root]\n"
+		"                  [--all-processes] [-q]\n"
 		"                  -- COMMAND [ARGS...]\n"
 		"\n"
 		"Start COMMAND with the probes in place before its first instruction, and report when it exits.\n"
@@ -53,6 +54,8 @@ static void run_help(FILE *out)
 		"      --stacks      sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
 		"                    (node: its JavaScript functions, from the perf map NODE_OPTIONS asks it for)\n"
 		"      --sample-hz N samples a second on each CPU (default 99; implies --stacks)\n"
+		"      --all-processes  keep what a launcher (a shell, env, a version manager's shim) did before\n"
+		"                    the program it execs started, and its helper processes, in the tables\n"
 		"      --as-root     under sudo, run COMMAND as root; without it, COMMAND runs as the user who\n"
 		"                    ran sudo (SUDO_UID, SUDO_GID, their groups, HOME, USER)\n"
 		"  -q, --quiet       no progress lines on stderr\n");
@@ -350,6 +353,7 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	launch__start(&launch, e, child, traced);
+	launch.split = !po.all_processes;
 	if (!po.quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, "rtprof: profiling %s (pid %d); report when it exits\n", argv[0], child);
 	for (;;) {

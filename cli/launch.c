@@ -167,6 +167,9 @@ static void on_entry(struct launch *l, struct engine *e)
 	}
 	l->state = LAUNCH_EXEC; /* the breakpoint is gone */
 	(void)engine__target_execd(e, l->pid);
+	/* a launcher exec'd it: its figures start here, not one instruction of it has run */
+	if (l->split && l->execs > 1)
+		(void)engine__session_split(e, engine__session_of(e, l->pid));
 	let_go(l, 0);
 }
 

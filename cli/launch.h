@@ -24,6 +24,7 @@ struct launch {
 	uint64_t start_ns;    /* the launch (CLOCK_MONOTONIC) */
 	uint64_t entry;       /* the entry point's address, while a breakpoint is there */
 	long saved;           /* the word the breakpoint replaced */
+	bool split;           /* a program exec'd by a launcher starts its session's figures (engine__session_split) */
 };
 
 /* Whether run's child should ask to be traced: root (a tracer with CAP_SYS_PTRACE keeps a set-id program's

@@ -71,6 +71,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 		{ "max-size", required_argument, NULL, 'M' },
 		{ "local", no_argument, NULL, 'L' },
 		{ "as-root", no_argument, NULL, 'A' },
+		{ "all-processes", no_argument, NULL, 'P' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "no-runtime", no_argument, NULL, 'R' },
 		{ "gil", required_argument, NULL, 'G' },
@@ -176,6 +177,13 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 				return -EINVAL;
 			}
 			po->as_root = true;
+			break;
+		case 'P':
+			if (attach) {
+				errorf("--all-processes is run's (attach profiles the processes it is given)");
+				return -EINVAL;
+			}
+			po->all_processes = true;
 			break;
 		case 'S':
 			g_opts.socket_path = optarg;

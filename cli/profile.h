@@ -25,6 +25,7 @@ struct profile_opts {
 	bool exact_latency;
 	bool local; /* attach: never through rtprofd */
 	bool as_root; /* run under sudo: the command keeps root (else it runs as SUDO_UID/SUDO_GID) */
+	bool all_processes; /* run: a launcher's figures and its helpers' stay in (else the program's from its start) */
 	const char *output; /* the report */
 	bool report_stderr; /* run: the report goes to stderr unless -o says where ("-": stdout) */
 	const char *trace;  /* the trace being recorded */

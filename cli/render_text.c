@@ -42,7 +42,18 @@ static void print_process(FILE *out, const struct rtp_report *r)
 			fprintf(out, "  %s", SAFE(exe, t->runtime.exe));
 		if (r->n_targets > 1)
 			fprintf(out, "  (+%zu more processes)", r->n_targets - 1);
-		fprintf(out, "\n\n");
+		fprintf(out, "\n");
+		if (r->wrapper.start_ns) {
+			char at[24], names[sizeof(r->wrapper.names)];
+
+			fprintf(out, "started through a launcher %s after the command: the launcher's figures",
+				fmt_ns(at, sizeof(at), r->wrapper.start_ns));
+			if (r->wrapper.helpers)
+				fprintf(out, " and its %u helper process%s (%s)", r->wrapper.helpers,
+					r->wrapper.helpers > 1 ? "es" : "", SAFE(names, r->wrapper.names));
+			fprintf(out, " are left out of the tables, not of the line below (--all-processes keeps them)\n");
+		}
+		fputc('\n', out);
 	}
 	for (int c = 0; c < r->process.ncpus && off < sizeof(load) - 8; c++)
 		off += (size_t)snprintf(load + off, sizeof(load) - off, "%s%.0f%%", c ? " " : "",

@@ -517,6 +517,10 @@ int engine__session_report_parts(struct engine *e, int session, const char *mode
 		case RTP_CNT_SYSCALL_NR_OOR: rep->syscalls_unaggregated = v; break;
 		}
 	}
+	/* a program started through a launcher: from its start (engine__session_split) */
+	r = parts == ENGINE_REPORT_ALL ? engine_session_after_split(e, (unsigned int)session, &rep) : 0;
+	if (r)
+		goto cleanup;
 	*out = rep;
 	rep = NULL;
 cleanup:

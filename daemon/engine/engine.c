@@ -549,6 +549,8 @@ void engine__free(struct engine *e)
 	reaper__fini(&e->reaper);
 	rtprof_bpf__destroy(e->skel);
 	free(e->exited_threads);
+	for (unsigned int s = 0; e->sessions && s < e->opts.max_sessions; s++)
+		engine_session_clear(&e->sessions[s]);
 	free(e->sessions);
 	free(e->procs);
 	free(e);

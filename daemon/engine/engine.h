@@ -85,6 +85,11 @@ int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidf
 unsigned int engine__session_live(const struct engine *e, int session);
 /* The session's report so far (or up to its stop). */
 int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out);
+/* The session's program starts now: a launcher (a shell, env, a version manager's shim) exec'd it in the same
+ * process, which waits at the program's first instruction. The session's reports leave out what came
+ * before -- the launcher's figures and its helpers' -- and sum the helpers (the processes that have exited
+ * by now) up in their `wrapper`. 0 or -errno. */
+int engine__session_split(struct engine *e, int session);
 /* What of a report to compute (a query's view): the syscall table; the threads, with what is computed from
  * them (the process line's CPU load, the runtime metrics). The other rows are left empty. */
 enum engine_report_part {

@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "engine/engine.h"
+#include "model/report.h"
 #include "engine/reaper.h"
 #include "engine/rtmetrics.h"
 #include "engine/target.h"
@@ -48,6 +49,12 @@ struct session {
 	unsigned int stacks_hz; /* Python stacks sampled at this rate; 0: none */
 	bool stacks_ref;        /* the session holds a reference to its rate's events (pystacks__rate_get) */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
+	/* engine__session_split: the session at the program's start, left out of its reports; the processes
+	 * that had exited by then (the launcher's helpers), left out of its tables */
+	struct rtp_report *before;
+	pid_t *helpers;
+	size_t n_helpers, cap_helpers;
+	struct rtp_report_wrapper wrapper;
 };
 
 #define ENGINE_WATCH_EXECS 64
@@ -101,6 +108,10 @@ void engine_proc_version(struct engine *e, struct target_proc *p);
 int engine_share_charge(struct engine *e, unsigned int session);
 /* A session slot taken, with the engine's defaults (session.c). */
 void engine_session_init(struct engine *e, unsigned int session);
+/* A slot's state freed and zeroed. */
+void engine_session_clear(struct session *ss);
+/* A report of a split session without what came before its program (engine__session_split); consumes *rep. */
+int engine_session_after_split(struct engine *e, unsigned int session, struct rtp_report **rep);
 void engine_share_release(struct engine *e, unsigned int share);
 
 #endif

@@ -38,12 +38,150 @@ int engine__session_of(const struct engine *e, pid_t pid)
 	return -1;
 }
 
+static bool in_helpers(const struct session *ss, pid_t pid)
+{
+	for (size_t i = 0; i < ss->n_helpers; i++)
+		if (ss->helpers[i] == pid)
+			return true;
+	return false;
+}
+
+void engine_session_clear(struct session *ss)
+{
+	report__free(ss->before);
+	free(ss->helpers);
+	*ss = (struct session){ 0 };
+}
+
 void engine_session_init(struct engine *e, unsigned int session)
 {
 	/* in the CLI's engine, the one session samples at the engine's rate (its events held by the engine) */
 	e->sessions[session] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
 						 .rt_mode = e->opts.runtime_mode,
 						 .stacks_hz = e->opts.stacks_by_session ? 0 : e->opts.sample_hz };
+}
+
+static int clear_slot(struct engine *e, __u32 slot);
+
+struct name_count {
+	char name[RTP_COMM_LEN];
+	unsigned int n;
+};
+
+static int cmp_name_count(const void *a, const void *b)
+{
+	const struct name_count *x = a, *y = b;
+
+	return x->n != y->n ? (x->n > y->n ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+int engine__session_split(struct engine *e, int session)
+{
+	struct name_count names[32];
+	size_t n_names = 0, len = 0;
+	struct session *ss;
+	struct rtp_report *snap = NULL;
+	uint64_t now = clock__mono_ns();
+	int r;
+
+	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
+		return -ENOENT;
+	ss = &e->sessions[session];
+	if (ss->before)
+		return 0; /* the first program's start only */
+	/* the helpers' exits, if not read yet */
+	(void)ring_buffer__consume(e->rb);
+	r = engine__session_report(e, session, "run", &snap);
+	if (r)
+		return r;
+	for (size_t i = 0; i < e->n_procs; i++) {
+		const struct target_proc *p = &e->procs[i];
+		size_t k = 0;
+
+		if (p->session != (unsigned int)session || !p->exited)
+			continue;
+		if (vec__grow(&ss->helpers, &ss->cap_helpers, ss->n_helpers)) {
+			report__free(snap);
+			return -ENOMEM;
+		}
+		ss->helpers[ss->n_helpers++] = p->pid;
+		while (k < n_names && strcmp(names[k].name, p->comm))
+			k++;
+		if (k == n_names && n_names < sizeof(names) / sizeof(names[0])) {
+			snprintf(names[n_names].name, sizeof(names[0].name), "%s", p->comm);
+			names[n_names++].n = 0;
+		}
+		if (k < n_names)
+			names[k].n++;
+	}
+	if (n_names > 1)
+		qsort(names, n_names, sizeof(names[0]), cmp_name_count);
+	for (size_t k = 0; k < n_names && len < sizeof(ss->wrapper.names); k++) {
+		int w = names[k].n > 1 ? snprintf(ss->wrapper.names + len, sizeof(ss->wrapper.names) - len, "%s%s x%u",
+						  k ? ", " : "", names[k].name, names[k].n)
+				       : snprintf(ss->wrapper.names + len, sizeof(ss->wrapper.names) - len, "%s%s",
+						  k ? ", " : "", names[k].name);
+
+		len += w > 0 ? (size_t)w : 0;
+	}
+	ss->wrapper.helpers = (unsigned int)ss->n_helpers;
+	ss->wrapper.start_ns = ss->start_ns && now > ss->start_ns ? now - ss->start_ns : 1;
+	ss->before = snap;
+	/* the syscall tables start again from nothing: their totals are estimates where bursts are sampled, and
+	 * a difference of two estimates is not one */
+	return clear_slot(e, (__u32)session);
+}
+
+/* A report of a split session (engine__session_split): what came after the program's start, without its
+ * launcher's helpers. Consumes rep; 0 or -ENOMEM. */
+int engine_session_after_split(struct engine *e, unsigned int session, struct rtp_report **rep)
+{
+	struct session *ss = &e->sessions[session];
+	struct rtp_report *d = NULL;
+	size_t kept;
+
+	if (!ss->before)
+		return 0;
+	if (report__subtract(*rep, ss->before, &d))
+		return -ENOMEM;
+	kept = 0;
+	for (size_t i = 0; i < d->n_targets; i++)
+		if (!in_helpers(ss, d->targets[i].pid))
+			d->targets[kept++] = d->targets[i];
+	d->n_targets = kept;
+	kept = 0;
+	for (size_t i = 0; i < d->n_threads; i++)
+		if (!in_helpers(ss, d->threads[i].tgid))
+			d->threads[kept++] = d->threads[i];
+	d->n_threads = kept;
+	kept = 0;
+	for (size_t i = 0; i < d->n_runtimes; i++) {
+		if (in_helpers(ss, d->runtimes[i].pid))
+			free(d->runtimes[i].gil_threads);
+		else
+			d->runtimes[kept++] = d->runtimes[i];
+	}
+	d->n_runtimes = kept;
+	d->wrapper = ss->wrapper;
+	/* the tables cleared at the split (syscalls, run-queue latency, CPU busy time): the program's own */
+	{
+		struct rtp_report_syscall *sc = d->syscalls;
+		size_t n = d->n_syscalls;
+
+		d->syscalls = (*rep)->syscalls;
+		d->n_syscalls = (*rep)->n_syscalls;
+		(*rep)->syscalls = sc;
+		(*rep)->n_syscalls = n;
+	}
+	d->errno_drops = (*rep)->errno_drops;
+	d->err_path_drops = (*rep)->err_path_drops;
+	memcpy(d->runq_hist, (*rep)->runq_hist, sizeof(d->runq_hist));
+	for (int c = 0; c < d->process.ncpus && c < (*rep)->process.ncpus; c++)
+		d->process.cpu_load_pct[c] = d->duration_ns ? (*rep)->process.cpu_load_pct[c] *
+								 (double)(*rep)->duration_ns / (double)d->duration_ns : 0;
+	report__free(*rep);
+	*rep = d;
+	return 0;
 }
 
 int engine__session_new(struct engine *e)
@@ -280,6 +418,6 @@ void engine__session_free(struct engine *e, int session)
 	(void)clear_slot(e, (__u32)session);
 	if (e->sessions[session].stacks_ref)
 		pystacks__rate_put(e, e->sessions[session].stacks_hz);
-	e->sessions[session] = (struct session){ 0 };
+	engine_session_clear(&e->sessions[session]);
 	reaper__flush(&e->reaper); /* its probes: destroyed off this thread */
 }

@@ -152,6 +152,13 @@ struct rtp_report_process {
 
 struct rtp_profiles;
 
+/* A program started through a launcher (engine__session_split): what its report leaves out. */
+struct rtp_report_wrapper {
+	unsigned int helpers; /* processes that ran and exited before the program started */
+	char names[160];      /* theirs, most frequent first: "bash x35, readlink x4, basename" */
+	uint64_t start_ns;    /* from the session's start to the program's */
+};
+
 struct rtp_report {
 	const char *mode; /* "run" or "attach" */
 	struct rtp_report_target *targets; /* [0] is the main target */
@@ -162,6 +169,7 @@ struct rtp_report {
 	size_t n_syscalls;
 	struct rtp_report_thread *threads; /* by tid */
 	size_t n_threads;
+	struct rtp_report_wrapper wrapper;  /* start_ns 0: the program was the session's from its start */
 	struct rtp_report_runtime *runtimes; /* python and node processes, by pid */
 	size_t n_runtimes;
 	uint64_t runq_hist[RTP_HIST_SLOTS]; /* all targets */

@@ -586,6 +586,19 @@ static int warnings_read(json_object *o, const char *key, void *row)
 	return 0;
 }
 
+#define WRAPPER(member) AT(struct rtp_report_wrapper, member)
+static const struct rtp_field wrapper_fields[] = {
+	{ "helpers", RTP_FIELD_UINT, RTP_MERGE_KEEP, 0, WRAPPER(helpers) },
+	{ "helper_names", RTP_FIELD_STRING, RTP_MERGE_KEEP, 0, WRAPPER(names) },
+	{ "start_ns", RTP_FIELD_U64, RTP_MERGE_KEEP, RTP_FIELD_NS, WRAPPER(start_ns) },
+};
+static TABLE(wrapper_table, wrapper_fields);
+
+static bool has_wrapper(const void *row)
+{
+	return ((const struct rtp_report *)row)->wrapper.start_ns != 0;
+}
+
 #define REPORT(member) AT(struct rtp_report, member)
 #define ROWS(member, n_member, row_type, table)                                                            \
 	.offset = offsetof(struct rtp_report, member), .size = sizeof(row_type),                               \
@@ -603,6 +616,8 @@ static const struct rtp_field fields[] = {
 	{ "targets", RTP_FIELD_ROWS, RTP_MERGE_KEEP, 0,
 	  ROWS(targets, n_targets, struct rtp_report_target, report_target_fields) },
 	{ "duration_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, REPORT(duration_ns) },
+	{ "wrapper", RTP_FIELD_OBJECT, RTP_MERGE_KEEP, 0, REPORT(wrapper), .sub = &wrapper_table,
+	  .present = has_wrapper },
 	{ "process", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, REPORT(process), .sub = &report_process_fields },
 	{ "syscalls", RTP_FIELD_ROWS, RTP_MERGE_SUM, 0,
 	  ROWS(syscalls, n_syscalls, struct rtp_report_syscall, report_syscall_fields) },

@@ -11,7 +11,7 @@ _rtprof_command_opts()
 {
 	case $1 in
 	run) echo "--json --output --max-size --trace-buffer --duration --no-follow --top --exact-latency --no-runtime
-		--gil --stacks --sample-hz --as-root --quiet --help" ;;
+		--gil --stacks --sample-hz --as-root --all-processes --quiet --help" ;;
 	attach) echo "--json --output --duration --max-size --trace-buffer --local --socket --no-follow --top
 		--exact-latency --no-runtime --gil --stacks --sample-hz --quiet --help" ;;
 	report) echo "--json --top --timeline --resolution --help" ;;

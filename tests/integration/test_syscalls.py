@@ -229,5 +229,58 @@ class FailedPaths(unittest.TestCase):
             self.assertEqual(stats.get((path, "ENOENT")), times)
 
 
+class Launchers(unittest.TestCase):
+    """A program exec'd by a launcher in the same process (a version manager's shim, a shell, env): its
+    report is the program's from its first instruction; the launcher's figures and its helpers are one line."""
+
+    def setUp(self):
+        rtp.require_root(self)
+
+    def shim(self):
+        shim = os.path.expanduser("~/.pyenv/shims/python3")
+        if not os.access(shim, os.X_OK):
+            rtp.skip_or_fail(self, "needs pyenv's python3 shim (%s)" % shim)
+        return shim
+
+    def test_through_pyenv_shim(self):
+        """The shim's bash, readlink and basename make execve, wait4 and getppid calls of their own: none
+        is the program's. The script's getppid count is exact, its process and thread the only rows."""
+        n = 5000
+        res, report = rtp.run_json(self, [self.shim(), rtp.workload("getppid_loop.py"), str(n)])
+        self.assertEqual(rtp.syscall_count(self, report, "getppid"), n)
+        names = {s["name"] for s in report["syscalls"]}
+        self.assertFalse(names & {"execve", "wait4", "clone", "clone3", "vfork"},
+                         "the launcher's calls: %s" % sorted(names))
+        pid = report["target"]["pid"]
+        self.assertEqual([t["pid"] for t in report["targets"]], [pid])
+        self.assertEqual({t["tgid"] for t in report["threads"]}, {pid})
+        w = report["wrapper"]
+        self.assertGreater(w["helpers"], 0, w)
+        self.assertIn("bash", w["helper_names"])
+        self.assertGreater(w["start_ns"], 0)
+        self.assertLess(report["duration_ns"], report["process"]["wall_s"] * 1e9, "from the program's start")
+        text = rtp.rtprof("run", "--", self.shim(), rtp.workload("getppid_loop.py"), "10")
+        self.assertRegex(text.stderr, r"started through a launcher .* and its \d+ helper processes \(bash x\d+")
+
+    def test_all_processes_keeps_them(self):
+        res, report = rtp.run_json(self, [self.shim(), rtp.workload("getppid_loop.py"), "100"],
+                                   extra=["--all-processes"])
+        self.assertNotIn("wrapper", report)
+        self.assertGreater(len(report["targets"]), 1)
+        self.assertGreater(rtp.syscall_count(self, report, "execve"), 1)
+
+    def test_shell_exec(self):
+        """sh -c 'exec python3 ...': the shell's calls are left out, no helper."""
+        res, report = rtp.run_json(self, ["/bin/sh", "-c", 'exec "$0" "$@"', rtp.python_exe(),
+                                          rtp.workload("getppid_loop.py"), "1000"])
+        self.assertEqual(rtp.syscall_count(self, report, "getppid"), 1000)
+        self.assertEqual(report["wrapper"]["helpers"], 0)
+        self.assertEqual(report["target"]["runtime"], "python")
+
+    def test_no_launcher_no_wrapper(self):
+        res, report = rtp.run_json(self, [rtp.python_exe(), rtp.workload("getppid_loop.py"), "10"])
+        self.assertNotIn("wrapper", report)
+
+
 if __name__ == "__main__":
     rtp.main()

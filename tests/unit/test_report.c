@@ -283,8 +283,12 @@ static void test_json_roundtrip(void)
 	r->syscalls[0].trace_lost = 7;
 	strcpy(r->targets[0].runtime.lib, "/usr/lib/libpython3.11.so.1.0");
 	strcpy(r->warning, "the trace was cut");
+	r->wrapper = (struct rtp_report_wrapper){ .helpers = 40, .names = "bash x34, readlink x5, basename",
+						  .start_ns = 78860000 };
 	j1 = report__json(r);
 	CHECK_EQ(report__from_json(j1, &back), 0);
+	CHECK_EQ(back ? back->wrapper.helpers : 0, 40);
+	CHECK_STREQ(back ? back->wrapper.names : "", "bash x34, readlink x5, basename");
 	j2 = report__json(back);
 	CHECK_STREQ(json_object_to_json_string(j2), json_object_to_json_string(j1));
 	CHECK(back->runtimes[1].tp_no_queue);
