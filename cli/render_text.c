@@ -164,18 +164,26 @@ static void print_err_paths(FILE *out, const struct rtp_report_syscall *s)
 
 static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 {
-	size_t n = r->n_syscalls;
+	size_t n = 0, n_idle = 0, shown = 0;
 	char total[24], avg[24], p99[24], max[24];
+	bool avg_over_p99 = false;
 
+	for (size_t i = 0; i < r->n_syscalls; i++)
+		n_idle += report__syscall_idle(r->syscalls[i].name);
+	n = r->n_syscalls - n_idle;
 	if (top > 0 && (size_t)top < n)
 		n = (size_t)top;
-	fprintf(out, "Syscalls (%zu of %zu, by total time)\n", n, r->n_syscalls);
+	/* the calls that work first; those that wait for events, time, connections or children apart */
+	fprintf(out, "Syscalls (%zu of %zu, by total time; waits apart below)\n", n, r->n_syscalls - n_idle);
 	fprintf(out, "  %-20s %10s %8s %12s %12s %12s %12s\n", "syscall", "count", "errors", "total", "avg",
 		"p99", "max");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->n_syscalls; i++) {
 		const struct rtp_report_syscall *s = &r->syscalls[i];
 		char sc_name[sizeof(s->name)];
 
+		if (report__syscall_idle(s->name) || shown++ >= n)
+			continue;
+		avg_over_p99 |= s->count && s->total_ns / s->count > s->p99_ns;
 		fprintf(out, "  %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s %12s", SAFE(sc_name, s->name), s->count, s->errors,
 			fmt_ns(total, sizeof(total), s->total_ns), fmt_ns(avg, sizeof(avg), s->count ? s->total_ns / s->count : 0),
 			fmt_ns(p99, sizeof(p99), s->p99_ns), fmt_ns(max, sizeof(max), s->max_ns));
@@ -193,6 +201,27 @@ static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 	if (r->profiles)
 		fprintf(out, "  (stacks, --stacks: calls of 1 ms or more all, faster ones sampled one in %d (~); "
 			"--exact-latency: all)\n", RTP_PY_SYS_EVERY);
+	if (avg_over_p99)
+		fprintf(out, "  (p99 is interpolated within log2 buckets of latency; an avg above it: a few calls took "
+			"most of the time, see max)\n");
+	if (n_idle) {
+		fprintf(out, "\nWaiting (%zu syscalls that wait for events, time, connections, children or signals: "
+			"idle, not work)\n", n_idle);
+		fprintf(out, "  %-20s %10s %8s %12s %12s %12s\n", "syscall", "count", "errors", "total", "avg", "max");
+		for (size_t i = 0; i < r->n_syscalls; i++) {
+			const struct rtp_report_syscall *s = &r->syscalls[i];
+			char sc_name[sizeof(s->name)];
+
+			if (!report__syscall_idle(s->name))
+				continue;
+			fprintf(out, "  %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s\n", SAFE(sc_name, s->name), s->count,
+				s->errors, fmt_ns(total, sizeof(total), s->total_ns),
+				fmt_ns(avg, sizeof(avg), s->count ? s->total_ns / s->count : 0),
+				fmt_ns(max, sizeof(max), s->max_ns));
+			if (r->profiles)
+				print_syscall_stacks(out, r->profiles, s->name);
+		}
+	}
 	fputc('\n', out);
 }
 

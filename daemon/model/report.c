@@ -29,6 +29,20 @@ void report__free(struct rtp_report *r)
 	free(r);
 }
 
+bool report__syscall_idle(const char *name)
+{
+	static const char *const idle[] = {
+		"epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6",
+		"nanosleep", "clock_nanosleep", "pause", "accept", "accept4", "wait4", "waitid",
+		"rt_sigsuspend", "rt_sigtimedwait", "io_getevents", "io_pgetevents", "io_uring_enter",
+	};
+
+	for (size_t i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+		if (!strcmp(name, idle[i]))
+			return true;
+	return false;
+}
+
 uint64_t hist__percentile(const uint64_t *slots, size_t n_slots, double q)
 {
 	uint64_t total = 0, seen = 0;

@@ -186,6 +186,10 @@ struct rtp_report {
 };
 
 void report__free(struct rtp_report *r);
+/* A syscall that waits for something to happen rather than doing work: for events (epoll_wait, poll,
+ * select, their kin), for time (nanosleep, clock_nanosleep, pause), for a connection (accept) or a child
+ * (wait4, waitid), for a signal. Its time is idle time, whatever the program waits for. */
+bool report__syscall_idle(const char *name);
 
 struct json_object;
 /* The report as JSON (docs/report-json.md); NULL when out of memory. Free with json_object_put(). */

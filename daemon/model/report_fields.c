@@ -205,6 +205,11 @@ static int err_paths_read(json_object *o, const char *key, void *row)
 	return report__err_paths_read(o, key, row);
 }
 
+static void idle_json(json_object *o, const char *key, const void *row)
+{
+	json_object_object_add(o, key, json_object_new_boolean(report__syscall_idle(((const struct rtp_report_syscall *)row)->name)));
+}
+
 static void avg_json(json_object *o, const char *key, const void *row)
 {
 	const struct rtp_report_syscall *s = row;
@@ -225,6 +230,7 @@ static const struct rtp_field syscall_fields[] = {
 	{ "error_paths", RTP_FIELD_CODE, RTP_MERGE_SUM, 0, .to_json = err_paths_json, .from_json = err_paths_read },
 	{ "total_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, SYSCALL(total_ns) },
 	{ "avg_ns", RTP_FIELD_CODE, RTP_MERGE_RECOMPUTED, RTP_FIELD_NS, .to_json = avg_json },
+	{ "idle", RTP_FIELD_CODE, RTP_MERGE_RECOMPUTED, 0, .to_json = idle_json },
 	{ "max_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS, SYSCALL(max_ns) },
 	{ "p50_ns", RTP_FIELD_U64, RTP_MERGE_RECOMPUTED, RTP_FIELD_NS, SYSCALL(p50_ns) },
 	{ "p99_ns", RTP_FIELD_U64, RTP_MERGE_RECOMPUTED, RTP_FIELD_NS, SYSCALL(p99_ns) },

@@ -282,5 +282,26 @@ class Launchers(unittest.TestCase):
         self.assertNotIn("wrapper", report)
 
 
+class IdleWaits(unittest.TestCase):
+    """Calls that wait (for time here) are apart from the calls that work, in the text and flagged in the JSON."""
+
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_sleep_apart(self):
+        script = "import os, time\nfor _ in range(20):\n    time.sleep(0.01)\nfor _ in range(100):\n    os.getppid()\n"
+        res, report = rtp.run_json(self, [rtp.python_exe(), "-c", script])
+        rows = {s["name"]: s for s in report["syscalls"]}
+        self.assertTrue(rows["clock_nanosleep"]["idle"])
+        self.assertGreaterEqual(rows["clock_nanosleep"]["count"], 20)
+        self.assertFalse(rows["getppid"]["idle"])
+        text = rtp.rtprof("run", "--", rtp.python_exe(), "-c", script)
+        self.assertEqual(text.returncode, 0, text.describe())
+        main, _, waiting = text.stderr.partition("\nWaiting (")
+        self.assertIn("getppid", main.split("\nThreads")[0])
+        self.assertNotIn("clock_nanosleep", main)
+        self.assertRegex(waiting.split("\nThreads")[0], r"\n  clock_nanosleep +\d+ ")
+
+
 if __name__ == "__main__":
     rtp.main()

@@ -185,7 +185,7 @@ static void test_text(void)
 	fclose(f);
 	CHECK(strstr(buf, "python3 (pid 4242)  python 3.11.2") != NULL);
 	CHECK(strstr(buf, "2.000       204800      1.750   88% 0%") != NULL);
-	CHECK(strstr(buf, "Syscalls (1 of 2, by total time)") != NULL);
+	CHECK(strstr(buf, "Syscalls (1 of 2, by total time; waits apart below)") != NULL);
 	CHECK(strstr(buf, "ENOENT 50000") != NULL);
 	CHECK(strstr(buf, "getppid") == NULL); /* cut by --top 1 */
 	CHECK(strstr(buf, "worker") != NULL);
