@@ -29,7 +29,9 @@ static const char top_usage[] =
 	"  -s, --sort KEY        c|cpu (default), r|runq, s|switches, t|tid\n"
 	"      --socket PATH     rtprofd's socket (default $RTPROF_SOCKET, else /run/rtprof/rtprofd.sock)\n"
 	"\n"
-	"Keys: q or Ctrl-C quit; c, r, s, t sort by CPU%, RUNQ%, SW/s, TID; space refreshes now.\n";
+	"Keys: q or Ctrl-C quit; c, r, s, t sort by CPU%, RUNQ%, SW/s, TID; space refreshes now. With more\n"
+	"sessions than fit: j/k (or the arrows) select a session, whose threads the table shows; x shows\n"
+	"or hides the exited ones; / types a filter (a name, 'pid 1234'), Enter ends it.\n";
 
 static int parse_top(int argc, char **argv, struct top_opts *o)
 {
@@ -93,7 +95,7 @@ static int parse_top(int argc, char **argv, struct top_opts *o)
 
 int cmd_top(int argc, char **argv)
 {
-	struct top_opts o = { .delay_s = 1.0, .sort = TOP_SORT_CPU };
+	struct top_opts o = { .delay_s = 1.0, .sort = TOP_SORT_CPU, .selected = -1 };
 	struct top_term term = {};
 	struct top_frame frame = {};
 	struct top_poll now = {}, before = {};

@@ -34,6 +34,11 @@ struct top_opts {
 	long iterations; /* 0: until q or a signal */
 	bool batch;
 	enum top_sort sort;
+	/* the screen's list of sessions, when their blocks do not fit (one line each) */
+	int64_t selected;   /* the session whose block and threads are shown; -1: the first listed */
+	bool show_exited;   /* x: sessions whose processes have all exited are listed too */
+	bool filtering;     /* /: keys go to the filter until Enter or Escape */
+	char filter[32];    /* listed: sessions whose line has it (a name, a pid); "" all */
 };
 
 /* ---- top_poll.c: what rtprofd says at one refresh ---- */
@@ -100,6 +105,8 @@ struct top_frame {
 	int clients;	    /* rtprofd's clients, this one included */
 	char (*session_heads)[448]; /* two or three lines each */
 	struct top_funcs *funcs;    /* by session, as session_heads */
+	int64_t *session_ids;       /* as session_heads */
+	bool *session_live;         /* some process of it still runs */
 	size_t n_sessions;
 	struct top_row *rows;
 	size_t n_rows, cap_rows;
@@ -118,6 +125,9 @@ struct top_term;
 /* Draw the frame, sorted as o says: plain lines, or in place on the terminal's screen. 0, -ENOMEM, or -EIO
  * when stdout cannot be written (a closed pipe, a gone terminal). */
 int top_draw__frame(struct top_frame *f, const struct top_opts *o, const struct top_term *t);
+/* The sessions listed on the screen when they do not all fit (by index in the frame): those the filter
+ * matches, exited ones when shown; how many. */
+size_t top_draw__listed(const struct top_frame *f, const struct top_opts *o, size_t *idx);
 /* "1234.5", "12345", "1.23M": rates in a column of 7 */
 const char *top_draw__rate(char *buf, size_t len, double v);
 

@@ -162,20 +162,116 @@ static void draw_funcs(FILE *out, const struct top_funcs *fs, size_t max, int wi
 	}
 }
 
+size_t top_draw__listed(const struct top_frame *f, const struct top_opts *o, size_t *idx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n_sessions; i++) {
+		const char *head = f->session_heads[i], *nl = strchr(head, '\n');
+		char first[sizeof(f->session_heads[0])];
+
+		snprintf(first, sizeof(first), "%.*s", nl ? (int)(nl - head) : (int)strlen(head), head);
+		if ((o->show_exited || f->session_live[i]) && (!o->filter[0] || strstr(first, o->filter)))
+			idx[n++] = i;
+	}
+	return n;
+}
+
+/* Whether every session's head, with no function block, and the first rows of the thread table fit on the
+ * screen. */
+static bool heads_fit(const struct top_frame *f, const struct top_term *t)
+{
+	int lines = 3 + (f->n_rows < TOP_THREADS_KEPT ? (int)f->n_rows : TOP_THREADS_KEPT);
+
+	for (size_t i = 0; i < f->n_sessions; i++) {
+		lines++;
+		for (const char *c = f->session_heads[i]; *c; c++)
+			lines += *c == '\n';
+	}
+	return lines <= t->rows;
+}
+
+/* Many sessions on a screen: a line each (the selected one marked), the selected one's head and functions,
+ * and its threads only. Returns the session whose threads the table shows, -1 for none. */
+static int64_t draw_list(FILE *out, struct top_frame *f, const struct top_opts *o, const struct top_term *t)
+{
+	size_t *idx = calloc(f->n_sessions ? f->n_sessions : 1, sizeof(*idx)), n, sel = 0, first = 0, rows_for_list;
+	int head_lines = 0, funcs_room;
+	const char *rest = "";
+
+	if (!idx)
+		return -1;
+	n = top_draw__listed(f, o, idx);
+	for (size_t k = 0; k < n; k++)
+		if (f->session_ids[idx[k]] == o->selected)
+			sel = k;
+	fprintf(out, "%zu of %zu sessions listed%s%s%s (j/k: select, x: %s exited, /: filter%s)\n", n, f->n_sessions,
+		o->filter[0] || o->filtering ? ", filter '" : "", o->filter, o->filter[0] || o->filtering ? "'" : "",
+		o->show_exited ? "hide" : "show", o->filtering ? ", Enter: done" : "");
+	if (n) {
+		rest = strchr(f->session_heads[idx[sel]], '\n');
+		rest = rest ? rest + 1 : "";
+		head_lines = 1;
+		for (const char *c = rest; *c; c++)
+			head_lines += *c == '\n';
+	}
+	/* header, hint, the selected one's head lines, blank, the table's header and its rows (at most the kept
+	 * ones); then its function block (title, header and up to TOP_FUNCS_MAX lines); the list has the rest */
+	{
+		size_t threads = 0;
+
+		for (size_t i = 0; n && i < f->n_rows; i++)
+			threads += f->rows[i].session == f->session_ids[idx[sel]];
+		funcs_room = t->rows - 2 - head_lines - 2 - (threads < TOP_THREADS_KEPT ? (int)threads : TOP_THREADS_KEPT);
+	}
+	rows_for_list = funcs_room - (n && f->funcs[idx[sel]].stacks ? 2 + TOP_FUNCS_MAX : 0) > 3
+				? (size_t)(funcs_room - (n && f->funcs[idx[sel]].stacks ? 2 + TOP_FUNCS_MAX : 0))
+				: 3;
+	if (n > rows_for_list && sel >= rows_for_list / 2)
+		first = sel - rows_for_list / 2 + rows_for_list > n ? n - rows_for_list : sel - rows_for_list / 2;
+	for (size_t k = first; k < n && k < first + rows_for_list; k++) {
+		const char *head = f->session_heads[idx[k]], *nl = strchr(head, '\n');
+
+		fprintf(out, "%s%.*s\n", k == sel ? "> " : "  ", nl ? (int)(nl - head) : (int)strlen(head), head);
+	}
+	if (n) {
+		const struct top_funcs *fs = &f->funcs[idx[sel]];
+		int left = funcs_room - (int)(n < rows_for_list ? n : rows_for_list) - 2 - 1;
+
+		fprintf(out, "%s\n", rest);
+		if (fs->stacks && left > 0)
+			draw_funcs(out, fs, left < TOP_FUNCS_MAX ? (size_t)left : TOP_FUNCS_MAX, t->cols);
+	} else {
+		fprintf(out, "no session listed: x shows the exited ones, / changes the filter\n");
+	}
+	{
+		int64_t shown = n ? f->session_ids[idx[sel]] : -1;
+
+		free(idx);
+		return shown;
+	}
+}
+
 /* The frame as plain lines; the terminal form adds escapes around them and cuts them to its size. */
 static void draw_text(FILE *out, struct top_frame *f, const struct top_opts *o, const struct top_term *t)
 {
 	size_t funcs = funcs_per_block(f, t);
 	char sw[24], vol[24], invol[24];
+	bool list = t->screen && f->n_sessions > 1 && (o->filter[0] || o->filtering || !heads_fit(f, t));
+	int64_t only = -1;
 
 	if (f->n_rows > 1) /* qsort takes no NULL array, even empty */
 		qsort(f->rows, f->n_rows, sizeof(*f->rows), row_cmp[o->sort]);
 	fprintf(out, "rtprof top - %s  sessions %zu/%d  clients %d  every %g s  sort %s\n", f->when, f->n_sessions,
 		f->sessions_total, f->clients, o->delay_s, top_sort_keys[o->sort].title);
-	for (size_t i = 0; i < f->n_sessions; i++) {
-		fprintf(out, "%s\n", f->session_heads[i]);
-		if (f->funcs[i].stacks && funcs)
-			draw_funcs(out, &f->funcs[i], funcs, t->screen ? t->cols : 0);
+	if (list) {
+		only = draw_list(out, f, o, t);
+	} else {
+		for (size_t i = 0; i < f->n_sessions; i++) {
+			fprintf(out, "%s\n", f->session_heads[i]);
+			if (f->funcs[i].stacks && funcs)
+				draw_funcs(out, &f->funcs[i], funcs, t->screen ? t->cols : 0);
+		}
 	}
 	if (!f->n_sessions)
 		fprintf(out, "no sessions: start one with 'rtprof attach PID' while rtprofd runs\n");
@@ -184,6 +280,8 @@ static void draw_text(FILE *out, struct top_frame *f, const struct top_opts *o, 
 	for (size_t i = 0; i < f->n_rows; i++) {
 		const struct top_row *r = &f->rows[i];
 
+		if (list && r->session != only)
+			continue;
 		fprintf(out, "%7" PRId64 " %7d %7d %c %6.1f %6.1f %7s %7s %7s %s\n", r->session, r->pid, r->tid, r->state,
 			r->cpu_pct, r->runq_pct, top_draw__rate(sw, sizeof(sw), r->vol_per_s + r->invol_per_s),
 			top_draw__rate(vol, sizeof(vol), r->vol_per_s), top_draw__rate(invol, sizeof(invol), r->invol_per_s),

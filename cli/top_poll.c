@@ -308,6 +308,8 @@ void top_frame__clear(struct top_frame *f)
 {
 	free(f->session_heads);
 	free(f->funcs);
+	free(f->session_ids);
+	free(f->session_live);
 	free(f->rows);
 	memset(f, 0, sizeof(*f));
 }
@@ -325,7 +327,9 @@ int top_frame__build(struct top_frame *f, const struct top_poll *now, const stru
 	f->clients = now->clients;
 	f->session_heads = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->session_heads));
 	f->funcs = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->funcs));
-	if (!f->session_heads || !f->funcs) {
+	f->session_ids = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->session_ids));
+	f->session_live = calloc(now->n_sessions ? now->n_sessions : 1, sizeof(*f->session_live));
+	if (!f->session_heads || !f->funcs || !f->session_ids || !f->session_live) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -339,6 +343,8 @@ int top_frame__build(struct top_frame *f, const struct top_poll *now, const stru
 		if (!r) {
 			session_head(f->session_heads[f->n_sessions], sizeof(f->session_heads[0]), s->session,
 				     s->live_processes, s->rep, win ? win : s->rep);
+			f->session_ids[f->n_sessions] = s->session;
+			f->session_live[f->n_sessions] = s->live_processes > 0;
 			r = session_funcs(&f->funcs[f->n_sessions++], win ? win : s->rep);
 		}
 		if (!r)

@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 
@@ -130,6 +132,27 @@ static void suspend(struct top_term *t)
 	top_term__enter(t);
 }
 
+/* The session listed before or after the selected one (dir -1, 1), as the screen lists them. */
+static void select_next(const struct top_frame *f, struct top_opts *o, int dir)
+{
+	size_t *idx = calloc(f->n_sessions ? f->n_sessions : 1, sizeof(*idx)), n, sel = 0;
+
+	if (!idx)
+		return;
+	n = top_draw__listed(f, o, idx);
+	for (size_t k = 0; k < n; k++)
+		if (f->session_ids[idx[k]] == o->selected)
+			sel = k;
+	if (n) {
+		if (dir < 0 && sel > 0)
+			sel--;
+		else if (dir > 0 && sel + 1 < n)
+			sel++;
+		o->selected = f->session_ids[idx[sel]];
+	}
+	free(idx);
+}
+
 int top_term__wait(struct top_frame *f, struct top_opts *o, struct top_term *t, uint64_t deadline_ns,
 		   const sigset_t *waitmask)
 {
@@ -186,9 +209,47 @@ int top_term__wait(struct top_frame *f, struct top_opts *o, struct top_term *t, 
 			if (got == 0)
 				return 1;
 			for (ssize_t i = 0; i < got; i++) {
-				int s = top_sort__from_key((unsigned char)keys[i]);
+				int s = top_sort__from_key((unsigned char)keys[i]), moved = 0;
 
-				if (keys[i] == 'q' || keys[i] == 'Q' || keys[i] == 3 /* Ctrl-C without ISIG */)
+				if (keys[i] == 3 /* Ctrl-C without ISIG */)
+					return 1;
+				if (o->filtering) {
+					size_t len = strlen(o->filter);
+
+					if (keys[i] == '\r' || keys[i] == '\n' || keys[i] == 27)
+						o->filtering = false;
+					else if ((keys[i] == 127 || keys[i] == 8) && len)
+						o->filter[len - 1] = '\0';
+					else if ((unsigned char)keys[i] >= ' ' && keys[i] != 127 && len + 1 < sizeof(o->filter))
+						o->filter[len] = keys[i], o->filter[len + 1] = '\0';
+					if (top_draw__frame(f, o, t))
+						return -EIO;
+					continue;
+				}
+				/* the arrow keys: ESC [ A and ESC [ B */
+				if (keys[i] == 27 && i + 2 < got && keys[i + 1] == '[' &&
+				    (keys[i + 2] == 'A' || keys[i + 2] == 'B')) {
+					moved = keys[i + 2] == 'A' ? -1 : 1;
+					i += 2;
+				} else if (keys[i] == 'j') {
+					moved = 1;
+				} else if (keys[i] == 'k') {
+					moved = -1;
+				}
+				if (moved || keys[i] == 'x' || keys[i] == '/') {
+					if (keys[i] == 'x')
+						o->show_exited = !o->show_exited;
+					if (keys[i] == '/') {
+						o->filtering = true;
+						o->filter[0] = '\0';
+					}
+					if (moved)
+						select_next(f, o, moved);
+					if (top_draw__frame(f, o, t))
+						return -EIO;
+					continue;
+				}
+				if (keys[i] == 'q' || keys[i] == 'Q')
 					return 1;
 				if (keys[i] == ' ')
 					return 0;

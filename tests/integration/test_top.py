@@ -563,5 +563,98 @@ class TopFunctions(InTmux, unittest.TestCase):
         self.tmux("send-keys", "-t", "top", "q")
         self.wait_screen(lambda s: s.rstrip().endswith(self.PROMPT.strip()), 2, "prompt after q")
 
+
+class ManySessions(InTmux, unittest.TestCase):
+    """rtprofd watching 50 python processes, top on a 100x30 screen: a line a session, the selected one's
+    threads in view, selection with j/k, exited sessions hidden until x, a filter by pid with /."""
+
+    N = 50
+
+    def setUp(self):
+        rtp.require_root(self)
+        self.require_tmux()
+        tmp = tempfile.mkdtemp(prefix="rtprof-top-many-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.sock = os.path.join(tmp, "rtprofd.sock")
+        log = open(os.path.join(tmp, "rtprofd.log"), "w+")
+        self.addCleanup(log.close)
+        daemon = subprocess.Popen([rtprofd_path(), "--socket", self.sock, "--config", "/dev/null", "--watch",
+                                   "python"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def stop():
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(10)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        self.addCleanup(stop)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not os.path.exists(self.sock):
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                self.fail("rtprofd did not listen: %s" % log.read()[-2000:])
+            time.sleep(0.05)
+        self.procs = []
+        for _ in range(self.N):
+            p = subprocess.Popen([rtp.python_exe(), "-c", "import time; time.sleep(120)"])
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            self.procs.append(p)
+        # one of them exits: its session stays for the retention, hidden by default
+        self.gone = subprocess.Popen([rtp.python_exe(), "-c", "import time; time.sleep(1.5)"])
+        deadline = time.monotonic() + 30
+        while True:
+            res = rtp.rtprof("--socket", self.sock, "sessions", "--json")
+            watched = {pid for s in json.loads(res.stdout or "[]") for pid in s["pids"]}
+            if all(p.pid in watched for p in self.procs + [self.gone]):
+                break
+            if time.monotonic() > deadline:
+                self.fail("not all %d processes watched within 30 s" % (self.N + 1))
+            time.sleep(0.2)
+        self.gone.wait(10)
+        time.sleep(1.5)  # its session has seen the exit
+
+    def selected(self, s):
+        m = re.search(r"^> session (\d+): \S+ \(pid (\d+)", s, re.M)
+        self.assertTrue(m, "a selected session\n" + s)
+        return int(m.group(1)), int(m.group(2))
+
+    def thread_pids(self, s):
+        table = s.split(" SESSION ")[-1] if " SESSION " in s else s.split("SESSION ")[-1]
+        return {int(m.group(2)) for m in re.finditer(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+[RWSDX]", table, re.M)}
+
+    def test_list_select_filter(self):
+        self.start_tmux(self.sock, 100, 30)
+        self.tmux("send-keys", "-t", "top", "%s top -d 0.5" % rtp.RTPROF, "Enter")
+        s, _ = self.wait_screen(lambda s: "sessions listed" in s and "> session " in s, 10, "the list")
+        # (rtprofd watches every python process: this test's own too)
+        m = re.search(r"(\d+) of (\d+) sessions listed", s)
+        listed, total = int(m.group(1)), int(m.group(2))
+        self.assertGreaterEqual(total, self.N + 1)
+        self.assertEqual(listed, total - 1, "the exited one hidden\n" + s)
+        self.assertNotIn("(pid %d" % self.gone.pid, s)
+        lines = s.rstrip("\n").split("\n")
+        self.assertLessEqual(len(lines), 30)
+        # the selected session's threads: its one thread, in view
+        sess, pid = self.selected(s)
+        self.assertEqual(self.thread_pids(s), {pid}, s)
+        # j selects the next one, whose thread is then the table's
+        self.tmux("send-keys", "-t", "top", "j")
+        s, _ = self.wait_screen(lambda s: self.selected(s)[0] != sess, 5, "another selected session")
+        sess2, pid2 = self.selected(s)
+        self.assertEqual(self.thread_pids(s), {pid2}, s)
+        # x lists the exited session too
+        self.tmux("send-keys", "-t", "top", "x")
+        s, _ = self.wait_screen(lambda s: "%d of %d sessions listed" % (total, total) in s, 5, "all listed")
+        # / filters by a pid
+        target = self.procs[-1].pid
+        self.tmux("send-keys", "-t", "top", "/", "(pid %d" % target, "Enter")
+        s, _ = self.wait_screen(lambda s: "1 of %d sessions listed" % total in s, 5, "one listed")
+        self.assertEqual(self.selected(s)[1], target, s)
+        self.assertEqual(self.thread_pids(s), {target}, s)
+        self.tmux("send-keys", "-t", "top", "q")
+        self.wait_screen(lambda s: s.rstrip().endswith(self.PROMPT.strip()), 3, "prompt after q")
+
 if __name__ == "__main__":
     rtp.main()
