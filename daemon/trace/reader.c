@@ -228,51 +228,57 @@ const struct trace_header *trace_reader__header(const struct trace_reader *r)
 	return &r->hdr;
 }
 
-/* The P block: varint length, then the stacks' JSON text (compact form). 0 or -EBADMSG; -ENOMEM. */
-static int read_profiles(struct trace_reader *r, struct tf_cur *c)
+/* A JSON block (P, E): varint length, then that many bytes of JSON text, all of it one value. The value, or
+ * NULL with *err: -EBADMSG (damaged), -ENOMEM. */
+static json_object *block_json(struct tf_cur *c, int *err)
 {
 	uint64_t len = tf_get_varint(c);
 	struct json_tokener *tok;
 	json_object *o;
-	int err = 0;
 
+	*err = -EBADMSG;
 	if (c->bad || len > c->len - c->pos)
-		return -EBADMSG;
+		return NULL;
 	tok = json_tokener_new_ex(32);
-	if (!tok)
-		return -ENOMEM;
+	if (!tok) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	o = json_tokener_parse_ex(tok, (const char *)c->p + c->pos, (int)len);
 	if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len) {
 		json_object_put(o);
 		o = NULL;
 	}
 	json_tokener_free(tok);
-	r->profiles = o ? profiles__from_trace_json(o, &err) : NULL;
+	return o;
+}
+
+/* The P block: the stacks (compact form). 0 or -EBADMSG; -ENOMEM. */
+static int read_profiles(struct trace_reader *r, struct tf_cur *c)
+{
+	int err;
+	json_object *o = block_json(c, &err);
+
+	if (!o)
+		return err;
+	err = 0;
+	r->profiles = profiles__from_trace_json(o, &err);
 	json_object_put(o);
 	return r->profiles ? 0 : err ? err : -EBADMSG;
 }
 
-/* The E block: varint length, then the failures by path as JSON text (an object). 0 or -EBADMSG; -ENOMEM. */
+/* The E block: the failures by path (an object). 0 or -EBADMSG; -ENOMEM. */
 static int read_err_paths(struct trace_reader *r, struct tf_cur *c)
 {
-	uint64_t len = tf_get_varint(c);
-	struct json_tokener *tok;
-	json_object *o;
+	int err;
+	json_object *o = block_json(c, &err);
 
-	if (c->bad || len > c->len - c->pos)
-		return -EBADMSG;
-	tok = json_tokener_new_ex(8);
-	if (!tok)
-		return -ENOMEM;
-	o = json_tokener_parse_ex(tok, (const char *)c->p + c->pos, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len ||
-	    !json_object_is_type(o, json_type_object)) {
+	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		o = NULL;
+		return -EBADMSG;
 	}
-	json_tokener_free(tok);
 	r->err_paths = o;
-	return o ? 0 : -EBADMSG;
+	return o ? 0 : err;
 }
 
 json_object *trace_reader__take_err_paths(struct trace_reader *r)

@@ -7,6 +7,8 @@ environment) and ends with rtp.main(), which strips --rtprof from argv and hands
 import glob
 import json
 import os
+import tempfile
+import signal
 import shutil
 import subprocess
 import sys
@@ -58,6 +60,40 @@ def rtprofd_path():
     if RTPROFD:
         return os.path.abspath(RTPROFD)
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(RTPROF)), "..", "daemon", "rtprofd"))
+
+
+def start_rtprofd(test, *extra):
+    """rtprofd on a socket of its own for the test, no configuration file, extra its options; stopped with
+    SIGTERM at the test's cleanup, which it must survive with exit 0. (socket path, a function giving the
+    end of its log)."""
+    tmp = tempfile.mkdtemp(prefix="rtprofd-test-")
+    test.addCleanup(shutil.rmtree, tmp, True)
+    sock = os.path.join(tmp, "rtprofd.sock")
+    log = open(os.path.join(tmp, "rtprofd.log"), "w+")
+    test.addCleanup(log.close)
+    daemon = subprocess.Popen([rtprofd_path(), "--socket", sock, "--config", "/dev/null"] + list(extra),
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def tail():
+        log.seek(0)
+        return log.read()[-2000:]
+
+    def stop():
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            rc = daemon.wait(10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+            test.fail("rtprofd did not exit within 10 s of SIGTERM\n" + tail())
+        test.assertEqual(rc, 0, "rtprofd's exit on SIGTERM\n" + tail())
+    test.addCleanup(stop)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(sock):
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            test.fail("rtprofd did not listen on %s\n%s" % (sock, tail()))
+        time.sleep(0.05)
+    return sock, tail
 
 
 def check_rtprof():

@@ -668,27 +668,8 @@ class NodeStacks(StacksCase):
 
 
 def start_rtprofd(test, *extra):
-    """rtprofd on a socket of its own for the test (stopped with SIGTERM at its cleanup, which it must
-    survive with exit 0); the socket's path."""
-    tmp = tempfile.mkdtemp(prefix="rtprofd-stacks-")
-    test.addCleanup(shutil.rmtree, tmp, True)
-    sock = os.path.join(tmp, "rtprofd.sock")
-    log = open(os.path.join(tmp, "rtprofd.log"), "w+")
-    test.addCleanup(log.close)
-    daemon = subprocess.Popen([rtp.rtprofd_path(), "--socket", sock, "--config", "/dev/null"] + list(extra),
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop():
-        daemon.send_signal(signal.SIGTERM)
-        rc = daemon.wait(10)
-        log.seek(0)
-        test.assertEqual(rc, 0, "rtprofd's exit on SIGTERM\n" + log.read()[-2000:])
-    test.addCleanup(stop)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(sock) and time.monotonic() < deadline and daemon.poll() is None:
-        time.sleep(0.05)
-    test.assertTrue(os.path.exists(sock), "rtprofd listens on %s" % sock)
-    return sock
+    """rtprofd on a socket of its own for the test (rtp.start_rtprofd); the socket's path."""
+    return rtp.start_rtprofd(test, *extra)[0]
 
 
 class ThroughDaemon(StacksCase):

@@ -181,19 +181,7 @@ class FailedPaths(unittest.TestCase):
     def test_a_freed_session_leaves_no_paths(self):
         """Two sessions of a private rtprofd one after the other, in the same slot: the second lists only its
         own process's failing paths (a session's paths go with it)."""
-        sock = os.path.join(self.tmp, "rtprofd.sock")
-        log = open(os.path.join(self.tmp, "rtprofd.log"), "w+")
-        self.addCleanup(log.close)
-        daemon = subprocess.Popen([rtp.rtprofd_path(), "--socket", sock, "--config", "/dev/null"],
-                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-        def stop():
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(10)
-        self.addCleanup(stop)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline and daemon.poll() is None:
-            time.sleep(0.05)
+        sock, _ = rtp.start_rtprofd(self)
         reports = []
         for prefix in ("/nonexistent-first", "/nonexistent-second"):
             proc = subprocess.Popen([rtp.python_exe(), rtp.workload("fail_paths_loop.py"), prefix, "3"])

@@ -451,27 +451,7 @@ class TopFunctions(InTmux, unittest.TestCase):
         rtp.require_root(self)
         tmp = tempfile.mkdtemp(prefix="rtprof-top-stacks-")
         self.addCleanup(shutil.rmtree, tmp, True)
-        self.sock = os.path.join(tmp, "rtprofd.sock")
-        log = open(os.path.join(tmp, "rtprofd.log"), "w+")
-        self.addCleanup(log.close)
-        daemon = subprocess.Popen([rtprofd_path(), "--socket", self.sock, "--config", "/dev/null"],
-                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-        def stop():
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-        self.addCleanup(stop)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not os.path.exists(self.sock):
-            log.seek(0)
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                self.fail("rtprofd did not listen on %s: %s" % (self.sock, log.read()[-2000:]))
-            time.sleep(0.05)
-        self.log = log
+        self.sock, self.daemon_log = rtp.start_rtprofd(self)
         self.workload = rtp.workload("stacks_split.py")
         self.proc = rtp.spawn(self, [rtp.python_exe(), self.workload, os.path.join(tmp, "truth.json"), str(SPIN_S)])
         time.sleep(0.5)  # the interpreter mapped: its stacks can be walked from the attach on
@@ -495,10 +475,6 @@ class TopFunctions(InTmux, unittest.TestCase):
         """The workload's main thread's time on CPU, by the kernel's own accounting."""
         with open("/proc/%d/task/%d/schedstat" % (self.proc.pid, self.proc.pid)) as f:
             return int(f.read().split()[0])
-
-    def daemon_log(self):
-        self.log.seek(0)
-        return self.log.read()[-2000:]
 
     def test_batch_lists_busy_a_first(self):
         res = top(self.sock, "--batch", "-n", str(FRAMES), "-d", DELAY)
@@ -573,28 +549,7 @@ class ManySessions(InTmux, unittest.TestCase):
     def setUp(self):
         rtp.require_root(self)
         self.require_tmux()
-        tmp = tempfile.mkdtemp(prefix="rtprof-top-many-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        self.sock = os.path.join(tmp, "rtprofd.sock")
-        log = open(os.path.join(tmp, "rtprofd.log"), "w+")
-        self.addCleanup(log.close)
-        daemon = subprocess.Popen([rtprofd_path(), "--socket", self.sock, "--config", "/dev/null", "--watch",
-                                   "python"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-        def stop():
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-        self.addCleanup(stop)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not os.path.exists(self.sock):
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                self.fail("rtprofd did not listen: %s" % log.read()[-2000:])
-            time.sleep(0.05)
+        self.sock, _ = rtp.start_rtprofd(self, "--watch", "python")
         self.procs = []
         for _ in range(self.N):
             p = subprocess.Popen([rtp.python_exe(), "-c", "import time; time.sleep(120)"])
