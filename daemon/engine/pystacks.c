@@ -875,6 +875,9 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 			char marker_name[96];
 
 			snprintf(marker_name, sizeof(marker_name), "<native: %s>", m->name);
+			/* the kernel's page of uretprobe trampolines: our own probes' return path, not the program */
+			if (!strcmp(m->name, "[uprobes]"))
+				snprintf(marker_name, sizeof(marker_name), "<rtprof's uprobe return trampoline>");
 			f = marker(ps, marker_name);
 		} else {
 			f = marker(ps, m ? "<JIT code>" : "<unknown address>");
