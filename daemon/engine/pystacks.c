@@ -89,6 +89,7 @@ struct py_state {
 	bool fp;      /* walked by frame pointers (node): names from maps and the perf map */
 	struct perfmap pm;
 	char pm_path[64];
+	uid_t pm_owner; /* the process's owner: its perf map must be theirs (or root's) */
 	char cwd[PATH_MAX]; /* node: its directory when first seen, where V8 may write its isolate logs */
 	struct fp_map *maps;
 	size_t n_maps, cap_maps;
@@ -601,8 +602,11 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 	snprintf(st->pm_path, sizeof(st->pm_path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid, (int)p->pid);
 	{
 		char link[48];
+		struct stat sb;
 		ssize_t n;
 
+		snprintf(link, sizeof(link), "/proc/%d", (int)p->pid);
+		st->pm_owner = stat(link, &sb) ? 0 : sb.st_uid;
 		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p->pid);
 		n = readlink(link, st->cwd, sizeof(st->cwd) - 1);
 		st->cwd[n > 0 ? n : 0] = '\0';
@@ -826,7 +830,7 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 	int64_t last_native = -1, f;
 	uint32_t n = *n_out;
 
-	(void)perfmap__update(&st->pm, st->pm_path);
+	(void)perfmap__update(&st->pm, st->pm_path, st->pm_owner);
 	for (uint32_t i = s->n; i-- > 0;) {
 		/* a return address is just past its call: the call is in the function before it */
 		uint64_t addr = s->f[i].code - (i ? 1 : 0);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "base/vec.h"
 #include "sys/perfmap.h"
@@ -72,15 +73,20 @@ ssize_t perfmap__add(struct perfmap *m, const char *buf, size_t len)
 	return (ssize_t)pos;
 }
 
-int perfmap__update(struct perfmap *m, const char *path)
+int perfmap__update(struct perfmap *m, const char *path, uid_t owner)
 {
 	char buf[65536];
 	size_t have = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return -errno;
-	for (;;) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_uid != owner && st.st_uid != 0)) {
+		close(fd);
+		return -EPERM;
+	}
+	while (m->read_off + have < PERFMAP_MAX_BYTES) {
 		ssize_t n = pread(fd, buf + have, sizeof(buf) - have, (off_t)(m->read_off + have)), used;
 
 		if (n < 0) {

@@ -30,9 +30,12 @@ int perfmap__parse_line(const char *line, size_t len, uint64_t *start, uint64_t 
  * most PERFMAP_MAX_ENTRIES are kept: past them lines are skipped. */
 #define PERFMAP_MAX_ENTRIES (1u << 20)
 ssize_t perfmap__add(struct perfmap *m, const char *buf, size_t len);
-/* Read what the file gained since the last call (path: the process's view, /proc/PID/root/tmp/...). 0, or
- * -errno (-ENOENT: none yet). */
-int perfmap__update(struct perfmap *m, const char *path);
+/* Read what the file gained since the last call (path: the process's view, /proc/PID/root/tmp/...). The file
+ * is the profiled program's: it must be a regular file (not a symbolic link, a FIFO or a device) owned by
+ * owner or root, and no more than PERFMAP_MAX_BYTES of it are read. 0, or -errno (-ENOENT: none yet;
+ * -EPERM: not such a file). */
+#define PERFMAP_MAX_BYTES (256u << 20)
+int perfmap__update(struct perfmap *m, const char *path, uid_t owner);
 /* The name of the latest entry covering addr, or NULL. */
 const char *perfmap__lookup(const struct perfmap *m, uint64_t addr);
 void perfmap__free(struct perfmap *m);

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The perf map reader (sys/perfmap.c): lines as node writes them, a line still being written, the latest
  * entry winning, damaged lines skipped, V8 names split into function, script and line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "sys/perfmap.h"
@@ -60,9 +65,53 @@ static void test_names(void)
 	check_split("JS:~f x.js:99999999999:1", "f x.js:99999999999:1", "", 0); /* no line that long */
 }
 
+/* The file is the profiled program's: a regular file of its owner (or root) only, never a FIFO (whose open
+ * would block) nor a symbolic link. */
+static void test_update(void)
+{
+	char dir[] = "/tmp/rtprof-perfmap-XXXXXX", path[64], fifo[64], link[64];
+	struct perfmap m = { 0 };
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/perf-1.map", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.map", dir);
+	snprintf(link, sizeof(link), "%s/link.map", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("1000 10 JS:~a /x.js:1:1\n2000 10 JS:~b /x.js:2:1\n3000 10 JS:~c", f);
+	fclose(f);
+	CHECK_EQ(perfmap__update(&m, path, getuid()), 0);
+	CHECK_EQ(m.n, 2); /* the last line is not whole yet */
+	f = fopen(path, "a");
+	if (f) {
+		fputs(" /x.js:3:1\n", f);
+		fclose(f);
+	}
+	CHECK_EQ(perfmap__update(&m, path, getuid()), 0);
+	CHECK_EQ(m.n, 3);
+	CHECK_STREQ(perfmap__lookup(&m, 0x3005), "JS:~c /x.js:3:1");
+	CHECK_EQ(mkfifo(fifo, 0600), 0);
+	CHECK_EQ(perfmap__update(&m, fifo, getuid()), -EPERM);
+	CHECK_EQ(symlink(path, link), 0);
+	CHECK_EQ(perfmap__update(&m, link, getuid()), -ELOOP);
+	if (getuid() == 0) /* root's files are accepted from any owner: another owner's is not */
+		CHECK_EQ(chown(path, 12345, 12345), 0);
+	CHECK_EQ(perfmap__update(&m, path, getuid() == 0 ? 54321 : getuid() + 1), -EPERM);
+	CHECK_EQ(perfmap__update(&m, "/nonexistent/perf-1.map", getuid()), -ENOENT);
+	unlink(path);
+	unlink(fifo);
+	unlink(link);
+	rmdir(dir);
+	perfmap__free(&m);
+}
+
 int main(void)
 {
 	test_lines();
 	test_names();
+	test_update();
 	return check_summary();
 }
