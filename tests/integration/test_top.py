@@ -577,7 +577,8 @@ class ManySessions(InTmux, unittest.TestCase):
 
     def thread_pids(self, s):
         table = s.split(" SESSION ")[-1] if " SESSION " in s else s.split("SESSION ")[-1]
-        return {int(m.group(2)) for m in re.finditer(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+[RWSDX]", table, re.M)}
+        # its state: R, W, S, D, X, or - for a thread not seen in the interval
+        return {int(m.group(2)) for m in re.finditer(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+[RWSDX-] ", table, re.M)}
 
     def test_list_select_filter(self):
         self.start_tmux(self.sock, 100, 30)
