@@ -8,6 +8,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "base/text.h"
 #include "client.h"
 #include "outfile.h"
 #include "render.h"
@@ -110,7 +111,8 @@ static bool parse_session_id(const char *s, int64_t *id)
 int cmd_sessions(int argc, char **argv)
 {
 	struct daemon_cmd dc = { .answer = "the sessions", .usage = "Usage: rtprof sessions [--json] [--socket PATH]\n\n"
-					  "List the sessions rtprofd runs that you may see (root: all of them).\n" };
+					  "List the sessions rtprofd runs that you may see (root: all of them): each one's age, live\n"
+					  "processes, command, runtime and pids.\n" };
 	struct proto_request req = { .type = PROTO_SESSIONS };
 	struct proto_reply reply;
 	int rc = EXIT_OK, first = parse(argc, argv, &dc, &rc);
@@ -135,12 +137,17 @@ int cmd_sessions(int argc, char **argv)
 		print_json(json_object_object_get(msg, "sessions"));
 		json_object_put(msg);
 	} else {
-		printf("%8s %8s %10s %8s  %s\n", "session", "uid", "age", "live", "pids");
+		printf("%8s %8s %10s %5s  %-16s %-16s %s\n", "session", "uid", "age", "live", "command", "runtime",
+		       "pids");
 		for (size_t i = 0; i < reply.nsessions; i++) {
 			const struct proto_session_info *si = &reply.sessions[i];
+			char comm[sizeof(si->comm)], runtime[sizeof(si->runtime)];
 
-			printf("%8" PRIu64 " %8" PRId64 " %9.1fs %8d  ", si->session, si->owner_uid, si->age_s,
-			       (int)si->live_processes);
+			/* the daemon's words about a process any user named: printable only */
+			text__printable(si->comm, comm, sizeof(comm), false);
+			text__printable(si->runtime, runtime, sizeof(runtime), false);
+			printf("%8" PRIu64 " %8" PRId64 " %9.1fs %5d  %-16s %-16s ", si->session, si->owner_uid, si->age_s,
+			       (int)si->live_processes, comm[0] ? comm : "-", runtime[0] ? runtime : "-");
 			for (unsigned int j = 0; j < si->npids; j++)
 				printf("%s%d", j ? " " : "", (int)si->pids[j]);
 			printf("\n");

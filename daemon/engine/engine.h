@@ -83,6 +83,10 @@ int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidf
 int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
 			      char *err, size_t errlen);
 unsigned int engine__session_live(const struct engine *e, int session);
+/* What runs in the session's first process: its command name and runtime ("python 3.11.2", "node 20.20.2",
+ * "" for another program or one not known yet). */
+void engine__session_label(const struct engine *e, int session, char *comm, size_t comm_size, char *runtime,
+			   size_t runtime_size);
 /* The session's report so far (or up to its stop). */
 int engine__session_report(struct engine *e, int session, const char *mode, struct rtp_report **out);
 /* The session's program starts now: a launcher (a shell, env, a version manager's shim) exec'd it in the same

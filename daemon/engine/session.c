@@ -25,6 +25,22 @@ unsigned int engine__session_live(const struct engine *e, int session)
 	return n;
 }
 
+void engine__session_label(const struct engine *e, int session, char *comm, size_t comm_size, char *runtime,
+			   size_t runtime_size)
+{
+	comm[0] = runtime[0] = '\0';
+	for (size_t i = 0; i < e->n_procs; i++) {
+		const struct target_proc *p = &e->procs[i];
+
+		if (p->session != (unsigned int)session)
+			continue;
+		snprintf(comm, comm_size, "%s", p->comm);
+		if (p->runtime_known && p->runtime.kind != RTP_RUNTIME_OTHER)
+			snprintf(runtime, runtime_size, "%s %s", runtime__kind_name(p->runtime.kind), p->runtime.version);
+		return;
+	}
+}
+
 unsigned int engine__live_targets(const struct engine *e)
 {
 	return engine__session_live(e, 0);

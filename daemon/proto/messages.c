@@ -229,6 +229,8 @@ static json_object *session_info_json(const struct proto_session_info *si)
 	json_object_object_add(o, "live_processes", json_object_new_int64(si->live_processes));
 	json_object_object_add(o, "age_s", json_object_new_double(si->age_s));
 	json_object_object_add(o, "watched", json_object_new_boolean(si->watched));
+	json_object_object_add(o, "comm", json_object_new_string(si->comm));
+	json_object_object_add(o, "runtime", json_object_new_string(si->runtime));
 	return o;
 }
 
@@ -414,6 +416,11 @@ static int parse_sessions(json_object *msg, struct proto_reply *r)
 			return -EBADMSG;
 		if ((v = member(o, "watched", json_type_boolean)))
 			si->watched = json_object_get_boolean(v);
+		/* added in protocol 1's life: optional */
+		if ((v = member(o, "comm", json_type_string)))
+			snprintf(si->comm, sizeof(si->comm), "%s", json_object_get_string(v));
+		if ((v = member(o, "runtime", json_type_string)))
+			snprintf(si->runtime, sizeof(si->runtime), "%s", json_object_get_string(v));
 		r->nsessions = i + 1;
 	}
 	return 0;

@@ -79,6 +79,8 @@ struct proto_session_info {
 	int64_t live_processes;
 	double age_s;
 	bool watched;
+	char comm[16];     /* the first process's command name; "" unknown */
+	char runtime[48];  /* "python 3.11.2", "node 20.20.2"; "" another program, or not known yet */
 };
 
 struct proto_status {

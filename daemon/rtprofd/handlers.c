@@ -298,6 +298,7 @@ static void do_sessions(struct server *s, struct client *c, const struct proto_r
 						   .live_processes = engine__session_live(s->e, ss->slot),
 						   .age_s = (double)(now - ss->created_ns) / 1e9, .watched = ss->watched };
 		memcpy(si->pids, ss->pids, ss->npids * sizeof(ss->pids[0]));
+		engine__session_label(s->e, ss->slot, si->comm, sizeof(si->comm), si->runtime, sizeof(si->runtime));
 		reply.nsessions++;
 	}
 	conn__reply(s, c, &reply, req);

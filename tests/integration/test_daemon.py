@@ -1475,5 +1475,38 @@ class LoopLatency(DaemonCase):
                              % (1000 * worst, self.daemon.log_tail()))
 
 
+class SessionsList(unittest.TestCase):
+    """`rtprof sessions` says what each session runs: its first process's command and runtime."""
+
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_command_and_runtime(self):
+        sock, _ = rtp.start_rtprofd(self)
+        proc = subprocess.Popen([rtp.python_exe(), "-c", "import time; time.sleep(30)"])
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        time.sleep(0.3)
+        attach = subprocess.Popen([rtp.RTPROF, "--socket", sock, "attach", "-q", "-o", "/dev/null", "-d", "5",
+                                   str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(attach.wait)
+        self.addCleanup(attach.kill)
+        deadline = time.monotonic() + 10
+        while True:
+            res = rtp.rtprof("--socket", sock, "sessions", "--json")
+            self.assertEqual(res.returncode, 0, res.describe())
+            ours = [s for s in json.loads(res.stdout) if proc.pid in s["pids"]]
+            if ours and ours[0]["runtime"]:
+                break
+            self.assertLess(time.monotonic(), deadline, "no runtime for the session: %s" % res.stdout)
+            time.sleep(0.1)
+        self.assertEqual(ours[0]["comm"], "python3")
+        self.assertRegex(ours[0]["runtime"], r"^python 3\.\d+\.\d+")
+        text = rtp.rtprof("--socket", sock, "sessions")
+        row = [l for l in text.stdout.splitlines() if l.rstrip().endswith(" %d" % proc.pid)]
+        self.assertEqual(len(row), 1, text.stdout)
+        self.assertRegex(row[0], r" python3 +python 3\.\d+\.\d+ +%d$" % proc.pid)
+
+
 if __name__ == "__main__":
     rtp.main()

@@ -109,7 +109,8 @@ static void test_requests(void)
 static void test_replies(void)
 {
 	struct proto_session_info list[2] = {
-		{ .session = 3, .owner_uid = 1000, .npids = 1, .pids = { 99 }, .live_processes = 1, .age_s = 1.5 },
+		{ .session = 3, .owner_uid = 1000, .npids = 1, .pids = { 99 }, .live_processes = 1, .age_s = 1.5,
+		  .comm = "python3", .runtime = "python 3.11.2" },
 		{ .session = 4, .owner_uid = 0, .npids = 2, .pids = { 7, 8 }, .watched = true },
 	};
 	struct proto_reply r = { .type = PROTO_SESSIONS, .sessions = list, .nsessions = 2 }, back;
@@ -122,6 +123,9 @@ static void test_replies(void)
 	CHECK(back.sessions[0].age_s == 1.5);
 	CHECK_EQ(back.sessions[1].pids[1], 8);
 	CHECK_EQ(back.sessions[1].watched, true);
+	CHECK_STREQ(back.sessions[0].comm, "python3");
+	CHECK_STREQ(back.sessions[0].runtime, "python 3.11.2");
+	CHECK_STREQ(back.sessions[1].runtime, "");
 	proto_reply__clear(&back);
 	json_object_put(msg);
 
