@@ -80,7 +80,6 @@ struct code_entry {
 /* A mapping of a process walked by frame pointers, as last read from its maps. */
 struct fp_map {
 	uint64_t start, end;
-	bool exec;
 	char name[64]; /* the file's base name; "" anonymous */
 };
 
@@ -804,7 +803,6 @@ static int fp_map_add(const struct proc_mapping *m, void *ctx)
 	f = &st->maps[st->n_maps++];
 	f->start = m->start;
 	f->end = m->end;
-	f->exec = true;
 	base = strrchr(m->path, '/');
 	snprintf(f->name, sizeof(f->name), "%s", base ? base + 1 : m->path);
 	return 0;
