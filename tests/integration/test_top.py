@@ -606,7 +606,9 @@ class ManySessions(InTmux, unittest.TestCase):
         # / filters by a pid
         target = self.procs[-1].pid
         self.tmux("send-keys", "-t", "top", "/", "(pid %d" % target, "Enter")
-        s, _ = self.wait_screen(lambda s: "1 of %d sessions listed" % total in s, 5, "one listed")
+        # (not "51 of 52": the list while the filter is typed)
+        one = re.compile(r"(?<!\d)1 of %d sessions listed" % total)
+        s, _ = self.wait_screen(lambda s: one.search(s) is not None, 5, "one listed")
         self.assertEqual(self.selected(s)[1], target, s)
         self.assertEqual(self.thread_pids(s), {target}, s)
         self.tmux("send-keys", "-t", "top", "q")

@@ -5,7 +5,8 @@ exists, then runs 4 CPU-bound threads (pure-Python loops) until a shared deadlin
 the start, and joins them. Only one thread runs Python at a time, so the 4 workers hold the GIL for (almost)
 the whole phase between them, and each waits for it ~3/4 of its life. Writes TRUTH_JSON:
   {"pid", "python", "wall_ns": from before the first thread starts to after the last join (perf_counter_ns),
-   "workers": [{"tid", "cpu_ns": its thread_time, "chunks": loop chunks it ran}], "switch_interval_s"}
+   "workers": [{"tid", "cpu_ns": its thread_time, "runq_ns": its wait for a CPU (the kernel's schedstat),
+                "wall_ns": its own life, "chunks": loop chunks it ran}], "switch_interval_s"}
 then sleeps until killed (the workers have exited; the main thread sleeps with the GIL released).
 """
 import json
@@ -24,14 +25,22 @@ def chunk():
     return x
 
 
+def runq_ns():
+    with open("/proc/thread-self/schedstat") as f:
+        return int(f.read().split()[1])
+
+
 def worker(out, index, deadline):
     tid = threading.get_native_id()
+    t0 = time.perf_counter_ns()
     start = time.thread_time_ns()
+    runq = runq_ns()
     chunks = 0
     while time.perf_counter_ns() < deadline:
         chunk()
         chunks += 1
-    out[index] = {"tid": tid, "cpu_ns": time.thread_time_ns() - start, "chunks": chunks}
+    out[index] = {"tid": tid, "cpu_ns": time.thread_time_ns() - start, "runq_ns": runq_ns() - runq,
+                  "wall_ns": time.perf_counter_ns() - t0, "chunks": chunks}
 
 
 def main():
