@@ -362,6 +362,15 @@ struct py_off {
 	__u64 pend_gil_ns;
 };
 
+/* A loop thread's current iteration's samples (struct rtp_loop_iter): made by the sampler, read when the
+ * iteration ends (syscalls.bpf.c); gone with the thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct rtp_loop_iter);
+} loop_iter SEC(".maps") __weak;
+
 /* Task storage: no hashing nor locking on the hot paths (every switch and syscall exit of a walked process);
  * an entry is emptied (all zero), not deleted. */
 struct {

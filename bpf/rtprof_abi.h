@@ -160,7 +160,7 @@ struct rtp_thread {
 	__u64 gc_ts;
 	__u64 task_ts;     /* libuv threadpool task running since; 0 none */
 	__u32 task_kind;   /* its RTP_TP_* */
-	__u32 _pad2;
+	__u32 loop_waiting; /* in its loop's epoll wait (timed as idle) */
 	__u64 loop_idle_ns;   /* blocked in epoll_wait */
 	__u64 loop_busy_ns;   /* between leaving one epoll_wait and entering the next */
 	__u64 loop_iters;
@@ -269,6 +269,7 @@ enum rtp_rec_type {
 	RTP_REC_THREAD_EXIT = 4, /* flags & RTP_EV_GROUP_DEAD: the last thread of its process */
 	RTP_REC_RENAME = 5,
 	RTP_REC_PY_STACK = 6,    /* a stack new to py_stacks (its key in `stack`), for userspace to resolve */
+	RTP_REC_LOOP_BLOCK = 7,  /* an event-loop iteration and its samples (struct rtp_loop_rec) */
 };
 #define RTP_EV_GROUP_DEAD 0x1
 #define RTP_EV_FOLLOWED 0x2
@@ -391,6 +392,9 @@ struct rtp_py_proc {
 	 * (or type marker), bytecode array and bytecode offset (node's v8dbg_off_fp_* constants, negated); 0:
 	 * not read */
 	__u8 v8_context, v8_bytecode_array, v8_bytecode_offset, _pad;
+	__u32 _pad2;
+	/* an event-loop iteration at least this long is sent with its samples (struct rtp_loop_rec) */
+	__u64 loop_block_ns;
 };
 
 /* How a process's stacks are walked. */
@@ -434,6 +438,8 @@ enum rtp_profile_kind {
 	RTP_PROF_OFFCPU = 1, /* off-CPU intervals: switch-out to switch-in; arg: enum rtp_off_state (accounting.h) */
 	RTP_PROF_GIL = 2,    /* the off-CPU intervals that are GIL waits (futex waits on the GIL) */
 	RTP_PROF_SYSCALL = 3, /* syscalls: arg = nr, | RTP_PROF_SAMPLED for the fast calls sampled */
+	RTP_PROF_LOOP = 4,   /* on-CPU samples of an event-loop iteration that ran long (userspace only: from
+			      * rtp_loop_rec); arg: the iteration's index in the profiles' loop blocks */
 	RTP_PROF_KINDS,
 };
 
@@ -458,6 +464,29 @@ struct rtp_py_count {
 	__u64 samples; /* on-CPU samples; intervals for the off-CPU kinds; calls for syscalls */
 	__u64 ns;      /* off-CPU kinds and syscalls: their time */
 	__u64 errors;  /* syscalls: the calls that failed */
+};
+
+/* ---- The callback that blocked an event loop. The sampler keeps the stacks of each on-CPU sample taken
+ * in the busy part of a loop thread's iteration (between two epoll waits); when the iteration ends, it is
+ * sent on the events ring buffer if it ran at least its process's loop_block_ns, or longer than any before
+ * on its thread. ---- */
+#define RTP_LOOP_STACKS 32
+struct rtp_loop_iter {
+	__u64 start; /* the iteration's start: its thread's loop_last_exit when sampled */
+	__u32 n;     /* samples taken in it */
+	__u32 kept;  /* of them in stacks: all, up to RTP_LOOP_STACKS; beyond, a uniform choice of that many */
+	__u64 stacks[RTP_LOOP_STACKS]; /* keys of py_stacks */
+};
+
+#define RTP_LOOP_LONGEST 0x1 /* longer than any iteration before it on its thread */
+
+/* RTP_REC_LOOP_BLOCK */
+struct rtp_loop_rec {
+	__u32 type;
+	__u32 flags; /* RTP_LOOP_* */
+	__u32 tgid, tid;
+	__u64 dur_ns; /* from iter.start to the next epoll wait */
+	struct rtp_loop_iter iter;
 };
 
 #endif /* RTPROF_ABI_H */

@@ -33,6 +33,41 @@ static long vma_inode(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
+/* A sample of a loop thread in the busy part of an iteration: its stack kept with the iteration's (see
+ * rtp_loop_iter), for the iteration's end to send if it ran long. */
+static __always_inline void loop_sample(struct task_struct *task, __u64 stack)
+{
+	__u32 tid = task->pid;
+	struct rtp_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct rtp_loop_iter *it;
+	__u64 start;
+
+	if (!t || t->loop_waiting)
+		return;
+	start = t->loop_last_exit;
+	if (!start)
+		return;
+	it = bpf_task_storage_get(&loop_iter, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!it)
+		return;
+	if (it->start != start) {
+		it->start = start;
+		it->n = 0;
+		it->kept = 0;
+	}
+	it->n++;
+	if (it->kept < RTP_LOOP_STACKS) {
+		it->stacks[it->kept & (RTP_LOOP_STACKS - 1)] = stack;
+		it->kept++;
+	} else {
+		/* reservoir sampling: each of the n samples is kept with the same chance */
+		__u32 j = bpf_get_prandom_u32() % it->n;
+
+		if (j < RTP_LOOP_STACKS)
+			it->stacks[j] = stack;
+	}
+}
+
 SEC("perf_event")
 int rtp_py_sample(struct bpf_perf_event_data *ctx)
 {
@@ -62,8 +97,11 @@ int rtp_py_sample(struct bpf_perf_event_data *ctx)
 	}
 #endif
 	stack = py_walk(task, pp, flags, native, PY_SLOT_IRQ);
-	if (stack)
+	if (stack) {
 		py_count(tgid, task->pid, stack, RTP_PROF_CPU, 0, 0);
+		if (pp->loop_block_ns)
+			loop_sample(task, stack);
+	}
 	return 0;
 }
 

@@ -176,6 +176,39 @@ static __always_inline bool is_epoll_wait(__u32 nr)
 	return rtp_sys_is_epoll_wait(&nrs, nr);
 }
 
+/* The end of a loop iteration busy for `busy` ns (its thread's loop_last_exit is still its start): sent
+ * with the stacks sampled in it when it ran at least its process's threshold, or longer than any before
+ * on its thread. */
+static __noinline void loop_block(struct task_struct *task, struct rtp_thread *t, __u64 busy, __u32 longest)
+{
+	struct rtp_loop_iter *it;
+	const struct rtp_py_proc *pp;
+	struct rtp_loop_rec *r;
+	__u32 tgid;
+
+	if (!task || !t)
+		return;
+	it = bpf_task_storage_get(&loop_iter, task, 0, 0);
+	if (!it || !it->n || it->start != t->loop_last_exit)
+		return;
+	tgid = task->tgid;
+	pp = bpf_map_lookup_elem(&py_procs, &tgid);
+	if (!pp || !pp->loop_block_ns || (!longest && busy < pp->loop_block_ns))
+		return;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		counter_inc(RTP_CNT_LOST_EVENTS);
+		return;
+	}
+	r->type = RTP_REC_LOOP_BLOCK;
+	r->flags = longest ? RTP_LOOP_LONGEST : 0;
+	r->tgid = tgid;
+	r->tid = task->pid;
+	r->dur_ns = busy;
+	__builtin_memcpy(&r->iter, it, sizeof(r->iter));
+	bpf_ringbuf_submit(r, 0);
+}
+
 /* A syscall that runtime metrics time exactly: a wait on the GIL (a futex wait on an address inside the
  * interpreter's runtime state) or an event loop's epoll wait. At entry, an epoll wait ends the loop's busy
  * period (one iteration). */
@@ -205,6 +238,7 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 			t->loop_busy_ns += busy;
 			t->loop_iters++;
 			trace_runtime(t->tid, t->loop_last_exit, busy, RTP_TRK_LOOP_BUSY, 0);
+			loop_block(task, t, busy, busy > t->loop_busy_max_ns);
 			if (busy > t->loop_busy_max_ns)
 				t->loop_busy_max_ns = busy;
 			if (task->pid == task->tgid) {
@@ -215,6 +249,8 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 					__sync_fetch_and_add(&rp->loop_busy_hist[rtp_hist_slot(busy)], 1);
 			}
 		}
+		if (t)
+			t->loop_waiting = 1;
 		return true;
 	}
 	return false;
@@ -226,8 +262,10 @@ static __always_inline void loop_wait_ended(__u64 now)
 {
 	struct rtp_thread *t = thread_get(bpf_get_current_task_btf(), true);
 
-	if (t)
+	if (t) {
 		t->loop_last_exit = now;
+		t->loop_waiting = 0;
+	}
 }
 
 static __always_inline void rt_exit(__u32 nr, __u64 start, __u64 now)
@@ -241,6 +279,7 @@ static __always_inline void rt_exit(__u32 nr, __u64 start, __u64 now)
 	if (is_epoll_wait(nr)) {
 		t->loop_idle_ns += d;
 		t->loop_last_exit = now;
+		t->loop_waiting = 0;
 	} else {
 		__u32 tgid = task->tgid;
 		struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);

@@ -313,6 +313,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct rtp_event *ev = data;
 	struct target_proc *p;
 
+	if (size >= sizeof(struct rtp_loop_rec) && ev->type == RTP_REC_LOOP_BLOCK) {
+		pystacks__loop_block(e, data);
+		return 0;
+	}
 	if (size < sizeof(*ev))
 		return 0;
 	if (ev->type == RTP_REC_PY_STACK) { /* the walker's, not the process's: no trace record */

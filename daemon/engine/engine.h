@@ -33,7 +33,11 @@ struct engine_opts {
 				   * sample stacks, each at its rate; sample_hz is then unused (rtprofd) */
 	bool own_perf_maps;       /* the caller had node write its perf map (rtprof run --stacks): each node
 				   * target's /tmp/perf-PID.map is removed with the engine */
+	uint64_t loop_threshold_ns; /* with stacks: event-loop iterations at least this long are kept with their
+				     * samples (the callback that blocked the loop); 0: RTP_DEFAULT_LOOP_THRESHOLD_NS */
 };
+
+#define RTP_DEFAULT_LOOP_THRESHOLD_NS 50000000ull
 
 /* Runtime metrics (docs/runtime-metrics.md) of a session's python and node processes. */
 enum engine_rt_mode {
@@ -72,6 +76,9 @@ void engine__session_runtime(struct engine *e, int session, int mode);
  * with opts.stacks_by_session: the rate sampled at (a few rates are sampled at once; past them, the nearest
  * one in use), or -errno with a message. */
 int engine__session_stacks(struct engine *e, int session, unsigned int hz, char *err, size_t errlen);
+/* With stacks: the event-loop iterations at least ns long that its reports name with their samples (0: the
+ * engine's default); for processes whose stacks are set up from now on. */
+void engine__session_loop_threshold(struct engine *e, int session, uint64_t ns);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);

@@ -106,7 +106,13 @@ struct py_state {
 	struct code_entry *codes; /* open addressing on code, grown at half full */
 	size_t cap_codes, n_codes;
 	uint64_t unresolved;
+	/* node: the event-loop iterations that ran long, with their samples (rtp_loop_rec), by arrival */
+	struct rtp_loop_rec *blocks;
+	size_t n_blocks, cap_blocks;
 };
+
+/* Iterations kept a process: the longest of each thread, and the longest of those over the threshold. */
+#define PY_MAX_BLOCKS 64
 
 /* A stack resolved from one process: its frames as (function, line), outermost first. */
 struct resolved_stack {
@@ -346,6 +352,7 @@ void pystacks__free_proc(struct target_proc *p)
 		return;
 	perfmap__free(&p->py->pm);
 	free(p->py->maps);
+	free(p->py->blocks);
 	codes_free(p->py);
 	free(p->py);
 	p->py = NULL;
@@ -611,6 +618,7 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 		st->cwd[n > 0 ? n : 0] = '\0';
 	}
 	v8_frame_offsets(p->pid, &w);
+	w.loop_block_ns = e->sessions[p->session].loop_block_ns;
 	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");
 		return;
@@ -1054,7 +1062,7 @@ static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_
 	if (!rs && (!p->exited || (p->py && p->py->fp)))
 		(void)resolve(e, p, k->stack); /* its event was lost, or not read yet (a perf map outlives its process) */
 	rs = rs ?: stack_slot(ps, k->stack, false);
-	if (k->kind == RTP_PROF_CPU)
+	if (k->kind == RTP_PROF_CPU || k->kind == RTP_PROF_LOOP)
 		row.ns = v->samples * (1000000000ull / e->sessions[p->session].stacks_hz);
 	if (!rs) {
 		int64_t f = profiles__func(out, "<unresolved: the process was gone>", "", 0);
@@ -1074,6 +1082,86 @@ static int add_row(struct engine *e, struct rtp_profiles *out, const struct rtp_
 		fr[i] = (struct rtp_prof_frame){ .func = (uint32_t)f, .line = rs->frames[i].line };
 	}
 	return profiles__add(out, &row, fr, rs->n);
+}
+
+void pystacks__loop_block(struct engine *e, const struct rtp_loop_rec *rec)
+{
+	struct target_proc *p = NULL;
+	struct py_state *st;
+	size_t drop = SIZE_MAX;
+
+	for (size_t i = 0; i < e->n_procs && !p; i++)
+		if (e->procs[i].pid == (pid_t)rec->tgid && !e->procs[i].exited)
+			p = &e->procs[i];
+	if (!p || !(st = p->py) || !rec->iter.n)
+		return;
+	if (rec->flags & RTP_LOOP_LONGEST) {
+		/* the thread's longest until now is no longer; kept only if over the threshold */
+		for (size_t i = 0; i < st->n_blocks; i++) {
+			struct rtp_loop_rec *b = &st->blocks[i];
+
+			if (b->tid != rec->tid || !(b->flags & RTP_LOOP_LONGEST))
+				continue;
+			b->flags &= ~(uint32_t)RTP_LOOP_LONGEST;
+			if (b->dur_ns < e->sessions[p->session].loop_block_ns)
+				drop = i;
+		}
+	}
+	if (drop == SIZE_MAX && st->n_blocks >= PY_MAX_BLOCKS) {
+		/* full: the shortest that is nobody's longest makes room, if shorter than this one */
+		for (size_t i = 0; i < st->n_blocks; i++)
+			if (!(st->blocks[i].flags & RTP_LOOP_LONGEST) &&
+			    (drop == SIZE_MAX || st->blocks[i].dur_ns < st->blocks[drop].dur_ns))
+				drop = i;
+		if (drop == SIZE_MAX || (st->blocks[drop].dur_ns >= rec->dur_ns && !(rec->flags & RTP_LOOP_LONGEST)))
+			return;
+	}
+	if (drop != SIZE_MAX) {
+		memmove(st->blocks + drop, st->blocks + drop + 1, (st->n_blocks - drop - 1) * sizeof(*st->blocks));
+		st->n_blocks--;
+	}
+	if (vec__grow(&st->blocks, &st->cap_blocks, st->n_blocks))
+		return;
+	st->blocks[st->n_blocks++] = *rec;
+}
+
+/* The process's loop blocks into out: each block, and a row for each stack among its samples. */
+static int add_blocks(struct engine *e, struct rtp_profiles *out, struct target_proc *p)
+{
+	struct py_state *st = p->py;
+
+	if (!st)
+		return 0;
+	for (size_t i = 0; i < st->n_blocks; i++) {
+		const struct rtp_loop_rec *b = &st->blocks[i];
+		struct rtp_prof_block blk = { .pid = p->pid, .tid = (pid_t)b->tid, .start_ns = b->iter.start,
+					      .dur_ns = b->dur_ns, .samples = b->iter.n,
+					      .longest = b->flags & RTP_LOOP_LONGEST };
+		uint32_t kept = b->iter.kept < RTP_LOOP_STACKS ? b->iter.kept : RTP_LOOP_STACKS;
+		bool done[RTP_LOOP_STACKS] = { false };
+		int64_t idx = profiles__block(out, &blk);
+
+		if (idx < 0)
+			return -ENOMEM;
+		for (uint32_t j = 0; j < kept; j++) {
+			struct rtp_py_count_key k = { .tgid = (__u32)p->pid, .tid = b->tid, .stack = b->iter.stacks[j],
+						      .kind = RTP_PROF_LOOP, .arg = (__u32)idx };
+			struct rtp_py_count v = { 0 };
+			int r;
+
+			if (done[j])
+				continue;
+			for (uint32_t m = j; m < kept; m++)
+				if (b->iter.stacks[m] == k.stack) {
+					v.samples++;
+					done[m] = true;
+				}
+			r = add_row(e, out, &k, &v, p);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
 }
 
 /* A process whose stacks are walked, or said why not: python and node. */
@@ -1098,6 +1186,7 @@ int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *
 	out = profiles__new(e->sessions[session].stacks_hz);
 	if (!out)
 		return -ENOMEM;
+	out->loop_threshold_ns = e->sessions[session].loop_block_ns;
 	for (size_t i = 0; i < e->n_procs; i++)
 		n += e->procs[i].session == session && walkable(&e->procs[i]);
 	out->procs = calloc(n ? n : 1, sizeof(*out->procs));
@@ -1148,6 +1237,9 @@ int pystacks__report(struct engine *e, unsigned int session, struct rtp_report *
 					out->procs[i].no_python += v.samples;
 			}
 	}
+	for (size_t i = 0; !r && i < e->n_procs; i++)
+		if (e->procs[i].session == session)
+			r = add_blocks(e, out, &e->procs[i]);
 	if (r) {
 		profiles__free(out);
 		return r;

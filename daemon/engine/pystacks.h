@@ -37,6 +37,9 @@ void pystacks__remove_perf_map(struct target_proc *p);
 void pystacks__forget(struct engine *e, struct target_proc *p);
 /* A new stack (RTP_REC_PY_STACK) to resolve while its process lives. */
 void pystacks__new_stack(struct engine *e, uint32_t tgid, uint64_t stack);
+/* An event-loop iteration that ran long, with its samples (RTP_REC_LOOP_BLOCK): kept with its process. */
+struct rtp_loop_rec;
+void pystacks__loop_block(struct engine *e, const struct rtp_loop_rec *rec);
 /* Layouts that waited for a mapping; stacks that wait for resolution. */
 void pystacks__poll(struct engine *e);
 /* rep->profiles for a session's processes. 0 or -ENOMEM. */

@@ -74,7 +74,8 @@ void engine_session_init(struct engine *e, unsigned int session)
 	/* in the CLI's engine, the one session samples at the engine's rate (its events held by the engine) */
 	e->sessions[session] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
 						 .rt_mode = e->opts.runtime_mode,
-						 .stacks_hz = e->opts.stacks_by_session ? 0 : e->opts.sample_hz };
+						 .stacks_hz = e->opts.stacks_by_session ? 0 : e->opts.sample_hz,
+						 .loop_block_ns = e->opts.loop_threshold_ns ?: RTP_DEFAULT_LOOP_THRESHOLD_NS };
 }
 
 static int clear_slot(struct engine *e, __u32 slot);
@@ -229,6 +230,12 @@ int engine__session_stacks(struct engine *e, int session, unsigned int hz, char 
 	ss->stacks_hz = hz ? (unsigned int)r : 0;
 	ss->stacks_ref = hz != 0;
 	return (int)ss->stacks_hz;
+}
+
+void engine__session_loop_threshold(struct engine *e, int session, uint64_t ns)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions && e->sessions[session].used)
+		e->sessions[session].loop_block_ns = ns ?: e->opts.loop_threshold_ns ?: RTP_DEFAULT_LOOP_THRESHOLD_NS;
 }
 
 void engine__session_follow(struct engine *e, int session, bool follow)

@@ -116,6 +116,7 @@ static const char *const value_names[RTP_PROF_KINDS][2] = {
 	[RTP_PROF_OFFCPU] = { "intervals", "off_cpu" },
 	[RTP_PROF_GIL] = { "waits", "gil_wait" },
 	[RTP_PROF_SYSCALL] = { "calls", "syscall" },
+	[RTP_PROF_LOOP] = { "samples", "cpu" },
 };
 
 int pprof__encode(const struct rtp_profiles *p, unsigned int kind, const char *sc, const struct pprof_names *names,

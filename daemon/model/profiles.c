@@ -19,6 +19,7 @@ static const char *const kind_names[RTP_PROF_KINDS] = {
 	[RTP_PROF_OFFCPU] = "offcpu",
 	[RTP_PROF_GIL] = "gil",
 	[RTP_PROF_SYSCALL] = "syscalls",
+	[RTP_PROF_LOOP] = "loop",
 };
 
 static const char *const state_names[] = {
@@ -45,7 +46,7 @@ const char *profiles__state_name(unsigned int state)
 
 uint64_t profiles__value(const struct rtp_prof_row *row)
 {
-	return row->kind == RTP_PROF_CPU ? row->samples : row->ns;
+	return row->kind == RTP_PROF_CPU || row->kind == RTP_PROF_LOOP ? row->samples : row->ns;
 }
 
 /* name/file/firstline -> func: open addressing over indices + 1 (0: empty), grown at half full */
@@ -83,6 +84,7 @@ void profiles__free(struct rtp_profiles *p)
 		free(p->intern->slots);
 	free(p->intern);
 	free(p->procs);
+	free(p->blocks);
 	free(p->rows);
 	free(p->frames);
 	free(p->funcs);
@@ -135,6 +137,14 @@ int64_t profiles__func(struct rtp_profiles *p, const char *name, const char *fil
 	f->firstline = firstline;
 	p->intern->slots[j] = (uint32_t)++p->n_funcs;
 	return (int64_t)p->n_funcs - 1;
+}
+
+int64_t profiles__block(struct rtp_profiles *p, const struct rtp_prof_block *b)
+{
+	if (vec__grow(&p->blocks, &p->cap_blocks, p->n_blocks))
+		return -ENOMEM;
+	p->blocks[p->n_blocks] = *b;
+	return (int64_t)p->n_blocks++;
 }
 
 int profiles__add(struct rtp_profiles *p, const struct rtp_prof_row *row, const struct rtp_prof_frame *frames,
@@ -231,6 +241,66 @@ int profiles__top(const struct rtp_profiles *p, unsigned int kind, struct rtp_pr
 	return 0;
 }
 
+/* The innermost frame of a row with a file (see rtp_prof_blame); the innermost frame when none has. */
+static uint32_t source_frame(const struct rtp_profiles *p, const struct rtp_prof_row *r)
+{
+	for (uint32_t k = r->n; k-- > 0;) {
+		const struct rtp_prof_func *fn = &p->funcs[p->frames[r->first + k].func];
+
+		if (fn->file[0] && fn->name[0] != '<')
+			return k;
+	}
+	return r->n - 1;
+}
+
+void profiles__block_blame(const struct rtp_profiles *p, size_t block, struct rtp_prof_blame *out)
+{
+	struct blame_acc {
+		uint32_t func;
+		uint64_t samples;
+	} acc[RTP_LOOP_STACKS];
+	size_t n = 0, best = 0;
+
+	*out = (struct rtp_prof_blame){ .func = -1 };
+	for (size_t i = 0; i < p->n_rows; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+		uint32_t f;
+		size_t k;
+
+		if (r->kind != RTP_PROF_LOOP || r->arg != block || !r->n)
+			continue;
+		out->kept += r->samples;
+		f = p->frames[r->first + source_frame(p, r)].func;
+		for (k = 0; k < n && acc[k].func != f; k++)
+			;
+		if (k == n) {
+			if (n == RTP_LOOP_STACKS)
+				continue; /* not from this library: a block keeps that many samples */
+			acc[n++] = (struct blame_acc){ .func = f };
+		}
+		acc[k].samples += r->samples;
+	}
+	if (!n)
+		return;
+	for (size_t k = 1; k < n; k++)
+		if (acc[k].samples > acc[best].samples)
+			best = k;
+	out->func = acc[best].func;
+	out->samples = acc[best].samples;
+	/* rows by value, descending: the first through it is its most sampled */
+	for (size_t i = 0; i < p->n_rows && !out->row; i++) {
+		const struct rtp_prof_row *r = &p->rows[i];
+
+		if (r->kind != RTP_PROF_LOOP || r->arg != block || !r->n)
+			continue;
+		out->depth = source_frame(p, r);
+		if (p->frames[r->first + out->depth].func == acc[best].func) {
+			out->row = r;
+			out->line = p->frames[r->first + out->depth].line;
+		}
+	}
+}
+
 /* ---- differences ---- */
 
 static uint64_t row_hash(const struct rtp_profiles *p, const struct rtp_prof_row *r)
@@ -283,10 +353,26 @@ struct rtp_profiles *profiles__since(const struct rtp_profiles *cur, const struc
 	uint32_t *slots = NULL; /* then's keys by row_hash: index in left + 1 */
 	struct since_left *left = NULL;
 	size_t n_left = 0;
+	int64_t *bmap = NULL; /* cur's blocks: index in d, or -1 when then has it */
 
 	if (!d)
 		return NULL;
 	d->drops = less(cur->drops, then ? then->drops : 0);
+	d->loop_threshold_ns = cur->loop_threshold_ns;
+	bmap = calloc(cur->n_blocks ? cur->n_blocks : 1, sizeof(*bmap));
+	if (!bmap)
+		goto nomem;
+	for (size_t i = 0; i < cur->n_blocks; i++) {
+		const struct rtp_prof_block *b = &cur->blocks[i];
+		bool old = false;
+
+		for (size_t j = 0; then && j < then->n_blocks && !old; j++)
+			old = then->blocks[j].pid == b->pid && then->blocks[j].tid == b->tid &&
+			      then->blocks[j].start_ns == b->start_ns;
+		bmap[i] = old ? -1 : profiles__block(d, b);
+		if (!old && bmap[i] < 0)
+			goto nomem;
+	}
 	d->procs = calloc(cur->n_procs ? cur->n_procs : 1, sizeof(*d->procs));
 	if (!d->procs)
 		goto nomem;
@@ -326,8 +412,16 @@ struct rtp_profiles *profiles__since(const struct rtp_profiles *cur, const struc
 		const struct rtp_prof_row *r = &cur->rows[i];
 		struct rtp_prof_row row = *r;
 		struct rtp_prof_frame fr[RTP_PY_MAX_FRAMES + 4];
+		bool block = r->kind == RTP_PROF_LOOP;
 
-		for (size_t j = slots ? row_hash(cur, r) & (n_slots - 1) : 0; slots && slots[j]; j = (j + 1) & (n_slots - 1)) {
+		/* a loop block's rows: all of them when the block is new, none otherwise */
+		if (block) {
+			if (r->arg >= cur->n_blocks || bmap[r->arg] < 0)
+				continue;
+			row.arg = (unsigned int)bmap[r->arg];
+		}
+		for (size_t j = slots && !block ? row_hash(cur, r) & (n_slots - 1) : 0; slots && !block && slots[j];
+		     j = (j + 1) & (n_slots - 1)) {
 			struct since_left *l = &left[slots[j] - 1];
 			uint64_t s, ns, e;
 
@@ -363,11 +457,13 @@ struct rtp_profiles *profiles__since(const struct rtp_profiles *cur, const struc
 	}
 	free(slots);
 	free(left);
+	free(bmap);
 	profiles__finish(d);
 	return d;
 nomem:
 	free(slots);
 	free(left);
+	free(bmap);
 	profiles__free(d);
 	return NULL;
 }
@@ -379,9 +475,42 @@ static json_object *text_or_null(const char *s)
 	return s[0] ? fields__json_text(s) : NULL;
 }
 
+static json_object *frame_json(const struct rtp_profiles *p, const struct rtp_prof_frame *f)
+{
+	const struct rtp_prof_func *fn = &p->funcs[f->func];
+	json_object *fr = json_object_new_object();
+
+	json_object_object_add(fr, "function", fields__json_text(fn->name));
+	json_object_object_add(fr, "file", text_or_null(fn->file));
+	json_object_object_add(fr, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
+	if (fn->firstline > 0)
+		json_object_object_add(fr, "first_line", json_object_new_int(fn->firstline));
+	return fr;
+}
+
+/* A block's blame (profiles__block_blame): its function, file and line, the samples in it, and its stack,
+ * outermost first (down to the function); null when the block has no samples kept. */
+static json_object *blame_json(const struct rtp_profiles *p, size_t block)
+{
+	struct rtp_prof_blame b;
+	json_object *o, *stack;
+
+	profiles__block_blame(p, block, &b);
+	if (!b.row)
+		return NULL;
+	o = frame_json(p, &p->frames[b.row->first + b.depth]);
+	json_object_object_add(o, "samples", json_object_new_int64((int64_t)b.samples));
+	json_object_object_add(o, "of_samples", json_object_new_int64((int64_t)b.kept));
+	stack = json_object_new_array();
+	for (uint32_t k = 0; k <= b.depth; k++)
+		json_object_array_add(stack, frame_json(p, &p->frames[b.row->first + k]));
+	json_object_object_add(o, "stack", stack);
+	return o;
+}
+
 json_object *profiles__json(const struct rtp_profiles *p)
 {
-	json_object *o = json_object_new_object(), *procs = json_object_new_array(), *kinds[RTP_PROF_KINDS];
+	json_object *o = json_object_new_object(), *procs = json_object_new_array(), *kinds[RTP_PROF_KINDS], *blocks;
 
 	json_object_object_add(o, "sample_hz", json_object_new_int64(p->sample_hz));
 	json_object_object_add(o, "drops", json_object_new_int64((int64_t)p->drops));
@@ -398,6 +527,22 @@ json_object *profiles__json(const struct rtp_profiles *p)
 		json_object_array_add(procs, e);
 	}
 	json_object_object_add(o, "processes", procs);
+	json_object_object_add(o, "loop_threshold_ns", json_object_new_int64((int64_t)p->loop_threshold_ns));
+	blocks = json_object_new_array();
+	for (size_t i = 0; i < p->n_blocks; i++) {
+		const struct rtp_prof_block *b = &p->blocks[i];
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "pid", json_object_new_int(b->pid));
+		json_object_object_add(e, "tid", json_object_new_int(b->tid));
+		json_object_object_add(e, "start_ns", json_object_new_int64((int64_t)b->start_ns));
+		json_object_object_add(e, "busy_ns", json_object_new_int64((int64_t)b->dur_ns));
+		json_object_object_add(e, "samples", json_object_new_int64((int64_t)b->samples));
+		json_object_object_add(e, "longest", json_object_new_boolean(b->longest));
+		json_object_object_add(e, "blocked_by", blame_json(p, i));
+		json_object_array_add(blocks, e);
+	}
+	json_object_object_add(o, "loop_blocks", blocks);
 	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
 		kinds[k] = json_object_new_array();
 	for (size_t i = 0; i < p->n_rows; i++) {
@@ -417,27 +562,19 @@ json_object *profiles__json(const struct rtp_profiles *p)
 		} else {
 			json_object_object_add(e, "samples", json_object_new_int64((int64_t)r->samples));
 		}
+		if (r->kind == RTP_PROF_LOOP)
+			json_object_object_add(e, "block", json_object_new_int64(r->arg));
 		json_object_object_add(e, "ns", json_object_new_int64((int64_t)r->ns));
 		/* syscalls, and off-CPU time in them: fast ones sampled, standing for RTP_PY_SYS_EVERY */
-		if (r->kind != RTP_PROF_CPU)
+		if (r->kind != RTP_PROF_CPU && r->kind != RTP_PROF_LOOP)
 			json_object_object_add(e, "exact", json_object_new_boolean(!(r->arg & RTP_PROF_SAMPLED)));
 		if (r->kind == RTP_PROF_OFFCPU)
 			json_object_object_add(e, "state", json_object_new_string(profiles__state_name(r->arg)));
 		json_object_object_add(e, "truncated", json_object_new_boolean(r->flags & RTP_STACK_TRUNCATED));
 		json_object_object_add(e, "in_kernel", json_object_new_boolean(r->flags & RTP_STACK_KERNEL));
 		json_object_object_add(e, "partial", json_object_new_boolean(r->flags & RTP_STACK_BAD_READ));
-		for (uint32_t k = 0; k < r->n; k++) {
-			const struct rtp_prof_frame *f = &p->frames[r->first + k];
-			const struct rtp_prof_func *fn = &p->funcs[f->func];
-			json_object *fr = json_object_new_object();
-
-			json_object_object_add(fr, "function", fields__json_text(fn->name));
-			json_object_object_add(fr, "file", text_or_null(fn->file));
-			json_object_object_add(fr, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
-			if (fn->firstline > 0)
-				json_object_object_add(fr, "first_line", json_object_new_int(fn->firstline));
-			json_object_array_add(stack, fr);
-		}
+		for (uint32_t k = 0; k < r->n; k++)
+			json_object_array_add(stack, frame_json(p, &p->frames[r->first + k]));
 		json_object_object_add(e, "stack", stack);
 		json_object_array_add(kinds[r->kind], e);
 	}
@@ -495,6 +632,24 @@ struct rtp_profiles *profiles__from_json(json_object *o, int *err)
 			p->n_procs++;
 		}
 	}
+	p->loop_threshold_ns = (uint64_t)get_int(o, "loop_threshold_ns");
+	if (json_object_object_get_ex(o, "loop_blocks", &a) && json_object_is_type(a, json_type_array)) {
+		for (size_t i = 0, n = json_object_array_length(a); i < n; i++) {
+			json_object *e = json_object_array_get_idx(a, i);
+			struct rtp_prof_block b = { 0 };
+
+			if (!json_object_is_type(e, json_type_object))
+				continue; /* its rows go with it: their index is past the table, or another's */
+			b.pid = (pid_t)get_int(e, "pid");
+			b.tid = (pid_t)get_int(e, "tid");
+			b.start_ns = (uint64_t)get_int(e, "start_ns");
+			b.dur_ns = (uint64_t)get_int(e, "busy_ns");
+			b.samples = (uint64_t)get_int(e, "samples");
+			b.longest = json_object_get_boolean(json_object_object_get(e, "longest"));
+			if (profiles__block(p, &b) < 0)
+				goto nomem;
+		}
+	}
 	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++) {
 		size_t n;
 
@@ -516,11 +671,18 @@ struct rtp_profiles *profiles__from_json(json_object *o, int *err)
 				row.errors = (uint64_t)get_int(e, "errors");
 				snprintf(row.syscall, sizeof(row.syscall), "%s", get_str(e, "syscall"));
 			}
+			if (k == RTP_PROF_LOOP) {
+				int64_t b = get_int(e, "block");
+
+				if (b < 0 || (uint64_t)b >= p->n_blocks)
+					continue;
+				row.arg = (unsigned int)b;
+			}
 			row.ns = (uint64_t)get_int(e, "ns");
 			for (unsigned int s = 0; s < sizeof(state_names) / sizeof(state_names[0]); s++)
 				if (k == RTP_PROF_OFFCPU && !strcmp(get_str(e, "state"), state_names[s]))
 					row.arg = s;
-			if (k != RTP_PROF_CPU) {
+			if (k != RTP_PROF_CPU && k != RTP_PROF_LOOP) {
 				json_object *x;
 
 				if (json_object_object_get_ex(e, "exact", &x) && !json_object_get_boolean(x))
@@ -587,6 +749,9 @@ json_object *profiles__trace_json(const struct rtp_profiles *p)
 	/* the processes' entries as the report has them */
 	if (json_object_object_get_ex(procs, "processes", &v))
 		json_object_object_add(o, "processes", json_object_get(v));
+	if (json_object_object_get_ex(procs, "loop_blocks", &v))
+		json_object_object_add(o, "loop_blocks", json_object_get(v));
+	json_object_object_add(o, "loop_threshold_ns", json_object_new_int64((int64_t)p->loop_threshold_ns));
 	json_object_put(procs);
 	json_object_object_add(o, "sample_hz", json_object_new_int64(p->sample_hz));
 	json_object_object_add(o, "drops", json_object_new_int64((int64_t)p->drops));
@@ -677,6 +842,9 @@ struct rtp_profiles *profiles__from_trace_json(json_object *o, int *err)
 	json_object_object_add(procs, "sample_hz", json_object_get(json_object_object_get(o, "sample_hz")));
 	json_object_object_add(procs, "drops", json_object_get(json_object_object_get(o, "drops")));
 	json_object_object_add(procs, "processes", json_object_get(json_object_object_get(o, "processes")));
+	json_object_object_add(procs, "loop_blocks", json_object_get(json_object_object_get(o, "loop_blocks")));
+	json_object_object_add(procs, "loop_threshold_ns",
+			       json_object_get(json_object_object_get(o, "loop_threshold_ns")));
 	p = profiles__from_json(procs, err);
 	json_object_put(procs);
 	if (!p)
@@ -714,7 +882,7 @@ struct rtp_profiles *profiles__from_trace_json(json_object *o, int *err)
 			snprintf(row.syscall, sizeof(row.syscall), "%s", str_at(r, 9));
 		}
 		s = int_at(r, 7) >= 0 ? array_at(stacks, (size_t)int_at(r, 7)) : NULL;
-		if (!s || row.kind >= RTP_PROF_KINDS)
+		if (!s || row.kind >= RTP_PROF_KINDS || (row.kind == RTP_PROF_LOOP && row.arg >= p->n_blocks))
 			continue;
 		m = json_object_array_length(s) / 2;
 		for (size_t j = 0; j < m && nfr < sizeof(fr) / sizeof(fr[0]); j++) {

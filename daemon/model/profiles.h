@@ -48,8 +48,22 @@ struct rtp_prof_proc {
 	uint64_t unresolved;   /* frames whose code object could not be read (the process was gone) */
 };
 
+/* An event-loop iteration that ran long: the longest of its thread, or one at least the session's threshold
+ * (--loop-threshold-ms). Its samples are the rows of kind RTP_PROF_LOOP whose arg is its index. */
+struct rtp_prof_block {
+	pid_t pid, tid;
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	uint64_t dur_ns;   /* busy: from leaving one epoll wait to entering the next */
+	uint64_t samples;  /* on-CPU samples taken in it (its rows hold a uniform choice of at most
+			    * RTP_LOOP_STACKS of them) */
+	bool longest;      /* the longest of its thread's */
+};
+
 struct rtp_profiles {
 	unsigned int sample_hz;
+	uint64_t loop_threshold_ns; /* iterations at least this long are blocks; 0: not sampled */
+	struct rtp_prof_block *blocks; /* by start */
+	size_t n_blocks, cap_blocks;
 	uint64_t drops; /* samples not counted: the stack tables were full */
 	struct rtp_prof_proc *procs;
 	size_t n_procs;
@@ -70,13 +84,27 @@ int64_t profiles__func(struct rtp_profiles *p, const char *name, const char *fil
 /* A row whose frames (outermost first) are copied; -ENOMEM. */
 int profiles__add(struct rtp_profiles *p, const struct rtp_prof_row *row, const struct rtp_prof_frame *frames,
 		  uint32_t n);
+/* A block's index (rows of kind RTP_PROF_LOOP name it in their arg); -ENOMEM. */
+int64_t profiles__block(struct rtp_profiles *p, const struct rtp_prof_block *b);
+/* What blocked the loop in a block: of each of its samples' stacks the innermost source function (a frame
+ * with a file: JavaScript or Python, not native code nor a marker; the innermost frame when none has one),
+ * the one most of its samples share, and the most sampled of its stacks through it. */
+struct rtp_prof_blame {
+	int64_t func;  /* index in funcs; -1: the block has no rows */
+	int line;      /* where in it (0: unknown) */
+	uint64_t samples; /* of the block's kept samples, those in it */
+	uint64_t kept;    /* the block's kept samples */
+	const struct rtp_prof_row *row; /* that stack */
+	uint32_t depth; /* the function's frame in row (0: outermost) */
+};
+void profiles__block_blame(const struct rtp_profiles *p, size_t block, struct rtp_prof_blame *out);
 /* Rows sorted by kind and value; the intern table dropped. */
 void profiles__finish(struct rtp_profiles *p);
-const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil", "syscalls" */
+const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil", "syscalls", "loop" */
 const char *profiles__state_name(unsigned int state); /* "runnable", "sleeping", "blocked" */
 /* Whether a row is of kind (and, for syscalls, of the syscall named; NULL or "": any). */
 bool profiles__row_of(const struct rtp_prof_row *r, unsigned int kind, const char *syscall);
-/* What rows of a kind are ranked by: samples on CPU, time off CPU. */
+/* What rows of a kind are ranked by: samples on CPU (and in loop blocks), time off CPU. */
 uint64_t profiles__value(const struct rtp_prof_row *row);
 
 /* What cur holds beyond then (a later report of the same processes): each row less the same row of then

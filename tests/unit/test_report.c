@@ -473,8 +473,97 @@ static void test_profiles_since(void)
 	profiles__free(cur);
 }
 
+/* A loop block with its samples: stacks tick -> compute -> <native: node> and tick -> <native: node>. */
+static void add_block(struct rtp_profiles *p, uint64_t start, uint64_t in_compute, uint64_t native)
+{
+	struct rtp_prof_block b = { .pid = 10, .tid = 10, .start_ns = start, .dur_ns = 80000000, .longest = true,
+				    .samples = in_compute + native };
+	int64_t i = profiles__block(p, &b);
+	struct rtp_prof_row row = { .pid = 10, .tid = 10, .kind = RTP_PROF_LOOP, .arg = (unsigned int)i };
+	struct rtp_prof_frame fr[3] = {
+		{ .func = (uint32_t)profiles__func(p, "tick", "app.js", 1), .line = 1 },
+		{ .func = (uint32_t)profiles__func(p, "compute", "app.js", 7), .line = 7 },
+		{ .func = (uint32_t)profiles__func(p, "<native: node>", "", 0) },
+	};
+
+	CHECK(i >= 0);
+	row.samples = in_compute;
+	CHECK_EQ(profiles__add(p, &row, fr, 3), 0);
+	row.samples = native;
+	fr[1] = fr[2];
+	CHECK_EQ(profiles__add(p, &row, fr, 2), 0);
+}
+
+/* Loop blocks: what blocked the loop (profiles__block_blame), and the blocks through the report's JSON, the
+ * trace's form and profiles__since (a block in both is not new; its rows go with it). */
+static void test_loop_blocks(void)
+{
+	struct rtp_profiles *p = profiles__new(99), *back, *d;
+	struct rtp_prof_blame bl;
+	json_object *o;
+	int err;
+
+	p->loop_threshold_ns = 50000000;
+	add_block(p, 1000, 7, 2);
+	add_block(p, 5000, 1, 3);
+	profiles__finish(p);
+	profiles__block_blame(p, 0, &bl);
+	CHECK(bl.row != NULL);
+	CHECK_STREQ(p->funcs[bl.func].name, "compute");
+	CHECK_EQ(bl.samples, 7);
+	CHECK_EQ(bl.kept, 9);
+	CHECK_EQ(bl.depth, 1);
+	CHECK_EQ(bl.line, 7);
+	profiles__block_blame(p, 1, &bl); /* most samples in native code called by tick itself: tick */
+	CHECK_STREQ(p->funcs[bl.func].name, "tick");
+	CHECK_EQ(bl.samples, 3);
+	CHECK_EQ(bl.depth, 0);
+	profiles__block_blame(p, 2, &bl);
+	CHECK(bl.row == NULL && bl.func == -1);
+	for (int form = 0; form < 2; form++) {
+		o = form ? profiles__trace_json(p) : profiles__json(p);
+		back = form ? profiles__from_trace_json(o, &err) : profiles__from_json(o, &err);
+		json_object_put(o);
+		CHECK(back != NULL);
+		if (!back)
+			continue;
+		CHECK_EQ(back->n_blocks, 2);
+		CHECK_EQ(back->loop_threshold_ns, 50000000);
+		CHECK_EQ(back->blocks[1].start_ns, 5000);
+		CHECK_EQ(back->blocks[1].samples, 4);
+		CHECK(back->blocks[0].longest);
+		profiles__block_blame(back, 0, &bl);
+		CHECK(bl.row && !strcmp(back->funcs[bl.func].name, "compute") && bl.samples == 7);
+		profiles__free(back);
+	}
+	/* a row naming a block past the table is dropped */
+	o = json_tokener_parse("{\"loop_blocks\":[],\"loop\":[{\"pid\":1,\"tid\":1,\"block\":0,\"samples\":3,"
+			       "\"stack\":[{\"function\":\"f\",\"file\":\"a.js\"}]}]}");
+	back = profiles__from_json(o, &err);
+	json_object_put(o);
+	CHECK(back && back->n_rows == 0);
+	profiles__free(back);
+	/* since an earlier report that had the first block: the second only, renumbered */
+	back = profiles__new(99);
+	add_block(back, 1000, 7, 2);
+	profiles__finish(back);
+	d = profiles__since(p, back);
+	CHECK(d != NULL);
+	if (d) {
+		CHECK_EQ(d->n_blocks, 1);
+		CHECK_EQ(d->blocks[0].start_ns, 5000);
+		CHECK_EQ(d->n_rows, 2);
+		for (size_t i = 0; i < d->n_rows; i++)
+			CHECK_EQ(d->rows[i].arg, 0);
+	}
+	profiles__free(d);
+	profiles__free(back);
+	profiles__free(p);
+}
+
 int main(void)
 {
+	test_loop_blocks();
 	test_profiles_since();
 	test_utf8();
 	test_subtract();
