@@ -24,6 +24,7 @@ static void target_request(struct proto_request *req, enum proto_type type, cons
 											     : PROTO_RUNTIME_FUTEX };
 	req->npids = npids < PROTO_MAX_PIDS ? (unsigned int)npids : PROTO_MAX_PIDS;
 	req->sample_hz = po->sample_hz;
+	req->loop_threshold_ms = (uint32_t)(po->loop_threshold_ns / 1000000);
 	memcpy(req->pids, pids, req->npids * sizeof(pids[0]));
 }
 

@@ -20,7 +20,7 @@ static void attach_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof attach [--json] [-o FILE] [-d SECONDS] [--max-size SIZE] [--no-follow] [--exact-latency]\n"
-		"                     [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--top N] [-q] PID...\n"
+		"                     [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--loop-threshold-ms N] [--top N] [-q] PID...\n"
 		"\n"
 		"Profile running processes (all their threads, and threads and processes they create from now on)\n"
 		"until Ctrl-C, SIGTERM, the duration, or the exit of every target; then report the attached window.\n"
@@ -46,6 +46,8 @@ static void attach_help(FILE *out)
 		"      --stacks        sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
 		"                      (through rtprofd too: it samples at most a few rates at once, the nearest then)\n"
 		"      --sample-hz N   samples a second on each CPU (default 99; implies --stacks)\n"
+		"      --loop-threshold-ms N  with --stacks, node: name the stack of each event-loop iteration\n"
+		"                      busy N ms or more (default 50), and of the longest\n"
 		"  -q, --quiet         no progress lines on stderr\n");
 }
 

@@ -142,7 +142,7 @@ static void export_help(FILE *out)
 		"  folded  'thread (tid);syscall total_ns' lines: syscall time per thread, for flamegraph.pl and\n"
 		"          speedscope\n"
 		"  csv     one row per syscall and per thread-state interval\n"
-		"With --profile KIND (cpu, offcpu, gil, syscalls or syscall:NAME), of a trace recorded with stack\n"
+		"With --profile KIND (cpu, offcpu, gil, loop, syscalls or syscall:NAME), of a trace recorded with stack\n"
 		"sampling on: its Python stacks of that kind, as folded lines ('process (pid);thread (tid);frame;...\n"
 		"value', samples on CPU, ns otherwise), speedscope's sampled format (speedscope), an interactive\n"
 		"flame graph in one SVG file (svg: click to zoom, Ctrl-F to search), or a gzip'd pprof profile (pprof,\n"
@@ -151,7 +151,8 @@ static void export_help(FILE *out)
 		"Times are relative to the start of the trace.\n"
 		"\n"
 		"  -f, --format FMT        chrome (default), folded, csv, speedscope, svg or pprof\n"
-		"  -p, --profile KIND      the stacks of a trace recorded with them: cpu, offcpu, gil, syscalls or\n"
+		"  -p, --profile KIND      the stacks of a trace recorded with them: cpu, offcpu, gil, loop (node:\n"
+		"                          the samples of the iterations that blocked its event loop), syscalls or\n"
 		"                          syscall:NAME (the time in that syscall, e.g. syscall:read)\n"
 		"  -o, --output OUT        output file, gzip-compressed when it ends in .gz; '-' or none: stdout\n"
 		"      --min-syscall-us N  chrome: syscalls at least this long get a slice (default 100)\n"
@@ -244,7 +245,7 @@ int cmd_export(int argc, char **argv)
 				snprintf(x.opts.profile_syscall, sizeof(x.opts.profile_syscall), "%s", optarg + 8);
 			}
 			if (x.opts.profile < 0) {
-				errorf("export: unknown profile '%s': use cpu, offcpu, gil, syscalls or syscall:NAME", optarg);
+				errorf("export: unknown profile '%s': use cpu, offcpu, gil, loop, syscalls or syscall:NAME", optarg);
 				return EXIT_USAGE;
 			}
 			break;

@@ -30,7 +30,7 @@ static void run_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof run [--json] [-o FILE] [--max-size SIZE] [-d SECS] [--no-follow] [--exact-latency]\n"
-		"                  [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--top N] [--as-root]\n"
+		"                  [--no-runtime] [--gil futex|uprobes] [--stacks] [--sample-hz N] [--loop-threshold-ms N] [--top N] [--as-root]\n"
 		"                  [--all-processes] [-q]\n"
 		"                  -- COMMAND [ARGS...]\n"
 		"\n"
@@ -54,6 +54,8 @@ static void run_help(FILE *out)
 		"      --stacks      sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
 		"                    (node: its JavaScript functions, from the perf map NODE_OPTIONS asks it for)\n"
 		"      --sample-hz N samples a second on each CPU (default 99; implies --stacks)\n"
+		"      --loop-threshold-ms N  with --stacks, node: name the stack of each event-loop iteration\n"
+		"                    busy N ms or more (default 50), and of the longest\n"
 		"      --all-processes  keep what a launcher (a shell, env, a version manager's shim) did before\n"
 		"                    the program it execs started, and its helper processes, in the tables\n"
 		"      --as-root     under sudo, run COMMAND as root; without it, COMMAND runs as the user who\n"

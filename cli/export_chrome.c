@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/profiles.h"
 #include "model/report.h"
 #include "base/vec.h"
 #include "export.h"
@@ -317,6 +318,41 @@ static size_t chrome_syscalls(struct chrome *x, const struct timeline *tl, uint3
 	return i;
 }
 
+/* An event-loop iteration that blocked the loop (a loop block of the trace's stacks): what blocked it,
+ * its innermost frames and its samples, in the slice's args. */
+static void loop_block_args(struct jsonw *w, const struct rtp_profiles *p, uint32_t tid, uint64_t ts)
+{
+	struct rtp_prof_blame bl;
+	char text[512], line[24];
+	size_t i, len = 0;
+
+	for (i = 0; p && i < p->n_blocks; i++)
+		if ((uint32_t)p->blocks[i].tid == tid && p->blocks[i].start_ns == ts)
+			break;
+	if (!p || i == p->n_blocks)
+		return;
+	profiles__block_blame(p, i, &bl);
+	jsonw__key(w, "args");
+	jsonw__object_begin(w);
+	if (bl.row) {
+		for (uint32_t k = 0; k < 3 && k <= bl.depth && len < sizeof(text); k++) {
+			const struct rtp_prof_frame *f = &p->frames[bl.row->first + bl.depth - k];
+			const struct rtp_prof_func *fn = &p->funcs[f->func];
+
+			line[0] = '\0';
+			if (f->line > 0)
+				snprintf(line, sizeof(line), ":%d", f->line);
+			len += (size_t)snprintf(text + len, sizeof(text) - len, fn->file[0] ? "%s%s (%s%s)" : "%s%s",
+						k ? " < " : "", fn->name, fn->file, line);
+		}
+		jsonw__string_field(w, "blocked_by", p->funcs[bl.func].name);
+		jsonw__string_field(w, "stack", text);
+		jsonw__uint_field(w, "blocked_by_samples", bl.samples);
+	}
+	jsonw__uint_field(w, "samples", p->blocks[i].samples);
+	jsonw__object_end(w);
+}
+
 /* The runtime slices of one thread on its own track; returns the index after them. */
 static size_t chrome_runtime(struct chrome *x, const struct timeline *tl, uint32_t pid, size_t i, size_t index)
 {
@@ -342,6 +378,8 @@ static size_t chrome_runtime(struct chrome *x, const struct timeline *tl, uint32
 			open_end = end;
 		slice_begin(x->w, "runtime", export__runtime_name(s->kind, s->arg, buf, sizeof(buf)), pid,
 			    tid + RUNTIME_TRACK_TID, start - tl->start_ns, end - start);
+		if (s->kind == RTP_TRK_LOOP_BUSY)
+			loop_block_args(x->w, tl->profiles, tid, s->ts);
 		jsonw__object_end(x->w);
 	}
 	while (i < x->n_rts && x->rts[i].tid == tid)

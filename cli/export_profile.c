@@ -89,7 +89,7 @@ int export__need_profiles(const struct timeline *tl)
 /* Whether a row is of the profile asked for: its kind, and for syscalls the one named (all when ""). */
 static uint64_t export_value(const struct rtp_profiles *p, const struct rtp_prof_row *r, bool count)
 {
-	return count && r->kind == RTP_PROF_CPU ? r->samples : r->ns;
+	return count && (r->kind == RTP_PROF_CPU || r->kind == RTP_PROF_LOOP) ? r->samples : r->ns;
 }
 
 /* ---- folded ---- */
@@ -428,6 +428,7 @@ static int svg_finish(void *state, const struct timeline *tl)
 		    SVG_WIDTH, height + 2 * SVG_ROW, SVG_WIDTH / 2,
 		    x->opts->profile_syscall[0] ? x->opts->profile_syscall : profiles__kind_name(kind),
 		    kind == RTP_PROF_CPU ? "time on CPU (samples x period)" : kind == RTP_PROF_SYSCALL ? "time in syscalls"
+		    : kind == RTP_PROF_LOOP ? "time on CPU in the event-loop iterations that blocked the loop"
 		    : "time off CPU", SVG_WIDTH - 10,
 		    SVG_WIDTH - 10, height + SVG_ROW + 5);
 	if (root->value)

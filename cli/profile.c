@@ -78,6 +78,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 		{ "trace-buffer", required_argument, NULL, 'B' },
 		{ "stacks", no_argument, NULL, 'K' },
 		{ "sample-hz", required_argument, NULL, 'H' },
+		{ "loop-threshold-ms", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -157,6 +158,13 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 				return -EINVAL;
 			}
 			po->sample_hz = (unsigned int)n;
+			break;
+		case 'T':
+			if (parse_count(optarg, 3600000, &n) || !n) {
+				errorf("invalid --loop-threshold-ms '%s': expected milliseconds, 1 to 3600000", optarg);
+				return -EINVAL;
+			}
+			po->loop_threshold_ns = n * 1000000ull;
 			break;
 		case 'q':
 			po->quiet = true;
@@ -339,6 +347,7 @@ int profile__new_engine(const struct profile_opts *po, struct engine **e)
 		.runtime_mode = po->runtime_mode,
 		.sample_hz = po->sample_hz,
 		.own_perf_maps = po->sample_hz && po->node_perf_map,
+		.loop_threshold_ns = po->loop_threshold_ns,
 	};
 	char err[RTP_ERRLEN];
 	int r = engine__new(&eo, e, err, sizeof(err));

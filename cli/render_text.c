@@ -351,7 +351,71 @@ static void print_python(FILE *out, const struct rtp_report_runtime *rt)
 		print_hist(out, "  GIL wait time", rt->gil_wait_hist, RTP_HIST_SLOTS);
 }
 
-static void print_node(FILE *out, const struct rtp_report_runtime *rt)
+/* A loop block's line: its time, thread, samples and what blocked the loop, with the two callers. */
+static void print_block(FILE *out, const struct rtp_profiles *p, size_t i, const char *lead)
+{
+	const struct rtp_prof_block *b = &p->blocks[i];
+	struct rtp_prof_blame bl;
+	char d[24], fn[96], file[160];
+
+	profiles__block_blame(p, i, &bl);
+	fprintf(out, "%s%s on tid %d, ", lead, fmt_ns(d, sizeof(d), b->dur_ns), (int)b->tid);
+	if (!bl.row) {
+		fprintf(out, "no sample in it\n");
+		return;
+	}
+	for (uint32_t k = 0; k < 3 && k <= bl.depth; k++) {
+		const struct rtp_prof_frame *f = &p->frames[bl.row->first + bl.depth - k];
+		const struct rtp_prof_func *fun = &p->funcs[f->func];
+
+		SAFE(fn, fun->name);
+		SAFE(file, fun->file);
+		if (fun->file[0] && f->line > 0)
+			fprintf(out, "%s%s (%s:%d)", k ? " < " : "", fn, file, f->line);
+		else
+			fprintf(out, "%s%s", k ? " < " : "", fn);
+		if (!k)
+			fprintf(out, " in %" PRIu64 " of %" PRIu64 " samples", bl.samples, bl.kept);
+	}
+	fputc('\n', out);
+}
+
+static int block_by_dur(const void *a, const void *b, void *ctx)
+{
+	const struct rtp_profiles *p = ctx;
+	uint64_t x = p->blocks[*(const size_t *)a].dur_ns, y = p->blocks[*(const size_t *)b].dur_ns;
+
+	return x > y ? -1 : x < y;
+}
+
+/* The callback that blocked the loop: the thread's longest iteration, then those over the threshold, the
+ * longest first. */
+static void print_blocks(FILE *out, const struct rtp_profiles *p, pid_t pid)
+{
+	size_t *over, n_over = 0;
+	char t[24];
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_blocks; i++)
+		if (p->blocks[i].pid == pid && p->blocks[i].longest && p->blocks[i].dur_ns < p->loop_threshold_ns)
+			print_block(out, p, i, "    longest iteration: ");
+	over = calloc(p->n_blocks ? p->n_blocks : 1, sizeof(*over));
+	if (!over)
+		return;
+	for (size_t i = 0; i < p->n_blocks; i++)
+		if (p->blocks[i].pid == pid && p->blocks[i].dur_ns >= p->loop_threshold_ns)
+			over[n_over++] = i;
+	qsort_r(over, n_over, sizeof(*over), block_by_dur, (void *)p);
+	if (n_over)
+		fprintf(out, "    %zu iteration%s of %s or more%s:\n", n_over, n_over == 1 ? "" : "s",
+			fmt_ns(t, sizeof(t), p->loop_threshold_ns), n_over > 10 ? " (the 10 longest)" : "");
+	for (size_t j = 0; j < n_over && j < 10; j++)
+		print_block(out, p, over[j], "      ");
+	free(over);
+}
+
+static void print_node(FILE *out, const struct rtp_report_runtime *rt, const struct rtp_profiles *p)
 {
 	char b[24], i[24], m[24], q[24], r[24], version[sizeof(rt->version)];
 	uint64_t all = rt->loop_busy_ns + rt->loop_idle_ns;
@@ -366,6 +430,8 @@ static void print_node(FILE *out, const struct rtp_report_runtime *rt)
 		fprintf(out, "  event loop: %.1f%% utilisation (busy %s, idle %s), %" PRIu64 " iterations, longest %s\n",
 			100.0 * (double)rt->loop_busy_ns / (double)all, fmt_ns(b, sizeof(b), rt->loop_busy_ns),
 			fmt_ns(i, sizeof(i), rt->loop_idle_ns), rt->loop_iters, fmt_ns(m, sizeof(m), rt->loop_busy_max_ns));
+	if (rt->loop_method[0] && all)
+		print_blocks(out, p, rt->pid);
 	if (!rt->tp_method[0])
 		print_unavailable(out, "threadpool", rt->tp_unavailable);
 	else if (rt->tp_no_queue)
@@ -391,7 +457,7 @@ static void print_runtimes(FILE *out, const struct rtp_report *r)
 		if (r->runtimes[i].kind == RTP_RUNTIME_PYTHON)
 			print_python(out, &r->runtimes[i]);
 		else
-			print_node(out, &r->runtimes[i]);
+			print_node(out, &r->runtimes[i], r->profiles);
 	}
 }
 
@@ -471,7 +537,7 @@ static void print_profiles(FILE *out, const struct rtp_profiles *p, int top)
 			fprintf(out, "Python stacks of %d: not sampled: %s\n", (int)pp->pid, SAFE(safe, pp->unavailable));
 	}
 	for (unsigned int k = 0; k < RTP_PROF_KINDS; k++)
-		if (k != RTP_PROF_SYSCALL) /* under each syscall's row */
+		if (k != RTP_PROF_SYSCALL && k != RTP_PROF_LOOP) /* under each syscall's row, each event loop's */
 			print_top_functions(out, p, k, top);
 }
 

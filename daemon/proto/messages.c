@@ -143,6 +143,13 @@ int proto__parse_request(json_object *msg, struct proto_request *req, char *err,
 					      PROTO_MAX_SAMPLE_HZ);
 			req->sample_hz = (uint32_t)n;
 		}
+		if ((v = member(msg, "loop_threshold_ms", json_type_int))) {
+			n = json_object_get_int64(v);
+			if (n < 0 || n > 3600000)
+				return errmsg(err, errlen, -EINVAL, "loop_threshold_ms must be from 0 (the default) to "
+					      "3600000");
+			req->loop_threshold_ms = (uint32_t)n;
+		}
 		/* a smaller trace buffer than the default only: a client cannot make the daemon pin more memory */
 		if (req->type == PROTO_RECORD && (v = member(msg, "trace_buffer", json_type_int))) {
 			n = json_object_get_int64(v);
@@ -201,6 +208,8 @@ json_object *proto__build_request(const struct proto_request *req)
 			json_object_object_add(msg, "notify", json_object_new_boolean(1));
 		if (req->sample_hz)
 			json_object_object_add(msg, "sample_hz", json_object_new_int64(req->sample_hz));
+		if (req->loop_threshold_ms)
+			json_object_object_add(msg, "loop_threshold_ms", json_object_new_int64(req->loop_threshold_ms));
 		break;
 	case PROTO_QUERY:
 	case PROTO_DETACH:

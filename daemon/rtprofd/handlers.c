@@ -157,6 +157,7 @@ static void attach_known(struct server *s, struct client *c, const struct proto_
 			return;
 		}
 		reply.sample_hz = (uint32_t)hz;
+		engine__session_loop_threshold(s->e, ss->slot, req->loop_threshold_ms * 1000000ull);
 	}
 	if (c->uid != 0)
 		engine__session_restrict(s->e, ss->slot, c->uid, c->gid);

@@ -11,9 +11,9 @@ _rtprof_command_opts()
 {
 	case $1 in
 	run) echo "--json --output --max-size --trace-buffer --duration --no-follow --top --exact-latency --no-runtime
-		--gil --stacks --sample-hz --as-root --all-processes --quiet --help" ;;
+		--gil --stacks --sample-hz --loop-threshold-ms --as-root --all-processes --quiet --help" ;;
 	attach) echo "--json --output --duration --max-size --trace-buffer --local --socket --no-follow --top
-		--exact-latency --no-runtime --gil --stacks --sample-hz --quiet --help" ;;
+		--exact-latency --no-runtime --gil --stacks --sample-hz --loop-threshold-ms --quiet --help" ;;
 	report) echo "--json --top --timeline --resolution --help" ;;
 	export) echo "--format --profile --output --min-syscall-us --load-bucket-ms --help" ;;
 	compare) echo "--json --top --help" ;;
@@ -33,7 +33,7 @@ _rtprof_takes_value()
 	run:-o | run:--output | run:-d | run:--duration | run:--max-size | run:--top | run:--socket) return 0 ;;
 	attach:-o | attach:--output | attach:-d | attach:--duration | attach:--max-size | attach:--top | attach:--socket) return 0 ;;
 	run:--gil | run:--trace-buffer | attach:--gil | attach:--trace-buffer) return 0 ;;
-	run:--sample-hz | attach:--sample-hz) return 0 ;;
+	run:--sample-hz | attach:--sample-hz | run:--loop-threshold-ms | attach:--loop-threshold-ms) return 0 ;;
 	report:--top | report:--resolution) return 0 ;;
 	export:-f | export:--format | export:-o | export:--output | export:--min-syscall-us | export:--load-bucket-ms) return 0 ;;
 	export:-p | export:--profile) return 0 ;;
@@ -95,7 +95,7 @@ _rtprof_value()
 	--btf | --socket) _rtprof_files "$cur" ;;
 	-o | --output) _rtprof_files "$cur" ;; # a new file, usually
 	-f | --format) _rtprof_words "chrome folded csv speedscope svg pprof" "$cur" ;;
-	-p | --profile) _rtprof_words "cpu offcpu gil syscalls" "$cur" ;;
+	-p | --profile) _rtprof_words "cpu offcpu gil loop syscalls" "$cur" ;;
 	-s | --sort) _rtprof_words "cpu runq switches tid" "$cur" ;;
 	--gil) _rtprof_words "futex uprobes" "$cur" ;;
 	*) COMPREPLY=() ;; # a number

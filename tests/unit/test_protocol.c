@@ -51,7 +51,8 @@ static void test_errors(void)
 static void test_requests(void)
 {
 	struct proto_request req = { .type = PROTO_ATTACH, .npids = 2, .pids = { 42, 43 }, .follow = false,
-				     .runtime = PROTO_RUNTIME_UPROBES, .notify = true, .sample_hz = 499 }, back;
+				     .runtime = PROTO_RUNTIME_UPROBES, .notify = true, .sample_hz = 499,
+				     .loop_threshold_ms = 120 }, back;
 	json_object *msg = wire(proto__build_request(&req));
 	char err[256];
 
@@ -63,6 +64,7 @@ static void test_requests(void)
 	CHECK_EQ(back.runtime, PROTO_RUNTIME_UPROBES);
 	CHECK_EQ(back.notify, true);
 	CHECK_EQ(back.sample_hz, 499);
+	CHECK_EQ(back.loop_threshold_ms, 120);
 	CHECK(!back.has_id);
 	json_object_put(msg);
 
@@ -90,6 +92,9 @@ static void test_requests(void)
 	CHECK_EQ(back.sample_hz, 0);
 	CHECK_EQ(parse_text("{\"type\":\"attach\",\"pids\":[1],\"sample_hz\":1001}", &back, err, sizeof(err)), -EINVAL);
 	CHECK_STREQ(err, "sample_hz must be from 0 (no stacks) to 1000");
+	CHECK_EQ(parse_text("{\"type\":\"attach\",\"pids\":[1],\"loop_threshold_ms\":-1}", &back, err, sizeof(err)),
+		 -EINVAL);
+	CHECK_STREQ(err, "loop_threshold_ms must be from 0 (the default) to 3600000");
 	CHECK_EQ(parse_text("{\"type\":\"hello\"}", &back, err, sizeof(err)), 0);
 	CHECK_EQ(back.version, -1);
 	CHECK_EQ(parse_text("{\"type\":\"frob\\u0001\",\"id\":1}", &back, err, sizeof(err)), -EINVAL);
