@@ -178,7 +178,8 @@ class Completion(unittest.TestCase):
         self.assertCandidates(["rtprof", "export", "--format", "=", "c"], [f for f in formats if f.startswith("c")])
         self.assertEqual(self.complete("rtprof", "export", "--format", "csv", "-o", "x.csv", "--"),
                          ["--format", "--profile", "--output", "--min-syscall-us", "--load-bucket-ms", "--help"])
-        self.assertEqual(self.complete("rtprof", "export", "a.rtprof.gz", "--profile", ""), ["cpu", "offcpu", "gil", "syscalls"])
+        self.assertEqual(self.complete("rtprof", "export", "a.rtprof.gz", "--profile", ""),
+                         ["cpu", "offcpu", "gil", "loop", "syscalls"])
 
     def test_value_lists_of_run_and_attach(self):
         """Options of run/attach whose values the usage line lists as a|b (--gil futex|uprobes) complete them."""

@@ -667,6 +667,97 @@ class NodeStacks(StacksCase):
         self.assertEqual(self.rows_of(report, proc.pid), [], "no frames for a node not walked")
 
 
+class NodeLoopBlocks(StacksCase):
+    """The callback that blocked node's event loop: a workload whose timers compute for 250 ms in blockLong and
+    twice for 120 ms in blockMid, between 1 ms ticks; each iteration over the threshold is named by the
+    function most of its samples were in, with its time, for node 20, 22 and 24; the same from the trace."""
+
+    def loop_run(self, node, extra=(), trace=None):
+        tmp = tempfile.mkdtemp(prefix="rtprof-loop-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        truth_path = os.path.join(tmp, "truth.json")
+        res, report = rtp.run_json(self, [node, rtp.workload("loop_block.js"), truth_path],
+                                   extra=["--stacks", "--sample-hz", str(HZ)] + list(extra))
+        with open(truth_path) as f:
+            return report, json.load(f)
+
+    def check_blocks(self, report, truth, threshold_ms):
+        prof = report["profiles"]
+        self.assertEqual(prof["loop_threshold_ns"], threshold_ms * 1000000)
+        loop = [rt for rt in report["runtime_metrics"]["processes"] if rt["pid"] == truth["pid"]][0]["event_loop"]
+        blocks = [b for b in prof["loop_blocks"] if b["pid"] == truth["pid"]]
+        named = [b for b in blocks if b["blocked_by"] and b["blocked_by"]["function"] in truth["lines"]]
+        named.sort(key=lambda b: b["start_ns"])
+        calls = [c for c in truth["calls"] if c["ms"] >= threshold_ms]
+        detail = "blocks %s\ncalls %s" % (json.dumps(blocks, indent=1)[:4000], truth["calls"])
+        # each callback over the threshold, and only those, named by its function, in the order they ran
+        self.assertEqual([b["blocked_by"]["function"] for b in named], [c["fn"] for c in calls], detail)
+        for b, c in zip(named, calls):
+            by = b["blocked_by"]
+            self.assertEqual(b["tid"], truth["pid"], "on the main thread: %s" % b)
+            self.assertEqual((by["file"], by["line"]), (truth["file"], truth["lines"][c["fn"]]), by)
+            # the iteration holds the callback (measured around the call) and little else: a tick, the timers'
+            # own work
+            self.assertGreaterEqual(b["busy_ns"], c["ms"] * 1e6 - 1e6, "iteration shorter than its callback: %s"
+                                    % detail)
+            self.assertLess(b["busy_ns"], c["ms"] * 1e6 + 50e6, "iteration much longer than its callback: %s"
+                            % detail)
+            # the samples: no more than the time allows; a uniform choice of 32 kept when more; most in it
+            self.assertLessEqual(b["samples"], b["busy_ns"] * HZ / 1e9 * 1.1 + 2, detail)
+            self.assertEqual(by["of_samples"], min(b["samples"], 32), detail)
+            self.assertGreater(by["samples"], by["of_samples"] / 2, detail)
+            self.assertEqual(by["stack"][-1]["function"], c["fn"], by)
+        # the longest iteration: blockLong's, the event loop's own longest to the nanosecond
+        longest = [b for b in blocks if b["longest"] and b["tid"] == truth["pid"]]
+        self.assertEqual(len(longest), 1, detail)
+        self.assertEqual(longest[0]["busy_ns"], loop["max_busy_ns"], detail)
+        self.assertEqual(longest[0]["blocked_by"]["function"], "blockLong", detail)
+        # nothing else over the threshold is named by the workload's functions (start-up may be slow)
+        for b in blocks:
+            if b not in named:
+                self.assertTrue(not b["blocked_by"] or b["blocked_by"]["function"] not in truth["lines"], detail)
+
+    def test_named_blocks_and_trace(self):
+        """node 20, the default threshold (50 ms): blockLong, blockMid, blockMid; the text report names them;
+        the trace's report has the same blocks."""
+        node = rtp.require_node_major(self, 20)
+        tmp = tempfile.mkdtemp(prefix="rtprof-loop-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        trace = os.path.join(tmp, "t.rtprof.gz")
+        truth_path = os.path.join(tmp, "truth.json")
+        res = rtp.rtprof("run", "--json", "--stacks", "--sample-hz", str(HZ), "-o", trace, "--", node,
+                         rtp.workload("loop_block.js"), truth_path)
+        self.assertEqual(res.returncode, 0, res.describe())
+        report = rtp.parse_report(self, res.stderr[res.stderr.index("{"):], "run's report on stderr")
+        with open(truth_path) as f:
+            truth = json.load(f)
+        self.check_blocks(report, truth, 50)
+        again = rtp.rtprof("report", "--json", trace)
+        self.assertEqual(again.returncode, 0, again.describe())
+        replay = rtp.parse_report(self, again.stdout, "the trace's report")
+        self.assertEqual(replay["profiles"]["loop_blocks"], report["profiles"]["loop_blocks"])
+        # the chrome export: the loop's slices of those iterations say what blocked it
+        chrome = rtp.rtprof("export", trace, "--format", "chrome", "-o", "-")
+        self.assertEqual(chrome.returncode, 0, chrome.describe())
+        events = json.loads(chrome.stdout)
+        events = events["traceEvents"] if isinstance(events, dict) else events
+        named = [e["args"]["blocked_by"] for e in sorted(events, key=lambda e: e.get("ts", 0))
+                 if e.get("name") == "event loop busy" and e.get("args", {}).get("blocked_by") in truth["lines"]]
+        self.assertEqual(named, ["blockLong", "blockMid", "blockMid"])
+        text = rtp.rtprof("report", trace)
+        self.assertEqual(text.returncode, 0, text.describe())
+        self.assertRegex(text.stdout, r"iterations of 50\.00 ms or more:\n +\d+\.\d+ ms on tid %d, blockLong "
+                         r"\(%s:%d\) in \d+ of \d+ samples < " % (truth["pid"], re.escape(truth["file"]),
+                                                               truth["lines"]["blockLong"]), text.stdout)
+
+    def test_threshold_node22_node24(self):
+        """--loop-threshold-ms 200: blockLong's iteration only, for node 22 and 24."""
+        for major in (22, 24):
+            with self.subTest(node=major):
+                report, truth = self.loop_run(rtp.require_node_major(self, major), ["--loop-threshold-ms", "200"])
+                self.check_blocks(report, truth, 200)
+
+
 def start_rtprofd(test, *extra):
     """rtprofd on a socket of its own for the test (rtp.start_rtprofd); the socket's path."""
     return rtp.start_rtprofd(test, *extra)[0]
