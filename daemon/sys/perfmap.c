@@ -159,8 +159,12 @@ void perfmap__split_v8(const char *name, char *fn, size_t fn_size, char *file, s
 		if (q == colon && q > name)
 			name = colon + 1;
 	}
-	if (*name == '~' || *name == '^' || *name == '*' || *name == '+')
-		name++; /* the tier: interpreted, baseline, optimized, maglev */
+	/* the tier: interpreted, baseline, optimized (TurboFan), Maglev; the optimized ones followed by a quote
+	 * when specialized to a context (V8's CodeKindToMarker: "*'", "+'") */
+	if (*name == '*' || *name == '+')
+		name += name[1] == '\'' ? 2 : 1;
+	else if (*name == '~' || *name == '^')
+		name++;
 	/* the script location after the last space, "FILE:LINE:COL" */
 	sp = strrchr(name, ' ');
 	fn_len = sp ? (size_t)(sp - name) : strlen(name);

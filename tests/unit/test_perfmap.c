@@ -57,6 +57,10 @@ static void test_names(void)
 	check_split("JS:*Module._compile node:internal/modules/cjs/loader:1483:14", "Module._compile",
 		    "node:internal/modules/cjs/loader", 1483);
 	check_split("JS:+spin /a b/x.js:7:3", "spin /a", "b/x.js", 7);
+	/* node 24: code specialized to its context (V8's "*'" and "+'") is the same function */
+	check_split("JS:*'spinA /app/x.js:17:15", "spinA", "/app/x.js", 17);
+	check_split("JS:+'spinB /app/x.js:25:15", "spinB", "/app/x.js", 25);
+	check_split("JS:~'q /app/x.js:2:1", "'q", "/app/x.js", 2); /* no such marker: a name's own quote */
 	check_split("JS:~ /app/x.js:1:1", "(anonymous)", "/app/x.js", 1);
 	check_split("LazyCompile:^g file:///srv/a.mjs:3:1", "g", "file:///srv/a.mjs", 3);
 	check_split("Builtin:ArgumentsAdaptorTrampoline", "ArgumentsAdaptorTrampoline", "", 0);
