@@ -1304,6 +1304,23 @@ def proc_state(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
+def runq_s(pid, main_only=False):
+    """Seconds the threads of process pid (or its main thread) have waited for a CPU (the kernel's schedstat,
+    summed); 0 when gone."""
+    total = 0
+    try:
+        tids = [str(pid)] if main_only else os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
 class WatchAtScale(unittest.TestCase):
     """rtprofd --watch python,node with 40 to 60 processes: each watched within 1 s of its exec; SIGTERM
     ends it within 2 s, leaving no process, link or program of its own, and the watched processes running."""
@@ -1323,13 +1340,16 @@ class WatchAtScale(unittest.TestCase):
         self.assertEqual(rc, 0, "rtprofd should exit 0 on SIGTERM\n" + log)
 
     def start(self, n):
-        """n idle processes, python and node in turn: {pid: monotonic time before its fork}."""
+        """n idle processes, python and node in turn: {pid: monotonic time before its fork}; self.rq0: {pid:
+        rtprofd's run-queue wait then}."""
         started = {}
         for i in range(n):
             argv = [self.node, "-e", IDLE_JS] if i % 2 else [rtp.python_exe(), "-c", IDLE_PY]
+            rq = runq_s(self.daemon.pid)
             t0 = time.monotonic()
             p = rtp.spawn(self, argv)
             started[p.pid] = t0
+            self.rq0[p.pid] = rq
             self.procs.append(p)
         return started
 
@@ -1339,14 +1359,20 @@ class WatchAtScale(unittest.TestCase):
         c = self.daemon.connect()
         self.addCleanup(c.close)
         seen, stop, errors = {}, threading.Event(), []
+        # what the kernel says the machine's load cost: rtprofd's wait for a CPU between a process's fork and
+        # the list that first had it, and the process's own before its exec (self.allow, seconds)
+        self.rq0, self.allow = {}, {}
 
         def poll():
             try:
                 while not stop.is_set():
                     pids = self.watched_pids(c)
                     now = time.monotonic()
+                    rq = runq_s(self.daemon.pid)
                     for pid in pids:
-                        seen.setdefault(pid, now)
+                        if pid not in seen:
+                            seen[pid] = now
+                            self.allow[pid] = rq - self.rq0.get(pid, rq) + runq_s(pid, True)
                     time.sleep(0.01)
             except Exception as e:  # noqa: BLE001 -- reported by the test
                 errors.append(e)
@@ -1373,8 +1399,10 @@ class WatchAtScale(unittest.TestCase):
                          "least %.3f)\n" % (lat[-1], lat[len(lat) // 2], lat[0]) if lat else "")
         self.assertEqual(len(seen), 40, "watched %d of 40 processes within 10 s\n%s"
                          % (len(seen), self.daemon.log_tail()))
-        late = {pid: round(t, 3) for pid, t in seen.items() if t > budget(WATCH_WITHIN_S)}
-        self.assertEqual(late, {}, "processes watched more than %.1f s after their exec\n%s"
+        late = {pid: (round(t, 3), round(self.allow[pid], 3)) for pid, t in seen.items()
+                if t > budget(WATCH_WITHIN_S) + self.allow[pid]}
+        self.assertEqual(late, {}, "processes watched more than %.1f s after their fork, beyond the time rtprofd "
+                         "and they waited for a CPU meanwhile ({pid: (s, waits s)})\n%s"
                          % (budget(WATCH_WITHIN_S), self.daemon.log_tail()))
 
     def test_sigterm_with_60_watched(self):
