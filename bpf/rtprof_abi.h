@@ -166,6 +166,8 @@ struct rtp_thread {
 	__u64 loop_iters;
 	__u64 loop_busy_max_ns;
 	__u64 loop_last_exit; /* left its last epoll_wait at; 0 never */
+	/* the collections of its runtime run on this thread (node: of the isolate it runs) */
+	__u64 gc_count, gc_ns, gc_max_ns;
 };
 #define RTP_GIL_NONE 0
 #define RTP_GIL_WAITING 1

@@ -159,6 +159,10 @@ static __always_inline void gc_end(void)
 	if (k >= RTP_RT_GC_KINDS)
 		return;
 	d = bpf_ktime_get_ns() - t->gc_ts;
+	t->gc_count++;
+	t->gc_ns += d;
+	if (d > t->gc_max_ns)
+		t->gc_max_ns = d;
 	rp = cur_rt_proc();
 	if (rp && k < RTP_RT_GC_KINDS)
 		rt_stat_add(&rp->gc[k], d);

@@ -297,8 +297,9 @@ static void print_gc(FILE *out, const struct rtp_report_runtime *rt)
 		if (rt->gc[k].max_ns > all.max_ns)
 			all.max_ns = rt->gc[k].max_ns;
 	}
-	fprintf(out, "  GC (%s): %" PRIu64 " collections, %s in all, longest %s\n", SAFE(method, rt->gc_method), all.count,
-		fmt_ns(tot, sizeof(tot), all.total_ns), fmt_ns(mx, sizeof(mx), all.max_ns));
+	fprintf(out, "  GC (%s)%s: %" PRIu64 " collections, %s in all, longest %s\n", SAFE(method, rt->gc_method),
+		rt->n_isolates > 1 ? ", all isolates" : "", all.count, fmt_ns(tot, sizeof(tot), all.total_ns),
+		fmt_ns(mx, sizeof(mx), all.max_ns));
 	for (unsigned int k = 0; k < rt->n_gc_kinds && k < RTP_RT_GC_KINDS; k++) {
 		const struct rtp_report_rt_stat *g = &rt->gc[k];
 
@@ -415,6 +416,29 @@ static void print_blocks(FILE *out, const struct rtp_profiles *p, pid_t pid)
 	free(over);
 }
 
+/* With worker_threads: each isolate's own loop and collections, on the thread that runs it. */
+static void print_isolates(FILE *out, const struct rtp_report_runtime *rt)
+{
+	char b[24], m[24], g[24], name[RTP_COMM_LEN];
+
+	if (rt->n_isolates < 2)
+		return;
+	fprintf(out, "  isolates (the main thread's and each worker_thread's: their own event loop and GC)\n");
+	fprintf(out, "    %8s %-16s %7s %12s %10s %12s %6s %12s\n", "tid", "name", "loop %", "loop busy", "iterations",
+		"longest", "GCs", "GC time");
+	for (size_t k = 0; k < rt->n_isolates; k++) {
+		const struct rtp_report_isolate *x = &rt->isolates[k];
+		uint64_t all = x->loop_busy_ns + x->loop_idle_ns;
+		char util[16] = "-";
+
+		if (all)
+			snprintf(util, sizeof(util), "%.1f%%", 100.0 * (double)x->loop_busy_ns / (double)all);
+		fprintf(out, "    %8d %-16s %7s %12s %10" PRIu64 " %12s %6" PRIu64 " %12s\n", x->tid, SAFE(name, x->name),
+			util, fmt_ns(b, sizeof(b), x->loop_busy_ns), x->loop_iters, fmt_ns(m, sizeof(m), x->loop_busy_max_ns),
+			x->gc_count, fmt_ns(g, sizeof(g), x->gc_ns));
+	}
+}
+
 static void print_node(FILE *out, const struct rtp_report_runtime *rt, const struct rtp_profiles *p)
 {
 	char b[24], i[24], m[24], q[24], r[24], version[sizeof(rt->version)];
@@ -427,9 +451,10 @@ static void print_node(FILE *out, const struct rtp_report_runtime *rt, const str
 	else if (!all)
 		fprintf(out, "  event loop: no iteration seen\n");
 	else
-		fprintf(out, "  event loop: %.1f%% utilisation (busy %s, idle %s), %" PRIu64 " iterations, longest %s\n",
-			100.0 * (double)rt->loop_busy_ns / (double)all, fmt_ns(b, sizeof(b), rt->loop_busy_ns),
-			fmt_ns(i, sizeof(i), rt->loop_idle_ns), rt->loop_iters, fmt_ns(m, sizeof(m), rt->loop_busy_max_ns));
+		fprintf(out, "  event loop%s: %.1f%% utilisation (busy %s, idle %s), %" PRIu64 " iterations, longest %s\n",
+			rt->n_isolates > 1 ? " (main thread)" : "", 100.0 * (double)rt->loop_busy_ns / (double)all,
+			fmt_ns(b, sizeof(b), rt->loop_busy_ns), fmt_ns(i, sizeof(i), rt->loop_idle_ns), rt->loop_iters,
+			fmt_ns(m, sizeof(m), rt->loop_busy_max_ns));
 	if (rt->loop_method[0] && all)
 		print_blocks(out, p, rt->pid);
 	if (!rt->tp_method[0])
@@ -446,9 +471,10 @@ static void print_node(FILE *out, const struct rtp_report_runtime *rt, const str
 			rt->tp_kind[RTP_TP_RANDOM], fmt_ns(q, sizeof(q), rt->tp_queue_ns),
 			fmt_ns(m, sizeof(m), rt->tp_queue_max_ns), fmt_ns(r, sizeof(r), rt->tp_run_ns), rt->tp_busy_max);
 	print_gc(out, rt);
+	print_isolates(out, rt);
 	fputc('\n', out);
 	if (rt->loop_iters)
-		print_hist(out, "  Event-loop iterations, busy time", rt->loop_busy_hist, RTP_HIST_SLOTS);
+		print_hist(out, "  Event-loop iterations, busy time (main thread)", rt->loop_busy_hist, RTP_HIST_SLOTS);
 }
 
 static void print_runtimes(FILE *out, const struct rtp_report *r)

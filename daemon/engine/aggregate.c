@@ -280,6 +280,9 @@ static void thread_to_report(const struct rtp_thread *t, struct rtp_report_threa
 	rt->loop_busy_ns = t->loop_busy_ns;
 	rt->loop_iters = t->loop_iters;
 	rt->loop_busy_max_ns = t->loop_busy_max_ns;
+	rt->gc_count = t->gc_count;
+	rt->gc_ns = t->gc_ns;
+	rt->gc_max_ns = t->gc_max_ns;
 	rt->start_ns = t->start_ns;
 	rt->exit_ns = t->exit_ns;
 }

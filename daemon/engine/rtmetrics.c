@@ -732,6 +732,11 @@ void rt_report_row(const struct rt_ctx *c, const struct target_proc *p, const st
 		if (!o->gil_threads)
 			return;
 	}
+	if (rt->kind == RTP_RT_NODE && n) {
+		o->isolates = calloc(n, sizeof(*o->isolates));
+		if (!o->isolates)
+			return;
+	}
 	for (size_t i = 0; i < rep->n_threads; i++) {
 		const struct rtp_report_thread *t = &rep->threads[i];
 
@@ -744,6 +749,7 @@ void rt_report_row(const struct rt_ctx *c, const struct target_proc *p, const st
 			o->loop_iters = t->loop_iters;
 			o->loop_busy_max_ns = t->loop_busy_max_ns;
 		}
+		report__isolate_add(o, t);
 		if (o->gil_threads) {
 			uint64_t from = t->start_ns > session_start ? t->start_ns : session_start;
 			uint64_t to = t->exit_ns && t->exit_ns < now ? t->exit_ns : now;

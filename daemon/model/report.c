@@ -21,7 +21,10 @@ void report__free(struct rtp_report *r)
 	free(r->syscalls);
 	free(r->threads);
 	for (size_t i = 0; i < r->n_runtimes; i++)
+	{
 		free(r->runtimes[i].gil_threads);
+		free(r->runtimes[i].isolates);
+	}
 	free(r->runtimes);
 	free(r->targets);
 	free(r->process.cpu_load_pct);
@@ -93,6 +96,20 @@ const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i)
 	if (i >= RTP_RT_GC_KINDS)
 		return "?";
 	return kind == RTP_RUNTIME_NODE ? v8[i] : py[i];
+}
+
+void report__isolate_add(struct rtp_report_runtime *o, const struct rtp_report_thread *t)
+{
+	struct rtp_report_isolate *x;
+
+	if (!o->isolates || (!t->loop_iters && !t->gc_count))
+		return;
+	x = &o->isolates[o->n_isolates++];
+	*x = (struct rtp_report_isolate){ .tid = t->tid, .loop_busy_ns = t->loop_busy_ns, .loop_idle_ns = t->loop_idle_ns,
+					  .loop_iters = t->loop_iters, .loop_busy_max_ns = t->loop_busy_max_ns,
+					  .gc_count = t->gc_count, .gc_ns = t->gc_ns, .gc_max_ns = t->gc_max_ns };
+	memcpy(x->name, t->name, sizeof(x->name));
+	x->name[sizeof(x->name) - 1] = '\0';
 }
 
 void report__gil_thread_add(struct rtp_report_runtime *o, pid_t tid, const char *name, uint64_t wait_ns,
@@ -195,12 +212,21 @@ static int runtimes_subtract(struct rtp_report *d, const struct rtp_report *now,
 		*r = *a;
 		r->gil_threads = NULL;
 		r->n_gil_threads = 0;
+		r->isolates = NULL;
+		r->n_isolates = 0;
 		if (a->n_gil_threads) {
 			r->gil_threads = calloc(a->n_gil_threads, sizeof(*r->gil_threads));
 			if (!r->gil_threads)
 				return -ENOMEM;
 			memcpy(r->gil_threads, a->gil_threads, a->n_gil_threads * sizeof(*r->gil_threads));
 			r->n_gil_threads = a->n_gil_threads;
+		}
+		if (a->n_isolates) {
+			r->isolates = calloc(a->n_isolates, sizeof(*r->isolates));
+			if (!r->isolates)
+				return -ENOMEM;
+			memcpy(r->isolates, a->isolates, a->n_isolates * sizeof(*r->isolates));
+			r->n_isolates = a->n_isolates;
 		}
 		for (size_t j = 0; j < then->n_runtimes && !b; j++)
 			if (then->runtimes[j].pid == a->pid)
@@ -219,6 +245,12 @@ static int runtimes_subtract(struct rtp_report *d, const struct rtp_report *now,
 				break;
 			}
 		}
+		for (size_t k = 0; k < r->n_isolates; k++)
+			for (size_t m = 0; m < b->n_isolates; m++)
+				if (b->isolates[m].tid == r->isolates[k].tid) {
+					fields__subtract(&report_isolate_fields, &r->isolates[k], &b->isolates[m]);
+					break;
+				}
 		for (unsigned int k = 0; k < RTP_RT_GC_KINDS; k++)
 			fields__subtract(&report_rt_stat_fields, &r->gc[k], &b->gc[k]);
 		for (unsigned int k = 0; k < RTP_TP_KINDS; k++)

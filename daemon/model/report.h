@@ -64,6 +64,7 @@ struct rtp_report_thread {
 	/* runtime metrics (python GIL, node event loop); zero for other threads */
 	uint64_t gil_wait_ns, gil_hold_ns, gil_waits;
 	uint64_t loop_idle_ns, loop_busy_ns, loop_iters, loop_busy_max_ns;
+	uint64_t gc_count, gc_ns, gc_max_ns; /* its runtime's collections run on it */
 	uint64_t start_ns, exit_ns; /* CLOCK_MONOTONIC; 0: before tracing began / still alive */
 };
 
@@ -81,6 +82,15 @@ struct rtp_report_gil_thread {
 	uint64_t hold_ns;
 	uint64_t waits;
 	double wait_share; /* wait over the thread's traced lifetime */
+};
+
+/* node: one isolate, on the thread that runs it (the main thread, each worker_thread): its event loop and
+ * its collections. */
+struct rtp_report_isolate {
+	pid_t tid;
+	char name[RTP_COMM_LEN];
+	uint64_t loop_busy_ns, loop_idle_ns, loop_iters, loop_busy_max_ns;
+	uint64_t gc_count, gc_ns, gc_max_ns;
 };
 
 /* A method string empty means "not measured": its `unavailable` says why. */
@@ -107,6 +117,8 @@ struct rtp_report_runtime {
 	pid_t loop_tid;
 	uint64_t loop_busy_ns, loop_idle_ns, loop_iters, loop_busy_max_ns;
 	uint64_t loop_busy_hist[RTP_HIST_SLOTS];
+	struct rtp_report_isolate *isolates; /* the threads with an event loop or collections, by tid */
+	size_t n_isolates;
 	char tp_method[16];
 	char tp_unavailable[192];
 	uint64_t tp_submitted, tp_completed, tp_queue_ns, tp_queue_max_ns, tp_run_ns, tp_run_max_ns, tp_busy_max;
@@ -133,6 +145,9 @@ const char *report__gc_kind_name(enum rtp_runtime_kind kind, unsigned int i); /*
 void report__gil_thread_add(struct rtp_report_runtime *o, pid_t tid, const char *name, uint64_t wait_ns,
 			    uint64_t hold_ns, uint64_t waits, uint64_t from, uint64_t to);
 const char *report__tp_kind_name(unsigned int i); /* "fs", "work", "dns", "random" */
+/* Add a node thread's isolate figures to a runtime row whose isolates has room for it; a thread with neither
+ * a loop iteration nor a collection is left out (node's own threads that only wait in epoll). */
+void report__isolate_add(struct rtp_report_runtime *o, const struct rtp_report_thread *t);
 /* An errno's name: the C library's, or the kernel's own for the codes that only it uses (ERESTARTSYS and
  * kin, 512-531: a syscall interrupted by a signal and restarted shows them), else "E<n>" in buf. */
 const char *report__errno_name(int err, char *buf, size_t len);

@@ -437,6 +437,29 @@ static const struct rtp_field gil_fields[] = {
 };
 static TABLE(gil_table, gil_fields);
 
+#define ISOLATE(member) AT(struct rtp_report_isolate, member)
+static void isolate_utilization_json(json_object *o, const char *key, const void *row)
+{
+	const struct rtp_report_isolate *x = row;
+	uint64_t all = x->loop_busy_ns + x->loop_idle_ns;
+
+	json_object_object_add(o, key, all ? json_object_new_double((double)x->loop_busy_ns / (double)all) : NULL);
+}
+
+static const struct rtp_field isolate_fields[] = {
+	{ "tid", RTP_FIELD_INT, RTP_MERGE_KEEP, 0, ISOLATE(tid) },
+	{ "name", RTP_FIELD_TEXT, RTP_MERGE_KEEP, 0, ISOLATE(name) },
+	{ "loop_busy_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, ISOLATE(loop_busy_ns) },
+	{ "loop_idle_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, ISOLATE(loop_idle_ns) },
+	{ "loop_utilization", RTP_FIELD_CODE, RTP_MERGE_RECOMPUTED, 0, .to_json = isolate_utilization_json },
+	{ "loop_iterations", RTP_FIELD_U64, RTP_MERGE_SUM, 0, ISOLATE(loop_iters) },
+	{ "loop_max_busy_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS, ISOLATE(loop_busy_max_ns) },
+	{ "gc_count", RTP_FIELD_U64, RTP_MERGE_SUM, 0, ISOLATE(gc_count) },
+	{ "gc_total_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, ISOLATE(gc_ns) },
+	{ "gc_max_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS, ISOLATE(gc_max_ns) },
+};
+TABLE(report_isolate_fields, isolate_fields);
+
 static const struct rtp_field loop_fields[] = {
 	{ "method", RTP_FIELD_METHOD, RTP_MERGE_KEEP, 0, METHOD(loop_method, loop_unavailable) },
 	{ "tid", RTP_FIELD_INT, RTP_MERGE_KEEP, 0, RUNTIME(loop_tid) },
@@ -484,6 +507,9 @@ static const struct rtp_field runtime_fields[] = {
 	{ "event_loop", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &loop_table, .present = is_not_python },
 	{ "threadpool", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &threadpool_table, .present = is_not_python },
 	{ "gc", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &gc_table },
+	{ "isolates", RTP_FIELD_ROWS, RTP_MERGE_SUM, 0, .offset = offsetof(struct rtp_report_runtime, isolates),
+	  .size = sizeof(struct rtp_report_isolate), .offset2 = offsetof(struct rtp_report_runtime, n_isolates),
+	  .sub = &report_isolate_fields, .present = is_not_python },
 	{ "probes_from", RTP_FIELD_STRING, RTP_MERGE_KEEP, RTP_FIELD_NULL_ZERO, RUNTIME(probes_from) },
 	{ "probes_late_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS | RTP_FIELD_NULL_ZERO, RUNTIME(probes_late_ns) },
 };

@@ -27,6 +27,7 @@ struct thr {
 	/* runtime metrics (RTP_TR_RUNTIME records; epoll waits for an event loop's idle time) */
 	uint64_t gil_wait, gil_waits, gil_hold;
 	uint64_t loop_busy, loop_iters, loop_max, epoll_idle;
+	uint64_t gc_count, gc_ns, gc_max;
 };
 
 /* A python or node process's runtime metrics, from its TRACE_RUNTIME record and its threads' records. */
@@ -103,6 +104,10 @@ static int apply_runtime(struct agg *a, const struct rtp_tr_runtime *r)
 			g->total_ns += r->dur_ns;
 			if (r->dur_ns > g->max_ns)
 				g->max_ns = r->dur_ns;
+			t->gc_count++;
+			t->gc_ns += r->dur_ns;
+			if (r->dur_ns > t->gc_max)
+				t->gc_max = r->dur_ns;
 		}
 		break;
 	case RTP_TRK_LOOP_BUSY:
@@ -421,6 +426,11 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 			if (!o->gil_threads)
 				goto cleanup;
 		}
+		if (o->kind == RTP_RUNTIME_NODE && nthr) {
+			o->isolates = calloc(nthr, sizeof(*o->isolates));
+			if (!o->isolates)
+				goto cleanup;
+		}
 		for (size_t k = first; k < first + nthr; k++) {
 			const struct thr *t = tidtab__at(&a->thr, refs[k].i);
 			uint64_t from = t->born_ts > start ? t->born_ts : start, to = t->exit_ts && t->exit_ts < end ? t->exit_ts : end;
@@ -433,10 +443,20 @@ static int build_runtimes(struct agg *a, struct rtp_report *rep, uint64_t start,
 				o->loop_iters = t->loop_iters;
 				o->loop_busy_max_ns = t->loop_max;
 			}
-			if (!o->gil_threads)
-				continue;
 			memcpy(name, t->comm, sizeof(name));
 			name[sizeof(name) - 1] = '\0';
+			if (o->isolates) {
+				struct rtp_report_thread row = { .tid = (pid_t)t->tid, .loop_busy_ns = t->loop_busy,
+								 .loop_idle_ns = o->loop_method[0] ? t->epoll_idle : 0,
+								 .loop_iters = t->loop_iters, .loop_busy_max_ns = t->loop_max,
+								 .gc_count = t->gc_count, .gc_ns = t->gc_ns,
+								 .gc_max_ns = t->gc_max };
+
+				memcpy(row.name, name, sizeof(row.name));
+				report__isolate_add(o, &row);
+			}
+			if (!o->gil_threads)
+				continue;
 			report__gil_thread_add(o, (pid_t)t->tid, name, t->gil_wait, futex ? t->last_on - t->base_on : t->gil_hold,
 					       t->gil_waits, from, to);
 		}

@@ -280,6 +280,15 @@ static void test_json_roundtrip(void)
 	node->tp_no_queue = true;
 	node->tp_run_ns = 55;
 	node->tp_kind[2] = 4;
+	node->isolates = calloc(2, sizeof(*node->isolates));
+	{
+		struct rtp_report_thread w = { .tid = 4301, .name = "node", .loop_busy_ns = 30, .loop_idle_ns = 10,
+					       .loop_iters = 3, .gc_count = 2, .gc_ns = 7, .gc_max_ns = 5 };
+		struct rtp_report_thread idle = { .tid = 4302, .loop_idle_ns = 99 }; /* no iteration, no GC */
+
+		report__isolate_add(node, &w);
+		report__isolate_add(node, &idle);
+	}
 	r->syscalls[0].trace_lost = 7;
 	strcpy(r->targets[0].runtime.lib, "/usr/lib/libpython3.11.so.1.0");
 	strcpy(r->warning, "the trace was cut");
@@ -292,6 +301,9 @@ static void test_json_roundtrip(void)
 	j2 = report__json(back);
 	CHECK_STREQ(json_object_to_json_string(j2), json_object_to_json_string(j1));
 	CHECK(back->runtimes[1].tp_no_queue);
+	CHECK_EQ(back->runtimes[1].n_isolates, 1);
+	CHECK_EQ(back->runtimes[1].n_isolates ? back->runtimes[1].isolates[0].gc_count : 0, 2);
+	CHECK_EQ(back->runtimes[1].n_isolates ? back->runtimes[1].isolates[0].loop_busy_ns : 0, 30);
 	CHECK_EQ(back->runtimes[0].n_gc_kinds, 3);
 	CHECK_EQ(back->syscalls[0].errnos[0].err, ENOENT);
 	json_object_put(j1);
