@@ -14,6 +14,8 @@ exits without another epoll_wait), so rtprof and the reference cover the same wi
 Tolerances are the acceptance criteria.
 """
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -354,6 +356,62 @@ class Node(RuntimeCase):
                              "200 ms:\n%s" % (max_busy / 1e6, truth["max_busy_ns"] / 1e6, detail))
         # each of the 15 busy callbacks had a loop iteration of its own
         self.assertGreaterEqual(loop.get("iterations", 0), truth["busy_callbacks"], detail)
+
+    def test_worker_threads(self):
+        """worker_threads: each isolate's own event loop and collections, on the thread that runs it, for node
+        20, 22 and 24. A worker's loop utilisation within 3 points of its own eventLoopUtilization(); its
+        collections exactly its own PerformanceObserver's once those of its start-up (before the observer,
+        told by a marker in the trace) are set apart; the live figures the trace's."""
+        for major in (20, 22, 24):
+            with self.subTest(node=major):
+                self.check_workers(rtp.require_node_major(self, major))
+
+    def check_workers(self, node):
+        tmp = tempfile.mkdtemp(prefix="rtprof-workers-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        truth_path, trace = os.path.join(tmp, "truth.json"), os.path.join(tmp, "t.rtprof.gz")
+        res = rtp.rtprof("run", "--json", "-o", trace, "--", node, rtp.workload("workers_loops.js"), truth_path)
+        self.assertEqual(res.returncode, 128 + signal.SIGKILL, "the workload kills itself\n" + res.describe())
+        report = rtp.parse_report(self, res.stderr[res.stderr.index("{"):], "run's report on stderr")
+        with open(truth_path) as f:
+            truth = json.load(f)
+        entry = runtime_entry(self, report, truth["pid"])
+        isolates = {x["tid"]: x for x in entry.get("isolates", [])}
+        csv_out = rtp.rtprof("export", trace, "--format", "csv", "-o", "-")
+        self.assertEqual(csv_out.returncode, 0, csv_out.describe())
+        gc_starts, marker = {}, {}
+        for row in csv.DictReader(io.StringIO(csv_out.stdout)):
+            if row["kind"] == "runtime" and row["name"].startswith("GC "):
+                gc_starts.setdefault(int(row["tid"]), []).append(int(row["start_ns"]))
+            elif row["kind"] == "syscall" and row["name"] in ("access", "faccessat", "faccessat2") \
+                    and row["ret"].startswith("-"):
+                marker.setdefault(int(row["tid"]), []).append(int(row["start_ns"]))
+        replay = rtp.rtprof("report", "--json", trace)
+        self.assertEqual(replay.returncode, 0, replay.describe())
+        again = {x["tid"]: x for x in runtime_entry(self, rtp.parse_report(self, replay.stdout, "the trace's report"),
+                                                     truth["pid"]).get("isolates", [])}
+        detail = "isolates %s\ntruth %s" % (json.dumps(isolates), truth)
+        self.assertEqual(sum(x["gc_count"] for x in isolates.values()), entry["gc"]["count"],
+                         "the isolates' collections are the process's: " + detail)
+        for w in truth["workers"] + [truth["main"]]:
+            tid = w["tid"]
+            self.assertIn(tid, isolates, detail)
+            x = isolates[tid]
+            if "elu" in w:
+                self.assertAlmostEqual(x["loop_utilization"], w["elu"], delta=0.03,
+                                       msg="worker %d's loop utilisation vs its eventLoopUtilization(): %s"
+                                       % (tid, detail))
+            starts = gc_starts.get(tid, [])
+            self.assertEqual(x["gc_count"], len(starts), "live vs the trace's collections of %d: %s" % (tid, detail))
+            self.assertEqual((again[tid]["gc_count"], again[tid]["loop_iterations"]),
+                             (x["gc_count"], x["loop_iterations"]), "the trace's report: %s" % again[tid])
+            # its last two: the observer's start and end (node's own start-up makes one more on the main thread)
+            self.assertGreaterEqual(len(marker.get(tid, [])), 2, "the markers of %d in the trace: %s" % (tid, marker))
+            begin, end = marker[tid][-2:]
+            seen = sum(1 for t in starts if begin < t < end)
+            self.assertEqual(seen, w["gcs"], "collections of %d while its observer looked vs the observer's (%d in "
+                             "all, %d before, %d after): %s" % (tid, len(starts), sum(1 for t in starts if t < begin),
+                                                                sum(1 for t in starts if t > end), detail))
 
     def test_v8_gc(self):
         node = rtp.require_node(self)
