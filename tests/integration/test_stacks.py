@@ -649,6 +649,43 @@ class NodeStacks(StacksCase):
                 self.assertFalse(os.path.exists("/tmp/perf-%d.map" % truth["pid"]), "the perf map is removed")
                 self.assertEqual(glob.glob("isolate-0x*-%d-v8.log" % truth["pid"]), [], "V8's logs are removed")
 
+    def test_http_handler_under_wrk(self):
+        """An HTTP server under wrk (-t2 -c16, 2 s): its request handler, handleRequest, among the top 5 CPU
+        functions by total (the stacks through it), with its script and first line."""
+        node = rtp.require_node(self)
+        wrk = shutil.which("wrk")
+        if not wrk:
+            rtp.skip_or_fail(self, "wrk is not installed (packaging/install-deps.sh installs it)")
+        prof = subprocess.Popen([rtp.RTPROF, "run", "--json", "--stacks", "--", node, rtp.workload("http_handler.js")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.addCleanup(prof.kill)
+        port = int(prof.stdout.readline())
+        load = subprocess.run([wrk, "-t2", "-c16", "-d2s", "http://127.0.0.1:%d/" % port], stdout=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        self.assertEqual(load.returncode, 0, load.stdout)
+        served = int(re.search(r"(\d+) requests in", load.stdout).group(1))
+        node_pid = [p for p in children_pids(prof.pid)]
+        self.assertTrue(node_pid, "node under rtprof run")
+        os.kill(node_pid[0], signal.SIGTERM)
+        out, err = prof.communicate(timeout=60)
+        self.assertEqual(prof.returncode, 0, err[-2000:])
+        truth = json.loads(out.strip().splitlines()[-1])
+        self.assertGreaterEqual(truth["served"], served, "the server served wrk's requests")
+        report = rtp.parse_report(self, err[err.index("{"):], "run's report on stderr")
+        rows = self.rows_of(report, truth["pid"])
+        total = sum(r["samples"] for r in rows)
+        through = {}
+        for r in rows:
+            for f in {(f["function"], f["file"], f.get("first_line")) for f in r["stack"]}:
+                through[f] = through.get(f, 0) + r["samples"]
+        top = sorted(through.items(), key=lambda kv: -kv[1])
+        # the frames every request goes through (node's own, the event loop's) come first; the handler's own
+        # function is the first of the script's
+        ranked = [k for k, _ in top if k[0] and not k[0].startswith("<")]
+        self.assertIn(("handleRequest", truth["file"], truth["line"]), ranked[:5],
+                      "top functions by total of %d samples: %s" % (total, top[:12]))
+        self.assertGreater(through[("handleRequest", truth["file"], truth["line"])], 0.1 * total, top[:12])
+
     def test_started_without_the_flag(self):
         """node attached to without its perf map: no frames, and the reason (never names guessed)."""
         node = rtp.require_node(self)
@@ -667,6 +704,20 @@ class NodeStacks(StacksCase):
         self.assertIn("perf map", procs[proc.pid]["unavailable"])
         self.assertIn("--perf-basic-prof-only-functions", procs[proc.pid]["unavailable"])
         self.assertEqual(self.rows_of(report, proc.pid), [], "no frames for a node not walked")
+
+
+def children_pids(pid):
+    """The processes whose parent is pid."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
 
 
 class NodeLoopBlocks(StacksCase):
