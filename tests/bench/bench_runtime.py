@@ -118,15 +118,14 @@ CPU_PER_REQ = bl.Measure("server_cpu_us_per_request", "CPU/request", "us", "{:.1
 BUDGET = 1.10
 
 
-def alone(samples, variants, measures):
-    """The runtime metrics' own share: each variant paired with --no-runtime of the same round."""
-    s = bl.summarize({v: samples[v] for v in ["--no-runtime"] + variants}, "--no-runtime", measures)
+def alone(samples, variants, measures, base="--no-runtime", what="the runtime metrics alone"):
+    """The runtime metrics' own share: each variant paired with --no-runtime (base) of the same round."""
+    s = bl.summarize({v: samples[v] for v in [base] + variants}, base, measures)
     for v in variants:
         parts = ["%.3fx (IQR %.3f-%.3f) by %s" % (r["median"], r["q1"], r["q3"], m.label)
                  for m in measures for r in [s[v].get(m.key, {}).get("ratio")] if r]
         if parts:
-            print("    %s over --no-runtime of the same round (the runtime metrics alone): %s"
-                  % (v, ", ".join(parts)))
+            print("    %s over %s of the same round (%s): %s" % (v, base, what, ", ".join(parts)))
     return {v: {m.key: s[v][m.key].get("ratio") for m in measures if m.key in s[v]} for v in variants}
 
 
@@ -189,10 +188,14 @@ def wrk_run(wrk, port, duration, threads, conns, cpus):
     return float(m.group(1)), int(n.group(1))
 
 
-def bench_http(rtprof, node, wrk, args, instr, report, label, server_args, name):
-    server = subprocess.Popen(bl.pin([node, os.path.join(HERE, "http_server.js")] + server_args, args),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-    configs = {"untraced": None, "--no-runtime": ["--no-runtime"], "runtime": []}
+def bench_http(rtprof, node, wrk, args, instr, report, label, server_args, name, configs=None, node_args=(),
+               judge=None):
+    """The server untraced and under each attach of configs ({name: rtprof attach options; None: untraced});
+    judge: (variant, base variant, what it measures, budget) -- its paired ratio over the base's of the same
+    round is the verdict (default: runtime over --no-runtime, runtime judged against the untraced runs)."""
+    server = subprocess.Popen(bl.pin([node] + list(node_args) + [os.path.join(HERE, "http_server.js")] + server_args,
+                                     args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    configs = configs or {"untraced": None, "--no-runtime": ["--no-runtime"], "runtime": []}
     try:
         port = int(server.stdout.readline())
         wrk_run(wrk, port, 2, 2, 32, bl.other_cpus(args))  # warm-up: JIT, connections
@@ -251,6 +254,15 @@ def bench_http(rtprof, node, wrk, args, instr, report, label, server_args, name)
     measures = [RPS, CPU_PER_REQ, bl.TOOL_CPU, bl.INSTR_U, bl.INSTR_K]
     summary = bl.summarize(samples, "untraced", measures)
     bl.print_summary(summary, measures, instr.enabled)
+    if judge:
+        variant, base, what, budget = judge
+        own = alone(samples, [variant], [RPS, CPU_PER_REQ], base, what)
+        r = own[variant][RPS.key]
+        print("    %s over %s by requests/s: %.3fx (budget %.2fx): %s"
+              % (variant, base, r["median"], budget, "within" if r["median"] <= budget else "OVER"))
+        report.add(name, "HTTP server%s under wrk -t2 -c32 -d%ds" % (label, args.duration), summary, [],
+                   **{"over_" + base.strip("-").replace("-", "_"): own})
+        return own
     own = alone(samples, ["runtime"], [RPS, CPU_PER_REQ])
     verdicts = [bl.verdict(summary, "runtime", RPS, args.budget,
                            "requests/s (a throughput: untraced/traced), with CPU/request beside it"),

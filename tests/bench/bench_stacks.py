@@ -12,9 +12,13 @@ threaded I/O program over --no-runtime.
 (c) The BPF programs' own cost (kernel.bpf_stats_enabled, set for the run and restored): run time per run of
     the sampler (rtp_py_sample), of the off-CPU walker (rtp_py_switch) and of the syscall exit with stacks,
     with a stack 3 frames deep and 103 frames deep: the difference over 100 frames is the cost of a frame.
+(d) Node: bench_runtime.py's HTTP server under wrk (-t2 -c32 -dDURATION), started with the perf map's flags
+    (--perf-basic-prof-only-functions --interpreted-frames-native-stack, as `rtprof run --stacks` sets them,
+    in every variant), untraced, under `rtprof attach` (runtime metrics) and `rtprof attach --stacks` (99 Hz):
+    the stacks' cost is --stacks over runtime of the same round, by requests/s. Budget 1.03x.
 
-usage: bench_stacks.py --rtprof PATH [--rounds 7] [--work N] [--io-work N] [--python EXE] [--only a|b|c]
-                       [--cpu N|none] [--json FILE] [--no-perf]
+usage: bench_stacks.py --rtprof PATH [--rounds 7] [--work N] [--io-work N] [--python EXE] [--only a|b|c|d]
+                       [--duration 3] [--cpu N|none] [--json FILE] [--no-perf]
 """
 import argparse
 import json
@@ -157,13 +161,33 @@ def bpf_costs(args, tmp):
     return {"%s/%s/%d" % (prog, mode, depth): v for (depth, mode, prog), v in results.items()}
 
 
+def bench_node_http(args, report, instructions):
+    """(d): the HTTP server of bench_runtime.py, with and without 99 Hz stacks."""
+    import bench_runtime as br
+
+    node, wrk = shutil.which("node"), shutil.which("wrk")
+    if not node or not wrk:
+        print("(d) skipped: needs node and wrk on PATH (packaging/install-deps.sh --tests)")
+        return None
+    instr = bl.Instructions(instructions)
+    try:
+        return br.bench_http(shutil.which(args.rtprof) or args.rtprof, node, wrk, args, instr, report,
+                             " with its perf map", [], "node-http-stacks",
+                             configs={"untraced": None, "runtime": [], "--stacks": ["--stacks"]},
+                             node_args=["--perf-basic-prof-only-functions", "--interpreted-frames-native-stack"],
+                             judge=("--stacks", "runtime", "99 Hz stacks alone", 1.03))
+    finally:
+        instr.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rtprof", required=True)
     ap.add_argument("--python", default=shutil.which("python3"))
     ap.add_argument("--work", type=int, default=30000000, help="loop iterations of (a)")
     ap.add_argument("--io-work", type=int, default=20000, help="round trips a pair in (b)")
-    ap.add_argument("--only", choices=("a", "b", "c"), help="run one part")
+    ap.add_argument("--only", choices=("a", "b", "c", "d"), help="run one part")
+    ap.add_argument("--duration", type=int, default=3, help="seconds of wrk a run of (d)")
     bl.add_arguments(ap, rounds=7)
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -174,6 +198,10 @@ def main():
     try:
         if args.only == "c":
             report.doc["bpf_ns_a_run"] = bpf_costs(args, tmp)
+            report.write()
+            return
+        if args.only == "d":
+            bench_node_http(args, report, instructions)
             report.write()
             return
         cpu = None if args.only == "b" else bench_overhead(args, report, tmp, "cpu", "(a) CPU-bound Python, 99 Hz", write(tmp, "cpu.py", CPU_PY),
@@ -195,6 +223,7 @@ def main():
               "budget 1.10x)" % (b / a))
         report.add("io", "threaded I/O Python", io, [], stacks_over_no_runtime=b / a)
         report.doc["bpf_ns_a_run"] = bpf_costs(args, tmp)
+        bench_node_http(args, report, instructions)
         report.write()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
