@@ -117,17 +117,214 @@ static void collect_one(void *ctx, unsigned long id, int slot, uid_t owner, bool
 		c->v[c->n++] = (struct sess_report){ .id = id, .watched = watched, .rep = rep };
 }
 
-/* The labels naming a session's main process. */
-static void proc_labels(const struct sess_report *s, char *out, size_t size)
+/* The labels naming a process of a session (its target entry; the main process's when pid is not one). */
+static void proc_labels_of(const struct sess_report *s, pid_t pid, char *out, size_t size)
 {
 	const struct rtp_report_target *t = s->rep->n_targets ? &s->rep->targets[0] : NULL;
 	char comm[64];
 
+	for (size_t i = 0; i < s->rep->n_targets; i++)
+		if (s->rep->targets[i].pid == pid)
+			t = &s->rep->targets[i];
 	snprintf(out, size, "session=\"%lu\",pid=\"%d\",comm=\"%s\",runtime=\"%s\"", s->id, t ? t->pid : 0,
 		 esc(t ? t->comm : "", comm, sizeof(comm)), runtime__kind_name(t ? t->runtime.kind : RTP_RUNTIME_OTHER));
 }
 
-char *metrics__render(struct server *srv, struct engine *e, size_t *len)
+/* The labels naming a session's main process. */
+static void proc_labels(const struct sess_report *s, char *out, size_t size)
+{
+	proc_labels_of(s, s->rep->n_targets ? s->rep->targets[0].pid : 0, out, size);
+}
+
+/* The histogram's buckets: log2 slots from 2^10 ns (1.024 us: no syscall is timed faster) in steps of 4, up
+ * to 2^34 ns (17 s); the slots below the first are in it (buckets are cumulative). */
+#define METRICS_BUCKET_FIRST 9 /* slot h holds latencies up to 2^(h+1) ns */
+#define METRICS_BUCKET_STEP 2
+#define METRICS_BUCKET_LAST 33
+
+/* One family of per-process series from the runtime rows: a value of a runtime row, or none (the row has
+ * no such figure). */
+struct rt_family {
+	const char *name, *help, *type;
+	bool seconds;
+	bool (*value)(const struct rtp_report_runtime *r, unsigned int k, uint64_t *v); /* k: the kind's index */
+	unsigned int kinds; /* 0: no kind label */
+	const char *(*kind_name)(const struct rtp_report_runtime *r, unsigned int k);
+};
+
+static const char *gc_kind(const struct rtp_report_runtime *r, unsigned int k)
+{
+	return report__gc_kind_name(r->kind, k);
+}
+
+static const char *tp_kind(const struct rtp_report_runtime *r, unsigned int k)
+{
+	(void)r;
+	return report__tp_kind_name(k);
+}
+
+static bool gil_on(const struct rtp_report_runtime *r)
+{
+	return r->kind == RTP_RUNTIME_PYTHON && r->gil_method[0];
+}
+
+static bool loop_on(const struct rtp_report_runtime *r)
+{
+	return r->kind == RTP_RUNTIME_NODE && r->loop_method[0];
+}
+
+static bool tp_on(const struct rtp_report_runtime *r)
+{
+	return r->kind == RTP_RUNTIME_NODE && r->tp_method[0];
+}
+
+static bool gc_on(const struct rtp_report_runtime *r, unsigned int k)
+{
+	return r->gc_method[0] && k < r->n_gc_kinds && k < RTP_RT_GC_KINDS;
+}
+
+#define RT_VALUE(fn, cond, expr)                                                                                  \
+	static bool fn(const struct rtp_report_runtime *r, unsigned int k, uint64_t *v)                          \
+	{                                                                                                          \
+		(void)k;                                                                                           \
+		if (!(cond))                                                                                       \
+			return false;                                                                              \
+		*v = (expr);                                                                                       \
+		return true;                                                                                       \
+	}
+RT_VALUE(v_gil_wait, gil_on(r), r->gil_wait_ns)
+RT_VALUE(v_gil_waits, gil_on(r), r->gil_waits)
+RT_VALUE(v_gil_hold, gil_on(r), r->gil_hold_ns)
+RT_VALUE(v_gc_count, gc_on(r, k), r->gc[k].count)
+RT_VALUE(v_gc_time, gc_on(r, k), r->gc[k].total_ns)
+RT_VALUE(v_loop_busy, loop_on(r), r->loop_busy_ns)
+RT_VALUE(v_loop_idle, loop_on(r), r->loop_idle_ns)
+RT_VALUE(v_loop_iters, loop_on(r), r->loop_iters)
+RT_VALUE(v_tp_tasks, tp_on(r) && k < RTP_TP_KINDS, r->tp_kind[k])
+RT_VALUE(v_tp_run, tp_on(r), r->tp_run_ns)
+RT_VALUE(v_tp_queue, tp_on(r) && !r->tp_no_queue, r->tp_queue_ns)
+
+static const struct rt_family rt_families[] = {
+	{ "rtprof_gil_wait_seconds_total", "Time the process's threads waited for the GIL.", "counter", true, v_gil_wait },
+	{ "rtprof_gil_waits_total", "Waits for the GIL.", "counter", false, v_gil_waits },
+	{ "rtprof_gil_hold_seconds_total", "Time the process's threads held the GIL (futex method: their CPU time "
+	  "outside the waits).", "counter", true, v_gil_hold },
+	{ "rtprof_gc_collections_total", "Collections of the runtime, by generation (python) or collector (node).",
+	  "counter", false, v_gc_count, RTP_RT_GC_KINDS, gc_kind },
+	{ "rtprof_gc_seconds_total", "Time in collections, by generation or collector.", "counter", true, v_gc_time,
+	  RTP_RT_GC_KINDS, gc_kind },
+	{ "rtprof_event_loop_busy_seconds_total", "Time node's main event loop ran callbacks (between epoll waits).",
+	  "counter", true, v_loop_busy },
+	{ "rtprof_event_loop_idle_seconds_total", "Time node's main event loop waited in epoll.", "counter", true,
+	  v_loop_idle },
+	{ "rtprof_event_loop_iterations_total", "Iterations of node's main event loop.", "counter", false, v_loop_iters },
+	{ "rtprof_threadpool_tasks_total", "libuv threadpool tasks started, by kind.", "counter", false, v_tp_tasks,
+	  RTP_TP_KINDS, tp_kind },
+	{ "rtprof_threadpool_run_seconds_total", "Time libuv threadpool tasks ran.", "counter", true, v_tp_run },
+	{ "rtprof_threadpool_queue_wait_seconds_total", "Time libuv threadpool tasks waited for a worker.", "counter",
+	  true, v_tp_queue },
+};
+
+static void put_value(struct text *t, uint64_t v, bool seconds)
+{
+	if (seconds)
+		put(t, "%.9f\n", (double)v / 1e9);
+	else
+		put(t, "%llu\n", (unsigned long long)v);
+}
+
+/* The runtime rows' series, a family at a time (the exposition format wants each family's lines together). */
+static void render_runtimes(struct text *t, const struct collect *c)
+{
+	char labels[256], kind[32];
+
+	for (size_t f = 0; f < sizeof(rt_families) / sizeof(rt_families[0]); f++) {
+		const struct rt_family *fam = &rt_families[f];
+		bool head = false;
+
+		for (size_t i = 0; i < c->n; i++) {
+			const struct rtp_report *rep = c->v[i].rep;
+
+			for (size_t j = 0; j < rep->n_runtimes; j++) {
+				const struct rtp_report_runtime *r = &rep->runtimes[j];
+
+				for (unsigned int k = 0; k < (fam->kinds ? fam->kinds : 1); k++) {
+					uint64_t v;
+
+					if (!fam->value(r, k, &v))
+						continue;
+					if (!head) {
+						put(t, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
+						head = true;
+					}
+					proc_labels_of(&c->v[i], r->pid, labels, sizeof(labels));
+					if (fam->kinds)
+						put(t, "%s{%s,kind=\"%s\"} ", fam->name, labels,
+						    esc(fam->kind_name(r, k), kind, sizeof(kind)));
+					else
+						put(t, "%s{%s} ", fam->name, labels);
+					put_value(t, v, fam->seconds);
+				}
+			}
+		}
+	}
+}
+
+static int by_process(const void *a, const void *b)
+{
+	const struct rtp_report_thread *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+/* The report's threads by process, then tid (the report is this scrape's own copy). */
+static void sort_threads_by_process(struct rtp_report *rep)
+{
+	if (rep->n_threads > 1)
+		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), by_process);
+}
+
+/* A thread field's per-process name: rtprof_thread_X -> rtprof_process_X. */
+static const char *process_metric(const char *thread_metric, char *buf, size_t size)
+{
+	const char *prefix = "rtprof_thread_";
+
+	if (strncmp(thread_metric, prefix, strlen(prefix)))
+		return thread_metric;
+	snprintf(buf, size, "rtprof_process_%s", thread_metric + strlen(prefix));
+	return buf;
+}
+
+/* The histogram holds the timed calls: its sum is their measured total, not the estimate. */
+static uint64_t measured_ns(const struct rtp_report_syscall *sc)
+{
+	return sc->timed < sc->count && sc->count
+		       ? (uint64_t)((double)sc->total_ns * (double)sc->timed / (double)sc->count)
+		       : sc->total_ns;
+}
+
+/* One histogram series of a syscall row's log2 histogram: the buckets of METRICS_BUCKET_*, +Inf, sum
+ * (total_ns) and count. */
+static void put_histogram(struct text *t, const char *family, const char *labels, const struct rtp_report_syscall *sc)
+{
+	uint64_t cum = 0;
+	int h = 0;
+
+	for (int b = METRICS_BUCKET_FIRST; b <= METRICS_BUCKET_LAST; b += METRICS_BUCKET_STEP) {
+		for (; h <= b; h++)
+			cum += sc->hist[h];
+		put(t, "%s_bucket{%s,le=\"%.9g\"} %llu\n", family, labels, ldexp(1.0, b + 1) / 1e9, (unsigned long long)cum);
+	}
+	for (; h < RTP_HIST_SLOTS; h++)
+		cum += sc->hist[h];
+	put(t, "%s_bucket{%s,le=\"+Inf\"} %llu\n", family, labels, (unsigned long long)cum);
+	put(t, "%s_sum{%s} %.9f\n", family, labels, (double)sc->total_ns / 1e9);
+	put(t, "%s_count{%s} %llu\n", family, labels, (unsigned long long)cum);
+}
+
+char *metrics__render(struct server *srv, struct engine *e, bool per_thread, bool per_syscall, size_t *len)
 {
 	struct collect c = { .e = e, .v = calloc(server__limits(srv)->sessions, sizeof(*c.v)) };
 	struct server_stats st;
@@ -135,13 +332,13 @@ char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 	struct rusage ru;
 	struct proc_status ps = { .vm_rss_kb = -1 };
 	uint64_t lost = 0;
-	char labels[256], name[64];
+	char labels[256], name[64], metric[96];
 
 	if (!c.v)
 		return NULL;
 	server__foreach_session(srv, collect_one, &c);
 
-	/* the syscall counters of the field table (count, errors) */
+	/* the syscall counters of the field table (count, errors; no error series until there is an error) */
 	for (size_t m = 0; m < report_syscall_fields.n; m++) {
 		const struct rtp_field *f = &report_syscall_fields.f[m];
 
@@ -150,39 +347,89 @@ char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 		put(&t, "# HELP %s %s\n# TYPE %s counter\n", f->metric, f->help, f->metric);
 		for (size_t i = 0; i < c.n; i++) {
 			proc_labels(&c.v[i], labels, sizeof(labels));
-			for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
-				put(&t, "%s{%s,syscall=\"%s\"} %llu\n", f->metric, labels,
-				    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
-				    (unsigned long long)fields__u64(f, &c.v[i].rep->syscalls[k]));
+			for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++) {
+				uint64_t v = fields__u64(f, &c.v[i].rep->syscalls[k]);
+
+				if (v || !strstr(f->metric, "_errors_"))
+					put(&t, "%s{%s,syscall=\"%s\"} %llu\n", f->metric, labels,
+					    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)), (unsigned long long)v);
+			}
 		}
 	}
-	put(&t, "# HELP rtprof_syscall_latency_seconds Latency of the timed syscalls (log2 buckets).\n"
-		"# TYPE rtprof_syscall_latency_seconds histogram\n");
+	put(&t, "# HELP rtprof_syscall_seconds_total Time in syscalls (estimated where bursts were sampled).\n"
+		"# TYPE rtprof_syscall_seconds_total counter\n");
 	for (size_t i = 0; i < c.n; i++) {
 		proc_labels(&c.v[i], labels, sizeof(labels));
+		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++)
+			put(&t, "rtprof_syscall_seconds_total{%s,syscall=\"%s\"} %.9f\n", labels,
+			    esc(c.v[i].rep->syscalls[k].name, name, sizeof(name)),
+			    (double)c.v[i].rep->syscalls[k].total_ns / 1e9);
+	}
+	/* latency histograms: a process's syscalls together, its idle waits (epoll_wait, sleeps, accept...)
+	 * left out; by syscall with ?syscalls=1 */
+	put(&t, "# HELP rtprof_syscall_latency_seconds Latency of the timed syscalls of the process, its idle waits "
+		"(for events, time, a connection, a child, a signal) left out.\n"
+		"# TYPE rtprof_syscall_latency_seconds histogram\n");
+	for (size_t i = 0; i < c.n; i++) {
+		struct rtp_report_syscall all = { 0 };
+
 		for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++) {
 			const struct rtp_report_syscall *sc = &c.v[i].rep->syscalls[k];
-			/* the histogram holds the timed calls: its sum is their measured total, not the estimate */
-			double measured = sc->timed < sc->count && sc->count
-						  ? (double)sc->total_ns * (double)sc->timed / (double)sc->count
-						  : (double)sc->total_ns;
-			uint64_t cum = 0;
 
-			esc(sc->name, name, sizeof(name));
-			for (int h = 0; h < RTP_HIST_SLOTS; h++) {
-				cum += sc->hist[h];
-				put(&t, "rtprof_syscall_latency_seconds_bucket{%s,syscall=\"%s\",le=\"%.9g\"} %llu\n", labels,
-				    name, ldexp(1.0, h + 1) / 1e9, (unsigned long long)cum);
+			if (report__syscall_idle(sc->name))
+				continue;
+			for (int h = 0; h < RTP_HIST_SLOTS; h++)
+				all.hist[h] += sc->hist[h];
+			all.total_ns += measured_ns(sc);
+			all.count += sc->count;
+			all.timed += sc->timed;
+		}
+		proc_labels(&c.v[i], labels, sizeof(labels));
+		put_histogram(&t, "rtprof_syscall_latency_seconds", labels, &all);
+	}
+	if (per_syscall) {
+		put(&t, "# HELP rtprof_syscall_latency_by_syscall_seconds Latency of the timed syscalls, by syscall.\n"
+			"# TYPE rtprof_syscall_latency_by_syscall_seconds histogram\n");
+		for (size_t i = 0; i < c.n; i++) {
+			proc_labels(&c.v[i], labels, sizeof(labels));
+			for (size_t k = 0; k < c.v[i].rep->n_syscalls; k++) {
+				struct rtp_report_syscall one = c.v[i].rep->syscalls[k];
+				char with[320];
+
+				one.total_ns = measured_ns(&c.v[i].rep->syscalls[k]);
+				snprintf(with, sizeof(with), "%s,syscall=\"%s\"", labels, esc(one.name, name, sizeof(name)));
+				put_histogram(&t, "rtprof_syscall_latency_by_syscall_seconds", with, &one);
 			}
-			put(&t, "rtprof_syscall_latency_seconds_bucket{%s,syscall=\"%s\",le=\"+Inf\"} %llu\n", labels, name,
-			    (unsigned long long)cum);
-			put(&t, "rtprof_syscall_latency_seconds_sum{%s,syscall=\"%s\"} %.9f\n", labels, name, measured / 1e9);
-			put(&t, "rtprof_syscall_latency_seconds_count{%s,syscall=\"%s\"} %llu\n", labels, name,
-			    (unsigned long long)cum);
 		}
 	}
-	/* the thread counters of the field table: times in seconds */
+	/* the thread counters of the field table, summed over each process's threads (per thread with
+	 * ?threads=1): times in seconds */
+	for (size_t i = 0; i < c.n; i++)
+		sort_threads_by_process(c.v[i].rep);
 	for (size_t m = 0; m < report_thread_fields.n; m++) {
+		const struct rtp_field *f = &report_thread_fields.f[m];
+		const char *pm;
+
+		if (!f->metric)
+			continue;
+		pm = process_metric(f->metric, metric, sizeof(metric));
+		put(&t, "# HELP %s %s (its threads together)\n# TYPE %s counter\n", pm, f->help, pm);
+		for (size_t i = 0; i < c.n; i++) {
+			const struct rtp_report *rep = c.v[i].rep;
+
+			for (size_t k = 0; k < rep->n_threads;) {
+				pid_t tgid = rep->threads[k].tgid;
+				uint64_t v = 0;
+
+				for (; k < rep->n_threads && rep->threads[k].tgid == tgid; k++)
+					v += fields__u64(f, &rep->threads[k]);
+				proc_labels_of(&c.v[i], tgid, labels, sizeof(labels));
+				put(&t, "%s{%s} ", pm, labels);
+				put_value(&t, v, f->flags & RTP_FIELD_NS);
+			}
+		}
+	}
+	for (size_t m = 0; per_thread && m < report_thread_fields.n; m++) {
 		const struct rtp_field *f = &report_thread_fields.f[m];
 
 		if (!f->metric)
@@ -191,17 +438,14 @@ char *metrics__render(struct server *srv, struct engine *e, size_t *len)
 		for (size_t i = 0; i < c.n; i++) {
 			for (size_t k = 0; k < c.v[i].rep->n_threads; k++) {
 				const struct rtp_report_thread *th = &c.v[i].rep->threads[k];
-				uint64_t v = fields__u64(f, th);
 
 				put(&t, "%s{session=\"%lu\",pid=\"%d\",tid=\"%d\",thread=\"%s\"} ", f->metric, c.v[i].id,
 				    th->tgid, th->tid, esc(th->name, name, sizeof(name)));
-				if (f->flags & RTP_FIELD_NS)
-					put(&t, "%.9f\n", (double)v / 1e9);
-				else
-					put(&t, "%llu\n", (unsigned long long)v);
+				put_value(&t, fields__u64(f, th), f->flags & RTP_FIELD_NS);
 			}
 		}
 	}
+	render_runtimes(&t, &c);
 	engine__trace_counts(e, &lost);
 	server__stats(srv, &st);
 	getrusage(RUSAGE_SELF, &ru);
@@ -257,8 +501,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		code = MHD_HTTP_NOT_FOUND;
 		resp = MHD_create_response_from_buffer(sizeof(text) - 1, text, MHD_RESPMEM_PERSISTENT);
 	} else {
+		const char *threads = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "threads");
+		const char *syscalls = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "syscalls");
+
 		server__refresh(m->srv);
-		body = metrics__render(m->srv, m->e, &len);
+		body = metrics__render(m->srv, m->e, threads && !strcmp(threads, "1"), syscalls && !strcmp(syscalls, "1"),
+				       &len);
 		if (!body)
 			return MHD_NO;
 		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);

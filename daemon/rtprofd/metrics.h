@@ -4,6 +4,7 @@
 #ifndef RTPROF_METRICS_H
 #define RTPROF_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine/engine.h"
@@ -23,7 +24,9 @@ void metrics__tick(struct metrics *m);
 int metrics__poll_ms(const struct metrics *m);
 void metrics__stop(struct metrics *m);
 
-/* The exposition text (NUL-terminated, malloc'd) of everything the server's sessions measured. */
-char *metrics__render(struct server *srv, struct engine *e, size_t *len);
+/* The exposition text (NUL-terminated, malloc'd) of everything the server's sessions measured: by process,
+ * and also by thread when per_thread (/metrics?threads=1), and latency histograms by syscall when
+ * per_syscall (/metrics?syscalls=1). */
+char *metrics__render(struct server *srv, struct engine *e, bool per_thread, bool per_syscall, size_t *len);
 
 #endif

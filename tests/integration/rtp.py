@@ -370,6 +370,13 @@ def syscall_count(test, report, name):
     return rows[0]["count"] if rows else 0
 
 
+def syscall_row(test, report, name):
+    """The row of syscall `name` (there must be one)."""
+    rows = syscalls_named(report, name)
+    test.assertEqual(len(rows), 1, "report has %d rows for syscall %s" % (len(rows), name))
+    return rows[0]
+
+
 def threads_by_tid(report):
     return {t["tid"]: t for t in report.get("threads", [])}
 

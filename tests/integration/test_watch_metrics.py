@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 import rtp
@@ -149,6 +150,20 @@ class WatchAndMetrics(unittest.TestCase):
                     ("pid", str(proc.pid)) in labels and ("syscall", "getppid") in labels]
             self.assertEqual(mine, [CALLS], "the metrics show the same count")
             self.check_promtool(metrics)
+            self.check_by_process(samples, report, proc.pid)
+            detail = urllib.request.urlopen("http://127.0.0.1:%d/metrics?threads=1&syscalls=1" % self.port,
+                                            timeout=10).read().decode()
+            more = check_exposition(self, detail)
+            self.check_promtool(detail)
+            cpu = {dict(labels)["tid"]: v for (name, labels), v in more.items()
+                   if name == "rtprof_thread_cpu_seconds_total" and ("pid", str(proc.pid)) in labels}
+            self.assertEqual(cpu, {str(t["tid"]): round(t["oncpu_ns"] / 1e9, 9) for t in report["threads"]
+                                   if t["tgid"] == proc.pid}, "?threads=1: the threads' own series")
+            getppid = [v for (name, labels), v in more.items()
+                       if name == "rtprof_syscall_latency_by_syscall_seconds_count" and
+                       ("pid", str(proc.pid)) in labels and ("syscall", "getppid") in labels]
+            self.assertEqual(getppid, [float(sum(rtp.syscall_row(self, report, "getppid")["hist"]))],
+                             "?syscalls=1: the histogram of getppid")
             # gone after the retention
             deadline = time.monotonic() + RETENTION_S + 3
             while self.session_of(proc.pid, timeout=0.1) and time.monotonic() < deadline:
@@ -158,6 +173,33 @@ class WatchAndMetrics(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+    def check_by_process(self, samples, report, pid):
+        """The default series are by process: no thread label; the process's CPU time its threads' sum; its
+        syscalls' latency one histogram (the report's log2 slots, its idle waits left out) whose buckets begin
+        at 1.024 us; its runtime's figures (GC, GIL or event loop) the report's."""
+        mine = {(name, labels): v for (name, labels), v in samples.items() if ("pid", str(pid)) in labels}
+        self.assertFalse([k for k in samples if "tid" in dict(k[1])], "no per-thread series by default")
+        cpu = [v for (name, _), v in mine.items() if name == "rtprof_process_cpu_seconds_total"]
+        self.assertEqual(cpu, [round(sum(t["oncpu_ns"] for t in report["threads"] if t["tgid"] == pid) / 1e9, 9)])
+        busy = [r for r in report["syscalls"] if not r.get("idle")]
+        buckets = sorted((float(dict(labels)["le"]), v) for (name, labels), v in mine.items()
+                         if name == "rtprof_syscall_latency_seconds_bucket")
+        self.assertEqual(buckets[0][0], 1.024e-06, "the first bucket: 2^10 ns")
+        self.assertEqual(len(buckets), 14, "13 buckets a factor of 4 apart, and +Inf")
+        self.assertEqual(buckets[-1][1], sum(sum(r["hist"]) for r in busy), "the timed calls but the idle waits")
+        first = sum(sum(r["hist"][:10]) for r in busy)
+        self.assertEqual(buckets[0][1], first, "calls of at most 1.024 us")
+        rt = [r for r in report["runtime_metrics"]["processes"] if r["pid"] == pid][0]
+        gc = {dict(labels)["kind"]: v for (name, labels), v in mine.items() if name == "rtprof_gc_collections_total"}
+        kinds = rt["gc"].get("generations") or rt["gc"].get("collectors")
+        self.assertEqual(gc, {str(k.get("generation", k.get("name"))): float(k["count"]) for k in kinds}, rt["gc"])
+        if rt["runtime"] == "node":
+            iters = [v for (name, _), v in mine.items() if name == "rtprof_event_loop_iterations_total"]
+            self.assertEqual(iters, [rt["event_loop"]["iterations"]])
+        else:
+            waits = [v for (name, _), v in mine.items() if name == "rtprof_gil_waits_total"]
+            self.assertEqual(waits, [rt["gil"]["waits"]])
 
     def check_promtool(self, metrics):
         promtool = shutil.which("promtool")
@@ -194,6 +236,49 @@ class WatchAndMetrics(unittest.TestCase):
         finally:
             proc.kill()
             proc.wait()
+
+    def test_prometheus_scrapes(self):
+        """A real Prometheus server (Debian's) scrapes rtprofd every second: a watched process's getppid count,
+        queried through Prometheus's API, is the number of calls it made."""
+        prometheus = shutil.which("prometheus")
+        if not prometheus:
+            rtp.skip_or_fail(self, "prometheus (Debian package prometheus) is not installed")
+        tmp = tempfile.mkdtemp(prefix="rtprof-prometheus-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        port = free_port()
+        with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: rtprofd\n"
+                    "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % self.port)
+        with open(os.path.join(tmp, "prometheus.log"), "w") as log:
+            server = subprocess.Popen([prometheus, "--config.file", os.path.join(tmp, "prometheus.yml"),
+                                       "--storage.tsdb.path", os.path.join(tmp, "data"),
+                                       "--web.listen-address", "127.0.0.1:%d" % port],
+                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(server.wait)
+        self.addCleanup(server.terminate)
+        proc = subprocess.Popen([rtp.python_exe(), rtp.workload("sleep_getppid_park.py"), "0.3", str(CALLS), "30"])
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        query = "rtprof_syscalls_total{pid=\"%d\",syscall=\"getppid\"}" % proc.pid
+        deadline, got = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/query?query=%s"
+                                            % (port, urllib.parse.quote(query)), timeout=5) as r:
+                    result = json.load(r)["data"]["result"]
+                got = [float(x["value"][1]) for x in result]
+                if got == [CALLS]:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass  # not up yet
+            time.sleep(0.5)
+        with open(os.path.join(tmp, "prometheus.log")) as f:
+            log = f.read()[-3000:]
+        self.assertEqual(got, [CALLS], "Prometheus's value of %s\n%s" % (query, log))
+        # and its own view of the target: up, its scrapes parsed without error
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/targets" % port, timeout=5) as r:
+            targets = json.load(r)["data"]["activeTargets"]
+        self.assertEqual([(t["health"], t["lastError"]) for t in targets], [("up", "")], targets)
 
     def test_not_found_is_404(self):
         with self.assertRaises(urllib.error.HTTPError) as ctx:
