@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "base/text.h"
+#include "compare.h"
 #include "base/vec.h"
 #include "outfile.h"
 #include "render.h"
@@ -23,19 +24,13 @@
 #include "trace/replay.h"
 #include "trace/trace.h"
 
-#define MAX_INPUTS 26                 /* labelled A..Z */
+#define MAX_INPUTS COMPARE_MAX_INPUTS
 /* What the inputs may hold together: two traces' worth (a report holds TRACE_MAX_THREADS, TRACE_MAX_PROCS) */
 #define COMPARE_MAX_THREADS (2 * TRACE_MAX_THREADS)
 #define COMPARE_MAX_PROCS (2 * TRACE_MAX_PROCS)
 #define MAX_REPORT_JSON (256u << 20)  /* a saved report is far smaller; this only bounds a wrong file */
 
-struct input {
-	const char *path;
-	char base[64]; /* its file name, for the header */
-	char label[2]; /* "A", "B", ... */
-	const char *kind; /* "trace" or "report" */
-	struct rtp_report *rep;
-};
+#define input compare_input
 
 /* One row of the syscall table: a syscall in the top of any input. */
 struct sys_row {
@@ -68,7 +63,7 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
-static int read_json_report(const char *path, struct rtp_report **out, char *err, size_t errlen)
+int compare__read_report(const char *path, struct rtp_report **out, char *err, size_t errlen)
 {
 	enum json_tokener_error jerr;
 	json_tokener *tok = NULL;
@@ -202,7 +197,7 @@ static int load_input(struct input *in, char *err, size_t errlen)
 		return r;
 	}
 	in->kind = "report";
-	return read_json_report(in->path, &in->rep, err, errlen);
+	return compare__read_report(in->path, &in->rep, err, errlen);
 }
 
 /* ---- the comparison ---- */
@@ -341,12 +336,62 @@ static const char *fmt_load(char *buf, size_t len, const struct rtp_report *r)
 	return buf;
 }
 
+static void print_details(FILE *out, const struct input *in, size_t n, const struct sys_row *rows, size_t n_rows,
+			  size_t top);
+
+/* The runtimes' figures of each input, all its python or node processes together: GIL waits, collections,
+ * the event loop's utilisation. */
+static void print_runtime(FILE *out, const struct input *in, size_t n)
+{
+	bool any = false;
+	char a[32], b[32];
+
+	for (size_t i = 0; i < n; i++)
+		any |= in[i].rep->n_runtimes > 0;
+	if (!any)
+		return;
+	fprintf(out, "\nRuntime (python and node processes together; ratio to %s)\n", in[0].label);
+	fprintf(out, "  %-20s", "");
+	for (size_t i = 0; i < n; i++) {
+		char ratio[16];
+
+		fprintf(out, "  %12s", in[i].label);
+		if (i) {
+			snprintf(ratio, sizeof(ratio), "%s/%s", in[i].label, in[0].label);
+			fprintf(out, " %9s", ratio);
+		}
+	}
+	fputc('\n', out);
+	for (int fig = 0; fig < 5; fig++) {
+		static const char *const names[] = { "GIL wait", "GC collections", "GC time", "loop busy", "loop idle" };
+		uint64_t v[MAX_INPUTS] = { 0 };
+
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < in[i].rep->n_runtimes; j++) {
+				const struct rtp_report_runtime *r = &in[i].rep->runtimes[j];
+
+				for (unsigned int k = 0; k < RTP_RT_GC_KINDS && fig >= 1 && fig <= 2; k++)
+					v[i] += fig == 1 ? r->gc[k].count : r->gc[k].total_ns;
+				v[i] += fig == 0 ? r->gil_wait_ns : fig == 3 ? r->loop_busy_ns : fig == 4 ? r->loop_idle_ns : 0;
+			}
+		fprintf(out, "  %-20s", names[fig]);
+		for (size_t i = 0; i < n; i++) {
+			if (fig == 1)
+				fprintf(out, "  %12" PRIu64, v[i]);
+			else
+				fprintf(out, "  %12s", fmt_ns(a, sizeof(a), v[i]));
+			if (i)
+				fprintf(out, " %9s", fmt_ratio(b, sizeof(b), (double)v[i], (double)v[0]));
+		}
+		fputc('\n', out);
+	}
+}
+
 static void print_text(FILE *out, const struct input *in, size_t n, const struct sys_row *rows, size_t n_rows,
 		       size_t top)
 {
-	char a[32], b[32], load[256], who[MAX_INPUTS][96], rt[MAX_INPUTS][64];
+	char load[256], who[MAX_INPUTS][96], rt[MAX_INPUTS][64];
 	int wbase = 4, wwho = 6, wrt = 7;
-	struct sched_totals st[MAX_INPUTS];
 
 	for (size_t i = 0; i < n; i++) {
 		const struct rtp_report_target *t = in[i].rep->n_targets ? &in[i].rep->targets[0] : NULL;
@@ -370,7 +415,6 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 		k = (int)strlen(in[i].base);
 		if (k > wbase)
 			wbase = k;
-		st[i] = sched_of(in[i].rep);
 	}
 	fprintf(out, "%-7s  %-*s  %-6s  %-*s  %-*s  %s\n", "Inputs", wbase, "file", "kind", wwho, "target", wrt, "runtime",
 		"mode");
@@ -402,6 +446,18 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 			fmt_ratio(c3, sizeof(c3), cpu_s(r), cpu_s(r0)));
 	}
 
+	print_details(out, in, n, rows, n_rows, top);
+}
+
+/* Where the difference comes from: syscalls, scheduling, runtime. */
+static void print_details(FILE *out, const struct input *in, size_t n, const struct sys_row *rows, size_t n_rows,
+			  size_t top)
+{
+	char a[32], b[32];
+	struct sched_totals st[MAX_INPUTS];
+
+	for (size_t i = 0; i < n; i++)
+		st[i] = sched_of(in[i].rep);
 	/* syscalls: count and total for each input, the total's ratio to A */
 	fprintf(out, "\nSyscalls (the top %zu by total time of any input; time ratio to %s)\n", top ? top : n_rows,
 		in[0].label);
@@ -478,6 +534,7 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 		}
 		fputc('\n', out);
 	}
+	print_runtime(out, in, n);
 	for (size_t i = 0; i < n; i++) {
 		if (in[i].rep->lost_events)
 			fprintf(out, "\n%s: %" PRIu64 " events lost while recording: its figures are incomplete\n",
@@ -485,6 +542,18 @@ static void print_text(FILE *out, const struct input *in, size_t n, const struct
 		if (in[i].rep->warning[0])
 			fprintf(out, "%s: warning: %s\n", in[i].label, in[i].rep->warning);
 	}
+}
+
+int compare__details(FILE *out, const struct compare_input *in, size_t n, size_t top)
+{
+	struct sys_row *rows = NULL;
+	size_t n_rows = 0;
+
+	if (syscall_rows(in, n, top, &rows, &n_rows))
+		return -ENOMEM;
+	print_details(out, in, n, rows, n_rows, top);
+	free(rows);
+	return 0;
 }
 
 static json_object *ratio_json(double value, double ref)
@@ -637,6 +706,10 @@ static void compare_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof compare [--json] [--top N] A B [C...]\n"
+		"       rtprof compare --run 'CMD A' --run 'CMD B' [--runs N] [--warmup W] [--format FMT]\n"
+		"\n"
+		"With --run, run the commands N times each and print the Benchmarks Game's table (secs, mem, gz,\n"
+		"busy, cpu load) with medians, spreads and ratios: rtprof compare --run X --help says more.\n"
 		"\n"
 		"Compare recorded traces (.rtprof.gz) or reports saved with --json side by side: the process\n"
 		"figures (secs, mem KB, cpu secs, cpu load per CPU), the syscalls that take the most time in any\n"
@@ -665,6 +738,10 @@ int cmd_compare(int argc, char **argv)
 	int c, r, ret = EXIT_FAILURE_RT;
 	unsigned long long v;
 
+	/* commands to run, rather than saved inputs */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--run") || !strncmp(argv[i], "--run=", 6))
+			return compare__run(argc, argv);
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
