@@ -54,6 +54,8 @@ struct rtp_target {
 /* Its Python stacks are walked (py_procs has it): its syscall exits count by stack (set by userspace with
  * the walker, cleared with it) */
 #define RTP_TARGET_PY_STACKS 0x10
+/* its syscalls are also counted by thread (`thread_sys`; --per-thread) */
+#define RTP_TARGET_PER_THREAD 0x20
 
 /* Per (process slot, syscall nr): index slot * RTP_MAX_SYSCALLS + nr of the per-CPU `sys_stats` array. */
 struct rtp_sys_stats {
@@ -212,7 +214,8 @@ enum rtp_counter {
 	RTP_CNT_SYSCALL_NR_OOR = 3, /* syscalls with nr >= RTP_MAX_SYSCALLS, not aggregated */
 	RTP_CNT_TRACE_LOST = 4,   /* trace records lost: the `trace` ring buffer was full */
 	RTP_CNT_STACK_DROPS = 5,  /* stack samples not counted: py_stacks or py_counts was full */
-	RTP_CNT_NR = 6,
+	RTP_CNT_THREAD_SYS_DROPS = 6, /* syscalls not counted by thread: `thread_sys` was full */
+	RTP_CNT_NR = 7,
 };
 
 /* ---- Runtime metrics: value of the `rt_procs` hash, keyed by tgid. Userspace writes the configuration
@@ -262,6 +265,24 @@ struct rtp_tp_key {
 	__u32 _pad;
 	__u64 work; /* struct uv__work * */
 };
+
+/* `thread_sys`: a thread's calls of one syscall, for the targets with RTP_TARGET_PER_THREAD. */
+struct rtp_thread_sys_key {
+	__u32 slot;
+	__u32 tid;
+	__u32 nr;
+	__u32 _pad;
+};
+
+struct rtp_thread_sys {
+	__u64 count;
+	__u64 errors;
+	__u64 timed;    /* calls whose latency was measured */
+	__u64 total_ns; /* over the timed calls */
+	__u64 max_ns;
+};
+
+#define RTP_DEFAULT_THREAD_SYS 65536
 
 /* Ring-buffer records: fixed size, first field the type. */
 enum rtp_rec_type {

@@ -176,6 +176,35 @@ static __always_inline bool is_epoll_wait(__u32 nr)
 	return rtp_sys_is_epoll_wait(&nrs, nr);
 }
 
+/* Syscalls by thread (--per-thread): entries made here, deleted with their slot by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RTP_DEFAULT_THREAD_SYS);
+	__type(key, struct rtp_thread_sys_key);
+	__type(value, struct rtp_thread_sys);
+} thread_sys SEC(".maps");
+
+/* how: bit 0, the call was timed (lat is its latency); bit 1, it failed */
+static __noinline void thread_sys_add(__u32 slot, __u32 tid, __u32 nr, __u64 lat, __u32 how)
+{
+	struct rtp_thread_sys_key key = { .slot = slot, .tid = tid, .nr = nr };
+	struct rtp_thread_sys zero = {}, *v = map_lookup_or_try_init(&thread_sys, &key, &zero);
+
+	if (!v) {
+		counter_inc(RTP_CNT_THREAD_SYS_DROPS);
+		return;
+	}
+	/* a thread's entry is written by the thread itself, one call at a time */
+	v->count++;
+	v->errors += how >> 1 & 1;
+	if (how & 1) {
+		v->timed++;
+		v->total_ns += lat;
+		if (lat > v->max_ns)
+			v->max_ns = lat;
+	}
+}
+
 /* The end of a loop iteration busy for `busy` ns (its thread's loop_last_exit is still its start): sent
  * with the stacks sampled in it when it ran at least its process's threshold, or longer than any before
  * on its thread. */
@@ -319,6 +348,8 @@ int BPF_PROG(rtp_sys_enter, struct pt_regs *regs, long id)
 		s = stats_of(cur->slot1, (__u32)id);
 		if (s)
 			s->count++;
+		if (cur->tflags & RTP_TARGET_PER_THREAD)
+			thread_sys_add(cur->slot1 - 1, cur->tid, (__u32)id, 0, 0);
 		if (record_trace && trace_syscall(cur->tid, (__u32)id, bpf_ktime_get_ns(), 0, 0) && s)
 			s->trace_lost++;
 		return 0;
@@ -383,6 +414,9 @@ int BPF_PROG(rtp_sys_exit, struct pt_regs *regs, long ret)
 		if (record_trace && trace_syscall(cur->tid, cur->sys_nr, cur->sys_ts, lat, ret))
 			s->trace_lost++;
 	}
+	if (cur->tflags & RTP_TARGET_PER_THREAD)
+		thread_sys_add(cur->slot1 - 1, cur->tid, cur->sys_nr, lat,
+			       ((state & RTP_SYS_STATE) == RTP_SYS_TIMED) | (rtp_sys_failed(ret) ? 2 : 0));
 	if (py_stacks_on && (cur->tflags & RTP_TARGET_PY_STACKS))
 		py_syscall(cur->tid, cur->sys_nr, (state & RTP_SYS_STATE) == RTP_SYS_TIMED ? lat : 0, rtp_sys_failed(ret),
 			   state & RTP_SYS_OFF);

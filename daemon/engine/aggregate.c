@@ -429,6 +429,48 @@ static int runtime_rows(struct engine *e, unsigned int session, struct rtp_repor
 	return 0;
 }
 
+/* --per-thread: the slot's thread_sys entries of the report's threads. */
+static int collect_thread_syscalls(struct engine *e, __u32 slot, struct rtp_report *rep)
+{
+	struct bpf_map *map = e->skel->maps.thread_sys;
+	struct rtp_thread_sys_key k, next;
+	struct rtp_thread_sys v;
+	size_t cap = 0;
+	int fd = bpf_map__fd(map);
+
+	rep->per_thread = true;
+	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err; err = bpf_map_get_next_key(fd, &k, &next)) {
+		struct rtp_report_thread_syscall *t;
+		const struct rtp_report_thread *th = NULL;
+		const char *name;
+
+		k = next;
+		if (k.slot != slot || bpf_map_lookup_elem(fd, &k, &v) || !v.count)
+			continue;
+		for (size_t i = 0; i < rep->n_threads && !th; i++)
+			if ((__u32)rep->threads[i].tid == k.tid)
+				th = &rep->threads[i];
+		if (!th) /* a helper left out of the tables (engine__session_split) */
+			continue;
+		if (vec__grow(&rep->thread_syscalls, &cap, rep->n_thread_syscalls))
+			return -ENOMEM;
+		t = &rep->thread_syscalls[rep->n_thread_syscalls++];
+		*t = (struct rtp_report_thread_syscall){ .tid = th->tid, .tgid = th->tgid, .nr = k.nr, .count = v.count,
+							  .errors = v.errors, .timed = v.timed, .total_ns = v.total_ns,
+							  .max_ns = v.max_ns };
+		if (v.timed && v.timed < v.count)
+			t->total_ns = (uint64_t)((double)v.total_ns * (double)v.count / (double)v.timed);
+		name = syscall__name(k.nr);
+		if (name)
+			snprintf(t->name, sizeof(t->name), "%s", name);
+		else
+			snprintf(t->name, sizeof(t->name), "syscall_%u", k.nr);
+	}
+	(void)engine_counter(e, RTP_CNT_THREAD_SYS_DROPS, &rep->thread_syscall_drops, NULL);
+	report__sort_thread_syscalls(rep);
+	return 0;
+}
+
 int engine__session_report_parts(struct engine *e, int session, const char *mode, unsigned int parts,
 				 struct rtp_report **out)
 {
@@ -504,6 +546,8 @@ int engine__session_report_parts(struct engine *e, int session, const char *mode
 			rep->duration_ns ? 100.0 * (double)all.busy_ns[c] / (double)rep->duration_ns : 0;
 	collect_process_procfs(e, (unsigned int)session, rep);
 	r = parts & ENGINE_REPORT_THREADS ? runtime_rows(e, (unsigned int)session, rep, now) : 0;
+	if (!r && (parts & ENGINE_REPORT_THREADS) && (parts & ENGINE_REPORT_SYSCALLS) && ses->per_thread)
+		r = collect_thread_syscalls(e, (__u32)session, rep);
 	r = r ?: (parts & ENGINE_REPORT_STACKS ? pystacks__report(e, (unsigned int)session, rep) : 0);
 	if (r)
 		goto cleanup;

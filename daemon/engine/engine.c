@@ -662,7 +662,8 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		return errmsg(err, errlen, -EINVAL, "no session %d", session);
 	tgt.slot = (__u32)session;
 	tgt.flags = (e->sessions[session].no_follow ? 0 : RTP_TARGET_FOLLOW) |
-		    (e->sessions[session].restricted ? RTP_TARGET_RESTRICTED : 0);
+		    (e->sessions[session].restricted ? RTP_TARGET_RESTRICTED : 0) |
+		    (e->sessions[session].per_thread ? RTP_TARGET_PER_THREAD : 0);
 	tgt.owner_uid = (__u32)e->sessions[session].owner_uid;
 	tgt.owner_gid = (__u32)e->sessions[session].owner_gid;
 	if (pid <= 0)

@@ -35,6 +35,7 @@ struct engine_opts {
 				   * target's /tmp/perf-PID.map is removed with the engine */
 	uint64_t loop_threshold_ns; /* with stacks: event-loop iterations at least this long are kept with their
 				     * samples (the callback that blocked the loop); 0: RTP_DEFAULT_LOOP_THRESHOLD_NS */
+	bool per_thread;          /* count each thread's syscalls too (the report's thread_syscalls) */
 };
 
 #define RTP_DEFAULT_LOOP_THRESHOLD_NS 50000000ull
@@ -79,6 +80,8 @@ int engine__session_stacks(struct engine *e, int session, unsigned int hz, char 
 /* With stacks: the event-loop iterations at least ns long that its reports name with their samples (0: the
  * engine's default); for processes whose stacks are set up from now on. */
 void engine__session_loop_threshold(struct engine *e, int session, uint64_t ns);
+/* Count each thread's syscalls too (--per-thread), for processes added from now on and what they fork. */
+void engine__session_per_thread(struct engine *e, int session, bool on);
 /* Stop tracing the session's processes and forget everything about it. */
 void engine__session_free(struct engine *e, int session);
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen);

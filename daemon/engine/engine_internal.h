@@ -49,6 +49,7 @@ struct session {
 	unsigned int stacks_hz; /* Python stacks sampled at this rate; 0: none */
 	bool stacks_ref;        /* the session holds a reference to its rate's events (pystacks__rate_get) */
 	uint64_t loop_block_ns; /* event-loop iterations at least this long are kept with their samples */
+	bool per_thread;        /* its targets' syscalls are counted by thread too (RTP_TARGET_PER_THREAD) */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 	/* engine__session_split: the session at the program's start, left out of its reports; the processes
 	 * that had exited by then (the launcher's helpers), left out of its tables */

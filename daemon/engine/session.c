@@ -75,7 +75,8 @@ void engine_session_init(struct engine *e, unsigned int session)
 	e->sessions[session] = (struct session){ .used = true, .no_follow = e->opts.no_follow,
 						 .rt_mode = e->opts.runtime_mode,
 						 .stacks_hz = e->opts.stacks_by_session ? 0 : e->opts.sample_hz,
-						 .loop_block_ns = e->opts.loop_threshold_ns ?: RTP_DEFAULT_LOOP_THRESHOLD_NS };
+						 .loop_block_ns = e->opts.loop_threshold_ns ?: RTP_DEFAULT_LOOP_THRESHOLD_NS,
+						 .per_thread = e->opts.per_thread };
 }
 
 static int clear_slot(struct engine *e, __u32 slot);
@@ -238,6 +239,12 @@ void engine__session_loop_threshold(struct engine *e, int session, uint64_t ns)
 		e->sessions[session].loop_block_ns = ns ?: e->opts.loop_threshold_ns ?: RTP_DEFAULT_LOOP_THRESHOLD_NS;
 }
 
+void engine__session_per_thread(struct engine *e, int session, bool on)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions && e->sessions[session].used)
+		e->sessions[session].per_thread = on;
+}
+
 void engine__session_follow(struct engine *e, int session, bool follow)
 {
 	if (session >= 0 && (unsigned int)session < e->opts.max_sessions)
@@ -343,6 +350,12 @@ static int errno_of_slot(const void *key, const void *value, void *ctx)
 	return ((const struct rtp_errno_key *)key)->slot == *(const __u32 *)ctx;
 }
 
+static int thread_sys_of_slot(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return ((const struct rtp_thread_sys_key *)key)->slot == *(const __u32 *)ctx;
+}
+
 static int err_path_of_slot(const void *key, const void *value, void *ctx)
 {
 	(void)value;
@@ -369,6 +382,8 @@ static int clear_slot(struct engine *e, __u32 slot)
 	r = r ?: bpfmap__delete_where(e->skel->maps.sys_errnos, sizeof(struct rtp_errno_key), sizeof(__u64), errno_of_slot, &slot);
 	r = r ?: bpfmap__delete_where(e->skel->maps.err_paths, sizeof(struct rtp_err_path_key), sizeof(__u64),
 				      err_path_of_slot, &slot);
+	r = r ?: bpfmap__delete_where(e->skel->maps.thread_sys, sizeof(struct rtp_thread_sys_key),
+				      sizeof(struct rtp_thread_sys), thread_sys_of_slot, &slot);
 	if (!r) {
 		struct rtp_err_path_use none = { 0 };
 

@@ -20,6 +20,7 @@ void report__free(struct rtp_report *r)
 	}
 	free(r->syscalls);
 	free(r->threads);
+	free(r->thread_syscalls);
 	for (size_t i = 0; i < r->n_runtimes; i++)
 	{
 		free(r->runtimes[i].gil_threads);
@@ -270,6 +271,8 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	d->targets = NULL;
 	d->syscalls = NULL;
 	d->threads = NULL;
+	d->thread_syscalls = NULL;
+	d->n_thread_syscalls = 0;
 	d->runtimes = NULL;
 	d->process.cpu_load_pct = NULL;
 	d->profiles = NULL;
@@ -359,11 +362,48 @@ int report__subtract(const struct rtp_report *now, const struct rtp_report *then
 	}
 	if (runtimes_subtract(d, now, then))
 		goto nomem;
+	if (now->n_thread_syscalls) {
+		d->thread_syscalls = calloc(now->n_thread_syscalls, sizeof(*d->thread_syscalls));
+		if (!d->thread_syscalls)
+			goto nomem;
+	}
+	for (size_t i = 0; i < now->n_thread_syscalls; i++) {
+		const struct rtp_report_thread_syscall *a = &now->thread_syscalls[i], *b = NULL;
+		struct rtp_report_thread_syscall *t = &d->thread_syscalls[d->n_thread_syscalls];
+
+		for (size_t j = 0; j < then->n_thread_syscalls && !b; j++)
+			if (then->thread_syscalls[j].tid == a->tid && then->thread_syscalls[j].nr == a->nr)
+				b = &then->thread_syscalls[j];
+		*t = *a;
+		if (b)
+			fields__subtract(&report_thread_syscall_fields, t, b);
+		if (t->count)
+			d->n_thread_syscalls++;
+	}
 	*out = d;
 	return 0;
 nomem:
 	report__free(d);
 	return -ENOMEM;
+}
+
+static int cmp_thread_syscall(const void *a, const void *b)
+{
+	const struct rtp_report_thread_syscall *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	return (x->nr > y->nr) - (x->nr < y->nr);
+}
+
+void report__sort_thread_syscalls(struct rtp_report *r)
+{
+	if (r->n_thread_syscalls > 1)
+		qsort(r->thread_syscalls, r->n_thread_syscalls, sizeof(*r->thread_syscalls), cmp_thread_syscall);
 }
 
 void report__syscall_fill(struct rtp_report_syscall *sc, unsigned int nr, const char *name,

@@ -48,6 +48,17 @@ struct rtp_report_syscall {
 	size_t n_err_paths;
 };
 
+/* --per-thread: a thread's calls of one syscall. */
+struct rtp_report_thread_syscall {
+	pid_t tid, tgid;
+	unsigned int nr;
+	char name[32];
+	uint64_t count, errors;
+	uint64_t timed;    /* calls whose latency was measured */
+	uint64_t total_ns; /* measured, scaled by count/timed when bursts were sampled */
+	uint64_t max_ns;
+};
+
 struct rtp_report_thread {
 	pid_t tid;
 	pid_t tgid;
@@ -184,6 +195,10 @@ struct rtp_report {
 	size_t n_syscalls;
 	struct rtp_report_thread *threads; /* by tid */
 	size_t n_threads;
+	bool per_thread; /* thread_syscalls was asked for (--per-thread) */
+	struct rtp_report_thread_syscall *thread_syscalls; /* by tid, then total_ns descending */
+	size_t n_thread_syscalls;
+	uint64_t thread_syscall_drops; /* calls not counted by thread: the table was full */
 	struct rtp_report_wrapper wrapper;  /* start_ns 0: the program was the session's from its start */
 	struct rtp_report_runtime *runtimes; /* python and node processes, by pid */
 	size_t n_runtimes;
@@ -201,6 +216,8 @@ struct rtp_report {
 };
 
 void report__free(struct rtp_report *r);
+/* Sort thread_syscalls: by thread (its process, then tid), each thread's by total time. */
+void report__sort_thread_syscalls(struct rtp_report *r);
 /* A syscall that waits for something to happen rather than doing work: for events (epoll_wait, poll,
  * select, their kin), for time (nanosleep, clock_nanosleep, pause), for a connection (accept) or a child
  * (wait4, waitid), for a signal. Its time is idle time, whatever the program waits for. */

@@ -564,6 +564,25 @@ static bool has_runtimes(const void *row)
 	return ((const struct rtp_report *)row)->n_runtimes > 0;
 }
 
+static bool has_per_thread(const void *row)
+{
+	return ((const struct rtp_report *)row)->per_thread;
+}
+
+#define THREAD_SYSCALL(member) AT(struct rtp_report_thread_syscall, member)
+static const struct rtp_field thread_syscall_fields[] = {
+	{ "tid", RTP_FIELD_INT, RTP_MERGE_KEEP, 0, THREAD_SYSCALL(tid) },
+	{ "pid", RTP_FIELD_INT, RTP_MERGE_KEEP, 0, THREAD_SYSCALL(tgid) },
+	{ "syscall", RTP_FIELD_STRING, RTP_MERGE_KEEP, 0, THREAD_SYSCALL(name) },
+	{ "nr", RTP_FIELD_UINT, RTP_MERGE_KEEP, 0, THREAD_SYSCALL(nr) },
+	{ "count", RTP_FIELD_U64, RTP_MERGE_SUM, 0, THREAD_SYSCALL(count) },
+	{ "errors", RTP_FIELD_U64, RTP_MERGE_SUM, 0, THREAD_SYSCALL(errors) },
+	{ "timed", RTP_FIELD_U64, RTP_MERGE_SUM, 0, THREAD_SYSCALL(timed) },
+	{ "total_ns", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_NS, THREAD_SYSCALL(total_ns) },
+	{ "max_ns", RTP_FIELD_U64, RTP_MERGE_MAX, RTP_FIELD_NS, THREAD_SYSCALL(max_ns) },
+};
+TABLE(report_thread_syscall_fields, thread_syscall_fields);
+
 static bool has_profiles(const void *row)
 {
 	return ((const struct rtp_report *)row)->profiles != NULL;
@@ -655,6 +674,10 @@ static const struct rtp_field fields[] = {
 	  ROWS(syscalls, n_syscalls, struct rtp_report_syscall, report_syscall_fields) },
 	{ "threads", RTP_FIELD_ROWS, RTP_MERGE_SUM, 0,
 	  ROWS(threads, n_threads, struct rtp_report_thread, report_thread_fields) },
+	{ "per_thread", RTP_FIELD_BOOL, RTP_MERGE_KEEP, 0, REPORT(per_thread), .present = has_per_thread },
+	{ "thread_syscalls", RTP_FIELD_ROWS, RTP_MERGE_SUM, 0, .present = has_per_thread,
+	  ROWS(thread_syscalls, n_thread_syscalls, struct rtp_report_thread_syscall, report_thread_syscall_fields) },
+	{ "thread_syscall_drops", RTP_FIELD_U64, RTP_MERGE_SUM, RTP_FIELD_OMIT_ZERO, REPORT(thread_syscall_drops) },
 	{ "runtime_metrics", RTP_FIELD_OBJECT, RTP_MERGE_SUM, 0, .sub = &runtime_metrics_table,
 	  .present = has_runtimes },
 	{ "profiles", RTP_FIELD_CODE, RTP_MERGE_KEEP, 0, .present = has_profiles, .to_json = profiles_json,

@@ -82,6 +82,7 @@ extern const struct rtp_fields report_thread_fields;   /* struct rtp_report_thre
 extern const struct rtp_fields report_runtime_fields;  /* struct rtp_report_runtime */
 extern const struct rtp_fields report_gil_thread_fields; /* struct rtp_report_gil_thread */
 extern const struct rtp_fields report_isolate_fields;    /* struct rtp_report_isolate */
+extern const struct rtp_fields report_thread_syscall_fields; /* struct rtp_report_thread_syscall */
 extern const struct rtp_fields report_rt_stat_fields;  /* struct rtp_report_rt_stat */
 
 /* The value of a U64 field of row */

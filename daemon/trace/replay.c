@@ -57,7 +57,61 @@ struct agg {
 	struct tidtab rts;     /* struct rtacc, by pid; at most TRACE_MAX_PROCS */
 	uint64_t last_ts;
 	struct rtp_sysnrs nrs; /* the recording machine's */
+	/* REPORT_TRACE_PER_THREAD: (tid, nr) -> its calls, open addressing, grown at half full */
+	bool per_thread;
+	struct thread_sys_acc *tsys;
+	size_t n_tsys, cap_tsys;
+	uint64_t tsys_drops;
 };
+
+struct thread_sys_acc {
+	uint32_t tid, nr; /* nr + 1: 0 is a free slot */
+	struct rtp_thread_sys v;
+};
+
+static size_t tsys_slot(uint32_t tid, uint32_t nr, size_t cap)
+{
+	return (size_t)((((uint64_t)tid << 16 | nr) * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+/* The (tid, nr) entry: found, or made; NULL with *full when the table holds as many as the live one does
+ * (the call is a drop), NULL alone when out of memory. */
+static struct thread_sys_acc *tsys_get(struct agg *a, uint32_t tid, uint32_t nr, bool *full)
+{
+	size_t j;
+
+	*full = false;
+	for (j = a->cap_tsys ? tsys_slot(tid, nr + 1, a->cap_tsys) : 0; a->cap_tsys && a->tsys[j].nr;
+	     j = (j + 1) & (a->cap_tsys - 1))
+		if (a->tsys[j].tid == tid && a->tsys[j].nr == nr + 1)
+			return &a->tsys[j];
+	if (a->n_tsys >= RTP_DEFAULT_THREAD_SYS) {
+		*full = true;
+		return NULL;
+	}
+	if ((a->n_tsys + 1) * 2 > a->cap_tsys) {
+		size_t cap = a->cap_tsys ? a->cap_tsys * 2 : 1024;
+		struct thread_sys_acc *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i < a->cap_tsys; i++) {
+			if (!a->tsys[i].nr)
+				continue;
+			for (j = tsys_slot(a->tsys[i].tid, a->tsys[i].nr, cap); t[j].nr; j = (j + 1) & (cap - 1))
+				;
+			t[j] = a->tsys[i];
+		}
+		free(a->tsys);
+		a->tsys = t;
+		a->cap_tsys = cap;
+		for (j = tsys_slot(tid, nr + 1, cap); a->tsys[j].nr; j = (j + 1) & (cap - 1))
+			;
+	}
+	a->tsys[j] = (struct thread_sys_acc){ .tid = tid, .nr = nr + 1 };
+	a->n_tsys++;
+	return &a->tsys[j];
+}
 
 /* The thread tid, created on first sight: 0 or -ENOMEM; *t NULL for tid 0 or a thread beyond the table
  * (counted). The same for the processes of the tables by pid. */
@@ -176,6 +230,24 @@ static int apply(struct agg *a, const struct trace_rec *rec)
 		s = &a->sys[rec->sys.nr];
 		s->count++;
 		rtp_sys_timed(s, rec->sys.dur_ns);
+		if (a->per_thread) {
+			bool full;
+			struct thread_sys_acc *acc = tsys_get(a, rec->sys.tid, rec->sys.nr, &full);
+
+			if (!acc && !full)
+				return -ENOMEM;
+			if (!acc) {
+				a->tsys_drops++;
+				goto tsys_done;
+			}
+			acc->v.count++;
+			acc->v.timed++;
+			acc->v.total_ns += rec->sys.dur_ns;
+			acc->v.errors += rtp_sys_failed(rec->sys.ret);
+			if (rec->sys.dur_ns > acc->v.max_ns)
+				acc->v.max_ns = rec->sys.dur_ns;
+		}
+tsys_done:
 		/* event-loop idle time: the waits the live probes timed, those entered once the process's runtime
 		 * was known (its TRACE_RUNTIME record, which precedes them in the file) */
 		if (rtp_sys_is_epoll_wait(&a->nrs, rec->sys.nr)) {
@@ -586,8 +658,47 @@ static int apply_err_paths(struct rtp_report *rep, json_object *o)
 	return r;
 }
 
+/* The threads' syscalls, of the threads of the report. */
+static int tsys_rows(const struct agg *a, struct rtp_report *rep)
+{
+	rep->per_thread = true;
+	rep->thread_syscall_drops = a->tsys_drops;
+	rep->thread_syscalls = calloc(a->n_tsys ? a->n_tsys : 1, sizeof(*rep->thread_syscalls));
+	if (!rep->thread_syscalls)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->cap_tsys; i++) {
+		const struct thread_sys_acc *t = &a->tsys[i];
+		const struct rtp_report_thread *th = NULL;
+		struct rtp_report_thread_syscall *o;
+		const char *name;
+
+		if (!t->nr)
+			continue;
+		for (size_t k = 0; k < rep->n_threads && !th; k++)
+			if ((uint32_t)rep->threads[k].tid == t->tid)
+				th = &rep->threads[k];
+		o = &rep->thread_syscalls[rep->n_thread_syscalls++];
+		*o = (struct rtp_report_thread_syscall){ .tid = (pid_t)t->tid, .tgid = th ? th->tgid : (pid_t)t->tid,
+							  .nr = t->nr - 1, .count = t->v.count, .errors = t->v.errors,
+							  .timed = t->v.timed, .total_ns = t->v.total_ns, .max_ns = t->v.max_ns };
+		name = syscall__name(t->nr - 1);
+		if (name)
+			snprintf(o->name, sizeof(o->name), "%s", name);
+		else
+			snprintf(o->name, sizeof(o->name), "syscall_%u", t->nr - 1);
+	}
+	report__sort_thread_syscalls(rep);
+	return 0;
+}
+
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
 		       size_t errlen)
+{
+	return report__from_trace_opts(path, 0, out, warning, wlen, err, errlen);
+}
+
+int report__from_trace_opts(const char *path, unsigned int flags, struct rtp_report **out, char *warning,
+			    size_t wlen, char *err, size_t errlen)
 {
 	struct trace_reader *rd = NULL;
 	struct rtp_report *rep = NULL;
@@ -596,6 +707,7 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 		.errnos = TIDTAB_INIT_MAX(struct errno_acc, RTP_DEFAULT_MAX_ERRNO_KEYS),
 		.targets = TIDTAB_INIT_MAX(struct rtp_report_target, TRACE_MAX_PROCS),
 		.rts = TIDTAB_INIT_MAX(struct rtacc, TRACE_MAX_PROCS),
+		.per_thread = flags & REPORT_TRACE_PER_THREAD,
 	};
 	const struct trace_footer *f;
 	struct trace_rec rec;
@@ -623,6 +735,8 @@ int report__from_trace(const char *path, struct rtp_report **out, char *warning,
 		goto cleanup;
 	r = build(&a, trace_reader__header(rd), trace_reader__footer(rd), rep);
 	if (r)
+		goto cleanup;
+	if (a.per_thread && (r = tsys_rows(&a, rep)))
 		goto cleanup;
 	rep->profiles = trace_reader__take_profiles(rd);
 	r = apply_err_paths(rep, trace_reader__take_err_paths(rd));
@@ -658,5 +772,6 @@ cleanup:
 	free(a.busy);
 	tidtab__free(&a.targets);
 	tidtab__free(&a.rts);
+	free(a.tsys);
 	return r;
 }

@@ -11,5 +11,9 @@
  * ("" otherwise): a cut or damaged trace still gives the report of what could be read. 0 or -errno. */
 int report__from_trace(const char *path, struct rtp_report **out, char *warning, size_t wlen, char *err,
 		       size_t errlen);
+/* The same, with REPORT_TRACE_* flags. */
+#define REPORT_TRACE_PER_THREAD 0x1 /* each thread's syscalls too (the report's thread_syscalls) */
+int report__from_trace_opts(const char *path, unsigned int flags, struct rtp_report **out, char *warning,
+			    size_t wlen, char *err, size_t errlen);
 
 #endif
