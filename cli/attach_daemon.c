@@ -25,6 +25,7 @@ static void target_request(struct proto_request *req, enum proto_type type, cons
 	req->npids = npids < PROTO_MAX_PIDS ? (unsigned int)npids : PROTO_MAX_PIDS;
 	req->sample_hz = po->sample_hz;
 	req->loop_threshold_ms = (uint32_t)(po->loop_threshold_ns / 1000000);
+	req->per_thread = po->per_thread;
 	memcpy(req->pids, pids, req->npids * sizeof(pids[0]));
 }
 

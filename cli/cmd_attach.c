@@ -46,6 +46,7 @@ static void attach_help(FILE *out)
 		"      --stacks        sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
 		"                      (through rtprofd too: it samples at most a few rates at once, the nearest then)\n"
 		"      --sample-hz N   samples a second on each CPU (default 99; implies --stacks)\n"
+		"      --per-thread      each thread's syscall table too (JSON: thread_syscalls)\n"
 		"      --loop-threshold-ms N  with --stacks, node: name the stack of each event-loop iteration\n"
 		"                      busy N ms or more (default 50), and of the longest\n"
 		"  -q, --quiet         no progress lines on stderr\n");

@@ -717,6 +717,7 @@ static void compare_help(FILE *out)
 		"\n"
 		"  -j, --json    print one JSON object: every input's report, the figures and their ratios\n"
 		"      --top N   syscall rows (default 15; 0 = all)\n"
+		"      --run CMD, --runs N, --warmup W, --format FMT, --quiet: see rtprof compare --run X --help\n"
 		"\n"
 		"Example:\n"
 		"  rtprof compare app-python.rtprof.gz app-node.rtprof.gz\n");

@@ -179,7 +179,7 @@ cleanup:
 static void report_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: rtprof report [--json] [--top N] FILE.rtprof.gz\n"
+		"Usage: rtprof report [--json] [--top N] [--per-thread] FILE.rtprof.gz\n"
 		"       rtprof report --timeline [--resolution MS] FILE.rtprof.gz\n"
 		"\n"
 		"Print the report of a recorded trace: the same tables and JSON keys as a live session, computed from\n"
@@ -188,6 +188,7 @@ static void report_help(FILE *out)
 		"\n"
 		"  -j, --json             print the report as one JSON object\n"
 		"      --top N            syscall rows in the table (default 15; 0 = all)\n"
+		"      --per-thread       each thread's syscalls too (JSON: thread_syscalls)\n"
 		"      --timeline         instead of the report, each thread's states over time: one row per\n"
 		"                         thread, a column per time bucket, the state it spent most of it in:\n"
 		"                         '#' running, '+' runnable, '.' sleeping, 'D' blocked, ' ' not alive\n"
@@ -201,13 +202,14 @@ int cmd_report(int argc, char **argv)
 		{ "top", required_argument, NULL, 't' },
 		{ "timeline", no_argument, NULL, 'T' },
 		{ "resolution", required_argument, NULL, 'R' },
+		{ "per-thread", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct render_opts ro = { .top_syscalls = 15 };
 	struct rtp_report *rep = NULL;
 	char err[512], warning[256];
-	bool json = false, timeline = false;
+	bool json = false, timeline = false, per_thread = false;
 	double resolution_ms = 0;
 	unsigned long long n;
 	int c, r;
@@ -224,6 +226,9 @@ int cmd_report(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			ro.top_syscalls = (int)n;
+			break;
+		case 'P':
+			per_thread = true;
 			break;
 		case 'T':
 			timeline = true;
@@ -258,7 +263,8 @@ int cmd_report(int argc, char **argv)
 		return EXIT_USAGE;
 	if (timeline)
 		return print_timeline(stdout, argv[optind], resolution_ms);
-	r = report__from_trace(argv[optind], &rep, warning, sizeof(warning), err, sizeof(err));
+	r = report__from_trace_opts(argv[optind], per_thread ? REPORT_TRACE_PER_THREAD : 0, &rep, warning,
+				    sizeof(warning), err, sizeof(err));
 	if (r) {
 		errorf("%s", err);
 		return r == -ENOMEM || r == -EIO ? EXIT_FAILURE_RT : EXIT_USAGE;

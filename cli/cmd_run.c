@@ -54,6 +54,7 @@ static void run_help(FILE *out)
 		"      --stacks      sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
 		"                    (node: its JavaScript functions, from the perf map NODE_OPTIONS asks it for)\n"
 		"      --sample-hz N samples a second on each CPU (default 99; implies --stacks)\n"
+		"      --per-thread    each thread's syscall table too (JSON: thread_syscalls)\n"
 		"      --loop-threshold-ms N  with --stacks, node: name the stack of each event-loop iteration\n"
 		"                    busy N ms or more (default 50), and of the longest\n"
 		"      --all-processes  keep what a launcher (a shell, env, a version manager's shim) did before\n"

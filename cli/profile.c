@@ -79,6 +79,7 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 		{ "stacks", no_argument, NULL, 'K' },
 		{ "sample-hz", required_argument, NULL, 'H' },
 		{ "loop-threshold-ms", required_argument, NULL, 'T' },
+		{ "per-thread", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -158,6 +159,9 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 				return -EINVAL;
 			}
 			po->sample_hz = (unsigned int)n;
+			break;
+		case 'Y':
+			po->per_thread = true;
 			break;
 		case 'T':
 			if (parse_count(optarg, 3600000, &n) || !n) {
@@ -348,6 +352,7 @@ int profile__new_engine(const struct profile_opts *po, struct engine **e)
 		.sample_hz = po->sample_hz,
 		.own_perf_maps = po->sample_hz && po->node_perf_map,
 		.loop_threshold_ns = po->loop_threshold_ns,
+		.per_thread = po->per_thread,
 	};
 	char err[RTP_ERRLEN];
 	int r = engine__new(&eo, e, err, sizeof(err));

@@ -34,6 +34,7 @@ struct profile_opts {
 	int runtime_mode;   /* enum engine_rt_mode */
 	unsigned int sample_hz; /* --stacks: Python stacks sampled this often on CPU; 0 = no stacks */
 	bool node_perf_map;     /* run --stacks: node children write their perf map (NODE_OPTIONS), removed after */
+	bool per_thread;        /* --per-thread: each thread's syscall table too */
 	uint64_t loop_threshold_ns; /* --loop-threshold-ms: event-loop iterations named with their stacks; 0 =
 				     * the default */
 	double duration_s;  /* attach: of the session; run: of the recording; 0 = unbounded */

@@ -225,6 +225,49 @@ static void print_syscalls(FILE *out, const struct rtp_report *r, int top)
 	fputc('\n', out);
 }
 
+/* --per-thread: each thread's syscalls, as perf trace -s shows them; `top` rows a thread (0: all). */
+static void print_thread_syscalls(FILE *out, const struct rtp_report *r, int top)
+{
+	char name[RTP_COMM_LEN], a[24], b[24], c[24];
+
+	if (!r->per_thread)
+		return;
+	fprintf(out, "Syscalls by thread (--per-thread)\n");
+	if (!r->n_thread_syscalls)
+		fprintf(out, "  none\n");
+	for (size_t i = 0; i < r->n_thread_syscalls;) {
+		const struct rtp_report_thread_syscall *first = &r->thread_syscalls[i];
+		uint64_t calls = 0, total = 0;
+		size_t end = i;
+		const char *tname = "?";
+
+		while (end < r->n_thread_syscalls && r->thread_syscalls[end].tid == first->tid) {
+			calls += r->thread_syscalls[end].count;
+			total += r->thread_syscalls[end].total_ns;
+			end++;
+		}
+		for (size_t k = 0; k < r->n_threads; k++)
+			if (r->threads[k].tid == first->tid)
+				tname = r->threads[k].name;
+		fprintf(out, "  %s (tid %d, pid %d): %" PRIu64 " calls, %s\n", SAFE(name, tname), first->tid, first->tgid,
+			calls, fmt_ns(a, sizeof(a), total));
+		fprintf(out, "    %-20s %10s %8s %12s %12s %12s\n", "syscall", "count", "errors", "total", "avg", "max");
+		for (size_t k = i; k < end && (top <= 0 || k - i < (size_t)top); k++) {
+			const struct rtp_report_thread_syscall *t = &r->thread_syscalls[k];
+
+			fprintf(out, "    %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s\n", t->name, t->count, t->errors,
+				fmt_ns(a, sizeof(a), t->total_ns), fmt_ns(b, sizeof(b), t->count ? t->total_ns / t->count : 0),
+				fmt_ns(c, sizeof(c), t->max_ns));
+		}
+		if (top > 0 && end - i > (size_t)top)
+			fprintf(out, "    (+%zu more)\n", end - i - (size_t)top);
+		i = end;
+	}
+	if (r->thread_syscall_drops)
+		fprintf(out, "  not counted by thread: %" PRIu64 " calls (the table was full)\n", r->thread_syscall_drops);
+	fputc('\n', out);
+}
+
 static void print_threads(FILE *out, const struct rtp_report *r)
 {
 	char on[24], rq[24], sl[24], bl[24];
@@ -579,6 +622,7 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 	print_process(out, r);
 	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
 	print_threads(out, r);
+	print_thread_syscalls(out, r, opts ? opts->top_syscalls : 0);
 	print_runtimes(out, r);
 	if (r->profiles)
 		print_profiles(out, r->profiles, opts ? opts->top_syscalls : 0);

@@ -143,6 +143,8 @@ int proto__parse_request(json_object *msg, struct proto_request *req, char *err,
 					      PROTO_MAX_SAMPLE_HZ);
 			req->sample_hz = (uint32_t)n;
 		}
+		if ((v = member(msg, "per_thread", json_type_boolean)))
+			req->per_thread = json_object_get_boolean(v);
 		if ((v = member(msg, "loop_threshold_ms", json_type_int))) {
 			n = json_object_get_int64(v);
 			if (n < 0 || n > 3600000)
@@ -210,6 +212,8 @@ json_object *proto__build_request(const struct proto_request *req)
 			json_object_object_add(msg, "sample_hz", json_object_new_int64(req->sample_hz));
 		if (req->loop_threshold_ms)
 			json_object_object_add(msg, "loop_threshold_ms", json_object_new_int64(req->loop_threshold_ms));
+		if (req->per_thread)
+			json_object_object_add(msg, "per_thread", json_object_new_boolean(1));
 		break;
 	case PROTO_QUERY:
 	case PROTO_DETACH:

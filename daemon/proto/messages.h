@@ -60,6 +60,7 @@ struct proto_request {
 	uint32_t trace_buffer;  /* record: 0 for the daemon's default */
 	uint32_t sample_hz;     /* attach, record: Python stacks, on-CPU samples a second (1 to
 				 * PROTO_MAX_SAMPLE_HZ); 0: no stacks */
+	bool per_thread;        /* attach, record: each thread's syscalls counted too */
 	uint32_t loop_threshold_ms; /* attach, record, with stacks: event-loop iterations at least this long
 				     * are named with their stacks (1 to 3600000); 0: the daemon's default */
 	uint64_t session;       /* query, detach */

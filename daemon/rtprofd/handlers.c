@@ -147,6 +147,7 @@ static void attach_known(struct server *s, struct client *c, const struct proto_
 	}
 	ss->notify = req->notify;
 	engine__session_follow(s->e, ss->slot, req->follow);
+	engine__session_per_thread(s->e, ss->slot, req->per_thread);
 	engine__session_runtime(s->e, ss->slot, handlers__runtime_mode(req->runtime));
 	if (req->sample_hz) {
 		int hz = engine__session_stacks(s->e, ss->slot, req->sample_hz, why, sizeof(why));

@@ -108,6 +108,7 @@ void recording__request(struct server *s, struct client *c, const struct proto_r
 	eo.no_follow = !req->follow;
 	eo.runtime_mode = handlers__runtime_mode(req->runtime);
 	eo.sample_hz = req->sample_hz;
+	eo.per_thread = req->per_thread;
 	eo.loop_threshold_ns = req->loop_threshold_ms * 1000000ull;
 	reply.sample_hz = req->sample_hz;
 	if (req->trace_buffer > s->lim.trace_buffer)

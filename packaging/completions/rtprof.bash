@@ -11,12 +11,12 @@ _rtprof_command_opts()
 {
 	case $1 in
 	run) echo "--json --output --max-size --trace-buffer --duration --no-follow --top --exact-latency --no-runtime
-		--gil --stacks --sample-hz --loop-threshold-ms --as-root --all-processes --quiet --help" ;;
+		--gil --stacks --sample-hz --loop-threshold-ms --per-thread --as-root --all-processes --quiet --help" ;;
 	attach) echo "--json --output --duration --max-size --trace-buffer --local --socket --no-follow --top
-		--exact-latency --no-runtime --gil --stacks --sample-hz --loop-threshold-ms --quiet --help" ;;
-	report) echo "--json --top --timeline --resolution --help" ;;
+		--exact-latency --no-runtime --gil --stacks --sample-hz --loop-threshold-ms --per-thread --quiet --help" ;;
+	report) echo "--json --top --per-thread --timeline --resolution --help" ;;
 	export) echo "--format --profile --output --min-syscall-us --load-bucket-ms --help" ;;
-	compare) echo "--json --top --help" ;;
+	compare) echo "--json --top --run --runs --warmup --format --quiet --help" ;;
 	sessions) echo "--json --socket --help" ;;
 	query) echo "--json --window --top --socket --help" ;;
 	detach) echo "--socket --help" ;;
@@ -37,7 +37,7 @@ _rtprof_takes_value()
 	report:--top | report:--resolution) return 0 ;;
 	export:-f | export:--format | export:-o | export:--output | export:--min-syscall-us | export:--load-bucket-ms) return 0 ;;
 	export:-p | export:--profile) return 0 ;;
-	compare:--top) return 0 ;;
+	compare:--top | compare:--run | compare:--runs | compare:--warmup | compare:--format) return 0 ;;
 	sessions:--socket | status:--socket | detach:--socket) return 0 ;;
 	query:--socket | query:--top) return 0 ;;
 	top:-d | top:--delay | top:-n | top:--iterations | top:-s | top:--sort | top:--socket) return 0 ;;

@@ -52,7 +52,7 @@ static void test_requests(void)
 {
 	struct proto_request req = { .type = PROTO_ATTACH, .npids = 2, .pids = { 42, 43 }, .follow = false,
 				     .runtime = PROTO_RUNTIME_UPROBES, .notify = true, .sample_hz = 499,
-				     .loop_threshold_ms = 120 }, back;
+				     .loop_threshold_ms = 120, .per_thread = true }, back;
 	json_object *msg = wire(proto__build_request(&req));
 	char err[256];
 
@@ -65,6 +65,7 @@ static void test_requests(void)
 	CHECK_EQ(back.notify, true);
 	CHECK_EQ(back.sample_hz, 499);
 	CHECK_EQ(back.loop_threshold_ms, 120);
+	CHECK_EQ(back.per_thread, true);
 	CHECK(!back.has_id);
 	json_object_put(msg);
 
