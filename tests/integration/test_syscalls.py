@@ -291,5 +291,47 @@ class IdleWaits(unittest.TestCase):
         self.assertRegex(waiting.split("\nThreads")[0], r"\n  clock_nanosleep +\d+ ")
 
 
+class PerThread(unittest.TestCase):
+    """--per-thread: each thread's syscalls, counted exactly where the workload made them, the same from the
+    trace (rtprof report --per-thread), and not in the report without the option."""
+
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_counts_by_thread(self):
+        tmp = tempfile.mkdtemp(prefix="rtprof-per-thread-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        truth_path, trace = os.path.join(tmp, "truth.json"), os.path.join(tmp, "t.rtprof.gz")
+        res = rtp.rtprof("run", "--per-thread", "--json", "-o", trace, "--", rtp.python_exe(),
+                         rtp.workload("per_thread_calls.py"), truth_path)
+        self.assertEqual(res.returncode, 0, res.describe())
+        live = rtp.parse_report(self, res.stderr[res.stderr.index("{"):], "run's report")
+        with open(truth_path) as f:
+            truth = json.load(f)
+        self.assertTrue(live.get("per_thread"))
+        rows = {(r["tid"], r["syscall"]): r for r in live["thread_syscalls"]}
+        for who, name, calls in (("a", "getppid", 1000), ("b", "getpid", 500), ("main", "getsid", 200)):
+            row = rows.get((truth[who], name))
+            self.assertIsNotNone(row, "%s's %s: rows %s" % (who, name, sorted(rows)[:40]))
+            self.assertEqual(row["count"], calls, row)
+            self.assertEqual(row["pid"], truth["pid"])
+            others = [r for (tid, sc), r in rows.items() if sc == name and tid != truth[who]]
+            self.assertEqual(others, [], "%s on other threads" % name)
+        # each thread's rows add up to the process's syscall table
+        for sc in live["syscalls"]:
+            self.assertEqual(sum(r["count"] for (_, n), r in rows.items() if n == sc["name"]), sc["count"], sc["name"])
+        again = rtp.rtprof("report", "--per-thread", "--json", trace)
+        self.assertEqual(again.returncode, 0, again.describe())
+        replay = rtp.parse_report(self, again.stdout, "the trace's report")
+        self.assertEqual({(r["tid"], r["syscall"]): (r["count"], r["errors"]) for r in replay["thread_syscalls"]},
+                         {k: (r["count"], r["errors"]) for k, r in rows.items()})
+        text = rtp.rtprof("report", "--per-thread", trace)
+        self.assertRegex(text.stdout, r"Syscalls by thread \(--per-thread\)\n  \S+ \(tid %d, pid %d\)"
+                         % (min(truth["main"], truth["a"], truth["b"]), truth["pid"]))
+        self.assertRegex(text.stdout, r"\n    getppid +1000 +0 ")
+        plain = rtp.rtprof("report", "--json", trace)
+        self.assertNotIn("thread_syscalls", rtp.parse_report(self, plain.stdout, "the report without the option"))
+
+
 if __name__ == "__main__":
     rtp.main()
