@@ -339,6 +339,22 @@ static const char *fmt_load(char *buf, size_t len, const struct rtp_report *r)
 static void print_details(FILE *out, const struct input *in, size_t n, const struct sys_row *rows, size_t n_rows,
 			  size_t top);
 
+/* A table's heads: a column an input, and its ratio to the first. */
+static void column_heads(FILE *out, const struct input *in, size_t n)
+{
+	fprintf(out, "  %-20s", "");
+	for (size_t i = 0; i < n; i++) {
+		char ratio[16];
+
+		fprintf(out, "  %12s", in[i].label);
+		if (i) {
+			snprintf(ratio, sizeof(ratio), "%s/%s", in[i].label, in[0].label);
+			fprintf(out, " %9s", ratio);
+		}
+	}
+	fputc('\n', out);
+}
+
 /* The runtimes' figures of each input, all its python or node processes together: GIL waits, collections,
  * the event loop's utilisation. */
 static void print_runtime(FILE *out, const struct input *in, size_t n)
@@ -351,17 +367,7 @@ static void print_runtime(FILE *out, const struct input *in, size_t n)
 	if (!any)
 		return;
 	fprintf(out, "\nRuntime (python and node processes together; ratio to %s)\n", in[0].label);
-	fprintf(out, "  %-20s", "");
-	for (size_t i = 0; i < n; i++) {
-		char ratio[16];
-
-		fprintf(out, "  %12s", in[i].label);
-		if (i) {
-			snprintf(ratio, sizeof(ratio), "%s/%s", in[i].label, in[0].label);
-			fprintf(out, " %9s", ratio);
-		}
-	}
-	fputc('\n', out);
+	column_heads(out, in, n);
 	for (int fig = 0; fig < 5; fig++) {
 		static const char *const names[] = { "GIL wait", "GC collections", "GC time", "loop busy", "loop idle" };
 		uint64_t v[MAX_INPUTS] = { 0 };
@@ -498,17 +504,7 @@ static void print_details(FILE *out, const struct input *in, size_t n, const str
 
 	/* scheduling: a row per figure, a column per input */
 	fprintf(out, "\nScheduling (all threads of the targets; ratio to %s)\n", in[0].label);
-	fprintf(out, "  %-20s", "");
-	for (size_t i = 0; i < n; i++) {
-		char ratio[16];
-
-		fprintf(out, "  %12s", in[i].label);
-		if (i) {
-			snprintf(ratio, sizeof(ratio), "%s/%s", in[i].label, in[0].label);
-			fprintf(out, " %9s", ratio);
-		}
-	}
-	fputc('\n', out);
+	column_heads(out, in, n);
 	fprintf(out, "  %-20s", "threads");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "  %12" PRIu64, st[i].threads);
