@@ -18,6 +18,7 @@
 #include "base/vec.h"
 #include "outfile.h"
 #include "render.h"
+#include "model/profiles.h"
 #include "model/report.h"
 #include "model/report_fields.h"
 #include "rtprof.h"
@@ -355,6 +356,87 @@ static void column_heads(FILE *out, const struct input *in, size_t n)
 	fputc('\n', out);
 }
 
+/* A function's label: its name, and its file's base name and first line when it has a file. */
+static const char *func_label(const struct rtp_prof_func *f, char *buf, size_t len)
+{
+	char name[96], file[96];
+	const char *base = strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
+
+	text__printable(f->name, name, sizeof(name), false);
+	text__printable(base, file, sizeof(file), false);
+	if (f->file[0])
+		snprintf(buf, len, "%s (%s:%d)", name, file, f->firstline);
+	else
+		snprintf(buf, len, "%s", name);
+	return buf;
+}
+
+/* With stacks (--stacks): each input's first functions on CPU by self time, and the functions that several
+ * inputs share (by name and file name) side by side: where the time moved. */
+static void print_top_functions(FILE *out, const struct input *in, size_t n)
+{
+	struct rtp_prof_top *top[MAX_INPUTS] = { 0 };
+	size_t ntop[MAX_INPUTS] = { 0 };
+	uint64_t total[MAX_INPUTS] = { 0 };
+	bool any = false, header = false;
+	char label[256], other[256];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_profiles *p = in[i].rep->profiles;
+
+		if (!p || profiles__top(p, RTP_PROF_CPU, &top[i], &ntop[i]))
+			continue;
+		for (size_t r = 0; r < p->n_rows; r++)
+			if (p->rows[r].kind == RTP_PROF_CPU)
+				total[i] += p->rows[r].samples;
+		any |= total[i] > 0;
+	}
+	if (!any)
+		goto out;
+	fprintf(out, "\nTop functions on CPU (each input's first 5 by self time, %% of its samples)\n");
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < ntop[i] && k < 5 && total[i]; k++)
+			fprintf(out, "  %-3s %6.1f%%  %s\n", k ? "" : in[i].label, 100.0 * (double)top[i][k].self / (double)total[i],
+				func_label(&in[i].rep->profiles->funcs[top[i][k].func], label, sizeof(label)));
+		if (!total[i])
+			fprintf(out, "  %-3s (no stacks)\n", in[i].label);
+	}
+	/* functions of A's first 10 that other inputs have too: their self shares side by side */
+	for (size_t k = 0; total[0] && k < ntop[0] && k < 10; k++) {
+		const struct rtp_prof_func *f = &in[0].rep->profiles->funcs[top[0][k].func];
+		double share[MAX_INPUTS];
+		bool shared = false;
+
+		func_label(f, label, sizeof(label));
+		share[0] = 100.0 * (double)top[0][k].self / (double)total[0];
+		for (size_t i = 1; i < n; i++) {
+			share[i] = -1;
+			for (size_t j = 0; total[i] && j < ntop[i]; j++)
+				if (!strcmp(func_label(&in[i].rep->profiles->funcs[top[i][j].func], other, sizeof(other)), label)) {
+					share[i] = 100.0 * (double)top[i][j].self / (double)total[i];
+					shared = true;
+					break;
+				}
+		}
+		if (!shared)
+			continue;
+		if (!header) {
+			fprintf(out, "  shared with %s, self %% of each input's samples:\n", in[0].label);
+			header = true;
+		}
+		fprintf(out, "    %-48.48s", label);
+		for (size_t i = 0; i < n; i++)
+			if (share[i] >= 0)
+				fprintf(out, "  %s %5.1f%%", in[i].label, share[i]);
+			else
+				fprintf(out, "  %s     -", in[i].label);
+		fputc('\n', out);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(top[i]);
+}
+
 /* The runtimes' figures of each input, all its python or node processes together: GIL waits, collections,
  * the event loop's utilisation. */
 static void print_runtime(FILE *out, const struct input *in, size_t n)
@@ -531,6 +613,7 @@ static void print_details(FILE *out, const struct input *in, size_t n, const str
 		fputc('\n', out);
 	}
 	print_runtime(out, in, n);
+	print_top_functions(out, in, n);
 	for (size_t i = 0; i < n; i++) {
 		if (in[i].rep->lost_events)
 			fprintf(out, "\n%s: %" PRIu64 " events lost while recording: its figures are incomplete\n",
@@ -713,7 +796,7 @@ static void compare_help(FILE *out)
 		"\n"
 		"  -j, --json    print one JSON object: every input's report, the figures and their ratios\n"
 		"      --top N   syscall rows (default 15; 0 = all)\n"
-		"      --run CMD, --runs N, --warmup W, --format FMT, --quiet: see rtprof compare --run X --help\n"
+		"      --run CMD, --runs N, --warmup W, --format FMT, --stacks, --quiet: see compare --run X --help\n"
 		"\n"
 		"Example:\n"
 		"  rtprof compare app-python.rtprof.gz app-node.rtprof.gz\n");

@@ -354,11 +354,11 @@ static void machine(char *out, size_t size)
 
 /* One run of a command under `rtprof run`, its report into *rep: 0, or -errno with why (rtprof's own
  * failure: not the command's). */
-static int run_once(const char *self, const struct command *c, const char *dir, struct rtp_report **rep, char *err,
-		    size_t errlen)
+static int run_once(const char *self, const struct command *c, const char *dir, bool stacks, struct rtp_report **rep,
+		    char *err, size_t errlen)
 {
 	char report[PATH_MAX], errfile[PATH_MAX];
-	const char *head[] = { self, "run", "--json", "-q", "-o", report, "--" };
+	const char *head[] = { self, "run", "--json", "-q", "-o", report, stacks ? "--stacks" : "-q", "--" };
 	size_t nh = sizeof(head) / sizeof(head[0]), na = 0;
 	char **argv;
 	pid_t pid;
@@ -793,7 +793,7 @@ static void run_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: rtprof compare --run 'CMD A' --run 'CMD B' [--run ...] [--runs N] [--warmup W]\n"
-		"                      [--format text|markdown|csv|json] [--top N] [-q]\n"
+		"                      [--format text|markdown|csv|json] [--top N] [--stacks] [-q]\n"
 		"\n"
 		"Run each command N times, the commands interleaved (A B A B ...), each run under rtprof run, and\n"
 		"print the Benchmarks Game's table: secs (elapsed), mem (peak resident KB), gz, busy (CPU seconds,\n"
@@ -814,6 +814,8 @@ static void run_help(FILE *out)
 		"  --warmup W      rounds run first and left out (default 0)\n"
 		"  --format FMT    text (default), markdown, csv or json (every run's figures); --json: json\n"
 		"      --top N     syscall rows of the details (default 15; 0 = all)\n"
+		"      --stacks    sample each run's stacks too (run --stacks): the details then compare the\n"
+		"                  commands' top functions on CPU\n"
 		"  -q, --quiet     no progress lines on stderr\n"
 		"\n"
 		"Exit status: 0, 1 when a run failed (the table is printed), 2 on bad usage.\n"
@@ -832,6 +834,7 @@ int compare__run(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "top", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "stacks", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -839,7 +842,7 @@ int compare__run(int argc, char **argv)
 	struct compare_input in[COMPARE_MAX_INPUTS] = {};
 	size_t n = 0, runs = 5, warmup = 0, top = 15;
 	enum format fmt = FMT_TEXT;
-	bool quiet = false, failed = false;
+	bool quiet = false, failed = false, stacks = false;
 	char self[PATH_MAX], dir[] = "/tmp/rtprof-compare-XXXXXX", err[512];
 	unsigned long long v;
 	int c, ret = EXIT_FAILURE_RT;
@@ -901,6 +904,9 @@ int compare__run(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'K':
+			stacks = true;
 			break;
 		case 'h':
 			run_help(stdout);
@@ -966,7 +972,7 @@ int compare__run(int argc, char **argv)
 				fprintf(stderr, "rtprof: compare: %s %zu/%zu %s: %s\n", counted ? "run" : "warm-up",
 					counted ? round - warmup + 1 : round + 1, counted ? runs : warmup, cm->label,
 					SAFE(safe, cm->text));
-			if (run_once(self, cm, dir, &rep, err, sizeof(err))) {
+			if (run_once(self, cm, dir, stacks, &rep, err, sizeof(err))) {
 				errorf("compare: %s: rtprof run failed: %s", cm->label, err[0] ? err : "no report");
 				goto cleanup;
 			}

@@ -16,7 +16,7 @@ _rtprof_command_opts()
 		--exact-latency --no-runtime --gil --stacks --sample-hz --loop-threshold-ms --per-thread --quiet --help" ;;
 	report) echo "--json --top --per-thread --timeline --resolution --help" ;;
 	export) echo "--format --profile --output --min-syscall-us --load-bucket-ms --help" ;;
-	compare) echo "--json --top --run --runs --warmup --format --quiet --help" ;;
+	compare) echo "--json --top --run --runs --warmup --format --stacks --quiet --help" ;;
 	sessions) echo "--json --socket --help" ;;
 	query) echo "--json --window --top --socket --help" ;;
 	detach) echo "--socket --help" ;;

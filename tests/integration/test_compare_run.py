@@ -164,6 +164,23 @@ class CompareRun(unittest.TestCase):
         good = sorted(r["secs"] for r in cmd["runs"] if r["ok"])
         self.assertEqual(cmd["secs"], {"median": good[0], "min": good[0], "max": good[1]})
 
+    def test_details_with_stacks(self):
+        """--stacks, the text format: the details of the median runs, each command's top functions on CPU, and
+        a function of both (the same program twice) side by side."""
+        py = rtp.workload("game_spin.py")
+        cmd = "%s %s %d /dev/null" % (rtp.python_exe(), py, N_PY)
+        res = rtp.rtprof("compare", "-q", "--stacks", "--run", cmd, "--run", cmd, "--runs", "1", timeout=600)
+        self.assertEqual(res.returncode, 0, res.describe())
+        out = res.stdout
+        self.assertIn("Where the difference comes from (each command's median run: A run 1, B run 1)", out)
+        for section in ("\nSyscalls (", "\nScheduling (", "\nRuntime (", "\nTop functions on CPU ("):
+            self.assertIn(section, out)
+        top = out.split("\nTop functions on CPU (")[1]
+        self.assertRegex(top, r"\n  A +\d+\.\d%  work \(game_spin\.py:\d+\)")
+        self.assertRegex(top, r"\n  B +\d+\.\d%  work \(game_spin\.py:\d+\)")
+        self.assertRegex(top, r"shared with A, self % of each input's samples:\n    work \(game_spin\.py:\d+\) +"
+                              r"A +\d+\.\d% +B +\d+\.\d%")
+
     def test_bad_usage(self):
         for args, msg in ((["--run", "true", "--runs", "0"], "invalid --runs"),
                           (["--run", "true", "--format", "xml"], "unknown format"),
