@@ -337,12 +337,14 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	if (known)
 		known->h[h & (PY_KNOWN - 1)] = h;
 	if (!err) {
-		/* new: userspace resolves its code objects while the process lives */
+		/* new: userspace resolves its code objects while the process lives -- now, not at its next timer
+		 * (100 ms: a program that short ended with its stacks unresolved). New stacks are few once the
+		 * program runs. */
 		struct rtp_event *e = event_reserve(RTP_REC_PY_STACK, task, bpf_ktime_get_ns());
 
 		if (e) {
 			e->stack = h;
-			event_submit(e);
+			event_submit_now(e);
 		}
 	}
 	return h;

@@ -235,7 +235,7 @@ static __noinline void loop_block(struct task_struct *task, struct rtp_thread *t
 	r->tid = task->pid;
 	r->dur_ns = busy;
 	__builtin_memcpy(&r->iter, it, sizeof(r->iter));
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 }
 
 /* A syscall that runtime metrics time exactly: a wait on the GIL (a futex wait on an address inside the

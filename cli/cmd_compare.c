@@ -395,7 +395,7 @@ static void print_top_functions(FILE *out, const struct input *in, size_t n)
 		goto out;
 	fprintf(out, "\nTop functions on CPU (each input's first 5 by self time, %% of its samples)\n");
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < ntop[i] && k < 5 && total[i]; k++)
+		for (size_t k = 0; k < ntop[i] && k < 5 && total[i] && top[i][k].self; k++)
 			fprintf(out, "  %-3s %6.1f%%  %s\n", k ? "" : in[i].label, 100.0 * (double)top[i][k].self / (double)total[i],
 				func_label(&in[i].rep->profiles->funcs[top[i][k].func], label, sizeof(label)));
 		if (!total[i])
@@ -407,6 +407,8 @@ static void print_top_functions(FILE *out, const struct input *in, size_t n)
 		double share[MAX_INPUTS];
 		bool shared = false;
 
+		if (!f->file[0] || !top[0][k].self)
+			continue; /* markers (<kernel>, <native: ...>) are everyone's */
 		func_label(f, label, sizeof(label));
 		share[0] = 100.0 * (double)top[0][k].self / (double)total[0];
 		for (size_t i = 1; i < n; i++) {

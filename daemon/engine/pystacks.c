@@ -1091,7 +1091,7 @@ void pystacks__loop_block(struct engine *e, const struct rtp_loop_rec *rec)
 	size_t drop = SIZE_MAX;
 
 	for (size_t i = 0; i < e->n_procs && !p; i++)
-		if (e->procs[i].pid == (pid_t)rec->tgid && !e->procs[i].exited)
+		if (e->procs[i].pid == (pid_t)rec->tgid && !e->procs[i].forgotten)
 			p = &e->procs[i];
 	if (!p || !(st = p->py) || !rec->iter.n)
 		return;
