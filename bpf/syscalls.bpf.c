@@ -176,10 +176,12 @@ static __always_inline bool is_epoll_wait(__u32 nr)
 	return rtp_sys_is_epoll_wait(&nrs, nr);
 }
 
-/* Syscalls by thread (--per-thread): entries made here, deleted with their slot by userspace. */
+/* Syscalls by thread (--per-thread): entries made here, deleted with their slot by userspace; allocated as
+ * they are made (a preallocated table would hold ~7 MB of every engine's memory, asked for or not). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, RTP_DEFAULT_THREAD_SYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct rtp_thread_sys_key);
 	__type(value, struct rtp_thread_sys);
 } thread_sys SEC(".maps");
