@@ -337,14 +337,19 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	if (known)
 		known->h[h & (PY_KNOWN - 1)] = h;
 	if (!err) {
-		/* new: userspace resolves its code objects while the process lives -- now, not at its next timer
-		 * (100 ms: a program that short ended with its stacks unresolved). New stacks are few once the
-		 * program runs. */
+		/* new: userspace resolves a CPython stack's code objects while the process lives -- soon, not at
+		 * its next timer (100 ms: a program that short ended with its stacks unresolved). Frame-pointer
+		 * stacks are named from maps and a perf map that outlive the process: they wait. */
 		struct rtp_event *e = event_reserve(RTP_REC_PY_STACK, task, bpf_ktime_get_ns());
 
 		if (e) {
+			__u64 wake = pp->walker == RTP_WALK_PYTHON ? event_wake_soon() : 0;
+
 			e->stack = h;
-			event_submit_now(e);
+			if (wake)
+				bpf_ringbuf_submit(e, wake);
+			else
+				event_submit(e);
 		}
 	}
 	return h;

@@ -238,6 +238,34 @@ static __always_inline void event_submit_now(struct rtp_event *e)
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
+/* When each CPU last woke the consumer for an event it should read soon (event_wake_soon). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} wake_soon_ts SEC(".maps") __weak;
+
+#define RTP_WAKE_SOON_NS 5000000ull
+
+/* Whether to wake the consumer for an event it should read within milliseconds rather than at its timer
+ * (100 ms): new CPython stacks, whose code objects are read while the process lives. At most once every
+ * 5 ms on a CPU (a program's first moments make hundreds); what comes in between waits for the next
+ * wakeup or the timer. */
+static __always_inline __u64 event_wake_soon(void)
+{
+	__u32 k = 0;
+	__u64 *last = bpf_map_lookup_elem(&wake_soon_ts, &k), now;
+
+	if (!last)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - *last < RTP_WAKE_SOON_NS)
+		return 0;
+	*last = now;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 /* A process leaves an unprivileged user's session: its pid out of the target set, and userspace told. */
 static __always_inline void target_drop(struct task_struct *p, __u32 old_pid, __u32 why)
 {
