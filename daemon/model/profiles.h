@@ -62,7 +62,7 @@ struct rtp_prof_block {
 struct rtp_profiles {
 	unsigned int sample_hz;
 	uint64_t loop_threshold_ns; /* iterations at least this long are blocks; 0: not sampled */
-	struct rtp_prof_block *blocks; /* by start */
+	struct rtp_prof_block *blocks; /* by process, each process's as its iterations ended */
 	size_t n_blocks, cap_blocks;
 	uint64_t drops; /* samples not counted: the stack tables were full */
 	struct rtp_prof_proc *procs;
