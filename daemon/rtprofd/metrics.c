@@ -136,8 +136,8 @@ static void proc_labels(const struct sess_report *s, char *out, size_t size)
 	proc_labels_of(s, s->rep->n_targets ? s->rep->targets[0].pid : 0, out, size);
 }
 
-/* The histogram's buckets: log2 slots from 2^10 ns (1.024 us: no syscall is timed faster) in steps of 4, up
- * to 2^34 ns (17 s); the slots below the first are in it (buckets are cumulative). */
+/* The histogram's buckets: log2 slots from 2^10 ns (1.024 us) in steps of 4, up to 2^34 ns (17 s); the
+ * faster calls are in the first (buckets are cumulative): a scrape's size, not sub-microsecond detail. */
 #define METRICS_BUCKET_FIRST 9 /* slot h holds latencies up to 2^(h+1) ns */
 #define METRICS_BUCKET_STEP 2
 #define METRICS_BUCKET_LAST 33
