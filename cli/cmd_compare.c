@@ -441,6 +441,25 @@ out:
 
 /* The runtimes' figures of each input, all its python or node processes together: GIL waits, collections,
  * the event loop's utilisation. */
+enum { RT_GIL_WAIT, RT_GC_COUNT, RT_GC_TIME, RT_LOOP_BUSY, RT_LOOP_IDLE, RT_FIGURES };
+static const char *const rt_figure_names[RT_FIGURES] = { "GIL wait", "GC collections", "GC time", "loop busy",
+							 "loop idle" };
+
+static uint64_t rt_figure(const struct rtp_report_runtime *r, int fig)
+{
+	uint64_t v = 0;
+
+	switch (fig) {
+	case RT_GIL_WAIT: return r->gil_wait_ns;
+	case RT_LOOP_BUSY: return r->loop_busy_ns;
+	case RT_LOOP_IDLE: return r->loop_idle_ns;
+	default:
+		for (unsigned int k = 0; k < RTP_RT_GC_KINDS; k++)
+			v += fig == RT_GC_COUNT ? r->gc[k].count : r->gc[k].total_ns;
+		return v;
+	}
+}
+
 static void print_runtime(FILE *out, const struct input *in, size_t n)
 {
 	bool any = false;
@@ -452,21 +471,15 @@ static void print_runtime(FILE *out, const struct input *in, size_t n)
 		return;
 	fprintf(out, "\nRuntime (python and node processes together; ratio to %s)\n", in[0].label);
 	column_heads(out, in, n);
-	for (int fig = 0; fig < 5; fig++) {
-		static const char *const names[] = { "GIL wait", "GC collections", "GC time", "loop busy", "loop idle" };
+	for (int fig = 0; fig < RT_FIGURES; fig++) {
 		uint64_t v[MAX_INPUTS] = { 0 };
 
 		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < in[i].rep->n_runtimes; j++) {
-				const struct rtp_report_runtime *r = &in[i].rep->runtimes[j];
-
-				for (unsigned int k = 0; k < RTP_RT_GC_KINDS && fig >= 1 && fig <= 2; k++)
-					v[i] += fig == 1 ? r->gc[k].count : r->gc[k].total_ns;
-				v[i] += fig == 0 ? r->gil_wait_ns : fig == 3 ? r->loop_busy_ns : fig == 4 ? r->loop_idle_ns : 0;
-			}
-		fprintf(out, "  %-20s", names[fig]);
+			for (size_t j = 0; j < in[i].rep->n_runtimes; j++)
+				v[i] += rt_figure(&in[i].rep->runtimes[j], fig);
+		fprintf(out, "  %-20s", rt_figure_names[fig]);
 		for (size_t i = 0; i < n; i++) {
-			if (fig == 1)
+			if (fig == RT_GC_COUNT)
 				fprintf(out, "  %12" PRIu64, v[i]);
 			else
 				fprintf(out, "  %12s", fmt_ns(a, sizeof(a), v[i]));

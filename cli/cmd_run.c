@@ -89,7 +89,7 @@ static void run_fixup(struct rtp_report *rep, void *ctx)
 /* The file execvp would run for COMMAND: the first executable regular file of that name in $PATH (an empty
  * entry is the current directory), or COMMAND itself when it has a slash. The child execs it once: the
  * search's failed execs are not the program's syscalls. NULL when there is none. */
-static char *find_command(const char *cmd)
+char *run__find_command(const char *cmd)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -281,7 +281,7 @@ int cmd_run(int argc, char **argv)
 	argv += optind;
 	if (run_as_resolve(&run_as, po.as_root))
 		return EXIT_USAGE;
-	cmd_file = find_command(argv[0]);
+	cmd_file = run__find_command(argv[0]);
 	/* the file's real path, for the report when the process is gone before we look */
 	cmd_path = cmd_file ? realpath(cmd_file, NULL) : NULL;
 	/* before the command runs: a bad -o is said first, and the command never starts */

@@ -207,31 +207,6 @@ static long gzip_size(const char *buf, size_t n)
 	return r == Z_STREAM_END ? total : -1;
 }
 
-/* A word's program: the word itself when it names a file, else the first match on PATH. */
-static bool which(const char *word, char *out, size_t size)
-{
-	const char *path = getenv("PATH");
-	char dir[PATH_MAX];
-
-	if (strchr(word, '/')) {
-		snprintf(out, size, "%s", word);
-		return access(out, X_OK) == 0;
-	}
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		const char *colon = strchr(p, ':');
-		size_t len = colon ? (size_t)(colon - p) : strlen(p);
-
-		if (len >= sizeof(dir))
-			len = sizeof(dir) - 1;
-		memcpy(dir, len ? p : ".", len ? len : 1);
-		dir[len ? len : 1] = '\0';
-		if ((size_t)snprintf(out, size, "%s/%s", dir, word) < size && access(out, X_OK) == 0)
-			return true;
-		p = colon ? colon + 1 : p + strlen(p);
-	}
-	return false;
-}
-
 static bool is_interpreter(const char *word, bool *python)
 {
 	const char *base = strrchr(word, '/') ? strrchr(word, '/') + 1 : word;
@@ -298,8 +273,13 @@ static void measure_gz(struct command *c)
 	}
 	if (script) {
 		snprintf(path, sizeof(path), "%s", script);
-	} else if (!which(c->argv[0], path, sizeof(path))) {
-		return;
+	} else {
+		char *exe = run__find_command(c->argv[0]);
+
+		if (!exe)
+			return;
+		snprintf(path, sizeof(path), "%s", exe);
+		free(exe);
 	}
 	buf = read_file(path, &n, 256u << 20);
 	if (!buf)
@@ -358,12 +338,15 @@ static int run_once(const char *self, const struct command *c, const char *dir, 
 		    char *err, size_t errlen)
 {
 	char report[PATH_MAX], errfile[PATH_MAX];
-	const char *head[] = { self, "run", "--json", "-q", "-o", report, stacks ? "--stacks" : "-q", "--" };
-	size_t nh = sizeof(head) / sizeof(head[0]), na = 0;
+	const char *head[8] = { self, "run", "--json", "-q", "-o", report };
+	size_t nh = 6, na = 0;
 	char **argv;
 	pid_t pid;
 	int status, r;
 
+	if (stacks)
+		head[nh++] = "--stacks";
+	head[nh++] = "--";
 	snprintf(report, sizeof(report), "%s/report.json", dir);
 	snprintf(errfile, sizeof(errfile), "%s/stderr", dir);
 	(void)unlink(report);
@@ -372,7 +355,7 @@ static int run_once(const char *self, const struct command *c, const char *dir, 
 	argv = calloc(nh + na + 1, sizeof(*argv));
 	if (!argv)
 		return errmsg(err, errlen, -ENOMEM, "out of memory");
-	memcpy(argv, head, sizeof(head));
+	memcpy(argv, head, nh * sizeof(*argv));
 	memcpy(argv + nh, c->argv, na * sizeof(*argv));
 	pid = fork();
 	if (pid < 0) {

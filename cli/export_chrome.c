@@ -323,8 +323,8 @@ static size_t chrome_syscalls(struct chrome *x, const struct timeline *tl, uint3
 static void loop_block_args(struct jsonw *w, const struct rtp_profiles *p, uint32_t tid, uint64_t ts)
 {
 	struct rtp_prof_blame bl;
-	char text[512], line[24];
-	size_t i, len = 0;
+	char text[512];
+	size_t i;
 
 	for (i = 0; p && i < p->n_blocks; i++)
 		if ((uint32_t)p->blocks[i].tid == tid && p->blocks[i].start_ns == ts)
@@ -335,16 +335,7 @@ static void loop_block_args(struct jsonw *w, const struct rtp_profiles *p, uint3
 	jsonw__key(w, "args");
 	jsonw__object_begin(w);
 	if (bl.row) {
-		for (uint32_t k = 0; k < 3 && k <= bl.depth && len < sizeof(text); k++) {
-			const struct rtp_prof_frame *f = &p->frames[bl.row->first + bl.depth - k];
-			const struct rtp_prof_func *fn = &p->funcs[f->func];
-
-			line[0] = '\0';
-			if (f->line > 0)
-				snprintf(line, sizeof(line), ":%d", f->line);
-			len += (size_t)snprintf(text + len, sizeof(text) - len, fn->file[0] ? "%s%s (%s%s)" : "%s%s",
-						k ? " < " : "", fn->name, fn->file, line);
-		}
+		profiles__frames_text(p, bl.row, bl.depth, 3, text, sizeof(text));
 		jsonw__string_field(w, "blocked_by", p->funcs[bl.func].name);
 		jsonw__string_field(w, "stack", text);
 		jsonw__uint_field(w, "blocked_by_samples", bl.samples);

@@ -400,7 +400,7 @@ static void print_block(FILE *out, const struct rtp_profiles *p, size_t i, const
 {
 	const struct rtp_prof_block *b = &p->blocks[i];
 	struct rtp_prof_blame bl;
-	char d[24], fn[96], file[160];
+	char d[24], text[512], safe[512];
 
 	profiles__block_blame(p, i, &bl);
 	fprintf(out, "%s%s on tid %d, ", lead, fmt_ns(d, sizeof(d), b->dur_ns), (int)b->tid);
@@ -408,18 +408,11 @@ static void print_block(FILE *out, const struct rtp_profiles *p, size_t i, const
 		fprintf(out, "no sample in it\n");
 		return;
 	}
-	for (uint32_t k = 0; k < 3 && k <= bl.depth; k++) {
-		const struct rtp_prof_frame *f = &p->frames[bl.row->first + bl.depth - k];
-		const struct rtp_prof_func *fun = &p->funcs[f->func];
-
-		SAFE(fn, fun->name);
-		SAFE(file, fun->file);
-		if (fun->file[0] && f->line > 0)
-			fprintf(out, "%s%s (%s:%d)", k ? " < " : "", fn, file, f->line);
-		else
-			fprintf(out, "%s%s", k ? " < " : "", fn);
-		if (!k)
-			fprintf(out, " in %" PRIu64 " of %" PRIu64 " samples", bl.samples, bl.kept);
+	profiles__frames_text(p, bl.row, bl.depth, 1, text, sizeof(text));
+	fprintf(out, "%s in %" PRIu64 " of %" PRIu64 " samples", SAFE(safe, text), bl.samples, bl.kept);
+	if (bl.depth) {
+		profiles__frames_text(p, bl.row, bl.depth - 1, 2, text, sizeof(text));
+		fprintf(out, " < %s", SAFE(safe, text));
 	}
 	fputc('\n', out);
 }

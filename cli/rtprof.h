@@ -24,6 +24,8 @@ struct global_opts {
 extern struct global_opts g_opts;
 
 int cmd_run(int argc, char **argv);
+/* The file execvp would run for a command (cmd_run.c): malloc'd, or NULL when there is none. */
+char *run__find_command(const char *cmd);
 int cmd_attach(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -301,6 +301,25 @@ void profiles__block_blame(const struct rtp_profiles *p, size_t block, struct rt
 	}
 }
 
+const char *profiles__frames_text(const struct rtp_profiles *p, const struct rtp_prof_row *r, uint32_t depth,
+				  uint32_t n, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (uint32_t k = 0; k < n && k <= depth && depth < r->n && off < len; k++) {
+		const struct rtp_prof_frame *f = &p->frames[r->first + depth - k];
+		const struct rtp_prof_func *fn = &p->funcs[f->func];
+		char line[24] = "";
+
+		if (f->line > 0)
+			snprintf(line, sizeof(line), ":%d", f->line);
+		off += (size_t)snprintf(buf + off, len - off, fn->file[0] ? "%s%s (%s%s)" : "%s%s", k ? " < " : "", fn->name,
+					fn->file, line);
+	}
+	return buf;
+}
+
 /* ---- differences ---- */
 
 static uint64_t row_hash(const struct rtp_profiles *p, const struct rtp_prof_row *r)

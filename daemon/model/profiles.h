@@ -98,6 +98,10 @@ struct rtp_prof_blame {
 	uint32_t depth; /* the function's frame in row (0: outermost) */
 };
 void profiles__block_blame(const struct rtp_profiles *p, size_t block, struct rtp_prof_blame *out);
+/* A row's frames from frame `depth` (0: outermost) outward, at most n, as "function (file:line) < caller
+ * (file)": a frame without a file, its name alone. Into buf (bytes as the names have them); returns buf. */
+const char *profiles__frames_text(const struct rtp_profiles *p, const struct rtp_prof_row *r, uint32_t depth,
+				  uint32_t n, char *buf, size_t len);
 /* Rows sorted by kind and value; the intern table dropped. */
 void profiles__finish(struct rtp_profiles *p);
 const char *profiles__kind_name(unsigned int kind); /* "cpu", "offcpu", "gil", "syscalls", "loop" */
