@@ -38,7 +38,8 @@ struct {
 	__type(value, struct rtp_cpu_cur);
 } cpu_cur SEC(".maps") __weak;
 
-/* Runtime metrics of python and node targets, keyed by tgid (entries made by userspace). */
+/* Runtime metrics of python and node targets, keyed by tgid (entries made by userspace, or at the exec of
+ * a watched program whose probes are file-wide: threads.bpf.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

@@ -246,6 +246,10 @@ struct rtp_rt_proc {
 	 * state, whose per-generation collection counts tell which generation ran. 0: not known. */
 	__u32 py_tstate_interp;
 	__u64 py_interp_gcstats;
+	/* 1: the process counts through file-wide probes (their cookies carry RTP_COOKIE_FILEWIDE), 0: through
+	 * probes of its own; a probe of the other kind is not its (no process is counted twice) */
+	__u32 filewide;
+	__u32 _pad0;
 	__u64 gil_lo, gil_hi; /* futex method: the interpreter's runtime state (_PyRuntime) holding the GIL */
 	struct rtp_rt_stat gc[RTP_RT_GC_KINDS];
 	__u64 gil_wait_hist[RTP_HIST_SLOTS];
@@ -258,6 +262,28 @@ struct rtp_rt_proc {
 	__s64 tp_busy; /* tasks running now */
 	__u64 tp_busy_max;
 };
+
+/* A runtime probe placed on its file for every process (watch mode), not for one: a bit of its attach cookie
+ * (clear of the USDT argument encoding's bits 0-15 and 32-63). */
+#define RTP_COOKIE_FILEWIDE (1ull << 20)
+
+/* Watch mode's programs whose runtime probes are in place file-wide: key of the `watch_files` hash, the
+ * program's file as the kernel names it (its superblock's dev_t, MKDEV's encoding, and inode number).
+ * A process that execs one is put at once in a session slot held ready (`armed_slots`), with its
+ * runtime entry made from the template: it is counted from its first instruction. */
+struct rtp_watch_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+struct rtp_watch_tmpl {
+	__u32 kind;   /* RTP_RT_* */
+	__u32 tflags; /* RTP_TARGET_RT_* that need no address of the process (the event loop's) */
+	__u32 py_tstate_interp; /* as rtp_rt_proc's */
+	__u32 _pad;
+	__u64 py_interp_gcstats;
+};
+#define RTP_ARMED_SLOTS 16 /* the most slots held ready at once */
 
 /* Key of the `tp_pending` hash: a submitted libuv work item, until a worker starts it; value: submit time. */
 struct rtp_tp_key {
@@ -299,6 +325,8 @@ enum rtp_rec_type {
 #define RTP_EV_WATCH 0x4 /* exec of a program that is not traced, reported for watch mode */
 #define RTP_EV_DROPPED 0x8 /* exec of a privileged program: the process left the target set */
 #define RTP_EV_CREDS 0x10 /* with RTP_EV_DROPPED: its credentials changed (not an exec) */
+/* with RTP_EV_WATCH: the process was put in a slot held ready (rtp_watch_file_key), parent_tgid's */
+#define RTP_EV_ARMED 0x20
 
 struct rtp_event {
 	__u32 type;  /* enum rtp_rec_type */

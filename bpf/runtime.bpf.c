@@ -2,7 +2,7 @@
 /* Runtime metrics from uprobes and USDT probes in the interpreters: Python's GIL (uprobe method) and
  * garbage collector, libuv's threadpool and V8's garbage collector. Userspace attaches these programs to
  * one process each (the breakpoints exist in that process only) at addresses it resolved from the ELF
- * files; nothing here is auto-attached. The futex (GIL) and epoll (event loop) metrics live in
+ * files, or in watch mode to the file for every process (probe_is_its); nothing here is auto-attached. The futex (GIL) and epoll (event loop) metrics live in
  * syscalls.bpf.c: they cost no breakpoint.
  *
  * A uprobe hit costs a trap into the kernel (measured ~14 us on this project's VMs): only rare events
@@ -60,12 +60,28 @@ static __always_inline struct rtp_rt_proc *cur_rt_proc(void)
 	return bpf_map_lookup_elem(&rt_procs, &tgid);
 }
 
+/* Whether this hit counts for the process: a probe placed on the file for every process (its cookie
+ * says RTP_COOKIE_FILEWIDE) counts for the processes whose entry says so, a probe of one process for
+ * the others. A process is never counted by both. */
+static __always_inline bool probe_is_its(void *ctx)
+{
+	struct rtp_rt_proc *rp = cur_rt_proc();
+
+	return rp && !(bpf_get_attach_cookie(ctx) & RTP_COOKIE_FILEWIDE) == !rp->filewide;
+}
+
+/* The attach cookie without the file-wide bit. */
+static __always_inline __u64 probe_cookie(void *ctx)
+{
+	return bpf_get_attach_cookie(ctx) & ~RTP_COOKIE_FILEWIDE;
+}
+
 /* ---- GIL, uprobe method: take_gil()/drop_gil(), or PyEval_RestoreThread()/PyEval_SaveThread() ---- */
 
 SEC("uprobe")
 int rtp_gil_take(struct pt_regs *ctx)
 {
-	struct rtp_thread *t = cur_thread();
+	struct rtp_thread *t = probe_is_its(ctx) ? cur_thread() : NULL;
 
 	if (!t)
 		return 0;
@@ -77,7 +93,7 @@ int rtp_gil_take(struct pt_regs *ctx)
 SEC("uretprobe")
 int rtp_gil_taken(struct pt_regs *ctx)
 {
-	struct rtp_thread *t = cur_thread();
+	struct rtp_thread *t = probe_is_its(ctx) ? cur_thread() : NULL;
 	struct rtp_rt_proc *rp;
 	__u64 now, d;
 
@@ -99,7 +115,7 @@ int rtp_gil_taken(struct pt_regs *ctx)
 SEC("uprobe")
 int rtp_gil_drop(struct pt_regs *ctx)
 {
-	struct rtp_thread *t = cur_thread();
+	struct rtp_thread *t = probe_is_its(ctx) ? cur_thread() : NULL;
 
 	__u64 d;
 
@@ -175,7 +191,7 @@ int rtp_py_gc_start_usdt(struct pt_regs *ctx)
 {
 	long gen = 0;
 
-	if (bpf_usdt_arg(ctx, 0, &gen))
+	if (!probe_is_its(ctx) || bpf_usdt_arg(ctx, 0, &gen))
 		return 0;
 	gc_begin((__u64)gen);
 	return 0;
@@ -208,14 +224,16 @@ static __always_inline long sdt_arg(struct pt_regs *ctx, __u64 ck)
 SEC("uprobe")
 int rtp_py_gc_start_sdt(struct pt_regs *ctx)
 {
-	gc_begin((__u64)sdt_arg(ctx, bpf_get_attach_cookie(ctx)));
+	if (probe_is_its(ctx))
+		gc_begin((__u64)sdt_arg(ctx, probe_cookie(ctx)));
 	return 0;
 }
 
 SEC("usdt")
 int rtp_py_gc_done_usdt(struct pt_regs *ctx)
 {
-	gc_end();
+	if (probe_is_its(ctx))
+		gc_end();
 	return 0;
 }
 
@@ -229,6 +247,8 @@ int rtp_py_gc_start(struct pt_regs *ctx)
 	__u64 interp = 0;
 	__u32 tid;
 
+	if (!probe_is_its(ctx))
+		return 0;
 	if ((int)PT_REGS_PARM2(ctx) != -1) {
 		gc_begin((__u64)(int)PT_REGS_PARM2(ctx));
 		return 0;
@@ -254,7 +274,8 @@ int rtp_py_gc_start(struct pt_regs *ctx)
 SEC("uretprobe")
 int rtp_gc_done(struct pt_regs *ctx)
 {
-	gc_end();
+	if (probe_is_its(ctx))
+		gc_end();
 	return 0;
 }
 
@@ -262,7 +283,8 @@ int rtp_gc_done(struct pt_regs *ctx)
 SEC("uprobe")
 int rtp_v8_gc_start(struct pt_regs *ctx)
 {
-	gc_begin((__u64)(__u32)PT_REGS_PARM2(ctx));
+	if (probe_is_its(ctx))
+		gc_begin((__u64)(__u32)PT_REGS_PARM2(ctx));
 	return 0;
 }
 
@@ -275,11 +297,11 @@ SEC("uprobe")
 int rtp_uv_submit(struct pt_regs *ctx)
 {
 	struct rtp_tp_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
-				  .work = PT_REGS_PARM2(ctx) + bpf_get_attach_cookie(ctx) };
+				  .work = PT_REGS_PARM2(ctx) + probe_cookie(ctx) };
 	struct rtp_rt_proc *rp = cur_rt_proc();
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!rp)
+	if (!rp || !probe_is_its(ctx))
 		return 0;
 	/* once per item, when uv_queue_work calls a uv__work_submit that was not inlined too */
 	if (bpf_map_update_elem(&tp_pending, &key, &now, BPF_NOEXIST) == 0)
@@ -295,10 +317,10 @@ int rtp_uv_work(struct pt_regs *ctx)
 	struct rtp_tp_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .work = PT_REGS_PARM1(ctx) };
 	struct rtp_rt_proc *rp = cur_rt_proc();
 	struct rtp_thread *t = cur_thread();
-	__u64 now = bpf_ktime_get_ns(), kind = bpf_get_attach_cookie(ctx), *sub, d;
+	__u64 now = bpf_ktime_get_ns(), kind = probe_cookie(ctx), *sub, d;
 	__s64 busy;
 
-	if (!rp || !t)
+	if (!rp || !t || !probe_is_its(ctx))
 		return 0;
 	/* Only items submitted while attached: the same functions also run synchronously on the loop's
 	 * thread (fs calls without a callback: readFileSync, module loading), which are no pool tasks. */
@@ -327,7 +349,7 @@ int rtp_uv_work_done(struct pt_regs *ctx)
 	struct rtp_thread *t = cur_thread();
 	__u64 d;
 
-	if (!rp || !t || !t->task_ts)
+	if (!rp || !t || !t->task_ts || !probe_is_its(ctx))
 		return 0;
 	d = bpf_ktime_get_ns() - t->task_ts;
 	trace_runtime(t->tid, t->task_ts, d, RTP_TRK_TP_TASK, t->task_kind);

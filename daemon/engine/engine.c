@@ -230,8 +230,12 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p, const s
 	    p->runtime.exe[0])
 		p->runtime_known = true;
 	p->version_pending = quick && p->runtime_known && p->runtime.kind == RTP_RUNTIME_NODE && !p->runtime.version[0];
-	rt_attach(&e->rt, p, p->session < e->opts.max_sessions ? e->sessions[p->session].rt_mode : ENGINE_RT_OFF, from,
-		  exec_ns);
+	{
+		const struct session *ss = p->session < e->opts.max_sessions ? &e->sessions[p->session] : NULL;
+		unsigned int how = (ss && ss->filewide ? RT_FILEWIDE : 0) | (p->armed ? RT_ARMED : 0);
+
+		rt_attach(&e->rt, p, ss ? ss->rt_mode : ENGINE_RT_OFF, how, from, exec_ns);
+	}
 	pystacks__attach(e, p);
 	if (!e->trace_fn)
 		return;
@@ -301,6 +305,7 @@ static void proc_fork_runtime(struct engine *e, struct target_proc *p, const str
 static void proc_exec(struct engine *e, struct target_proc *p, uint64_t exec_ns)
 {
 	p->runtime_known = false;
+	p->armed = false; /* its new program's probes go in now */
 	proc_detect_runtime(e, p, NULL, RTP_PROBES_EXEC, exec_ns);
 	/* usage before exec belongs to the launcher, not the program */
 	p->have_first = false;
@@ -355,6 +360,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case RTP_REC_EXEC:
 		if (ev->flags & RTP_EV_WATCH) {
+			if (ev->flags & RTP_EV_ARMED)
+				engine_armed_exec(e, ev);
 			if (e->exec_fn) {
 				unsigned int i = e->watch_exec_next++ % ENGINE_WATCH_EXECS;
 
@@ -392,6 +399,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			if (p) {
 				p->exited = true;
 				p->exit_ns = ev->ts_ns;
+			} else {
+				engine_armed_exit(e, (pid_t)ev->tgid); /* put in a slot held ready, never claimed */
 			}
 		}
 		break;
@@ -459,6 +468,9 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 	}
 	e->rt = (struct rt_ctx){ .skel = e->skel, .emit = rt_emit, .owner = e, .reaper = &e->reaper,
 				 .uprobe_multi = uprobe_multi__wanted() };
+	/* watch mode places runtime probes file-wide: with multi-uprobe links only */
+	if (e->opts.watch_execs && e->rt.uprobe_multi)
+		e->rt.fw = rt_filewide__new();
 	if (e->rt.uprobe_multi)
 		rt_prepare_uprobe_multi(e->skel);
 	e->skel->rodata->nr_exit = SYS_exit;
@@ -551,6 +563,7 @@ void engine__free(struct engine *e)
 	pystacks__stop(e);
 	/* the probes' links, then the object: the reaper's threads must be done with the former */
 	reaper__fini(&e->reaper);
+	rt_filewide__free(e->rt.fw);
 	rtprof_bpf__destroy(e->skel);
 	free(e->exited_threads);
 	for (unsigned int s = 0; e->sessions && s < e->opts.max_sessions; s++)
@@ -656,6 +669,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	struct proc_status status;
 	struct proc_stat st;
 	__u32 key = (__u32)pid;
+	uint64_t armed_ns;
 	int own = -1, r;
 
 	if (session < 0 || (unsigned int)session >= e->opts.max_sessions || !e->sessions[session].used)
@@ -666,13 +680,28 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		    (e->sessions[session].per_thread ? RTP_TARGET_PER_THREAD : 0);
 	tgt.owner_uid = (__u32)e->sessions[session].owner_uid;
 	tgt.owner_gid = (__u32)e->sessions[session].owner_gid;
+	armed_ns = e->sessions[session].armed_exec_ns;
+	e->sessions[session].armed_exec_ns = 0;
+	if (armed_ns) {
+		struct rtp_target was;
+
+		/* put in this slot at its exec: counted from there, as a process spawned for the profile is */
+		spawned = true;
+		if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &was, sizeof(was), 0) == 0 &&
+		    was.slot == (__u32)session)
+			tgt.flags |= was.flags & RTP_TARGET_RT_MASK;
+		else
+			armed_ns = 0; /* gone, and its pid another's */
+	}
 	if (pid <= 0)
 		return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
 	/* the process's identity for the whole of the attach: its pid is checked to still be its own at the end */
 	if (pidfd < 0) {
 		pidfd = own = procfs__pidfd_open(pid);
-		if (own < 0 && errno != ENOSYS)
-			return errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
+		if (own < 0 && errno != ENOSYS) {
+			r = errmsg(err, errlen, -ESRCH, "no such process: %d", pid);
+			goto out;
+		}
 	}
 	r = procfs__read_stat(pid, 0, &st);
 	if (r == -ESRCH || (r == 0 && (st.state == 'Z' || st.state == 'X'))) {
@@ -712,6 +741,7 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		goto out;
 	}
 	p->user_added = true;
+	p->armed = armed_ns != 0;
 	p->start_ticks = st.starttime_ticks;
 	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	seed_threads(e, pid, (unsigned int)session, spawned);
@@ -727,16 +757,37 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		goto out;
 	}
 	if (!e->sessions[session].start_ns)
-		e->sessions[session].start_ns = clock__mono_ns();
+		e->sessions[session].start_ns = armed_ns ? armed_ns : clock__mono_ns();
 	{
-		/* a watched process: its probes see it from its exec, so late */
+		/* a watched process: its probes see it from its exec, so late -- unless it was put in a slot held
+		 * ready at its exec (armed.c), whose figures run from its first instruction */
 		uint64_t exec_ns = watch_exec_take(e, pid);
 
-		proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns);
+		if (armed_ns)
+			proc_detect_runtime(e, p, known, RTP_PROBES_START, armed_ns);
+		else
+			proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns);
 	}
 	proc_sample(p);
+	if (p->armed && p->have_first) {
+		/* its CPU time from its exec (what its launcher's child spent before it is a few ticks at most) */
+		p->first.utime_ticks = 0;
+		p->first.stime_ticks = 0;
+	}
 	r = 0;
 out:
+	if (r && armed_ns) {
+		/* the process the probes put in the slot at its exec is not added after all: out of it */
+		struct rtp_target was;
+
+		if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &was, sizeof(was), 0) == 0 &&
+		    was.slot == (__u32)session) {
+			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
+			(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
+			__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
+		}
+		engine_forget_threads_of(e, pid);
+	}
 	if (own >= 0)
 		close(own);
 	return r;
@@ -852,6 +903,7 @@ int engine__poll(struct engine *e, int timeout_ms)
 		}
 	}
 	reaper__flush(&e->reaper); /* probes of processes gone or exec'd since the last poll */
+	engine_armed_poll(e, now);
 	if (now >= e->last_harvest_ns + RTP_FORGET_GRACE_NS) {
 		e->last_harvest_ns = now;
 		r = engine_harvest_threads(e, now);

@@ -177,6 +177,18 @@ uint64_t engine__events(const struct engine *e);
  * python* or node*, as the probes saw it. */
 typedef void (*engine_exec_fn)(pid_t pid, const char *comm, void *ctx);
 void engine__set_exec_watch(struct engine *e, engine_exec_fn fn, void *ctx);
+/* The session's processes get their runtime probes on their files for every process (multi-uprobe links,
+ * kept for the engine's life; a process counts through them alone), and their program becomes one whose
+ * next processes are counted from their first instruction (below). Call before adding targets. */
+void engine__session_filewide(struct engine *e, int session, bool on);
+/* Hold n session slots ready (at most RTP_ARMED_SLOTS; 0: none) in which the probes put each process that
+ * execs such a program, at its exec. The caller's engine has that many sessions more than it hands out. */
+void engine__watch_arm(struct engine *e, unsigned int n);
+/* The slot the probes put pid in at its exec, now the caller's session (add pid to it as to any, with the
+ * same engine__session_* settings first), or -ENOENT: pid was put in none. */
+int engine__watch_claim(struct engine *e, pid_t pid);
+/* pid will not be watched: out of its slot, which is cleared and held ready again. */
+void engine__watch_release(struct engine *e, pid_t pid);
 
 /* libbpf messages go through this hook; the CLI decides where they are printed. */
 typedef void (*engine_log_fn)(const char *msg);

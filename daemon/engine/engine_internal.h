@@ -50,6 +50,9 @@ struct session {
 	bool stacks_ref;        /* the session holds a reference to its rate's events (pystacks__rate_get) */
 	uint64_t loop_block_ns; /* event-loop iterations at least this long are kept with their samples */
 	bool per_thread;        /* its targets' syscalls are counted by thread too (RTP_TARGET_PER_THREAD) */
+	bool filewide;          /* its processes' runtime probes are placed file-wide (engine__session_filewide) */
+	bool armed;             /* held ready for a watched exec (armed.c): no session of the caller's yet */
+	uint64_t armed_exec_ns; /* claimed: the exec at which the probes put its process in it */
 	uint64_t start_ns, stop_ns; /* stop_ns 0: still running */
 	/* engine__session_split: the session at the program's start, left out of its reports; the processes
 	 * that had exited by then (the launcher's helpers), left out of its tables */
@@ -60,6 +63,13 @@ struct session {
 };
 
 #define ENGINE_WATCH_EXECS 64
+
+/* A slot held ready for a watched exec (armed.c). */
+struct engine_armed {
+	unsigned int slot;
+	pid_t pid; /* 0: in the probes' queue; else the process they put in it at its exec */
+	uint64_t exec_ns;
+};
 
 struct engine {
 	struct rtprof_bpf *skel;
@@ -85,6 +95,10 @@ struct engine {
 	struct rt_ctx rt; /* what runtime metrics get of the engine */
 	struct pystacks *py; /* Python stacks (pystacks.c); NULL when not sampled */
 	struct reaper reaper; /* detached probes, destroyed off the caller's thread (reaper.c) */
+	/* watch mode's slots held ready (armed.c), until a session claims them */
+	struct engine_armed armed[RTP_ARMED_SLOTS];
+	unsigned int n_armed, armed_want;
+	uint64_t armed_check_ns;
 	struct rtp_thread *exited_threads; /* records moved out of the BPF map */
 	size_t n_exited_threads, cap_exited_threads;
 };
@@ -104,6 +118,14 @@ void engine_target_remove(struct engine *e, const struct target_proc *p);
 void engine_forget_threads_of(struct engine *e, pid_t pid);
 /* The version of a runtime detected in haste (engine__target_execd), read now. */
 void engine_proc_version(struct engine *e, struct target_proc *p);
+
+/* Zero a slot's figures in the probes' maps (session.c). */
+int engine_clear_slot(struct engine *e, __u32 slot);
+/* Watch mode's slots held ready (armed.c): an armed exec's record (RTP_EV_ARMED), a process's group exit,
+ * and the engine's periodic turn (stale claims, a lost record, refills). */
+void engine_armed_exec(struct engine *e, const struct rtp_event *ev);
+void engine_armed_exit(struct engine *e, pid_t pid);
+void engine_armed_poll(struct engine *e, uint64_t now);
 
 /* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
  * none; -1: full), and take off one it deletes (rtp_thread.share). */

@@ -46,6 +46,8 @@ struct rt_state {
 	int n_links;
 	int fds[RT_MAX_LINKS]; /* multi-uprobe links, made through the bpf syscall (libbpf 1.1 has no API) */
 	int n_fds;
+	bool filewide;    /* its probes are the file-wide ones (rt_filewide): none of its own */
+	unsigned int fw_made; /* file-wide probes its attach had to make (0: all were in place before it) */
 	bool have_entry;  /* rt_procs has the process */
 	bool have_saved;  /* `saved` holds its totals (the process is gone) */
 	__u32 tflags;     /* RTP_TARGET_RT_* set for it */
@@ -116,13 +118,84 @@ void rt_prepare_uprobe_multi(struct rtprof_bpf *skel)
 		bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)uprobe_multi__attach_type());
 }
 
-/* A uprobe (or uretprobe) on one process at a file offset; 0 or -errno. */
+/* ---- probes placed on a file for every process (watch mode) ---- */
+
+/* One multi-uprobe link of prog on a file for every process, made once and kept for the engine's life. */
+struct rt_fw_probe {
+	dev_t dev;
+	ino_t ino;
+	uint64_t offset, cookie; /* of its first site */
+	int prog_fd;
+	bool ret;
+	int fd;
+};
+
+#define RT_FW_MAX 128
+
+struct rt_filewide {
+	struct rt_fw_probe v[RT_FW_MAX];
+	size_t n;
+};
+
+struct rt_filewide *rt_filewide__new(void)
+{
+	return calloc(1, sizeof(struct rt_filewide));
+}
+
+void rt_filewide__free(struct rt_filewide *fw)
+{
+	if (!fw)
+		return;
+	for (size_t i = 0; i < fw->n; i++)
+		close(fw->v[i].fd);
+	free(fw);
+}
+
+/* prog on cnt sites of the file at path for every process (their cookies marked RTP_COOKIE_FILEWIDE),
+ * unless such a link is there already. 0 or -errno. */
+static int filewide_link(const struct rt_ctx *c, struct rt_state *rt, struct bpf_program *prog, const char *path,
+			 const uint64_t *offsets, const uint64_t *cookies, const uint64_t *sems, unsigned int cnt, bool ret)
+{
+	struct rt_filewide *fw = c->fw;
+	uint64_t ck[16];
+	struct stat st;
+	int fd, prog_fd = bpf_program__fd(prog);
+
+	if (!cnt || cnt > ARRAY_LEN(ck))
+		return -EINVAL;
+	if (stat(path, &st))
+		return -errno;
+	for (size_t i = 0; i < fw->n; i++) {
+		const struct rt_fw_probe *f = &fw->v[i];
+
+		if (f->dev == st.st_dev && f->ino == st.st_ino && f->offset == offsets[0] && f->prog_fd == prog_fd &&
+		    f->ret == ret && f->cookie == (cookies ? cookies[0] : 0))
+			return 0;
+	}
+	if (fw->n == RT_FW_MAX)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < cnt; i++)
+		ck[i] = (cookies ? cookies[i] : 0) | RTP_COOKIE_FILEWIDE;
+	fd = uprobe_multi__link(prog_fd, 0, path, offsets, ck, sems, cnt, ret);
+	if (fd < 0)
+		return fd;
+	fw->v[fw->n++] = (struct rt_fw_probe){ .dev = st.st_dev, .ino = st.st_ino, .offset = offsets[0],
+					       .cookie = cookies ? cookies[0] : 0, .prog_fd = prog_fd, .ret = ret,
+					       .fd = fd };
+	rt->fw_made++;
+	return 0;
+}
+
+/* A uprobe (or uretprobe) on one process at a file offset (file-wide when the process counts through
+ * those); 0 or -errno. */
 static int attach_uprobe(const struct rt_ctx *c, struct rt_state *rt, struct bpf_program *prog, pid_t pid,
 			 const char *path, uint64_t offset, bool ret, uint64_t cookie)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret, .bpf_cookie = cookie);
 	struct bpf_link *l;
 
+	if (rt->filewide)
+		return filewide_link(c, rt, prog, path, &offset, &cookie, NULL, 1, ret);
 	if (c->uprobe_multi) {
 		int fd;
 
@@ -211,6 +284,11 @@ static int python_gc_sdt(const struct rt_ctx *c, struct target_proc *p, struct r
 	}
 	if (!n[0] || !n[1] || rt->n_fds + 2 > RT_MAX_LINKS)
 		return -ENOENT;
+	if (rt->filewide)
+		return filewide_link(c, rt, c->skel->progs.rtp_py_gc_start_sdt, elf, offs[0], cookies[0], sems[0], n[0],
+				     false) ?:
+		       filewide_link(c, rt, c->skel->progs.rtp_py_gc_done_usdt, elf, offs[1], cookies[1], sems[1], n[1],
+				     false);
 	fds[0] = uprobe_multi__link(bpf_program__fd(c->skel->progs.rtp_py_gc_start_sdt), p->pid, elf, offs[0],
 				    cookies[0], sems[0], n[0], false);
 	if (fds[0] < 0)
@@ -590,31 +668,76 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 		(void)bpfmap__delete_where(c->skel->maps.tp_pending, sizeof(struct rtp_tp_key), sizeof(__u64), tp_item_of, &key);
 }
 
-void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int from, uint64_t exec_ns)
+/* The program's template for its next processes (rtp_watch_tmpl): they get their runtime entry at their
+ * exec, and the file-wide probes count them from their first instruction. */
+static void watch_template(const struct rt_ctx *c, const struct target_proc *p, const struct rt_state *rt,
+			   const struct rtp_rt_proc *entry)
 {
-	struct rtp_rt_proc entry = { 0 };
+	struct rtp_watch_tmpl tmpl = { .kind = (__u32)rt->kind, .tflags = rt->tflags & RTP_TARGET_RT_LOOP,
+				       .py_tstate_interp = entry->py_tstate_interp,
+				       .py_interp_gcstats = entry->py_interp_gcstats };
+	struct rtp_watch_file_key key;
+	char exe[48];
+	struct stat st;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
+	if (stat(exe, &st))
+		return;
+	/* the kernel's dev_t (MKDEV: 12 bits of major, 20 of minor), as the probes read it from the superblock */
+	key = (struct rtp_watch_file_key){ .dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev),
+					   .ino = st.st_ino };
+	(void)bpf_map__update_elem(c->skel->maps.watch_files, &key, sizeof(key), &tmpl, sizeof(tmpl), BPF_ANY);
+}
+
+void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int how, unsigned int from,
+	       uint64_t exec_ns)
+{
+	struct rtp_rt_proc entry = { 0 }, armed;
 	struct rt_state *rt;
 	__u32 key = (__u32)p->pid, tflags = 0;
+	bool keep = false;
 
 	/* an exec starts over: the previous program's probes and totals go */
 	rt_detach(c, p);
 	rt_free(c, p);
-	set_target_flags(c, p->pid, 0);
+	/* a process put in a slot held ready at its exec counts from there: its entry and flags stay */
+	if (how & RT_ARMED)
+		keep = bpf_map__lookup_elem(c->skel->maps.rt_procs, &key, sizeof(key), &armed, sizeof(armed), 0) == 0 &&
+		       armed.filewide;
+	if (!keep)
+		set_target_flags(c, p->pid, 0);
 	if (mode == ENGINE_RT_OFF || !p->runtime_known || p->exited ||
-	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE))
+	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE)) {
+		if (keep)
+			(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
 		return;
+	}
 	rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return;
 	p->rt = rt;
 	rt->kind = p->runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
+	/* file-wide while the table of such probes has room for a program's (about a dozen) */
+	rt->filewide = (how & RT_FILEWIDE) && c->uprobe_multi && c->fw && c->fw->n + 16 <= RT_FW_MAX;
 	entry.kind = (__u32)rt->kind;
+	entry.filewide = rt->filewide;
 	engine_log_quiet(true);
 	if (rt->kind == RTP_RT_PYTHON)
 		python_attach(c, p, rt, &entry, &tflags, mode);
 	else
 		node_attach(c, p, rt, &tflags);
 	engine_log_quiet(false);
+	if (keep && (!rt->filewide || armed.kind != entry.kind)) {
+		/* its probes are not the file-wide ones after all: what they counted is not its */
+		(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
+		keep = false;
+	}
+	if (keep) {
+		/* what the probes counted since its exec stays; what needed its mappings is added */
+		armed.gil_lo = entry.gil_lo;
+		armed.gil_hi = entry.gil_hi;
+		entry = armed;
+	}
 	if (bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "the runtime table is full");
 		rt->gil_method[0] = rt->loop_method[0] = rt->gc_method[0] = rt->tp_method[0] = '\0';
@@ -624,10 +747,20 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned
 	rt->have_entry = true;
 	rt->tflags = tflags;
 	rt->since_ns = clock__mono_ns();
-	rt->from = from;
-	rt->late_ns = (from == RTP_PROBES_EXEC || from == RTP_PROBES_FORK) && exec_ns && exec_ns < rt->since_ns
-			      ? rt->since_ns - exec_ns : 0;
+	/* from its first instruction only if every file-wide probe it needed was in place at its exec */
+	if (keep && !rt->fw_made) {
+		rt->from = RTP_PROBES_START;
+		rt->since_ns = exec_ns ? exec_ns : rt->since_ns;
+	} else {
+		rt->from = from == RTP_PROBES_START && (how & RT_ARMED) ? RTP_PROBES_EXEC : from;
+		rt->late_ns = (rt->from == RTP_PROBES_EXEC || rt->from == RTP_PROBES_FORK) && exec_ns &&
+				      exec_ns < rt->since_ns
+				      ? rt->since_ns - exec_ns
+				      : 0;
+	}
 	set_target_flags(c, p->pid, tflags);
+	if (rt->filewide && !rt->n_fds && !rt->n_links)
+		watch_template(c, p, rt, &entry);
 }
 
 void rt_poll(const struct rt_ctx *c, struct target_proc *p)

@@ -19,7 +19,12 @@ struct rt_ctx {
 	void *owner;
 	struct reaper *reaper; /* where detached probes go to be destroyed (reaper.h) */
 	bool uprobe_multi;     /* uprobes are multi-uprobe links (rt_prepare_uprobe_multi before the load) */
+	struct rt_filewide *fw; /* the probes placed file-wide (watch mode); NULL: none */
 };
+
+/* The table of probes placed on a file for every process, and their links, closed at its free. */
+struct rt_filewide *rt_filewide__new(void);
+void rt_filewide__free(struct rt_filewide *fw);
 
 /* Before the object's load: the uprobe programs' attach type, for multi-uprobe links. */
 struct rtprof_bpf;
@@ -29,9 +34,17 @@ void rt_prepare_uprobe_multi(struct rtprof_bpf *skel);
  * which stays cached (sys/runtime.h, sys/symbols.h): any thread, no engine needed. */
 void rt_prefetch(const char *path);
 
+/* rt_attach's `how`: RT_FILEWIDE places the probes on their files for every process (watch mode; with
+ * multi-uprobe links), the process counting through those alone, and makes its program a template
+ * (rtp_watch_tmpl) for the next; RT_ARMED: the process was put in a slot held ready at its exec, whose
+ * runtime entry (made by the probes from the template) holds its figures since. */
+#define RT_FILEWIDE 0x1
+#define RT_ARMED 0x2
+
 /* Attach the probes of a process whose runtime is known (python, node) as `mode` (enum engine_rt_mode)
  * says, `from` (enum rtp_probes_from) the exec at exec_ns; detach them (keeping its totals for the report); free what is kept. */
-void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int from, uint64_t exec_ns);
+void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int how, unsigned int from,
+	       uint64_t exec_ns);
 void rt_detach(const struct rt_ctx *c, struct target_proc *p);
 void rt_free(const struct rt_ctx *c, struct target_proc *p);
 /* Finish what waited for the process's libraries to be mapped. */

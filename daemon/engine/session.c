@@ -79,7 +79,6 @@ void engine_session_init(struct engine *e, unsigned int session)
 						 .per_thread = e->opts.per_thread };
 }
 
-static int clear_slot(struct engine *e, __u32 slot);
 
 struct name_count {
 	char name[RTP_COMM_LEN];
@@ -147,7 +146,7 @@ int engine__session_split(struct engine *e, int session)
 	ss->before = snap;
 	/* the syscall tables start again from nothing: their totals are estimates where bursts are sampled, and
 	 * a difference of two estimates is not one */
-	return clear_slot(e, (__u32)session);
+	return engine_clear_slot(e, (__u32)session);
 }
 
 /* A report of a split session (engine__session_split): what came after the program's start, without its
@@ -231,6 +230,12 @@ int engine__session_stacks(struct engine *e, int session, unsigned int hz, char 
 	ss->stacks_hz = hz ? (unsigned int)r : 0;
 	ss->stacks_ref = hz != 0;
 	return (int)ss->stacks_hz;
+}
+
+void engine__session_filewide(struct engine *e, int session, bool on)
+{
+	if (session >= 0 && (unsigned int)session < e->opts.max_sessions && e->sessions[session].used)
+		e->sessions[session].filewide = on;
 }
 
 void engine__session_loop_threshold(struct engine *e, int session, uint64_t ns)
@@ -363,7 +368,7 @@ static int err_path_of_slot(const void *key, const void *value, void *ctx)
 }
 
 /* Clear a slot's per-CPU figures and errno counts in the maps. */
-static int clear_slot(struct engine *e, __u32 slot)
+int engine_clear_slot(struct engine *e, __u32 slot)
 {
 	size_t n = (size_t)e->ncpus;
 	void *zeros = calloc(n, sizeof(struct rtp_sys_stats) > sizeof(struct rtp_hist) ? sizeof(struct rtp_sys_stats)
@@ -453,7 +458,7 @@ void engine__session_free(struct engine *e, int session)
 		(void)bpfmap__delete_where(e->skel->maps.threads, sizeof(__u32), sizeof(struct rtp_thread), thread_of_set, &set);
 		free(tgids);
 	}
-	(void)clear_slot(e, (__u32)session);
+	(void)engine_clear_slot(e, (__u32)session);
 	if (e->sessions[session].stacks_ref)
 		pystacks__rate_put(e, e->sessions[session].stacks_hz);
 	engine_session_clear(&e->sessions[session]);

@@ -20,6 +20,7 @@ struct target_proc {
 	bool forgotten;  /* exited and taken out of the target set */
 	bool exited;
 	bool user_added; /* named by the user, not a followed child */
+	bool armed;      /* put in its session's slot by the probes at its exec (engine/armed.c) */
 	uint64_t exit_ns;
 	/* /proc/PID/stat's starttime of the process: what is read of /proc/PID is its only while this matches
 	 * (the pid of an exited process may be another's by then); 0 while unknown */
