@@ -114,7 +114,7 @@ static int apply_limit(struct rtprofd_config *c, const char *key, const char *va
 	if (!strcmp(key, "max_clients"))
 		return parse_uint(value, 1, 65536, &c->max_clients);
 	if (!strcmp(key, "max_sessions"))
-		return parse_uint(value, 2, 256, &c->max_sessions);
+		return parse_uint(value, 2, RTP_MAX_SHARE_SLOTS - WATCH_ARMED, &c->max_sessions); /* every slot charges its share */
 	if (!strcmp(key, "max_recordings"))
 		return parse_uint(value, 1, 64, &c->max_recordings);
 	if (!strcmp(key, "max_threads"))

@@ -8,6 +8,9 @@
 
 #define WATCH_PYTHON 0x1
 #define WATCH_NODE 0x2
+/* Session slots held ready for watched processes, in which the probes put them at their exec (the engine
+ * has that many sessions more than max_sessions) */
+#define WATCH_ARMED 4
 
 struct rtprofd_config {
 	char socket[108];

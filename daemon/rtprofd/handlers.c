@@ -138,7 +138,7 @@ static void attach_known(struct server *s, struct client *c, const struct proto_
 	/* again: another attach, or watch mode, may have taken one while its runtime was found */
 	if (!none_profiled(s, c, req))
 		return;
-	ss = sessions__new(s, c->uid, c, false, why, sizeof(why));
+	ss = sessions__new(s, c->uid, c, 0, why, sizeof(why));
 	if (!ss) {
 		s->refused++;
 		server_log("refused: uid %u (pid %d) asked to attach: %s", (unsigned int)c->uid, (int)c->pid, why);

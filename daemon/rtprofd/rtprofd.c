@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 					    .trace_buffer = cfg.max_trace_buffer,
 					    .share_num = cfg.user_share.num, .share_den = cfg.user_share.den,
 					    .reserve_num = cfg.root_reserve.num, .reserve_den = cfg.root_reserve.den };
-	eo.max_sessions = cfg.max_sessions;
+	eo.max_sessions = cfg.max_sessions + WATCH_ARMED;
 	eo.max_threads = cfg.max_threads;
 	status_ctx.started_ns = clock__mono_ns();
 	eo.verbose = verbose;

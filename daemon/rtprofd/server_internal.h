@@ -108,8 +108,9 @@ struct sess *sessions__find(struct server *s, unsigned long id);
 struct sess *sessions__of_slot(struct server *s, int slot);
 /* A free entry with a new engine session, or NULL with why (-ENOSPC): past the owner's share (but for
  * watched sessions, root's), or all taken. The oldest retained session (watched, its process gone) is
- * evicted, and logged, when no entry is free. */
-struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched, char *why,
+ * evicted, and logged, when no entry is free. watched_pid: the process of a watched session (0: not one),
+ * whose slot held ready since its exec (engine__watch_claim) becomes the session's if it has one. */
+struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, pid_t watched_pid, char *why,
 			   size_t len);
 /* Evict the oldest retained session, logged with for_whom; false when there is none. */
 bool sessions__evict_retained(struct server *s, const char *for_whom);

@@ -69,9 +69,10 @@ unsigned int sessions__retained(const struct server *s)
 	return n;
 }
 
-struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, bool watched, char *why,
+struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator, pid_t watched_pid, char *why,
 			   size_t len)
 {
+	bool watched = watched_pid > 0;
 	unsigned int in_use = 0, mine = 0;
 	struct sess *ss = NULL;
 	char whom[64];
@@ -94,8 +95,10 @@ struct sess *sessions__new(struct server *s, uid_t owner, struct client *creator
 	else
 		snprintf(whom, sizeof(whom), "a session of uid %u", (unsigned int)owner);
 	if (!ss && sessions__evict_retained(s, whom))
-		return sessions__new(s, owner, creator, watched, why, len);
-	slot = ss ? engine__session_new(s->e) : -ENOSPC;
+		return sessions__new(s, owner, creator, watched_pid, why, len);
+	/* a watched process the probes put in a slot held ready at its exec keeps it: counted from there */
+	slot = !ss ? -ENOSPC : watched && (slot = engine__watch_claim(s->e, watched_pid)) >= 0 ? slot
+									       : engine__session_new(s->e);
 	if (slot < 0) {
 		errmsg(why, len, -ENOSPC, "rtprofd has all its %u sessions in use", s->lim.sessions);
 		return NULL;

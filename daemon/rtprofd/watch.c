@@ -36,6 +36,7 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 {
 	s->watch_mask = mask;
 	s->watch_sample_hz = sample_hz;
+	engine__watch_arm(s->e, mask ? WATCH_ARMED : 0);
 	s->retention_s = retention_s;
 	s->window_s = window_s ? window_s : 60;
 	/* processes of a runtime no longer watched are let go */
@@ -80,9 +81,12 @@ void server__watch_exec(struct server *s, pid_t pid)
 {
 	int pidfd;
 
-	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0)
+	if (!s->watch_mask || engine__session_of(s->e, pid) >= 0) {
+		engine__watch_release(s->e, pid);
 		return;
+	}
 	if (watch__queue(s)) {
+		engine__watch_release(s->e, pid);
 		s->watch_dropped++;
 		return;
 	}
@@ -90,18 +94,22 @@ void server__watch_exec(struct server *s, pid_t pid)
 		return;
 	/* the process's identity from now: the result is for it only, whoever has the pid by then */
 	pidfd = procfs__pidfd_open(pid);
-	if (pidfd < 0 && errno != ENOSYS)
+	if (pidfd < 0 && errno != ENOSYS) {
+		engine__watch_release(s->e, pid);
 		return; /* gone already */
+	}
 	if (!watchq__push(s->wq, pid, pidfd)) {
 		server_log("not watching pid %d: %d processes wait for their runtime to be detected", (int)pid,
 			   WATCHQ_MAX);
 		if (pidfd >= 0)
 			close(pidfd);
+		engine__watch_release(s->e, pid);
 		s->watch_dropped++;
 	}
 }
 
-static void watch_detected(struct server *s, const struct watchq_job *job)
+/* Whether the process is watched: a session of its own, or NULL. */
+static struct sess *watch_session(struct server *s, const struct watchq_job *job)
 {
 	unsigned int cap = s->lim.sessions - shares__reserve(s, s->lim.sessions);
 	struct sess *ss = NULL;
@@ -112,37 +120,48 @@ static void watch_detected(struct server *s, const struct watchq_job *job)
 			   (int)job->pid, job->err == -ETIMEDOUT ? "longer than their time limit" : "too many bytes",
 			   (double)job->took_ns / 1e6);
 		s->watch_dropped++;
-		return;
+		return NULL;
 	}
 	if (job->err || !(watch_kind(job->rt.kind) & s->watch_mask) || engine__session_of(s->e, job->pid) >= 0)
-		return;
+		return NULL;
 	/* at most the session slots but root's reserve; a retained one makes room */
 	if (sessions__count(s, true, 0, true) >= cap && !sessions__evict_retained(s, "a watched process"))
 		snprintf(why, sizeof(why), "%u processes are watched, the most rtprofd watches", cap);
 	else
-		ss = sessions__new(s, 0, NULL, true, why, sizeof(why));
+		ss = sessions__new(s, 0, NULL, job->pid, why, sizeof(why));
 	if (!ss) {
 		s->watch_dropped++;
 		server_log("not watching %s %s (pid %d): %s", runtime__kind_name(job->rt.kind), job->rt.version,
 			   (int)job->pid, why);
-		return;
+		return NULL;
 	}
 	ss->npids = 1;
 	ss->pids[0] = job->pid;
 	/* each watched process is a session of its own: its python/node children get theirs */
 	engine__session_follow(s->e, ss->slot, false);
+	/* its runtime probes on its program's files for every process: the next process of the same program is
+	 * put in a slot held ready at its exec (engine__watch_arm), counted from its first instruction */
+	engine__session_filewide(s->e, ss->slot, true);
 	if (s->watch_sample_hz && job->rt.kind == RTP_RUNTIME_PYTHON &&
 	    engine__session_stacks(s->e, ss->slot, s->watch_sample_hz, err, sizeof(err)) < 0)
 		server_log("watching pid %d without its stacks: %s", (int)job->pid, err);
 	if (engine__session_add_known(s->e, ss->slot, job->pid, job->pidfd, &job->rt, err, sizeof(err))) {
 		/* it exited meanwhile, most likely */
 		sessions__free(s, ss);
-		return;
+		return NULL;
 	}
 	/* its first window starts now, from nothing: no report to take (40 of them held the loop 0.3 s) */
 	ss->win_base_ns = clock__mono_ns();
 	server_log("watching %s %s (pid %d), session %lu", runtime__kind_name(job->rt.kind), job->rt.version,
 		   (int)job->pid, ss->id);
+	return ss;
+}
+
+static void watch_detected(struct server *s, const struct watchq_job *job)
+{
+	/* not watched: the slot the probes may have put it in at its exec is cleared and held ready again */
+	if (!watch_session(s, job))
+		engine__watch_release(s->e, job->pid);
 }
 
 void watch__results(struct server *s)
