@@ -177,3 +177,8 @@ void engine_armed_poll(struct engine *e, uint64_t now)
 	while (e->n_armed < e->armed_want && arm_one(e) == 0)
 		;
 }
+
+int engine__watch_prime(struct engine *e, const char *path, unsigned int kinds, int *kind)
+{
+	return rt_prime(&e->rt, path, e->opts.runtime_mode, kinds, kind);
+}

@@ -189,6 +189,12 @@ void engine__watch_arm(struct engine *e, unsigned int n);
 int engine__watch_claim(struct engine *e, pid_t pid);
 /* pid will not be watched: out of its slot, which is cleared and held ready again. */
 void engine__watch_release(struct engine *e, pid_t pid);
+/* The program at path (python or node) as if a process of it had been watched in a filewide session: its
+ * runtime probes in place on its files, its processes put in a slot held ready from the first one on.
+ * Reads its ELF files (slow the first time: call where a wait harms nobody). Only runtimes in kinds (bits
+ * 1 << enum rtp_runtime_kind); *kind: the program's. 0 or -errno (-ENOENT: not such a program, or nothing
+ * in it to probe). */
+int engine__watch_prime(struct engine *e, const char *path, unsigned int kinds, int *kind);
 
 /* libbpf messages go through this hook; the CLI decides where they are printed. */
 typedef void (*engine_log_fn)(const char *msg);

@@ -402,14 +402,17 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 	int r;
 
 	memcpy(q, python_syms, sizeof(q));
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	/* pid 0: a program, no process (rt_prime) */
+	snprintf(root, sizeof(root), p->pid ? "/proc/%d/root" : "", (int)p->pid);
 	/* The interpreter lives in libpython when the executable links it, else in the executable. Just
 	 * after an exec the dynamic loader may not have mapped the library yet: then it is the file the
 	 * runtime detection found (uprobes are placed by file; they apply once it is mapped). */
-	if (p->runtime.lib[0] && symbols__find_mapping(p->pid, "libpython", elf, sizeof(elf)))
+	if (p->runtime.lib[0] && (!p->pid || symbols__find_mapping(p->pid, "libpython", elf, sizeof(elf))))
 		snprintf(elf, sizeof(elf), "%s%.*s", p->runtime.lib[0] == '/' ? root : "", PATH_MAX - 1, p->runtime.lib);
-	else if (!p->runtime.lib[0])
+	else if (!p->runtime.lib[0] && p->pid)
 		snprintf(elf, sizeof(elf), "/proc/%d/exe", (int)p->pid);
+	else if (!p->runtime.lib[0])
+		snprintf(elf, sizeof(elf), "%.*s", PATH_MAX - 1, p->runtime.exe);
 	r = symbols__resolve(elf, root, q, sizeof(q) / sizeof(q[0]));
 	if (r < 0) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "cannot read the interpreter's ELF file: %s",
@@ -430,6 +433,8 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 	} else if (!q[0].found || !q[0].size) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
 			 "no _PyRuntime symbol (with its size) in %.100s: the GIL's address is unknown", elf);
+	} else if (!p->pid) {
+		snprintf(rt->gil_method, sizeof(rt->gil_method), "futex"); /* each process's own address, later */
 	} else {
 		uint64_t lo = 0;
 
@@ -555,9 +560,13 @@ static void node_attach(const struct rt_ctx *c, struct target_proc *p, struct rt
 	*tflags |= RTP_TARGET_RT_LOOP;
 	snprintf(rt->loop_method, sizeof(rt->loop_method), "epoll");
 
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
-	snprintf(elf, sizeof(elf), "/proc/%d/exe", (int)p->pid);
-	if (symbols__find_mapping(p->pid, "libuv", uv, sizeof(uv)))
+	/* pid 0: a program, no process (rt_prime): a libuv it links is not known */
+	snprintf(root, sizeof(root), p->pid ? "/proc/%d/root" : "", (int)p->pid);
+	if (p->pid)
+		snprintf(elf, sizeof(elf), "/proc/%d/exe", (int)p->pid);
+	else
+		snprintf(elf, sizeof(elf), "%.*s", PATH_MAX - 1, p->runtime.exe);
+	if (!p->pid || symbols__find_mapping(p->pid, "libuv", uv, sizeof(uv)))
 		snprintf(uv, sizeof(uv), "%s", elf);
 
 	one_file = !strcmp(uv, elf);
@@ -670,17 +679,15 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 
 /* The program's template for its next processes (rtp_watch_tmpl): they get their runtime entry at their
  * exec, and the file-wide probes count them from their first instruction. */
-static void watch_template(const struct rt_ctx *c, const struct target_proc *p, const struct rt_state *rt,
+static void watch_template(const struct rt_ctx *c, const char *exe, const struct rt_state *rt,
 			   const struct rtp_rt_proc *entry)
 {
 	struct rtp_watch_tmpl tmpl = { .kind = (__u32)rt->kind, .tflags = rt->tflags & RTP_TARGET_RT_LOOP,
 				       .py_tstate_interp = entry->py_tstate_interp,
 				       .py_interp_gcstats = entry->py_interp_gcstats };
 	struct rtp_watch_file_key key;
-	char exe[48];
 	struct stat st;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
 	if (stat(exe, &st))
 		return;
 	/* the kernel's dev_t (MKDEV: 12 bits of major, 20 of minor), as the probes read it from the superblock */
@@ -759,8 +766,53 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned
 				      : 0;
 	}
 	set_target_flags(c, p->pid, tflags);
-	if (rt->filewide && !rt->n_fds && !rt->n_links)
-		watch_template(c, p, rt, &entry);
+	if (rt->filewide && !rt->n_fds && !rt->n_links) {
+		char exe[48];
+
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
+		watch_template(c, exe, rt, &entry);
+	}
+}
+
+int rt_prime(const struct rt_ctx *c, const char *path, int mode, unsigned int kinds, int *kind)
+{
+	struct target_proc p = { 0 };
+	struct rtp_rt_proc entry = { 0 };
+	struct rt_state *rt;
+	__u32 tflags = 0;
+	int r;
+
+	if (!c->fw || !c->uprobe_multi || c->fw->n + 16 > RT_FW_MAX)
+		return -ENOSPC;
+	r = runtime__detect_elf(path, &p.runtime);
+	if (r)
+		return r;
+	*kind = p.runtime.kind;
+	if ((p.runtime.kind != RTP_RUNTIME_PYTHON && p.runtime.kind != RTP_RUNTIME_NODE) ||
+	    !(kinds & (1u << p.runtime.kind)))
+		return -ENOENT;
+	snprintf(p.runtime.exe, sizeof(p.runtime.exe), "%s", path);
+	p.runtime_known = true;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	rt->kind = p.runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
+	rt->filewide = true;
+	entry.kind = (__u32)rt->kind;
+	engine_log_quiet(true);
+	if (rt->kind == RTP_RT_PYTHON)
+		python_attach(c, &p, rt, &entry, &tflags, mode);
+	else
+		node_attach(c, &p, rt, &tflags);
+	engine_log_quiet(false);
+	rt->tflags = tflags;
+	if (!rt->n_fds && !rt->n_links)
+		watch_template(c, path, rt, &entry);
+	else
+		rt_drop_links(c, rt);
+	r = rt->gc_method[0] || rt->tp_method[0] ? 0 : -ENOENT;
+	free(rt);
+	return r;
 }
 
 void rt_poll(const struct rt_ctx *c, struct target_proc *p)

@@ -46,6 +46,12 @@ void rt_prefetch(const char *path);
 void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int how, unsigned int from,
 	       uint64_t exec_ns);
 void rt_detach(const struct rt_ctx *c, struct target_proc *p);
+/* The runtime probes of the program at path placed file-wide, and the program made a template, before
+ * any process of it is seen (watch mode): its processes are counted from their first instruction from
+ * the first one on, if its runtime (enum rtp_runtime_kind, in *kind) is one of kinds (bits 1 << kind).
+ * 0, -ENOENT (not such a program, or nothing to probe in it), -ENOSPC (no room left for file-wide
+ * probes), -errno. */
+int rt_prime(const struct rt_ctx *c, const char *path, int mode, unsigned int kinds, int *kind);
 void rt_free(const struct rt_ctx *c, struct target_proc *p);
 /* Finish what waited for the process's libraries to be mapped. */
 void rt_poll(const struct rt_ctx *c, struct target_proc *p);

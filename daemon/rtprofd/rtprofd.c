@@ -322,6 +322,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtprofd: pushing watched processes' stacks to %s every %u s%s\n", cfg.push,
 			cfg.push_interval_s, cfg.watch_sample_hz ? "" : " (none is sampled: --stacks is off)");
 	}
+	server__watch_prime(srv);
 	server__watch_scan(srv);
 	fprintf(stderr, "rtprofd: listening on %s%s%s%s\n", so.socket_path, cfg.watch ? "; watching" : "",
 		cfg.watch & WATCH_PYTHON ? " python" : "", cfg.watch & WATCH_NODE ? " node" : "");
@@ -358,6 +359,7 @@ int main(int argc, char **argv)
 						cfg.retention_s = next.retention_s;
 						cfg.watch_sample_hz = next.watch_sample_hz;
 						server__set_watch(srv, cfg.watch, cfg.retention_s, cfg.window_s, cfg.watch_sample_hz);
+						server__watch_prime(srv);
 						server__watch_scan(srv);
 						fprintf(stderr, "rtprofd: SIGHUP: configuration read again\n");
 					}

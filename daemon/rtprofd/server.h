@@ -74,6 +74,9 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 void server__watch_exec(struct server *s, pid_t pid);
 /* Look at every running process (at start, and when the watch list changes). */
 void server__watch_scan(struct server *s);
+/* The python and node programs on rtprofd's PATH have their runtime probes placed now, so that even their
+ * first process is counted from its first instruction (ELF reads: at start and on a reload). */
+void server__watch_prime(struct server *s);
 /* rtprofd --push URL: watched sessions' stacks pushed every interval_s (push.h). 0 or -errno with a
  * sentence in err. */
 int server__set_push(struct server *s, const char *url, unsigned int interval_s, char *err, size_t errlen);

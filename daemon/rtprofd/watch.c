@@ -3,11 +3,14 @@
  * of its figures, kept for the retention time after it exits. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
+#include <limits.h>
 
 #include "base/clock.h"
 #include "rtprofd/config.h"
@@ -16,6 +19,8 @@
 #include "sys/runtime.h"
 #include "rtprofd/server_internal.h"
 #include "rtprofd/watchq.h"
+
+#define WATCH_PRIME_MAX 32 /* programs on PATH looked at */
 
 static unsigned int watch_kind(enum rtp_runtime_kind kind)
 {
@@ -190,6 +195,65 @@ void watch__free(struct server *s)
 		(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, watchq__fd(s->wq), NULL);
 	watchq__free(s->wq);
 	s->wq = NULL;
+}
+
+static bool is_elf(const char *path)
+{
+	char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool elf = fd >= 0 && read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) && !memcmp(magic, "\177ELF", 4);
+
+	if (fd >= 0)
+		close(fd);
+	return elf;
+}
+
+/* The python and node programs on rtprofd's PATH made templates before any of their processes is seen
+ * (engine__watch_prime): the first process of each is counted from its first instruction too. */
+void server__watch_prime(struct server *s)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *save = NULL;
+	struct { dev_t dev; ino_t ino; } seen[WATCH_PRIME_MAX];
+	unsigned int n = 0, primed = 0, kinds = (s->watch_mask & WATCH_PYTHON ? 1u << RTP_RUNTIME_PYTHON : 0) |
+						 (s->watch_mask & WATCH_NODE ? 1u << RTP_RUNTIME_NODE : 0);
+	uint64_t t0 = clock__mono_ns();
+
+	if (!s->watch_mask)
+		return;
+	snprintf(dirs, sizeof(dirs), "%s", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *dir = strtok_r(dirs, ":", &save); dir && n < WATCH_PRIME_MAX; dir = strtok_r(NULL, ":", &save)) {
+		DIR *d = *dir == '/' ? opendir(dir) : NULL; /* relative entries are not rtprofd's to follow */
+		struct dirent *de;
+
+		while (d && (de = readdir(d)) && n < WATCH_PRIME_MAX) {
+			char file[PATH_MAX];
+			struct stat st;
+			bool dup = false;
+			int kind = 0;
+
+			/* the names the exec probe watches (python*, node): a program's comm is its file's name */
+			if (strncmp(de->d_name, "python", 6) && strcmp(de->d_name, "node"))
+				continue;
+			/* ELF executables only (a version manager's shims are scripts) */
+			if (snprintf(file, sizeof(file), "%s/%s", dir, de->d_name) >= (int)sizeof(file) ||
+			    stat(file, &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0111) || !is_elf(file))
+				continue;
+			for (unsigned int i = 0; i < n; i++)
+				dup |= seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
+			if (dup)
+				continue;
+			seen[n].dev = st.st_dev;
+			seen[n++].ino = st.st_ino;
+			if (engine__watch_prime(s->e, file, kinds, &kind) == 0)
+				primed++;
+		}
+		if (d)
+			closedir(d);
+	}
+	if (primed)
+		server_log("watching from their first instruction: %u python/node programs on PATH (%.0f ms)", primed,
+			   (double)(clock__mono_ns() - t0) / 1e6);
 }
 
 void server__watch_scan(struct server *s)

@@ -89,7 +89,8 @@ def start_rtprofd(test, *extra):
         test.assertEqual(rc, 0, "rtprofd's exit on SIGTERM\n" + tail())
     test.addCleanup(stop)
     deadline = time.monotonic() + 10
-    while not os.path.exists(sock):
+    # its socket, then its word that it serves (its watch mode's programs are ready by then)
+    while not os.path.exists(sock) or "rtprofd: listening on" not in tail():
         if daemon.poll() is not None or time.monotonic() > deadline:
             test.fail("rtprofd did not listen on %s\n%s" % (sock, tail()))
         time.sleep(0.05)
