@@ -86,7 +86,9 @@ int profile__parse_opts(int argc, char **argv, struct profile_opts *po, bool att
 	int c;
 
 	po->top = 15;
-	while ((c = getopt_long(argc, argv, "+jo:d:qh", longopts, NULL)) != -1) {
+	/* run stops at its command, whose options are its own; attach takes options after its pids too, as
+	 * export and report do */
+	while ((c = getopt_long(argc, argv, attach ? "jo:d:qh" : "+jo:d:qh", longopts, NULL)) != -1) {
 		unsigned long long n;
 
 		switch (c) {

@@ -311,6 +311,24 @@ class Numbers(Case):
         self.assertEqual(res.returncode, 0, res.describe())
 
 
+class OptionsAfterOperands(Case):
+    """attach takes its options after its pids too, as export and report do after their file; run's stop at
+    its command (they are the command's)."""
+
+    def test_attach(self):
+        rtp.require_root(self)
+        proc = rtp.spawn(self, ["sleep", "30"])
+        res = rtp.rtprof("attach", str(proc.pid), "--json", "-d", "0.3",
+                         env=dict(os.environ, RTPROF_SOCKET=os.path.join(self.tmpdir(), "none.sock")))
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertEqual(json.loads(res.stdout)["target"]["pid"], proc.pid)
+
+    def test_run_leaves_them_to_the_command(self):
+        res = rtp.rtprof("run", "--", "sh", "-c", 'echo "$@"', "sh", "--json", "-d", "1")
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertEqual(res.stdout, "--json -d 1\n", "the command's own arguments")
+
+
 # ---- compare's JSON inputs ----------------------------------------------------------------------------------------
 
 class CompareInputs(Case):
