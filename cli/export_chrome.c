@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* `rtprof export --format chrome`: Chrome Trace Event JSON for Perfetto UI, chrome://tracing and speedscope.
- * One track per thread with its states, a sibling track with its syscalls, a third with its runtime
- * intervals, and per-CPU load counters of the targets. */
+ * One track per thread, under its real pid and tid: its syscalls and runtime intervals, and its states
+ * split at their bounds so that every slice nests (a syscall that blocked holds its running and sleeping
+ * pieces); and per-CPU load counters of the targets. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,11 +14,6 @@
 #include "base/vec.h"
 #include "export.h"
 
-/* Syscall slices live on a sibling track of their thread: partial overlaps with state slices are the
- * rule (a syscall that sleeps spans running and sleeping), and one track's slices must nest. */
-#define SYSCALL_TRACK_TID 0x40000000u
-/* Runtime intervals (GIL, collections, event-loop iterations, threadpool tasks): a third track. */
-#define RUNTIME_TRACK_TID 0x20000000u
 /* Cells of the CPU-load counters (buckets x CPUs) above which the bucket is widened. */
 #define MAX_LOAD_CELLS (4u << 20)
 /* Syscall slices, and runtime slices, held until the timeline is read (32 bytes each): the rest of a trace
@@ -237,85 +233,14 @@ static void chrome_process_names(struct chrome *x, const struct timeline *tl)
 	free(pids);
 }
 
+/* A thread's track: its name (consumers show its tid beside it) and its place, in the timeline's order. */
 static void chrome_thread_meta(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th,
-			       size_t index, bool has_syscalls)
-{
-	uint32_t pid = pid_of(tl, th);
-	char name[64];
-
-	snprintf(name, sizeof(name), "%s (%u)", thread_label(th), th->tid);
-	meta_name(x->w, "thread_name", pid, th->tid, name);
-	meta_sort_index(x->w, "thread_sort_index", pid, th->tid, 2 * index);
-	if (!has_syscalls)
-		return;
-	snprintf(name, sizeof(name), "%s (%u) syscalls", thread_label(th), th->tid);
-	meta_name(x->w, "thread_name", pid, th->tid + SYSCALL_TRACK_TID, name);
-	meta_sort_index(x->w, "thread_sort_index", pid, th->tid + SYSCALL_TRACK_TID, 2 * index + 1);
-}
-
-static void chrome_states(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th)
+			       size_t index)
 {
 	uint32_t pid = pid_of(tl, th);
 
-	for (size_t i = 0; i < th->n_spans && !jsonw__err(x->w); i++) {
-		const struct state_span *s = &th->spans[i];
-		uint64_t end = s->end_ns;
-
-		/* Consumers add ts + dur in floating point: a slice ending exactly where the next begins can
-		 * then end after it, a partial overlap. One nanosecond apart, they never touch. */
-		if (i + 1 < th->n_spans && th->spans[i + 1].start_ns <= end)
-			end--;
-		if (end <= s->start_ns)
-			continue;
-		slice_begin(x->w, "state", thread_state__name((enum thread_state)s->state), pid, th->tid,
-			    s->start_ns - tl->start_ns, end - s->start_ns);
-		if (s->state == TSTATE_RUNNING) {
-			jsonw__key(x->w, "args");
-			jsonw__object_begin(x->w);
-			jsonw__uint_field(x->w, "cpu", s->cpu);
-			jsonw__object_end(x->w);
-		}
-		jsonw__object_end(x->w);
-	}
-}
-
-/* The syscall slices of one thread (sorted by time); returns the index after them. */
-static size_t chrome_syscalls(struct chrome *x, const struct timeline *tl, uint32_t pid, size_t i)
-{
-	uint32_t tid = x->slices[i].tid;
-	uint64_t open_end = 0; /* end of the latest slice: a later one must nest in it or start after it */
-
-	for (; i < x->n_slices && x->slices[i].tid == tid && !jsonw__err(x->w); i++) {
-		const struct sys_slice *s = &x->slices[i];
-		uint64_t start = s->ts < tl->start_ns ? tl->start_ns : s->ts, end = s->ts + s->dur;
-		char buf[32];
-
-		if (end > tl->end_ns)
-			end = tl->end_ns;
-		if (start < open_end && end > open_end)
-			start = open_end; /* a partial overlap cannot come from one thread's syscalls; keep nesting */
-		if (i + 1 < x->n_slices && x->slices[i + 1].tid == tid && x->slices[i + 1].ts == end)
-			end--; /* as for states: never touching in floating point */
-		if (end <= start)
-			continue;
-		if (end > open_end)
-			open_end = end;
-		slice_begin(x->w, "syscall", export__syscall_name(s->nr, buf, sizeof(buf)), pid,
-			    tid + SYSCALL_TRACK_TID, start - tl->start_ns, end - start);
-		jsonw__key(x->w, "args");
-		jsonw__object_begin(x->w);
-		jsonw__int_field(x->w, "ret", s->ret);
-		if (s->ret < 0 && s->ret >= -4095) {
-			char ebuf[16];
-
-			jsonw__string_field(x->w, "errno", report__errno_name((int)-s->ret, ebuf, sizeof(ebuf)));
-		}
-		jsonw__object_end(x->w);
-		jsonw__object_end(x->w);
-	}
-	while (i < x->n_slices && x->slices[i].tid == tid)
-		i++;
-	return i;
+	meta_name(x->w, "thread_name", pid, th->tid, thread_label(th));
+	meta_sort_index(x->w, "thread_sort_index", pid, th->tid, index);
 }
 
 /* An event-loop iteration that blocked the loop (a loop block of the trace's stacks): what blocked it,
@@ -344,38 +269,243 @@ static void loop_block_args(struct jsonw *w, const struct rtp_profiles *p, uint3
 	jsonw__object_end(w);
 }
 
-/* The runtime slices of one thread on its own track; returns the index after them. */
-static size_t chrome_runtime(struct chrome *x, const struct timeline *tl, uint32_t pid, size_t i, size_t index)
+/* One slice of a thread's track, in ns since boot: a runtime interval, a syscall or a state piece. */
+enum { EV_RUNTIME, EV_SYSCALL, EV_STATE };
+
+struct tev {
+	uint64_t start, end; /* laminar: any two nest or are apart */
+	uint64_t end_out;    /* the end written: see chrome_thread */
+	uint32_t type, idx;  /* EV_*, and its slice (x->rts, x->slices) or span (th->spans) */
+};
+
+/* by start; the longer first, so that what it holds follows it; a runtime interval around the syscall it
+ * is (a GIL wait is a futex wait), a syscall around the state pieces it spans */
+static int cmp_tev(const void *a, const void *b)
 {
-	uint32_t tid = x->rts[i].tid;
-	uint64_t open_end = 0;
-	char name[64];
+	const struct tev *x = a, *y = b;
 
-	snprintf(name, sizeof(name), "%u runtime", tid);
-	meta_name(x->w, "thread_name", pid, tid + RUNTIME_TRACK_TID, name);
-	meta_sort_index(x->w, "thread_sort_index", pid, tid + RUNTIME_TRACK_TID, 2 * index + 1);
-	for (; i < x->n_rts && x->rts[i].tid == tid && !jsonw__err(x->w); i++) {
-		const struct rt_slice *s = &x->rts[i];
-		uint64_t start = s->ts < tl->start_ns ? tl->start_ns : s->ts, end = s->ts + s->dur;
-		char buf[32];
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1;
+	return (x->type > y->type) - (x->type < y->type);
+}
 
-		if (end > tl->end_ns)
-			end = tl->end_ns;
-		if (start < open_end && end > open_end)
-			start = open_end; /* keep one track's slices nested */
-		if (end <= start)
-			continue;
-		if (end > open_end)
-			open_end = end;
-		slice_begin(x->w, "runtime", export__runtime_name(s->kind, s->arg, buf, sizeof(buf)), pid,
-			    tid + RUNTIME_TRACK_TID, start - tl->start_ns, end - start);
-		if (s->kind == RTP_TRK_LOOP_BUSY)
-			loop_block_args(x->w, tl->profiles, tid, s->ts);
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void state_slice(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th,
+			const struct tev *e)
+{
+	const struct state_span *sp = &th->spans[e->idx];
+
+	slice_begin(x->w, "state", thread_state__name((enum thread_state)sp->state), pid_of(tl, th), th->tid,
+		    e->start - tl->start_ns, e->end_out - e->start);
+	if (sp->state == TSTATE_RUNNING) {
+		jsonw__key(x->w, "args");
+		jsonw__object_begin(x->w);
+		jsonw__uint_field(x->w, "cpu", sp->cpu);
 		jsonw__object_end(x->w);
 	}
-	while (i < x->n_rts && x->rts[i].tid == tid)
-		i++;
-	return i;
+	jsonw__object_end(x->w);
+}
+
+/* A thread without syscall or runtime slices: its states as they are, each 1 ns short of the next. */
+static void chrome_states(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th)
+{
+	for (size_t i = 0; i < th->n_spans && !jsonw__err(x->w); i++) {
+		const struct state_span *sp = &th->spans[i];
+		struct tev e = { .start = sp->start_ns < tl->start_ns ? tl->start_ns : sp->start_ns,
+				 .end_out = sp->end_ns > tl->end_ns ? tl->end_ns : sp->end_ns, .type = EV_STATE,
+				 .idx = (uint32_t)i };
+
+		if (i + 1 < th->n_spans && th->spans[i + 1].start_ns <= e.end_out)
+			e.end_out--;
+		if (e.end_out > e.start)
+			state_slice(x, tl, th, &e);
+	}
+}
+
+/* A syscall's slice: named by the call; a failure's errno in its args, never its return value (consumers
+ * such as speedscope tell frames apart by name and args: one frame a value). */
+static void syscall_slice(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th,
+			  const struct tev *e)
+{
+	const struct sys_slice *sl = &x->slices[e->idx];
+	char buf[32];
+
+	slice_begin(x->w, "syscall", export__syscall_name(sl->nr, buf, sizeof(buf)), pid_of(tl, th), th->tid,
+		    e->start - tl->start_ns, e->end_out - e->start);
+	if (sl->ret < 0 && sl->ret >= -4095) {
+		char ebuf[16];
+
+		jsonw__key(x->w, "args");
+		jsonw__object_begin(x->w);
+		jsonw__string_field(x->w, "errno", report__errno_name((int)-sl->ret, ebuf, sizeof(ebuf)));
+		jsonw__object_end(x->w);
+	}
+	jsonw__object_end(x->w);
+}
+
+static void runtime_slice(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th,
+			  const struct tev *e)
+{
+	const struct rt_slice *sl = &x->rts[e->idx];
+	char buf[32];
+
+	slice_begin(x->w, "runtime", export__runtime_name(sl->kind, sl->arg, buf, sizeof(buf)), pid_of(tl, th),
+		    th->tid, e->start - tl->start_ns, e->end_out - e->start);
+	if (sl->kind == RTP_TRK_LOOP_BUSY)
+		loop_block_args(x->w, tl->profiles, th->tid, sl->ts);
+	jsonw__object_end(x->w);
+}
+
+/* The thread's track: its runtime intervals [r, r_end) and syscalls [s, s_end) of x's sorted arrays, and
+ * its states. One track's slices must nest, and a syscall that blocked spans a running and a sleeping
+ * state: the states are cut where the intervals begin and end, each piece within the innermost interval
+ * around it. Two intervals that overlap partially (clock reads of two probes) are made to nest: the later
+ * ends where the earlier does. Consumers add ts + dur in floating point: a slice ending exactly where a
+ * later one begins, or where the slice around it ends, could end after it; such an end is written 1 ns
+ * earlier. */
+static int chrome_thread(struct chrome *x, const struct timeline *tl, const struct timeline_thread *th, size_t s,
+			 size_t s_end, size_t r, size_t r_end)
+{
+	struct tev *v = NULL, *stack_v = NULL;
+	uint64_t *bounds = NULL;
+	size_t n = 0, nb = 0, n_iv, top = 0, cap_stack = 0, n_cont = (s_end - s) + (r_end - r);
+	int err = 0;
+
+	if (!n_cont) {
+		chrome_states(x, tl, th);
+		return 0;
+	}
+	/* the intervals, then the state pieces: the spans, each cut at most at every bound */
+	v = calloc(n_cont + th->n_spans + 2 * n_cont, sizeof(*v));
+	bounds = calloc(2 * n_cont, sizeof(*bounds));
+	if (!v || !bounds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = r; i < r_end; i++)
+		v[n++] = (struct tev){ .start = x->rts[i].ts, .end = x->rts[i].ts + x->rts[i].dur, .type = EV_RUNTIME,
+				       .idx = (uint32_t)i };
+	for (size_t i = s; i < s_end; i++)
+		v[n++] = (struct tev){ .start = x->slices[i].ts, .end = x->slices[i].ts + x->slices[i].dur,
+				       .type = EV_SYSCALL, .idx = (uint32_t)i };
+	/* the intervals within the trace, made laminar */
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].start < tl->start_ns)
+			v[i].start = tl->start_ns;
+		if (v[i].end > tl->end_ns || v[i].end < v[i].start) /* a crafted duration may wrap */
+			v[i].end = tl->end_ns;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_tev);
+	n_iv = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct tev e = v[i];
+
+		while (top && stack_v[top - 1].end <= e.start)
+			top--;
+		if (top && e.end > stack_v[top - 1].end)
+			e.end = stack_v[top - 1].end;
+		if (e.end <= e.start)
+			continue;
+		if (vec__grow(&stack_v, &cap_stack, top)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		stack_v[top++] = e;
+		v[n_iv++] = e;
+		bounds[nb++] = e.start;
+		bounds[nb++] = e.end;
+	}
+	n = n_iv;
+	if (nb > 1)
+		qsort(bounds, nb, sizeof(*bounds), cmp_u64);
+	/* the states, cut at every bound of an interval inside them */
+	for (size_t i = 0; i < th->n_spans && !err; i++) {
+		const struct state_span *sp = &th->spans[i];
+		uint64_t a = sp->start_ns < tl->start_ns ? tl->start_ns : sp->start_ns;
+		uint64_t b = sp->end_ns > tl->end_ns ? tl->end_ns : sp->end_ns;
+		size_t lo = 0, hi = nb;
+
+		if (b <= a)
+			continue;
+		while (lo < hi) { /* the first bound after a */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (bounds[mid] <= a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nb && bounds[lo] < b; lo++) {
+			if (bounds[lo] == a)
+				continue; /* a bound twice */
+			v[n++] = (struct tev){ .start = a, .end = bounds[lo], .type = EV_STATE, .idx = (uint32_t)i };
+			a = bounds[lo];
+		}
+		if (a < b)
+			v[n++] = (struct tev){ .start = a, .end = b, .type = EV_STATE, .idx = (uint32_t)i };
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_tev);
+	/* the ends written: 1 ns short of a later slice's start (the next one's is the smallest), and within the
+	 * written end of the slice around it, 1 ns short of it unless both start together */
+	top = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct tev *e = &v[i];
+		size_t lo = i + 1, hi = n;
+
+		e->end_out = e->end;
+		while (lo < hi) { /* a later slice that starts where this one ends */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (v[mid].start < e->end)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && v[lo].start == e->end)
+			e->end_out = e->end - 1;
+		while (top && stack_v[top - 1].end <= e->start)
+			top--;
+		if (top) {
+			const struct tev *p = &stack_v[top - 1];
+
+			if (e->end_out > p->end_out)
+				e->end_out = p->end_out;
+			if (e->end_out == p->end_out && e->start != p->start)
+				e->end_out--;
+		}
+		if (vec__grow(&stack_v, &cap_stack, top)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		stack_v[top++] = *e;
+	}
+	for (size_t i = 0; i < n && !jsonw__err(x->w); i++) {
+		const struct tev *e = &v[i];
+
+		if (e->end_out <= e->start)
+			continue;
+		if (e->type == EV_STATE)
+			state_slice(x, tl, th, e);
+		else if (e->type == EV_SYSCALL)
+			syscall_slice(x, tl, th, e);
+		else
+			runtime_slice(x, tl, th, e);
+	}
+out:
+	free(v);
+	free(stack_v);
+	free(bounds);
+	return err;
 }
 
 static void load_counter(struct jsonw *w, uint32_t cpu, uint32_t pid, uint64_t ts_ns, double pct)
@@ -532,26 +662,28 @@ static int chrome_finish(void *state, const struct timeline *tl)
 		qsort(x->rts, x->n_rts, sizeof(*x->rts), cmp_rt_slice);
 	chrome_head(x, tl);
 	chrome_process_names(x, tl);
-	for (size_t i = 0; i < tl->n_threads; i++) {
-		while (s < x->n_slices && x->slices[s].tid < tl->threads[i].tid)
-			s++;
-		chrome_thread_meta(x, tl, &tl->threads[i], i,
-				   s < x->n_slices && x->slices[s].tid == tl->threads[i].tid);
-	}
-	/* each track's events in time order: a thread's states, then its syscalls, then its runtime */
-	s = 0;
+	for (size_t i = 0; i < tl->n_threads; i++)
+		chrome_thread_meta(x, tl, &tl->threads[i], i);
+	/* each thread's track in time order (the threads by tid, as the slices); syscalls and runtime intervals of
+	 * a thread without scheduling records have no track to go on */
 	for (size_t i = 0; i < tl->n_threads && !jsonw__err(x->w); i++) {
 		const struct timeline_thread *th = &tl->threads[i];
+		size_t s_end, r_end;
+		int err;
 
-		chrome_states(x, tl, th);
 		while (s < x->n_slices && x->slices[s].tid < th->tid)
-			s++; /* syscalls of a thread without scheduling records: no track to put them on */
-		if (s < x->n_slices && x->slices[s].tid == th->tid)
-			s = chrome_syscalls(x, tl, pid_of(tl, th), s);
+			s++;
+		for (s_end = s; s_end < x->n_slices && x->slices[s_end].tid == th->tid; s_end++)
+			;
 		while (r < x->n_rts && x->rts[r].tid < th->tid)
 			r++;
-		if (r < x->n_rts && x->rts[r].tid == th->tid)
-			r = chrome_runtime(x, tl, pid_of(tl, th), r, tl->n_threads + i);
+		for (r_end = r; r_end < x->n_rts && x->rts[r_end].tid == th->tid; r_end++)
+			;
+		err = chrome_thread(x, tl, th, s, s_end, r, r_end);
+		if (err)
+			jsonw__fail(x->w, err);
+		s = s_end;
+		r = r_end;
 	}
 	chrome_load(x, tl);
 	jsonw__newline(x->w);

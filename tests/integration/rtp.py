@@ -350,6 +350,17 @@ def svg_render(test, node, tmp, path, click, search):
     return json.loads(res.stdout)
 
 
+def speedscope_render(test, node, tmp, path, speedscope):
+    """What speedscope's own page showed of a file in headless Chromium (speedscope_render.js): its list of
+    profiles (tracks), by name and weight."""
+    if not os.access(CHROMIUM, os.X_OK):
+        skip_or_fail(test, "needs Chromium at %s (Debian's chromium; or $RTPROF_CHROMIUM)" % CHROMIUM)
+    pkg = npm_package(test, tmp, "playwright-core", PLAYWRIGHT_CORE_VERSION, "RTPROF_PLAYWRIGHT_CORE_DIR")
+    res = run([node, os.path.join(HERE, "speedscope_render.js"), pkg, CHROMIUM, speedscope, path], timeout=120)
+    test.assertEqual(res.returncode, 0, "speedscope's page could not show %s\n%s" % (path, res.describe()))
+    return json.loads(res.stdout)
+
+
 def pprof_decode(test, node, tmp, path):
     """A pprof file as pprof-format decodes it (pprof_decode.js)."""
     pkg = npm_package(test, tmp, "pprof-format", PPROF_FORMAT_VERSION, "RTPROF_PPROF_FORMAT_DIR")

@@ -32,7 +32,6 @@ import tracegen
 
 K_GETPPID = 20000
 SLEEP_US = 200000
-SYSCALL_TRACK = 0x40000000
 PHASES = {"M", "X", "C"}
 STATES = {"running", "runnable", "sleeping", "blocked"}
 LEGEND = set("#+.D ")
@@ -142,7 +141,8 @@ def crafted_one_thread(name, comm, end_ns):
 
 
 def thread_label(name, tid):
-    return "%s (%d)" % (name or "?", tid)
+    """A thread's track name: its name (consumers show its tid, which is the real one, beside it)."""
+    return name or "?"
 
 
 def check_chrome_structure(test, doc):
@@ -204,9 +204,12 @@ class ChromeExport(unittest.TestCase):
             key = (t["tgid"], t["tid"])
             self.assertEqual(names.get(key), thread_label(t["name"], t["tid"]),
                              "thread_name of thread %d (pid %d) in the report" % (t["tid"], t["tgid"]))
-            states = tracks.get(key, [])
-            self.assertTrue(all(e["name"] in STATES and e.get("cat") == "state" for e in states),
-                            "thread %d has slices that are not states: %s"
+            track = tracks.get(key, [])
+            self.assertEqual({e.get("cat") for e in track} - {"state", "syscall", "runtime"}, set(),
+                             "thread %d's slices: %s" % (t["tid"], {e.get("cat") for e in track}))
+            states = [e for e in track if e.get("cat") == "state"]
+            self.assertTrue(all(e["name"] in STATES for e in states),
+                            "thread %d has state slices that are not states: %s"
                             % (t["tid"], {e["name"] for e in states} - STATES))
             running_ns = sum(e["dur"] for e in states if e["name"] == "running") * 1000
             switches = t["vol_switches"] + t["invol_switches"] + 1
@@ -220,14 +223,17 @@ class ChromeExport(unittest.TestCase):
                                  "(tolerance %.0f ns)" % (t["name"], t["tid"], running_ns, t["oncpu_ns"], tol))
         # a name with a quote, a backslash, a ';' and a byte that is not UTF-8 (U+FFFD once decoded)
         odd = tids["threads"]["odd"]
-        self.assertEqual(names.get((tids["pid"], odd)), 'q"\\\ufffd;x (%d)' % odd, "escaped thread name")
+        self.assertEqual(names.get((tids["pid"], odd)), 'q"\\\ufffd;x', "escaped thread name")
+        # every track is a real thread: the report's, under its process
+        self.assertEqual(set(tracks) - {(t["tgid"], t["tid"]) for t in report["threads"]}, set(), "tracks of no thread")
         by_name = {t["name"]: t for t in report["threads"]}
         for name in ("sleeper", "caller", "spinner"):
             self.assertIn(name, by_name, "the report has no thread named %s: %s" % (name, sorted(by_name)))
             self.assertEqual(by_name[name]["tid"], tids["threads"][name], "tid of %s" % name)
         # the spinner computed 0.15 s: its running slices, not a tolerance window, carry that
         spinner = by_name["spinner"]
-        running_ns = sum(e["dur"] for e in tracks[(spinner["tgid"], spinner["tid"])] if e["name"] == "running") * 1000
+        running_ns = sum(e["dur"] for e in tracks[(spinner["tgid"], spinner["tid"])]
+                         if e["name"] == "running" and e.get("cat") == "state") * 1000
         # (as above, the interrupts and steal of the recording are in its slices: 8 ms of 150 on a busy CI host)
         self.assertLessEqual(abs(running_ns - spinner["oncpu_ns"]),
                              ONCPU_REL_TOL * spinner["oncpu_ns"] + _recorded["threads_lost_cpu_ns"],
@@ -235,32 +241,40 @@ class ChromeExport(unittest.TestCase):
                              (running_ns, spinner["oncpu_ns"], _recorded["threads_lost_cpu_ns"]))
         self.assertGreater(spinner["oncpu_ns"], 140e6, "the spinner computes for 0.15 s: %s" % spinner)
 
-    def test_long_syscall_on_the_sibling_track(self):
+    def test_long_syscall_on_its_thread(self):
+        """A syscall that blocked is a slice of its thread's own track (the real tid), holding the states it
+        spanned; no return value in its args (a frame a value, in speedscope)."""
         trace, report, tids = threads_trace(self)
         _, _, doc = export_chrome(self, trace)
         tracks = check_chrome_structure(self, doc)
         names = metadata(doc, "thread_name")
         pid, sleeper = tids["pid"], tids["threads"]["sleeper"]
-        key = (pid, sleeper + SYSCALL_TRACK)
-        self.assertEqual(names.get(key), "sleeper (%d) syscalls" % sleeper, "name of the sleeper's syscall track")
-        sleeps = [e for e in tracks.get(key, []) if e["name"] == "clock_nanosleep"]
-        self.assertEqual(len(sleeps), 1, "the sleeper makes one clock_nanosleep; its syscall track has %s"
-                         % [(e["name"], e["dur"]) for e in tracks.get(key, [])])
-        self.assertLessEqual(abs(sleeps[0]["dur"] - SLEEP_US), 0.1 * SLEEP_US,
-                             "time.sleep(0.2) should be a slice of ~%d us: %s" % (SLEEP_US, sleeps[0]))
-        self.assertEqual(sleeps[0].get("cat"), "syscall")
-        self.assertEqual(sleeps[0]["args"].get("ret"), 0)
+        key = (pid, sleeper)
+        self.assertEqual(names.get(key), "sleeper", "name of the sleeper's track")
+        track = tracks.get(key, [])
+        sleeps = [e for e in track if e["name"] == "clock_nanosleep"]
+        self.assertEqual(len(sleeps), 1, "the sleeper makes one clock_nanosleep; its track has %s"
+                         % [(e["name"], e["dur"]) for e in track if e.get("cat") != "state"])
+        sleep = sleeps[0]
+        self.assertLessEqual(abs(sleep["dur"] - SLEEP_US), 0.1 * SLEEP_US,
+                             "time.sleep(0.2) should be a slice of ~%d us: %s" % (SLEEP_US, sleep))
+        self.assertEqual(sleep.get("cat"), "syscall")
+        self.assertNotIn("args", sleep, "a call that succeeded has no args: its return value is no identity")
+        inside = [e for e in track if e.get("cat") == "state" and sleep["ts"] <= e["ts"] and
+                  e["ts"] + e["dur"] <= sleep["ts"] + sleep["dur"]]
+        asleep = sum(e["dur"] for e in inside if e["name"] == "sleeping")
+        self.assertGreater(asleep, 0.9 * sleep["dur"], "the sleep's own slice holds its sleeping state: %s" % inside)
         for (p, t), xs in tracks.items():
-            if t >= SYSCALL_TRACK:
-                short = [e for e in xs if e["dur"] < 100]
-                self.assertFalse(short, "syscalls under the 100 us threshold exported: %s" % short[:3])
+            short = [e for e in xs if e.get("cat") == "syscall" and e["dur"] < 100]
+            self.assertFalse(short, "syscalls under the 100 us threshold exported: %s" % short[:3])
+            self.assertFalse([e for e in xs if "ret" in e.get("args", {})], "return values in args")
 
     def test_every_syscall_with_threshold_zero(self):
         trace, report, tids = threads_trace(self)
         _, _, doc = export_chrome(self, trace, "--min-syscall-us", "0")
         tracks = check_chrome_structure(self, doc)
         caller = tids["threads"]["caller"]
-        getppid = [e for e in tracks.get((tids["pid"], caller + SYSCALL_TRACK), []) if e["name"] == "getppid"]
+        getppid = [e for e in tracks.get((tids["pid"], caller), []) if e["name"] == "getppid"]
         self.assertEqual(len(getppid), K_GETPPID, "the caller made exactly %d getppid calls" % K_GETPPID)
 
     def test_output_destinations(self):
@@ -297,7 +311,7 @@ class FoldedAndCsv(unittest.TestCase):
             self.assertEqual((m.group(1), int(m.group(2))), ("python3", tids["pid"]), line)
             folded[(int(m.group(4)), m.group(5))] = int(m.group(6))
             name = {t["tid"]: t["name"] for t in report["threads"]}.get(int(m.group(4)), "")
-            self.assertTrue(m.group(3) + " (%s)" % m.group(4) == thread_label(name.replace(";", "_"), int(m.group(4))),
+            self.assertTrue(m.group(3) == thread_label(name.replace(";", "_"), int(m.group(4))),
                             "folded line of thread %s does not carry its name (';' made '_'): %r" % (m.group(4), line))
         caller = tids["threads"]["caller"]
         self.assertIn((caller, "getppid"), folded, "no 'caller (%d);getppid' line" % caller)
@@ -457,6 +471,23 @@ class SpeedscopeImport(unittest.TestCase):
             self.assertAlmostEqual(matching[0]["weight"], span, delta=0.01,
                                    msg="speedscope's length of track %r" % label)
             self.assertEqual(matching[0]["unit"], "microseconds")
+
+    def test_chrome_in_speedscopes_page(self):
+        """The export opened in speedscope's own page in headless Chromium: one profile a thread, named by its
+        process (with its runtime) and pid, then its name and its real tid; no script error."""
+        trace, report, tids = threads_trace(self)
+        _, out, doc = export_chrome(self, trace)
+        got = rtp.speedscope_render(self, self.node, tmpdir(), out, self.pkg)
+        self.assertEqual(got["errors"], [], "the page's errors")
+        procs = metadata(doc, "process_name")
+        expected = ["%s (pid %d), %s (tid %d)" % (procs[(t["tgid"], t["tgid"])], t["tgid"], t["name"] or "?", t["tid"])
+                    for t in report["threads"]]
+        names = [p["name"] for p in got["profiles"]]
+        self.assertEqual(sorted(names), sorted(expected), "the page's list of tracks")
+        self.assertIn("python3 (python 3.11.", procs[(tids["pid"], tids["pid"])], "the process's name says its runtime")
+        # the traced command's threads first (process_sort_index), the caller among them by its name
+        caller = tids["threads"]["caller"]
+        self.assertIn("caller (tid %d)" % caller, " ".join(names[:len(tids["threads"]) + 1]))
 
     def test_folded_as_collapsed_stacks(self):
         trace, _, _ = threads_trace(self)
