@@ -268,6 +268,65 @@ static void print_thread_syscalls(FILE *out, const struct rtp_report *r, int top
 	fputc('\n', out);
 }
 
+/* A session of several processes: a line each (a pid's threads, runtime and figures summed), then, with
+ * --per-thread, each one's syscalls. */
+static void print_processes(FILE *out, const struct rtp_report *r, int top)
+{
+	struct rtp_report_proc_row *v;
+	char name[RTP_COMM_LEN], rt[48], on[24], rq[24], st[24], a[24], b[24], c[24];
+	size_t n;
+
+	if (report__processes(r, &v, &n) || n < 2) {
+		report__processes_free(v, n);
+		return;
+	}
+	fprintf(out, "Processes (%zu)\n", n);
+	fprintf(out, "  %8s %-16s %-16s %7s %12s %12s %10s %12s %6s\n", "pid", "name", "runtime", "threads", "on-CPU",
+		"runq wait", "syscalls", "sys time", "GCs");
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_report_proc_row *p = &v[i];
+		char calls[24] = "-", gcs[24] = "-";
+
+		if (p->runtime == RTP_RUNTIME_OTHER)
+			snprintf(rt, sizeof(rt), "-");
+		else
+			snprintf(rt, sizeof(rt), "%s %s", runtime__kind_name(p->runtime), p->version);
+		if (p->has_syscalls)
+			snprintf(calls, sizeof(calls), "%" PRIu64, p->sys_calls);
+		if (p->has_gc)
+			snprintf(gcs, sizeof(gcs), "%" PRIu64, p->gc_count);
+		fprintf(out, "  %8d %-16s %-16s %7u %12s %12s %10s %12s %6s%s\n", p->pid, SAFE(name, p->name), rt,
+			p->threads, fmt_ns(on, sizeof(on), p->oncpu_ns), fmt_ns(rq, sizeof(rq), p->runq_wait_ns), calls,
+			p->has_syscalls ? fmt_ns(st, sizeof(st), p->sys_ns) : "-", gcs, p->exited ? "  (exited)" : "");
+	}
+	if (!v[0].has_syscalls)
+		fprintf(out, "  (syscalls by process: --per-thread)\n");
+	fputc('\n', out);
+	for (size_t i = 0; v[0].has_syscalls && i < n; i++) {
+		const struct rtp_report_proc_row *p = &v[i];
+
+		if (!i)
+			fprintf(out, "Syscalls by process (--per-thread)\n");
+		fprintf(out, "  %s (pid %d): %" PRIu64 " calls, %s\n", SAFE(name, p->name), p->pid, p->sys_calls,
+			fmt_ns(a, sizeof(a), p->sys_ns));
+		if (!p->n_sys)
+			continue;
+		fprintf(out, "    %-20s %10s %8s %12s %12s %12s\n", "syscall", "count", "errors", "total", "avg", "max");
+		for (size_t k = 0; k < p->n_sys && (top <= 0 || k < (size_t)top); k++) {
+			const struct rtp_report_thread_syscall *t = &p->sys[k];
+
+			fprintf(out, "    %-20s %10" PRIu64 " %8" PRIu64 " %12s %12s %12s\n", t->name, t->count, t->errors,
+				fmt_ns(a, sizeof(a), t->total_ns), fmt_ns(b, sizeof(b), t->count ? t->total_ns / t->count : 0),
+				fmt_ns(c, sizeof(c), t->max_ns));
+		}
+		if (top > 0 && p->n_sys > (size_t)top)
+			fprintf(out, "    (+%zu more)\n", p->n_sys - (size_t)top);
+		if (i + 1 == n)
+			fputc('\n', out);
+	}
+	report__processes_free(v, n);
+}
+
 static void print_threads(FILE *out, const struct rtp_report *r)
 {
 	char on[24], rq[24], sl[24], bl[24];
@@ -614,6 +673,7 @@ void render_text(FILE *out, const struct rtp_report *r, const struct render_opts
 {
 	print_process(out, r);
 	print_syscalls(out, r, opts ? opts->top_syscalls : 0);
+	print_processes(out, r, opts ? opts->top_syscalls : 0);
 	print_threads(out, r);
 	print_thread_syscalls(out, r, opts ? opts->top_syscalls : 0);
 	print_runtimes(out, r);

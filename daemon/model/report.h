@@ -216,6 +216,26 @@ struct rtp_report {
 };
 
 void report__free(struct rtp_report *r);
+
+/* A process of a report, folded from its threads, its syscalls by thread (--per-thread) and its runtime row. */
+struct rtp_report_proc_row {
+	pid_t pid;
+	char name[RTP_COMM_LEN]; /* its main thread's */
+	enum rtp_runtime_kind runtime;
+	char version[32];
+	unsigned int threads;
+	bool exited; /* all its threads */
+	uint64_t oncpu_ns, runq_wait_ns, sleep_ns, block_ns;
+	bool has_gc;       /* its runtime's collections were measured */
+	uint64_t gc_count;
+	bool has_syscalls; /* counted by thread (--per-thread): the rest below */
+	uint64_t sys_calls, sys_errors, sys_ns;
+	struct rtp_report_thread_syscall *sys; /* by syscall (tid 0), total time descending */
+	size_t n_sys;
+};
+/* The report's processes: the session's first target first, then by pid. 0 or -ENOMEM. */
+int report__processes(const struct rtp_report *r, struct rtp_report_proc_row **out, size_t *n);
+void report__processes_free(struct rtp_report_proc_row *v, size_t n);
 /* Sort thread_syscalls: by thread (its process, then tid), each thread's by total time. */
 void report__sort_thread_syscalls(struct rtp_report *r);
 /* A syscall that waits for something to happen rather than doing work: for events (epoll_wait, poll,

@@ -291,6 +291,54 @@ class IdleWaits(unittest.TestCase):
         self.assertRegex(waiting.split("\nThreads")[0], r"\n  clock_nanosleep +\d+ ")
 
 
+class Processes(unittest.TestCase):
+    """A multiprocessing Pool of 4: five processes in the report, each with its python runtime and its own
+    collections, and with --per-thread each one's getsid calls exactly as the workload made them."""
+
+    def setUp(self):
+        rtp.require_root(self)
+
+    def test_pool_of_four(self):
+        tmp = tempfile.mkdtemp(prefix="rtprof-processes-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        truth_path, trace = os.path.join(tmp, "truth.json"), os.path.join(tmp, "t.rtprof.gz")
+        res = rtp.rtprof("run", "--per-thread", "--json", "-o", trace, "--", rtp.python_exe(),
+                         rtp.workload("pool_calls.py"), truth_path)
+        self.assertEqual(res.returncode, 0, res.describe())
+        live = rtp.parse_report(self, res.stderr[res.stderr.index("{"):], "run's report")
+        with open(truth_path) as f:
+            truth = json.load(f)
+        calls = {int(pid): n for pid, n in truth["getsid"].items()}
+        procs = live["processes"]
+        self.assertEqual(len(procs), 5, [(p["pid"], p["name"]) for p in procs])
+        self.assertEqual(procs[0]["pid"], truth["parent"], "the traced command first")
+        self.assertEqual(sorted(p["pid"] for p in procs), sorted(set(calls) | {truth["parent"]}))
+        runtimes = {r["pid"]: r for r in live["runtime_metrics"]["processes"]}
+        for p in procs:
+            with self.subTest(pid=p["pid"]):
+                self.assertEqual((p["runtime"], p["version"][:4]), ("python", "3.11"), p)
+                self.assertEqual(p["gc_count"], runtimes[p["pid"]]["gc"]["count"], "its own collections")
+                self.assertGreater(p["gc_count"], 0)
+                getsid = [r for r in p["syscalls"]["by_syscall"] if r["syscall"] == "getsid"]
+                self.assertEqual([r["count"] for r in getsid], [calls[p["pid"]]], "getsid of pid %d" % p["pid"])
+                self.assertEqual(p["threads"], len([t for t in live["threads"] if t["tgid"] == p["pid"]]))
+                self.assertEqual(p["oncpu_ns"], sum(t["oncpu_ns"] for t in live["threads"] if t["tgid"] == p["pid"]))
+        # the trace's report: the same processes, the same counts
+        again = rtp.rtprof("report", "--per-thread", "--json", trace)
+        self.assertEqual(again.returncode, 0, again.describe())
+        replay = rtp.parse_report(self, again.stdout, "the trace's report")
+        self.assertEqual({p["pid"]: p["syscalls"]["calls"] for p in replay["processes"]},
+                         {p["pid"]: p["syscalls"]["calls"] for p in procs})
+        text = rtp.rtprof("report", "--per-thread", "--top", "0", trace)
+        self.assertIn("Processes (5)\n", text.stdout)
+        for pid, n in calls.items():
+            self.assertRegex(text.stdout, r"\(pid %d\): \d+ calls, [^\n]*\n(    .*\n)*?    getsid +%d +0 " % (pid, n))
+        # without --per-thread: the processes, their syscalls not counted apart
+        plain = rtp.rtprof("report", "--json", trace)
+        self.assertEqual([p["syscalls"] for p in rtp.parse_report(self, plain.stdout, "plain")["processes"]],
+                         [None] * 5)
+
+
 class PerThread(unittest.TestCase):
     """--per-thread: each thread's syscalls, counted exactly where the workload made them, the same from the
     trace (rtprof report --per-thread), and not in the report without the option."""
