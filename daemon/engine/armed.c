@@ -56,14 +56,17 @@ static void disarm_proc(struct engine *e, unsigned int i)
 {
 	struct rtp_target tgt;
 	__u32 key = (__u32)e->armed[i].pid, slot = e->armed[i].slot;
+	int r = bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0);
 
-	if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0) == 0 &&
-	    tgt.slot == slot) {
+	/* still in the slot: out of it, its runtime entry and threads with it; in another session's now (a
+	 * client attached to it meanwhile): left to that one */
+	if (r == 0 && tgt.slot == slot) {
 		(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
 		__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 		(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
 	}
-	engine_forget_threads_of(e, (pid_t)key);
+	if (r || tgt.slot == slot)
+		engine_forget_threads_of(e, (pid_t)key);
 	(void)engine_clear_slot(e, slot);
 	e->armed[i].pid = 0;
 	e->armed[i].exec_ns = 0;

@@ -780,13 +780,15 @@ out:
 		/* the process the probes put in the slot at its exec is not added after all: out of it */
 		struct rtp_target was;
 
-		if (bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &was, sizeof(was), 0) == 0 &&
-		    was.slot == (__u32)session) {
+		int found = bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &was, sizeof(was), 0);
+
+		if (found == 0 && was.slot == (__u32)session) {
 			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
 			(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
 			__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
 		}
-		engine_forget_threads_of(e, pid);
+		if (found || was.slot == (__u32)session)
+			engine_forget_threads_of(e, pid);
 	}
 	if (own >= 0)
 		close(own);
