@@ -97,6 +97,24 @@ def start_rtprofd(test, *extra):
     return sock, tail
 
 
+def daemon_json(test, sock, *args):
+    """An rtprof command through the rtprofd at sock, which must succeed: its JSON output."""
+    res = rtprof("--socket", sock, *args)
+    test.assertEqual(res.returncode, 0, res.describe())
+    return json.loads(res.stdout)
+
+
+def watched_session(test, sock, pid, timeout):
+    """The session of the rtprofd at sock that holds pid, once it appears within timeout s; else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for s in daemon_json(test, sock, "sessions", "--json"):
+            if pid in s["pids"]:
+                return s
+        time.sleep(0.05)
+    return None
+
+
 def check_rtprof():
     """Called from setUpModule: a missing binary is an error of the run, never a skip."""
     if not RTPROF:

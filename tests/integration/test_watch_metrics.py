@@ -117,18 +117,10 @@ class WatchAndMetrics(unittest.TestCase):
         self.assertTrue(os.path.exists(self.sock), "rtprofd listens")
 
     def rtprof(self, *args):
-        res = rtp.rtprof("--socket", self.sock, *args)
-        self.assertEqual(res.returncode, 0, res.describe())
-        return json.loads(res.stdout)
+        return rtp.daemon_json(self, self.sock, *args)
 
     def session_of(self, pid, timeout=5):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for s in self.rtprof("sessions", "--json"):
-                if pid in s["pids"]:
-                    return s
-            time.sleep(0.05)
-        return None
+        return rtp.watched_session(self, self.sock, pid, timeout)
 
     def watch_one(self, cmd, runtime):
         proc = subprocess.Popen(cmd + ["0.8", str(CALLS), "1.0"])

@@ -4,7 +4,6 @@ node's threadpool items submitted in its first milliseconds exactly. The python 
 PATH are ready from its start; the first process of any other program is watched once its runtime is
 detected, and its report says how late, never a silent count."""
 
-import json
 import os
 import shutil
 import subprocess
@@ -56,18 +55,13 @@ class WatchFromExec(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
     def rtprof(self, *args):
-        res = rtp.rtprof("--socket", self.sock, *args)
-        self.assertEqual(res.returncode, 0, res.describe())
-        return json.loads(res.stdout)
+        return rtp.daemon_json(self, self.sock, *args)
 
     def session_of(self, pid, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for s in self.rtprof("sessions", "--json"):
-                if pid in s["pids"]:
-                    return s
-            time.sleep(0.05)
-        self.fail("pid %d is not watched after %d s\n%s" % (pid, timeout, self.tail()))
+        s = rtp.watched_session(self, self.sock, pid, timeout)
+        if not s:
+            self.fail("pid %d is not watched after %d s\n%s" % (pid, timeout, self.tail()))
+        return s
 
     def runtime_row(self, session, pid):
         report = self.rtprof("query", str(session["session"]), "--json")
