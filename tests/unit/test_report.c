@@ -133,6 +133,16 @@ static void test_json(void)
 	report__free(r);
 }
 
+/* The report's processes as render_json adds them (the last key), from its text, onto the model's tree. */
+static void with_processes(json_object *root, const char *text)
+{
+	json_object *got = json_tokener_parse(text), *procs = NULL;
+
+	CHECK(got && json_object_object_get_ex(got, "processes", &procs));
+	json_object_object_add(root, "processes", json_object_get(procs));
+	json_object_put(got);
+}
+
 /* render_json prints the thread rows one at a time: the same text as json-c's of the whole tree. */
 static void test_json_text(void)
 {
@@ -150,10 +160,15 @@ static void test_json_text(void)
 	root = report__json(r);
 	CHECK_EQ(render_json(f, r), 0);
 	fclose(f);
+	with_processes(root, buf);
 	if (asprintf(&want, "%s\n",
 		     json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
 		want = NULL;
 	CHECK_STREQ(buf, want);
+	/* its two threads are one process's */
+	CHECK_EQ(json_object_array_length(get(root, "processes")), 1);
+	CHECK_EQ(json_object_get_int(get(root, "processes.0.threads")), 2);
+	CHECK_EQ(json_object_get_int64(get(root, "processes.0.oncpu_ns")), 2 * 1500000000ll);
 	free(want);
 	free(buf);
 	json_object_put(root);
@@ -163,6 +178,7 @@ static void test_json_text(void)
 	root = report__json(r);
 	CHECK_EQ(render_json(f, r), 0);
 	fclose(f);
+	with_processes(root, buf);
 	if (asprintf(&want, "%s\n",
 		     json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
 		want = NULL;
