@@ -216,7 +216,8 @@ class Gil(RuntimeCase):
         # each worker is, at any time, on a CPU (holding the GIL), in the run queue, or asleep waiting for
         # the GIL: its GIL wait is at least its sleep and at most its sleep plus its run-queue wait (a
         # waiter woken to take the GIL waits for a CPU inside the wait; a holder that dropped it may wait
-        # for a CPU before it asks again). On an idle machine that is 3/4 of its life
+        # for a CPU before it asks again). Its life and the kernel's figures run from its creation: a new thread
+        # first waits for the GIL its starter holds. On an idle machine that is 3/4 of its life
         for r, w in zip(rows, workers):
             share, wait = r.get("wait_share"), r.get("wait_ns", 0)
             sleep = w["wall_ns"] - w["cpu_ns"] - w["runq_ns"]

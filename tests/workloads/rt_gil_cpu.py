@@ -5,8 +5,10 @@ exists, then runs 4 CPU-bound threads (pure-Python loops) until a shared deadlin
 the start, and joins them. Only one thread runs Python at a time, so the 4 workers hold the GIL for (almost)
 the whole phase between them, and each waits for it ~3/4 of its life. Writes TRUTH_JSON:
   {"pid", "python", "wall_ns": from before the first thread starts to after the last join (perf_counter_ns),
-   "workers": [{"tid", "cpu_ns": its thread_time, "runq_ns": its wait for a CPU (the kernel's schedstat),
-                "wall_ns": its own life, "chunks": loop chunks it ran}], "switch_interval_s"}
+   "workers": [{"tid", "cpu_ns": its CPU time, "runq_ns": its wait for a CPU (the kernel's schedstat of the
+                thread, from its creation: a new thread waits for the GIL before its function runs),
+                "wall_ns": its life, from just before its start() to its end, "chunks": loop chunks it ran}],
+   "switch_interval_s"}
 then sleeps until killed (the workers have exited; the main thread sleeps with the GIL released).
 """
 import json
@@ -25,22 +27,22 @@ def chunk():
     return x
 
 
-def runq_ns():
+def schedstat():
+    """The thread's time on a CPU and waiting for one since its creation (ns)."""
     with open("/proc/thread-self/schedstat") as f:
-        return int(f.read().split()[1])
+        fields = f.read().split()
+    return int(fields[0]), int(fields[1])
 
 
-def worker(out, index, deadline):
+def worker(out, index, deadline, started):
     tid = threading.get_native_id()
-    t0 = time.perf_counter_ns()
-    start = time.thread_time_ns()
-    runq = runq_ns()
     chunks = 0
     while time.perf_counter_ns() < deadline:
         chunk()
         chunks += 1
-    out[index] = {"tid": tid, "cpu_ns": time.thread_time_ns() - start, "runq_ns": runq_ns() - runq,
-                  "wall_ns": time.perf_counter_ns() - t0, "chunks": chunks}
+    cpu, runq = schedstat()
+    out[index] = {"tid": tid, "cpu_ns": cpu, "runq_ns": runq, "wall_ns": time.perf_counter_ns() - started[index],
+                  "chunks": chunks}
 
 
 def main():
@@ -52,9 +54,11 @@ def main():
     out = [None] * WORKERS
     t0 = time.perf_counter_ns()
     deadline = t0 + int(seconds * 1e9)
-    threads = [threading.Thread(target=worker, args=(out, i, deadline), name="gil-cpu-%d" % i)
+    started = [0] * WORKERS
+    threads = [threading.Thread(target=worker, args=(out, i, deadline, started), name="gil-cpu-%d" % i)
                for i in range(WORKERS)]
-    for t in threads:
+    for i, t in enumerate(threads):
+        started[i] = time.perf_counter_ns()  # its life, as the kernel's, includes its first wait for the GIL
         t.start()
     for t in threads:
         t.join()
