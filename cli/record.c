@@ -23,6 +23,7 @@ struct recorder {
 	struct recorder_opts opts;
 	uint64_t start_ns, last_progress_ns, last_flush_ns;
 	const char *stopped; /* why streaming stopped early */
+	uint64_t stopped_ns; /* and when: the trace's end */
 	int write_err;
 	bool progress_shown;
 };
@@ -46,6 +47,12 @@ static int write_file(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+static void stop(struct recorder *r, const char *why)
+{
+	r->stopped = why;
+	r->stopped_ns = clock__mono_ns();
+}
+
 static int sink(const struct trace_rec *rec, void *ctx)
 {
 	struct recorder *r = ctx;
@@ -53,13 +60,13 @@ static int sink(const struct trace_rec *rec, void *ctx)
 
 	if (err) {
 		r->write_err = err;
-		r->stopped = "error";
+		stop(r, "error");
 		errorf("writing %s: %s; the trace stops here (readable up to its last complete block)",
 		       r->opts.path, strerror(-err));
 		return err;
 	}
 	if (r->opts.max_bytes && trace_writer__bytes(r->w) >= r->opts.max_bytes) {
-		r->stopped = "max-size";
+		stop(r, "max-size");
 		return 1;
 	}
 	return 0;
@@ -109,7 +116,7 @@ void recorder__tick(struct recorder *r, struct engine *e)
 	uint64_t now = clock__mono_ns();
 
 	if (!r->stopped && r->opts.duration_s > 0 && (double)(now - r->start_ns) / 1e9 >= r->opts.duration_s) {
-		r->stopped = "duration";
+		stop(r, "duration");
 		engine__set_trace_sink(e, NULL, NULL);
 	}
 	if (r->stopped && r->stopped[0] != 'e')
@@ -120,7 +127,7 @@ void recorder__tick(struct recorder *r, struct engine *e)
 		r->last_flush_ns = now;
 		if (err) {
 			r->write_err = err;
-			r->stopped = "error";
+			stop(r, "error");
 			engine__set_trace_sink(e, NULL, NULL);
 			errorf("writing %s: %s; the trace stops here (readable up to its last complete block)",
 			       r->opts.path, strerror(-err));
@@ -153,6 +160,8 @@ int recorder__finish(struct recorder *r, struct engine *e, const struct rtp_repo
 	err = engine__trace_finish(e, f->lost_per_cpu, f->ncpus, &f->lost);
 	engine__set_trace_sink(e, NULL, NULL);
 	f->end_ns = engine__stop_clock(e);
+	if (r->stopped && r->stopped_ns && r->stopped_ns < f->end_ns)
+		f->end_ns = r->stopped_ns; /* the trace ends where its records do */
 	if (!r->opts.quiet)
 		progress(r, e, true);
 	cerr = trace_writer__finish(r->w, f, rep, r->stopped ? r->stopped : stop_reason, r->write_err);

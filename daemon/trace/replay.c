@@ -541,20 +541,26 @@ cleanup:
 
 static int build(struct agg *a, const struct trace_header *h, const struct trace_footer *f, struct rtp_report *rep)
 {
-	uint64_t end = f ? f->end_ns : a->last_ts;
+	/* a recording stopped before its session ended (run -d, --max-size): its report is of the window it
+	 * recorded (the footer's end is the recording's); the footer's process figures are the session's */
+	bool early = f && strcmp(f->stop_reason, "exit") && strcmp(f->stop_reason, "signal");
+	uint64_t end = f ? f->end_ns : a->last_ts, oncpu = 0;
 
 	rep->mode = strcmp(h->mode, "run") == 0 ? "run" : strcmp(h->mode, "attach") == 0 ? "attach" : "trace";
 	rep->duration_ns = end > h->start_ns ? end - h->start_ns : 0;
 	rep->exit_status = f ? f->exit_status : -1;
 	rep->lost_events = f ? f->lost : 0;
-	if (f) {
+	if (f && !early) {
 		rep->process.wall_s = f->wall_s;
 		rep->process.cpu_user_s = f->cpu_user_s;
 		rep->process.cpu_sys_s = f->cpu_sys_s;
 		rep->process.max_rss_kb = f->max_rss_kb;
 		rep->process.source = strcmp(f->process_source, "rusage") == 0 ? "rusage" : "procfs";
 	} else {
+		/* the window's: its length, and its threads' CPU time below (user and system not told apart);
+		 * the peak memory is the session's, of which the window is the beginning */
 		rep->process.wall_s = (double)rep->duration_ns / 1e9;
+		rep->process.max_rss_kb = f ? f->max_rss_kb : 0;
 		rep->process.source = "trace";
 	}
 	/* the main target first, as in a live report */
@@ -622,7 +628,10 @@ static int build(struct agg *a, const struct trace_header *h, const struct trace
 		rt->invol_switches = t->sched.invol_switches;
 		rt->migrations = t->sched.migrations;
 		rt->exited = t->exited;
+		oncpu += rt->oncpu_ns;
 	}
+	if (!f || early)
+		rep->process.cpu_user_s = (double)oncpu / 1e9;
 	if (rep->n_threads > 1)
 		qsort(rep->threads, rep->n_threads, sizeof(*rep->threads), cmp_thread);
 	for (size_t i = 0; i < RTP_HIST_SLOTS; i++)

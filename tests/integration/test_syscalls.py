@@ -317,12 +317,15 @@ class Processes(unittest.TestCase):
         for p in procs:
             with self.subTest(pid=p["pid"]):
                 self.assertEqual((p["runtime"], p["version"][:4]), ("python", "3.11"), p)
+                # measured, its own: a worker's probes go in some ms after its fork (its report says how late), so
+                # a worker that ran its tasks before may have none
+                self.assertIsNotNone(p["gc_count"], p)
                 self.assertEqual(p["gc_count"], runtimes[p["pid"]]["gc"]["count"], "its own collections")
-                self.assertGreater(p["gc_count"], 0)
                 getsid = [r for r in p["syscalls"]["by_syscall"] if r["syscall"] == "getsid"]
                 self.assertEqual([r["count"] for r in getsid], [calls[p["pid"]]], "getsid of pid %d" % p["pid"])
                 self.assertEqual(p["threads"], len([t for t in live["threads"] if t["tgid"] == p["pid"]]))
                 self.assertEqual(p["oncpu_ns"], sum(t["oncpu_ns"] for t in live["threads"] if t["tgid"] == p["pid"]))
+        self.assertGreater(sum(p["gc_count"] for p in procs[1:]), 0, "the workers' collections")
         # the trace's report: the same processes, the same counts
         again = rtp.rtprof("report", "--per-thread", "--json", trace)
         self.assertEqual(again.returncode, 0, again.describe())

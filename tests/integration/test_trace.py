@@ -123,6 +123,15 @@ class Bounds(unittest.TestCase):
         off, _ = offline(self, trace)
         self.assertTrue(any("duration" in w for w in off["warnings"]), off["warnings"])
         self.assertGreater(live["duration_ns"], 1.4e9, "the command ran to its end")
+        # the trace's report is of the 0.3 s it recorded, its process line too (not the whole run's 1.5 s)
+        self.assertTrue(0.3e9 <= off["duration_ns"] < 0.6e9, "the recorded window: %d ns" % off["duration_ns"])
+        proc = off["process"]
+        self.assertEqual(proc["source"], "trace", proc)
+        self.assertAlmostEqual(proc["wall_s"], off["duration_ns"] / 1e9, places=3)
+        cpu = proc["cpu_user_s"] + proc["cpu_sys_s"]
+        self.assertAlmostEqual(cpu, sum(t["oncpu_ns"] for t in off["threads"]) / 1e9, places=3)
+        self.assertLessEqual(cpu, proc["wall_s"] + 0.01, "a spinner's CPU time within the window")
+        self.assertLess(cpu, live["process"]["cpu_user_s"] + live["process"]["cpu_sys_s"] - 0.5)
 
     def test_disk_full(self):
         mnt = os.path.join(self.tmp, "small")
