@@ -116,6 +116,13 @@ void recorder__tick(struct recorder *r, struct engine *e)
 	uint64_t now = clock__mono_ns();
 
 	if (!r->stopped && r->opts.duration_s > 0 && (double)(now - r->start_ns) / 1e9 >= r->opts.duration_s) {
+		/* the window's end as a session's: what is pending, then each live thread's own accounting (a
+		 * thread that ran on since its last switch has no other record of it) */
+		uint64_t *lost_per_cpu = calloc(TRACE_MAX_CPUS, sizeof(*lost_per_cpu)), lost;
+
+		if (lost_per_cpu)
+			(void)engine__trace_finish(e, lost_per_cpu, TRACE_MAX_CPUS, &lost);
+		free(lost_per_cpu);
 		stop(r, "duration");
 		engine__set_trace_sink(e, NULL, NULL);
 	}
