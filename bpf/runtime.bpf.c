@@ -2,8 +2,8 @@
 /* Runtime metrics from uprobes and USDT probes in the interpreters: Python's GIL (uprobe method) and
  * garbage collector, libuv's threadpool and V8's garbage collector. Userspace attaches these programs to
  * one process each (the breakpoints exist in that process only) at addresses it resolved from the ELF
- * files, or in watch mode to the file for every process (probe_is_its); nothing here is auto-attached. The futex (GIL) and epoll (event loop) metrics live in
- * syscalls.bpf.c: they cost no breakpoint.
+ * files, or in watch mode to the file for every process (probe_is_its); nothing here is auto-attached.
+ * The futex (GIL) and epoll (event loop) metrics live in syscalls.bpf.c: they cost no breakpoint.
  *
  * A uprobe hit costs a trap into the kernel (measured ~14 us on this project's VMs): only rare events
  * (collections, hand-offs, threadpool tasks) are probed by default. */
