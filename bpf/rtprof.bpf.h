@@ -47,6 +47,14 @@ struct {
 	__type(value, struct rtp_rt_proc);
 } rt_procs SEC(".maps") __weak;
 
+/* The futex GIL method's address range of python targets, keyed by tgid (userspace's: rtp_gil_range). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct rtp_gil_range);
+} rt_gil SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RTP_CNT_NR);

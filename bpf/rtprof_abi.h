@@ -250,7 +250,6 @@ struct rtp_rt_proc {
 	 * probes of its own; a probe of the other kind is not its (no process is counted twice) */
 	__u32 filewide;
 	__u32 _pad0;
-	__u64 gil_lo, gil_hi; /* futex method: the interpreter's runtime state (_PyRuntime) holding the GIL */
 	struct rtp_rt_stat gc[RTP_RT_GC_KINDS];
 	__u64 gil_wait_hist[RTP_HIST_SLOTS];
 	__u64 loop_busy_hist[RTP_HIST_SLOTS]; /* iterations of the main thread's loop (tid == tgid) */
@@ -261,6 +260,12 @@ struct rtp_rt_proc {
 	__u64 tp_run_ns, tp_run_max_ns;
 	__s64 tp_busy; /* tasks running now */
 	__u64 tp_busy_max;
+};
+
+/* Value of the `rt_gil` hash, keyed by tgid, written by userspace alone (the counters of rtp_rt_proc are
+ * the probes'): the futex method's range, the interpreter's runtime state (_PyRuntime) holding the GIL. */
+struct rtp_gil_range {
+	__u64 lo, hi;
 };
 
 /* A runtime probe placed on its file for every process (watch mode), not for one: a bit of its attach cookie

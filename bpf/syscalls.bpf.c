@@ -247,11 +247,11 @@ static __always_inline bool rt_enter(struct rtp_cpu_cur *cur, struct pt_regs *re
 {
 	if ((cur->tflags & RTP_TARGET_RT_GIL_FUTEX) && nr == nr_futex) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		struct rtp_rt_proc *rp = bpf_map_lookup_elem(&rt_procs, &tgid);
+		struct rtp_gil_range *g = bpf_map_lookup_elem(&rt_gil, &tgid);
 		__u64 uaddr = PT_REGS_PARM1_CORE_SYSCALL(regs);
 		__u32 op = (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs);
 
-		if (!rp || !rtp_futex_is_gil_wait(op, uaddr, rp->gil_lo, rp->gil_hi))
+		if (!g || !rtp_futex_is_gil_wait(op, uaddr, g->lo, g->hi))
 			return false;
 		cur->sys_ts = bpf_ktime_get_ns();
 		return true;

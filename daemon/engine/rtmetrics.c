@@ -58,6 +58,8 @@ struct rt_state {
 	bool gil_pending;
 	char gil_elf[PATH_MAX + 64];
 	uint64_t gil_off, gil_size;
+	struct rtp_gil_range gil; /* hi 0: none (yet) */
+	bool have_gil;            /* rt_gil has the process */
 	struct rtp_rt_proc saved;
 	char gil_method[48], gil_unavailable[192], gil_notes[384];
 	char gc_method[48], gc_unavailable[192];
@@ -451,8 +453,7 @@ static void python_attach(const struct rt_ctx *c, struct target_proc *p, struct 
 			snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
 				 "cannot find _PyRuntime in the process's mappings: %s", strerror(-r));
 		} else {
-			entry->gil_lo = lo;
-			entry->gil_hi = lo + q[0].size;
+			rt->gil = (struct rtp_gil_range){ .lo = lo, .hi = lo + q[0].size };
 			*tflags |= RTP_TARGET_RT_GIL_FUTEX;
 			snprintf(rt->gil_method, sizeof(rt->gil_method), "futex");
 			snprintf(rt->gil_notes, sizeof(rt->gil_notes), "%s", FUTEX_NOTES);
@@ -631,6 +632,17 @@ void rt_prefetch(const char *path)
 	free(info);
 }
 
+/* The process's GIL range (rt->gil) for the syscall probes: a map of userspace's own, so that no write of it
+ * goes over what the probes count. 0 or -errno. */
+static int rt_gil_set(const struct rt_ctx *c, pid_t pid, struct rt_state *rt)
+{
+	__u32 key = (__u32)pid;
+	int r = bpf_map__update_elem(c->skel->maps.rt_gil, &key, sizeof(key), &rt->gil, sizeof(rt->gil), BPF_ANY);
+
+	rt->have_gil = r == 0;
+	return r;
+}
+
 static void set_target_flags(const struct rt_ctx *c, pid_t pid, __u32 flags)
 {
 	struct rtp_target tgt;
@@ -671,6 +683,10 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 			rt->have_saved = true;
 		(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
 		rt->have_entry = false;
+	}
+	if (rt->have_gil) {
+		(void)bpf_map__delete_elem(c->skel->maps.rt_gil, &key, sizeof(key), 0);
+		rt->have_gil = false;
 	}
 	/* threadpool items it submitted that never ran (cancelled, or the process died) */
 	if (rt->tp_method[0])
@@ -739,19 +755,20 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned
 		(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
 		keep = false;
 	}
-	if (keep) {
-		/* what the probes counted since its exec stays; what needed its mappings is added */
-		armed.gil_lo = entry.gil_lo;
-		armed.gil_hi = entry.gil_hi;
-		entry = armed;
-	}
-	if (bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
+	/* an entry the probes made at its exec holds what they counted since: left as it is (written back, it
+	 * would lose what they count meanwhile) */
+	if (!keep && bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &entry, sizeof(entry), BPF_ANY)) {
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "the runtime table is full");
 		rt->gil_method[0] = rt->loop_method[0] = rt->gc_method[0] = rt->tp_method[0] = '\0';
 		rt_drop_links(c, rt);
 		return;
 	}
 	rt->have_entry = true;
+	if (rt->gil.hi && rt_gil_set(c, p->pid, rt)) {
+		tflags &= ~RTP_TARGET_RT_GIL_FUTEX;
+		rt->gil_method[0] = '\0';
+		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable), "the GIL address table is full");
+	}
 	rt->tflags = tflags;
 	rt->since_ns = clock__mono_ns();
 	/* from its first instruction only if every file-wide probe it needed was in place at its exec */
@@ -818,8 +835,6 @@ int rt_prime(const struct rt_ctx *c, const char *path, int mode, unsigned int ki
 void rt_poll(const struct rt_ctx *c, struct target_proc *p)
 {
 	struct rt_state *rt = p->rt;
-	struct rtp_rt_proc v;
-	__u32 key = (__u32)p->pid;
 	uint64_t lo;
 	int r;
 
@@ -829,18 +844,15 @@ void rt_poll(const struct rt_ctx *c, struct target_proc *p)
 	if (r == -ENOENT)
 		return; /* still not mapped */
 	rt->gil_pending = false;
-	if (r || bpf_map__lookup_elem(c->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), 0)) {
+	rt->gil = (struct rtp_gil_range){ .lo = lo, .hi = lo + rt->gil_size };
+	if (r || rt_gil_set(c, p->pid, rt)) {
 		rt->gil_method[0] = '\0';
 		snprintf(rt->gil_unavailable, sizeof(rt->gil_unavailable),
-			 "cannot find _PyRuntime in the process's mappings: %s", strerror(r ? -r : ENOENT));
+			 "cannot find _PyRuntime in the process's mappings: %s", strerror(r ? -r : ENOSPC));
 		return;
 	}
-	v.gil_lo = lo;
-	v.gil_hi = lo + rt->gil_size;
-	if (bpf_map__update_elem(c->skel->maps.rt_procs, &key, sizeof(key), &v, sizeof(v), BPF_EXIST) == 0) {
-		rt->tflags |= RTP_TARGET_RT_GIL_FUTEX;
-		set_target_flags(c, p->pid, rt->tflags);
-	}
+	rt->tflags |= RTP_TARGET_RT_GIL_FUTEX;
+	set_target_flags(c, p->pid, rt->tflags);
 }
 
 void rt_trace_methods(const struct rt_ctx *c, struct target_proc *p)
