@@ -60,13 +60,11 @@ static __always_inline struct rtp_rt_proc *cur_rt_proc(void)
 	return bpf_map_lookup_elem(&rt_procs, &tgid);
 }
 
-/* Whether this hit counts for the process: a probe placed on the file for every process (its cookie
- * says RTP_COOKIE_FILEWIDE) counts for the processes whose entry says so, a probe of one process for
- * the others. A process is never counted by both. */
-static __always_inline bool probe_is_its(void *ctx)
+/* Whether this hit counts for the process of runtime entry rp (cur_rt_proc's): a probe placed on the file
+ * for every process (its cookie says RTP_COOKIE_FILEWIDE) counts for the processes whose entry says so, a
+ * probe of one process for the others. A process is never counted by both. */
+static __always_inline bool probe_is_its(void *ctx, const struct rtp_rt_proc *rp)
 {
-	struct rtp_rt_proc *rp = cur_rt_proc();
-
 	return rp && !(bpf_get_attach_cookie(ctx) & RTP_COOKIE_FILEWIDE) == !rp->filewide;
 }
 
@@ -81,7 +79,7 @@ static __always_inline __u64 probe_cookie(void *ctx)
 SEC("uprobe")
 int rtp_gil_take(struct pt_regs *ctx)
 {
-	struct rtp_thread *t = probe_is_its(ctx) ? cur_thread() : NULL;
+	struct rtp_thread *t = probe_is_its(ctx, cur_rt_proc()) ? cur_thread() : NULL;
 
 	if (!t)
 		return 0;
@@ -93,11 +91,11 @@ int rtp_gil_take(struct pt_regs *ctx)
 SEC("uretprobe")
 int rtp_gil_taken(struct pt_regs *ctx)
 {
-	struct rtp_thread *t = probe_is_its(ctx) ? cur_thread() : NULL;
-	struct rtp_rt_proc *rp;
+	struct rtp_rt_proc *rp = cur_rt_proc();
+	struct rtp_thread *t = probe_is_its(ctx, rp) ? cur_thread() : NULL;
 	__u64 now, d;
 
-	if (!t || t->gil_state != RTP_GIL_WAITING)
+	if (!t || !rp || t->gil_state != RTP_GIL_WAITING)
 		return 0;
 	now = bpf_ktime_get_ns();
 	d = now - t->gil_ts;
@@ -106,17 +104,14 @@ int rtp_gil_taken(struct pt_regs *ctx)
 	trace_runtime(t->tid, t->gil_ts, d, RTP_TRK_GIL_WAIT, 0);
 	t->gil_state = RTP_GIL_HOLDING;
 	t->gil_ts = now;
-	rp = cur_rt_proc();
-	if (rp)
-		__sync_fetch_and_add(&rp->gil_wait_hist[rtp_hist_slot(d)], 1);
+	__sync_fetch_and_add(&rp->gil_wait_hist[rtp_hist_slot(d)], 1);
 	return 0;
 }
 
 SEC("uprobe")
 int rtp_gil_drop(struct pt_regs *ctx)
 {
-	struct rtp_thread *t = probe_is_its(ctx) ? cur_thread() : NULL;
-
+	struct rtp_thread *t = probe_is_its(ctx, cur_rt_proc()) ? cur_thread() : NULL;
 	__u64 d;
 
 	if (!t || t->gil_state != RTP_GIL_HOLDING)
@@ -191,7 +186,7 @@ int rtp_py_gc_start_usdt(struct pt_regs *ctx)
 {
 	long gen = 0;
 
-	if (!probe_is_its(ctx) || bpf_usdt_arg(ctx, 0, &gen))
+	if (!probe_is_its(ctx, cur_rt_proc()) || bpf_usdt_arg(ctx, 0, &gen))
 		return 0;
 	gc_begin((__u64)gen);
 	return 0;
@@ -224,7 +219,7 @@ static __always_inline long sdt_arg(struct pt_regs *ctx, __u64 ck)
 SEC("uprobe")
 int rtp_py_gc_start_sdt(struct pt_regs *ctx)
 {
-	if (probe_is_its(ctx))
+	if (probe_is_its(ctx, cur_rt_proc()))
 		gc_begin((__u64)sdt_arg(ctx, probe_cookie(ctx)));
 	return 0;
 }
@@ -232,7 +227,7 @@ int rtp_py_gc_start_sdt(struct pt_regs *ctx)
 SEC("usdt")
 int rtp_py_gc_done_usdt(struct pt_regs *ctx)
 {
-	if (probe_is_its(ctx))
+	if (probe_is_its(ctx, cur_rt_proc()))
 		gc_end();
 	return 0;
 }
@@ -241,13 +236,13 @@ int rtp_py_gc_done_usdt(struct pt_regs *ctx)
 SEC("uprobe")
 int rtp_py_gc_start(struct pt_regs *ctx)
 {
+	struct rtp_rt_proc *rp = cur_rt_proc();
 	struct rtp_thread *t;
-	struct rtp_rt_proc *rp;
 	struct gc_auto a = {};
 	__u64 interp = 0;
 	__u32 tid;
 
-	if (!probe_is_its(ctx))
+	if (!probe_is_its(ctx, rp))
 		return 0;
 	if ((int)PT_REGS_PARM2(ctx) != -1) {
 		gc_begin((__u64)(int)PT_REGS_PARM2(ctx));
@@ -255,8 +250,7 @@ int rtp_py_gc_start(struct pt_regs *ctx)
 	}
 	/* 3.13's GENERATION_AUTO: the generation is chosen inside; its stats say which at the return */
 	t = cur_thread();
-	rp = cur_rt_proc();
-	if (!t || !rp || !rp->py_tstate_interp || !rp->py_interp_gcstats ||
+	if (!t || !rp->py_tstate_interp || !rp->py_interp_gcstats ||
 	    bpf_probe_read_user(&interp, sizeof(interp), (void *)(PT_REGS_PARM1(ctx) + rp->py_tstate_interp)) ||
 	    !interp)
 		return 0;
@@ -274,7 +268,7 @@ int rtp_py_gc_start(struct pt_regs *ctx)
 SEC("uretprobe")
 int rtp_gc_done(struct pt_regs *ctx)
 {
-	if (probe_is_its(ctx))
+	if (probe_is_its(ctx, cur_rt_proc()))
 		gc_end();
 	return 0;
 }
@@ -283,7 +277,7 @@ int rtp_gc_done(struct pt_regs *ctx)
 SEC("uprobe")
 int rtp_v8_gc_start(struct pt_regs *ctx)
 {
-	if (probe_is_its(ctx))
+	if (probe_is_its(ctx, cur_rt_proc()))
 		gc_begin((__u64)(__u32)PT_REGS_PARM2(ctx));
 	return 0;
 }
@@ -301,7 +295,7 @@ int rtp_uv_submit(struct pt_regs *ctx)
 	struct rtp_rt_proc *rp = cur_rt_proc();
 	__u64 now = bpf_ktime_get_ns();
 
-	if (!rp || !probe_is_its(ctx))
+	if (!probe_is_its(ctx, rp))
 		return 0;
 	/* once per item, when uv_queue_work calls a uv__work_submit that was not inlined too */
 	if (bpf_map_update_elem(&tp_pending, &key, &now, BPF_NOEXIST) == 0)
@@ -320,7 +314,7 @@ int rtp_uv_work(struct pt_regs *ctx)
 	__u64 now = bpf_ktime_get_ns(), kind = probe_cookie(ctx), *sub, d;
 	__s64 busy;
 
-	if (!rp || !t || !probe_is_its(ctx))
+	if (!t || !probe_is_its(ctx, rp))
 		return 0;
 	/* Only items submitted while attached: the same functions also run synchronously on the loop's
 	 * thread (fs calls without a callback: readFileSync, module loading), which are no pool tasks. */
@@ -349,7 +343,7 @@ int rtp_uv_work_done(struct pt_regs *ctx)
 	struct rtp_thread *t = cur_thread();
 	__u64 d;
 
-	if (!rp || !t || !t->task_ts || !probe_is_its(ctx))
+	if (!t || !t->task_ts || !probe_is_its(ctx, rp))
 		return 0;
 	d = bpf_ktime_get_ns() - t->task_ts;
 	trace_runtime(t->tid, t->task_ts, d, RTP_TRK_TP_TASK, t->task_kind);
