@@ -51,11 +51,10 @@ static int arm_one(struct engine *e)
 	return 0;
 }
 
-/* Take the process out of slot i, clear the slot and put it back in the queue. */
-static void disarm_proc(struct engine *e, unsigned int i)
+void engine_armed_evict(struct engine *e, pid_t pid, unsigned int slot)
 {
 	struct rtp_target tgt;
-	__u32 key = (__u32)e->armed[i].pid, slot = e->armed[i].slot;
+	__u32 key = (__u32)pid;
 	int r = bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &tgt, sizeof(tgt), 0);
 
 	/* still in the slot: out of it, its runtime entry and threads with it; in another session's now (a
@@ -66,7 +65,15 @@ static void disarm_proc(struct engine *e, unsigned int i)
 		(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
 	}
 	if (r || tgt.slot == slot)
-		engine_forget_threads_of(e, (pid_t)key);
+		engine_forget_threads_of(e, pid);
+}
+
+/* Take the process out of slot i, clear the slot and put it back in the queue. */
+static void disarm_proc(struct engine *e, unsigned int i)
+{
+	__u32 slot = e->armed[i].slot;
+
+	engine_armed_evict(e, e->armed[i].pid, slot);
 	(void)engine_clear_slot(e, slot);
 	e->armed[i].pid = 0;
 	e->armed[i].exec_ns = 0;

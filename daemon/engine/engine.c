@@ -776,20 +776,8 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 	}
 	r = 0;
 out:
-	if (r && armed_ns) {
-		/* the process the probes put in the slot at its exec is not added after all: out of it */
-		struct rtp_target was;
-
-		int found = bpf_map__lookup_elem(e->skel->maps.targets, &key, sizeof(key), &was, sizeof(was), 0);
-
-		if (found == 0 && was.slot == (__u32)session) {
-			(void)bpf_map__delete_elem(e->skel->maps.targets, &key, sizeof(key), 0);
-			(void)bpf_map__delete_elem(e->skel->maps.rt_procs, &key, sizeof(key), 0);
-			__atomic_fetch_add(&e->skel->bss->target_gen, 1, __ATOMIC_SEQ_CST);
-		}
-		if (found || was.slot == (__u32)session)
-			engine_forget_threads_of(e, pid);
-	}
+	if (r && armed_ns)
+		engine_armed_evict(e, pid, (unsigned int)session); /* put in the slot at its exec, not added after all */
 	if (own >= 0)
 		close(own);
 	return r;

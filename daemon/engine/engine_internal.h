@@ -126,6 +126,8 @@ int engine_clear_slot(struct engine *e, __u32 slot);
 void engine_armed_exec(struct engine *e, const struct rtp_event *ev);
 void engine_armed_exit(struct engine *e, pid_t pid);
 void engine_armed_poll(struct engine *e, uint64_t now);
+/* pid out of slot, its runtime entry and thread records with it, if the probes' table still has it there. */
+void engine_armed_evict(struct engine *e, pid_t pid, unsigned int slot);
 
 /* Thread shares (shares.c): charge a record the engine makes for a session's thread (the share + 1; 0:
  * none; -1: full), and take off one it deletes (rtp_thread.share). */
