@@ -69,7 +69,7 @@ static json_object *processes_json(const struct rtp_report *r)
 		json_object_object_add(o, "sleep_ns", json_object_new_uint64(p->sleep_ns));
 		json_object_object_add(o, "block_ns", json_object_new_uint64(p->block_ns));
 		json_object_object_add(o, "gc_count", p->has_gc ? json_object_new_uint64(p->gc_count) : NULL);
-		if (p->has_syscalls && (sys = json_object_new_object())) {
+		if (r->per_thread && (sys = json_object_new_object())) {
 			json_object *rows = json_object_new_array();
 
 			json_object_object_add(sys, "calls", json_object_new_uint64(p->sys_calls));

@@ -291,18 +291,18 @@ static void print_processes(FILE *out, const struct rtp_report *r, int top)
 			snprintf(rt, sizeof(rt), "-");
 		else
 			snprintf(rt, sizeof(rt), "%s %s", runtime__kind_name(p->runtime), p->version);
-		if (p->has_syscalls)
+		if (r->per_thread)
 			snprintf(calls, sizeof(calls), "%" PRIu64, p->sys_calls);
 		if (p->has_gc)
 			snprintf(gcs, sizeof(gcs), "%" PRIu64, p->gc_count);
 		fprintf(out, "  %8d %-16s %-16s %7u %12s %12s %10s %12s %6s%s\n", p->pid, SAFE(name, p->name), rt,
 			p->threads, fmt_ns(on, sizeof(on), p->oncpu_ns), fmt_ns(rq, sizeof(rq), p->runq_wait_ns), calls,
-			p->has_syscalls ? fmt_ns(st, sizeof(st), p->sys_ns) : "-", gcs, p->exited ? "  (exited)" : "");
+			r->per_thread ? fmt_ns(st, sizeof(st), p->sys_ns) : "-", gcs, p->exited ? "  (exited)" : "");
 	}
-	if (!v[0].has_syscalls)
+	if (!r->per_thread)
 		fprintf(out, "  (syscalls by process: --per-thread)\n");
 	fputc('\n', out);
-	for (size_t i = 0; v[0].has_syscalls && i < n; i++) {
+	for (size_t i = 0; r->per_thread && i < n; i++) {
 		const struct rtp_report_proc_row *p = &v[i];
 
 		if (!i)

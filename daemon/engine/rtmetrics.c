@@ -693,6 +693,34 @@ void rt_detach(const struct rt_ctx *c, struct target_proc *p)
 		(void)bpfmap__delete_where(c->skel->maps.tp_pending, sizeof(struct rtp_tp_key), sizeof(__u64), tp_item_of, &key);
 }
 
+/* Room in the table of file-wide probes for a program's (about a dozen), with multi-uprobe links. */
+static bool filewide_room(const struct rt_ctx *c)
+{
+	return c->uprobe_multi && c->fw && c->fw->n + 16 <= RT_FW_MAX;
+}
+
+/* The probes of a process whose runtime (python or node) is known, of its own or file-wide, as `mode` says:
+ * their state, its runtime entry's configuration in *entry and its target flags in *tflags; NULL: no memory. */
+static struct rt_state *runtime_probes(const struct rt_ctx *c, struct target_proc *p, bool filewide, int mode,
+				       struct rtp_rt_proc *entry, __u32 *tflags)
+{
+	struct rt_state *rt = calloc(1, sizeof(*rt));
+
+	if (!rt)
+		return NULL;
+	rt->kind = p->runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
+	rt->filewide = filewide;
+	entry->kind = (__u32)rt->kind;
+	entry->filewide = filewide;
+	engine_log_quiet(true);
+	if (rt->kind == RTP_RT_PYTHON)
+		python_attach(c, p, rt, entry, tflags, mode);
+	else
+		node_attach(c, p, rt, tflags);
+	engine_log_quiet(false);
+	return rt;
+}
+
 /* The program's template for its next processes (rtp_watch_tmpl): they get their runtime entry at their
  * exec, and the file-wide probes count them from their first instruction. */
 static void watch_template(const struct rt_ctx *c, const char *exe, const struct rt_state *rt,
@@ -735,21 +763,10 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned
 			(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
 		return;
 	}
-	rt = calloc(1, sizeof(*rt));
+	rt = runtime_probes(c, p, (how & RT_FILEWIDE) && filewide_room(c), mode, &entry, &tflags);
 	if (!rt)
 		return;
 	p->rt = rt;
-	rt->kind = p->runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
-	/* file-wide while the table of such probes has room for a program's (about a dozen) */
-	rt->filewide = (how & RT_FILEWIDE) && c->uprobe_multi && c->fw && c->fw->n + 16 <= RT_FW_MAX;
-	entry.kind = (__u32)rt->kind;
-	entry.filewide = rt->filewide;
-	engine_log_quiet(true);
-	if (rt->kind == RTP_RT_PYTHON)
-		python_attach(c, p, rt, &entry, &tflags, mode);
-	else
-		node_attach(c, p, rt, &tflags);
-	engine_log_quiet(false);
 	if (keep && (!rt->filewide || armed.kind != entry.kind)) {
 		/* its probes are not the file-wide ones after all: what they counted is not its */
 		(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
@@ -799,7 +816,7 @@ int rt_prime(const struct rt_ctx *c, const char *path, int mode, unsigned int ki
 	__u32 tflags = 0;
 	int r;
 
-	if (!c->fw || !c->uprobe_multi || c->fw->n + 16 > RT_FW_MAX)
+	if (!filewide_room(c))
 		return -ENOSPC;
 	r = runtime__detect_elf(path, &p.runtime);
 	if (r)
@@ -810,18 +827,9 @@ int rt_prime(const struct rt_ctx *c, const char *path, int mode, unsigned int ki
 		return -ENOENT;
 	snprintf(p.runtime.exe, sizeof(p.runtime.exe), "%s", path);
 	p.runtime_known = true;
-	rt = calloc(1, sizeof(*rt));
+	rt = runtime_probes(c, &p, true, mode, &entry, &tflags);
 	if (!rt)
 		return -ENOMEM;
-	rt->kind = p.runtime.kind == RTP_RUNTIME_PYTHON ? RTP_RT_PYTHON : RTP_RT_NODE;
-	rt->filewide = true;
-	entry.kind = (__u32)rt->kind;
-	engine_log_quiet(true);
-	if (rt->kind == RTP_RT_PYTHON)
-		python_attach(c, &p, rt, &entry, &tflags, mode);
-	else
-		node_attach(c, &p, rt, &tflags);
-	engine_log_quiet(false);
 	rt->tflags = tflags;
 	if (!rt->n_fds && !rt->n_links)
 		watch_template(c, path, rt, &entry);

@@ -119,7 +119,6 @@ int report__processes(const struct rtp_report *r, struct rtp_report_proc_row **o
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		v[i].has_syscalls = r->per_thread;
 		if (v[i].n_sys > 1)
 			qsort(v[i].sys, v[i].n_sys, sizeof(*v[i].sys), cmp_sys);
 	}

@@ -228,7 +228,7 @@ struct rtp_report_proc_row {
 	uint64_t oncpu_ns, runq_wait_ns, sleep_ns, block_ns;
 	bool has_gc;       /* its runtime's collections were measured */
 	uint64_t gc_count;
-	bool has_syscalls; /* counted by thread (--per-thread): the rest below */
+	/* with the report's per_thread (--per-thread), from its threads' syscalls: */
 	uint64_t sys_calls, sys_errors, sys_ns;
 	struct rtp_report_thread_syscall *sys; /* by syscall (tid 0), total time descending */
 	size_t n_sys;

@@ -539,11 +539,17 @@ cleanup:
 	return r;
 }
 
+/* A recording stopped before its session ended (run -d, --max-size, a write error). */
+static bool stopped_early(const struct trace_footer *f)
+{
+	return f && strcmp(f->stop_reason, "exit") && strcmp(f->stop_reason, "signal");
+}
+
 static int build(struct agg *a, const struct trace_header *h, const struct trace_footer *f, struct rtp_report *rep)
 {
-	/* a recording stopped before its session ended (run -d, --max-size): its report is of the window it
-	 * recorded (the footer's end is the recording's); the footer's process figures are the session's */
-	bool early = f && strcmp(f->stop_reason, "exit") && strcmp(f->stop_reason, "signal");
+	/* stopped early: its report is of the window it recorded (the footer's end is the recording's); the
+	 * footer's process figures are the session's */
+	bool early = stopped_early(f);
 	uint64_t end = f ? f->end_ns : a->last_ts, oncpu = 0;
 
 	rep->mode = strcmp(h->mode, "run") == 0 ? "run" : strcmp(h->mode, "attach") == 0 ? "attach" : "trace";
@@ -754,7 +760,7 @@ int report__from_trace_opts(const char *path, unsigned int flags, struct rtp_rep
 	w = trace_reader__warning(rd);
 	if (w) {
 		snprintf(rep->warning, sizeof(rep->warning), "%s", w);
-	} else if ((f = trace_reader__footer(rd)) && strcmp(f->stop_reason, "exit") && strcmp(f->stop_reason, "signal")) {
+	} else if (stopped_early(f = trace_reader__footer(rd))) {
 		snprintf(rep->warning, sizeof(rep->warning),
 			 "the recording stopped before the session ended (%s): the trace covers its beginning only",
 			 f->stop_reason);
