@@ -14,7 +14,7 @@ seconds=$2
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_trace_reader fuzz_procfs fuzz_elf fuzz_symbols fuzz_protocol fuzz_config fuzz_export fuzz_pycode fuzz_perfmap)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_trace_reader fuzz_procfs fuzz_elf fuzz_symbols fuzz_protocol fuzz_config fuzz_export fuzz_pycode fuzz_perfmap fuzz_v8obj)
 
 work=$(mktemp -d /tmp/rtprof-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
