@@ -207,6 +207,32 @@ static long walk_frame(__u64 i, void *ctx)
 	return 0;
 }
 
+/* node: the JavaScript function of the frame at w->frame, into frame i's v8_sfi (see struct rtp_py_frame). A
+ * JavaScript frame keeps its context below the frame pointer, a typed frame (a stub, an exit to C++) a type
+ * marker there, which is not a tagged heap object; the function's slot must hold one too. What this reads
+ * is checked in userspace (the object's map must say SharedFunctionInfo) before anything is named from it:
+ * a native frame whose slots happen to look like these comes out as what it is, not as a function. */
+static __always_inline void v8_frame_function(struct walk *w, struct rtp_py_stack *st, __u32 i)
+{
+	__u64 fp = w->frame, slots[2], sfi, nos;
+	__u32 fo = w->pp.v8_function;
+
+	if (fp < 64 || fo < 16 || fo > 64 || w->pp.v8_context != fo - 8)
+		return;
+	/* [0] the function, [1] the context: adjacent, the context above */
+	if (bpf_probe_read_user(slots, sizeof(slots), (void *)(fp - fo)))
+		return;
+	if ((slots[0] & 3) != 1 || (slots[1] & 3) != 1)
+		return;
+	sfi = read_u64(slots[0] - 1 + w->pp.v8_fn_shared);
+	if ((sfi & 3) != 1 || sfi > RTP_V8_SFI_MASK)
+		return;
+	nos = read_u64(sfi - 1 + w->pp.v8_sfi_name);
+	sfi |= ((nos >> 3) & 0xffff) << 48;
+	st->f[i & (RTP_PY_MAX_FRAMES - 1)].v8_sfi = sfi;
+	w->hash = hash_step(w->hash, sfi);
+}
+
 /* One frame of a frame-pointer chain (RTP_WALK_FP): w->frame is the frame pointer, where the caller's frame
  * pointer and the return address are. */
 static long walk_fp_frame(__u64 i, void *ctx)
@@ -230,6 +256,9 @@ static long walk_fp_frame(__u64 i, void *ctx)
 		w->frame = 0;
 		return 1;
 	}
+	/* the frame at w->frame is the previous address's: a JavaScript frame's function, when there is one */
+	if (w->pp.v8_function && n)
+		v8_frame_function(w, st, n - 1);
 	st->f[n & (RTP_PY_MAX_FRAMES - 1)] = (struct rtp_py_frame){ .code = pair[1] };
 	w->hash = hash_step(w->hash, pair[1]);
 	st->n = n + 1;

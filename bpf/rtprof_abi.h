@@ -447,8 +447,13 @@ struct rtp_py_proc {
 	/* RTP_WALK_FP in node: where V8's interpreter keeps, below a frame's frame pointer, the frame's context
 	 * (or type marker), bytecode array and bytecode offset (node's v8dbg_off_fp_* constants, negated); 0:
 	 * not read */
-	__u8 v8_context, v8_bytecode_array, v8_bytecode_offset, _pad;
-	__u32 _pad2;
+	__u8 v8_context, v8_bytecode_array, v8_bytecode_offset;
+	/* where a JavaScript frame keeps its JSFunction below the frame pointer (v8dbg_off_fp_function, negated);
+	 * 0: frames are not read for their functions (no V8 introspection) */
+	__u8 v8_function;
+	/* JSFunction -> shared (its SharedFunctionInfo) and SharedFunctionInfo -> name_or_scope_info: offsets
+	 * from the object's start (node's v8dbg_class_* constants) */
+	__u16 v8_fn_shared, v8_sfi_name;
 	/* an event-loop iteration at least this long is sent with its samples (struct rtp_loop_rec) */
 	__u64 loop_block_ns;
 };
@@ -458,16 +463,29 @@ enum rtp_walker {
 	RTP_WALK_PYTHON = 0, /* CPython's frame chain (the offsets above) */
 	/* The frame-pointer chain of the user stack from the thread's user registers, each frame its return
 	 * address (the first the instruction pointer): node, whose JIT and C++ keep frame pointers. Its frames
-	 * hold code = the address, instr = firstlineno = 0; names come from the process's own maps and its perf
-	 * map (/tmp/perf-PID.map). The hash includes the process: addresses mean nothing across processes. */
+	 * hold code = the address and, for a JavaScript frame, v8_sfi (the function, read from the frame); names
+	 * come from V8's objects (read in userspace), the process's own maps and its perf map
+	 * (/tmp/perf-PID.map). The hash includes the process: addresses mean nothing across processes. */
 	RTP_WALK_FP = 1,
 };
 
 struct rtp_py_frame {
-	__u64 code;       /* PyCodeObject * */
-	__s32 instr;      /* instruction index (code units) */
-	__s32 firstlineno; /* the code's, as read with it: a reused address with another code tells itself apart */
+	__u64 code; /* PyCodeObject *; RTP_WALK_FP: the address */
+	union {
+		struct {
+			__s32 instr;       /* instruction index (code units) */
+			__s32 firstlineno; /* the code's, as read with it: a reused address with another code tells
+					    * itself apart */
+		};
+		/* RTP_WALK_FP with V8 introspection: the frame's SharedFunctionInfo (a tagged pointer, below
+		 * 2^47) in the low 48 bits, and bits 3-18 of its name_or_scope_info in the high 16 (a
+		 * fingerprint: an address reused by another function after a GC tells itself apart); 0: not a
+		 * JavaScript frame */
+		__u64 v8_sfi;
+	};
 };
+
+#define RTP_V8_SFI_MASK 0xffffffffffffull
 
 #define RTP_STACK_TRUNCATED 0x1 /* deeper than RTP_PY_MAX_FRAMES: the outermost frames are missing */
 #define RTP_STACK_KERNEL 0x2    /* the sample hit the thread in the kernel */

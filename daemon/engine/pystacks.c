@@ -40,6 +40,7 @@
 #include "sys/pycode.h"
 #include "sys/perfmap.h"
 #include "sys/symbols.h"
+#include "sys/v8obj.h"
 #include "sys/syscall_names.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -77,6 +78,13 @@ struct code_entry {
 	struct pycode_info info;
 };
 
+/* A JavaScript function as a frame's v8_sfi names it (its SharedFunctionInfo and fingerprint), resolved. */
+struct v8_entry {
+	uint64_t sfi;  /* the frame's v8_sfi; 0 an empty slot */
+	int64_t func;  /* in the store; -1: it did not read as a function */
+	int line;
+};
+
 /* A mapping of a process walked by frame pointers, as last read from its maps. */
 struct fp_map {
 	uint64_t start, end;
@@ -85,7 +93,11 @@ struct fp_map {
 
 struct py_state {
 	bool ready;   /* py_procs has its walker */
-	bool fp;      /* walked by frame pointers (node): names from maps and the perf map */
+	bool fp;      /* walked by frame pointers (node): names from V8's objects, maps and the perf map */
+	bool v8;      /* its JavaScript frames are named from V8's objects (v8 holds their layout) */
+	struct v8_layout v8l;
+	struct v8_entry *v8fn; /* open addressing on sfi, grown at half full */
+	size_t cap_v8fn, n_v8fn;
 	struct perfmap pm;
 	char pm_path[64];
 	uid_t pm_owner; /* the process's owner: its perf map must be theirs (or root's) */
@@ -351,6 +363,7 @@ void pystacks__free_proc(struct target_proc *p)
 	if (!p->py)
 		return;
 	perfmap__free(&p->py->pm);
+	free(p->py->v8fn);
 	free(p->py->maps);
 	free(p->py->blocks);
 	codes_free(p->py);
@@ -591,26 +604,32 @@ static void v8_frame_offsets(pid_t pid, struct rtp_py_proc *w)
 	w->v8_bytecode_offset = off[2];
 }
 
-/* node: its user stack by frame pointers, JavaScript functions named by its perf map. */
+/* node: its user stack by frame pointers, JavaScript functions named from V8's objects (read from its memory
+ * with the layout its v8dbg_* constants give) and, when node writes one, its perf map. */
 static void node_attach(struct engine *e, struct target_proc *p, struct py_state *st)
 {
 	struct rtp_py_proc w = { .walker = RTP_WALK_FP, .slot = p->session,
 				 .sample_hz = e->sessions[p->session].stacks_hz };
 	__u32 key = (__u32)p->pid;
+	char exe[48], root[48], why[160] = "";
+	bool pm = node_perf_map_on(p->pid);
 
 	st->fp = true;
-	if (!node_perf_map_on(p->pid)) {
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	st->v8 = v8obj__layout(exe, root, &st->v8l, why, sizeof(why)) == 0;
+	if (!st->v8 && !pm) {
 		snprintf(st->unavailable, sizeof(st->unavailable),
-			 "node %.16s: its JavaScript frames are named from its perf map, which it writes only with "
-			 "--perf-basic-prof-only-functions (rtprof run --stacks sets it)", p->runtime.version);
+			 "node %.16s: its functions cannot be read (%.80s), nor a perf map "
+			 "(--perf-basic-prof-only-functions)", p->runtime.version, why);
 		return;
 	}
-	snprintf(st->pm_path, sizeof(st->pm_path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid, (int)p->pid);
-	{
+	if (pm) {
 		char link[48];
 		struct stat sb;
 		ssize_t n;
 
+		snprintf(st->pm_path, sizeof(st->pm_path), "/proc/%d/root/tmp/perf-%d.map", (int)p->pid, (int)p->pid);
 		snprintf(link, sizeof(link), "/proc/%d", (int)p->pid);
 		st->pm_owner = stat(link, &sb) ? 0 : sb.st_uid;
 		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p->pid);
@@ -618,6 +637,12 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 		st->cwd[n > 0 ? n : 0] = '\0';
 	}
 	v8_frame_offsets(p->pid, &w);
+	if (st->v8) {
+		w.v8_function = (__u8)st->v8l.fp_function;
+		w.v8_context = (__u8)st->v8l.fp_context;
+		w.v8_fn_shared = (__u16)st->v8l.fn_shared;
+		w.v8_sfi_name = (__u16)st->v8l.sfi_name;
+	}
 	w.loop_block_ns = e->sessions[p->session].loop_block_ns;
 	if (bpf_map__update_elem(e->skel->maps.py_procs, &key, sizeof(key), &w, sizeof(w), BPF_ANY)) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "the stack walker's process table is full");
@@ -625,7 +650,8 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 	}
 	st->ready = true;
 	set_walked(e, p->pid, true);
-	snprintf(st->method, sizeof(st->method), "frame pointers, node's perf map");
+	snprintf(st->method, sizeof(st->method), "frame pointers, %s", st->v8 && pm ? "V8's objects and node's perf map"
+									: st->v8 ? "V8's objects" : "node's perf map");
 }
 
 void pystacks__attach(struct engine *e, struct target_proc *p)
@@ -824,6 +850,56 @@ static const struct fp_map *fp_map_of(const struct py_state *st, uint64_t addr)
 	return NULL;
 }
 
+/* The function a JavaScript frame's v8_sfi names (in the store), with the line it starts at; -1 when it
+ * does not read as a function (a native frame whose slots looked like a JavaScript frame's, an object moved
+ * and its address reused, the process gone). Cached while the process lives. */
+static int64_t v8_func(struct pystacks *ps, struct target_proc *p, uint64_t v8_sfi, int *line)
+{
+	struct py_state *st = p->py;
+	struct v8_entry *c;
+	struct v8_func vf;
+	pid_t pid = p->pid;
+	size_t j;
+	int r;
+
+	if ((st->n_v8fn + 1) * 2 > st->cap_v8fn) {
+		size_t cap = st->cap_v8fn ? st->cap_v8fn * 2 : 256;
+		struct v8_entry *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return -1;
+		for (size_t i = 0; i < st->cap_v8fn; i++) {
+			if (!st->v8fn[i].sfi)
+				continue;
+			for (j = (st->v8fn[i].sfi >> 4) & (cap - 1); n[j].sfi; j = (j + 1) & (cap - 1))
+				;
+			n[j] = st->v8fn[i];
+		}
+		free(st->v8fn);
+		st->v8fn = n;
+		st->cap_v8fn = cap;
+	}
+	for (j = (v8_sfi >> 4) & (st->cap_v8fn - 1); st->v8fn[j].sfi; j = (j + 1) & (st->cap_v8fn - 1)) {
+		c = &st->v8fn[j];
+		if (c->sfi == v8_sfi) {
+			*line = c->line;
+			return c->func;
+		}
+	}
+	if (p->exited)
+		return -1;
+	r = v8obj__read_function(pycode__read_pid, &pid, &st->v8l, v8_sfi & RTP_V8_SFI_MASK, (int)(v8_sfi >> 48), &vf);
+	if (r == -ESRCH)
+		return -1; /* gone: not kept */
+	c = &st->v8fn[j];
+	c->sfi = v8_sfi;
+	c->func = r ? -1 : profiles__func(ps->store, vf.name, vf.file, vf.line);
+	c->line = r ? 0 : vf.line;
+	st->n_v8fn++;
+	*line = c->line;
+	return c->func;
+}
+
 /* A frame-pointer stack's frames, outermost first: a JavaScript function where node's perf map names the
  * address (the latest code there), else the file it is in as a <native: FILE> marker (a run of them as one),
  * <JIT code> for an address in anonymous code the map does not name. p's maps are read again once when an
@@ -836,16 +912,36 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 	int64_t last_native = -1, f;
 	uint32_t n = *n_out;
 
-	(void)perfmap__update(&st->pm, st->pm_path, st->pm_owner);
+	bool pm_read = false;
+
 	for (uint32_t i = s->n; i-- > 0;) {
 		/* a return address is just past its call: the call is in the function before it */
 		uint64_t addr = s->f[i].code - (i ? 1 : 0);
-		const char *name = perfmap__lookup(&st->pm, addr);
+		const char *name = NULL;
 		const struct fp_map *m;
 
+		/* a JavaScript frame: its function, read from V8's objects */
+		if (st->v8 && s->f[i].v8_sfi) {
+			int line = 0;
+
+			f = v8_func(ps, p, s->f[i].v8_sfi, &line);
+			if (f >= 0) {
+				fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f, .line = line };
+				last_native = -1;
+				continue;
+			}
+		}
+		/* else node's perf map, read again once a stack that needs it */
+		if (st->pm_path[0]) {
+			if (!pm_read) {
+				(void)perfmap__update(&st->pm, st->pm_path, st->pm_owner);
+				pm_read = true;
+			}
+			name = perfmap__lookup(&st->pm, addr);
+		}
 		/* the innermost code is not JavaScript, and its frame is the interpreter's: the function whose
 		 * bytecode it runs, from the bytecode's own entry in the map (an interpreted one), comes first */
-		if (!i && !name && (s->flags & RTP_STACK_V8_BYTECODE)) {
+		if (!i && !name && st->pm_path[0] && (s->flags & RTP_STACK_V8_BYTECODE)) {
 			const char *bc = perfmap__lookup(&st->pm, s->native);
 
 			if (bc && (!strncmp(bc, "JS:~", 4) || !strncmp(bc, "LazyCompile:~", 13))) {
