@@ -207,28 +207,53 @@ static long walk_frame(__u64 i, void *ctx)
 	return 0;
 }
 
-/* node: the JavaScript function of the frame at w->frame, into frame i's v8_sfi (see struct rtp_py_frame). A
- * JavaScript frame keeps its context below the frame pointer, a typed frame (a stub, an exit to C++) a type
- * marker there, which is not a tagged heap object; the function's slot must hold one too. What this reads
- * is checked in userspace (the object's map must say SharedFunctionInfo) before anything is named from it:
- * a native frame whose slots happen to look like these comes out as what it is, not as a function. */
-static __always_inline void v8_frame_function(struct walk *w, struct rtp_py_stack *st, __u32 i)
-{
-	__u64 fp = w->frame, slots[2], sfi, nos;
-	__u32 fo = w->pp.v8_function;
+/* node: a CPU's last SharedFunctionInfo fingerprints, by the object's address (its low bits): a hot function's
+ * frames skip a read. An entry may outlive its object (a GC moves objects, and another may take the address):
+ * the fingerprint is then that of the former one, which userspace finds different from the object's own, and
+ * the frame is not named -- never named as another function. */
+#define V8_KNOWN 64
 
-	if (fp < 64 || fo < 16 || fo > 64 || w->pp.v8_context != fo - 8)
+struct v8_known {
+	__u64 sfi[V8_KNOWN];
+	__u16 fp[V8_KNOWN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct v8_known);
+} v8_known SEC(".maps") __weak;
+
+/* node: frame i's v8_sfi (see struct rtp_py_frame) from its JSFunction slot and the slot above it (the
+ * context), read with the frame's chain words. A JavaScript frame keeps its context there, a typed frame (a
+ * stub, an exit to C++) a type marker, which is not a tagged heap object; the function's slot must hold one
+ * too. What this reads is checked in userspace (the object's map must say SharedFunctionInfo) before anything
+ * is named from it: a native frame whose slots happen to look like these comes out as what it is, not as a
+ * function. */
+static __always_inline void v8_frame_function(struct walk *w, struct rtp_py_stack *st, __u32 i, __u64 fn, __u64 ctx)
+{
+	__u32 zero = 0, slot;
+	struct v8_known *k;
+	__u64 sfi, nos;
+
+	if ((fn & 3) != 1 || (ctx & 3) != 1)
 		return;
-	/* [0] the function, [1] the context: adjacent, the context above */
-	if (bpf_probe_read_user(slots, sizeof(slots), (void *)(fp - fo)))
-		return;
-	if ((slots[0] & 3) != 1 || (slots[1] & 3) != 1)
-		return;
-	sfi = read_u64(slots[0] - 1 + w->pp.v8_fn_shared);
+	sfi = read_u64(fn - 1 + w->pp.v8_fn_shared);
 	if ((sfi & 3) != 1 || sfi > RTP_V8_SFI_MASK)
 		return;
-	nos = read_u64(sfi - 1 + w->pp.v8_sfi_name);
-	sfi |= ((nos >> 3) & 0xffff) << 48;
+	slot = (sfi >> 3) & (V8_KNOWN - 1);
+	k = bpf_map_lookup_elem(&v8_known, &zero);
+	if (k && k->sfi[slot] == sfi) {
+		sfi |= (__u64)k->fp[slot] << 48;
+	} else {
+		nos = read_u64(sfi - 1 + w->pp.v8_sfi_name);
+		if (k) {
+			k->sfi[slot] = sfi;
+			k->fp[slot] = (nos >> 3) & 0xffff;
+		}
+		sfi |= ((nos >> 3) & 0xffff) << 48;
+	}
 	st->f[i & (RTP_PY_MAX_FRAMES - 1)].v8_sfi = sfi;
 	w->hash = hash_step(w->hash, sfi);
 }
@@ -240,7 +265,10 @@ static long walk_fp_frame(__u64 i, void *ctx)
 	struct walk *w = ctx;
 	__u32 slot = w->slot, n;
 	struct rtp_py_stack *st = bpf_map_lookup_elem(&py_scratch, &slot);
-	__u64 pair[2];
+	/* the function and context slots below the frame pointer (node), the caller's frame pointer and the
+	 * return address: one read */
+	__u64 q[4];
+	__u64 *pair = &q[2];
 
 	if (!st || !w->frame)
 		return 1;
@@ -252,13 +280,18 @@ static long walk_fp_frame(__u64 i, void *ctx)
 		return 1;
 	}
 	/* the chain's end: a zero or unreadable frame pointer (the outermost frames keep none) */
-	if (bpf_probe_read_user(pair, sizeof(pair), (void *)w->frame) || !pair[1]) {
+	if (w->pp.v8_function ? bpf_probe_read_user(q, sizeof(q), (void *)(w->frame - 16))
+			      : bpf_probe_read_user(pair, 2 * sizeof(__u64), (void *)w->frame)) {
+		w->frame = 0;
+		return 1;
+	}
+	if (!pair[1]) {
 		w->frame = 0;
 		return 1;
 	}
 	/* the frame at w->frame is the previous address's: a JavaScript frame's function, when there is one */
 	if (w->pp.v8_function && n)
-		v8_frame_function(w, st, n - 1);
+		v8_frame_function(w, st, n - 1, q[0], q[1]);
 	st->f[n & (RTP_PY_MAX_FRAMES - 1)] = (struct rtp_py_frame){ .code = pair[1] };
 	w->hash = hash_step(w->hash, pair[1]);
 	st->n = n + 1;

@@ -448,8 +448,9 @@ struct rtp_py_proc {
 	 * (or type marker), bytecode array and bytecode offset (node's v8dbg_off_fp_* constants, negated); 0:
 	 * not read */
 	__u8 v8_context, v8_bytecode_array, v8_bytecode_offset;
-	/* where a JavaScript frame keeps its JSFunction below the frame pointer (v8dbg_off_fp_function, negated);
-	 * 0: frames are not read for their functions (no V8 introspection) */
+	/* where a JavaScript frame keeps its JSFunction below the frame pointer (v8dbg_off_fp_function, negated:
+	 * 16, its context at 8, the two words the walker reads with the frame's chain); 0: frames are not read
+	 * for their functions (no V8 introspection) */
 	__u8 v8_function;
 	/* JSFunction -> shared (its SharedFunctionInfo) and SharedFunctionInfo -> name_or_scope_info: offsets
 	 * from the object's start (node's v8dbg_class_* constants) */

@@ -123,7 +123,7 @@ int v8obj__layout(const char *exe, const char *root, struct v8_layout *L, char *
 	elffile_close(&f);
 	/* what the walker and this reader assume: a JavaScript frame's function just below its context, each a
 	 * word; a ScopeInfo whose fixed slots come before its variable part */
-	if (l.fp_context < 8 || l.fp_function != l.fp_context + 8 || l.fp_function > 64 || l.fp_context % 8) {
+	if (l.fp_context != 8 || l.fp_function != 16) {
 		snprintf(why, whylen, "node's frames keep the function at -%u and the context at -%u: not read",
 			 l.fp_function, l.fp_context);
 		return -EPROTO;
