@@ -2,7 +2,7 @@
 # Installs what rtprof needs to build and to run its tests, from Debian's packages.
 # Usage: packaging/install-deps.sh [--tests]   (as root)
 set -eu
-pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler
+pkgs="libbpf-dev bpftool clang libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libiberty-dev
 	pkg-config cmake make gcc scdoc"
 if [ "${1:-}" = "--tests" ]; then
 	pkgs="$pkgs valgrind util-linux procps libclang-rt-14-dev prometheus tmux systemd"

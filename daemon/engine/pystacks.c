@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 
@@ -39,6 +40,7 @@
 #include "sys/procfs.h"
 #include "sys/pycode.h"
 #include "sys/perfmap.h"
+#include "sys/addrsym.h"
 #include "sys/symbols.h"
 #include "sys/v8obj.h"
 #include "sys/syscall_names.h"
@@ -87,9 +89,19 @@ struct v8_entry {
 
 /* A mapping of a process walked by frame pointers, as last read from its maps. */
 struct fp_map {
-	uint64_t start, end;
+	uint64_t start, end, pgoff;
+	uint64_t dev, ino; /* the file's */
 	char name[64]; /* the file's base name; "" anonymous */
 };
+
+/* The function symbols of a native file whose frames are named (node's executable), by its device and
+ * inode: read once an engine, as a stack first needs them. */
+struct native_syms {
+	uint64_t dev, ino;
+	struct addrsym *syms; /* NULL: it has none, or could not be read */
+};
+
+#define PY_MAX_NATIVE_FILES 8
 
 struct py_state {
 	bool ready;   /* py_procs has its walker */
@@ -155,6 +167,8 @@ struct pystacks {
 		uint64_t hash;
 	} *todo;
 	size_t n_todo, cap_todo;
+	struct native_syms natives[PY_MAX_NATIVE_FILES];
+	size_t n_natives;
 };
 
 static struct pystacks *ps_of(struct engine *e)
@@ -322,6 +336,8 @@ void pystacks__stop(struct engine *e)
 	bpf_link__destroy(ps->switch_link);
 	profiles__free(ps->store);
 	stacks_free(ps);
+	for (size_t i = 0; i < ps->n_natives; i++)
+		addrsym__free(ps->natives[i].syms);
 	free(ps->todo);
 	free(ps);
 	e->py = NULL;
@@ -837,6 +853,9 @@ static int fp_map_add(const struct proc_mapping *m, void *ctx)
 	f = &st->maps[st->n_maps++];
 	f->start = m->start;
 	f->end = m->end;
+	f->pgoff = m->pgoff;
+	f->dev = (uint64_t)m->dev_major << 32 | m->dev_minor;
+	f->ino = m->inode;
 	base = strrchr(m->path, '/');
 	snprintf(f->name, sizeof(f->name), "%s", base ? base + 1 : m->path);
 	return 0;
@@ -898,6 +917,35 @@ static int64_t v8_func(struct pystacks *ps, struct target_proc *p, uint64_t v8_s
 	st->n_v8fn++;
 	*line = c->line;
 	return c->func;
+}
+
+/* The function of node's executable at address addr of mapping m, into buf: 0, or -ENOENT (another file, no
+ * symbol covers it). The executable's symbols are read the first time (from the process's own link to it). */
+static int native_func(struct pystacks *ps, struct target_proc *p, const struct fp_map *m, uint64_t addr,
+		       char *buf, size_t size)
+{
+	struct native_syms *ns = NULL;
+	struct stat sb;
+	char exe[48];
+	uint64_t vaddr;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
+	for (size_t i = 0; i < ps->n_natives && !ns; i++)
+		if (ps->natives[i].dev == m->dev && ps->natives[i].ino == m->ino)
+			ns = &ps->natives[i];
+	if (!ns) {
+		/* node's own file only: the process's executable */
+		if (p->exited || stat(exe, &sb) || sb.st_ino != m->ino ||
+		    ((uint64_t)major(sb.st_dev) << 32 | minor(sb.st_dev)) != m->dev || ps->n_natives == PY_MAX_NATIVE_FILES)
+			return -ENOENT;
+		ns = &ps->natives[ps->n_natives++];
+		*ns = (struct native_syms){ .dev = m->dev, .ino = m->ino };
+		if (addrsym__open(exe, &ns->syms))
+			ns->syms = NULL;
+	}
+	if (!ns->syms || addrsym__vaddr_of(ns->syms, addr - m->start + m->pgoff, &vaddr))
+		return -ENOENT;
+	return addrsym__name(ns->syms, vaddr, buf, size);
 }
 
 /* A frame-pointer stack's frames, outermost first: a JavaScript function where node's perf map names the
@@ -978,7 +1026,16 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 			m = fp_map_of(st, addr);
 		}
 		if (m && m->name[0]) {
-			char marker_name[96];
+			char marker_name[96], fn[160];
+
+			/* node's own C++ and V8's builtins: named from the executable's symbols */
+			if (!native_func(ps, p, m, addr, fn, sizeof(fn))) {
+				if ((f = profiles__func(ps->store, fn, m->name, 0)) < 0)
+					return -ENOMEM;
+				fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+				last_native = -1;
+				continue;
+			}
 
 			snprintf(marker_name, sizeof(marker_name), "<native: %s>", m->name);
 			/* the kernel's page of uretprobe trampolines: our own probes' return path, not the program */

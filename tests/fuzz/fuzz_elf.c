@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* libFuzzer target: runtime detection on an ELF file. The input is written to a memfd, opened again by
- * runtime__detect_elf through /proc/self/fd/N, as a real file would be (libelf maps it). */
+/* libFuzzer target: runtime detection on an ELF file, and its functions by address (addrsym, which names
+ * node's native frames): every address of its symbols' first bytes named. The input is written to a memfd,
+ * opened again through /proc/self/fd/N, as a real file would be (libelf maps it). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "fuzz_file.h"
+#include "sys/addrsym.h"
 #include "sys/runtime.h"
 
 static int memfd = -1;
@@ -30,6 +32,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(memfd, 0) || ftruncate(memfd, (off_t)size) || write_all(memfd, data, size)) {
 		perror("writing the memfd");
 		abort();
+	}
+	{
+		struct addrsym *a;
+		char name[160];
+
+		if (addrsym__open(path, &a) == 0) {
+			/* addresses taken from the input: each found name is terminated and printable */
+			for (size_t i = 0; i + 8 <= size && i < 4096; i += 8) {
+				uint64_t vaddr;
+
+				memcpy(&vaddr, data + i, sizeof(vaddr));
+				if (addrsym__name(a, vaddr, name, sizeof(name)) == 0) {
+					if (!memchr(name, '\0', sizeof(name)))
+						__builtin_trap();
+					for (const char *c = name; *c; c++)
+						if ((unsigned char)*c < 0x20 || *c == 0x7f)
+							__builtin_trap();
+				}
+				(void)addrsym__vaddr_of(a, vaddr, &vaddr);
+			}
+			addrsym__free(a);
+		}
 	}
 	memset(&info, 0, sizeof(info));
 	if (runtime__detect_elf(path, &info) == 0) {

@@ -27,6 +27,7 @@
 
 #include "check.h"
 #include "testproc.h"
+#include "sys/addrsym.h"
 #include "sys/symbols.h"
 
 #ifndef SYMBOLS_FIXTURE
@@ -336,6 +337,38 @@ static void test_fixture_unstripped(void)
 		CHECK_EQ(symbols__resolve(FIXTURE, "", &q, 1), 1);
 		CHECK_EQ(q.addr, e.addr);
 	}
+}
+
+/* Functions by address (addrsym): each of the fixture's functions named from an address inside it, the C++
+ * one demangled; an address past every function is none. */
+static void test_addrsym(void)
+{
+	static const struct {
+		const char *sym, *name;
+	} fns[] = { { "fixture_local_func", "fixture_local_func" },
+		    { "fixture_global_func", "fixture_global_func" },
+		    { "_ZN7fixture5Thing6methodEi", "fixture::Thing::method" } };
+	struct addrsym *a = NULL;
+	char name[160];
+	uint64_t vaddr;
+
+	CHECK_EQ(addrsym__open(FIXTURE, &a), 0);
+	if (!a)
+		return;
+	CHECK(addrsym__count(a) >= (sizeof(fns) / sizeof(fns[0])));
+	for (size_t i = 0; i < (sizeof(fns) / sizeof(fns[0])); i++) {
+		struct expected e = expect_sym(FIXTURE, FIXTURE, fns[i].sym, false);
+
+		CHECK_EQ(addrsym__name(a, e.addr + 1, name, sizeof(name)), 0);
+		CHECK_STREQ(name, fns[i].name);
+		/* the file offset the probes use maps back to the address */
+		CHECK_EQ(addrsym__vaddr_of(a, e.offset, &vaddr), 0);
+		CHECK_EQ(vaddr, e.addr);
+	}
+	CHECK_EQ(addrsym__name(a, UINT64_MAX - 1, name, sizeof(name)), -ENOENT);
+	CHECK_EQ(addrsym__name(a, 0, name, sizeof(name)), -ENOENT);
+	addrsym__free(a);
+	CHECK_EQ(addrsym__open("/nonexistent", &a), -ENOENT);
 }
 
 static void test_fixture_debug_files(void)
@@ -928,6 +961,7 @@ int main(void)
 	}
 	test_bad_input();
 	test_fixture_unstripped();
+	test_addrsym();
 	test_fixture_debug_files();
 	test_fixture_live();
 	test_fixture_usdt();
