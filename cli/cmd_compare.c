@@ -364,8 +364,10 @@ static const char *func_label(const struct rtp_prof_func *f, char *buf, size_t l
 
 	text__printable(f->name, name, sizeof(name), false);
 	text__printable(base, file, sizeof(file), false);
-	if (f->file[0])
+	if (f->file[0] && f->firstline > 0)
 		snprintf(buf, len, "%s (%s:%d)", name, file, f->firstline);
+	else if (f->file[0])
+		snprintf(buf, len, "%s (%s)", name, file);
 	else
 		snprintf(buf, len, "%s", name);
 	return buf;

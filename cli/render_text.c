@@ -133,8 +133,10 @@ static void print_syscall_stacks(FILE *out, const struct rtp_profiles *p, const 
 
 			SAFE(fn, fun->name);
 			SAFE(file, fun->file);
-			if (fun->file[0])
+			if (fun->file[0] && f->line > 0)
 				fprintf(out, "%s%s (%s:%d)", k ? " < " : "", fn, file, f->line);
+			else if (fun->file[0])
+				fprintf(out, "%s%s (%s)", k ? " < " : "", fn, file);
 			else
 				fprintf(out, "%s%s", k ? " < " : "", fn);
 		}
@@ -632,8 +634,10 @@ static void print_top_functions(FILE *out, const struct rtp_profiles *p, unsigne
 			continue;
 		SAFE(name, f->name);
 		SAFE(file, f->file);
-		if (f->file[0])
+		if (f->file[0] && f->firstline > 0)
 			fprintf(out, "  %5.1f%% %5.1f%%  %-48s %s:%d\n", self, all, name, file, f->firstline);
+		else if (f->file[0]) /* a line not known (native code, a script not read) */
+			fprintf(out, "  %5.1f%% %5.1f%%  %-48s %s\n", self, all, name, file);
 		else
 			fprintf(out, "  %5.1f%% %5.1f%%  %s\n", self, all, name);
 	}

@@ -111,15 +111,16 @@ static size_t funcs_per_block(const struct top_frame *f, const struct top_term *
 static const char *func_where(char *buf, size_t len, const struct top_func *fn, int width)
 {
 	const char *file = fn->file;
-	int tail = snprintf(buf, len, ":%d", fn->firstline);
+	char line[16] = ""; /* none when the line is not known (native code) */
+	int tail = fn->firstline > 0 ? snprintf(line, sizeof(line), ":%d", fn->firstline) : 0;
 
 	if (width > 0 && (int)strlen(file) + tail > width && width - tail > 3 + 8) {
 		file += strlen(file) - (size_t)(width - tail - 3);
 		while ((*file & 0xc0) == 0x80) /* not in the middle of a UTF-8 sequence */
 			file++;
-		snprintf(buf, len, "...%s:%d", file, fn->firstline);
+		snprintf(buf, len, "...%s%s", file, line);
 	} else {
-		snprintf(buf, len, "%s:%d", file, fn->firstline);
+		snprintf(buf, len, "%s%s", file, line);
 	}
 	return buf;
 }
