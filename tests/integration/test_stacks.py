@@ -651,8 +651,8 @@ class NodeStacks(StacksCase):
                 self.assertEqual(glob.glob("isolate-0x*-%d-v8.log" % truth["pid"]), [], "V8's logs are removed")
 
     def test_http_handler_under_wrk(self):
-        """An HTTP server under wrk (-t2 -c16, 2 s): its request handler, handleRequest, among the top 5 CPU
-        functions by total (the stacks through it), with its script and first line."""
+        """An HTTP server under wrk (-t2 -c16, 2 s): its request handler, handleRequest, among the top 5
+        JavaScript functions on CPU by total (the stacks through it), with its script and first line."""
         node = rtp.require_node(self)
         wrk = shutil.which("wrk")
         if not wrk:
@@ -680,9 +680,9 @@ class NodeStacks(StacksCase):
             for f in {(f["function"], f["file"], f.get("first_line")) for f in r["stack"]}:
                 through[f] = through.get(f, 0) + r["samples"]
         top = sorted(through.items(), key=lambda kv: -kv[1])
-        # the frames every request goes through (node's own, the event loop's) come first; the handler's own
-        # function is the first of the script's
-        ranked = [k for k, _ in top if k[0] and not k[0].startswith("<")]
+        # the frames every request goes through (node's own C++, the event loop's) come first: the handler is
+        # among the top JavaScript functions
+        ranked = [k for k, _ in top if k[0] and not k[0].startswith("<") and k[1] != "node"]
         self.assertIn(("handleRequest", truth["file"], truth["line"]), ranked[:5],
                       "top functions by total of %d samples: %s" % (total, top[:12]))
         self.assertGreater(through[("handleRequest", truth["file"], truth["line"])], 0.1 * total, top[:12])
@@ -780,7 +780,8 @@ class NodeAttach(StacksCase):
 
     def test_http_handler_under_wrk(self):
         """An HTTP server started without flags, under wrk (-t2 -c16), attached to for 2 s: its request
-        handler, handleRequest, among the top 5 CPU functions by total, with its script and first line."""
+        handler, handleRequest, among the top 5 JavaScript functions on CPU by total, with its script and first
+        line."""
         for major in (20, 22, 24):
             with self.subTest(node=major):
                 node = rtp.require_node_major(self, major)
@@ -806,9 +807,52 @@ class NodeAttach(StacksCase):
                     for f in {(f["function"], f["file"], f.get("first_line")) for f in r["stack"]}:
                         through[f] = through.get(f, 0) + r["samples"]
                 top = sorted(through.items(), key=lambda kv: -kv[1])
-                ranked = [k for k, _ in top if k[0] and not k[0].startswith("<")]
+                # node's own C++ (the event loop's frames, named from its symbols) aside: JavaScript functions
+                ranked = [k for k, _ in top if k[0] and not k[0].startswith("<") and k[1] != "node"]
                 self.assertIn(("handleRequest", truth["file"], truth["line"]), ranked[:5],
                               "top functions by total of %d samples: %s" % (total, top[:12]))
+
+    def test_native_frames_named(self):
+        """node's own C++ named from its symbol table, under the JavaScript that called it, in one stack:
+        json_parse.js's parseLoop calls JSON.parse, whose parser is V8's C++ (v8::internal::JsonParser<...>);
+        most samples go through both, the C++ frames inside (after) parseLoop, the file node's executable."""
+        for major in (20, 22, 24):
+            with self.subTest(node=major):
+                node = rtp.require_node_major(self, major)
+                proc = self.start_node(node, rtp.workload("json_parse.js"), "4")
+                time.sleep(0.5)
+                report = self.attach_json(proc.pid, 2)
+                rows = self.rows_of(report, proc.pid)
+                total = sum(r["samples"] for r in rows)
+                both = 0
+                for r in rows:
+                    names = [f["function"] for f in r["stack"]]
+                    js = [i for i, f in enumerate(r["stack"]) if f["function"] == "parseLoop"]
+                    cxx = [i for i, f in enumerate(r["stack"]) if f["function"].startswith("v8::internal::JsonParser")]
+                    if js and cxx:
+                        both += r["samples"]
+                        self.assertLess(js[-1], cxx[0], "the parser inside parseLoop: %s" % names)
+                        self.assertEqual(r["stack"][cxx[0]]["file"], "node", r["stack"][cxx[0]])
+                        self.assertEqual(r["stack"][js[-1]]["file"], rtp.workload("json_parse.js"))
+                self.assertGreater(both, 0.5 * total, "samples through parseLoop and V8's JSON parser: %d of %d"
+                                   % (both, total))
+
+    def test_loop_block_named(self):
+        """The callback that blocked the loop, named from V8's objects: loop_block.js's timers block for 250 ms
+        in blockLong and twice for 120 ms in blockMid (1.5 s after its start: attach is in place by then); each
+        iteration over 50 ms is named by its function, the longest is blockLong's (NodeLoopBlocks' checks)."""
+        for major in (20, 22, 24):
+            with self.subTest(node=major):
+                node = rtp.require_node_major(self, major)
+                tmp = tempfile.mkdtemp(prefix="rtprof-loop-")
+                self.addCleanup(shutil.rmtree, tmp, True)
+                truth_path = os.path.join(tmp, "truth.json")
+                proc = self.start_node(node, rtp.workload("loop_block.js"), truth_path, "1500")
+                report = self.attach_json(proc.pid, 6)
+                self.assertEqual(proc.wait(timeout=60), 0)
+                with open(truth_path) as f:
+                    truth = json.load(f)
+                NodeLoopBlocks.check_blocks(self, report, truth, 50)
 
     def test_unreadable_node_is_unavailable(self):
         """A node whose V8 layout cannot be read (a copy whose v8dbg_ constant for the SharedFunctionInfo's

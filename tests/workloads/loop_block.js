@@ -1,11 +1,12 @@
-// usage: node loop_block.js OUT
+// usage: node loop_block.js OUT [DELAY_MS]
 //
 // Callbacks that block node's event loop, each in a function of its own, between iterations that do not: a
 // 10 ms interval ticks (about 1 ms of work each) for 1.6 s; at 300 ms a timer's callback computes for 250 ms
 // in blockLong, at 700 ms and at 1100 ms another's for 120 ms in blockMid. Each callback's time is measured
 // here, around the call. The work is plain arithmetic in a loop that checks the clock every 1000 rounds.
 // Writes {"pid", "version", "file", "lines": {"blockLong", "blockMid"}, "calls": [{"fn", "ms"}...] in the
-// order they ran} to OUT.
+// order they ran} to OUT. DELAY_MS (default 0) puts it all off by that long after the start (for a profiler
+// to attach).
 'use strict';
 const fs = require('fs');
 const { performance } = require('perf_hooks');
@@ -46,7 +47,8 @@ function timed(fn) {
   };
 }
 
-const started = performance.now();
+const delay = Number(process.argv[3] || 0);
+const started = performance.now() + delay;
 const tick = setInterval(() => {
   compute(1);
   if (performance.now() - started > 1600) {
@@ -60,6 +62,6 @@ const tick = setInterval(() => {
     }));
   }
 }, 10);
-setTimeout(timed(blockLong), 300);
-setTimeout(timed(blockMid), 700);
-setTimeout(timed(blockMid), 1100);
+setTimeout(timed(blockLong), delay + 300);
+setTimeout(timed(blockMid), delay + 700);
+setTimeout(timed(blockMid), delay + 1100);
