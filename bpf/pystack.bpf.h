@@ -301,15 +301,17 @@ static long walk_fp_frame(__u64 i, void *ctx)
 }
 
 /* node: the bytecode the innermost frame runs, if that frame is V8's interpreter's (RTP_STACK_V8_BYTECODE):
- * its address into st->native, the flag into st->flags. Kept in map memory, not in registers: the walk's
- * remaining paths are then verified once, not once with the flag and once without. */
+ * its address into st->native, the flag into st->flags, for the perf map to name its function. Not read when
+ * the frames' functions are read from V8's objects (v8_function): that names it already. Kept in map memory,
+ * not in registers: the walk's remaining paths are then verified once, not once with the flag and once
+ * without. */
 static __always_inline void v8_bytecode(const struct walk *w, struct rtp_py_stack *st)
 {
 	__u64 fp = w->frame, ctx, bca, bco;
 
 	st->native = 0;
 	st->flags = 0;
-	if (!w->pp.v8_bytecode_array || fp < 64)
+	if (!w->pp.v8_bytecode_array || w->pp.v8_function || fp < 64)
 		return;
 	ctx = read_u64(fp - w->pp.v8_context);
 	bca = read_u64(fp - w->pp.v8_bytecode_array);
