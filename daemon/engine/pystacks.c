@@ -80,11 +80,18 @@ struct code_entry {
 	struct pycode_info info;
 };
 
-/* A JavaScript function as a frame's v8_sfi names it (its SharedFunctionInfo and fingerprint), resolved. */
-struct v8_entry {
-	uint64_t sfi;  /* the frame's v8_sfi; 0 an empty slot */
-	int64_t func;  /* in the store; -1: it did not read as a function */
+/* A frame's function as resolved once: a JavaScript function by its v8_sfi (its SharedFunctionInfo and
+ * fingerprint), a native one by its address. */
+struct fn_entry {
+	uint64_t key; /* 0 an empty slot */
+	int64_t func; /* in the store; -1: none (it did not read as a function; no symbol covers the address) */
 	int line;
+};
+
+/* fn_entry by key: open addressing, grown at half full. */
+struct fn_cache {
+	struct fn_entry *e;
+	size_t cap, n;
 };
 
 /* A mapping of a process walked by frame pointers, as last read from its maps. */
@@ -108,8 +115,8 @@ struct py_state {
 	bool fp;      /* walked by frame pointers (node): names from V8's objects, maps and the perf map */
 	bool v8;      /* its JavaScript frames are named from V8's objects (v8 holds their layout) */
 	struct v8_layout v8l;
-	struct v8_entry *v8fn; /* open addressing on sfi, grown at half full */
-	size_t cap_v8fn, n_v8fn;
+	struct fn_cache v8fn;   /* JavaScript functions by v8_sfi */
+	struct fn_cache natfn;  /* native functions by address */
 	struct perfmap pm;
 	char pm_path[64];
 	uid_t pm_owner; /* the process's owner: its perf map must be theirs (or root's) */
@@ -379,7 +386,8 @@ void pystacks__free_proc(struct target_proc *p)
 	if (!p->py)
 		return;
 	perfmap__free(&p->py->pm);
-	free(p->py->v8fn);
+	free(p->py->v8fn.e);
+	free(p->py->natfn.e);
 	free(p->py->maps);
 	free(p->py->blocks);
 	codes_free(p->py);
@@ -872,49 +880,66 @@ static const struct fp_map *fp_map_of(const struct py_state *st, uint64_t addr)
 /* The function a JavaScript frame's v8_sfi names (in the store), with the line it starts at; -1 when it
  * does not read as a function (a native frame whose slots looked like a JavaScript frame's, an object moved
  * and its address reused, the process gone). Cached while the process lives. */
+/* The entry of key in c: its own, or the empty one to fill (c->n counted); NULL out of memory. */
+static struct fn_entry *fn_slot(struct fn_cache *c, uint64_t key, bool *found)
+{
+	size_t j;
+
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct fn_entry *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < c->cap; i++) {
+			if (!c->e[i].key)
+				continue;
+			for (j = (c->e[i].key >> 4) & (cap - 1); n[j].key; j = (j + 1) & (cap - 1))
+				;
+			n[j] = c->e[i];
+		}
+		free(c->e);
+		c->e = n;
+		c->cap = cap;
+	}
+	for (j = (key >> 4) & (c->cap - 1); c->e[j].key; j = (j + 1) & (c->cap - 1)) {
+		if (c->e[j].key == key) {
+			*found = true;
+			return &c->e[j];
+		}
+	}
+	*found = false;
+	return &c->e[j];
+}
+
+/* The function a JavaScript frame's v8_sfi names (in the store), with the line it starts at; -1 when it
+ * does not read as a function (a native frame whose slots looked like a JavaScript frame's, an object moved
+ * and its address reused, the process gone). Cached while the process lives. */
 static int64_t v8_func(struct pystacks *ps, struct target_proc *p, uint64_t v8_sfi, int *line)
 {
 	struct py_state *st = p->py;
-	struct v8_entry *c;
+	struct fn_entry *c;
 	struct v8_func vf;
 	pid_t pid = p->pid;
-	size_t j;
+	bool found;
 	int r;
 
-	if ((st->n_v8fn + 1) * 2 > st->cap_v8fn) {
-		size_t cap = st->cap_v8fn ? st->cap_v8fn * 2 : 256;
-		struct v8_entry *n = calloc(cap, sizeof(*n));
-
-		if (!n)
-			return -1;
-		for (size_t i = 0; i < st->cap_v8fn; i++) {
-			if (!st->v8fn[i].sfi)
-				continue;
-			for (j = (st->v8fn[i].sfi >> 4) & (cap - 1); n[j].sfi; j = (j + 1) & (cap - 1))
-				;
-			n[j] = st->v8fn[i];
-		}
-		free(st->v8fn);
-		st->v8fn = n;
-		st->cap_v8fn = cap;
-	}
-	for (j = (v8_sfi >> 4) & (st->cap_v8fn - 1); st->v8fn[j].sfi; j = (j + 1) & (st->cap_v8fn - 1)) {
-		c = &st->v8fn[j];
-		if (c->sfi == v8_sfi) {
-			*line = c->line;
-			return c->func;
-		}
+	c = fn_slot(&st->v8fn, v8_sfi, &found);
+	if (!c)
+		return -1;
+	if (found) {
+		*line = c->line;
+		return c->func;
 	}
 	if (p->exited)
 		return -1;
 	r = v8obj__read_function(pycode__read_pid, &pid, &st->v8l, v8_sfi & RTP_V8_SFI_MASK, (int)(v8_sfi >> 48), &vf);
 	if (r == -ESRCH)
 		return -1; /* gone: not kept */
-	c = &st->v8fn[j];
-	c->sfi = v8_sfi;
+	c->key = v8_sfi;
 	c->func = r ? -1 : profiles__func(ps->store, vf.name, vf.file, vf.line);
 	c->line = r ? 0 : vf.line;
-	st->n_v8fn++;
+	st->v8fn.n++;
 	*line = c->line;
 	return c->func;
 }
@@ -1027,12 +1052,19 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 		}
 		if (m && m->name[0]) {
 			char marker_name[96], fn[160];
+			struct fn_entry *c;
+			bool found;
 
-			/* node's own C++ and V8's builtins: named from the executable's symbols */
-			if (!native_func(ps, p, m, addr, fn, sizeof(fn))) {
-				if ((f = profiles__func(ps->store, fn, m->name, 0)) < 0)
-					return -ENOMEM;
-				fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f };
+			/* node's own C++ and V8's builtins: named from the executable's symbols, once an address */
+			c = fn_slot(&st->natfn, addr, &found);
+			if (c && !found) {
+				c->key = addr;
+				c->func = native_func(ps, p, m, addr, fn, sizeof(fn)) ? -1
+					  : profiles__func(ps->store, fn, m->name, 0);
+				st->natfn.n++;
+			}
+			if (c && c->func >= 0) {
+				fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)c->func };
 				last_native = -1;
 				continue;
 			}
