@@ -16,8 +16,10 @@ threaded I/O program over --no-runtime.
     (--perf-basic-prof-only-functions --interpreted-frames-native-stack, as `rtprof run --stacks` sets them,
     in every variant), untraced, under `rtprof attach` (runtime metrics) and `rtprof attach --stacks` (99 Hz):
     the stacks' cost is --stacks over runtime of the same round, by requests/s. Budget 1.03x.
+(e) The same server started without any flag: its JavaScript frames named from V8's own objects (each
+    frame's function read by the walker). Budget 1.03x.
 
-usage: bench_stacks.py --rtprof PATH [--rounds 7] [--work N] [--io-work N] [--python EXE] [--only a|b|c|d]
+usage: bench_stacks.py --rtprof PATH [--rounds 7] [--work N] [--io-work N] [--python EXE] [--only a|b|c|d|e]
                        [--duration 3] [--cpu N|none] [--json FILE] [--no-perf]
 """
 import argparse
@@ -161,8 +163,8 @@ def bpf_costs(args, tmp):
     return {"%s/%s/%d" % (prog, mode, depth): v for (depth, mode, prog), v in results.items()}
 
 
-def bench_node_http(args, report, instructions):
-    """(d): the HTTP server of bench_runtime.py, with and without 99 Hz stacks."""
+def bench_node_http(args, report, instructions, perf_map=True):
+    """(d), or (e) without perf_map: the HTTP server of bench_runtime.py, with and without 99 Hz stacks."""
     import bench_runtime as br
 
     node, wrk = shutil.which("node"), shutil.which("wrk")
@@ -172,9 +174,11 @@ def bench_node_http(args, report, instructions):
     instr = bl.Instructions(instructions)
     try:
         return br.bench_http(shutil.which(args.rtprof) or args.rtprof, node, wrk, args, instr, report,
-                             " with its perf map", [], "node-http-stacks",
+                             " with its perf map" if perf_map else " started without flags (V8's objects)", [],
+                             "node-http-stacks" if perf_map else "node-http-stacks-v8",
                              configs={"untraced": None, "runtime": [], "--stacks": ["--stacks"]},
-                             node_args=["--perf-basic-prof-only-functions", "--interpreted-frames-native-stack"],
+                             node_args=["--perf-basic-prof-only-functions", "--interpreted-frames-native-stack"]
+                             if perf_map else [],
                              judge=("--stacks", "runtime", "99 Hz stacks alone", 1.03))
     finally:
         instr.close()
@@ -186,7 +190,7 @@ def main():
     ap.add_argument("--python", default=shutil.which("python3"))
     ap.add_argument("--work", type=int, default=30000000, help="loop iterations of (a)")
     ap.add_argument("--io-work", type=int, default=20000, help="round trips a pair in (b)")
-    ap.add_argument("--only", choices=("a", "b", "c", "d"), help="run one part")
+    ap.add_argument("--only", choices=("a", "b", "c", "d", "e"), help="run one part")
     ap.add_argument("--duration", type=int, default=3, help="seconds of wrk a run of (d)")
     bl.add_arguments(ap, rounds=7)
     args = ap.parse_args()
@@ -200,8 +204,8 @@ def main():
             report.doc["bpf_ns_a_run"] = bpf_costs(args, tmp)
             report.write()
             return
-        if args.only == "d":
-            bench_node_http(args, report, instructions)
+        if args.only in ("d", "e"):
+            bench_node_http(args, report, instructions, perf_map=args.only == "d")
             report.write()
             return
         cpu = None if args.only == "b" else bench_overhead(args, report, tmp, "cpu", "(a) CPU-bound Python, 99 Hz", write(tmp, "cpu.py", CPU_PY),
@@ -224,6 +228,7 @@ def main():
         report.add("io", "threaded I/O Python", io, [], stacks_over_no_runtime=b / a)
         report.doc["bpf_ns_a_run"] = bpf_costs(args, tmp)
         bench_node_http(args, report, instructions)
+        bench_node_http(args, report, instructions, perf_map=False)
         report.write()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
