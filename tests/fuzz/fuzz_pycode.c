@@ -14,26 +14,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_mem.h"
 #include "sys/pycode.h"
 
-#define FUZZ_BASE 0x10000ull
 #define FUZZ_HEADER 11
-
-struct fuzz_mem {
-	const uint8_t *bytes;
-	size_t len;
-};
-
-/* The image as memory: anything outside it is unmapped. */
-static int fuzz_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	const struct fuzz_mem *m = ctx;
-
-	if (addr < FUZZ_BASE || addr - FUZZ_BASE > m->len || len > m->len - (addr - FUZZ_BASE))
-		return -EFAULT;
-	memcpy(buf, m->bytes + (addr - FUZZ_BASE), len);
-	return 0;
-}
 
 /* Terminated within its buffer, well-formed UTF-8 of printable characters: what pycode__read promises. */
 static bool printable_utf8(const char *s, size_t size)

@@ -11,25 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_mem.h"
 #include "sys/v8obj.h"
 
-#define FUZZ_BASE 0x10000ull
 #define FUZZ_HEADER 3
-
-struct fuzz_mem {
-	const uint8_t *bytes;
-	size_t len;
-};
-
-static int fuzz_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	const struct fuzz_mem *m = ctx;
-
-	if (addr < FUZZ_BASE || addr - FUZZ_BASE > m->len || len > m->len - (addr - FUZZ_BASE))
-		return -EFAULT;
-	memcpy(buf, m->bytes + (addr - FUZZ_BASE), len);
-	return 0;
-}
 
 /* Terminated within its buffer, no control characters: what v8obj__read_function promises. */
 static bool printable(const char *s, size_t size)
@@ -44,19 +29,9 @@ static bool printable(const char *s, size_t size)
 	return true;
 }
 
-/* node 20's layout (node 24's differs in the ScopeInfo's first variable slot and the name field's offset) */
-static const struct v8_layout node20 = {
-	.fp_function = 16, .fp_context = 8, .fn_shared = 24, .sfi_name = 16, .sfi_script = 32,
-	.script_name = 16, .script_line_ends = 56, .script_source = 8, .map = 0, .map_instance_type = 12,
-	.string_length = 12, .seq_one_chars = 16, .seq_two_chars = 16, .cons_first = 16, .cons_second = 24,
-	.thin_actual = 16, .array_length = 8, .array_data = 16, .si_context_locals = 2, .si_first_vars = 3,
-	.type_sfi = 262, .type_scope_info = 261, .type_script = 167, .type_oddball = 131, .first_nonstring = 128,
-	.str_repr_mask = 7, .str_seq = 0, .str_cons = 1, .str_thin = 5, .str_enc_mask = 8, .str_one_byte = 8,
-};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct v8_layout L = node20;
+	struct v8_layout L;
 	struct v8_func out, sentinel;
 	struct fuzz_mem mem;
 	uint16_t fp;
@@ -64,11 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < FUZZ_HEADER)
 		return 0;
-	if (data[0] & 1) {
-		L.si_first_vars = 5;
-		L.sfi_name = 24;
-		L.sfi_script = 40;
-	}
+	L = fuzz_v8_layout(data[0] & 1);
 	memcpy(&fp, data + 1, sizeof(fp));
 	mem.bytes = data + FUZZ_HEADER;
 	mem.len = size - FUZZ_HEADER;

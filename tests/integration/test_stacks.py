@@ -673,20 +673,26 @@ class NodeStacks(StacksCase):
         truth = json.loads(out.strip().splitlines()[-1])
         self.assertGreaterEqual(truth["served"], served, "the server served wrk's requests")
         report = rtp.parse_report(self, err[err.index("{"):], "run's report on stderr")
-        rows = self.rows_of(report, truth["pid"])
-        total = sum(r["samples"] for r in rows)
-        through = {}
-        for r in rows:
-            for f in {(f["function"], f["file"], f.get("first_line")) for f in r["stack"]}:
-                through[f] = through.get(f, 0) + r["samples"]
-        top = sorted(through.items(), key=lambda kv: -kv[1])
-        # the frames every request goes through (node's own C++, the event loop's) come first: the handler is
-        # among the top JavaScript functions
-        ranked = [k for k, _ in top if k[0] and not k[0].startswith("<") and k[1] != "node"]
-        self.assertIn(("handleRequest", truth["file"], truth["line"]), ranked[:5],
-                      "top functions by total of %d samples: %s" % (total, top[:12]))
-        self.assertGreater(through[("handleRequest", truth["file"], truth["line"])], 0.1 * total, top[:12])
+        through, total = check_handler_ranked(self, self.rows_of(report, truth["pid"]), truth)
+        self.assertGreater(through[("handleRequest", truth["file"], truth["line"])], 0.1 * total)
 
+
+
+def check_handler_ranked(test, rows, truth):
+    """http_handler.js's handleRequest among the top 5 JavaScript functions on CPU by total (the samples of the
+    stacks through it), with its script and first line: the frames every request goes through (node's own C++,
+    named from its symbols, the event loop's) come first, and are left aside. The totals by function, and of
+    all samples."""
+    total = sum(r["samples"] for r in rows)
+    through = {}
+    for r in rows:
+        for f in {(f["function"], f["file"], f.get("first_line")) for f in r["stack"]}:
+            through[f] = through.get(f, 0) + r["samples"]
+    top = sorted(through.items(), key=lambda kv: -kv[1])
+    ranked = [k for k, _ in top if k[0] and not k[0].startswith("<") and k[1] != "node"]
+    test.assertIn(("handleRequest", truth["file"], truth["line"]), ranked[:5],
+                  "top functions by total of %d samples: %s" % (total, top[:12]))
+    return through, total
 
 
 def cpu_prof_shares(test, node, tmp, seconds="2.0"):
@@ -730,6 +736,19 @@ class NodeAttach(StacksCase):
         self.addCleanup(proc.kill)
         return proc
 
+    def run_workload(self, node, workload, *args, attach_after=0.0, attach_s=2, hz=HZ):
+        """node WORKLOAD TRUTH [args] started without flags, attached to attach_after seconds after its start
+        for attach_s seconds; its exit waited for. The report, and the truth the workload wrote."""
+        tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        truth_path = os.path.join(tmp, "truth.json")
+        proc = self.start_node(node, rtp.workload(workload), truth_path, *args)
+        time.sleep(attach_after)
+        report = self.attach_json(proc.pid, attach_s, hz=hz)
+        self.assertEqual(proc.wait(timeout=60), 0)
+        with open(truth_path) as f:
+            return report, json.load(f), tmp
+
     def attach_json(self, pid, seconds, hz=HZ):
         res = rtp.rtprof("attach", "--json", "-o", "-", "--stacks", "--sample-hz", str(hz), "-d", str(seconds),
                          str(pid), timeout=120)
@@ -743,19 +762,12 @@ class NodeAttach(StacksCase):
         for major in (20, 22, 24):
             with self.subTest(node=major):
                 node = rtp.require_node_major(self, major)
-                tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
-                self.addCleanup(shutil.rmtree, tmp, True)
-                truth_path = os.path.join(tmp, "truth.json")
-                proc = self.start_node(node, rtp.workload("stacks_split.js"), truth_path, "4")
-                time.sleep(0.7)  # past its calibration: the rounds are running
-                report = self.attach_json(proc.pid, 2)
-                self.assertEqual(proc.wait(timeout=60), 0)
-                with open(truth_path) as f:
-                    truth = json.load(f)
+                # attached past its calibration: the rounds are running
+                report, truth, tmp = self.run_workload(node, "stacks_split.js", "4", attach_after=0.7)
                 procs = {p["pid"]: p for p in report["profiles"]["processes"]}
-                self.assertEqual(procs[proc.pid]["method"], "frame pointers, V8's objects", procs)
-                self.assertFalse(os.path.exists("/tmp/perf-%d.map" % proc.pid), "no perf map")
-                rows = self.rows_of(report, proc.pid)
+                self.assertEqual(procs[truth["pid"]]["method"], "frame pointers, V8's objects", procs)
+                self.assertFalse(os.path.exists("/tmp/perf-%d.map" % truth["pid"]), "no perf map")
+                rows = self.rows_of(report, truth["pid"])
                 split = {"spinA": 0, "spinB": 0}
                 for row in rows:
                     js = [f for f in row["stack"] if f["file"] == truth["file"]]
@@ -800,17 +812,7 @@ class NodeAttach(StacksCase):
                 proc.send_signal(signal.SIGTERM)
                 truth = json.loads(proc.stdout.read().strip().splitlines()[-1])
                 self.assertGreater(truth["served"], 1000, "the server served wrk's requests")
-                rows = self.rows_of(report, proc.pid)
-                total = sum(r["samples"] for r in rows)
-                through = {}
-                for r in rows:
-                    for f in {(f["function"], f["file"], f.get("first_line")) for f in r["stack"]}:
-                        through[f] = through.get(f, 0) + r["samples"]
-                top = sorted(through.items(), key=lambda kv: -kv[1])
-                # node's own C++ (the event loop's frames, named from its symbols) aside: JavaScript functions
-                ranked = [k for k, _ in top if k[0] and not k[0].startswith("<") and k[1] != "node"]
-                self.assertIn(("handleRequest", truth["file"], truth["line"]), ranked[:5],
-                              "top functions by total of %d samples: %s" % (total, top[:12]))
+                check_handler_ranked(self, self.rows_of(report, proc.pid), truth)
 
     def test_native_frames_named(self):
         """node's own C++ named from its symbol table, under the JavaScript that called it, in one stack:
@@ -843,15 +845,8 @@ class NodeAttach(StacksCase):
         iteration over 50 ms is named by its function, the longest is blockLong's (NodeLoopBlocks' checks)."""
         for major in (20, 22, 24):
             with self.subTest(node=major):
-                node = rtp.require_node_major(self, major)
-                tmp = tempfile.mkdtemp(prefix="rtprof-loop-")
-                self.addCleanup(shutil.rmtree, tmp, True)
-                truth_path = os.path.join(tmp, "truth.json")
-                proc = self.start_node(node, rtp.workload("loop_block.js"), truth_path, "1500")
-                report = self.attach_json(proc.pid, 6)
-                self.assertEqual(proc.wait(timeout=60), 0)
-                with open(truth_path) as f:
-                    truth = json.load(f)
+                report, truth, _ = self.run_workload(rtp.require_node_major(self, major), "loop_block.js", "1500",
+                                                     attach_s=6)
                 NodeLoopBlocks.check_blocks(self, report, truth, 50)
 
     def test_unreadable_node_is_unavailable(self):

@@ -15,41 +15,15 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "fuzz_mem.h"
 #include "sys/v8obj.h"
-
-#define FUZZ_BASE 0x10000ull
-
-struct mem {
-	uint8_t *bytes;
-	size_t len;
-};
-
-static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	const struct mem *m = ctx;
-
-	if (addr < FUZZ_BASE || addr - FUZZ_BASE > m->len || len > m->len - (addr - FUZZ_BASE))
-		return -EFAULT;
-	memcpy(buf, m->bytes + (addr - FUZZ_BASE), len);
-	return 0;
-}
-
-/* as tests/fuzz/fuzz_v8obj.c lays node 20 out */
-static const struct v8_layout node20 = {
-	.fp_function = 16, .fp_context = 8, .fn_shared = 24, .sfi_name = 16, .sfi_script = 32,
-	.script_name = 16, .script_line_ends = 56, .script_source = 8, .map = 0, .map_instance_type = 12,
-	.string_length = 12, .seq_one_chars = 16, .seq_two_chars = 16, .cons_first = 16, .cons_second = 24,
-	.thin_actual = 16, .array_length = 8, .array_data = 16, .si_context_locals = 2, .si_first_vars = 3,
-	.type_sfi = 262, .type_scope_info = 261, .type_script = 167, .type_oddball = 131, .first_nonstring = 128,
-	.str_repr_mask = 7, .str_seq = 0, .str_cons = 1, .str_thin = 5, .str_enc_mask = 8, .str_one_byte = 8,
-};
 
 static int seed(const char *name, struct v8_func *f, int fingerprint_delta)
 {
 	char path[512];
 	uint8_t buf[4096];
-	struct v8_layout L = node20;
-	struct mem m;
+	struct v8_layout L;
+	struct fuzz_mem m;
 	uint16_t fp;
 	ssize_t n;
 	int fd, r;
@@ -62,21 +36,17 @@ static int seed(const char *name, struct v8_func *f, int fingerprint_delta)
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	CHECK(n > 3);
-	if (buf[0] & 1) {
-		L.si_first_vars = 5;
-		L.sfi_name = 24;
-		L.sfi_script = 40;
-	}
+	L = fuzz_v8_layout(buf[0] & 1);
 	memcpy(&fp, buf + 1, sizeof(fp));
-	m = (struct mem){ buf + 3, (size_t)n - 3 };
+	m = (struct fuzz_mem){ buf + 3, (size_t)n - 3 };
 	memset(f, 0, sizeof(*f));
-	r = v8obj__read_function(mem_read, &m, &L, FUZZ_BASE + 1, buf[0] & 2 ? fp + fingerprint_delta : -1, f);
+	r = v8obj__read_function(fuzz_read, &m, &L, FUZZ_BASE + 1, buf[0] & 2 ? fp + fingerprint_delta : -1, f);
 	/* the same memory, one byte short: every read stays inside it or fails */
 	if (r == 0) {
 		struct v8_func g;
 
 		m.len--;
-		(void)v8obj__read_function(mem_read, &m, &L, FUZZ_BASE + 1, -1, &g);
+		(void)v8obj__read_function(fuzz_read, &m, &L, FUZZ_BASE + 1, -1, &g);
 	}
 	return r;
 }
