@@ -116,6 +116,7 @@ struct py_state {
 	bool v8;      /* its JavaScript frames are named from V8's objects (v8 holds their layout) */
 	struct v8_layout v8l;
 	struct fn_cache v8fn;   /* JavaScript functions by v8_sfi */
+	struct v8_lines v8lines; /* the line breaks of scripts V8 has no line ends for */
 	struct fn_cache natfn;  /* native functions by address */
 	struct perfmap pm;
 	char pm_path[64];
@@ -387,6 +388,7 @@ void pystacks__free_proc(struct target_proc *p)
 		return;
 	perfmap__free(&p->py->pm);
 	free(p->py->v8fn.e);
+	v8obj__lines_free(&p->py->v8lines);
 	free(p->py->natfn.e);
 	free(p->py->maps);
 	free(p->py->blocks);
@@ -877,9 +879,6 @@ static const struct fp_map *fp_map_of(const struct py_state *st, uint64_t addr)
 	return NULL;
 }
 
-/* The function a JavaScript frame's v8_sfi names (in the store), with the line it starts at; -1 when it
- * does not read as a function (a native frame whose slots looked like a JavaScript frame's, an object moved
- * and its address reused, the process gone). Cached while the process lives. */
 /* The entry of key in c: its own, or the empty one to fill (c->n counted); NULL out of memory. */
 static struct fn_entry *fn_slot(struct fn_cache *c, uint64_t key, bool *found)
 {
@@ -933,7 +932,8 @@ static int64_t v8_func(struct pystacks *ps, struct target_proc *p, uint64_t v8_s
 	}
 	if (p->exited)
 		return -1;
-	r = v8obj__read_function(pycode__read_pid, &pid, &st->v8l, v8_sfi & RTP_V8_SFI_MASK, (int)(v8_sfi >> 48), &vf);
+	r = v8obj__read_function(pycode__read_pid, &pid, &st->v8l, v8_sfi & RTP_V8_SFI_MASK, (int)(v8_sfi >> 48),
+				 &st->v8lines, &vf);
 	if (r == -ESRCH)
 		return -1; /* gone: not kept */
 	c->key = v8_sfi;
@@ -973,10 +973,12 @@ static int native_func(struct pystacks *ps, struct target_proc *p, const struct 
 	return addrsym__name(ns->syms, vaddr, buf, size);
 }
 
-/* A frame-pointer stack's frames, outermost first: a JavaScript function where node's perf map names the
- * address (the latest code there), else the file it is in as a <native: FILE> marker (a run of them as one),
- * <JIT code> for an address in anonymous code the map does not name. p's maps are read again once when an
- * address is outside the last reading; after the process's end, the perf map alone. */
+/* A frame-pointer stack's frames, outermost first: a JavaScript function where the frame's function reads
+ * from V8's objects, else where node's perf map names the address (the latest code there); a function of
+ * node's executable where its symbols cover the address; else the file it is in as a <native: FILE> marker (a
+ * run of them as one), <JIT code> for an address in anonymous code nothing names. p's maps are read again
+ * once when an address is outside the last reading; after the process's end, what was resolved before and
+ * the perf map. */
 static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct rtp_py_stack *s,
 		      struct rtp_prof_frame *fr, uint32_t *n_out)
 {
@@ -984,7 +986,6 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 	bool maps_read = false;
 	int64_t last_native = -1, f;
 	uint32_t n = *n_out;
-
 	bool pm_read = false;
 
 	for (uint32_t i = s->n; i-- > 0;) {

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "sys/elffile.h"
 #include "sys/symbols.h"
 #include "sys/v8obj.h"
@@ -350,10 +352,53 @@ static int scope_info(pycode_read_fn rd, void *ctx, const struct v8_layout *L, u
 	return 0;
 }
 
+void v8obj__lines_free(struct v8_lines *lc)
+{
+	if (!lc)
+		return;
+	for (size_t i = 0; i < V8OBJ_LINES_CACHED; i++)
+		free(lc->s[i].ends);
+	memset(lc, 0, sizeof(*lc));
+}
+
+/* The line breaks of the sequential string src of len characters (one or two bytes each), into *ends. */
+static int source_breaks(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t src, bool one,
+			 int32_t len, uint32_t **ends, size_t *n)
+{
+	size_t csize = one ? 1 : 2, cap = 0, k;
+	uint8_t *raw = malloc(64 * 1024);
+	int r = 0;
+
+	*ends = NULL;
+	*n = 0;
+	if (!raw)
+		return -ENOMEM;
+	for (size_t done = 0; done < (size_t)len && !r; done += k) {
+		k = ((size_t)len - done) * csize > 64 * 1024 ? 64 * 1024 / csize : (size_t)len - done;
+		r = rd(ctx, src - 1 + (one ? L->seq_one_chars : L->seq_two_chars) + done * csize, raw, k * csize);
+		for (size_t i = 0; i < k && !r; i++) {
+			if (one ? raw[i] != '\n' : raw[2 * i] != '\n' || raw[2 * i + 1])
+				continue;
+			if (vec__grow(ends, &cap, *n))
+				r = -ENOMEM;
+			else
+				(*ends)[(*n)++] = (uint32_t)(done + i);
+		}
+	}
+	free(raw);
+	if (r) {
+		free(*ends);
+		*ends = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
 /* The 1-based line of position pos in the script: from its line ends (a FixedArray of small integers, the
- * position of each line's end) when V8 made them, else by counting the source's line breaks (a sequential
- * string, its first V8OBJ_SOURCE_MAX characters). 0 unknown. */
-static int line_of(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t script, int64_t pos)
+ * position of each line's end) when V8 made them, else from the line breaks of its source (a sequential
+ * string of at most V8OBJ_SOURCE_MAX characters), kept in lc. 0 unknown. */
+static int line_of(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t script, int64_t pos,
+		   struct v8_lines *lc)
 {
 	uint64_t ends, src, v;
 	uint16_t type;
@@ -387,29 +432,48 @@ static int line_of(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint
 	     type >= L->first_nonstring))
 		return 0;
 	if ((type & L->str_repr_mask) != L->str_seq || rd(ctx, src - 1 + L->string_length, &len, sizeof(len)) ||
-	    len < 0 || pos > len || pos > (int64_t)V8OBJ_SOURCE_MAX)
+	    len < 0 || pos > len || len > (int32_t)V8OBJ_SOURCE_MAX)
 		return 0;
 	{
-		bool one = (type & L->str_enc_mask) == L->str_one_byte;
-		size_t csize = one ? 1 : 2, n = (size_t)pos;
-		uint8_t raw[4096];
-		int line = 1;
+		struct v8_lines one_off = { .next = 0 }, *c = lc ? lc : &one_off;
+		size_t slot = V8OBJ_LINES_CACHED, lo = 0, hi;
+		int line;
 
-		for (size_t done = 0; done < n;) {
-			size_t k = (n - done) * csize > sizeof(raw) ? sizeof(raw) / csize : n - done;
+		for (size_t i = 0; i < V8OBJ_LINES_CACHED && lc; i++)
+			if (c->s[i].source == src && c->s[i].len == len)
+				slot = i;
+		if (slot == V8OBJ_LINES_CACHED) {
+			uint32_t *br;
+			size_t n;
 
-			if (rd(ctx, src - 1 + (one ? L->seq_one_chars : L->seq_two_chars) + done * csize, raw, k * csize))
+			if (source_breaks(rd, ctx, L, src, (type & L->str_enc_mask) == L->str_one_byte, len, &br, &n))
 				return 0;
-			for (size_t i = 0; i < k; i++)
-				line += one ? raw[i] == '\n' : raw[2 * i] == '\n' && raw[2 * i + 1] == 0;
-			done += k;
+			slot = c->next++ % V8OBJ_LINES_CACHED;
+			free(c->s[slot].ends);
+			c->s[slot].source = src;
+			c->s[slot].len = len;
+			c->s[slot].ends = br;
+			c->s[slot].n = n;
 		}
+		/* the breaks before pos */
+		hi = c->s[slot].n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (c->s[slot].ends[mid] < pos)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		line = lo < (1 << 24) ? (int)lo + 1 : 0;
+		if (!lc)
+			v8obj__lines_free(&one_off);
 		return line;
 	}
 }
 
 int v8obj__read_function(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t sfi, int fingerprint,
-			 struct v8_func *out)
+			 struct v8_lines *lc, struct v8_func *out)
 {
 	struct v8_func f = { .line = 0 };
 	struct scope_name sn = { .start = -1 };
@@ -453,7 +517,7 @@ int v8obj__read_function(pycode_read_fn rd, void *ctx, const struct v8_layout *L
 		if (!field(rd, ctx, script, L->script_name, &name) && is_string(rd, ctx, L, name) &&
 		    string_at(rd, ctx, L, name, f.file, sizeof(f.file)))
 			f.file[0] = '\0';
-		f.line = line_of(rd, ctx, L, script, sn.start);
+		f.line = line_of(rd, ctx, L, script, sn.start, lc);
 	}
 	*out = f;
 	return 0;

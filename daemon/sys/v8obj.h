@@ -49,11 +49,28 @@ struct v8_func {
 /* Longest source read to count lines when the script has no line ends yet. */
 #define V8OBJ_SOURCE_MAX (4u << 20)
 
+/* The line ends of the last scripts whose source was read for them (V8 had made none): a script's source is
+ * read once, not once a function. Zeroed to start; v8obj__lines_free releases it. */
+#define V8OBJ_LINES_CACHED 4
+
+struct v8_lines {
+	struct {
+		uint64_t source; /* the source string's address and length: the script's, as read */
+		int32_t len;
+		uint32_t *ends;  /* the positions of its line breaks, ascending */
+		size_t n;
+	} s[V8OBJ_LINES_CACHED];
+	unsigned int next;
+};
+
+void v8obj__lines_free(struct v8_lines *lc);
+
 /* Read the SharedFunctionInfo at sfi (a tagged pointer). 0, or -errno: -EINVAL when it is not one or does not
  * read as one must (its name unknown), -EFAULT unmapped memory, -ESRCH the process gone. out is untouched on
  * failure. fingerprint: bits 3-18 of its name_or_scope_info as the walker read them (its frame's v8_sfi >>
- * 48), -1 for none: a different value now is another function at a reused address (-ESTALE). */
+ * 48), -1 for none: a different value now is another function at a reused address (-ESTALE). lc: the scripts'
+ * line ends read so far (may be NULL: a script's source is then read for each function). */
 int v8obj__read_function(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t sfi, int fingerprint,
-			 struct v8_func *out);
+			 struct v8_lines *lc, struct v8_func *out);
 
 #endif

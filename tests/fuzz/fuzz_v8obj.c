@@ -45,7 +45,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mem.len = size - FUZZ_HEADER;
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	out = sentinel;
-	r = v8obj__read_function(fuzz_read, &mem, &L, FUZZ_BASE + 1, data[0] & 2 ? fp : -1, &out);
+	r = v8obj__read_function(fuzz_read, &mem, &L, FUZZ_BASE + 1, data[0] & 2 ? fp : -1, NULL, &out);
+	/* again with the scripts' line breaks kept: twice, the second from what the first kept */
+	{
+		struct v8_lines lc = { .next = 0 };
+		struct v8_func again;
+
+		for (int i = 0; i < 2; i++)
+			if (v8obj__read_function(fuzz_read, &mem, &L, FUZZ_BASE + 1, data[0] & 2 ? fp : -1, &lc,
+						 &again) != r ||
+			    (r == 0 && (strcmp(again.name, out.name) || again.line != out.line)))
+				__builtin_trap();
+		v8obj__lines_free(&lc);
+	}
 	if (r == 0) {
 		if (!printable(out.name, sizeof(out.name)) || !out.name[0] || !printable(out.file, sizeof(out.file)) ||
 		    out.line < 0)

@@ -40,13 +40,13 @@ static int seed(const char *name, struct v8_func *f, int fingerprint_delta)
 	memcpy(&fp, buf + 1, sizeof(fp));
 	m = (struct fuzz_mem){ buf + 3, (size_t)n - 3 };
 	memset(f, 0, sizeof(*f));
-	r = v8obj__read_function(fuzz_read, &m, &L, FUZZ_BASE + 1, buf[0] & 2 ? fp + fingerprint_delta : -1, f);
+	r = v8obj__read_function(fuzz_read, &m, &L, FUZZ_BASE + 1, buf[0] & 2 ? fp + fingerprint_delta : -1, NULL, f);
 	/* the same memory, one byte short: every read stays inside it or fails */
 	if (r == 0) {
 		struct v8_func g;
 
 		m.len--;
-		(void)v8obj__read_function(fuzz_read, &m, &L, FUZZ_BASE + 1, -1, &g);
+		(void)v8obj__read_function(fuzz_read, &m, &L, FUZZ_BASE + 1, -1, NULL, &g);
 	}
 	return r;
 }
@@ -109,6 +109,7 @@ static void test_node(const char *node)
 	char dir[] = "/tmp/rtprof-v8obj-XXXXXX", path[600], exe[48], locals[2048] = "", sum[1024] = "";
 	char line[4096];
 	struct v8_layout L;
+	struct v8_lines lc = { .next = 0 };
 	char why[200] = "";
 	int pipefd[2], found = 0;
 	size_t used = 0, sused = 0;
@@ -156,23 +157,29 @@ static void test_node(const char *node)
 
 		if (!strncmp(line, "DebugPrint: 0x", 14)) {
 			/* the JSFunction itself is not a SharedFunctionInfo: no name from it */
-			CHECK_EQ(v8obj__read_function(pycode__read_pid, &pid, &L, strtoull(line + 14, NULL, 16), -1, &fn),
+			CHECK_EQ(v8obj__read_function(pycode__read_pid, &pid, &L, strtoull(line + 14, NULL, 16), -1, &lc,
+						       &fn),
 				 -EINVAL);
 			continue;
 		}
 		if (!s)
 			continue;
 		sfi = strtoull(s + strlen(" - shared_info: 0x"), NULL, 16);
-		r = v8obj__read_function(pycode__read_pid, &pid, &L, sfi, -1, &fn);
+		/* with the scripts' line breaks kept, and without */
+		r = v8obj__read_function(pycode__read_pid, &pid, &L, sfi, -1, &lc, &fn);
 		CHECK_EQ(r, 0);
 		if (!r) {
 			CHECK_STREQ(fn.name, expected[found].name);
 			CHECK_STREQ(fn.file, path);
 			CHECK_EQ(fn.line, expected[found].line);
 		}
+		r = v8obj__read_function(pycode__read_pid, &pid, &L, sfi, -1, NULL, &fn);
+		CHECK_EQ(r, 0);
+		CHECK_EQ(r ? -1 : fn.line, expected[found].line);
 		found++;
 	}
 	CHECK_EQ(found, (int)(sizeof(expected) / sizeof(expected[0])));
+	v8obj__lines_free(&lc);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	if (out)
