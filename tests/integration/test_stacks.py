@@ -290,7 +290,8 @@ class OffCpu(StacksCase):
 
 
     def test_short_waits_sampled(self):
-        """Waits of a few microseconds inside syscalls (two threads passing a byte over pipes 20000 times):
+        """Waits of a few microseconds inside syscalls (two threads passing a byte over pipes 20000 times, on
+        one CPU: see stacks_pingpong.py):
         by default one in 16 is walked with its call and stands for 16 (exact: false), with --exact-latency
         every one is; either way their time is each thread's time off CPU as it measures it (wall time less
         its CPU time), within the sampling's error and 2 us an interval (where the tracepoint sees a switch
@@ -1022,9 +1023,13 @@ class ThroughDaemon(StacksCase):
                 self.assertEqual(frames[-1]["first_line"], truth["lines"][frames[-1]["function"]][0])
         total = sum(split.values())
         cpu = sum(truth["cpu_s"].values())
+        # what the process was walked with, and its leaves, to tell a failure's cause
+        procs = [p for p in report["profiles"]["processes"] if p["pid"] == truth["pid"]]
+        leaves = sorted(((r["samples"], [f["function"] for f in r["stack"]][-2:]) for r in rows), reverse=True)[:5]
         for n in split:
             self.assertAlmostEqual(split[n] / max(total, 1), truth["cpu_s"][n] / cpu, delta=0.05,
-                                   msg="%s's share: samples %s, CPU %s" % (n, split, truth["cpu_s"]))
+                                   msg="%s's share: samples %s, CPU %s; %s; leaves %s"
+                                   % (n, split, truth["cpu_s"], procs, leaves))
         samples = sum(r["samples"] for r in rows)
         cpu_s = sum(t["oncpu_ns"] for t in report["threads"] if t.get("pid", truth["pid"]) == truth["pid"]) / 1e9
         self.assertAlmostEqual(samples / cpu_s, hz, delta=hz * 0.15,
