@@ -13,6 +13,10 @@
 #include "sys/addrsym.h"
 #include "sys/elffile.h"
 
+/* Function symbols kept of a file at most (16 bytes each): a crafted file with more has the rest unnamed,
+ * not the reader's memory. node 24 has 114,550. */
+#define ADDRSYM_MAX (1u << 20)
+
 struct addrsym_fn {
 	uint64_t addr;
 	uint32_t size;
@@ -62,6 +66,8 @@ static int read_table(struct addrsym *a, const struct elffile *f, GElf_Word type
 			if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || !sym.st_value ||
 			    !sym.st_size || sym.st_size > UINT32_MAX || sym.st_name >= strtab.sh_size)
 				continue;
+			if (a->n >= ADDRSYM_MAX)
+				break;
 			if (vec__grow(&a->fns, &a->cap, a->n)) {
 				r = -ENOMEM;
 				break;

@@ -10,8 +10,8 @@
 
 struct addrsym;
 
-/* The function symbols of the ELF file at path. 0, or -errno (-ENOENT no function symbol, -ENOEXEC not ELF,
- * -ENOMEM). */
+/* The function symbols of the ELF file at path (at most 2^20 of them: past that, the rest are not named).
+ * 0, or -errno (-ENOENT no function symbol, -ENOEXEC not ELF, -ENOMEM). */
 int addrsym__open(const char *path, struct addrsym **out);
 void addrsym__free(struct addrsym *a);
 
