@@ -401,13 +401,14 @@ static __always_inline __u64 py_walk(struct task_struct *task, const struct rtp_
 	if (known)
 		known->h[h & (PY_KNOWN - 1)] = h;
 	if (!err) {
-		/* new: userspace resolves a CPython stack's code objects while the process lives -- soon, not at
-		 * its next timer (100 ms: a program that short ended with its stacks unresolved). Frame-pointer
-		 * stacks are named from maps and a perf map that outlive the process: they wait. */
+		/* new: userspace resolves a CPython stack's code objects, or node's functions from V8's objects,
+		 * while the process lives -- soon, not at its next timer (100 ms: a program that short ended with
+		 * its stacks unresolved). Frame-pointer stacks named from maps and a perf map alone (no V8
+		 * introspection), which outlive the process, wait. */
 		struct rtp_event *e = event_reserve(RTP_REC_PY_STACK, task, bpf_ktime_get_ns());
 
 		if (e) {
-			__u64 wake = pp->walker == RTP_WALK_PYTHON ? event_wake_soon() : 0;
+			__u64 wake = pp->walker == RTP_WALK_PYTHON || pp->v8_function ? event_wake_soon() : 0;
 
 			e->stack = h;
 			if (wake)

@@ -1005,8 +1005,18 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 				continue;
 			}
 		}
-		/* else node's perf map, read again once a stack that needs it */
-		if (st->pm_path[0]) {
+		m = fp_map_of(st, addr);
+		if (!m && !maps_read && !p->exited) {
+			maps_read = true;
+			st->n_maps = 0;
+			if (procfs__maps_each(p->pid, fp_map_add, st) == -ENOMEM)
+				return -ENOMEM;
+			m = fp_map_of(st, addr);
+		}
+		/* else node's perf map, read again once a stack needs it: for code outside any file (JIT code), or
+		 * for every address where V8's objects are not read (the interpreter's copies under
+		 * --interpreted-frames-native-stack, the innermost frame's bytecode) */
+		if (st->pm_path[0] && (!st->v8 || !m || !m->name[0])) {
 			if (!pm_read) {
 				(void)perfmap__update(&st->pm, st->pm_path, st->pm_owner);
 				pm_read = true;
@@ -1042,14 +1052,6 @@ static int resolve_fp(struct pystacks *ps, struct target_proc *p, const struct r
 			fr[n++] = (struct rtp_prof_frame){ .func = (uint32_t)f, .line = line };
 			last_native = -1;
 			continue;
-		}
-		m = fp_map_of(st, addr);
-		if (!m && !maps_read && !p->exited) {
-			maps_read = true;
-			st->n_maps = 0;
-			if (procfs__maps_each(p->pid, fp_map_add, st) == -ENOMEM)
-				return -ENOMEM;
-			m = fp_map_of(st, addr);
 		}
 		if (m && m->name[0]) {
 			char marker_name[96], fn[160];
