@@ -840,6 +840,35 @@ class NodeAttach(StacksCase):
                 self.assertGreater(both, 0.5 * total, "samples through parseLoop and V8's JSON parser: %d of %d"
                                    % (both, total))
 
+    def test_syscalls_by_function(self):
+        """Syscalls by the JavaScript function that made them, exactly (--exact-latency): js_syscalls.js's
+        statMany stats 3000 missing paths; the stat calls are 3000, each failed, all under statMany (its file
+        and line). The process exits right after them: its stacks are named while it lives."""
+        for major in (20, 22, 24):
+            with self.subTest(node=major):
+                node = rtp.require_node_major(self, major)
+                tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
+                self.addCleanup(shutil.rmtree, tmp, True)
+                truth_path = os.path.join(tmp, "truth.json")
+                proc = self.start_node(node, rtp.workload("js_syscalls.js"), truth_path, "3000", "1500")
+                res = rtp.rtprof("attach", "--json", "-o", "-", "--stacks", "--exact-latency", "-d", "30",
+                                 str(proc.pid), timeout=120)
+                self.assertEqual(res.returncode, 0, res.describe())
+                report = rtp.parse_report(self, res.stdout, "attach's report")
+                self.assertEqual(proc.wait(timeout=60), 0)
+                with open(truth_path) as f:
+                    truth = json.load(f)
+                self.assertEqual(truth["calls"], 3000)
+                stats = [r for r in report["profiles"]["syscalls"]
+                         if r["pid"] == truth["pid"] and r["syscall"] in ("statx", "newfstatat", "stat", "lstat")]
+                mine = [r for r in stats if any((f["function"], f["file"], f["line"]) ==
+                                                ("statMany", truth["file"], truth["line"]) for f in r["stack"])]
+                detail = [(r["syscall"], r["calls"], [f["function"] for f in r["stack"]][-6:]) for r in stats][:6]
+                self.assertTrue(all(r["exact"] for r in stats), detail)
+                self.assertEqual(sum(r["calls"] for r in stats), 3000, detail)
+                self.assertEqual(sum(r["errors"] for r in stats), 3000, "each of them failed (ENOENT)")
+                self.assertEqual(sum(r["calls"] for r in mine), 3000, "stat calls under statMany: %s" % detail)
+
     def test_loop_block_named(self):
         """The callback that blocked the loop, named from V8's objects: loop_block.js's timers block for 250 ms
         in blockLong and twice for 120 ms in blockMid (1.5 s after its start: attach is in place by then); each
