@@ -313,7 +313,7 @@ struct scope_name {
  * function); a slot of another kind than it must hold is -EINVAL. */
 static int scope_info(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t si, struct scope_name *out)
 {
-	uint64_t base = si - 1 + L->map + 8, n_raw, s[5], pos[2];
+	uint64_t base = si - 1 + L->map + 8, n_raw, s[5] = { 0 }, pos[2];
 	bool positions_first = L->si_first_vars >= L->si_context_locals + 3;
 	int64_t n, idx;
 	uint16_t type;
@@ -326,7 +326,8 @@ static int scope_info(pycode_read_fn rd, void *ctx, const struct v8_layout *L, u
 	if (!is_smi(n_raw) || n < 0 || n > SI_MAX_LOCALS)
 		return -EINVAL;
 	idx = L->si_first_vars + (n < SI_MAX_INLINED_NAMES ? 2 * n : n + 1);
-	r = rd(ctx, base + 8ull * (uint64_t)idx, s, sizeof(s));
+	/* no further than the slots there are: the object may end a page */
+	r = rd(ctx, base + 8ull * (uint64_t)idx, s, (positions_first ? 3 : 5) * sizeof(s[0]));
 	if (r)
 		return r;
 	/* the function variable: its name (or 0) and its slot */
