@@ -54,8 +54,10 @@ static int read_table(struct addrsym *a, const struct elffile *f, GElf_Word type
 		GElf_Shdr shdr, strtab;
 		GElf_Sym sym;
 
-		if (!gelf_getshdr(scn, &shdr))
-			return -ENOEXEC;
+		if (!gelf_getshdr(scn, &shdr)) {
+			r = -ENOEXEC;
+			break;
+		}
 		if (shdr.sh_type != type || (shdr.sh_flags & SHF_COMPRESSED) || shdr.sh_size < symsize ||
 		    !elffile_linked_strtab(f, &shdr, &strtab) || strtab.sh_size > UINT32_MAX)
 			continue;
