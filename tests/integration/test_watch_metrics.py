@@ -98,8 +98,13 @@ class WatchAndMetrics(unittest.TestCase):
                                        "--retention", str(RETENTION_S), "--window", str(WINDOW_S),
                                        "--metrics", "127.0.0.1:%d" % cls.port],
                                       stdin=subprocess.DEVNULL, stdout=cls.log, stderr=subprocess.STDOUT)
+        # ready once it says so: the socket exists before the watch's templates and first scan are done, and a
+        # process started in between would be found by the scan (probes from "attach")
         deadline = time.monotonic() + 10
-        while not os.path.exists(cls.sock) and time.monotonic() < deadline and cls.daemon.poll() is None:
+        while time.monotonic() < deadline and cls.daemon.poll() is None:
+            cls.log.seek(0)
+            if os.path.exists(cls.sock) and "rtprofd: listening on" in cls.log.read():
+                break
             time.sleep(0.05)
 
     @classmethod
