@@ -843,7 +843,8 @@ class NodeAttach(StacksCase):
     def test_syscalls_by_function(self):
         """Syscalls by the JavaScript function that made them, exactly (--exact-latency): js_syscalls.js's
         statMany stats 3000 missing paths; the stat calls are 3000, each failed, all under statMany (its file
-        and line). The process exits right after them: its stacks are named while it lives."""
+        and line), named while the process lives (it exits 300 ms after them; the sanitizer build's rtprof
+        takes longer than the release build's 5 ms to name a new stack)."""
         for major in (20, 22, 24):
             with self.subTest(node=major):
                 node = rtp.require_node_major(self, major)
