@@ -596,40 +596,6 @@ static bool node_perf_map_on(pid_t pid)
 	return on;
 }
 
-/* Where V8's interpreter keeps a frame's context, bytecode array and offset below the frame pointer: node's
- * own v8dbg_off_fp_* constants (ints in its data), each a multiple of 8 within 64 bytes, or none is used. */
-static void v8_frame_offsets(pid_t pid, struct rtp_py_proc *w)
-{
-	struct rtp_sym_query q[] = { { .name = "v8dbg_off_fp_context_or_frame_type" },
-				     { .name = "v8dbg_off_fp_bytecode_array" },
-				     { .name = "v8dbg_off_fp_bytecode_offset" } };
-	char exe[48], root[48];
-	__u8 off[3];
-	int fd;
-
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	if (symbols__resolve(exe, root, q, ARRAY_LEN(q)) < 0)
-		return;
-	fd = open(exe, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < ARRAY_LEN(q); i++) {
-		int32_t v = 0;
-
-		if (!q[i].found || pread(fd, &v, sizeof(v), (off_t)q[i].offset) != (ssize_t)sizeof(v) ||
-		    v >= 0 || v < -64 || v % 8) {
-			close(fd);
-			return;
-		}
-		off[i] = (__u8)-v;
-	}
-	close(fd);
-	w->v8_context = off[0];
-	w->v8_bytecode_array = off[1];
-	w->v8_bytecode_offset = off[2];
-}
-
 /* node: its user stack by frame pointers, JavaScript functions named from V8's objects (read from its memory
  * with the layout its v8dbg_* constants give) and, when node writes one, its perf map. */
 static void node_attach(struct engine *e, struct target_proc *p, struct py_state *st)
@@ -639,6 +605,7 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 	__u32 key = (__u32)p->pid;
 	char exe[48], root[48], why[160] = "";
 	bool pm = node_perf_map_on(p->pid);
+	uint8_t off[3];
 
 	st->fp = true;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)p->pid);
@@ -662,10 +629,13 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 		n = readlink(link, st->cwd, sizeof(st->cwd) - 1);
 		st->cwd[n > 0 ? n : 0] = '\0';
 	}
-	v8_frame_offsets(p->pid, &w);
+	if (!v8obj__frame_offsets(exe, root, off)) {
+		w.v8_context = off[0];
+		w.v8_bytecode_array = off[1];
+		w.v8_bytecode_offset = off[2];
+	}
 	if (st->v8) {
 		w.v8_function = (__u8)st->v8l.fp_function;
-		w.v8_context = (__u8)st->v8l.fp_context;
 		w.v8_fn_shared = (__u16)st->v8l.fn_shared;
 		w.v8_sfi_name = (__u16)st->v8l.sfi_name;
 	}

@@ -67,23 +67,25 @@ static const struct constant constants[] = {
 	{ "v8dbg_OneByteStringTag", F16(str_one_byte), NULL },
 };
 
-int v8obj__layout(const char *exe, const char *root, struct v8_layout *L, char *why, size_t whylen)
+/* The values of node's constants c[0..n) into v: each found by name (a prefix where it ends in "__": the
+ * field's type follows it, and varies), else by its other name; frame offsets negated (they are below the frame
+ * pointer). 0, or -ENOENT with the reason in why. */
+static int read_constants(const char *exe, const char *root, const struct constant *c, size_t n, int32_t *v,
+			  char *why, size_t whylen)
 {
 	struct rtp_sym_query q[ARRAY_LEN(constants) * 2];
-	struct v8_layout l = { 0 };
 	struct elffile f;
 	int r;
 
-	for (size_t i = 0; i < ARRAY_LEN(constants); i++) {
-		/* a name that ends in "__" is a prefix: the field's type follows it, and varies */
-		size_t len = strlen(constants[i].name);
+	if (n > ARRAY_LEN(constants))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(c[i].name);
 
-		q[2 * i] = (struct rtp_sym_query){ .name = constants[i].name,
-						   .prefix = constants[i].name[len - 1] == '_' };
-		q[2 * i + 1] = (struct rtp_sym_query){ .name = constants[i].alt ? constants[i].alt : constants[i].name,
-						       .prefix = 1 };
+		q[2 * i] = (struct rtp_sym_query){ .name = c[i].name, .prefix = c[i].name[len - 1] == '_' };
+		q[2 * i + 1] = (struct rtp_sym_query){ .name = c[i].alt ? c[i].alt : c[i].name, .prefix = 1 };
 	}
-	r = symbols__resolve(exe, root, q, ARRAY_LEN(q));
+	r = symbols__resolve(exe, root, q, 2 * n);
 	if (r < 0) {
 		snprintf(why, whylen, "cannot read node's symbols: %s", strerror(-r));
 		return -ENOENT;
@@ -93,36 +95,48 @@ int v8obj__layout(const char *exe, const char *root, struct v8_layout *L, char *
 		snprintf(why, whylen, "cannot open node's executable: %s", strerror(-r));
 		return -ENOENT;
 	}
-	for (size_t i = 0; i < ARRAY_LEN(constants); i++) {
-		const struct rtp_sym_query *s = q[2 * i].found ? &q[2 * i] : constants[i].alt ? &q[2 * i + 1] : NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct rtp_sym_query *s = q[2 * i].found ? &q[2 * i] : c[i].alt ? &q[2 * i + 1] : NULL;
 		uint64_t off;
-		int32_t v = 0;
 
+		v[i] = 0;
 		if (!s || !s->found) {
-			snprintf(why, whylen, "node exports no %s", constants[i].name);
+			snprintf(why, whylen, "node exports no %s", c[i].name);
 			elffile_close(&f);
 			return -ENOENT;
 		}
 		/* a constant of 0 is in .bss: no bytes in the file */
-		if (!elffile_addr_to_offset(&f, s->addr, true, &off) && elffile_read_at(&f, &v, sizeof(v), off)) {
-			snprintf(why, whylen, "cannot read %s from node's executable", constants[i].name);
+		if (!elffile_addr_to_offset(&f, s->addr, true, &off) && elffile_read_at(&f, &v[i], sizeof(v[i]), off)) {
+			snprintf(why, whylen, "cannot read %s from node's executable", c[i].name);
 			elffile_close(&f);
 			return -ENOENT;
 		}
-		/* frame offsets are below the frame pointer: kept positive */
-		if (!strncmp(constants[i].name, "v8dbg_off_fp_", 13))
-			v = -v;
-		if (v < 0 || v > (constants[i].is_u16 ? 0xffff : 4096)) {
-			snprintf(why, whylen, "node's %s is %d, out of what is read", constants[i].name, (int)v);
-			elffile_close(&f);
+		if (!strncmp(c[i].name, "v8dbg_off_fp_", 13))
+			v[i] = -v[i];
+	}
+	elffile_close(&f);
+	return 0;
+}
+
+int v8obj__layout(const char *exe, const char *root, struct v8_layout *L, char *why, size_t whylen)
+{
+	int32_t v[ARRAY_LEN(constants)];
+	struct v8_layout l = { 0 };
+	int r;
+
+	r = read_constants(exe, root, constants, ARRAY_LEN(constants), v, why, whylen);
+	if (r)
+		return r;
+	for (size_t i = 0; i < ARRAY_LEN(constants); i++) {
+		if (v[i] < 0 || v[i] > (constants[i].is_u16 ? 0xffff : 4096)) {
+			snprintf(why, whylen, "node's %s is %d, out of what is read", constants[i].name, (int)v[i]);
 			return -EPROTO;
 		}
 		if (constants[i].is_u16)
-			*(uint16_t *)((char *)&l + constants[i].field) = (uint16_t)v;
+			*(uint16_t *)((char *)&l + constants[i].field) = (uint16_t)v[i];
 		else
-			*(uint32_t *)((char *)&l + constants[i].field) = (uint32_t)v;
+			*(uint32_t *)((char *)&l + constants[i].field) = (uint32_t)v[i];
 	}
-	elffile_close(&f);
 	/* what the walker and this reader assume: a JavaScript frame's function just below its context, each a
 	 * word; a ScopeInfo whose fixed slots come before its variable part */
 	if (l.fp_context != 8 || l.fp_function != 16) {
@@ -142,6 +156,26 @@ int v8obj__layout(const char *exe, const char *root, struct v8_layout *L, char *
 		return -EPROTO;
 	}
 	*L = l;
+	return 0;
+}
+
+int v8obj__frame_offsets(const char *exe, const char *root, uint8_t off[3])
+{
+	static const struct constant fo[] = {
+		{ "v8dbg_off_fp_context_or_frame_type", 0, false, NULL },
+		{ "v8dbg_off_fp_bytecode_array", 0, false, NULL },
+		{ "v8dbg_off_fp_bytecode_offset", 0, false, NULL },
+	};
+	int32_t v[ARRAY_LEN(fo)];
+	char why[160];
+
+	if (read_constants(exe, root, fo, ARRAY_LEN(fo), v, why, sizeof(why)))
+		return -ENOENT;
+	for (size_t i = 0; i < ARRAY_LEN(fo); i++) {
+		if (v[i] <= 0 || v[i] > 64 || v[i] % 8)
+			return -EPROTO;
+		off[i] = (uint8_t)v[i];
+	}
 	return 0;
 }
 
@@ -314,7 +348,7 @@ struct scope_name {
 static int scope_info(pycode_read_fn rd, void *ctx, const struct v8_layout *L, uint64_t si, struct scope_name *out)
 {
 	uint64_t base = si - 1 + L->map + 8, n_raw, s[5] = { 0 }, pos[2];
-	bool positions_first = L->si_first_vars >= L->si_context_locals + 3;
+	bool positions_first = L->si_first_vars >= L->si_context_locals + 3, inferred;
 	int64_t n, idx;
 	uint16_t type;
 	int r;
@@ -334,8 +368,8 @@ static int scope_info(pycode_read_fn rd, void *ctx, const struct v8_layout *L, u
 	if (!(is_smi(s[0]) ? s[0] == 0 : is_string(rd, ctx, L, s[0])) || !is_smi(s[1]))
 		return -EINVAL;
 	/* the inferred name: a string or undefined */
-	if (is_smi(s[2]) || (!is_string(rd, ctx, L, s[2]) &&
-			     (type_of(rd, ctx, L, s[2], &type) || type != L->type_oddball)))
+	inferred = !is_smi(s[2]) && is_string(rd, ctx, L, s[2]);
+	if (is_smi(s[2]) || (!inferred && (type_of(rd, ctx, L, s[2], &type) || type != L->type_oddball)))
 		return -EINVAL;
 	if (positions_first) {
 		r = rd(ctx, base + 8ull * (L->si_first_vars - 2), pos, sizeof(pos));
@@ -348,7 +382,7 @@ static int scope_info(pycode_read_fn rd, void *ctx, const struct v8_layout *L, u
 	if (!is_smi(pos[0]) || !is_smi(pos[1]) || smi(pos[0]) < 0 || smi(pos[1]) < smi(pos[0]))
 		return -EINVAL;
 	out->name = s[0];
-	out->inferred = is_string(rd, ctx, L, s[2]) ? s[2] : 0;
+	out->inferred = inferred ? s[2] : 0;
 	out->start = smi(pos[0]);
 	return 0;
 }

@@ -39,6 +39,11 @@ struct v8_layout {
  * outside what this reader was written for. */
 int v8obj__layout(const char *exe, const char *root, struct v8_layout *L, char *why, size_t whylen);
 
+/* Where V8's interpreter keeps a frame's context (or type marker), bytecode array and bytecode offset below
+ * its frame pointer (v8dbg_off_fp_*, positive: multiples of 8 up to 64), into off. 0, -ENOENT (not exported),
+ * -EPROTO (out of that range). */
+int v8obj__frame_offsets(const char *exe, const char *root, uint8_t off[3]);
+
 struct v8_func {
 	char name[160]; /* the function's name, else the name V8 inferred for it, else "(anonymous)": UTF-8,
 			 * control characters as '?' */
