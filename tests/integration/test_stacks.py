@@ -737,22 +737,23 @@ class NodeAttach(StacksCase):
         self.addCleanup(proc.kill)
         return proc
 
-    def run_workload(self, node, workload, *args, attach_after=0.0, attach_s=2, hz=HZ):
+    def run_workload(self, node, workload, *args, attach_after=0.0, attach_s=2, hz=HZ, extra=()):
         """node WORKLOAD TRUTH [args] started without flags, attached to attach_after seconds after its start
-        for attach_s seconds; its exit waited for. The report, and the truth the workload wrote."""
+        for attach_s seconds (or until it exits), with extra options; its exit waited for. The report, and the
+        truth the workload wrote."""
         tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
         self.addCleanup(shutil.rmtree, tmp, True)
         truth_path = os.path.join(tmp, "truth.json")
         proc = self.start_node(node, rtp.workload(workload), truth_path, *args)
         time.sleep(attach_after)
-        report = self.attach_json(proc.pid, attach_s, hz=hz)
+        report = self.attach_json(proc.pid, attach_s, hz=hz, extra=extra)
         self.assertEqual(proc.wait(timeout=60), 0)
         with open(truth_path) as f:
             return report, json.load(f), tmp
 
-    def attach_json(self, pid, seconds, hz=HZ):
+    def attach_json(self, pid, seconds, hz=HZ, extra=()):
         res = rtp.rtprof("attach", "--json", "-o", "-", "--stacks", "--sample-hz", str(hz), "-d", str(seconds),
-                         str(pid), timeout=120)
+                         *extra, str(pid), timeout=120)
         self.assertEqual(res.returncode, 0, res.describe())
         return rtp.parse_report(self, res.stdout, "attach's report")
 
@@ -847,18 +848,8 @@ class NodeAttach(StacksCase):
         takes longer than the release build's 5 ms to name a new stack)."""
         for major in (20, 22, 24):
             with self.subTest(node=major):
-                node = rtp.require_node_major(self, major)
-                tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
-                self.addCleanup(shutil.rmtree, tmp, True)
-                truth_path = os.path.join(tmp, "truth.json")
-                proc = self.start_node(node, rtp.workload("js_syscalls.js"), truth_path, "3000", "1500")
-                res = rtp.rtprof("attach", "--json", "-o", "-", "--stacks", "--exact-latency", "-d", "30",
-                                 str(proc.pid), timeout=120)
-                self.assertEqual(res.returncode, 0, res.describe())
-                report = rtp.parse_report(self, res.stdout, "attach's report")
-                self.assertEqual(proc.wait(timeout=60), 0)
-                with open(truth_path) as f:
-                    truth = json.load(f)
+                report, truth, _ = self.run_workload(rtp.require_node_major(self, major), "js_syscalls.js", "3000",
+                                                     "1500", attach_s=30, hz=99, extra=["--exact-latency"])
                 self.assertEqual(truth["calls"], 3000)
                 stats = [r for r in report["profiles"]["syscalls"]
                          if r["pid"] == truth["pid"] and r["syscall"] in ("statx", "newfstatat", "stat", "lstat")]
