@@ -575,8 +575,9 @@ void engine__free(struct engine *e)
 
 /* Give each thread that exists at attach the kernel's accounting of that moment as its base, so its
  * totals cover the attached window however long it runs before its first switch; a process spawned for
- * the profile gets a zero base, its totals covering its whole life. A thread the probes saw first keeps
- * the base they took (BPF_NOEXIST). */
+ * the profile gets a zero base, its totals covering its whole life, and starts from the switches the
+ * kernel counted so far (the wait for its go-ahead; a preemption before it, on a busy machine). A thread
+ * the probes saw first keeps the base they took (BPF_NOEXIST). */
 static void seed_threads(struct engine *e, pid_t pid, unsigned int session, bool spawned)
 {
 	uint64_t now = clock__mono_ns();
@@ -591,6 +592,7 @@ static void seed_threads(struct engine *e, pid_t pid, unsigned int session, bool
 	while ((d = readdir(dir))) {
 		struct rtp_thread t = { .tgid = (__u32)pid, .flags = RTP_THR_KSTATS };
 		struct proc_schedstat ss;
+		struct proc_status status;
 		struct proc_stat st;
 		char *end;
 		long tid = strtol(d->d_name, &end, 10);
@@ -603,6 +605,11 @@ static void seed_threads(struct engine *e, pid_t pid, unsigned int session, bool
 		t.k_runq_base = spawned ? 0 : ss.runq_wait_ns;
 		t.k_oncpu = ss.oncpu_ns;
 		t.k_runq = ss.runq_wait_ns;
+		/* /proc/PID/status counts the switches of thread PID alone: the one thread of a spawned process */
+		if (spawned && tid == pid && procfs__read_status(pid, &status) == 0) {
+			t.sched.vol_switches = status.vol_switches;
+			t.sched.invol_switches = status.invol_switches;
+		}
 		if (procfs__read_stat(pid, (pid_t)tid, &st) == 0)
 			snprintf(t.comm, sizeof(t.comm), "%s", st.comm);
 		share = engine_share_charge(e, session);
@@ -617,7 +624,9 @@ static void seed_threads(struct engine *e, pid_t pid, unsigned int session, bool
 			struct trace_rec rec = { .type = TRACE_THREAD_BASE };
 
 			rec.th = (struct trace_thread_acct){ .tid = t.tid, .tgid = t.tgid, .ts_ns = now,
-							     .oncpu_ns = t.k_oncpu_base, .runq_ns = t.k_runq_base };
+							     .oncpu_ns = t.k_oncpu_base, .runq_ns = t.k_runq_base,
+							     .vol_switches = t.sched.vol_switches,
+							     .invol_switches = t.sched.invol_switches };
 			memcpy(rec.th.comm, t.comm, sizeof(rec.th.comm));
 			engine_trace(e, &rec);
 		}

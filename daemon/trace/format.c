@@ -237,6 +237,9 @@ int tf_encode_record(struct tf_buf *b, const struct trace_rec *rec, uint64_t *pr
 		       tf_put_varint(b, tf_zigzag(rec->ev.exit_code)) ?: tf_put_varint(b, rec->ev.cpu) ?:
 		       tf_put_str(b, rec->ev.comm, sizeof(rec->ev.comm));
 	case TRACE_THREAD_BASE:
+		return tf_put_varint(b, rec->th.tid) ?: tf_put_varint(b, rec->th.tgid) ?: tf_put_varint(b, rec->th.oncpu_ns) ?:
+		       tf_put_varint(b, rec->th.runq_ns) ?: tf_put_str(b, rec->th.comm, sizeof(rec->th.comm)) ?:
+		       tf_put_varint(b, rec->th.vol_switches) ?: tf_put_varint(b, rec->th.invol_switches);
 	case TRACE_THREAD_END:
 		return tf_put_varint(b, rec->th.tid) ?: tf_put_varint(b, rec->th.tgid) ?: tf_put_varint(b, rec->th.oncpu_ns) ?:
 		       tf_put_varint(b, rec->th.runq_ns) ?: tf_put_str(b, rec->th.comm, sizeof(rec->th.comm));
@@ -418,6 +421,10 @@ bool tf_decode_record(struct tf_cur *c, uint64_t *prev_ts, struct trace_rec *rec
 		rec->th.oncpu_ns = tf_get_varint(c);
 		rec->th.runq_ns = tf_get_varint(c);
 		tf_get_str(c, rec->th.comm, sizeof(rec->th.comm));
+		if (type == TRACE_THREAD_BASE && (!c->version || c->version >= 4)) {
+			rec->th.vol_switches = tf_get_varint(c);
+			rec->th.invol_switches = tf_get_varint(c);
+		}
 		break;
 	case TRACE_PROC:
 		rec->proc.ts_ns = ts;

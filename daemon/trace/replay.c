@@ -315,6 +315,9 @@ tsys_done:
 			memcpy(t->comm, rec->th.comm, sizeof(t->comm));
 			t->have_base = false; /* this reading is the base */
 			t->last_on = t->last_rq = 0;
+			/* a spawned process's switches before it (engine seed_threads), as the live table has them */
+			t->sched.vol_switches += rec->th.vol_switches;
+			t->sched.invol_switches += rec->th.invol_switches;
 		}
 		thr_reading(t, rec->th.oncpu_ns, rec->th.runq_ns, a->busy,
 			    rtp_acct_running(&t->sched) ? t->cpu : UINT32_MAX, a->ncpus);

@@ -13,8 +13,9 @@
 #include "accounting.h"
 #include "rtprof_abi.h"
 
-/* 2: runtime records (RTP_TR_RUNTIME) added; version 1 files are read too */
-#define TRACE_FORMAT_VERSION 3
+/* 2: runtime records (RTP_TR_RUNTIME) added; 3: when the runtime probes were placed; 4: a thread base's
+ * switch counts. Versions 1 to 3 are read too. */
+#define TRACE_FORMAT_VERSION 4
 #define TRACE_MAX_CPUS 4096
 /* What a reader keeps of a trace, whatever the file holds: the records of other threads and processes are
  * counted (the report's thread_drops and proc_drops), not kept. A recording holds fewer: rtprofd tracks
@@ -53,6 +54,9 @@ struct trace_thread_acct {
 	uint64_t ts_ns;
 	uint64_t oncpu_ns;
 	uint64_t runq_ns;
+	/* TRACE_THREAD_BASE: the switches counted before the base, as the kernel counted them: a process spawned
+	 * for the profile counts from its fork (0 for a thread counted from the attach, and before version 4) */
+	uint64_t vol_switches, invol_switches;
 	char comm[RTP_COMM_LEN];
 };
 

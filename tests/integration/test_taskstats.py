@@ -12,10 +12,12 @@ notification):
   its run-queue wait may grow after the notification too; otherwise it is the notification's within 2% +
   0.5 ms;
 - on-CPU is at most one tick more than the notification's (the kernel reads sum_exec_runtime of the running
-  task without bringing it up to date, which the tick does at least once a tick), except for the last thread
-  of the process (AGROUP), which then tears the process down: its address space and files, milliseconds.
-The thread `rtprof run` launched counts from its fork; its switch while it waited for the go-ahead, before
-the attach, is the one the probes cannot see.
+  task without bringing it up to date, which the tick does at least once a tick), plus the thread's way out
+  after its notification (exit_mm, exit_files, exit_notify: tens of microseconds, EXIT_PATH_NS), except for
+  the last thread of the process (AGROUP), which then tears the process down: its address space and files,
+  milliseconds.
+The thread `rtprof run` launched counts from its fork, its switches too: those before the attach (its wait for
+the go-ahead, and any preemption before it on a busy machine) are the kernel's count at the attach.
 The workloads (tests/workloads/exit_threads.*) run short threads (a few ms) and long ones (~0.4 s, CPU and
 sleeps) in Python and in Node, more runnable than there are CPUs, several times each: a figure lost at a
 thread's exit shows in some runs only.
@@ -39,6 +41,9 @@ REPETITIONS = 5
 # Switches of a thread after its notification, besides its last: blocked or preempted on its way out (seen up
 # to 2, and 4 for the thread that tears the process down). Far fewer than counting every switch twice.
 MAX_SWITCHES_AFTER = 8
+# A thread's CPU time on its way out, after its notification and before its last switch-out: it runs the rest
+# of do_exit(). 44 us past the tick was seen on a loaded 2-CPU machine.
+EXIT_PATH_NS = 500000
 
 # <linux/netlink.h>, <linux/genetlink.h>
 NETLINK_GENERIC = 16
@@ -319,8 +324,7 @@ class ExitTaskstats(unittest.TestCase):
         problems = []
         switches = row["vol_switches"] + row["invol_switches"]
         ts_switches = ts["nvcsw"] + ts["nivcsw"]
-        # the launched thread's switch while it waited for rtprof's go-ahead, before the attach, is not seen
-        first = ts_switches - 1 if launched else ts_switches
+        first = ts_switches
         if switches < first:
             problems.append("%d switches (%d vol + %d invol), fewer than taskstats %d (%d + %d)"
                             % (switches, row["vol_switches"], row["invol_switches"], ts_switches, ts["nvcsw"],
@@ -339,10 +343,10 @@ class ExitTaskstats(unittest.TestCase):
             problems.append("run-queue wait %.3f ms, taskstats %.3f ms: off by %+.3f ms, tolerance %s%.3f ms"
                             % (got / 1e6, ref / 1e6, (got - ref) / 1e6, "+-" if quiet else "-", tol / 1e6))
         ref, got = ts["cpu_run_virtual_total"], row["oncpu_ns"]
-        if got < ref or (not teardown and got > ref + self.tick_ns):
+        if got < ref or (not teardown and got > ref + self.tick_ns + EXIT_PATH_NS):
             problems.append("on-CPU %.3f ms, taskstats %.3f ms: off by %+.3f ms, expected within [0, %s] ms"
                             % (got / 1e6, ref / 1e6, (got - ref) / 1e6,
-                               "+inf" if teardown else "%.3f" % (self.tick_ns / 1e6)))
+                               "+inf" if teardown else "%.3f" % ((self.tick_ns + EXIT_PATH_NS) / 1e6)))
         return ["tid %d%s: %s (switches %d, taskstats %d)" % (tid, " (launched)" if launched else "", p, switches,
                                                              ts_switches) for p in problems]
 

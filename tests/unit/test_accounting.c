@@ -410,7 +410,10 @@ static void test_replay(void)
 	CHECK_EQ(trace_writer__write(w, &r), 0);
 	memset(&r, 0, sizeof(r));
 	r.type = TRACE_THREAD_BASE;
-	r.th = (struct trace_thread_acct){ .tid = 100, .tgid = 100, .ts_ns = 1000, .comm = "node" };
+	/* spawned for the recording: the kernel counted 1 voluntary switch (its wait for the go-ahead) and 3
+	 * preemptions before the base */
+	r.th = (struct trace_thread_acct){ .tid = 100, .tgid = 100, .ts_ns = 1000, .vol_switches = 1,
+					   .invol_switches = 3, .comm = "node" };
 	CHECK_EQ(trace_writer__write(w, &r), 0);
 	memset(&r, 0, sizeof(r));
 	r.type = TRACE_RUNTIME;
@@ -445,8 +448,8 @@ static void test_replay(void)
 		CHECK(t != NULL);
 		if (t) {
 			CHECK_EQ(t->tid, 100);
-			CHECK_EQ(t->vol_switches, 2);
-			CHECK_EQ(t->invol_switches, 2);
+			CHECK_EQ(t->vol_switches, 1 + 2);
+			CHECK_EQ(t->invol_switches, 3 + 2);
 			CHECK_EQ(t->sleep_ns, 5000);
 			CHECK_EQ(t->block_ns, 2000);
 			CHECK_EQ(t->migrations, 1);
