@@ -52,7 +52,8 @@ static void run_help(FILE *out)
 		"      --gil METHOD  how the GIL is measured: futex (default, no breakpoints) or uprobes (exact,\n"
 		"                    a breakpoint at each acquisition and release: costly on I/O-heavy code)\n"
 		"      --stacks      sample Python stacks on CPU: the report's \"Top functions\" and JSON profiles\n"
-		"                    (node: its JavaScript functions, from the perf map NODE_OPTIONS asks it for)\n"
+		"                    (node: its JavaScript functions, from V8's objects, else from the perf map\n"
+		"                    that NODE_OPTIONS asks it for)\n"
 		"      --sample-hz N samples a second on each CPU (default 99; implies --stacks)\n"
 		"      --per-thread    each thread's syscall table too (JSON: thread_syscalls)\n"
 		"      --loop-threshold-ms N  with --stacks, node: name the stack of each event-loop iteration\n"
@@ -188,6 +189,16 @@ static int run_as_switch(const struct run_as *ra)
 }
 
 #define NODE_PERF_OPTIONS "--perf-basic-prof-only-functions --interpreted-frames-native-stack"
+/* the go-ahead's byte when the child is to ask node for its perf map */
+#define GO_PERF_MAP 'P'
+
+/* Whether the command's NODE_OPTIONS asks for a perf map already: the user's own, left to them. */
+static bool node_options_own_map(void)
+{
+	const char *old = getenv("NODE_OPTIONS");
+
+	return old && strstr(old, "--perf-basic-prof");
+}
 
 static int set_node_options(void)
 {
@@ -195,8 +206,6 @@ static int set_node_options(void)
 	char *v = NULL;
 	int r;
 
-	if (old && strstr(old, "--perf-basic-prof"))
-		return 1; /* the user's own: their map, left to them */
 	if (asprintf(&v, "%s%s" NODE_PERF_OPTIONS, old ? old : "", old && old[0] ? " " : "") < 0)
 		return -ENOMEM;
 	r = setenv("NODE_OPTIONS", v, 1) ? -errno : 0;
@@ -208,12 +217,19 @@ static void child_exec(int go_fd, int err_fd, const char *file, char **argv, boo
 	__attribute__((noreturn));
 static void child_exec(int go_fd, int err_fd, const char *file, char **argv, bool traced, const struct run_as *ra)
 {
-	char c;
+	char c = 0;
+	ssize_t got;
 	int e;
 
-	/* wait until the parent has put this pid in the target set */
-	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
+	/* wait until the parent has put this pid in the target set; its byte says whether node is to write its
+	 * perf map (--stacks, a program whose functions are not read from V8's objects) */
+	while ((got = read(go_fd, &c, 1)) < 0 && errno == EINTR)
 		;
+	if (got == 1 && c == GO_PERF_MAP && set_node_options()) {
+		e = errno ?: ENOMEM;
+		(void)!write(err_fd, &e, sizeof(e));
+		_exit(EXIT_NOEXEC);
+	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -262,7 +278,7 @@ int cmd_run(int argc, char **argv)
 	struct launch launch = { .state = LAUNCH_OFF };
 	struct engine_prefetch *prefetch;
 	struct run_as run_as;
-	bool traced = launch__wanted();
+	bool traced = launch__wanted(), v8_readable;
 	sigset_t chld;
 	pid_t child = -1;
 	int r, sigfd = -1, exec_errno = 0, status = 0, ret = EXIT_USAGE;
@@ -292,10 +308,10 @@ int cmd_run(int argc, char **argv)
 		ret = EXIT_FAILURE_RT;
 		goto cleanup;
 	}
-	/* --stacks: node names its JavaScript functions in a perf map (the walker reads it), with interpreted
-	 * frames on the native stack; the command's own NODE_OPTIONS are kept before ours */
-	if (po.sample_hz && set_node_options() == 0)
-		po.node_perf_map = true;
+	/* --stacks: a node whose JavaScript functions are not read from V8's objects names them in a perf map
+	 * (the walker reads it), with interpreted frames on the native stack: the child adds those flags to the
+	 * command's own NODE_OPTIONS unless the program is such a node itself (known by the go-ahead) */
+	po.node_perf_map = po.sample_hz && !node_options_own_map();
 	fflush(NULL);
 	child = fork();
 	if (child < 0) {
@@ -323,9 +339,9 @@ int cmd_run(int argc, char **argv)
 	/* the probes load after the fork: the child, waiting to exec, shares none of their buffers (its
 	 * peak RSS, which wait4 reports, would count them) */
 	/* while the probes load: what placing the runtime probes will need of the program */
-	prefetch = engine__prefetch(cmd_path);
+	prefetch = engine__prefetch(cmd_path, po.sample_hz != 0);
 	r = profile__new_engine(&po, &e);
-	engine__prefetch_join(prefetch);
+	v8_readable = engine__prefetch_join(prefetch);
 	if (r) {
 		ret = EXIT_USAGE;
 	} else if (po.trace && profile__open_recorder(&po, &o, e, "run", child, argv, &rec)) {
@@ -343,6 +359,8 @@ int cmd_run(int argc, char **argv)
 	}
 	pidfd = procfs__pidfd_open(child);
 	t0_ns = clock__mono_ns();
+	if (po.node_perf_map && !v8_readable)
+		(void)!write(go[1], &(char){ GO_PERF_MAP }, 1);
 	close(go[1]);
 	go[1] = -1;
 	o.trace_used = true;

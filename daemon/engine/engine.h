@@ -56,11 +56,13 @@ int engine__new(const struct engine_opts *opts, struct engine **out, char *err, 
 void engine__free(struct engine *e);
 
 /* What placing the runtime probes in the program at `path` will need (its runtime, its interpreter's
- * symbols), read on a thread of its own, while engine__new loads the probes (prefetch.c); kept where the
- * engine looks for it. engine__prefetch_join waits for the thread (NULL: none could start). */
+ * symbols; with stacks, node's v8dbg constants), read on a thread of its own, while engine__new loads the
+ * probes (prefetch.c); kept where the engine looks for it. engine__prefetch_join waits for the thread (NULL:
+ * none could start): with stacks, whether the program is a node whose JavaScript functions are read from
+ * V8's objects (then it needs no perf map). */
 struct engine_prefetch;
-struct engine_prefetch *engine__prefetch(const char *path);
-void engine__prefetch_join(struct engine_prefetch *pf);
+struct engine_prefetch *engine__prefetch(const char *path, bool stacks);
+bool engine__prefetch_join(struct engine_prefetch *pf);
 
 /* Sessions: each aggregates its targets (and what they fork) apart from the others. The CLI uses the
  * functions without a session argument, which act on session 0. */

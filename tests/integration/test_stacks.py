@@ -609,9 +609,27 @@ class NotWalked(StacksCase):
         self.assertNotIn("profiles", report)
 
 
+def unreadable_node(test, major):
+    """A copy of node MAJOR whose V8 layout cannot be read: its v8dbg_ constant for the SharedFunctionInfo's name
+    renamed, as a build without it would be. Its path."""
+    node = rtp.require_node_major(test, major)
+    tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
+    test.addCleanup(shutil.rmtree, tmp, True)
+    patched = os.path.join(tmp, "node")
+    with open(node, "rb") as f:
+        data = f.read()
+    name = b"v8dbg_class_SharedFunctionInfo__name_or_scope_info__"
+    test.assertIn(name, data)
+    with open(patched, "wb") as f:
+        f.write(data.replace(name, b"x" + name[1:]))
+    os.chmod(patched, 0o755)
+    return patched
+
+
 class NodeStacks(StacksCase):
     """JavaScript functions of node 20, 22 and 24 under `rtprof run --stacks`: frame-pointer stacks, named from
-    the perf map that node writes because rtprof sets NODE_OPTIONS for the command."""
+    V8's objects; a node whose objects cannot be read, from the perf map that node writes because rtprof adds
+    its flags to the command's NODE_OPTIONS."""
 
     def js_profile(self, node, seconds="2.0", hz=HZ):
         tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
@@ -625,31 +643,45 @@ class NodeStacks(StacksCase):
     def test_shares_of_two_functions(self):
         """spinA and spinB take 70/30 of the busy time as the workload measures it: each one's samples (the
         innermost JavaScript frame of the stack) within 5 points; both named with their script and first line;
-        the sample count the rate times the CPU time; the perf map removed after the run."""
+        read from V8's objects, with no perf map asked for."""
         for major in (20, 22, 24):
             with self.subTest(node=major):
-                node = rtp.require_node_major(self, major)
-                report, truth = self.js_profile(node)
+                report, truth = self.js_profile(rtp.require_node_major(self, major))
                 procs = {p["pid"]: p for p in report["profiles"]["processes"]}
-                self.assertEqual(procs[truth["pid"]]["method"], "frame pointers, V8's objects and node's perf map",
-                                 procs)
-                rows = self.rows_of(report, truth["pid"])
-                split = {"spinA": 0, "spinB": 0}
-                for row in rows:
-                    js = [f for f in row["stack"] if f["file"] == truth["file"]]
-                    # V8's tier markers (node 24's "*'" and "+'" too) are not part of a name
-                    self.assertFalse([f for f in js if f["function"][:1] in "~^*+'"], row["stack"])
-                    if js and js[-1]["function"] in split:
-                        split[js[-1]["function"]] += row["samples"]
-                        self.assertEqual(js[-1]["line"], truth["lines"][js[-1]["function"]], js[-1])
-                total_ms = truth["ms"]["spinA"] + truth["ms"]["spinB"]
-                got = sum(split.values())
-                self.assertGreater(got, 0.5 * sum(r["samples"] for r in rows), "most samples in the two: %s" % split)
-                for name in split:
-                    self.assertAlmostEqual(split[name] / got, truth["ms"][name] / total_ms, delta=0.05,
-                                           msg="%s's share: samples %s, ms %s" % (name, split, truth["ms"]))
-                self.assertFalse(os.path.exists("/tmp/perf-%d.map" % truth["pid"]), "the perf map is removed")
-                self.assertEqual(glob.glob("isolate-0x*-%d-v8.log" % truth["pid"]), [], "V8's logs are removed")
+                self.assertEqual(procs[truth["pid"]]["method"], "frame pointers, V8's objects", procs)
+                self.assertEqual(truth["node_options"], "", "the command's NODE_OPTIONS are left alone")
+                self.check_split(report, truth)
+
+    def test_perf_map_when_unreadable(self):
+        """A node whose V8 objects cannot be read (unreadable_node): rtprof run adds the perf map's flags to its
+        NODE_OPTIONS, and names spinA and spinB from the map, in their shares; the map is removed after the
+        run."""
+        report, truth = self.js_profile(unreadable_node(self, 24))
+        procs = {p["pid"]: p for p in report["profiles"]["processes"]}
+        self.assertEqual(procs[truth["pid"]]["method"], "frame pointers, node's perf map", procs)
+        self.assertIn("--perf-basic-prof-only-functions", truth["node_options"])
+        self.check_split(report, truth)
+
+    def check_split(self, report, truth):
+        """spinA and spinB's shares of the samples (by innermost JavaScript frame) within 5 points of the
+        workload's own clock; both named with their script and first line; no perf map or V8 log left."""
+        rows = self.rows_of(report, truth["pid"])
+        split = {"spinA": 0, "spinB": 0}
+        for row in rows:
+            js = [f for f in row["stack"] if f["file"] == truth["file"]]
+            # V8's tier markers (node 24's "*'" and "+'" too) are not part of a name
+            self.assertFalse([f for f in js if f["function"][:1] in "~^*+'"], row["stack"])
+            if js and js[-1]["function"] in split:
+                split[js[-1]["function"]] += row["samples"]
+                self.assertEqual(js[-1]["line"], truth["lines"][js[-1]["function"]], js[-1])
+        total_ms = truth["ms"]["spinA"] + truth["ms"]["spinB"]
+        got = sum(split.values())
+        self.assertGreater(got, 0.5 * sum(r["samples"] for r in rows), "most samples in the two: %s" % split)
+        for name in split:
+            self.assertAlmostEqual(split[name] / got, truth["ms"][name] / total_ms, delta=0.05,
+                                   msg="%s's share: samples %s, ms %s" % (name, split, truth["ms"]))
+        self.assertFalse(os.path.exists("/tmp/perf-%d.map" % truth["pid"]), "the perf map is removed")
+        self.assertEqual(glob.glob("isolate-0x*-%d-v8.log" % truth["pid"]), [], "V8's logs are removed")
 
     def test_http_handler_under_wrk(self):
         """An HTTP server under wrk (-t2 -c16, 2 s): its request handler, handleRequest, among the top 5
@@ -875,18 +907,9 @@ class NodeAttach(StacksCase):
         """A node whose V8 layout cannot be read (a copy whose v8dbg_ constant for the SharedFunctionInfo's
         name is renamed, as a build without it would be) and that writes no perf map: no frames at all, and
         the reason (never names guessed)."""
-        node = rtp.require_node_major(self, 24)
-        tmp = tempfile.mkdtemp(prefix="rtprof-stacks-js-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        patched = os.path.join(tmp, "node")
-        with open(node, "rb") as f:
-            data = f.read()
-        name = b"v8dbg_class_SharedFunctionInfo__name_or_scope_info__"
-        self.assertIn(name, data)
-        with open(patched, "wb") as f:
-            f.write(data.replace(name, b"x" + name[1:]))
-        os.chmod(patched, 0o755)
-        proc = self.start_node(patched, rtp.workload("stacks_split.js"), os.path.join(tmp, "t.json"), "3")
+        patched = unreadable_node(self, 24)
+        proc = self.start_node(patched, rtp.workload("stacks_split.js"), os.path.join(os.path.dirname(patched),
+                                                                                       "t.json"), "3")
         time.sleep(0.7)
         report = self.attach_json(proc.pid, 1, hz=99)
         procs = {p["pid"]: p for p in report["profiles"]["processes"]}

@@ -5,7 +5,7 @@
 // number of iterations of plain arithmetic (calibrated at the start to the time it should take), so that
 // its time is JavaScript's own, not a clock's called in the loop. Rounds last 5 to 15 ms at random (a fixed
 // round would run in step with a sampler's period). Writes {"pid", "version", "file", "ms": {"spinA",
-// "spinB"}, "lines": {"spinA", "spinB"}} to OUT.
+// "spinB"}, "lines": {"spinA", "spinB"}, "node_options": its NODE_OPTIONS ("" without)} to OUT.
 'use strict';
 const fs = require('fs');
 const { performance } = require('perf_hooks');
@@ -58,6 +58,7 @@ function main() {
   fs.writeFileSync(out, JSON.stringify({
     pid: process.pid, version: process.version, file: __filename, ms: spent,
     lines: { spinA: lineOf('spinA'), spinB: lineOf('spinB') }, sink,
+    node_options: process.env.NODE_OPTIONS || '',
   }));
 }
 
