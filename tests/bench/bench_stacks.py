@@ -13,8 +13,8 @@ threaded I/O program over --no-runtime.
     the sampler (rtp_py_sample), of the off-CPU walker (rtp_py_switch) and of the syscall exit with stacks,
     with a stack 3 frames deep and 103 frames deep: the difference over 100 frames is the cost of a frame.
 (d) Node: bench_runtime.py's HTTP server under wrk (-t2 -c32 -dDURATION), started with the perf map's flags
-    (--perf-basic-prof-only-functions --interpreted-frames-native-stack, as `rtprof run --stacks` sets them,
-    in every variant), untraced, under `rtprof attach` (runtime metrics) and `rtprof attach --stacks` (99 Hz):
+    (--perf-basic-prof-only-functions --interpreted-frames-native-stack, as `rtprof run --stacks` sets them
+    for a node whose V8 objects it cannot read; in every variant), untraced, under `rtprof attach` (runtime metrics) and `rtprof attach --stacks` (99 Hz):
     the stacks' cost is --stacks over runtime of the same round, by requests/s. Budget 1.03x.
 (e) The same server started without any flag: its JavaScript frames named from V8's own objects (each
     frame's function read by the walker). Budget 1.03x.
