@@ -1,8 +1,9 @@
 """usage: stacks_deep.py OUT DEPTH SECONDS
 
 Recurses DEPTH calls deep in recurse(), then spins SECONDS of CPU in spin() at the bottom. Writes {"pid",
-"call_line" (the line of recurse's call to itself), "bottom_line" (its call to spin), "spin_lines" (spin's
-loop), "file"} to OUT.
+"call_line" (the line of recurse's call to itself), "bottom_line" (its call to spin), "spin_lines" (every line
+of spin, its def and its first statement included), "loop_lines" (spin's loop, where nearly all its time goes),
+"file"} to OUT.
 """
 import inspect
 import json
@@ -34,8 +35,10 @@ def main():
     bottom = [first + i for i, line in enumerate(src) if "return spin(" in line][0]
     src, first = inspect.getsourcelines(spin)
     loop = [first + i for i, line in enumerate(src) if "while" in line or "x += 1" in line]
+    every = list(range(first, first + len(src)))
     with open(out, "w") as f:
-        json.dump({"pid": os.getpid(), "call_line": call, "bottom_line": bottom, "spin_lines": loop, "file": os.path.abspath(__file__)}, f)
+        json.dump({"pid": os.getpid(), "call_line": call, "bottom_line": bottom, "spin_lines": every,
+                   "loop_lines": loop, "file": os.path.abspath(__file__)}, f)
 
 
 main()
