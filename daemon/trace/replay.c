@@ -22,6 +22,8 @@ struct thr {
 	char comm[RTP_COMM_LEN];
 	bool have_base, exited;
 	uint64_t base_on, base_rq, last_on, last_rq;
+	uint64_t base_ts; /* when base_on/base_rq were read (0: the thread was born under tracing, base 0) */
+	uint32_t base_cpu;
 	struct rtp_sched_acct sched; /* as the probes keep it (bpf/accounting.h) */
 	uint64_t born_ts, exit_ts; /* 0: before the trace / after it */
 	/* runtime metrics (RTP_TR_RUNTIME records; epoll waits for an event loop's idle time) */
@@ -197,12 +199,15 @@ static int add_errno(struct agg *a, uint32_t nr, uint32_t err)
 }
 
 /* The kernel's accounting of a thread as the trace saw it: the first reading is its base. */
-static void thr_reading(struct thr *t, uint64_t on, uint64_t rq, uint64_t *busy, uint32_t cpu, uint32_t ncpus)
+static void thr_reading(struct thr *t, uint64_t ts, uint64_t on, uint64_t rq, uint64_t *busy, uint32_t cpu,
+			uint32_t ncpus)
 {
 	if (!t->have_base) {
 		t->have_base = true;
 		t->base_on = t->last_on = on;
 		t->base_rq = rq;
+		t->base_ts = ts;
+		t->base_cpu = cpu;
 	}
 	if (on >= t->last_on && cpu < ncpus)
 		busy[cpu] += on - t->last_on;
@@ -270,7 +275,8 @@ tsys_done:
 		if ((err = thr_get(a, rec->sw.prev_tid, &t)))
 			return err;
 		if (t) {
-			thr_reading(t, rec->sw.prev_oncpu_ns, rec->sw.prev_runq_ns, a->busy, rec->sw.cpu, a->ncpus);
+			thr_reading(t, ts, rec->sw.prev_oncpu_ns, rec->sw.prev_runq_ns, a->busy, rec->sw.cpu,
+				    a->ncpus);
 			(void)rtp_acct_switch_out(&t->sched, rec->sw.preempt != 0, rec->sw.prev_state, ts);
 		}
 		if ((err = thr_get(a, rec->sw.next_tid, &t)))
@@ -319,7 +325,7 @@ tsys_done:
 			t->sched.vol_switches += rec->th.vol_switches;
 			t->sched.invol_switches += rec->th.invol_switches;
 		}
-		thr_reading(t, rec->th.oncpu_ns, rec->th.runq_ns, a->busy,
+		thr_reading(t, ts, rec->th.oncpu_ns, rec->th.runq_ns, a->busy,
 			    rtp_acct_running(&t->sched) ? t->cpu : UINT32_MAX, a->ncpus);
 		return 0;
 	case TRACE_PROC:
@@ -341,8 +347,18 @@ tsys_done:
 			t->tgid = rec->ev.tgid;
 			t->parent_tid = rec->ev.parent_tid;
 			memcpy(t->comm, rec->ev.comm, sizeof(t->comm));
-			/* born under tracing: its accounting starts from zero */
+			/* born under tracing: its accounting starts from zero. This record comes through the
+			 * events ring, the thread's switches through the trace ring, and the two are written as
+			 * they are read: a reading the thread gave after its birth may be in the file before
+			 * this. Its CPU time and run-queue wait up to that reading (the wait for its first
+			 * switch-in) then count from zero too, as the probes counted them. */
+			if (t->have_base && t->base_ts && t->base_ts >= ts) {
+				if (t->base_cpu < a->ncpus)
+					a->busy[t->base_cpu] += t->base_on;
+				t->base_on = t->base_rq = 0;
+			}
 			t->have_base = true;
+			t->base_ts = 0;
 			t->born_ts = ts;
 		}
 		if (rec->type != RTP_REC_PROC_NEW)

@@ -474,6 +474,83 @@ static void test_replay(void)
 	unlink(path);
 }
 
+/* A thread born under tracing whose first switches were read before its birth record: the record comes
+ * through the events ring, its switches through the trace ring, and the file holds them in the order they were
+ * read. Its CPU time and run-queue wait still count from its birth, its wait for the first switch-in included,
+ * as the probes counted them live. */
+static void test_born_after_its_switches(void)
+{
+	char path[] = "/tmp/rtprof-test-accounting-XXXXXX";
+	struct trace_writer *w = NULL;
+	struct rtp_report *rep = NULL;
+	struct trace_header hdr;
+	struct trace_rec r;
+	char warning[256], err[256];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	trace_header__init(&hdr, 1000, 2, "run", 100, "python3 x.py");
+	CHECK_EQ(trace_writer__open(path, 1, &hdr, &w), 0);
+	if (!w)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.type = TRACE_THREAD_BASE;
+	r.th = (struct trace_thread_acct){ .tid = 100, .tgid = 100, .ts_ns = 1000, .comm = "python3" };
+	CHECK_EQ(trace_writer__write(w, &r), 0);
+	rec_wakeup(w, RTP_TR_WAKEUP, 1200, 101); /* wake_up_new_task */
+	memset(&r, 0, sizeof(r));
+	r.type = RTP_TR_SWITCH;
+	r.sw = (struct rtp_tr_switch){ .type = RTP_TR_SWITCH, .cpu = 1, .ts_ns = 2000, .prev_tid = 0, .next_tid = 101 };
+	CHECK_EQ(trace_writer__write(w, &r), 0);
+	/* preempted after 3000 ns on CPU 1; the kernel has 800 ns of run-queue wait for it, its first */
+	r.sw = (struct rtp_tr_switch){ .type = RTP_TR_SWITCH, .cpu = 1, .ts_ns = 5000, .prev_tid = 101, .next_tid = 0,
+				       .prev_state = RTP_TASK_RUNNING, .preempt = 1, .prev_oncpu_ns = 3000,
+				       .prev_runq_ns = 800 };
+	CHECK_EQ(trace_writer__write(w, &r), 0);
+	memset(&r, 0, sizeof(r));
+	r.type = RTP_REC_THREAD_NEW; /* read from the events ring after those */
+	r.ev = (struct rtp_event){ .type = RTP_REC_THREAD_NEW, .ts_ns = 1100, .tgid = 100, .tid = 101,
+				   .parent_tgid = 100, .parent_tid = 100, .comm = "worker" };
+	CHECK_EQ(trace_writer__write(w, &r), 0);
+	memset(&r, 0, sizeof(r));
+	r.type = RTP_TR_SWITCH;
+	r.sw = (struct rtp_tr_switch){ .type = RTP_TR_SWITCH, .cpu = 0, .ts_ns = 5400, .prev_tid = 0, .next_tid = 101 };
+	CHECK_EQ(trace_writer__write(w, &r), 0);
+	r.sw = (struct rtp_tr_switch){ .type = RTP_TR_SWITCH, .cpu = 0, .ts_ns = 7000, .prev_tid = 101, .next_tid = 0,
+				       .prev_state = RTP_TASK_INTERRUPTIBLE, .prev_oncpu_ns = 4600,
+				       .prev_runq_ns = 1200 };
+	CHECK_EQ(trace_writer__write(w, &r), 0);
+	CHECK_EQ(trace_writer__close(w, &(struct trace_footer){ .end_ns = 10000, .exit_status = 0,
+							     .process_source = "rusage", .stop_reason = "exit" }), 0);
+
+	CHECK_EQ(report__from_trace(path, &rep, warning, sizeof(warning), err, sizeof(err)), 0);
+	if (rep) {
+		const struct rtp_report_thread *t = NULL;
+
+		for (size_t i = 0; i < rep->n_threads; i++)
+			if (rep->threads[i].tid == 101)
+				t = &rep->threads[i];
+		CHECK(t != NULL);
+		if (t) {
+			CHECK_EQ(t->oncpu_ns, 4600);
+			CHECK_EQ(t->runq_wait_ns, 1200);
+			CHECK_EQ(t->parent_tid, 100);
+			CHECK_STREQ(t->name, "worker");
+		}
+		CHECK_EQ(rep->process.ncpus, 2);
+		if (rep->process.ncpus == 2 && rep->duration_ns) {
+			/* CPU 1 ran it 3000 ns, CPU 0 1600 ns, of the session's 9000 */
+			CHECK(rep->process.cpu_load_pct[1] == 100.0 * 3000 / (double)rep->duration_ns);
+			CHECK(rep->process.cpu_load_pct[0] == 100.0 * 1600 / (double)rep->duration_ns);
+		}
+		report__free(rep);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	test_hist_slot();
@@ -488,5 +565,6 @@ int main(void)
 	test_syscalls();
 	test_header_sysnrs();
 	test_replay();
+	test_born_after_its_switches();
 	return check_summary();
 }
