@@ -383,25 +383,52 @@ static void rec_syscall(struct trace_writer *w, uint64_t ts, uint32_t tid, uint3
 	CHECK_EQ(trace_writer__write(w, &r), 0);
 }
 
+/* A trace at path (a mkstemp template) of a "run" of pid 100 on 2 CPUs, begun at 1000 ns: its writer, NULL
+ * after a failed check. nrs: the recording machine's syscall numbers, NULL for this machine's. */
+static struct trace_writer *trace_open(char *path, const char *cmdline, const struct rtp_sysnrs *nrs)
+{
+	struct trace_writer *w = NULL;
+	struct trace_header hdr;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	trace_header__init(&hdr, 1000, 2, "run", 100, cmdline);
+	if (nrs)
+		hdr.sysnrs = *nrs;
+	CHECK_EQ(trace_writer__open(path, 1, &hdr, &w), 0);
+	if (!w)
+		unlink(path);
+	return w;
+}
+
+/* The trace closed at end_ns (the command exited) and replayed without a warning: its report, NULL after a
+ * failed check. */
+static struct rtp_report *trace_replay(struct trace_writer *w, const char *path, uint64_t end_ns)
+{
+	struct rtp_report *rep = NULL;
+	char warning[256] = "", err[256];
+
+	CHECK_EQ(trace_writer__close(w, &(struct trace_footer){ .end_ns = end_ns, .exit_status = 0,
+							     .process_source = "rusage", .stop_reason = "exit" }), 0);
+	CHECK_EQ(report__from_trace(path, &rep, warning, sizeof(warning), err, sizeof(err)), 0);
+	CHECK_STREQ(warning, "");
+	return rep;
+}
+
 /* A node process recorded on an arm64 machine, replayed here: its event loop's epoll waits are found by
  * the numbers in the header (epoll_pwait is 22 there; 281 is execveat), the switches by the shared rules. */
 static void test_replay(void)
 {
 	char path[] = "/tmp/rtprof-test-accounting-XXXXXX";
-	struct trace_writer *w = NULL;
-	struct rtp_report *rep = NULL;
-	struct trace_header hdr;
+	const struct rtp_sysnrs arm64 = { .futex = 98, .epoll_wait = RTP_NR_NONE, .epoll_pwait = 22,
+					  .epoll_pwait2 = 441 };
+	struct trace_writer *w = trace_open(path, "node x.js", &arm64);
+	struct rtp_report *rep;
 	struct trace_rec r;
-	char warning[256], err[256];
-	int fd = mkstemp(path);
 
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	close(fd);
-	trace_header__init(&hdr, 1000, 2, "run", 100, "node x.js");
-	hdr.sysnrs = (struct rtp_sysnrs){ .futex = 98, .epoll_wait = RTP_NR_NONE, .epoll_pwait = 22, .epoll_pwait2 = 441 };
-	CHECK_EQ(trace_writer__open(path, 1, &hdr, &w), 0);
 	if (!w)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -437,14 +464,10 @@ static void test_replay(void)
 	/* its switch-in is missing */
 	rec_switch(w, 24000, 100, 0, RTP_TASK_RUNNING, 1, 14000); /* preempted */
 	rec_switch(w, 24100, 0, 100, 0, 0, 0);                  /* runq 100 */
-	CHECK_EQ(trace_writer__close(w, &(struct trace_footer){ .end_ns = 30000, .exit_status = 0,
-							     .process_source = "rusage", .stop_reason = "exit" }), 0);
-
-	CHECK_EQ(report__from_trace(path, &rep, warning, sizeof(warning), err, sizeof(err)), 0);
+	rep = trace_replay(w, path, 30000);
 	if (rep) {
 		const struct rtp_report_thread *t = rep->n_threads == 1 ? &rep->threads[0] : NULL;
 
-		CHECK_STREQ(warning, "");
 		CHECK(t != NULL);
 		if (t) {
 			CHECK_EQ(t->tid, 100);
@@ -481,19 +504,10 @@ static void test_replay(void)
 static void test_born_after_its_switches(void)
 {
 	char path[] = "/tmp/rtprof-test-accounting-XXXXXX";
-	struct trace_writer *w = NULL;
-	struct rtp_report *rep = NULL;
-	struct trace_header hdr;
+	struct trace_writer *w = trace_open(path, "python3 x.py", NULL);
+	struct rtp_report *rep;
 	struct trace_rec r;
-	char warning[256], err[256];
-	int fd = mkstemp(path);
 
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	close(fd);
-	trace_header__init(&hdr, 1000, 2, "run", 100, "python3 x.py");
-	CHECK_EQ(trace_writer__open(path, 1, &hdr, &w), 0);
 	if (!w)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -523,10 +537,7 @@ static void test_born_after_its_switches(void)
 				       .prev_state = RTP_TASK_INTERRUPTIBLE, .prev_oncpu_ns = 4600,
 				       .prev_runq_ns = 1200 };
 	CHECK_EQ(trace_writer__write(w, &r), 0);
-	CHECK_EQ(trace_writer__close(w, &(struct trace_footer){ .end_ns = 10000, .exit_status = 0,
-							     .process_source = "rusage", .stop_reason = "exit" }), 0);
-
-	CHECK_EQ(report__from_trace(path, &rep, warning, sizeof(warning), err, sizeof(err)), 0);
+	rep = trace_replay(w, path, 10000);
 	if (rep) {
 		const struct rtp_report_thread *t = NULL;
 
