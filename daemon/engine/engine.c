@@ -218,9 +218,9 @@ static void trace_proc(struct engine *e, const struct target_proc *p)
 
 /* known: the runtime found by the caller (rtprofd's watch mode detects it off its event loop), or NULL.
  * from: enum rtp_probes_from; RTP_PROBES_START: the process waits for us (engine__target_execd), what is not
- * needed now is read later. */
+ * needed now is read later. ready: its runtime probes made ahead (engine__rt_ready), taken; NULL. */
 static void proc_detect_runtime(struct engine *e, struct target_proc *p, const struct rtp_runtime_info *known,
-				unsigned int from, uint64_t exec_ns)
+				unsigned int from, uint64_t exec_ns, struct rt_ready *ready)
 {
 	bool quick = from == RTP_PROBES_START;
 
@@ -234,7 +234,7 @@ static void proc_detect_runtime(struct engine *e, struct target_proc *p, const s
 		const struct session *ss = p->session < e->opts.max_sessions ? &e->sessions[p->session] : NULL;
 		unsigned int how = (ss && ss->filewide ? RT_FILEWIDE : 0) | (p->armed ? RT_ARMED : 0);
 
-		rt_attach(&e->rt, p, ss ? ss->rt_mode : ENGINE_RT_OFF, how, from, exec_ns);
+		rt_attach(&e->rt, p, ss ? ss->rt_mode : ENGINE_RT_OFF, how, from, exec_ns, ready);
 	}
 	pystacks__attach(e, p);
 	if (!e->trace_fn)
@@ -298,7 +298,7 @@ static void proc_fork_runtime(struct engine *e, struct target_proc *p, const str
 	snprintf(b, sizeof(b), "/proc/%d/exe", (int)parent->pid);
 	if (stat(a, &sa) || stat(b, &sb) || sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino)
 		return;
-	proc_detect_runtime(e, p, &parent->runtime, RTP_PROBES_FORK, fork_ns);
+	proc_detect_runtime(e, p, &parent->runtime, RTP_PROBES_FORK, fork_ns, NULL);
 }
 
 /* The process exec'd at exec_ns (its record): a new program, whose runtime is found again. */
@@ -306,7 +306,7 @@ static void proc_exec(struct engine *e, struct target_proc *p, uint64_t exec_ns)
 {
 	p->runtime_known = false;
 	p->armed = false; /* its new program's probes go in now */
-	proc_detect_runtime(e, p, NULL, RTP_PROBES_EXEC, exec_ns);
+	proc_detect_runtime(e, p, NULL, RTP_PROBES_EXEC, exec_ns, NULL);
 	/* usage before exec belongs to the launcher, not the program */
 	p->have_first = false;
 	proc_sample(p);
@@ -670,8 +670,10 @@ static uint64_t watch_exec_take(struct engine *e, pid_t pid)
 	return 0;
 }
 
+/* ready: (*ready) the process's runtime probes made ahead, or NULL; taken if the process gets its runtime
+ * probes here, else left to the caller. */
 static int session_add(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *known,
-		       bool spawned, char *err, size_t errlen)
+		       bool spawned, struct rt_ready **ready, char *err, size_t errlen)
 {
 	struct rtp_target tgt = { 0 };
 	struct target_proc *p;
@@ -773,9 +775,11 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		uint64_t exec_ns = watch_exec_take(e, pid);
 
 		if (armed_ns)
-			proc_detect_runtime(e, p, known, RTP_PROBES_START, armed_ns);
+			proc_detect_runtime(e, p, known, RTP_PROBES_START, armed_ns, *ready);
 		else
-			proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns);
+			proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns,
+					    *ready);
+		*ready = NULL; /* taken */
 	}
 	proc_sample(p);
 	if (p->armed && p->have_first) {
@@ -794,18 +798,35 @@ out:
 
 int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen)
 {
-	return session_add(e, session, pid, pidfd, NULL, false, err, errlen);
+	struct rt_ready *none = NULL;
+
+	return session_add(e, session, pid, pidfd, NULL, false, &none, err, errlen);
 }
 
 int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
-			      char *err, size_t errlen)
+			      struct rt_ready *ready, char *err, size_t errlen)
 {
-	return session_add(e, session, pid, pidfd, rt, false, err, errlen);
+	int r = session_add(e, session, pid, pidfd, rt, false, &ready, err, errlen);
+
+	rt_ready_free(&e->rt, ready); /* not taken */
+	return r;
+}
+
+struct rt_ready *engine__rt_ready(struct engine *e, pid_t pid, const struct rtp_runtime_info *rt, int mode)
+{
+	return rt_ready_make(&e->rt, pid, rt, mode);
+}
+
+void engine__rt_ready_free(struct engine *e, struct rt_ready *ready)
+{
+	rt_ready_free(&e->rt, ready);
 }
 
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
 {
-	return session_add(e, session, pid, -1, NULL, false, err, errlen);
+	struct rt_ready *none = NULL;
+
+	return session_add(e, session, pid, -1, NULL, false, &none, err, errlen);
 }
 
 static void session0_init(struct engine *e)
@@ -827,8 +848,10 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 
 int engine__add_spawned(struct engine *e, pid_t pid, char *err, size_t errlen)
 {
+	struct rt_ready *none = NULL;
+
 	session0_init(e);
-	return session_add(e, 0, pid, -1, NULL, true, err, errlen);
+	return session_add(e, 0, pid, -1, NULL, true, &none, err, errlen);
 }
 
 void engine__target_held(struct engine *e, pid_t pid, bool held)
@@ -856,7 +879,7 @@ int engine__target_execd(struct engine *e, pid_t pid)
 	if (procfs__read_stat(pid, 0, &st) == 0)
 		snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
 	p->runtime_known = false;
-	proc_detect_runtime(e, p, NULL, RTP_PROBES_START, 0);
+	proc_detect_runtime(e, p, NULL, RTP_PROBES_START, 0, NULL);
 	/* usage before exec belongs to the launcher, not the program */
 	p->have_first = false;
 	proc_sample(p);

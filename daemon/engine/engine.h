@@ -91,9 +91,18 @@ int engine__session_add(struct engine *e, int session, pid_t pid, char *err, siz
  * process): the attach fails with -ESRCH unless that process still holds pid once it is a target, so
  * that a process that got the pid in the meantime is never profiled in its stead. */
 int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen);
-/* The same, with the process's runtime found already (runtime__detect, by the caller): not looked for again. */
+/* The same, with the process's runtime found already (runtime__detect, by the caller): not looked for again.
+ * ready: its runtime probes made ahead (engine__rt_ready), or NULL; taken in any case. */
+struct rt_ready;
 int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
-			      char *err, size_t errlen);
+			      struct rt_ready *ready, char *err, size_t errlen);
+/* The runtime probes of process pid, whose runtime is rt, for a session whose runtime mode is `mode` (enum
+ * engine_rt_mode), made ahead of engine__session_add_known on any thread: making a probe's link can wait
+ * ~20 ms in the kernel, which the thread serving clients should not. Safe beside the engine's own thread
+ * (it reads only what the engine set up at its creation). NULL: none made; the engine makes them when the
+ * process is added. Free one not handed to engine__session_add_known on the engine's thread. */
+struct rt_ready *engine__rt_ready(struct engine *e, pid_t pid, const struct rtp_runtime_info *rt, int mode);
+void engine__rt_ready_free(struct engine *e, struct rt_ready *ready);
 unsigned int engine__session_live(const struct engine *e, int session);
 /* What runs in the session's first process: its command name and runtime ("python 3.11.2", "node 20.20.2",
  * "" for another program or one not known yet). */

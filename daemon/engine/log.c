@@ -12,7 +12,7 @@
 
 static engine_log_fn log_fn;
 static bool log_verbose;
-static int log_quiet;
+static _Thread_local int log_quiet; /* libbpf prints on the thread that called it */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {

@@ -298,7 +298,10 @@ static int python_gc_sdt(const struct rt_ctx *c, struct target_proc *p, struct r
 	fds[1] = uprobe_multi__link(bpf_program__fd(c->skel->progs.rtp_py_gc_done_usdt), p->pid, elf, offs[1],
 				    cookies[1], sems[1], n[1], false);
 	if (fds[1] < 0) {
-		reaper__add_fd(c->reaper, fds[0]);
+		if (c->off_thread)
+			close(fds[0]); /* this thread may wait for it */
+		else
+			reaper__add_fd(c->reaper, fds[0]);
 		return fds[1];
 	}
 	rt->fds[rt->n_fds++] = fds[0];
@@ -740,13 +743,82 @@ static void watch_template(const struct rt_ctx *c, const char *exe, const struct
 	(void)bpf_map__update_elem(c->skel->maps.watch_files, &key, sizeof(key), &tmpl, sizeof(tmpl), BPF_ANY);
 }
 
+/* A process's probes made ahead (rt_ready_make), for the process and mode they were made for. */
+struct rt_ready {
+	pid_t pid;
+	int mode;
+	struct rtp_runtime_info info;
+	struct rt_state *rt;
+	struct rtp_rt_proc entry;
+	__u32 tflags;
+};
+
+struct rt_ready *rt_ready_make(const struct rt_ctx *c, pid_t pid, const struct rtp_runtime_info *info, int mode)
+{
+	struct rt_ctx here = *c;
+	struct target_proc *p;
+	struct rt_ready *ready;
+
+	if (!c->uprobe_multi || mode == ENGINE_RT_OFF ||
+	    (info->kind != RTP_RUNTIME_PYTHON && info->kind != RTP_RUNTIME_NODE) || !info->exe[0])
+		return NULL;
+	ready = calloc(1, sizeof(*ready));
+	p = calloc(1, sizeof(*p));
+	if (!ready || !p) {
+		free(ready);
+		free(p);
+		return NULL;
+	}
+	here.fw = NULL;
+	here.off_thread = true;
+	p->pid = pid;
+	p->runtime = *info;
+	p->runtime_known = true;
+	*ready = (struct rt_ready){ .pid = pid, .mode = mode, .info = *info };
+	ready->rt = runtime_probes(&here, p, false, mode, &ready->entry, &ready->tflags);
+	free(p);
+	if (!ready->rt) {
+		free(ready);
+		return NULL;
+	}
+	return ready;
+}
+
+void rt_ready_free(const struct rt_ctx *c, struct rt_ready *ready)
+{
+	if (!ready)
+		return;
+	if (ready->rt) {
+		rt_drop_links(c, ready->rt);
+		free(ready->rt);
+	}
+	free(ready);
+}
+
+/* ready's probes, if they are the ones p would get now */
+static struct rt_state *ready_take(struct rt_ready *ready, const struct target_proc *p, int mode, bool filewide,
+				   struct rtp_rt_proc *entry, __u32 *tflags)
+{
+	struct rt_state *rt;
+
+	if (!ready || !ready->rt || filewide || ready->pid != p->pid || ready->mode != mode ||
+	    ready->info.kind != p->runtime.kind || strcmp(ready->info.exe, p->runtime.exe) ||
+	    strcmp(ready->info.lib, p->runtime.lib) || strcmp(ready->info.version, p->runtime.version))
+		return NULL;
+	rt = ready->rt;
+	ready->rt = NULL;
+	*entry = ready->entry;
+	*tflags = ready->tflags;
+	return rt;
+}
+
 void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int how, unsigned int from,
-	       uint64_t exec_ns)
+	       uint64_t exec_ns, struct rt_ready *ready)
 {
 	struct rtp_rt_proc entry = { 0 }, armed;
 	struct rt_state *rt;
 	__u32 key = (__u32)p->pid, tflags = 0;
-	bool keep = false;
+	bool keep = false, filewide;
 
 	/* an exec starts over: the previous program's probes and totals go */
 	rt_detach(c, p);
@@ -761,9 +833,14 @@ void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned
 	    (p->runtime.kind != RTP_RUNTIME_PYTHON && p->runtime.kind != RTP_RUNTIME_NODE)) {
 		if (keep)
 			(void)bpf_map__delete_elem(c->skel->maps.rt_procs, &key, sizeof(key), 0);
+		rt_ready_free(c, ready);
 		return;
 	}
-	rt = runtime_probes(c, p, (how & RT_FILEWIDE) && filewide_room(c), mode, &entry, &tflags);
+	filewide = (how & RT_FILEWIDE) && filewide_room(c);
+	rt = ready_take(ready, p, mode, filewide, &entry, &tflags);
+	rt_ready_free(c, ready); /* what it held that did not fit */
+	if (!rt)
+		rt = runtime_probes(c, p, filewide, mode, &entry, &tflags);
 	if (!rt)
 		return;
 	p->rt = rt;

@@ -11,6 +11,7 @@
 #include "trace/trace.h"
 
 struct rtprof_bpf;
+struct rt_ready;
 
 struct rt_ctx {
 	struct rtprof_bpf *skel;
@@ -20,6 +21,7 @@ struct rt_ctx {
 	struct reaper *reaper; /* where detached probes go to be destroyed (reaper.h) */
 	bool uprobe_multi;     /* uprobes are multi-uprobe links (rt_prepare_uprobe_multi before the load) */
 	struct rt_filewide *fw; /* the probes placed file-wide (watch mode); NULL: none */
+	bool off_thread;        /* rt_ready_make's copy: not on the engine's thread, the reaper not its to use */
 };
 
 /* The table of probes placed on a file for every process, and their links, closed at its free. */
@@ -42,9 +44,16 @@ void rt_prefetch(const char *path);
 #define RT_ARMED 0x2
 
 /* Attach the probes of a process whose runtime is known (python, node) as `mode` (enum engine_rt_mode)
- * says, `from` (enum rtp_probes_from) the exec at exec_ns; detach them (keeping its totals for the report); free what is kept. */
+ * says, `from` (enum rtp_probes_from) the exec at exec_ns; detach them (keeping its totals for the report); free what is kept.
+ * ready: its probes made ahead (rt_ready_make), taken if they fit this process and mode, else dropped; NULL. */
 void rt_attach(const struct rt_ctx *c, struct target_proc *p, int mode, unsigned int how, unsigned int from,
-	       uint64_t exec_ns);
+	       uint64_t exec_ns, struct rt_ready *ready);
+/* A process's own runtime probes (not file-wide: multi-uprobe links only), made ahead on any thread: making
+ * a link can wait ~20 ms in the kernel, which the engine's thread should not. Reads only what the engine set
+ * at its start. NULL: none made (the engine makes them at the attach). Freed by rt_attach or rt_ready_free,
+ * on the engine's thread. */
+struct rt_ready *rt_ready_make(const struct rt_ctx *c, pid_t pid, const struct rtp_runtime_info *info, int mode);
+void rt_ready_free(const struct rt_ctx *c, struct rt_ready *ready);
 void rt_detach(const struct rt_ctx *c, struct target_proc *p);
 /* The runtime probes of the program at path placed file-wide, and the program made a template, before
  * any process of it is seen (watch mode): its processes are counted from their first instruction from

@@ -90,11 +90,14 @@ struct pending_attach {
 	struct proto_request req; /* its "id" held */
 	int pidfds[PROTO_MAX_PIDS];
 	struct rtp_runtime_info *rts; /* [req.npids] */
+	struct rt_ready *ready[PROTO_MAX_PIDS]; /* their runtime probes, made on the detection's thread */
 	unsigned int waiting;         /* results not back yet */
 };
 
-static void pending_free(struct pending_attach *pa)
+static void pending_free(struct server *s, struct pending_attach *pa)
 {
+	for (unsigned int i = 0; i < pa->req.npids && i < PROTO_MAX_PIDS; i++)
+		engine__rt_ready_free(s->e, pa->ready[i]);
 	handlers__close_pidfds(pa->pidfds, pa->req.npids);
 	if (pa->req.has_id)
 		json_object_put(pa->req.id);
@@ -127,9 +130,9 @@ static bool none_profiled(struct server *s, struct client *c, const struct proto
 	return true;
 }
 
-/* The session, once the runtimes are known (rts[i]: pids[i]'s). */
+/* The session, once the runtimes are known (rts[i]: pids[i]'s; ready[i] its runtime probes, taken). */
 static void attach_known(struct server *s, struct client *c, const struct proto_request *req, const int *pidfds,
-			 const struct rtp_runtime_info *rts)
+			 const struct rtp_runtime_info *rts, struct rt_ready **ready)
 {
 	struct proto_reply reply = { .type = PROTO_ATTACHED };
 	char why[RTP_ERRLEN];
@@ -164,8 +167,10 @@ static void attach_known(struct server *s, struct client *c, const struct proto_
 		engine__session_restrict(s->e, ss->slot, c->uid, c->gid);
 	for (unsigned int i = 0; i < req->npids; i++) {
 		char err[RTP_ERRLEN];
+		struct rt_ready *r = ready[i];
 
-		if (engine__session_add_known(s->e, ss->slot, req->pids[i], pidfds[i], &rts[i], err, sizeof(err))) {
+		ready[i] = NULL; /* taken, whatever comes of it */
+		if (engine__session_add_known(s->e, ss->slot, req->pids[i], pidfds[i], &rts[i], r, err, sizeof(err))) {
 			sessions__free(s, ss);
 			conn__reply_error(s, c, req, EINVAL, "%s", err);
 			return;
@@ -212,12 +217,13 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 		else
 			conn__reply_error(s, c, req, EAGAIN, "rtprofd has the most runtime detections queued (%d): "
 					   "try again", WATCHQ_MAX);
-		pending_free(pa);
+		pending_free(s, pa);
 		return;
 	}
 	/* only this thread adds jobs: the room counted is still there */
 	for (unsigned int i = 0; i < req->npids; i++) {
-		struct watchq_job job = { .pid = req->pids[i], .pidfd = -1, .owner = pa, .index = i };
+		struct watchq_job job = { .pid = req->pids[i], .pidfd = -1, .owner = pa, .index = i,
+					  .rt_mode = handlers__runtime_mode(req->runtime) };
 
 		(void)watchq__push_job(s->wq, &job);
 	}
@@ -234,8 +240,11 @@ void handlers__attach_detected(struct server *s, const struct watchq_job *job)
 	char link[32];
 	ssize_t n;
 
+	if (job->index >= pa->req.npids)
+		engine__rt_ready_free(s->e, job->ready);
 	if (job->index < pa->req.npids) {
 		pa->rts[job->index] = job->rt;
+		pa->ready[job->index] = job->ready;
 		/* not found (a file past the analysis's limits, say): no runtime, the program's path kept, so that
 		 * the engine does not try again on the loop */
 		if (job->err) {
@@ -256,11 +265,29 @@ void handlers__attach_detected(struct server *s, const struct watchq_job *job)
 	}
 	if (c) {
 		c->pending = NULL;
-		attach_known(s, c, &pa->req, pa->pidfds, pa->rts);
+		attach_known(s, c, &pa->req, pa->pidfds, pa->rts, pa->ready);
 	}
-	pending_free(pa);
+	pending_free(s, pa);
 	if (c && !conn__flush(s, c))
 		conn__close(s, c);
+}
+
+/* On the detection's thread (watchq.c): the attach's runtime probes, made there. s->e is read only as the
+ * engine's API allows from another thread (engine__rt_ready). */
+void handlers__attach_ready(void *ctx, struct watchq_job *job)
+{
+	struct server *s = ctx;
+
+	job->ready = engine__rt_ready(s->e, job->pid, &job->rt, job->rt_mode);
+}
+
+/* On the loop: a job's probes the queue drops at its free. */
+void handlers__attach_drop(void *ctx, struct watchq_job *job)
+{
+	struct server *s = ctx;
+
+	engine__rt_ready_free(s->e, job->ready);
+	job->ready = NULL;
 }
 
 void handlers__attach_orphan(struct pending_attach *pa)
@@ -276,7 +303,7 @@ void handlers__free_attaches(struct server *s)
 		s->attaches = pa->next;
 		if (pa->c)
 			pa->c->pending = NULL;
-		pending_free(pa);
+		pending_free(s, pa);
 	}
 }
 

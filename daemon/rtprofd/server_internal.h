@@ -131,6 +131,9 @@ int handlers__authorise_pids(struct server *s, struct client *c, const struct pr
 void handlers__close_pidfds(int *pidfds, unsigned int n);
 /* An attach's process whose runtime the detection thread found: the attach goes on once all are found. */
 void handlers__attach_detected(struct server *s, const struct watchq_job *job);
+/* watchq's hooks (watchq.h): an attach's runtime probes made on its thread; dropped at its free */
+void handlers__attach_ready(void *ctx, struct watchq_job *job);
+void handlers__attach_drop(void *ctx, struct watchq_job *job);
 /* Its client is gone: the attach ends when its detection does. */
 void handlers__attach_orphan(struct pending_attach *pa);
 /* The attaches still waiting, at exit (their clients are closed after). */

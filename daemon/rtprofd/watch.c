@@ -63,11 +63,12 @@ void server__set_watch(struct server *s, unsigned int mask, unsigned int retenti
 int watch__queue(struct server *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->watchq_tag };
+	const struct watchq_hooks hooks = { .ready = handlers__attach_ready, .drop = handlers__attach_drop, .ctx = s };
 	int r;
 
 	if (s->wq)
 		return 0;
-	r = watchq__new(&s->wq);
+	r = watchq__new(&s->wq, &hooks);
 	if (!r && s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, watchq__fd(s->wq), &ev))
 		r = -errno;
 	if (r) {
@@ -150,7 +151,7 @@ static struct sess *watch_session(struct server *s, const struct watchq_job *job
 	if (s->watch_sample_hz && job->rt.kind == RTP_RUNTIME_PYTHON &&
 	    engine__session_stacks(s->e, ss->slot, s->watch_sample_hz, err, sizeof(err)) < 0)
 		server_log("watching pid %d without its stacks: %s", (int)job->pid, err);
-	if (engine__session_add_known(s->e, ss->slot, job->pid, job->pidfd, &job->rt, err, sizeof(err))) {
+	if (engine__session_add_known(s->e, ss->slot, job->pid, job->pidfd, &job->rt, NULL, err, sizeof(err))) {
 		/* it exited meanwhile, most likely */
 		sessions__free(s, ss);
 		return NULL;

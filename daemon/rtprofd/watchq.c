@@ -3,7 +3,8 @@
  * (an analysis takes up to a second per file). Any user can run a file named python* or node*, and its
  * analysis reads a file the user crafted: one thread does it, each file's analysis bounded in bytes and
  * time (sys/elffile.h), and hands the results back to the loop through an eventfd. The loop never waits
- * for it: a full queue drops the candidate (counted, logged), or refuses the attach. */
+ * for it: a full queue drops the candidate (counted, logged), or refuses the attach. An attach's runtime
+ * probes are made here too (the `ready` hook), where the kernel's wait to make a link delays no client. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -42,6 +43,7 @@ struct watchq {
 	size_t todo_head, ntodo, ndone;
 	int efd;
 	bool stop, started;
+	struct watchq_hooks hooks;
 };
 
 static bool same_file(const struct known_exe *k, const struct stat *st)
@@ -111,6 +113,9 @@ static void *worker(void *arg)
 		start = clock__mono_ns();
 		job.err = detect(q, job.pid, &job.rt);
 		job.took_ns = clock__mono_ns() - start;
+		job.ready = NULL;
+		if (!job.err && job.owner && q->hooks.ready)
+			q->hooks.ready(q->hooks.ctx, &job);
 
 		pthread_mutex_lock(&q->lock);
 		q->done[q->ndone++] = job;
@@ -120,7 +125,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int watchq__new(struct watchq **out)
+int watchq__new(struct watchq **out, const struct watchq_hooks *hooks)
 {
 	struct watchq *q = calloc(1, sizeof(*q));
 	int r;
@@ -128,6 +133,8 @@ int watchq__new(struct watchq **out)
 	*out = NULL;
 	if (!q)
 		return -ENOMEM;
+	if (hooks)
+		q->hooks = *hooks;
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->efd < 0) {
 		r = -errno;
@@ -235,9 +242,12 @@ void watchq__free(struct watchq *q)
 		if (fd >= 0)
 			close(fd);
 	}
-	for (size_t i = 0; i < q->ndone; i++)
+	for (size_t i = 0; i < q->ndone; i++) {
 		if (q->done[i].pidfd >= 0)
 			close(q->done[i].pidfd);
+		if (q->done[i].ready && q->hooks.drop)
+			q->hooks.drop(q->hooks.ctx, &q->done[i]);
+	}
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->lock);
 	close(q->efd);

@@ -21,12 +21,23 @@ struct watchq_job {
 	int err;   /* of runtime__detect: -ETIMEDOUT, -EFBIG past a file's limits */
 	struct rtp_runtime_info rt;
 	uint64_t took_ns;
+	int rt_mode;            /* an attach's: the runtime metrics it asks for (enum engine_rt_mode) */
+	struct rt_ready *ready; /* an attach's: its runtime probes, made by the queue's `ready` hook; NULL */
 };
 
+struct rt_ready;
 struct watchq;
 
-int watchq__new(struct watchq **out);
-void watchq__free(struct watchq *q); /* closes the pidfds of the jobs it still holds */
+/* Hooks for an attach's job, its runtime found: make its runtime probes on the queue's thread (job->ready),
+ * and free those of a job the queue drops at its free. Either may be NULL. */
+struct watchq_hooks {
+	void (*ready)(void *ctx, struct watchq_job *job);
+	void (*drop)(void *ctx, struct watchq_job *job);
+	void *ctx;
+};
+
+int watchq__new(struct watchq **out, const struct watchq_hooks *hooks);
+void watchq__free(struct watchq *q); /* closes the pidfds of the jobs it still holds, drops their probes */
 /* Readable when results wait. */
 int watchq__fd(const struct watchq *q);
 /* Queue a candidate; false when the queue is full (the caller keeps pidfd). */
