@@ -116,6 +116,8 @@ def rel_diff(got, ref):
 
 
 class RuntimeCase(unittest.TestCase):
+    through = ()  # rtprof attach's options that send the session elsewhere (a test rtprofd's socket)
+
     def setUp(self):
         rtp.require_root(self)
 
@@ -136,7 +138,8 @@ class RuntimeCase(unittest.TestCase):
                 ready_path = start_path + ".ready" if trigger == "go" else start_path
                 self.assertTrue(rtp.wait_for_file(ready_path, target, TIMEOUT),
                                 "workload %s did not get ready (exit %r)" % (argv, target.poll()))
-                prof = rtp.BackgroundRtprof(list(extra) + ["--json", "-o", report_path, str(target.pid)])
+                prof = rtp.BackgroundRtprof(list(self.through) + list(extra) +
+                                            ["--json", "-o", report_path, str(target.pid)])
                 self.assertTrue(prof.attached.wait(TIMEOUT), "rtprof did not attach\n" + prof.describe())
                 time.sleep(SETTLE_S)
                 self.assertIsNone(target.poll(), "workload %s ended before it was started" % (argv,))
@@ -516,6 +519,20 @@ class Node(RuntimeCase):
                s.get("name") in ("uretprobe", "syscall_%d" % URETPROBE_NR)]
         self.assertEqual(own, [], "rtprof's own uretprobe syscall counted as the target's")
 
+
+
+
+class ThroughRtprofd(PythonGc):
+    """The collector's and the threadpool's exact counts with the session in rtprofd (attach --socket), which
+    makes an attach's runtime probes on its analysis thread, off its event loop, for the engine to take: the
+    shared libpython's uprobes, Debian's USDT probes (two multi-uprobe links), node's threadpool uprobes."""
+
+    def setUp(self):
+        super().setUp()
+        self.through = ("--socket", rtp.start_rtprofd(self)[0])
+
+    node_entry = Node.node_entry
+    test_threadpool = Node.test_threadpool
 
 # ---- from the first instruction, under `rtprof run` ----------------------------------------------------------------
 
