@@ -125,6 +125,7 @@ struct py_state {
 	struct fp_map *maps;
 	size_t n_maps, cap_maps;
 	bool pending; /* its interpreter is not mapped yet */
+	unsigned int setup_tries; /* of its interpreter's memory, unreadable so far (mapped part way) */
 	unsigned int minor;
 	char method[64], unavailable[192];
 	char elf[PATH_MAX + 64];
@@ -509,6 +510,9 @@ static int check_debug_offsets(pid_t pid, uint64_t runtime, unsigned int minor, 
 	return 0;
 }
 
+/* Reads of the interpreter's memory that fail (-EFAULT) before the walker's set-up gives up: a poll apart */
+#define PY_SETUP_TRIES 20
+
 /* Place the walker: the interpreter mapped, its layout checked. Leaves st->pending while not mapped. */
 static void py_setup(struct engine *e, struct target_proc *p, struct py_state *st)
 {
@@ -538,12 +542,23 @@ static void py_setup(struct engine *e, struct target_proc *p, struct py_state *s
 	}
 	st->L.code_type = code_type;
 	r = pycode__verify_layout(pycode__read_pid, &pid, &st->L, why, sizeof(why));
+	/* The dynamic loader maps a library in steps: its first segment over the whole extent, the rest of the
+	 * extent made inaccessible, then each segment in its place. A process seen at its exec can be read in
+	 * between (its data not mapped yet): read again at the next poll, a few times. */
+	if (r == -EFAULT && ++st->setup_tries < PY_SETUP_TRIES) {
+		st->pending = true;
+		return;
+	}
 	if (r) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "CPython 3.%u's code objects are not laid out as "
 			 "expected (%.90s): no frames rather than wrong ones", st->minor, r == -EPROTO ? why : strerror(-r));
 		return;
 	}
 	r = check_debug_offsets(pid, runtime, st->minor, &t->w, why, sizeof(why));
+	if (r == -EFAULT && ++st->setup_tries < PY_SETUP_TRIES) {
+		st->pending = true;
+		return;
+	}
 	if (r) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "CPython 3.%u's frames are not laid out as expected "
 			 "(%.100s): no frames rather than wrong ones", st->minor, r == -EPROTO ? why : strerror(-r));
