@@ -63,6 +63,10 @@ void engine__free(struct engine *e);
 struct engine_prefetch;
 struct engine_prefetch *engine__prefetch(const char *path, bool stacks);
 bool engine__prefetch_join(struct engine_prefetch *pf);
+/* What the stack walker's set-up will read of the program of process pid (runtime rt): its interpreter's
+ * symbols, node's v8dbg constants, read on the calling thread (any) and kept by file where the engine looks
+ * for them; rtprofd's analysis thread does it for an attach that asks for stacks. */
+void engine__stacks_prefetch(pid_t pid, const struct rtp_runtime_info *rt);
 
 /* Sessions: each aggregates its targets (and what they fork) apart from the others. The CLI uses the
  * functions without a session argument, which act on session 0. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/pystacks.h"
 #include "engine/rtmetrics.h"
 #include "sys/v8obj.h"
 
@@ -60,4 +61,9 @@ bool engine__prefetch_join(struct engine_prefetch *pf)
 	free(pf->path);
 	free(pf);
 	return v8_readable;
+}
+
+void engine__stacks_prefetch(pid_t pid, const struct rtp_runtime_info *rt)
+{
+	pystacks__prefetch(pid, rt);
 }

@@ -665,9 +665,43 @@ static void node_attach(struct engine *e, struct target_proc *p, struct py_state
 									: st->v8 ? "V8's objects" : "node's perf map");
 }
 
+/* The file the interpreter of process pid is in (runtime rt): libpython when the executable links it, else
+ * the executable; root: the process's root, its path's prefix. */
+static void interp_elf(pid_t pid, const struct rtp_runtime_info *rt, const char *root, char *elf, size_t size)
+{
+	elf[0] = '\0';
+	if (rt->lib[0] && symbols__find_mapping(pid, "libpython", elf, size))
+		snprintf(elf, size, "%s%.*s", rt->lib[0] == '/' ? root : "", PATH_MAX - 1, rt->lib);
+	else if (!rt->lib[0])
+		snprintf(elf, size, "/proc/%d/exe", (int)pid);
+}
+
+static const struct rtp_sym_query python_walk_syms[] = { { .name = "_PyRuntime" }, { .name = "PyCode_Type" } };
+
+void pystacks__prefetch(pid_t pid, const struct rtp_runtime_info *rt)
+{
+	struct rtp_sym_query q[ARRAY_LEN(python_walk_syms)];
+	char root[48], elf[PATH_MAX + 64], why[160];
+
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	if (rt->kind == RTP_RUNTIME_NODE) {
+		struct v8_layout l;
+		uint8_t off[3];
+
+		snprintf(elf, sizeof(elf), "/proc/%d/exe", (int)pid);
+		(void)v8obj__layout(elf, root, &l, why, sizeof(why));
+		(void)v8obj__frame_offsets(elf, root, off);
+	} else if (rt->kind == RTP_RUNTIME_PYTHON) {
+		memcpy(q, python_walk_syms, sizeof(q));
+		interp_elf(pid, rt, root, elf, sizeof(elf));
+		if (elf[0])
+			(void)symbols__resolve(elf, root, q, ARRAY_LEN(q));
+	}
+}
+
 void pystacks__attach(struct engine *e, struct target_proc *p)
 {
-	struct rtp_sym_query q[] = { { .name = "_PyRuntime" }, { .name = "PyCode_Type" } };
+	struct rtp_sym_query q[ARRAY_LEN(python_walk_syms)];
 	char root[48];
 	struct py_state *st;
 	bool known = false;
@@ -699,13 +733,9 @@ void pystacks__attach(struct engine *e, struct target_proc *p)
 			 p->runtime.version[0] ? p->runtime.version : "of an unknown version");
 		return;
 	}
-	/* the interpreter: in libpython when the executable links it, else in the executable */
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
-	if (p->runtime.lib[0] && symbols__find_mapping(p->pid, "libpython", st->elf, sizeof(st->elf)))
-		snprintf(st->elf, sizeof(st->elf), "%s%.*s", p->runtime.lib[0] == '/' ? root : "", PATH_MAX - 1,
-			 p->runtime.lib);
-	else if (!p->runtime.lib[0])
-		snprintf(st->elf, sizeof(st->elf), "/proc/%d/exe", (int)p->pid);
+	interp_elf(p->pid, &p->runtime, root, st->elf, sizeof(st->elf));
+	memcpy(q, python_walk_syms, sizeof(q));
 	r = symbols__resolve(st->elf, root, q, ARRAY_LEN(q));
 	if (r < 0 || !q[0].found || !q[1].found) {
 		snprintf(st->unavailable, sizeof(st->unavailable), "no %s symbol in the interpreter (%s)",

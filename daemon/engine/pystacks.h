@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct engine;
 struct target_proc;
@@ -28,6 +29,10 @@ void pystacks__rate_put(struct engine *e, unsigned int hz);
 /* The process's runtime is (newly) known: a CPython of a session that samples stacks gets its walker layout, now or once its interpreter
  * is mapped (pystacks__poll). */
 void pystacks__attach(struct engine *e, struct target_proc *p);
+struct rtp_runtime_info;
+/* Read ahead, on any thread, what pystacks__attach reads of the program of process pid (runtime rt): its
+ * symbols, which stay cached by file (sys/symbols.c), node's v8dbg constants among them. */
+void pystacks__prefetch(pid_t pid, const struct rtp_runtime_info *rt);
 void pystacks__detach(struct engine *e, struct target_proc *p);
 void pystacks__free_proc(struct target_proc *p);
 /* A node process's perf map (/tmp/perf-PID.map in this mount namespace), when its walker read one, and the

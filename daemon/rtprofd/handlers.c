@@ -223,7 +223,7 @@ static void do_attach(struct server *s, struct client *c, const struct proto_req
 	/* only this thread adds jobs: the room counted is still there */
 	for (unsigned int i = 0; i < req->npids; i++) {
 		struct watchq_job job = { .pid = req->pids[i], .pidfd = -1, .owner = pa, .index = i,
-					  .rt_mode = handlers__runtime_mode(req->runtime) };
+					  .rt_mode = handlers__runtime_mode(req->runtime), .stacks = req->sample_hz != 0 };
 
 		(void)watchq__push_job(s->wq, &job);
 	}
@@ -240,9 +240,9 @@ void handlers__attach_detected(struct server *s, const struct watchq_job *job)
 	char link[32];
 	ssize_t n;
 
-	if (job->index >= pa->req.npids)
+	if (job->index >= pa->req.npids) {
 		engine__rt_ready_free(s->e, job->ready);
-	if (job->index < pa->req.npids) {
+	} else {
 		pa->rts[job->index] = job->rt;
 		pa->ready[job->index] = job->ready;
 		/* not found (a file past the analysis's limits, say): no runtime, the program's path kept, so that
@@ -272,13 +272,15 @@ void handlers__attach_detected(struct server *s, const struct watchq_job *job)
 		conn__close(s, c);
 }
 
-/* On the detection's thread (watchq.c): the attach's runtime probes, made there. s->e is read only as the
- * engine's API allows from another thread (engine__rt_ready). */
+/* On the detection's thread (watchq.c): the attach's runtime probes, made there, and what its stack walker
+ * will read of its program. s->e is read only as the engine's API allows from another thread. */
 void handlers__attach_ready(void *ctx, struct watchq_job *job)
 {
 	struct server *s = ctx;
 
 	job->ready = engine__rt_ready(s->e, job->pid, &job->rt, job->rt_mode);
+	if (job->stacks)
+		engine__stacks_prefetch(job->pid, &job->rt);
 }
 
 /* On the loop: a job's probes the queue drops at its free. */

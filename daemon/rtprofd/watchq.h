@@ -22,14 +22,16 @@ struct watchq_job {
 	struct rtp_runtime_info rt;
 	uint64_t took_ns;
 	int rt_mode;            /* an attach's: the runtime metrics it asks for (enum engine_rt_mode) */
+	bool stacks;            /* an attach's: it samples stacks */
 	struct rt_ready *ready; /* an attach's: its runtime probes, made by the queue's `ready` hook; NULL */
 };
 
 struct rt_ready;
 struct watchq;
 
-/* Hooks for an attach's job, its runtime found: make its runtime probes on the queue's thread (job->ready),
- * and free those of a job the queue drops at its free. Either may be NULL. */
+/* Hooks for an attach's job, its runtime found: make its runtime probes on the queue's thread (job->ready)
+ * and read ahead what its stacks need, and free the probes of a job the queue drops at its free. Either may
+ * be NULL. */
 struct watchq_hooks {
 	void (*ready)(void *ctx, struct watchq_job *job);
 	void (*drop)(void *ctx, struct watchq_job *job);
