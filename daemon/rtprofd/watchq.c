@@ -4,7 +4,8 @@
  * analysis reads a file the user crafted: one thread does it, each file's analysis bounded in bytes and
  * time (sys/elffile.h), and hands the results back to the loop through an eventfd. The loop never waits
  * for it: a full queue drops the candidate (counted, logged), or refuses the attach. An attach's runtime
- * probes are made here too (the `ready` hook), where the kernel's wait to make a link delays no client. */
+ * probes are made here too, and what its stack walker reads of the program read ahead (the `ready` hook):
+ * the kernel's wait to make a link, and the reading of a large executable, delay no client. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
