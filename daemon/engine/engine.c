@@ -670,7 +670,7 @@ static uint64_t watch_exec_take(struct engine *e, pid_t pid)
 	return 0;
 }
 
-/* ready: (*ready) the process's runtime probes made ahead, or NULL; taken if the process gets its runtime
+/* ready: NULL, or (*ready) the process's runtime probes made ahead, taken if the process gets its runtime
  * probes here, else left to the caller. */
 static int session_add(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *known,
 		       bool spawned, struct rt_ready **ready, char *err, size_t errlen)
@@ -773,13 +773,14 @@ static int session_add(struct engine *e, int session, pid_t pid, int pidfd, cons
 		/* a watched process: its probes see it from its exec, so late -- unless it was put in a slot held
 		 * ready at its exec (armed.c), whose figures run from its first instruction */
 		uint64_t exec_ns = watch_exec_take(e, pid);
+		struct rt_ready *made = ready ? *ready : NULL;
 
+		if (ready)
+			*ready = NULL; /* taken */
 		if (armed_ns)
-			proc_detect_runtime(e, p, known, RTP_PROBES_START, armed_ns, *ready);
+			proc_detect_runtime(e, p, known, RTP_PROBES_START, armed_ns, made);
 		else
-			proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns,
-					    *ready);
-		*ready = NULL; /* taken */
+			proc_detect_runtime(e, p, known, exec_ns ? RTP_PROBES_EXEC : RTP_PROBES_ATTACH, exec_ns, made);
 	}
 	proc_sample(p);
 	if (p->armed && p->have_first) {
@@ -798,9 +799,7 @@ out:
 
 int engine__session_add_pidfd(struct engine *e, int session, pid_t pid, int pidfd, char *err, size_t errlen)
 {
-	struct rt_ready *none = NULL;
-
-	return session_add(e, session, pid, pidfd, NULL, false, &none, err, errlen);
+	return session_add(e, session, pid, pidfd, NULL, false, NULL, err, errlen);
 }
 
 int engine__session_add_known(struct engine *e, int session, pid_t pid, int pidfd, const struct rtp_runtime_info *rt,
@@ -824,9 +823,7 @@ void engine__rt_ready_free(struct engine *e, struct rt_ready *ready)
 
 int engine__session_add(struct engine *e, int session, pid_t pid, char *err, size_t errlen)
 {
-	struct rt_ready *none = NULL;
-
-	return session_add(e, session, pid, -1, NULL, false, &none, err, errlen);
+	return session_add(e, session, pid, -1, NULL, false, NULL, err, errlen);
 }
 
 static void session0_init(struct engine *e)
@@ -848,10 +845,8 @@ int engine__add_target(struct engine *e, pid_t pid, char *err, size_t errlen)
 
 int engine__add_spawned(struct engine *e, pid_t pid, char *err, size_t errlen)
 {
-	struct rt_ready *none = NULL;
-
 	session0_init(e);
-	return session_add(e, 0, pid, -1, NULL, true, &none, err, errlen);
+	return session_add(e, 0, pid, -1, NULL, true, NULL, err, errlen);
 }
 
 void engine__target_held(struct engine *e, pid_t pid, bool held)
