@@ -27,6 +27,8 @@ RTPROFD = os.environ.get("RTPROFD")
 
 # Generous bound on any single rtprof invocation; the workloads themselves take a few seconds at most.
 DEFAULT_TIMEOUT = 120
+# Bound on rtprofd's start to "listening on": 0.2 s here, in the sanitizer build too; once in CI, over 10 s
+DAEMON_STARTUP_S = 30
 
 
 def main():
@@ -78,7 +80,13 @@ def start_rtprofd(test, *extra):
         log.seek(0)
         return log.read()[-2000:]
 
+    listening = []
+
     def stop():
+        if not listening:  # its start failed, and said why: SIGTERM before its handler would only add noise
+            daemon.kill()
+            daemon.wait()
+            return
         daemon.send_signal(signal.SIGTERM)
         try:
             rc = daemon.wait(10)
@@ -88,13 +96,33 @@ def start_rtprofd(test, *extra):
             test.fail("rtprofd did not exit within 10 s of SIGTERM\n" + tail())
         test.assertEqual(rc, 0, "rtprofd's exit on SIGTERM\n" + tail())
     test.addCleanup(stop)
-    deadline = time.monotonic() + 10
+    start = time.monotonic()
     # its socket, then its word that it serves (its watch mode's programs are ready by then)
     while not os.path.exists(sock) or "rtprofd: listening on" not in tail():
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            test.fail("rtprofd did not listen on %s\n%s" % (sock, tail()))
+        if daemon.poll() is not None or time.monotonic() - start > DAEMON_STARTUP_S:
+            test.fail("rtprofd did not listen on %s within %.1f s (exit status %s)\n%s\n%s"
+                      % (sock, time.monotonic() - start, daemon.poll(), where_is(daemon.pid), tail()))
         time.sleep(0.05)
+    listening.append(True)
     return sock, tail
+
+
+def where_is(pid):
+    """Where each thread of pid is, as the kernel tells (state, wait channel, kernel stack): for the message of
+    a process that took too long, so that its next occurrence says what it waited on."""
+    out = []
+    for task in sorted(glob.glob("/proc/%d/task/*" % pid)):
+        def read(name):
+            try:
+                with open(os.path.join(task, name)) as f:
+                    return f.read().strip()
+            except OSError as e:
+                return "(%s)" % e.strerror
+        stat = read("stat")
+        state = stat.rsplit(")", 1)[-1].split()[:1] if ")" in stat else ["?"]
+        out.append("thread %s (%s) state %s wchan %s\n%s" % (os.path.basename(task), read("comm"), state[0],
+                                                            read("wchan"), read("stack")))
+    return "\n".join(out) or "(pid %d is gone)" % pid
 
 
 def daemon_json(test, sock, *args):

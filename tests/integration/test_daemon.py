@@ -228,10 +228,11 @@ class Daemon:
                 break
             except (OSError, EOFError):
                 if time.monotonic() > deadline:
+                    where = rtp.where_is(self.pid)
                     self.stop()
                     self.cleanup()
-                    raise RuntimeError("rtprofd did not answer on %s within %d s\n%s"
-                                       % (self.socket, STARTUP_TIMEOUT, self.log_tail()))
+                    raise RuntimeError("rtprofd did not answer on %s within %d s\n%s\n%s"
+                                       % (self.socket, STARTUP_TIMEOUT, where, self.log_tail()))
                 time.sleep(0.05)
         if st.get("pid") != self.pid:
             raise RuntimeError("status from %s names pid %s, not rtprofd's %d" % (self.socket, st.get("pid"), self.pid))

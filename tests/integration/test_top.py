@@ -22,7 +22,6 @@ import rtp
 SPIN_S = 60          # workloads outlive every test; killed at the end
 DELAY = "0.5"
 FRAMES = 3
-STARTUP_TIMEOUT = 10
 TICKER = """
 import os, sys, time
 end = time.monotonic() + float(sys.argv[1])
@@ -182,10 +181,11 @@ class Env:
         with open(self.daemon_log, "w") as log:
             self.daemon = subprocess.Popen([rtprofd_path(), "--socket", self.sock], stdin=subprocess.DEVNULL,
                                            stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        deadline = time.monotonic() + rtp.DAEMON_STARTUP_S
         while not os.path.exists(self.sock):
             if self.daemon.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("rtprofd did not listen on %s: %s" % (self.sock, self.log()))
+                raise AssertionError("rtprofd did not listen on %s: %s\n%s" % (self.sock, rtp.where_is(self.daemon.pid),
+                                                                              self.log()))
             time.sleep(0.05)
         py = rtp.python_exe()
         spin = [py, rtp.workload("spin.py"), str(SPIN_S)]

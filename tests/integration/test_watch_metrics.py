@@ -100,7 +100,7 @@ class WatchAndMetrics(unittest.TestCase):
                                       stdin=subprocess.DEVNULL, stdout=cls.log, stderr=subprocess.STDOUT)
         # ready once it says so: the socket exists before the watch's templates and first scan are done, and a
         # process started in between would be found by the scan (probes from "attach")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + rtp.DAEMON_STARTUP_S
         while time.monotonic() < deadline and cls.daemon.poll() is None:
             cls.log.seek(0)
             if os.path.exists(cls.sock) and "rtprofd: listening on" in cls.log.read():
